@@ -1,0 +1,57 @@
+/**
+ * What every `host` subcommand looks like, and the flag parser they share.
+ * @module
+ */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { UsageError } from "../errors.ts";
+
+/** Where a command writes. Tests pass buffers; bin.ts passes the process streams. */
+export interface CliIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  /** Environment variables (PLUGHOST_*), so commands never read process.env directly. */
+  env: Readonly<Record<string, string | undefined>>;
+  cwd: string;
+}
+
+export interface Command {
+  name: string;
+  summary: string;
+  usage: string;
+  run(args: string[], io: CliIo): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig["options"]>;
+
+/** Flags every command accepts. */
+export const commonOptions = {
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies Options;
+
+/** Parses flags strictly; unknown flags or missing values become a UsageError (exit 64). */
+export function parseFlags<const O extends Options>(
+  args: string[],
+  options: O,
+  maxPositionals = Infinity,
+) {
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message.replace(/\.$/, "") : String(error));
+  }
+  if (parsed.positionals.length > maxPositionals) {
+    throw new UsageError(`Unexpected argument '${parsed.positionals[maxPositionals]}'`);
+  }
+  return parsed;
+}
+
+/** Parses a flag that must be a positive integer. */
+export function intFlag(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(`--${name} takes a positive integer, got '${value}'`);
+  }
+  return Number(value);
+}
