@@ -1,7 +1,7 @@
 // Runs a TypeScript file on Node 20 (which cannot strip types itself):
 // bundles it with esbuild (npm packages external) into a temp file, then imports it.
 // Usage: node scripts/run-ts.mjs FILE.ts [args...]
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -25,7 +25,6 @@ const result = await esbuild.build({
   absWorkingDir: root,
 });
 // Inside the repository so bare imports resolve from node_modules.
-import { mkdirSync } from "node:fs";
 mkdirSync(join(root, "build"), { recursive: true });
 const dir = mkdtempSync(join(root, "build", ".run-"));
 const out = join(dir, "main.mjs");
