@@ -1,0 +1,8 @@
+/**
+ * Every table of the host database, grouped by concern; drizzle.config.ts reads this barrel.
+ * @module
+ */
+export * from "./events.ts";
+export * from "./kv.ts";
+export * from "./plugins.ts";
+export * from "./runs.ts";

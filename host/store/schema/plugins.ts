@@ -1,0 +1,20 @@
+/**
+ * The `plugins` table: installed plugins. Module bytes live in a
+ * content-addressed folder by digest, not in the database.
+ * @module
+ */
+import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/** Whether an installed plugin may be called. */
+export const pluginStates = ["enabled", "disabled"] as const;
+
+/** One row per installed plugin id. */
+export const plugins = sqliteTable("plugins", {
+  id: text("id").primaryKey(),
+  version: text("version").notNull(),
+  digest: text("digest").notNull(),
+  /** JSON array of the key ids whose signatures verified. */
+  signerKeyIds: text("signer_key_ids").notNull(),
+  state: text("state", { enum: pluginStates }).notNull(),
+  installedAt: integer("installed_at").notNull(),
+});
