@@ -1,0 +1,29 @@
+/**
+ * Plugin artifacts: WebAssembly custom sections, digests and module facts.
+ * @module
+ */
+export { encodeUleb, LebError, readUleb } from "./leb128.ts";
+export type { Read } from "./leb128.ts";
+export { moduleError, moduleProblemOf, parseModule, WASM_HEADER } from "./module.ts";
+export type { ModuleProblem, Section, WasmModule } from "./module.ts";
+export {
+  appendCustomSection,
+  concat,
+  customSections,
+  encodeCustomSection,
+  filterSections,
+  readCustomSections,
+  removeCustomSections,
+  setCustomSection,
+} from "./custom-sections.ts";
+export type { CustomSection } from "./custom-sections.ts";
+export { moduleDigest, sha256, signedContent, signedDigest, toHex } from "./digest.ts";
+export { moduleInfo } from "./module-info.ts";
+export type {
+  ExportInfo,
+  ExternKind,
+  ImportInfo,
+  MemoryLimits,
+  ModuleInfo,
+} from "./module-info.ts";
+export { MANIFEST_SECTION, SIGNATURE_SECTION } from "./names.ts";
