@@ -29,6 +29,7 @@ export type ErrorCode =
   | "unauthorized"
   | "forbidden"
   | "permission_denied"
+  | "quota_exceeded"
   | "rate_limited"
   | "load_error"
   | "fuel_exhausted"
@@ -53,6 +54,7 @@ const exitCodes: Record<ErrorCode, ExitCode> = {
   unauthorized: ExitCode.failed,
   forbidden: ExitCode.failed,
   permission_denied: ExitCode.failed,
+  quota_exceeded: ExitCode.failed,
   rate_limited: ExitCode.failed,
   load_error: ExitCode.failed,
   fuel_exhausted: ExitCode.failed,
@@ -78,6 +80,7 @@ const httpStatuses: Record<ErrorCode, number> = {
   unauthorized: 401,
   forbidden: 403,
   permission_denied: 403,
+  quota_exceeded: 413,
   rate_limited: 429,
   load_error: 422,
   fuel_exhausted: 422,
