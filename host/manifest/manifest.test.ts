@@ -1,0 +1,94 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { HostError } from "../errors.ts";
+import { manifestJsonSchemaText } from "./json-schema.ts";
+import { architectureExample } from "../../test/artifact/manifest-example.ts";
+import { engineProblems, exportProblems, type Manifest, parseManifest } from "./mod.ts";
+
+function problemsOf(value: unknown): string[] {
+  try {
+    parseManifest(value);
+  } catch (error) {
+    expect(error).toBeInstanceOf(HostError);
+    expect((error as HostError).code).toBe("invalid_manifest");
+    return (error as HostError).details?.["problems"] as string[];
+  }
+  throw new Error("expected the manifest to be refused");
+}
+
+describe("manifest schema", () => {
+  it("parses the architecture page's example, from a value, text and bytes", () => {
+    const text = JSON.stringify(architectureExample);
+    expect(parseManifest(architectureExample)).toEqual(architectureExample);
+    expect(parseManifest(text)).toEqual(architectureExample);
+    expect(parseManifest(new TextEncoder().encode(text))).toEqual(architectureExample);
+  });
+
+  it("names the field in every error", () => {
+    const bad = structuredClone(architectureExample) as Record<string, unknown>;
+    bad["version"] = "1.0";
+    (bad["engines"] as Record<string, unknown>)["host"] = "not a range!";
+    (bad["capabilities"] as Record<string, Record<string, unknown>>)["greet"]!["export"] = 7;
+    (bad["schedules"] as Record<string, unknown>[])[0]!["cron"] = "every minute";
+    bad["colour"] = "blue";
+    const problems = problemsOf(bad);
+    expect(problems).toContain("version: must be a semantic version like '1.2.3'");
+    expect(problems).toContain("engines.host: must be a semver range like '^1.0.0'");
+    expect(problems.some((p) => p.startsWith("capabilities.greet.export: "))).toBe(true);
+    expect(problems.some((p) => p.startsWith("schedules.0.cron: must be a cron"))).toBe(true);
+    expect(problems).toContain("(root): unknown field(s) 'colour'");
+  });
+
+  it("refuses wrong schema versions, bad ids, schedules of unknown capabilities, non-JSON", () => {
+    expect(problemsOf({ ...architectureExample, schemaVersion: 2 })[0]).toMatch(/^schemaVersion: /);
+    expect(problemsOf({ ...architectureExample, id: "Example Hello" })[0]).toMatch(/^id: must be/);
+    const schedules = [{ name: "t", cron: "* * * * *", capability: "nope" }];
+    expect(problemsOf({ ...architectureExample, schedules })).toEqual([
+      "schedules.0.capability: names 'nope', which is not one of this manifest's capabilities",
+    ]);
+    expect(() => parseManifest("{ nope")).toThrow(/Invalid manifest: not JSON/);
+  });
+});
+
+describe("manifest checks", () => {
+  const manifest = parseManifest(architectureExample) as Manifest;
+
+  it("checks engines against the host version and ABI", () => {
+    expect(engineProblems(manifest)).toEqual([]);
+    expect(engineProblems(manifest, { version: "0.2.0", abi: 1 })).toEqual([
+      "engines.host: '^0.1.0' does not include this host's version 0.2.0",
+    ]);
+    expect(engineProblems(manifest, { version: "0.1.5", abi: 2 })).toEqual([
+      "engines.abi: the plugin needs ABI 1, this host provides ABI 2",
+    ]);
+  });
+
+  it("requires capability and hook exports to be functions of the module", () => {
+    const fn = (name: string) => ({ name, kind: "function" as const });
+    expect(exportProblems(manifest, ["greet", "on_load", "on_event", "on_shutdown"].map(fn)))
+      .toEqual([]);
+    expect(
+      exportProblems(manifest, [
+        fn("on_load"),
+        fn("on_event"),
+        { name: "greet", kind: "memory" },
+        fn("x"),
+      ]),
+    )
+      .toEqual([
+        "capabilities.greet.export: the module exports no function named 'greet'",
+        "hooks.onShutdown: the module exports no function named 'on_shutdown'",
+      ]);
+  });
+});
+
+describe("schemas/manifest.schema.json", () => {
+  it("is current (regenerate: node scripts/run-ts.mjs scripts/gen-schemas.ts)", () => {
+    const committed = readFileSync(
+      join(import.meta.dirname, "..", "..", "schemas", "manifest.schema.json"),
+      "utf8",
+    );
+    expect(committed).toBe(manifestJsonSchemaText());
+  });
+});

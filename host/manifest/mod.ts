@@ -1,0 +1,7 @@
+/**
+ * Plugin manifests: the zod schema, parsing, and checks against the host and the module.
+ * @module
+ */
+export { type Manifest, ManifestSchema } from "./schema.ts";
+export { formatIssues, parseManifest } from "./parse.ts";
+export { engineProblems, exportProblems, type HostEngine, thisHost } from "./checks.ts";

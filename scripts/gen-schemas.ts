@@ -1,0 +1,31 @@
+/**
+ * Writes the JSON Schemas generated from the zod schemas into schemas/.
+ * Usage: node scripts/run-ts.mjs scripts/gen-schemas.ts [--check]
+ * With --check, writes nothing and exits 1 when a committed file is stale.
+ * @module
+ */
+import { readFile, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import process from "node:process";
+import { manifestJsonSchemaText } from "../host/manifest/json-schema.ts";
+
+// run-ts.mjs bundles this file into build/.run-*/, so locate the repository from the cwd.
+const root = process.cwd();
+const files: Record<string, string> = {
+  "schemas/manifest.schema.json": manifestJsonSchemaText(),
+};
+const check = process.argv.includes("--check");
+let stale = 0;
+for (const [path, text] of Object.entries(files)) {
+  const target = join(root, path);
+  const current = await readFile(target, "utf8").catch(() => "");
+  if (current === text) continue;
+  if (check) {
+    process.stderr.write(`${path} is stale: run node scripts/run-ts.mjs scripts/gen-schemas.ts\n`);
+    stale++;
+  } else {
+    await writeFile(target, text);
+    process.stdout.write(`wrote ${path}\n`);
+  }
+}
+process.exitCode = stale > 0 ? 1 : 0;
