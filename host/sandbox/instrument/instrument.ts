@@ -1,0 +1,141 @@
+/**
+ * {@link instrument}: the one entry point that rewrites a module before
+ * instantiation (memory cap, fuel metering, DWARF stripped).
+ * @module
+ */
+import binaryen from "binaryen";
+import { HostError } from "../../errors.ts";
+import { SectionId } from "./binary.ts";
+import { capMemories, rebuild } from "./memory.ts";
+import { FUEL_EXPORT, meterModule } from "./meter.ts";
+import { scanModule } from "./scan.ts";
+import type { InstrumentedModule, InstrumentOptions } from "./types.ts";
+
+/** Default initial fuel: bounds a start function to well under a second. */
+export const DEFAULT_START_FUEL = 1_000_000_000n;
+const MAX_FUEL = (1n << 63n) - 1n;
+const MAX_PAGES = 65536;
+
+// Features binaryen needs to write what V8 accepts; binaryen only uses them for
+// encoding choices (e.g. the data count section for memory.init), never to refuse.
+const WIDE_FEATURES = binaryen.Features.MutableGlobals | binaryen.Features.SignExt |
+  binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt |
+  binaryen.Features.NontrappingFPToInt | binaryen.Features.SIMD128 |
+  binaryen.Features.Multivalue | binaryen.Features.ReferenceTypes | binaryen.Features.TailCall |
+  binaryen.Features.ExtendedConst | binaryen.Features.RelaxedSIMD | binaryen.Features.MultiMemory;
+
+function checkOptions(options: InstrumentOptions): void {
+  const pages = options.memoryMaxPages;
+  if (!Number.isInteger(pages) || pages < 1 || pages > MAX_PAGES) {
+    throw new HostError(
+      "usage",
+      `memoryMaxPages must be an integer from 1 to ${MAX_PAGES} (64 KiB pages), got ${pages}`,
+    );
+  }
+  const fuel = options.startFuel;
+  if (fuel !== undefined && (typeof fuel !== "bigint" || fuel < 0n || fuel > MAX_FUEL)) {
+    throw new HostError(
+      "usage",
+      `startFuel must be a bigint from 0 to 2^63-1, got ${String(fuel)}`,
+    );
+  }
+}
+
+function assertValid(wasm: Uint8Array): void {
+  if (WebAssembly.validate(wasm as BufferSource)) return;
+  let reason = "the engine rejected it";
+  try {
+    new WebAssembly.Module(wasm as BufferSource);
+  } catch (error) {
+    reason = error instanceof Error ? error.message : String(error);
+  }
+  throw new HostError(
+    "load_error",
+    `Not a valid WebAssembly module (${reason}); check that the file is a compiled .wasm plugin`,
+  );
+}
+
+function emit(m: binaryen.Module): Uint8Array {
+  const debug = binaryen.getDebugInfo();
+  binaryen.setDebugInfo(true); // keeps the name section
+  try {
+    return m.emitBinary();
+  } finally {
+    binaryen.setDebugInfo(debug);
+  }
+}
+
+/**
+ * Rewrites a module before instantiation: caps every memory at
+ * `memoryMaxPages`, and (unless `meter: false`) injects fuel metering with an
+ * exported i64 global `plughost_fuel`. Custom sections (other than DWARF) are
+ * kept; the result is deterministic for the same input and options.
+ * Throws `HostError` `load_error` (invalid or refused module) or
+ * `memory_limit` (initial memory above the cap).
+ *
+ * @example
+ * ```ts
+ * const { bytes, fuelGlobal } = instrument(wasm, { memoryMaxPages: 1024 });
+ * const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports);
+ * const fuel = instance.exports[fuelGlobal!] as WebAssembly.Global;
+ * fuel.value = 1_000_000n; // budget; after a call, used = 1_000_000n - fuel.value
+ * ```
+ */
+export function instrument(wasm: Uint8Array, options: InstrumentOptions): InstrumentedModule {
+  checkOptions(options);
+  assertValid(wasm);
+  const cap = options.memoryMaxPages;
+  const scan = scanModule(wasm);
+  const first = scan.memories[0];
+  const memorySection = scan.memories.length > 0 ? capMemories(scan.memories, cap) : null;
+  const stripped = rebuild(
+    wasm,
+    scan.sections,
+    memorySection,
+    (name) => name.startsWith(".debug_"),
+  );
+  const result: InstrumentedModule = {
+    bytes: stripped,
+    fuelGlobal: null,
+    memoryMaxPages: first === undefined ? cap : Math.min(first.maximum ?? cap, cap),
+    originalMemory: first === undefined ? null : { initial: first.initial, maximum: first.maximum },
+  };
+  if (options.meter === false) return result;
+  if (scan.exports.includes(FUEL_EXPORT)) {
+    throw new HostError(
+      "load_error",
+      `The module already exports "plughost_fuel", a name the sandbox reserves; rename that export`,
+    );
+  }
+  const hasTargetFeatures = scan.sections.some((s) =>
+    s.id === SectionId.custom && s.name === "target_features"
+  );
+  let m: binaryen.Module;
+  try {
+    m = binaryen.readBinary(stripped);
+  } catch (error) {
+    throw new HostError(
+      "load_error",
+      `The module could not be read for instrumentation (${String(error)})`,
+      { cause: error },
+    );
+  }
+  try {
+    const declared = m.getFeatures();
+    m.setFeatures(declared | WIDE_FEATURES);
+    meterModule(m, options.startFuel ?? DEFAULT_START_FUEL);
+    // A target_features section is written back from the features: keep it as it was.
+    if (hasTargetFeatures) m.setFeatures(declared);
+    result.bytes = emit(m);
+  } finally {
+    m.dispose();
+  }
+  result.fuelGlobal = "plughost_fuel";
+  if (!WebAssembly.validate(result.bytes as BufferSource)) {
+    throw new HostError(
+      "load_error",
+      "Instrumenting the module produced an invalid module (a host bug); report it with the plugin",
+    );
+  }
+  return result;
+}

@@ -1,0 +1,194 @@
+/**
+ * Fuel metering with binaryen.js: a mutable i64 global holds the remaining
+ * budget; every function entry and loop header subtracts the static cost of
+ * its region (the IR nodes it holds outside nested loops) and traps with
+ * `unreachable` once the budget is below zero, after storing it so the host
+ * sees the negative value.
+ *
+ * Functions that loop keep the counter in a local ("local mode") and sync it
+ * to the global before each call, after it (the callee charged the global)
+ * and at exit. Other functions charge the global directly ("global mode"),
+ * as do the rare looping functions the local form cannot express exactly
+ * (tail calls, multi-value calls or results, loops inside call operands).
+ * @module
+ */
+import binaryen from "binaryen";
+import { type Expr, inspect, mapChildren, type Node } from "./walk.ts";
+
+/** The export name of the fuel global. */
+export const FUEL_EXPORT = "plughost_fuel";
+const GLOBAL = "plughost$fuel";
+const RETURN_LABEL = "plughost$return";
+
+interface Shape {
+  loops: boolean;
+  localSafe: boolean;
+}
+
+type AddVar = (func: number, type: number) => number;
+const addVar = (binaryen as unknown as { _BinaryenFunctionAddVar: AddVar })._BinaryenFunctionAddVar;
+
+const api = binaryen as unknown as {
+  Loop: { setBody(loop: Expr, body: Expr): void };
+  Function: { setBody(func: number, body: Expr): void };
+};
+
+const isTuple = (type: number) => binaryen.expandType(type).length > 1;
+
+/** First pass: does the function loop, and can the local form meter it exactly? */
+function shapeOf(body: Expr): Shape {
+  const shape: Shape = { loops: false, localSafe: true };
+  let callDepth = 0;
+  const visit = (expr: Expr): Expr => {
+    const node = inspect(expr);
+    const isCall = node.id === binaryen.CallId || node.id === binaryen.CallIndirectId;
+    if (node.id === binaryen.LoopId) {
+      shape.loops = true;
+      if (callDepth > 0) shape.localSafe = false;
+    } else if (isCall) {
+      if (node.info.isReturn === true || isTuple(node.info.type as number)) shape.localSafe = false;
+      callDepth++;
+    }
+    mapChildren(expr, node, visit);
+    if (isCall) callDepth--;
+    return expr;
+  };
+  visit(body);
+  return shape;
+}
+
+class FunctionMeter {
+  private cost = 0;
+  private readonly temps = new Map<number, number>();
+  readonly fuel: number | null;
+
+  constructor(
+    private readonly m: binaryen.Module,
+    private readonly func: number,
+    local: boolean,
+  ) {
+    this.fuel = local ? addVar(func, binaryen.i64) : null;
+  }
+
+  private gget(): Expr {
+    return this.m.global.get(GLOBAL, binaryen.i64);
+  }
+
+  private below(value: Expr): Expr {
+    return this.m.i64.lt_s(value, this.m.i64.const(0n as unknown as number));
+  }
+
+  private minus(value: Expr, cost: number): Expr {
+    return this.m.i64.sub(value, this.m.i64.const(BigInt(cost) as unknown as number));
+  }
+
+  /** The charge for a region: global or local form. */
+  charge(cost: number, entry: boolean): Expr[] {
+    const m = this.m;
+    const c = Math.max(1, cost);
+    if (this.fuel === null) {
+      return [
+        m.global.set(GLOBAL, this.minus(this.gget(), c)),
+        m.if(this.below(this.gget()), m.unreachable()),
+      ];
+    }
+    const f = this.fuel;
+    const value = this.minus(entry ? this.gget() : m.local.get(f, binaryen.i64), c);
+    const trap = m.block(null, [
+      m.global.set(GLOBAL, m.local.get(f, binaryen.i64)),
+      m.unreachable(),
+    ]);
+    return [m.if(this.below(m.local.tee(f, value, binaryen.i64)), trap)];
+  }
+
+  private sync(): Expr {
+    return this.m.global.set(GLOBAL, this.m.local.get(this.fuel as number, binaryen.i64));
+  }
+
+  private reload(): Expr {
+    return this.m.local.set(this.fuel as number, this.gget());
+  }
+
+  private temp(type: number): number {
+    let index = this.temps.get(type);
+    if (index === undefined) {
+      index = addVar(this.func, type);
+      this.temps.set(type, index);
+    }
+    return index;
+  }
+
+  /** Rewrites one expression tree, counting its nodes into the current region. */
+  visit = (expr: Expr): Expr => {
+    const node: Node = inspect(expr);
+    this.cost++;
+    if (node.id === binaryen.LoopId) {
+      const outer = this.cost;
+      this.cost = 0;
+      const body = this.visit(node.info.body as number);
+      const inner = this.cost;
+      this.cost = outer;
+      api.Loop.setBody(
+        expr,
+        this.m.block(null, [...this.charge(inner, false), body], binaryen.auto),
+      );
+      return expr;
+    }
+    mapChildren(expr, node, this.visit);
+    if (this.fuel === null) return expr;
+    if (node.id === binaryen.ReturnId) {
+      const value = node.info.value as number;
+      return this.m.br(RETURN_LABEL, 0, value === 0 ? undefined : value);
+    }
+    if (node.id === binaryen.CallId || node.id === binaryen.CallIndirectId) {
+      const type = node.info.type as number;
+      const m = this.m;
+      if (type === binaryen.unreachable) return expr;
+      if (type === binaryen.none) {
+        return m.block(null, [this.sync(), expr, this.reload()], binaryen.none);
+      }
+      const tmp = this.temp(type);
+      return m.block(
+        null,
+        [this.sync(), m.local.set(tmp, expr), this.reload(), m.local.get(tmp, type)],
+        type,
+      );
+    }
+    return expr;
+  };
+
+  /** Rewrites the whole body with the entry charge (and exit sync in local mode). */
+  meterBody(body: Expr, results: number): Expr {
+    const m = this.m;
+    this.cost = 0;
+    const rewritten = this.visit(body);
+    const entry = this.charge(this.cost, true);
+    if (this.fuel === null) return m.block(null, [...entry, rewritten], binaryen.auto);
+    const inner = m.block(RETURN_LABEL, [rewritten], results);
+    if (results === binaryen.none) {
+      return m.block(null, [...entry, inner, this.sync()], binaryen.none);
+    }
+    const tmp = this.temp(results);
+    return m.block(
+      null,
+      [...entry, m.local.set(tmp, inner), this.sync(), m.local.get(tmp, results)],
+      results,
+    );
+  }
+}
+
+/** Adds the fuel global (exported as {@link FUEL_EXPORT}) and meters every defined function. */
+export function meterModule(m: binaryen.Module, startFuel: bigint): void {
+  m.addGlobal(GLOBAL, binaryen.i64, true, m.i64.const(startFuel as unknown as number));
+  m.addGlobalExport(GLOBAL, FUEL_EXPORT);
+  const count = m.getNumFunctions();
+  for (let i = 0; i < count; i++) {
+    const func = m.getFunctionByIndex(i);
+    const info = binaryen.getFunctionInfo(func);
+    if (info.base !== null && info.base !== "") continue; // imported
+    const shape = shapeOf(info.body);
+    const local = shape.loops && shape.localSafe && !isTuple(info.results);
+    const meter = new FunctionMeter(m, func, local);
+    api.Function.setBody(func, meter.meterBody(info.body, info.results));
+  }
+}
