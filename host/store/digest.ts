@@ -1,0 +1,38 @@
+/**
+ * Digests the store records: SHA-256 of bytes, and the config fingerprint
+ * (SHA-256 of canonical JSON), both written as `sha256:<hex>`.
+ * @module
+ */
+import { createHash } from "node:crypto";
+
+/** `sha256:<hex>` of the bytes. */
+export function sha256(bytes: Uint8Array | string): string {
+  return "sha256:" + createHash("sha256").update(bytes).digest("hex");
+}
+
+/**
+ * Canonical JSON: object keys sorted by UTF-16 code units, no whitespace,
+ * `undefined` members dropped, as JSON.stringify writes numbers and strings.
+ * Two configs that mean the same produce the same text.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") {
+    const text = JSON.stringify(value);
+    if (text === undefined) throw new TypeError(`Cannot write ${typeof value} as JSON`);
+    return text;
+  }
+  if (Array.isArray(value)) {
+    return "[" + value.map((item) => item === undefined ? "null" : canonicalJson(item)).join(",") +
+      "]";
+  }
+  const record = value as Record<string, unknown>;
+  const members = Object.keys(record).sort()
+    .filter((key) => record[key] !== undefined)
+    .map((key) => JSON.stringify(key) + ":" + canonicalJson(record[key]));
+  return "{" + members.join(",") + "}";
+}
+
+/** The fingerprint of an effective config: `sha256:` of its canonical JSON. */
+export function configFingerprint(config: unknown): string {
+  return sha256(canonicalJson(config));
+}

@@ -1,0 +1,133 @@
+/**
+ * The events repository: append (through the batching writer) and query.
+ * There is no update and no delete, here or in the database.
+ * @module
+ */
+import { and, eq, getTableColumns, gte, type SQL, sql } from "drizzle-orm";
+import { z } from "zod";
+import { HostError } from "../errors.ts";
+import { storageError } from "./client.ts";
+import { type Event, EVENT_SCHEMA_VERSION, EventInput } from "./event-schema.ts";
+import type { StoreDb, WriteOp } from "./ops.ts";
+import { toEvent } from "./rows.ts";
+import { events } from "./schema/index.ts";
+import { ulid } from "./ulid.ts";
+import { type BatchWriter, handled } from "./writer.ts";
+
+/** Largest payload accepted, as JSON text. */
+export const MAX_EVENT_PAYLOAD_BYTES = 256 * 1024;
+
+/** Filters for `query`; all optional, combined with AND. */
+export interface EventQuery {
+  /** Exact type, or a prefix ending in `.*` (`run.*` matches `run.started`). */
+  type?: string | undefined;
+  pluginId?: string | undefined;
+  runId?: string | undefined;
+  /** Only events at or after this time (ms since the epoch). */
+  since?: number | undefined;
+  /** Cursor from a previous page: only events committed after it. */
+  after?: string | undefined;
+  /** At most this many (default 100, at most 1000). */
+  limit?: number | undefined;
+}
+
+/**
+ * One page of events in commit order. `cursor` (opaque) continues after the
+ * last event; it is set even on a short page, so a follower can poll with it.
+ */
+export interface EventPage {
+  events: Event[];
+  cursor: string | null;
+}
+
+/** Appends and reads the append-only event log. */
+export class EventsRepository {
+  readonly #db: StoreDb;
+  readonly #writer: BatchWriter<WriteOp>;
+
+  /** Used by openStore; callers get the instance as `store.events`. */
+  constructor(db: StoreDb, writer: BatchWriter<WriteOp>) {
+    this.#db = db;
+    this.#writer = writer;
+  }
+
+  /**
+   * Queues an event and returns it (with its id) once durable. Throws a
+   * HostError `invalid_input` at once when the event is malformed. Not
+   * awaiting is safe: a write failure is retried and reported, never thrown
+   * into an unrelated place.
+   */
+  append(input: EventInput): Promise<Event> {
+    const parsed = EventInput.safeParse(input);
+    if (!parsed.success) {
+      throw new HostError("invalid_input", `Invalid event: ${z.prettifyError(parsed.error)}`);
+    }
+    const e = parsed.data;
+    const payload = JSON.stringify(e.payload);
+    if (payload.length > MAX_EVENT_PAYLOAD_BYTES) {
+      throw new HostError(
+        "invalid_input",
+        `Event payload is ${payload.length} bytes; the limit is ${MAX_EVENT_PAYLOAD_BYTES}: store large data elsewhere and reference it`,
+      );
+    }
+    const ts = e.ts ?? Date.now();
+    const row = {
+      id: ulid(),
+      schemaVersion: EVENT_SCHEMA_VERSION,
+      ts,
+      type: e.type,
+      level: e.level,
+      source: e.source,
+      pluginId: e.pluginId ?? null,
+      runId: e.runId ?? null,
+      correlationId: e.correlationId ?? null,
+      payload,
+    };
+    return handled(this.#writer.enqueue({ kind: "event", row }).then(() => toEvent(row)));
+  }
+
+  /** Events matching the filters, oldest first. Flushes this process's queue first. */
+  async query(filter: EventQuery = {}): Promise<EventPage> {
+    const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
+    const where: SQL[] = [];
+    if (filter.type !== undefined) {
+      const prefix = filter.type.endsWith(".*") ? filter.type.slice(0, -1) : undefined;
+      where.push(
+        prefix === undefined
+          ? eq(events.type, filter.type)
+          : sql`substr(${events.type}, 1, ${prefix.length}) = ${prefix}`,
+      );
+    }
+    if (filter.pluginId !== undefined) where.push(eq(events.pluginId, filter.pluginId));
+    if (filter.runId !== undefined) where.push(eq(events.runId, filter.runId));
+    if (filter.since !== undefined) where.push(gte(events.ts, filter.since));
+    if (filter.after !== undefined) where.push(sql`${events}.rowid > ${parseCursor(filter.after)}`);
+    await this.#writer.flush();
+    try {
+      // rowid grows in commit order (rows are never deleted), so a cursor on it never
+      // skips an event that another process committed late with an older ULID.
+      const rows = await this.#db.select({
+        rowid: sql<number>`${events}.rowid`,
+        ...getTableColumns(events),
+      })
+        .from(events).where(and(...where)).orderBy(sql`${events}.rowid`).limit(limit);
+      const last = rows[rows.length - 1];
+      return {
+        events: rows.map(({ rowid: _, ...row }) => toEvent(row)),
+        cursor: last === undefined ? filter.after ?? null : String(last.rowid),
+      };
+    } catch (error) {
+      throw storageError("Cannot read events", error);
+    }
+  }
+}
+
+function parseCursor(cursor: string): number {
+  if (!/^\d{1,15}$/.test(cursor)) {
+    throw new HostError(
+      "invalid_input",
+      `Invalid event cursor '${cursor}': pass a cursor a previous page returned`,
+    );
+  }
+  return Number(cursor);
+}

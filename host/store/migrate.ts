@@ -1,0 +1,95 @@
+/**
+ * Applies the embedded migrations at open. It keeps drizzle's bookkeeping
+ * table (`__drizzle_migrations`: hash = SHA-256 of the SQL file, created_at =
+ * the journal's `when`), so drizzle-kit sees the same state, but it reads and
+ * writes that table inside one write transaction: two processes opening a new
+ * database at once cannot both apply a migration.
+ * @module
+ */
+import type { Client } from "@libsql/client";
+import { createHash } from "node:crypto";
+import { HostError } from "../errors.ts";
+
+/** One migration: the drizzle-kit journal tag and time, and the SQL file's exact text. */
+export interface Migration {
+  tag: string;
+  when: number;
+  sql: string;
+}
+
+/** Name of the bookkeeping table drizzle uses. */
+export const MIGRATIONS_TABLE = "__drizzle_migrations";
+
+const createTable = `CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" (
+  id SERIAL PRIMARY KEY,
+  hash text NOT NULL,
+  created_at numeric
+)`;
+
+/** The hash drizzle records for a migration. */
+export function migrationHash(migration: Migration): string {
+  return createHash("sha256").update(migration.sql).digest("hex");
+}
+
+/** Applies every migration newer than the last one recorded; returns the tags applied. */
+export async function applyMigrations(
+  client: Client,
+  migrations: readonly Migration[],
+): Promise<string[]> {
+  const pending = await pendingMigrations(client, migrations);
+  if (pending.length === 0) return [];
+  const tx = await client.transaction("write");
+  try {
+    await tx.execute(createTable);
+    // Read again under the write lock: another process may have migrated meanwhile.
+    const todo = await pendingMigrations(tx, migrations);
+    for (const migration of todo) {
+      for (const statement of migration.sql.split("--> statement-breakpoint")) {
+        if (statement.trim() !== "") await tx.execute(statement);
+      }
+      await tx.execute({
+        sql: `INSERT INTO "${MIGRATIONS_TABLE}" ("hash", "created_at") VALUES (?, ?)`,
+        args: [migrationHash(migration), migration.when],
+      });
+    }
+    await tx.commit();
+    return todo.map((m) => m.tag);
+  } catch (error) {
+    throw new HostError(
+      "storage_error",
+      `Cannot migrate the database: ${error instanceof Error ? error.message : error}`,
+      { cause: error },
+    );
+  } finally {
+    tx.close();
+  }
+}
+
+/** Migrations not yet applied (newer than the last recorded `created_at`). */
+export async function pendingMigrations(
+  client: Pick<Client, "execute">,
+  migrations: readonly Migration[],
+): Promise<Migration[]> {
+  const last = await lastApplied(client);
+  return migrations.filter((m) => last === undefined || last < m.when);
+}
+
+/** Applied migrations as recorded: hash and time, oldest first (empty when none). */
+export async function appliedMigrations(
+  client: Pick<Client, "execute">,
+): Promise<{ hash: string; when: number }[]> {
+  const exists = await client.execute({
+    sql: "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+    args: [MIGRATIONS_TABLE],
+  });
+  if (exists.rows.length === 0) return [];
+  const result = await client.execute(
+    `SELECT hash, created_at FROM "${MIGRATIONS_TABLE}" ORDER BY created_at`,
+  );
+  return result.rows.map((row) => ({ hash: String(row[0]), when: Number(row[1]) }));
+}
+
+async function lastApplied(client: Pick<Client, "execute">): Promise<number | undefined> {
+  const applied = await appliedMigrations(client);
+  return applied.at(-1)?.when;
+}

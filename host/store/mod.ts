@@ -1,0 +1,24 @@
+/**
+ * The host's store: libSQL through drizzle-orm. Append-only events, a
+ * RunRecord for every run, installed plugins and per-plugin kv.
+ * @module
+ */
+export { openStore, type Store, type StoreOptions } from "./store.ts";
+export { type EventPage, type EventQuery, EventsRepository } from "./events.ts";
+export { type RunPage, type RunQuery, RunsRepository } from "./runs.ts";
+export { type KvEntry, type KvPage, KvRepository, MAX_KV_KEY_BYTES } from "./kv.ts";
+export { type InstalledPlugin, PluginInput, PluginsRepository } from "./plugins.ts";
+export { Event, EVENT_SCHEMA_VERSION, EventInput, EventLevel } from "./event-schema.ts";
+export {
+  RunFinish,
+  RunLimits,
+  RunRecord,
+  RunStart,
+  RunStatus,
+  RunTrigger,
+  RunUsage,
+} from "./run-schema.ts";
+export { canonicalJson, configFingerprint, sha256 } from "./digest.ts";
+export { dbFilePath, normalizeDbUrl, resolveDbUrl } from "./url.ts";
+export { ulid } from "./ulid.ts";
+export type { WriterOptions, WriterStats } from "./writer.ts";

@@ -1,0 +1,79 @@
+/**
+ * What the batching writer carries, and how one batch becomes one write
+ * transaction: consecutive inserts into a table become multi-row INSERTs.
+ * @module
+ */
+import type { Client, InArgs, InStatement } from "@libsql/client";
+import { and, eq, sql } from "drizzle-orm";
+import type { LibSQLDatabase } from "drizzle-orm/libsql";
+import * as schema from "./schema/index.ts";
+
+/** A row of `events` as inserted. */
+export type EventRow = typeof schema.events.$inferInsert;
+/** A row of `run_records` as inserted. */
+export type RunRow = typeof schema.runRecords.$inferInsert;
+/** The columns a finished run sets. */
+export type RunEnd = Pick<
+  RunRow,
+  | "status"
+  | "endedAt"
+  | "outputDigest"
+  | "outputSize"
+  | "errorClass"
+  | "errorMessage"
+  | "fuel"
+  | "memoryPages"
+  | "durationMs"
+>;
+
+/** One queued write. */
+export type WriteOp =
+  | { kind: "event"; row: EventRow }
+  | { kind: "runStart"; row: RunRow }
+  | { kind: "runFinish"; id: string; end: RunEnd };
+
+/** The drizzle database over the store's schema. */
+export type StoreDb = LibSQLDatabase<typeof schema>;
+
+// Rows per INSERT statement, well under SQLite's 32766 bound parameters.
+const EVENT_ROWS_PER_INSERT = 500;
+const RUN_ROWS_PER_INSERT = 200;
+
+/** Writes a batch in one write transaction (BEGIN IMMEDIATE), in order; all or nothing. */
+export async function writeOps(
+  client: Client,
+  db: StoreDb,
+  ops: readonly WriteOp[],
+): Promise<void> {
+  const statements: InStatement[] = [];
+  let i = 0;
+  while (i < ops.length) {
+    const op = ops[i]!;
+    if (op.kind === "runFinish") {
+      statements.push(finishStatement(db, op.id, op.end));
+      i++;
+      continue;
+    }
+    const limit = op.kind === "event" ? EVENT_ROWS_PER_INSERT : RUN_ROWS_PER_INSERT;
+    let j = i;
+    while (j < ops.length && j - i < limit && ops[j]!.kind === op.kind) j++;
+    const slice = ops.slice(i, j);
+    const query = op.kind === "event"
+      ? db.insert(schema.events).values(slice.map((o) => (o as { row: EventRow }).row))
+      : db.insert(schema.runRecords).values(slice.map((o) => (o as { row: RunRow }).row));
+    const built = query.toSQL();
+    statements.push({ sql: built.sql, args: built.params as InArgs });
+    i = j;
+  }
+  await client.batch(statements, "write");
+}
+
+function finishStatement(db: StoreDb, id: string, end: RunEnd): InStatement {
+  const t = schema.runRecords;
+  const built = db.update(t).set({
+    ...end,
+    // The sandbox's own measure wins; otherwise wall time from the recorded start.
+    durationMs: end.durationMs ?? sql`${end.endedAt} - ${t.startedAt}`,
+  }).where(and(eq(t.id, id), eq(t.status, "running"))).toSQL();
+  return { sql: built.sql, args: built.params as InArgs };
+}

@@ -1,0 +1,118 @@
+/**
+ * The plugins repository: which plugins are installed, at which version and
+ * digest, signed by whom, and whether they are enabled.
+ * @module
+ */
+import { asc, eq } from "drizzle-orm";
+import { z } from "zod";
+import { HostError } from "../errors.ts";
+import { storageError } from "./client.ts";
+import type { StoreDb } from "./ops.ts";
+import { plugins, pluginStates } from "./schema/index.ts";
+
+/** An installed plugin as callers write it. */
+export const PluginInput = z.object({
+  id: z.string().min(1).max(200),
+  version: z.string().min(1).max(100),
+  digest: z.string().min(1).max(200),
+  signerKeyIds: z.array(z.string()).default([]),
+  state: z.enum(pluginStates).default("enabled"),
+});
+export type PluginInput = z.input<typeof PluginInput>;
+
+/** An installed plugin as the store returns it. */
+export interface InstalledPlugin {
+  id: string;
+  version: string;
+  digest: string;
+  signerKeyIds: string[];
+  state: (typeof pluginStates)[number];
+  installedAt: string;
+}
+
+/** Installed plugins, one row per plugin id. */
+export class PluginsRepository {
+  readonly #db: StoreDb;
+
+  /** Used by openStore; callers get the instance as `store.plugins`. */
+  constructor(db: StoreDb) {
+    this.#db = db;
+  }
+
+  /** Installs or replaces a plugin (same id: the new version replaces the old). */
+  async put(input: PluginInput): Promise<InstalledPlugin> {
+    const parsed = PluginInput.safeParse(input);
+    if (!parsed.success) {
+      throw new HostError(
+        "invalid_input",
+        `Invalid plugin record: ${z.prettifyError(parsed.error)}`,
+      );
+    }
+    const row = {
+      ...parsed.data,
+      signerKeyIds: JSON.stringify(parsed.data.signerKeyIds),
+      installedAt: Date.now(),
+    };
+    await this.#run(
+      "write plugins",
+      () =>
+        this.#db.insert(plugins).values(row).onConflictDoUpdate({ target: plugins.id, set: row }),
+    );
+    return toPlugin(row);
+  }
+
+  /** One plugin by id, or undefined. */
+  async get(id: string): Promise<InstalledPlugin | undefined> {
+    const rows = await this.#run(
+      "read plugins",
+      () => this.#db.select().from(plugins).where(eq(plugins.id, id)).limit(1),
+    );
+    return rows[0] === undefined ? undefined : toPlugin(rows[0]);
+  }
+
+  /** Every installed plugin, by id. */
+  async list(): Promise<InstalledPlugin[]> {
+    const rows = await this.#run(
+      "read plugins",
+      () => this.#db.select().from(plugins).orderBy(asc(plugins.id)),
+    );
+    return rows.map(toPlugin);
+  }
+
+  /** Enables or disables a plugin; false when it is not installed. */
+  async setState(id: string, state: InstalledPlugin["state"]): Promise<boolean> {
+    const result = await this.#run(
+      "write plugins",
+      () => this.#db.update(plugins).set({ state }).where(eq(plugins.id, id)),
+    );
+    return result.rowsAffected > 0;
+  }
+
+  /** Removes a plugin's record; false when it was not installed. */
+  async remove(id: string): Promise<boolean> {
+    const result = await this.#run(
+      "write plugins",
+      () => this.#db.delete(plugins).where(eq(plugins.id, id)),
+    );
+    return result.rowsAffected > 0;
+  }
+
+  async #run<T>(what: string, action: () => Promise<T>): Promise<T> {
+    try {
+      return await action();
+    } catch (error) {
+      throw storageError(`Cannot ${what}`, error);
+    }
+  }
+}
+
+function toPlugin(row: typeof plugins.$inferSelect): InstalledPlugin {
+  return {
+    id: row.id,
+    version: row.version,
+    digest: row.digest,
+    signerKeyIds: z.array(z.string()).parse(JSON.parse(row.signerKeyIds)),
+    state: row.state,
+    installedAt: new Date(row.installedAt).toISOString(),
+  };
+}

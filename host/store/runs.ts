@@ -1,0 +1,155 @@
+/**
+ * The RunRecords repository: start and finish go through the batching writer
+ * (in order, so a finish never overtakes its start); get and list read.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { z } from "zod";
+import { HostError } from "../errors.ts";
+import { storageError } from "./client.ts";
+import { configFingerprint, sha256 } from "./digest.ts";
+import type { RunEnd, RunRow, StoreDb, WriteOp } from "./ops.ts";
+import type { Owner } from "./owner.ts";
+import { RunFinish, type RunRecord, RunStart, type RunStatus } from "./run-schema.ts";
+import { toRunRecord } from "./rows.ts";
+import { runRecords } from "./schema/index.ts";
+import { ulid } from "./ulid.ts";
+import { type BatchWriter, handled } from "./writer.ts";
+
+/** Filters for `list`; newest first. */
+export interface RunQuery {
+  pluginId?: string | undefined;
+  status?: RunStatus | undefined;
+  /** Cursor from a previous page: only runs older than it. */
+  before?: string | undefined;
+  /** At most this many (default 50, at most 1000). */
+  limit?: number | undefined;
+}
+
+/** One page of runs, newest first; `cursor` is set when more may follow. */
+export interface RunPage {
+  runs: RunRecord[];
+  cursor: string | null;
+}
+
+/** Records runs: one row per invocation. */
+export class RunsRepository {
+  readonly #db: StoreDb;
+  readonly #writer: BatchWriter<WriteOp>;
+  readonly #owner: Owner;
+  readonly #inputMaxBytes: number;
+
+  /** Used by openStore; callers get the instance as `store.runs`. */
+  constructor(db: StoreDb, writer: BatchWriter<WriteOp>, owner: Owner, inputMaxBytes: number) {
+    this.#db = db;
+    this.#writer = writer;
+    this.#owner = owner;
+    this.#inputMaxBytes = inputMaxBytes;
+  }
+
+  /**
+   * Records a run as `running` and resolves with its record once durable. The
+   * id is known before that: pass `id`, or read it from the resolved record.
+   * Throws a HostError `invalid_input` at once when the spec is malformed.
+   */
+  start(spec: RunStart): Promise<RunRecord> {
+    const s = parse(RunStart, spec, "run start");
+    const row: RunRow = {
+      id: s.id ?? ulid(),
+      parentRunId: s.parentRunId ?? null,
+      pluginId: s.pluginId,
+      pluginVersion: s.pluginVersion ?? null,
+      moduleDigest: s.moduleDigest,
+      capability: s.capability ?? null,
+      exportName: s.export,
+      trigger: s.trigger,
+      correlationId: s.correlationId ?? null,
+      inputDigest: sha256(s.input),
+      inputSize: s.input.length,
+      input: s.input.length <= this.#inputMaxBytes ? toBuffer(s.input) : null,
+      outputDigest: null,
+      outputSize: null,
+      configFingerprint: configFingerprint(s.config),
+      limits: JSON.stringify(s.limits),
+      status: "running",
+      errorClass: null,
+      errorMessage: null,
+      fuel: null,
+      memoryPages: null,
+      durationMs: null,
+      startedAt: Date.now(),
+      endedAt: null,
+      hostName: this.#owner.hostName,
+      hostPid: this.#owner.pid,
+      hostInstance: this.#owner.instance,
+    };
+    const record = toRunRecord(
+      { ...row, input: row.input ?? null } as typeof runRecords.$inferSelect,
+    );
+    return handled(this.#writer.enqueue({ kind: "runStart", row }).then(() => record));
+  }
+
+  /**
+   * Records how a run ended; resolves once durable. A run that is no longer
+   * `running` (e.g. marked interrupted) is left as it is.
+   */
+  finish(id: string, result: RunFinish): Promise<void> {
+    const r = parse(RunFinish, result, "run finish");
+    const end: RunEnd = {
+      status: r.status,
+      endedAt: Date.now(),
+      outputDigest: r.output === undefined ? null : sha256(r.output),
+      outputSize: r.output === undefined ? null : r.output.length,
+      errorClass: r.status === "error" ? r.errorClass : null,
+      errorMessage: r.status === "error" ? r.errorMessage : null,
+      fuel: r.usage.fuel ?? null,
+      memoryPages: r.usage.memoryPages ?? null,
+      durationMs: r.usage.durationMs ?? null,
+    };
+    return handled(this.#writer.enqueue({ kind: "runFinish", id, end }));
+  }
+
+  /** One run by id, or undefined. Flushes this process's queue first. */
+  async get(id: string): Promise<RunRecord | undefined> {
+    await this.#writer.flush();
+    try {
+      const rows = await this.#db.select().from(runRecords).where(eq(runRecords.id, id)).limit(1);
+      return rows[0] === undefined ? undefined : toRunRecord(rows[0]);
+    } catch (error) {
+      throw storageError("Cannot read run records", error);
+    }
+  }
+
+  /** Runs matching the filters, newest first. Flushes this process's queue first. */
+  async list(query: RunQuery = {}): Promise<RunPage> {
+    const limit = Math.min(Math.max(query.limit ?? 50, 1), 1000);
+    const where: SQL[] = [];
+    if (query.pluginId !== undefined) where.push(eq(runRecords.pluginId, query.pluginId));
+    if (query.status !== undefined) where.push(eq(runRecords.status, query.status));
+    if (query.before !== undefined) where.push(lt(runRecords.id, query.before));
+    await this.#writer.flush();
+    try {
+      const rows = await this.#db.select().from(runRecords).where(and(...where))
+        .orderBy(desc(runRecords.id)).limit(limit);
+      return {
+        runs: rows.map(toRunRecord),
+        cursor: rows.length === limit ? rows[rows.length - 1]!.id : null,
+      };
+    } catch (error) {
+      throw storageError("Cannot read run records", error);
+    }
+  }
+}
+
+function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    throw new HostError("invalid_input", `Invalid ${what}: ${z.prettifyError(parsed.error)}`);
+  }
+  return parsed.data;
+}
+
+function toBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}

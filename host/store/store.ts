@@ -1,0 +1,136 @@
+/**
+ * `openStore`: opens the database, applies the embedded migrations, marks
+ * runs of dead host processes interrupted, and hands out the repositories
+ * that share one batching writer.
+ * @module
+ */
+import type { Client } from "@libsql/client";
+import { drizzle } from "drizzle-orm/libsql";
+import { openClient, storageError } from "./client.ts";
+import { EventsRepository } from "./events.ts";
+import { markInterrupted } from "./interrupted.ts";
+import { KvRepository } from "./kv.ts";
+import { applyMigrations } from "./migrate.ts";
+import { migrations } from "./migrations.ts";
+import { type StoreDb, type WriteOp, writeOps } from "./ops.ts";
+import { claimOwner, releaseOwner } from "./owner.ts";
+import { PluginsRepository } from "./plugins.ts";
+import { RunsRepository } from "./runs.ts";
+import * as schema from "./schema/index.ts";
+import { ulid } from "./ulid.ts";
+import { BatchWriter, type WriterOptions, type WriterStats } from "./writer.ts";
+
+/** How to open the store. */
+export interface StoreOptions {
+  /** `file:` URL (absolute; see resolveDbUrl), `file::memory:`, or `libsql://` URL. */
+  url: string;
+  /** Token for a libSQL server. */
+  authToken?: string | undefined;
+  /** How long a write waits for another process's lock, in ms (default 5000). */
+  busyTimeoutMs?: number | undefined;
+  /** Batching writer tuning. */
+  writer?: WriterOptions | undefined;
+  /** Inputs up to this size are kept in RunRecords (default 65536 bytes). */
+  inputMaxBytes?: number | undefined;
+  /** Called on every failed write attempt (besides the host event it becomes). */
+  onWriteError?:
+    | ((error: unknown, detail: { attempt: number; final: boolean }) => void)
+    | undefined;
+}
+
+/** The open store. */
+export interface Store {
+  readonly url: string;
+  readonly events: EventsRepository;
+  readonly runs: RunsRepository;
+  readonly kv: KvRepository;
+  readonly plugins: PluginsRepository;
+  /** Drizzle over the same client, for queries the repositories do not cover. */
+  readonly db: StoreDb;
+  readonly client: Client;
+  /** Migration tags applied by this open, and run ids marked interrupted by it. */
+  readonly opened: { migrated: string[]; interrupted: string[] };
+  /** The batching writer's counters. */
+  readonly writerStats: WriterStats;
+  /** Resolves once everything queued so far is committed. */
+  flush(): Promise<void>;
+  /** Drains the queue, then closes the database. */
+  close(): Promise<void>;
+}
+
+/** Opens (creating and migrating when needed) the host database. */
+export async function openStore(options: StoreOptions): Promise<Store> {
+  const client = await openClient({
+    url: options.url,
+    authToken: options.authToken,
+    busyTimeoutMs: options.busyTimeoutMs,
+  });
+  try {
+    const migrated = await applyMigrations(client, migrations);
+    const owner = claimOwner(ulid());
+    const interrupted = await markInterrupted(client, owner).catch((error: unknown) => {
+      throw storageError("Cannot mark interrupted runs", error);
+    });
+    const db: StoreDb = drizzle(client, { schema });
+    const writer: BatchWriter<WriteOp> = new BatchWriter(
+      (ops) => writeOps(client, db, ops),
+      options.writer,
+      {
+        onRetry(error, attempt, items, delayMs) {
+          options.onWriteError?.(error, { attempt, final: false });
+          report(events, "store.write_retried", "warn", error, {
+            attempt,
+            items: items.length,
+            delayMs,
+          });
+        },
+        onFailure(error, items) {
+          options.onWriteError?.(error, { attempt: 0, final: true });
+          // Never report the failure of a failure report: that could loop while the database is down.
+          if (items.some((op) => op.kind === "event" && op.row.type === "store.write_failed")) {
+            return;
+          }
+          report(events, "store.write_failed", "error", error, { items: items.length });
+        },
+      },
+    );
+    // The hooks above run only after this line, when a write has failed.
+    const events = new EventsRepository(db, writer);
+    const store: Store = {
+      url: options.url,
+      events,
+      runs: new RunsRepository(db, writer, owner, options.inputMaxBytes ?? 65_536),
+      kv: new KvRepository(client),
+      plugins: new PluginsRepository(db),
+      db,
+      client,
+      opened: { migrated, interrupted },
+      writerStats: writer.stats,
+      flush: () => writer.flush(),
+      async close() {
+        try {
+          await writer.close();
+        } finally {
+          releaseOwner(owner);
+          client.close();
+        }
+      },
+    };
+    return store;
+  } catch (error) {
+    client.close();
+    throw storageError(`Cannot open the store at ${options.url}`, error);
+  }
+}
+
+function report(
+  events: EventsRepository,
+  type: string,
+  level: "warn" | "error",
+  error: unknown,
+  payload: Record<string, number>,
+): void {
+  const message = error instanceof Error ? error.message : String(error);
+  void events.append({ type, level, source: "host", payload: { ...payload, error: message } })
+    .catch(() => {});
+}

@@ -1,0 +1,45 @@
+/**
+ * Where the database is: `--db`, then `PLUGHOST_DB`, then `host.db` in the
+ * data directory (`$PLUGHOST_HOME`, default `./.plughost`). A relative `file:`
+ * URL is taken relative to the working directory.
+ * @module
+ */
+import { isAbsolute, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { HostError } from "../errors.ts";
+
+/** Resolves the database URL from a flag, the environment and the working directory. */
+export function resolveDbUrl(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): string {
+  const given = flag ?? env.PLUGHOST_DB;
+  if (given !== undefined && given !== "") return normalizeDbUrl(given, cwd);
+  const home = resolve(cwd, env.PLUGHOST_HOME || ".plughost");
+  return pathToFileURL(join(home, "host.db")).href;
+}
+
+/** Makes a `file:` URL absolute; accepts a bare path as a file; leaves other URLs alone. */
+export function normalizeDbUrl(url: string, cwd: string): string {
+  if (/^(libsql|wss?|https?):\/\//.test(url)) return url;
+  if (url === ":memory:" || url === "file::memory:") return "file::memory:";
+  if (url.startsWith("file:")) {
+    const rest = url.slice("file:".length);
+    if (rest.startsWith("//")) return pathToFileURL(fileURLToPath(url)).href;
+    return pathToFileURL(isAbsolute(rest) ? rest : resolve(cwd, rest)).href;
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) {
+    throw new HostError(
+      "usage",
+      `Unsupported database URL '${url}': use a file: URL, a path, or a libsql:// URL`,
+    );
+  }
+  return pathToFileURL(resolve(cwd, url)).href;
+}
+
+/** The file path of a `file:` URL, or undefined for a server or in-memory database. */
+export function dbFilePath(url: string): string | undefined {
+  if (!url.startsWith("file:") || url === "file::memory:") return undefined;
+  return fileURLToPath(url);
+}
