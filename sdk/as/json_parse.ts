@@ -16,6 +16,7 @@ import {
   JSONValue,
   ParseResult,
 } from "./json";
+import { parseNumber } from "./json_number";
 
 /** Deepest nesting of arrays and objects the parser accepts. */
 export const MAX_DEPTH: i32 = 512;
@@ -231,7 +232,7 @@ class Parser {
       if (s == 0x2b || s == 0x2d) this.pos++;
       if (this.digits() == 0) return this.fail("expected a digit in exponent");
     }
-    return new JSONNumber(parseFloat(this.text.substring(begin, this.pos)));
+    return new JSONNumber(parseNumber(this.text.substring(begin, this.pos)));
   }
 }
 

@@ -2,7 +2,7 @@
  * The serializer behind `json.ts`: writes the same text as JavaScript's
  * `JSON.stringify` (no spaces; `"`, `\` and control characters escaped; lone
  * surrogates written as `\uXXXX` so the output is always valid UTF-16 and so
- * valid UTF-8 once encoded; non-finite numbers as `null`).
+ * valid UTF-8 once encoded; numbers as `json_number.ts` formats them).
  * @module
  */
 
@@ -15,6 +15,7 @@ import {
   JSONString,
   JSONValue,
 } from "./json";
+import { formatNumber } from "./json_number";
 
 const HEX = "0123456789abcdef";
 
@@ -59,58 +60,6 @@ export function writeString(s: string, out: Array<string>): void {
   }
   if (n > start) out.push(start == 0 ? s : s.substring(start, n));
   out.push('"');
-}
-
-/** Formats a number as JavaScript does (`Number.prototype.toString`), `null` if not finite. */
-export function formatNumber(n: f64): string {
-  if (!isFinite(n)) return "null";
-  if (n == 0) return "0";
-  // Integers below 2^53 print exactly as digits; the float printer would add ".0".
-  if (Math.abs(n) < 9007199254740992.0 && Math.floor(n) == n) return (<i64> n).toString();
-  return jsFloat(n);
-}
-
-/**
- * AssemblyScript's shortest round-trip digits, rearranged into JavaScript's
- * layout: plain digits for 1e-7 <= |n| < 1e21, otherwise `d.ddde+x`/`de-x`.
- */
-function jsFloat(n: f64): string {
-  const neg = n < 0;
-  const a = neg ? -n : n;
-  let s = a.toString();
-  // Split into digits and decimal exponent: value = 0.DIGITS * 10^point.
-  let mant = s;
-  let exp = 0;
-  const ei = s.indexOf("e");
-  if (ei >= 0) {
-    mant = s.substring(0, ei);
-    exp = I32.parseInt(s.substring(ei + 1));
-  }
-  let dot = mant.indexOf(".");
-  let digits = dot >= 0 ? mant.substring(0, dot) + mant.substring(dot + 1) : mant;
-  let point = (dot >= 0 ? dot : mant.length) + exp;
-  // Strip leading zeros (moving the point) and trailing zeros.
-  let lead = 0;
-  while (lead < digits.length - 1 && digits.charCodeAt(lead) == 0x30) lead++;
-  digits = digits.substring(lead);
-  point -= lead;
-  let end = digits.length;
-  while (end > 1 && digits.charCodeAt(end - 1) == 0x30) end--;
-  digits = digits.substring(0, end);
-  const k = digits.length;
-  let r: string;
-  if (point >= k && point <= 21) {
-    r = digits + "0".repeat(point - k);
-  } else if (point > 0 && point <= 21) {
-    r = digits.substring(0, point) + "." + digits.substring(point);
-  } else if (point > -6 && point <= 0) {
-    r = "0." + "0".repeat(-point) + digits;
-  } else {
-    const e = point - 1;
-    const es = e < 0 ? "-" + (-e).toString() : "+" + e.toString();
-    r = k == 1 ? digits + "e" + es : digits.charAt(0) + "." + digits.substring(1) + "e" + es;
-  }
-  return neg ? "-" + r : r;
 }
 
 /** Appends the JSON text of `v`. */
