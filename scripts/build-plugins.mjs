@@ -50,10 +50,16 @@ const sdkTime = newestMtime(join(root, "sdk", "as"));
 let built = 0;
 for (const name of names) {
   const out = join(outDir, `${name}.wasm`);
-  const inputsTime = Math.max(newestMtime(join(pluginsDir, name)), sdkTime, mtimeOrZero(fileURLToPath(import.meta.url)));
+  const inputsTime = Math.max(
+    newestMtime(join(pluginsDir, name)),
+    sdkTime,
+    mtimeOrZero(fileURLToPath(import.meta.url)),
+  );
   if (ifStale && mtimeOrZero(out) > inputsTime) continue;
   await compile(name);
   built++;
   process.stderr.write(`built ${relative(root, out)}\n`);
 }
-if (!ifStale || built > 0) process.stderr.write(`build:plugins: ${built} of ${names.length} plugins built\n`);
+if (!ifStale || built > 0) {
+  process.stderr.write(`build:plugins: ${built} of ${names.length} plugins built\n`);
+}

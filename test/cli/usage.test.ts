@@ -6,7 +6,9 @@ import { repoRoot, runCli } from "../helpers/cli.ts";
 
 describe("host CLI usage", () => {
   it("prints the version, equal to package.json's", async () => {
-    const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as { version: string };
+    const pkg = JSON.parse(readFileSync(join(repoRoot, "package.json"), "utf8")) as {
+      version: string;
+    };
     expect(VERSION).toBe(pkg.version);
     const result = await runCli(["--version"]);
     expect(result.code).toBe(0);

@@ -22,13 +22,20 @@ async function callJson(file: string, exportName: string, extra: string[] = []) 
 
 describe("Extism conformance plugins through host call", () => {
   it("code.wasm count_vowels counts vowels", async () => {
-    const { code, parsed } = await callJson("code.wasm", "count_vowels", ["--input", "hello world"]);
+    const { code, parsed } = await callJson("code.wasm", "count_vowels", [
+      "--input",
+      "hello world",
+    ]);
     expect(code).toBe(0);
     expect(parsed.output).toEqual({ count: 3, total: 3, vowels: "aeiouAEIOU" });
   });
 
   it("hello_haskell.wasm testing greets (needs WASI)", async () => {
-    const { code, parsed } = await callJson("hello_haskell.wasm", "testing", ["--input", "John", "--wasi"]);
+    const { code, parsed } = await callJson("hello_haskell.wasm", "testing", [
+      "--input",
+      "John",
+      "--wasi",
+    ]);
     expect(code).toBe(0);
     expect(parsed.output).toBe("Hello, John");
   });
@@ -50,7 +57,14 @@ describe("Extism conformance plugins through host call", () => {
   });
 
   it("input_offset.wasm returns the input length as a little-endian u64", async () => {
-    const result = await runCli(["call", plugin("input_offset.wasm"), "input_offset_length", "--input", "hello", ...unsigned]);
+    const result = await runCli([
+      "call",
+      plugin("input_offset.wasm"),
+      "input_offset_length",
+      "--input",
+      "hello",
+      ...unsigned,
+    ]);
     expect(result.code).toBe(0);
     // 5 as 8 little-endian bytes; printed raw, followed by the CLI's newline.
     expect([...Buffer.from(result.stdout, "latin1")].slice(0, 8)).toEqual([5, 0, 0, 0, 0, 0, 0, 0]);

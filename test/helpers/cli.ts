@@ -32,7 +32,14 @@ export function runCli(args: string[], options: RunOptions = {}): Promise<CliRes
     ? [process.execPath, [join(repoRoot, "bin", "host.mjs"), ...args]]
     : [
       join(repoRoot, "node_modules", ".bin", "deno"),
-      ["run", "--allow-all", "--quiet", `--config=${join(repoRoot, "deno.json")}`, join(repoRoot, "host", "cli", "bin.ts"), ...args],
+      [
+        "run",
+        "--allow-all",
+        "--quiet",
+        `--config=${join(repoRoot, "deno.json")}`,
+        join(repoRoot, "host", "cli", "bin.ts"),
+        ...args,
+      ],
     ];
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, cmdArgs as string[], {
