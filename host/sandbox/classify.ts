@@ -1,0 +1,82 @@
+/**
+ * Turning whatever a failed call threw into one stable error class.
+ * @module
+ */
+import { type ErrorCode, HostError } from "../errors.ts";
+import type { CallError } from "./types.ts";
+
+/**
+ * Thrown by host-side code (kernel overrides, host-function wrappers) to end
+ * the running call with a known class. It unwinds through the WebAssembly
+ * frames unchanged, so the caller sees exactly this object.
+ */
+export class SandboxAbort extends HostError {
+  override readonly name = "SandboxAbort";
+  constructor(code: ErrorCode, message: string) {
+    super(code, message);
+  }
+}
+
+/** What the runner knows about the instance right after a failed call. */
+export interface FailureFacts {
+  /** Fuel left in the instance; below zero means the budget ran out. */
+  fuelLeft: bigint | null;
+  /** Current linear memory pages and the cap. */
+  memoryPages: number;
+  memoryCap: number;
+  /** A class already decided by host-side code during the call (e.g. memory limit seen in a log). */
+  flagged: CallError | null;
+}
+
+const PLUGIN_ERROR = "Plugin-originated error: ";
+
+/** Classifies a thrown value (an Error, or a worker's serialized `{message}`). */
+export function classify(thrown: unknown, facts: FailureFacts): CallError {
+  if (thrown instanceof SandboxAbort) return { class: thrown.code, message: thrown.message };
+  if (facts.flagged) return facts.flagged;
+  const message = messageOf(thrown);
+  if (message.startsWith(PLUGIN_ERROR)) {
+    const text = message.slice(PLUGIN_ERROR.length);
+    // Extism reports its own var cap as an error set on the plugin's behalf.
+    if (text.startsWith("var memory limit exceeded")) {
+      return { class: "memory_limit", message: text };
+    }
+    return { class: "plugin_error", message: text };
+  }
+  if (facts.fuelLeft !== null && facts.fuelLeft < 0n) {
+    return {
+      class: "fuel_exhausted",
+      message:
+        "The call used its whole fuel budget; raise --fuel (or limits.fuel) if the work is legitimate",
+    };
+  }
+  if (/Maximum call stack size exceeded|call stack exhausted|stack overflow/i.test(message)) {
+    return {
+      class: "stack_overflow",
+      message: "The plugin recursed too deeply and overflowed the stack",
+    };
+  }
+  if (/Cannot allocate Wasm memory|Array buffer allocation failed|Out of memory/i.test(message)) {
+    return { class: "memory_limit", message: `The plugin ran out of memory: ${message}` };
+  }
+  // A plugin whose memory.grow was refused at the cap usually aborts with a
+  // trap right after; report the cause rather than the symptom. Heuristic: a
+  // trap with memory within 10% of the cap (a refused grow leaves it just under).
+  if (facts.memoryCap > 0 && facts.memoryPages >= facts.memoryCap * 0.9) {
+    return {
+      class: "memory_limit",
+      message:
+        `The plugin reached its memory cap (${facts.memoryPages} pages of 64 KiB) and trapped: ${message}`,
+    };
+  }
+  return { class: "trap", message: `The plugin trapped: ${message}` };
+}
+
+/** The message of an Error or of a serialized error object. */
+export function messageOf(thrown: unknown): string {
+  if (thrown instanceof Error) return thrown.message;
+  if (typeof thrown === "object" && thrown !== null && "message" in thrown) {
+    return String((thrown as { message: unknown }).message);
+  }
+  return String(thrown);
+}

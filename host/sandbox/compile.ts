@@ -1,0 +1,103 @@
+/**
+ * Load-time pipeline: validate, instrument (memory cap + fuel metering),
+ * compile, check imports. Results are cached by digest + the options that
+ * change the rewritten bytes, so loading the same plugin again is cheap.
+ * @module
+ */
+import { instrument } from "./instrument/mod.ts";
+import { HostError } from "../errors.ts";
+import { messageOf, SandboxAbort } from "./classify.ts";
+import { checkImports, type ProvidedImports } from "./imports.ts";
+
+/** A module ready to instantiate. */
+export interface CompiledPlugin {
+  digest: string;
+  module: WebAssembly.Module;
+  /** Exported function names, minus the host's own additions. */
+  exports: string[];
+  /** Name of the exported fuel global, or null when the module is not metered. */
+  fuelGlobal: string | null;
+  memoryPages: number;
+  /** The instrumented bytes (worker mode adds its fuel accessor to them). */
+  bytes: Uint8Array;
+}
+
+/** What changes the compiled result. */
+export interface CompileKey {
+  memoryPages: number;
+  startFuel: bigint;
+}
+
+const MAX_CACHED = 32;
+const cache = new Map<string, Promise<CompiledPlugin>>();
+
+/** SHA-256 of bytes, lowercase hex (web-standard crypto, same on Node and Deno). */
+export async function sha256Hex(bytes: Uint8Array): Promise<string> {
+  const hash = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
+  return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Validates, instruments and compiles a module, or throws a `load_error` SandboxAbort. */
+export async function compilePlugin(
+  wasm: Uint8Array,
+  key: CompileKey,
+  provided: ProvidedImports,
+): Promise<CompiledPlugin> {
+  const digest = await sha256Hex(wasm);
+  const cacheKey = `${digest}:${key.memoryPages}:${key.startFuel}`;
+  let entry = cache.get(cacheKey);
+  if (entry === undefined) {
+    entry = build(wasm, digest, key);
+    cache.set(cacheKey, entry);
+    entry.catch(() => cache.delete(cacheKey));
+    if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string);
+  } else {
+    // Refresh its place in the LRU order.
+    cache.delete(cacheKey);
+    cache.set(cacheKey, entry);
+  }
+  const compiled = await entry;
+  // Imports depend on the caller's grants, so they are checked on every load.
+  checkImports(compiled.module, provided);
+  return compiled;
+}
+
+async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise<CompiledPlugin> {
+  if (!WebAssembly.validate(wasm as Uint8Array<ArrayBuffer>)) {
+    throw new SandboxAbort(
+      "load_error",
+      wasm.length >= 4 && wasm[0] === 0 && wasm[1] === 0x61 && wasm[2] === 0x73 && wasm[3] === 0x6d
+        ? "The file is not a valid WebAssembly module (it fails validation); rebuild the plugin"
+        : "The file is not a WebAssembly module (no \\0asm header); pass a .wasm plugin file",
+    );
+  }
+  let rewritten;
+  try {
+    rewritten = await instrument(wasm, {
+      memoryMaxPages: key.memoryPages,
+      startFuel: key.startFuel,
+    });
+  } catch (error) {
+    if (error instanceof HostError && error.code === "load_error") {
+      throw new SandboxAbort("load_error", error.message);
+    }
+    throw new SandboxAbort("load_error", `Cannot instrument the plugin: ${messageOf(error)}`);
+  }
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(rewritten.bytes as Uint8Array<ArrayBuffer>);
+  } catch (error) {
+    throw new SandboxAbort("load_error", `Cannot compile the plugin: ${messageOf(error)}`);
+  }
+  const exports = WebAssembly.Module.exports(module)
+    .filter((e) => e.kind === "function")
+    .map((e) => e.name);
+  return {
+    digest,
+    module,
+    exports,
+    fuelGlobal: rewritten.fuelGlobal,
+    memoryPages: rewritten.memoryMaxPages,
+    bytes: rewritten.bytes,
+  };
+}

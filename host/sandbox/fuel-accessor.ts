@@ -1,0 +1,74 @@
+/**
+ * Worker mode cannot touch the instance's globals (the instance lives in
+ * Extism's worker), so for that mode the host adds one tiny export to the
+ * already-metered module: `plughost_fuel_swap`. Called through Extism like any
+ * export, it outputs 16 bytes (fuel left as i64 LE, then memory pages as i64
+ * LE) and, when given 8 input bytes, sets the fuel to that value. The added
+ * function is not metered (it is added after instrumentation).
+ * @module
+ */
+import binaryen from "binaryen";
+import { KERNEL_NAMESPACE } from "./imports.ts";
+
+/** The export added for worker mode. */
+export const FUEL_SWAP_EXPORT = "plughost_fuel_swap";
+
+/** Returns `bytes` with the fuel accessor export added. */
+export function addFuelAccessor(bytes: Uint8Array, fuelExport: string): Uint8Array {
+  const mod = binaryen.readBinary(bytes);
+  try {
+    // The added code needs only MVP features; keep the module's own set for emitting.
+    const declared = mod.getFeatures();
+    mod.setFeatures(declared | binaryen.Features.All);
+    const fuel = binaryen.getExportInfo(mod.getExport(fuelExport)).value;
+    const { i64, none } = binaryen;
+    const imp = (name: string, params: number[], result: number) =>
+      mod.addFunctionImport(
+        `plughost_${name}`,
+        KERNEL_NAMESPACE,
+        name,
+        binaryen.createType(params),
+        result,
+      );
+    imp("alloc", [i64], i64);
+    imp("store_u64", [i64, i64], none);
+    imp("input_length", [], i64);
+    imp("input_load_u64", [i64], i64);
+    imp("output_set", [i64, i64], none);
+    const out = () => mod.local.get(0, i64);
+    const pages = mod.hasMemory() ? mod.i64.extend_u(mod.memory.size()) : mod.i64.const(0n);
+    const body = mod.block(null, [
+      mod.local.set(0, mod.call("plughost_alloc", [mod.i64.const(16n)], i64)),
+      mod.call("plughost_store_u64", [out(), mod.global.get(fuel, i64)], none),
+      mod.call("plughost_store_u64", [mod.i64.add(out(), mod.i64.const(8n)), pages], none),
+      mod.if(
+        mod.i64.eq(mod.call("plughost_input_length", [], i64), mod.i64.const(8n)),
+        mod.global.set(fuel, mod.call("plughost_input_load_u64", [mod.i64.const(0n)], i64)),
+      ),
+      mod.call("plughost_output_set", [out(), mod.i64.const(16n)], none),
+      mod.i32.const(0),
+    ]);
+    mod.addFunction(FUEL_SWAP_EXPORT, none, binaryen.i32, [i64], body);
+    mod.addFunctionExport(FUEL_SWAP_EXPORT, FUEL_SWAP_EXPORT);
+    mod.setFeatures(declared);
+    return mod.emitBinary();
+  } finally {
+    mod.dispose();
+  }
+}
+
+/** Encodes a fuel budget as the accessor's 8-byte input. */
+export function encodeFuel(fuel: bigint): Uint8Array {
+  const bytes = new Uint8Array(8);
+  new DataView(bytes.buffer).setBigInt64(0, fuel, true);
+  return bytes;
+}
+
+/** Decodes the accessor's output. */
+export function decodeFuelReport(bytes: Uint8Array): { fuelLeft: bigint; memoryPages: number } {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return {
+    fuelLeft: view.getBigInt64(0, true),
+    memoryPages: Number(view.getBigInt64(8, true)),
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * What the pool needs from an instance, whichever thread it runs on, and the
+ * settings both kinds are made from.
+ * @module
+ */
+import type { CallState } from "./call-state.ts";
+import type { CompiledPlugin } from "./compile.ts";
+import type { CallError, HostFunction, LogLevel, SandboxLogger } from "./types.ts";
+
+/** What one call on an instance produced (duration is measured by the caller). */
+export type RunOutcome =
+  & { fuelUsed: number; memoryPages: number; healthy: boolean }
+  & ({ ok: true; output: Uint8Array } | { ok: false; error: CallError });
+
+/** One live Extism instance of a plugin. */
+export interface Instance {
+  /** Calls run so far (for recycling). */
+  readonly calls: number;
+  run(exportName: string, input: Uint8Array, state: CallState): Promise<RunOutcome>;
+  close(): Promise<void>;
+}
+
+/** Everything needed to make an instance. */
+export interface InstanceConfig {
+  compiled: CompiledPlugin;
+  wasi: boolean;
+  hostFunctions: Record<string, HostFunction>;
+  allowedHosts: string[];
+  fetch: typeof fetch | undefined;
+  config: Record<string, string>;
+  logger: SandboxLogger | undefined;
+  logLevel: LogLevel;
+  memoryPages: number;
+  startFuel: bigint;
+}
+
+/** Fuel used by a call, from its budget and what is left (never more than the budget). */
+export function fuelUsed(budget: bigint, left: bigint | null): number {
+  if (left === null) return 0;
+  const used = budget - left;
+  return Number(used > budget ? budget : used < 0n ? 0n : used);
+}
+
+const MEMORY_LIMIT_LOG = "memory limit exceeded";
+
+/**
+ * Extism reports its host-side block cap only through `logger.error`; this
+ * logger turns that line into `onMemoryLimit` and forwards the rest.
+ */
+export function extismLogger(
+  target: SandboxLogger | undefined,
+  onMemoryLimit: (message: string) => void,
+): Console {
+  const forward = (level: keyof SandboxLogger) => (message: unknown) => {
+    const text = String(message);
+    if (level === "error" && text.startsWith(MEMORY_LIMIT_LOG)) return onMemoryLimit(text);
+    target?.[level](text);
+  };
+  return {
+    trace: forward("trace"),
+    debug: forward("debug"),
+    info: forward("info"),
+    warn: forward("warn"),
+    error: forward("error"),
+  } as unknown as Console;
+}
+
+/** Extism's log level for our options (its "silent" drops everything but the memory-limit line). */
+export function extismLogLevel(config: InstanceConfig): LogLevel {
+  return config.logger ? config.logLevel : "silent";
+}

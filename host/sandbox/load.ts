@@ -1,0 +1,197 @@
+/**
+ * `loadPlugin`: the one entry point the CLI, the HTTP server and the
+ * scheduler use to run plugin code.
+ * @module
+ */
+import { messageOf, SandboxAbort } from "./classify.ts";
+import { newCallState } from "./call-state.ts";
+import { type CompiledPlugin, compilePlugin } from "./compile.ts";
+import { addFuelAccessor, FUEL_SWAP_EXPORT } from "./fuel-accessor.ts";
+import type { Instance, InstanceConfig } from "./instance.ts";
+import { applyPolicy, defaultPolicy, type Limits } from "./limits.ts";
+import { createMainInstance } from "./main-instance.ts";
+import { InstancePool } from "./pool.ts";
+import type { CallContext, CallResult, SandboxedPlugin, SandboxOptions, Usage } from "./types.ts";
+import { createWorkerInstance } from "./worker-instance.ts";
+
+const workerModules = new WeakMap<CompiledPlugin, Promise<WebAssembly.Module>>();
+
+/**
+ * Loads a plugin: validates it, checks its imports against what the host
+ * provides (naming any that is missing), instruments it (memory cap + fuel),
+ * compiles it once (cached by digest and limits) and starts its first instance.
+ * Throws a `SandboxAbort` with code `load_error` when the plugin cannot run.
+ * @example
+ * const plugin = await loadPlugin(wasm, { limits: { fuel: 1_000_000n } });
+ * const result = await plugin.call("greet", new TextEncoder().encode("{}"));
+ * await plugin.close();
+ */
+export async function loadPlugin(
+  wasm: Uint8Array,
+  options: SandboxOptions = {},
+): Promise<SandboxedPlugin> {
+  const policy = options.policy ?? defaultPolicy;
+  let limits: Limits;
+  try {
+    limits = applyPolicy(options.limits, policy);
+  } catch (error) {
+    throw new SandboxAbort("invalid_input", `Invalid limits: ${messageOf(error)}`);
+  }
+  const mode = options.mode ?? (options.allowedHosts?.length ? "worker" : "main");
+  const hostFunctions = options.hostFunctions ?? {};
+  const wasi = options.wasi ?? false;
+  // The start code (and WASI/Haskell initialisation) gets one call's budget.
+  const compiled = await compilePlugin(wasm, {
+    memoryPages: limits.memoryPages,
+    startFuel: limits.fuel,
+  }, {
+    wasi,
+    hostFunctions: new Set(Object.keys(hostFunctions)),
+  });
+  const forWorker = mode === "worker" ? await workerModule(compiled) : null;
+  const config: InstanceConfig = {
+    compiled,
+    wasi,
+    hostFunctions,
+    allowedHosts: options.allowedHosts ?? [],
+    fetch: options.fetch,
+    config: options.config ?? {},
+    logger: options.logger,
+    logLevel: options.logLevel ?? "info",
+    memoryPages: compiled.memoryPages,
+    startFuel: limits.fuel,
+  };
+  const create = (): Promise<Instance> =>
+    forWorker ? createWorkerInstance(config, forWorker) : createMainInstance(config);
+  const first = await create();
+  const pool = new InstancePool(create, {
+    concurrency: options.concurrency ?? (mode === "worker" ? 2 : 1),
+    queue: options.queue ?? 64,
+    recycleAfter: options.recycleAfter ?? 10_000,
+  }, first);
+  return new Sandboxed(compiled, limits, policy, mode, pool);
+}
+
+async function workerModule(compiled: CompiledPlugin): Promise<WebAssembly.Module> {
+  let entry = workerModules.get(compiled);
+  if (!entry) {
+    const fuel = compiled.fuelGlobal;
+    if (fuel === null) {
+      throw new SandboxAbort("load_error", "Worker mode needs a metered module (no fuel global)");
+    }
+    entry = (async () => {
+      try {
+        return await WebAssembly.compile(
+          addFuelAccessor(compiled.bytes, fuel) as Uint8Array<ArrayBuffer>,
+        );
+      } catch (error) {
+        throw new SandboxAbort(
+          "load_error",
+          `Cannot prepare the plugin for worker mode: ${messageOf(error)}`,
+        );
+      }
+    })();
+    workerModules.set(compiled, entry);
+  }
+  return await entry;
+}
+
+class Sandboxed implements SandboxedPlugin {
+  readonly digest: string;
+  readonly exports: string[];
+  private closed = false;
+
+  constructor(
+    compiled: CompiledPlugin,
+    readonly limits: Limits,
+    private readonly policy: Limits,
+    readonly mode: "main" | "worker",
+    private readonly pool: InstancePool,
+  ) {
+    this.digest = compiled.digest;
+    this.exports = compiled.exports.filter((name) => name !== FUEL_SWAP_EXPORT);
+  }
+
+  async call(
+    exportName: string,
+    input: Uint8Array,
+    context: CallContext = {},
+    callLimits?: Partial<Limits>,
+  ): Promise<CallResult> {
+    const started = performance.now();
+    const failure = (code: SandboxAbort["code"], message: string, usage?: Partial<Usage>) => ({
+      ok: false as const,
+      error: { class: code, message },
+      usage: {
+        fuel: usage?.fuel ?? 0,
+        memoryPages: usage?.memoryPages ?? 0,
+        durationMs: performance.now() - started,
+      },
+    });
+    if (this.closed) return failure("host_error", "The plugin was closed; load it again");
+    if (!this.exports.includes(exportName)) {
+      return failure(
+        "load_error",
+        `The plugin has no export named '${exportName}' (it exports: ${
+          this.exports.join(", ") || "nothing"
+        })`,
+      );
+    }
+    let limits: Limits;
+    try {
+      // Per-call limits may go up to the host policy; memory is fixed when the module is compiled.
+      limits = {
+        ...applyPolicy(callLimits, this.policy, this.limits),
+        memoryPages: this.limits.memoryPages,
+      };
+    } catch (error) {
+      return failure("invalid_input", `Invalid limits: ${messageOf(error)}`);
+    }
+    if (input.byteLength > limits.maxInputBytes) {
+      return failure(
+        "invalid_input",
+        `The input is ${input.byteLength} bytes, over the ${limits.maxInputBytes}-byte limit`,
+      );
+    }
+    const state = newCallState({
+      runId: context.runId ?? crypto.randomUUID(),
+      pluginId: context.pluginId ?? this.digest.slice(0, 16),
+      capability: context.capability ?? exportName,
+      grants: context.grants ?? null,
+    }, limits);
+    try {
+      return await this.pool.use(
+        async (instance): Promise<{ value: CallResult; healthy: boolean }> => {
+          const outcome = await instance.run(exportName, input, state);
+          const usage = {
+            fuel: outcome.fuelUsed,
+            memoryPages: outcome.memoryPages,
+            durationMs: performance.now() - started,
+          };
+          if (!outcome.ok) {
+            return { value: { ok: false, error: outcome.error, usage }, healthy: outcome.healthy };
+          }
+          if (outcome.output.byteLength > limits.maxOutputBytes) {
+            return {
+              value: failure(
+                "output_too_large",
+                `The output is ${outcome.output.byteLength} bytes, over the ${limits.maxOutputBytes}-byte limit`,
+                usage,
+              ),
+              healthy: true,
+            };
+          }
+          return { value: { ok: true, output: outcome.output, usage }, healthy: true };
+        },
+      );
+    } catch (error) {
+      if (error instanceof SandboxAbort) return failure(error.code, error.message);
+      return failure("host_error", `The host failed to run the call: ${messageOf(error)}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.pool.close();
+  }
+}

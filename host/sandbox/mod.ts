@@ -1,0 +1,22 @@
+/**
+ * The sandbox: load a plugin once, call its exports with a memory cap, a fuel
+ * budget and a timeout, and get output or a classified error plus usage.
+ * See docs/sandbox.md.
+ * @module
+ */
+export { loadPlugin } from "./load.ts";
+export { applyPolicy, defaultLimits, defaultPolicy, type Limits, PAGE_BYTES } from "./limits.ts";
+export { SandboxAbort } from "./classify.ts";
+export { KERNEL_FUNCTIONS } from "./imports.ts";
+export type {
+  CallContext,
+  CallError,
+  CallResult,
+  HostCall,
+  HostFunction,
+  LogLevel,
+  SandboxedPlugin,
+  SandboxLogger,
+  SandboxOptions,
+  Usage,
+} from "./types.ts";

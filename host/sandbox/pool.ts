@@ -1,0 +1,93 @@
+/**
+ * Per-plugin instance pool: at most `concurrency` calls run at once, at most
+ * `queue` wait; past that a call fails fast with `busy`. Instances that
+ * failed (trap, fuel, memory, timeout) or served `recycleAfter` calls are
+ * closed and replaced by fresh ones from the cached module.
+ * @module
+ */
+import { SandboxAbort } from "./classify.ts";
+import type { Instance } from "./instance.ts";
+
+/** Pool sizing. */
+export interface PoolOptions {
+  concurrency: number;
+  queue: number;
+  recycleAfter: number;
+}
+
+/** A bounded pool of instances of one plugin. */
+export class InstancePool {
+  private readonly idle: Instance[] = [];
+  private active = 0;
+  private readonly waiters: Array<() => void> = [];
+  private closed = false;
+
+  constructor(
+    private readonly create: () => Promise<Instance>,
+    private readonly options: PoolOptions,
+    first?: Instance,
+  ) {
+    if (first) this.idle.push(first);
+  }
+
+  /** Runs `fn` with an instance; `fn` says whether the instance may be reused. */
+  async use<T>(fn: (instance: Instance) => Promise<{ value: T; healthy: boolean }>): Promise<T> {
+    await this.acquireSlot();
+    let instance: Instance | undefined;
+    try {
+      if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
+      instance = this.idle.pop() ?? await this.create();
+      const { value, healthy } = await fn(instance);
+      if (healthy && instance.calls < this.options.recycleAfter && !this.closed) {
+        this.idle.push(instance);
+      } else {
+        retire(instance);
+      }
+      return value;
+    } catch (error) {
+      if (instance) retire(instance);
+      throw error;
+    } finally {
+      this.releaseSlot();
+    }
+  }
+
+  /** Calls running plus calls waiting. */
+  get load(): number {
+    return this.active + this.waiters.length;
+  }
+
+  /** Closes idle instances now; busy ones are closed when their call ends. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const idle = this.idle.splice(0);
+    await Promise.all(idle.map((i) => i.close().catch(() => {})));
+  }
+
+  private acquireSlot(): Promise<void> {
+    if (this.active < this.options.concurrency) {
+      this.active++;
+      return Promise.resolve();
+    }
+    if (this.waiters.length >= this.options.queue) {
+      return Promise.reject(
+        new SandboxAbort(
+          "busy",
+          `The plugin is busy: ${this.active} calls running and ${this.waiters.length} waiting; retry later`,
+        ),
+      );
+    }
+    // The slot passes straight from the releasing call to the waiter.
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private releaseSlot(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.active--;
+  }
+}
+
+function retire(instance: Instance): void {
+  instance.close().catch(() => {});
+}

@@ -1,0 +1,108 @@
+/**
+ * The public types of the sandbox: options, host functions, call results.
+ * @module
+ */
+import type { ErrorCode } from "../errors.ts";
+import type { Limits } from "./limits.ts";
+
+/** Who is calling, passed to host functions. Set by the host per call, never by the plugin. */
+export interface HostCall {
+  runId: string;
+  pluginId: string;
+  capability: string;
+  /** What the plugin's manifest was granted (shape owned by host/capabilities). */
+  grants: unknown;
+}
+
+/** Per-call context given to `call()`; missing fields get defaults (random run id, digest, export name). */
+export type CallContext = Partial<HostCall>;
+
+/**
+ * A host function in Extism's user namespace (`extism:host/user`): bytes in, bytes out
+ * (UTF-8 JSON by the host ABI). A throw becomes an error result for the plugin, never a crash.
+ * In `main` mode it must answer synchronously; async results need `mode: "worker"`.
+ */
+export type HostFunction = (call: HostCall, input: Uint8Array) => Uint8Array | Promise<Uint8Array>;
+
+/** Where plugin log lines and sandbox diagnostics go. */
+export interface SandboxLogger {
+  trace(message: string): void;
+  debug(message: string): void;
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+/** Plugin log levels, lowest first. */
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "silent";
+
+/** How a plugin is loaded and run. Every field is optional. */
+export interface SandboxOptions {
+  /** Give the plugin WASI preview 1 (clocks, random; no files, no network). */
+  wasi?: boolean;
+  /** `main` (default): in-thread, ~10-20 us per call, sync host functions only.
+   * `worker`: a worker thread, for async host functions and Extism HTTP (default when allowedHosts is set). */
+  mode?: "main" | "worker";
+  /** Default limits for this plugin's calls (capped by `policy`). */
+  limits?: Partial<Limits>;
+  /** The host's ceiling for any limit (defaults to `defaultPolicy`). */
+  policy?: Limits;
+  /** Functions in `extism:host/user`, by name. */
+  hostFunctions?: Record<string, HostFunction>;
+  /** Hosts Extism's `http_request` may reach (worker mode). */
+  allowedHosts?: string[];
+  /** The fetch used by Extism HTTP (check every redirect hop in it). */
+  fetch?: typeof fetch;
+  /** Extism plugin config (`config_get`). */
+  config?: Record<string, string>;
+  /** Calls running at once on this plugin (instances). Default 1 in main mode, 2 in worker mode. */
+  concurrency?: number;
+  /** Calls waiting for an instance; past it calls fail with `busy`. Default 64. */
+  queue?: number;
+  /** Where plugin logs go (default: dropped). */
+  logger?: SandboxLogger;
+  /** Lowest plugin log level passed to the logger (default `info` with a logger). */
+  logLevel?: LogLevel;
+  /** Calls after which an instance is replaced by a fresh one (default 10,000). */
+  recycleAfter?: number;
+}
+
+/** What a call used. */
+export interface Usage {
+  /** Fuel spent (the budget when exhausted). */
+  fuel: number;
+  /** Linear memory pages at the end of the call (memory never shrinks, so this is the peak). */
+  memoryPages: number;
+  durationMs: number;
+}
+
+/** A classified call failure. `class` is one of the sandbox error codes (docs/sandbox.md). */
+export interface CallError {
+  class: ErrorCode;
+  message: string;
+}
+
+/** The outcome of a call: never thrown, always returned. */
+export type CallResult =
+  | { ok: true; output: Uint8Array; usage: Usage }
+  | { ok: false; error: CallError; usage: Usage };
+
+/** A loaded, instrumented, compiled plugin with its instance pool. */
+export interface SandboxedPlugin {
+  /** SHA-256 of the original module bytes, lowercase hex. */
+  readonly digest: string;
+  /** Exported functions a caller may name. */
+  readonly exports: string[];
+  /** The limits calls get by default (after policy). */
+  readonly limits: Limits;
+  readonly mode: "main" | "worker";
+  /** Calls an export; resolves with a result, never rejects for plugin behaviour. */
+  call(
+    exportName: string,
+    input: Uint8Array,
+    context?: CallContext,
+    limits?: Partial<Limits>,
+  ): Promise<CallResult>;
+  /** Ends every instance; later calls fail with `host_error`. */
+  close(): Promise<void>;
+}
