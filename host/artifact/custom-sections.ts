@@ -3,6 +3,7 @@
  * bytes and its place, so the code a module runs never changes.
  * @module
  */
+import { concat } from "./bytes.ts";
 import { encodeUleb } from "./leb128.ts";
 import { parseModule, type Section, type WasmModule } from "./module.ts";
 
@@ -84,15 +85,4 @@ export function setCustomSection(wasm: Uint8Array, name: string, data: Uint8Arra
   }
   if (!placed) parts.push(encodeCustomSection(name, data));
   return concat(parts);
-}
-
-/** Concatenates byte arrays. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
 }

@@ -8,7 +8,6 @@ export { moduleError, moduleProblemOf, parseModule, WASM_HEADER } from "./module
 export type { ModuleProblem, Section, WasmModule } from "./module.ts";
 export {
   appendCustomSection,
-  concat,
   customSections,
   encodeCustomSection,
   filterSections,
@@ -17,6 +16,7 @@ export {
   setCustomSection,
 } from "./custom-sections.ts";
 export type { CustomSection } from "./custom-sections.ts";
+export { bytesEqual, concat } from "./bytes.ts";
 export { moduleDigest, sha256, signedContent, signedDigest, toHex } from "./digest.ts";
 export { moduleInfo } from "./module-info.ts";
 export type {
