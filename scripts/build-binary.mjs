@@ -32,11 +32,11 @@ export async function buildBinary(
   const started = performance.now();
   entry = resolve(entry);
   out = resolve(out);
-  checkNode();
   const fresh = !force && isFresh(out, entry);
   if (fresh) {
     return { path: out, ...fresh, reused: true, seconds: secondsSince(started) };
   }
+  checkNode();
   const work = join(root, "build", `.binary-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -59,8 +59,9 @@ export async function buildBinary(
     writeFileSync(
       join(work, "sea-config.json"),
       JSON.stringify({
-        main: join(work, "bootstrap.cjs"),
-        output: join(work, "sea.blob"),
+        // Relative, so the blob does not record this build's temp path.
+        main: "bootstrap.cjs",
+        output: "sea.blob",
         disableExperimentalSEAWarning: true,
         assets,
       }),
@@ -84,7 +85,10 @@ export async function buildBinary(
     mkdirSync(dirname(out), { recursive: true });
     renameSync(exe, out);
     writeFileSync(`${out}.sha256`, `${sha256}  ${relative(dirname(out), out)}\n`);
-    const inputs = [...app.inputs, ...boot.inputs, ...files.map((f) => relative(root, f.source))];
+    const carried = files.filter((f) => !f.source.startsWith(work)).map((f) =>
+      relative(root, f.source)
+    );
+    const inputs = [...app.inputs, ...boot.inputs, ...carried];
     writeStamp(out, entry, inputs, { sha256, bytes: bytes.byteLength });
     return {
       path: out,

@@ -26,8 +26,10 @@ export function loadNativeAddon(path: string): unknown {
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     throw new Error(
-      `Cannot load the native addon '${path}' carried by the executable (${why}): ` +
-        `rebuild the executable on a machine of the same OS, CPU and C library`,
+      `Cannot load the native addon '${path}' carried by the executable (${why}). ` +
+        `If the temp directory is mounted noexec, set TMPDIR to a directory that allows ` +
+        `executable mappings; otherwise build the executable on a machine of the same OS, ` +
+        `CPU and C library`,
     );
   }
   return module.exports;

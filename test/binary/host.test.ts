@@ -1,0 +1,80 @@
+/**
+ * Smoke tests of dist/host, the single executable: built (or reused when its
+ * inputs are unchanged) once, copied alone into an empty directory, and run
+ * there with a private TMPDIR. Each CLI command gets one block here.
+ */
+import { createHash } from "node:crypto";
+import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { VERSION } from "../../host/version.ts";
+import { conformanceDir } from "../helpers/cli.ts";
+import { buildExecutable, type BuildResult, isolate, run, type Sandbox } from "./executable.ts";
+
+let built: BuildResult;
+let box: Sandbox;
+
+beforeAll(() => {
+  built = buildExecutable();
+  box = isolate(built.path);
+}, 300_000);
+
+afterAll(() => {
+  if (box) rmSync(box.dir, { recursive: true, force: true });
+});
+
+describe("dist/host", () => {
+  it("is written with a sha256 file that matches it", () => {
+    const line = readFileSync(`${built.path}.sha256`, "utf8");
+    const digest = createHash("sha256").update(readFileSync(built.path)).digest("hex");
+    expect(line).toBe(`${digest}  host\n`);
+    expect(built.sha256).toBe(digest);
+  });
+
+  it("--version prints the version, alone in an empty directory", async () => {
+    const result = await run(box, ["--version"]);
+    expect(result).toEqual({ code: 0, stdout: `${VERSION}\n`, stderr: "" });
+  });
+
+  it("extracts its files once, privately, named by digest, and leaves nothing else", async () => {
+    expect((await run(box, ["--version"])).code).toBe(0);
+    const uid = process.getuid?.() ?? "user";
+    expect(readdirSync(box.tmp)).toEqual([`plughost-${uid}`]);
+    const root = join(box.tmp, `plughost-${uid}`);
+    const dirs = readdirSync(root);
+    expect(dirs).toHaveLength(1);
+    expect(dirs[0]).toMatch(/^[0-9a-f]{32}$/);
+    expect(statSync(root).mode & 0o777).toBe(0o700);
+    const files = readdirSync(join(root, dirs[0]!));
+    expect(files).toEqual(expect.arrayContaining([".complete", "app.mjs", "node_modules"]));
+    // native/ appears once a command needs a native addon (libSQL).
+    expect(files.filter((f) => ![".complete", "app.mjs", "node_modules", "native"].includes(f)))
+      .toEqual([]);
+    expect(readdirSync(box.dir).sort()).toEqual(["host", "tmp"]);
+  });
+
+  it("calls a Rust plugin (code.wasm)", async () => {
+    const wasm = join(conformanceDir, "code.wasm");
+    const result = await run(box, ["call", wasm, "count_vowels", "--input", "hello world"]);
+    expect(result.stderr).toBe("");
+    expect(JSON.parse(result.stdout)).toEqual({ count: 3, total: 3, vowels: "aeiouAEIOU" });
+    expect(result.code).toBe(0);
+  });
+
+  it("calls a WASI plugin (hello_haskell.wasm)", async () => {
+    const wasm = join(conformanceDir, "hello_haskell.wasm");
+    const result = await run(box, ["call", wasm, "testing", "--input", "John", "--wasi"]);
+    expect(result).toEqual({ code: 0, stdout: "Hello, John\n", stderr: "" });
+  });
+
+  it("reports a plugin's failure with its message and exit code 1", async () => {
+    const result = await run(box, ["call", join(conformanceDir, "fail.wasm"), "run_test"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain("Some error message");
+  });
+
+  // serve: when `host serve` lands, one block here starts `host serve` on
+  // 127.0.0.1 with a temp database (PLUGHOST_HOME inside box.dir), calls a
+  // capability over HTTP, runs `host verify`, stops it and checks the run record.
+});

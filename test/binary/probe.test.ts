@@ -1,0 +1,34 @@
+/**
+ * The packaging probe (test/binary/probe.ts) built by the same build as
+ * dist/host into its own executable, run alone in an empty directory: proves
+ * that Extism's worker mode, the libSQL native addon and binaryen work inside
+ * a single executable before any CLI command depends on them.
+ */
+import { rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { conformanceDir, repoRoot } from "../helpers/cli.ts";
+import { buildExecutable, isolate, run, type Sandbox } from "./executable.ts";
+
+let box: Sandbox;
+
+beforeAll(() => {
+  const out = join(repoRoot, "build", "binary-probe", "probe");
+  const built = buildExecutable(["--entry", "test/binary/probe.ts", "--out", out]);
+  box = isolate(built.path, "probe");
+}, 300_000);
+
+afterAll(() => {
+  if (box) rmSync(box.dir, { recursive: true, force: true });
+});
+
+it("runs a worker-mode plugin, opens a libSQL file and uses binaryen", async () => {
+  const result = await run(box, [join(conformanceDir, "code.wasm")]);
+  expect(result.stderr).toBe("");
+  expect(JSON.parse(result.stdout)).toEqual({
+    worker: JSON.stringify({ count: 3, total: 3, vowels: "aeiouAEIOU" }),
+    libsql: 42,
+    binaryen: 42,
+  });
+  expect(result.code).toBe(0);
+});

@@ -1,0 +1,64 @@
+/**
+ * A packaging probe, built into its own single executable by the binary tests
+ * with the same build as dist/host: it exercises what the executable must carry
+ * before any CLI command needs it (Extism's worker mode, the libSQL native
+ * addon, binaryen loaded lazily) and prints what it saw as JSON.
+ * Usage: probe <code.wasm>
+ * @module
+ */
+import createPlugin from "@extism/extism";
+import { createClient } from "@libsql/client";
+import { readFile } from "node:fs/promises";
+import process from "node:process";
+
+const wasmPath = process.argv[2];
+if (wasmPath === undefined) {
+  process.stderr.write("usage: probe <code.wasm>\n");
+  process.exit(64);
+}
+
+/** Extism's worker: its script is a data: URL inside the SDK, run by node:worker_threads. */
+async function workerCall(path: string): Promise<string> {
+  const plugin = await createPlugin({ wasm: [{ data: await readFile(path) }] }, {
+    useWasi: false,
+    runInWorker: true,
+  });
+  try {
+    return (await plugin.call("count_vowels", "hello world"))?.text() ?? "";
+  } finally {
+    await plugin.close();
+  }
+}
+
+/** libSQL through its native addon, on a file in the working directory. */
+async function libsql(): Promise<unknown> {
+  const db = createClient({ url: "file:probe.db" });
+  try {
+    await db.execute("create table if not exists t (n integer)");
+    await db.execute({ sql: "insert into t values (?)", args: [41] });
+    const rs = await db.execute("select max(n) + 1 as n from t");
+    return rs.rows[0]?.["n"];
+  } finally {
+    db.close();
+  }
+}
+
+/** binaryen: ESM with top-level await, imported lazily; builds and runs a tiny module. */
+async function binaryen(): Promise<unknown> {
+  const { default: b } = await import("binaryen");
+  const module = new b.Module();
+  module.addFunction("answer", b.none, b.i32, [], module.i32.const(42));
+  module.addFunctionExport("answer", "answer");
+  if (!module.validate()) throw new Error("binaryen built an invalid module");
+  const bytes = module.emitBinary();
+  module.dispose();
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
+  return (instance.exports["answer"] as () => number)();
+}
+
+const report = {
+  worker: await workerCall(wasmPath),
+  libsql: await libsql(),
+  binaryen: await binaryen(),
+};
+process.stdout.write(JSON.stringify(report) + "\n", () => process.exit(0));
