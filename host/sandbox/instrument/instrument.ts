@@ -6,7 +6,7 @@
 import binaryen from "binaryen";
 import { HostError } from "../../errors.ts";
 import { SectionId } from "./binary.ts";
-import { capMemories, rebuild } from "./memory.ts";
+import { capMemories, rebuild, restoreCustomSections } from "./memory.ts";
 import { FUEL_EXPORT, meterModule } from "./meter.ts";
 import { scanModule } from "./scan.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./types.ts";
@@ -126,7 +126,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
     meterModule(m, options.startFuel ?? DEFAULT_START_FUEL);
     // A target_features section is written back from the features: keep it as it was.
     if (hasTargetFeatures) m.setFeatures(declared);
-    result.bytes = emit(m);
+    result.bytes = restoreCustomSections(stripped, emit(m));
   } finally {
     m.dispose();
   }

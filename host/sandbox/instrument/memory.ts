@@ -5,7 +5,14 @@
  * @module
  */
 import { HostError } from "../../errors.ts";
-import { concat, encodeSection, encodeU32, type Section, SectionId } from "./binary.ts";
+import {
+  concat,
+  encodeSection,
+  encodeU32,
+  readSections,
+  type Section,
+  SectionId,
+} from "./binary.ts";
 import type { MemoryLimits } from "./scan.ts";
 
 /** The memory section with every maximum set to min(declared maximum, cap). */
@@ -44,4 +51,44 @@ export function rebuild(
     else parts.push(bytes.subarray(section.start, section.end));
   }
   return concat(parts);
+}
+
+/**
+ * Puts back the exact bytes of custom sections that binaryen re-encoded
+ * (`target_features`, `producers`): the n-th output section of a name gets
+ * the n-th input section of that name. The name section is binaryen's own.
+ */
+export function restoreCustomSections(input: Uint8Array, output: Uint8Array): Uint8Array {
+  const originals = new Map<string, Uint8Array[]>();
+  for (const s of readSections(input)) {
+    if (s.id !== SectionId.custom || s.name === "name") continue;
+    const list = originals.get(s.name ?? "") ?? [];
+    list.push(input.subarray(s.start, s.end));
+    originals.set(s.name ?? "", list);
+  }
+  const seen = new Map<string, number>();
+  const parts: Uint8Array[] = [output.subarray(0, 8)];
+  let changed = false;
+  for (const s of readSections(output)) {
+    const own = output.subarray(s.start, s.end);
+    if (s.id !== SectionId.custom || s.name === "name") {
+      parts.push(own);
+      continue;
+    }
+    const name = s.name ?? "";
+    const index = seen.get(name) ?? 0;
+    seen.set(name, index + 1);
+    const original = originals.get(name)?.[index];
+    if (original !== undefined && !sameBytes(original, own)) {
+      parts.push(original);
+      changed = true;
+    } else parts.push(own);
+  }
+  return changed ? concat(parts) : output;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

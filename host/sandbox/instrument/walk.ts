@@ -107,6 +107,7 @@ export function inspect(expr: Expr): Node {
         "rebuild the plugin without that proposal",
     );
   }
+  if (leaves.has(id)) return { id, info: {} };
   const info = binaryen.getExpressionInfo(expr) as unknown as Info;
   if (info.isAtomic === true) {
     throw new HostError(

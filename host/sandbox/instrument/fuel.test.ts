@@ -1,0 +1,172 @@
+import { describe, expect, it } from "vitest";
+import { HostError } from "../../errors.ts";
+import { instantiate, metered, wat } from "./_testing.ts";
+import { FUEL_EXPORT, instrument } from "./mod.ts";
+
+const kernels = wat(`(module
+  (memory 1)
+  (func $spin (export "spin") (loop $l (br $l)))
+  (func $leaf (param i32) (result i32) (i32.add (local.get 0) (i32.const 1)))
+  (func (export "leaf") (param i32) (result i32) (call $leaf (local.get 0)))
+  (func (export "count") (param $n i32) (result i32) (local $i i32)
+    (loop $l
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+    (local.get $i))
+  (func (export "calls") (param $n i32) (result i32) (local $i i32) (local $acc i32)
+    (block $done
+      (loop $l
+        (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+        (local.set $acc (i32.add (local.get $acc) (call $leaf (local.get $i))))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $l)))
+    (local.get $acc))
+  (func (export "early") (param $n i32) (result i32) (local $i i32)
+    (loop $l
+      (if (i32.eq (local.get $i) (local.get $n)) (then (return (i32.mul (local.get $i) (i32.const 10)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $l))
+    (unreachable))
+  (func $fib (export "fib") (param i32) (result i32)
+    (if (result i32) (i32.lt_u (local.get 0) (i32.const 2))
+      (then (local.get 0))
+      (else (i32.add (call $fib (i32.sub (local.get 0) (i32.const 1)))
+                     (call $fib (i32.sub (local.get 0) (i32.const 2)))))))
+  (func $deep (export "deep") (param i32) (result i32)
+    (i32.add (i32.const 1) (call $deep (local.get 0))))
+  (func (export "spin_in_callee") (param $n i32) (local $i i32)
+    (loop $l
+      (call $spin)
+      (br $l)))
+)`);
+
+const BIG = 1_000_000_000_000n;
+
+function setup() {
+  const original = instantiate(kernels);
+  const out = instrument(kernels, { memoryMaxPages: 16 });
+  return { original, instance: instantiate(out.bytes), out };
+}
+
+describe("fuel metering", () => {
+  it("exports the fuel global and reports it", () => {
+    const { instance, out } = setup();
+    expect(out.fuelGlobal).toBe(FUEL_EXPORT);
+    expect(instance.exports.plughost_fuel).toBeInstanceOf(WebAssembly.Global);
+  });
+
+  it("an infinite loop traps once the budget is spent, leaving the global below zero", () => {
+    const { instance } = setup();
+    const r = metered(instance, "spin", 10_000n);
+    expect(r.error).toBeInstanceOf(WebAssembly.RuntimeError);
+    expect(r.left).toBeLessThan(0n);
+    expect(r.used).toBeGreaterThan(10_000n);
+    expect(r.used).toBeLessThan(10_100n);
+  });
+
+  it("a loop inside a callee also traps, seen through the caller", () => {
+    const { instance } = setup();
+    const r = metered(instance, "spin_in_callee", 50_000n, 0);
+    expect(r.error).toBeInstanceOf(WebAssembly.RuntimeError);
+    expect(r.left).toBeLessThan(0n);
+  });
+
+  it("a counted loop uses the same fuel on every run, and more for more iterations", () => {
+    const { instance, original } = setup();
+    const runs = [10, 10, 10, 100, 1000].map((n) => metered(instance, "count", BIG, n));
+    expect(runs.map((r) => r.value)).toEqual([10, 10, 10, 100, 1000]);
+    const [a, a2, a3, b, c] = runs.map((r) => r.used);
+    expect(a2).toBe(a);
+    expect(a3).toBe(a);
+    expect(b).toBeGreaterThan(a as bigint);
+    // Linear in the trip count: every iteration pays the same charge.
+    const perIteration = ((b as bigint) - (a as bigint)) / 90n;
+    expect(perIteration).toBeGreaterThan(0n);
+    expect((b as bigint) - (a as bigint)).toBe(90n * perIteration);
+    expect((c as bigint) - (b as bigint)).toBe(900n * perIteration);
+    expect((original.exports.count as (n: number) => number)(1000)).toBe(1000);
+  });
+
+  it("fuel spent in callees is counted in the caller's total (counter synced around calls)", () => {
+    const { instance } = setup();
+    const leaf = metered(instance, "leaf", BIG, 1).used;
+    const [one, two, three] = [1, 2, 3].map((n) => metered(instance, "calls", BIG, n).used);
+    const step = (two as bigint) - (one as bigint);
+    expect((three as bigint) - (two as bigint)).toBe(step);
+    // Each iteration pays its loop charge plus the callee's entry charge.
+    expect(step).toBeGreaterThan(leaf - 1n);
+  });
+
+  it("an early return from inside a loop keeps results and syncs the fuel", () => {
+    const { instance, original } = setup();
+    const r5 = metered(instance, "early", BIG, 5);
+    const r6 = metered(instance, "early", BIG, 6);
+    expect(r5.value).toBe((original.exports.early as (n: number) => number)(5));
+    expect(r6.value).toBe(60);
+    expect(r6.used).toBeGreaterThan(r5.used);
+    expect(metered(instance, "early", BIG, 5).used).toBe(r5.used);
+  });
+
+  it("recursion gives the same results, deterministic fuel, and traps on a small budget", () => {
+    const { instance, original } = setup();
+    const fib = original.exports.fib as (n: number) => number;
+    const r = metered(instance, "fib", BIG, 20);
+    expect(r.value).toBe(fib(20));
+    expect(metered(instance, "fib", BIG, 20).used).toBe(r.used);
+    expect(metered(instance, "fib", BIG, 21).used).toBeGreaterThan(r.used);
+    const small = metered(instance, "fib", 1000n, 25);
+    expect(small.error).toBeInstanceOf(WebAssembly.RuntimeError);
+    expect(small.left).toBeLessThan(0n);
+  });
+
+  it("unbounded recursion with a huge budget ends in V8's stack overflow, not a fuel trap", () => {
+    const { instance } = setup();
+    const r = metered(instance, "deep", BIG, 0);
+    expect(r.error).toBeInstanceOf(RangeError);
+    expect(r.left).toBeGreaterThan(0n);
+  });
+
+  it("a start function with an infinite loop traps during instantiation", () => {
+    const startSpin = wat(`(module (func $s (loop $l (br $l))) (start $s))`);
+    const out = instrument(startSpin, { memoryMaxPages: 1, startFuel: 100_000n });
+    expect(() => instantiate(out.bytes)).toThrow(WebAssembly.RuntimeError);
+  });
+
+  it("a start function that ends runs within its start budget, which later calls can replace", () => {
+    const module = wat(`(module (global $g (mut i32) (i32.const 0))
+      (func $s (local $i i32) (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br_if $l (i32.lt_u (local.get $i) (i32.const 100)))) (global.set $g (local.get $i)))
+      (func (export "g") (result i32) (global.get $g)) (start $s))`);
+    const out = instrument(module, { memoryMaxPages: 1, startFuel: 5_000n });
+    const instance = instantiate(out.bytes);
+    const left = (instance.exports.plughost_fuel as WebAssembly.Global).value as bigint;
+    expect(left).toBeLessThan(5_000n);
+    expect(left).toBeGreaterThan(0n);
+    expect(metered(instance, "g", 10n).value).toBe(100);
+  });
+
+  it("instrumenting twice gives the same bytes", () => {
+    const a = instrument(kernels, { memoryMaxPages: 16 }).bytes;
+    const b = instrument(kernels, { memoryMaxPages: 16 }).bytes;
+    expect(b).toEqual(a);
+  });
+
+  it("meter: false caps memory only and adds no global", () => {
+    const out = instrument(kernels, { memoryMaxPages: 16, meter: false });
+    expect(out.fuelGlobal).toBeNull();
+    const instance = instantiate(out.bytes);
+    expect(instance.exports.plughost_fuel).toBeUndefined();
+    expect((instance.exports.fib as (n: number) => number)(10)).toBe(55);
+  });
+
+  it("refuses a module that already exports plughost_fuel", () => {
+    const clash = wat(`(module (global (export "plughost_fuel") i64 (i64.const 0)))`);
+    expect(() => instrument(clash, { memoryMaxPages: 1 })).toThrow(HostError);
+    expect(() => instrument(clash, { memoryMaxPages: 1 })).toThrow(/plughost_fuel/);
+  });
+
+  it("rejects bad options with a usage error", () => {
+    expect(() => instrument(kernels, { memoryMaxPages: 0 })).toThrow(/memoryMaxPages/);
+    expect(() => instrument(kernels, { memoryMaxPages: 1, startFuel: -1n })).toThrow(/startFuel/);
+  });
+});
