@@ -50,7 +50,7 @@ async function binaryen(): Promise<unknown> {
   module.addFunction("answer", b.none, b.i32, [], module.i32.const(42));
   module.addFunctionExport("answer", "answer");
   if (!module.validate()) throw new Error("binaryen built an invalid module");
-  const bytes = module.emitBinary();
+  const bytes = new Uint8Array(module.emitBinary());
   module.dispose();
   const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes));
   return (instance.exports["answer"] as () => number)();
