@@ -9,4 +9,20 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: "Call an export of a plugin file and print its output",
     load: async () => (await import("./call.ts")).command,
   },
+  keygen: {
+    summary: "Create an ed25519 signing key pair and print its key id",
+    load: async () => (await import("./keygen.ts")).command,
+  },
+  sign: {
+    summary: "Embed a manifest in a plugin file and sign it",
+    load: async () => (await import("./sign.ts")).command,
+  },
+  verify: {
+    summary: "Check that plugin files are intact and signed by trusted keys",
+    load: async () => (await import("./verify.ts")).command,
+  },
+  inspect: {
+    summary: "Show a plugin file's manifest, sections, imports, exports and signatures",
+    load: async () => (await import("./inspect.ts")).command,
+  },
 };

@@ -1,0 +1,110 @@
+/**
+ * `host verify FILE.wasm... [--trust PATH] [--json]`: check plugin files
+ * against a trust store; exit 0 only if every file verifies.
+ * @module
+ */
+import { resolvePaths } from "../config/paths.ts";
+import { ExitCode, HostError, UsageError } from "../errors.ts";
+import { checkPlugin, loadTrustStore, type PluginReport } from "../trust/mod.ts";
+import { type Command, commonOptions, parseFlags } from "./command.ts";
+import { readFileArg } from "./files.ts";
+
+const usage = `Usage: host verify <file.wasm>... [options]
+
+Checks that each plugin file is intact and signed by a trusted key that is not
+revoked or expired, and prints its id, version, digest and signatures.
+Exit 0 if every file verifies, 1 if any does not (the reason is printed:
+malformed, no_manifest, no_signature, tampered, unknown_key, revoked, expired,
+invalid_manifest, incompatible), 65 if a file is missing or not WebAssembly.
+
+Options:
+  --trust PATH   Trust store directory (default: $PLUGHOST_TRUST or $PLUGHOST_HOME/trust,
+                 PLUGHOST_HOME defaulting to ./.plughost)
+  --json         Print {"ok":...,"trust":...,"files":[...]}
+`;
+
+type FileResult =
+  & { file: string }
+  & (PluginReport | { ok: false; reason: "not_wasm"; message: string });
+
+export const command: Command = {
+  name: "verify",
+  summary: "Check that plugin files are intact and signed by trusted keys",
+  usage,
+  async run(args, io) {
+    const { values, positionals } = parseFlags(args, {
+      ...commonOptions,
+      trust: { type: "string" },
+    });
+    if (positionals.length === 0) throw new UsageError("Missing <file.wasm>");
+    const trustPath = resolvePaths(io.env, io.cwd, { trust: values.trust }).trust;
+    const trust = await loadTrustStore(trustPath);
+
+    const results: FileResult[] = [];
+    for (const file of positionals) {
+      try {
+        results.push({ file, ...(await checkPlugin(await readFileArg(file, io.cwd), trust)) });
+      } catch (error) {
+        if (!(error instanceof HostError) || error.code !== "invalid_input") throw error;
+        results.push({ file, ok: false, reason: "not_wasm", message: error.message });
+      }
+    }
+    const code = results.some((r) => r.reason === "not_wasm")
+      ? ExitCode.dataError
+      : results.every((r) => r.ok)
+      ? ExitCode.ok
+      : ExitCode.failed;
+
+    if (values.json) {
+      io.stdout(
+        JSON.stringify({ ok: code === ExitCode.ok, trust: trustPath, files: results.map(toJson) }) +
+          "\n",
+      );
+      return code;
+    }
+    if (trust.keys.size === 0) {
+      io.stderr(`host verify: warning: the trust store ${trustPath} has no keys\n`);
+    }
+    for (const r of results) io.stdout(describe(r));
+    return code;
+  },
+};
+
+function toJson(r: FileResult) {
+  if (!("signatures" in r)) {
+    return { file: r.file, ok: false, reason: r.reason, message: r.message };
+  }
+  return {
+    file: r.file,
+    ok: r.ok,
+    reason: r.reason ?? null,
+    message: r.message,
+    pluginId: r.pluginId ?? null,
+    version: r.version ?? null,
+    digest: r.digest ?? null,
+    moduleDigest: r.moduleDigest ?? null,
+    signatures: r.signatures.map((s) => ({ ...s, label: s.label ?? null })),
+  };
+}
+
+function describe(r: FileResult): string {
+  if (!("signatures" in r)) return `${r.file}: FAILED not_wasm: ${r.message}\n`;
+  const what = [r.pluginId ?? "(no id)", r.version ?? ""].join(" ").trim();
+  const lines = [
+    r.ok ? `${r.file}: OK ${what}` : `${r.file}: FAILED ${r.reason}: ${r.message}`,
+  ];
+  if (!r.ok && r.pluginId !== undefined) lines.push(`  plugin     ${what}`);
+  if (r.digest !== undefined) lines.push(`  digest     sha256:${r.digest}`);
+  for (const s of r.signatures) {
+    const validity = s.valid === null ? "not checked (unknown key)" : s.valid ? "valid" : "INVALID";
+    const trust = s.trusted
+      ? `trusted${s.label === undefined ? "" : ` (${s.label})`}`
+      : s.status.replace("_", " ");
+    lines.push(
+      `  signature  ${s.keyId}  ${s.alg}  ${validity}, ${
+        s.trusted ? trust : `not trusted: ${trust}`
+      }`,
+    );
+  }
+  return lines.join("\n") + "\n";
+}
