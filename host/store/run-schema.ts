@@ -27,6 +27,9 @@ export type RunUsage = z.infer<typeof RunUsage>;
 
 const Digest = z.string().regex(/^sha256:[0-9a-f]{64}$/);
 const Id = z.string().min(1).max(200);
+const Bytes = z.custom<Uint8Array>((value) => value instanceof Uint8Array, {
+  message: "must be bytes (a Uint8Array)",
+});
 
 /** What a caller passes to `store.runs.start`. */
 export const RunStart = z.object({
@@ -41,7 +44,7 @@ export const RunStart = z.object({
   export: z.string().min(1).max(200),
   trigger: RunTrigger,
   correlationId: Id.nullish(),
-  input: z.instanceof(Uint8Array),
+  input: Bytes,
   /** The effective config; its fingerprint is recorded, never the config itself. */
   config: z.json().default({}),
   limits: RunLimits.default({}),
@@ -52,7 +55,7 @@ export type RunStart = z.input<typeof RunStart>;
 export const RunFinish = z.discriminatedUnion("status", [
   z.object({
     status: z.literal("ok"),
-    output: z.instanceof(Uint8Array),
+    output: Bytes,
     usage: RunUsage.partial().default({}),
   }),
   z.object({
@@ -60,7 +63,7 @@ export const RunFinish = z.discriminatedUnion("status", [
     /** The error class: an ErrorCode such as plugin_error, fuel_exhausted, memory_limit, timeout. */
     errorClass: z.string().min(1).max(100),
     errorMessage: z.string().max(10_000),
-    output: z.instanceof(Uint8Array).optional(),
+    output: Bytes.optional(),
     usage: RunUsage.partial().default({}),
   }),
 ]);

@@ -65,6 +65,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     authToken: options.authToken,
     busyTimeoutMs: options.busyTimeoutMs,
   });
+  let writeClient: Client | undefined;
   try {
     const migrated = await applyMigrations(client, migrations);
     const owner = claimOwner(ulid());
@@ -72,8 +73,25 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       throw storageError("Cannot mark interrupted runs", error);
     });
     const db: StoreDb = drizzle(client, { schema });
+    // The writer's own connections, so a reconnect after a failed flush touches nothing else.
+    const ownWriteClient = await openClient({
+      url: options.url,
+      authToken: options.authToken,
+      busyTimeoutMs: options.busyTimeoutMs,
+    });
+    writeClient = ownWriteClient;
     const writer: BatchWriter<WriteOp> = new BatchWriter(
-      (ops) => writeOps(client, db, ops),
+      async (ops) => {
+        try {
+          await writeOps(ownWriteClient, db, ops);
+        } catch (error) {
+          // After a failed BEGIN (e.g. SQLITE_BUSY) libsql 0.18 can leave the pooled connection
+          // with a statement in progress, so every later COMMIT on it fails. Fresh connections
+          // fix that; the writer owns this client alone, so nothing else is cut off.
+          await ownWriteClient.reconnect();
+          throw error;
+        }
+      },
       options.writer,
       {
         onRetry(error, attempt, items, delayMs) {
@@ -112,12 +130,14 @@ export async function openStore(options: StoreOptions): Promise<Store> {
           await writer.close();
         } finally {
           releaseOwner(owner);
+          writeClient?.close();
           client.close();
         }
       },
     };
     return store;
   } catch (error) {
+    writeClient?.close();
     client.close();
     throw storageError(`Cannot open the store at ${options.url}`, error);
   }

@@ -1,0 +1,199 @@
+import createPlugin from "@extism/extism";
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { HostError } from "../../host/errors.ts";
+import { configFingerprint, openStore, sha256, type Store } from "../../host/store/mod.ts";
+import { tempDb } from "./helpers.ts";
+
+const run = promisify(execFile);
+const conformance = new URL("../../../shared/conformance/extism-js-sdk/", import.meta.url);
+const limits = { memoryMaxPages: 256, timeoutMs: 2000 };
+
+let db: ReturnType<typeof tempDb>;
+let store: Store;
+beforeEach(async () => {
+  db = tempDb();
+  store = await openStore({ url: db.url });
+});
+afterEach(async () => {
+  await store.close();
+  db.cleanup();
+});
+
+/** Calls an export of a real Extism plugin and records the run as a caller of the store would. */
+async function recordedCall(file: string, exportName: string, input: string) {
+  const wasm = new Uint8Array(readFileSync(new URL(file, conformance)));
+  const bytes = new TextEncoder().encode(input);
+  const run = await store.runs.start({
+    pluginId: `conformance.${file.replace(".wasm", "")}`,
+    pluginVersion: "1.0.0",
+    moduleDigest: sha256(wasm),
+    capability: exportName,
+    export: exportName,
+    trigger: "cli",
+    input: bytes,
+    config: { b: [1, 2], a: { y: true, x: null } },
+    limits,
+  });
+  const plugin = await createPlugin({ wasm: [{ data: wasm }] }, { useWasi: false });
+  const started = performance.now();
+  try {
+    const out = await plugin.call(exportName, bytes);
+    const output = out === null ? new Uint8Array() : out.bytes();
+    await store.runs.finish(run.id, {
+      status: "ok",
+      output,
+      usage: { durationMs: Math.round(performance.now() - started) },
+    });
+    return { id: run.id, wasm, output };
+  } catch (error) {
+    await store.runs.finish(run.id, {
+      status: "error",
+      errorClass: "plugin_error",
+      errorMessage: error instanceof Error ? error.message : String(error),
+      usage: { durationMs: Math.round(performance.now() - started) },
+    });
+    return { id: run.id, wasm, output: undefined };
+  } finally {
+    await plugin.close();
+  }
+}
+
+describe("run records", () => {
+  it("records an ok run of a real plugin with digests, fingerprint, limits and usage", async () => {
+    const { id, wasm, output } = await recordedCall("code.wasm", "count_vowels", "hello world");
+    const record = await store.runs.get(id);
+    expect(record).toMatchObject({
+      id,
+      parentRunId: null,
+      pluginId: "conformance.code",
+      pluginVersion: "1.0.0",
+      moduleDigest: sha256(wasm),
+      capability: "count_vowels",
+      export: "count_vowels",
+      trigger: "cli",
+      inputDigest: sha256("hello world"),
+      inputSize: 11,
+      input: btoa("hello world"),
+      outputDigest: sha256(output!),
+      outputSize: output!.length,
+      // Same config with keys in another order: same fingerprint.
+      configFingerprint: configFingerprint({ a: { x: null, y: true }, b: [1, 2] }),
+      limits,
+      status: "ok",
+      error: null,
+    });
+    expect(record!.usage.durationMs).toBeGreaterThanOrEqual(0);
+    expect(Date.parse(record!.endedAt!)).toBeGreaterThanOrEqual(Date.parse(record!.startedAt));
+    expect(record!.configFingerprint).toBe(
+      sha256('{"a":{"x":null,"y":true},"b":[1,2]}'),
+    );
+  });
+
+  it("records a plugin_error run of a real failing plugin with its message", async () => {
+    const { id } = await recordedCall("fail.wasm", "run_test", "");
+    const record = await store.runs.get(id);
+    expect(record).toMatchObject({ status: "error", outputDigest: null, inputSize: 0 });
+    expect(record!.error).toEqual({ class: "plugin_error", message: expect.stringContaining("Some error message") });
+  });
+
+  it("records fuel_exhausted and memory_limit runs with the usage the sandbox reports", async () => {
+    // The sandbox (another module) classifies these; the store must keep class, message and usage.
+    const base = { pluginId: "p.limits", moduleDigest: sha256("m"), export: "spin", trigger: "http" as const, input: new Uint8Array() };
+    const fuel = await store.runs.start({ ...base, limits: { fuel: 1_000_000 } });
+    const memory = await store.runs.start({ ...base, limits: { memoryMaxPages: 4 } });
+    await store.runs.finish(fuel.id, {
+      status: "error",
+      errorClass: "fuel_exhausted",
+      errorMessage: "The plugin used all 1000000 units of fuel",
+      usage: { fuel: 1_000_000, memoryPages: 2, durationMs: 41 },
+    });
+    await store.runs.finish(memory.id, {
+      status: "error",
+      errorClass: "memory_limit",
+      errorMessage: "The plugin tried to grow memory past 4 pages",
+      usage: { fuel: 5123, memoryPages: 4 },
+    });
+    const f = await store.runs.get(fuel.id);
+    expect(f).toMatchObject({
+      status: "error",
+      error: { class: "fuel_exhausted", message: "The plugin used all 1000000 units of fuel" },
+      usage: { fuel: 1_000_000, memoryPages: 2, durationMs: 41 },
+      limits: { fuel: 1_000_000 },
+      trigger: "http",
+    });
+    const m = await store.runs.get(memory.id);
+    expect(m).toMatchObject({ status: "error", error: { class: "memory_limit" }, limits: { memoryMaxPages: 4 } });
+    // No duration from the sandbox: the store takes wall time from start to end.
+    expect(m!.usage).toMatchObject({ fuel: 5123, memoryPages: 4 });
+    expect(m!.usage.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it("keeps the input only up to the configured bound, always its digest and size", async () => {
+    await store.close();
+    store = await openStore({ url: db.url, inputMaxBytes: 4 });
+    const big = await store.runs.start({ pluginId: "p", moduleDigest: "d", export: "e", trigger: "invoke", input: new Uint8Array(5), parentRunId: "parent-1" });
+    const small = await store.runs.start({ pluginId: "p", moduleDigest: "d", export: "e", trigger: "schedule", input: new Uint8Array(4) });
+    expect(await store.runs.get(big.id)).toMatchObject({ input: null, inputSize: 5, inputDigest: sha256(new Uint8Array(5)), parentRunId: "parent-1" });
+    expect(await store.runs.get(small.id)).toMatchObject({ input: "AAAAAA==", inputSize: 4 });
+  });
+
+  it("orders a finish after its start even when the start is not awaited", async () => {
+    const id = "run-unawaited";
+    void store.runs.start({ id, pluginId: "p", moduleDigest: "d", export: "e", trigger: "event", input: new Uint8Array() });
+    await store.runs.finish(id, { status: "ok", output: new Uint8Array([1]) });
+    expect(await store.runs.get(id)).toMatchObject({ status: "ok", outputSize: 1, trigger: "event" });
+  });
+
+  it("lists newest first, filtered by plugin and status, with a cursor", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await store.runs.start({ pluginId: i < 3 ? "a" : "b", moduleDigest: "d", export: "e", trigger: "cli", input: new Uint8Array() });
+      ids.push(r.id);
+      if (i % 2 === 0) await store.runs.finish(r.id, { status: "ok", output: new Uint8Array() });
+    }
+    const all = await store.runs.list();
+    expect(all.runs.map((r) => r.id)).toEqual([...ids].reverse());
+    expect((await store.runs.list({ pluginId: "a" })).runs).toHaveLength(3);
+    expect((await store.runs.list({ status: "running" })).runs.map((r) => r.id)).toEqual([ids[3], ids[1]]);
+    const page1 = await store.runs.list({ limit: 3 });
+    const page2 = await store.runs.list({ limit: 3, before: page1.cursor! });
+    expect([...page1.runs, ...page2.runs].map((r) => r.id)).toEqual([...ids].reverse());
+    expect(page2.cursor).toBeNull();
+  });
+
+  it("refuses malformed run specs at once", () => {
+    expect(() => store.runs.start({ pluginId: "", moduleDigest: "d", export: "e", trigger: "cli", input: new Uint8Array() })).toThrow(HostError);
+    // @ts-expect-error: an unknown trigger is a type error and a runtime error
+    expect(() => store.runs.start({ pluginId: "p", moduleDigest: "d", export: "e", trigger: "cron", input: new Uint8Array() })).toThrow(/trigger/);
+  });
+});
+
+describe("interrupted runs", () => {
+  it("marks the runs of a host process that died as interrupted on the next open", async () => {
+    await run("node", ["scripts/run-ts.mjs", "test/store/fixtures/child.ts", "die", db.url, "run-died"]);
+    const later = await openStore({ url: db.url });
+    try {
+      expect(later.opened.interrupted).toEqual(["run-died"]);
+      const record = await later.runs.get("run-died");
+      expect(record).toMatchObject({ status: "interrupted", error: { class: "interrupted" }, trigger: "http" });
+      expect(record!.endedAt).not.toBeNull();
+      const events = await later.events.query({ type: "run.interrupted" });
+      expect(events.events.map((e) => e.runId)).toEqual(["run-died"]);
+    } finally {
+      await later.close();
+    }
+  });
+
+  it("leaves the runs of a store still open in this process alone, until it closes", async () => {
+    const live = await store.runs.start({ pluginId: "p", moduleDigest: "d", export: "e", trigger: "cli", input: new Uint8Array() });
+    const second = await openStore({ url: db.url });
+    expect(second.opened.interrupted).toEqual([]);
+    await second.close();
+    await store.close();
+    store = await openStore({ url: db.url });
+    expect(store.opened.interrupted).toEqual([live.id]);
+  });
+});
