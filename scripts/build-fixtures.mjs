@@ -1,6 +1,6 @@
 // Assembles the hostile test plugins (test/fixtures/*.wat) into build/fixtures/*.wasm with wabt.
 // Usage: node scripts/build-fixtures.mjs [--if-stale]
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -22,7 +22,10 @@ export async function buildFixtures({ ifStale = false } = {}) {
     try {
       parsed.resolveNames();
       parsed.validate();
-      writeFileSync(to, parsed.toBinary({}).buffer);
+      // Write then rename, so test files building at once never read half a module.
+      const tmp = `${to}.${process.pid}.tmp`;
+      writeFileSync(tmp, parsed.toBinary({}).buffer);
+      renameSync(tmp, to);
     } finally {
       parsed.destroy();
     }

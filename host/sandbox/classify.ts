@@ -61,8 +61,10 @@ export function classify(thrown: unknown, facts: FailureFacts): CallError {
   }
   // A plugin whose memory.grow was refused at the cap usually aborts with a
   // trap right after; report the cause rather than the symptom. Heuristic: a
-  // trap with memory within 10% of the cap (a refused grow leaves it just under).
-  if (facts.memoryCap > 0 && facts.memoryPages >= facts.memoryCap * 0.9) {
+  // trap with memory within max(16 pages, 10%) of the cap (a refused grow
+  // leaves it just under the cap).
+  const margin = Math.max(16, Math.ceil(facts.memoryCap / 10));
+  if (facts.memoryCap > 0 && facts.memoryPages >= facts.memoryCap - margin) {
     return {
       class: "memory_limit",
       message:

@@ -1,0 +1,142 @@
+/**
+ * Hostile plugins against the sandbox, in both execution modes: every one
+ * ends with its class, promptly, and the host lives on.
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { loadPlugin, type SandboxedPlugin } from "../../host/sandbox/mod.ts";
+import { cpuWhileIdle, fixture, text, utf8 } from "./fixtures.ts";
+
+const open: SandboxedPlugin[] = [];
+afterAll(async () => {
+  await Promise.all(open.map((p) => p.close()));
+});
+async function load(name: string, options: Parameters<typeof loadPlugin>[1] = {}) {
+  const plugin = await loadPlugin(fixture(name), options);
+  open.push(plugin);
+  return plugin;
+}
+const none = new Uint8Array();
+
+for (const mode of ["main", "worker"] as const) {
+  describe(`hostile plugins, ${mode} mode`, () => {
+    it("an infinite loop ends with fuel_exhausted and leaves no thread spinning", async () => {
+      const plugin = await load("spin", { mode, limits: { fuel: 1_000_000n } });
+      const result = await plugin.call("run", none);
+      expect(result.ok).toBe(false);
+      if (result.ok) return;
+      expect(result.error.class).toBe("fuel_exhausted");
+      expect(result.usage.fuel).toBe(1_000_000);
+      // Idle for 500 ms of wall time: a spinning thread would burn ~500 ms of CPU.
+      expect(await cpuWhileIdle(500)).toBeLessThan(150);
+      // The failed instance was replaced: the next call works.
+      const next = await plugin.call("noop", none);
+      expect(next.ok).toBe(true);
+    });
+
+    it("memory.grow in a loop ends with memory_limit, never past the cap", async () => {
+      const plugin = await load("grow", { mode, limits: { memoryPages: 256 } });
+      const result = await plugin.call("run", none);
+      expect(result.ok ? "ok" : result.error.class).toBe("memory_limit");
+      expect(result.usage.memoryPages).toBeLessThanOrEqual(256);
+      expect(result.usage.memoryPages).toBeGreaterThan(200);
+    });
+
+    it("Extism alloc in a loop ends with memory_limit", async () => {
+      const plugin = await load("alloc-loop", { mode, limits: { memoryPages: 256 } });
+      const result = await plugin.call("run", none);
+      expect(result.ok ? "ok" : result.error.class).toBe("memory_limit");
+    });
+
+    it("unbounded recursion ends with stack_overflow", async () => {
+      const plugin = await load("recurse", { mode });
+      const result = await plugin.call("run", none);
+      expect(result.ok ? "ok" : result.error.class).toBe("stack_overflow");
+    });
+
+    it("an unknown import fails the load with load_error naming it", async () => {
+      const error = await loadPlugin(fixture("unknown-import"), { mode }).catch((e) => e);
+      expect(error.code).toBe("load_error");
+      expect(error.message).toContain("mystery_function");
+    });
+
+    it("a start section that never ends fails the load, no hang", async () => {
+      const error = await loadPlugin(fixture("start-spin"), { mode, limits: { fuel: 10_000_000n } })
+        .catch((e) => e);
+      expect(["load_error", "fuel_exhausted"]).toContain(error.code);
+    });
+
+    it("an output over the limit ends with output_too_large", async () => {
+      const plugin = await load("big-output", { mode });
+      const result = await plugin.call("run", none);
+      expect(result.ok ? "ok" : result.error.class).toBe("output_too_large");
+      // The instance stays usable: the same call classifies the same way.
+      const again = await plugin.call("run", none, {}, { maxOutputBytes: 32 * 1024 * 1024 });
+      expect(again.ok).toBe(true);
+    });
+
+    it("fuel for a fixed input is the same on every run", async () => {
+      const plugin = await load("cpu-heavy", { mode });
+      const first = await plugin.call("run", none);
+      const second = await plugin.call("run", none);
+      expect(first.ok && second.ok).toBe(true);
+      expect(first.usage.fuel).toBeGreaterThan(1_000_000);
+      expect(second.usage.fuel).toBe(first.usage.fuel);
+      if (first.ok && second.ok) expect(second.output).toEqual(first.output);
+    });
+  });
+}
+
+describe("long runs and neighbours", () => {
+  it("20,000 sequential calls to one plugin all succeed", async () => {
+    const plugin = await load("echo");
+    let failures = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const result = await plugin.call("run", utf8(`call ${i}`));
+      if (!result.ok || text(result.output) !== `call ${i}`) failures++;
+    }
+    expect(failures).toBe(0);
+  });
+
+  it("while one plugin spins to its budget, another plugin's calls still answer", async () => {
+    const spinner = await load("spin", {
+      mode: "worker",
+      limits: { fuel: 500_000_000n, timeoutMs: 120_000 },
+    });
+    const echo = await load("echo");
+    let done = false;
+    const spinning = spinner.call("run", none).finally(() => (done = true));
+    let answeredWhileSpinning = 0;
+    while (!done) {
+      const result = await echo.call("run", utf8("ping"));
+      expect(result.ok).toBe(true);
+      if (!done) answeredWhileSpinning++;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    const spun = await spinning;
+    expect(spun.ok ? "ok" : spun.error.class).toBe("fuel_exhausted");
+    expect(answeredWhileSpinning).toBeGreaterThan(0);
+  });
+
+  it("a worker call past its timeout ends with timeout, the thread stops, the next call works", async () => {
+    const plugin = await load("spin", {
+      mode: "worker",
+      limits: { fuel: 1_000_000_000_000n, timeoutMs: 300 },
+    });
+    const result = await plugin.call("run", none);
+    expect(result.ok ? "ok" : result.error.class).toBe("timeout");
+    expect(await cpuWhileIdle(500)).toBeLessThan(150);
+    expect((await plugin.call("noop", none)).ok).toBe(true);
+  });
+
+  it("past the concurrency limit and the queue, calls fail fast with busy", async () => {
+    const plugin = await load("echo", { concurrency: 1, queue: 1 });
+    const results = await Promise.all([1, 2, 3].map((i) => plugin.call("run", utf8(`${i}`))));
+    expect(results.map((r) => (r.ok ? "ok" : r.error.class))).toEqual(["ok", "ok", "busy"]);
+  });
+
+  it("an export that does not exist is a load_error naming it", async () => {
+    const plugin = await load("echo");
+    const result = await plugin.call("nope", none);
+    expect(result.ok ? "ok" : result.error.message).toContain("nope");
+  });
+});
