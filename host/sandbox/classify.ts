@@ -43,6 +43,10 @@ export function classify(thrown: unknown, facts: FailureFacts): CallError {
     }
     return { class: "plugin_error", message: text };
   }
+  // Extism's http_request refusing a host outside allowedHosts.
+  if (/HTTP request to .* is not allowed/.test(message)) {
+    return { class: "permission_denied", message };
+  }
   if (facts.fuelLeft !== null && facts.fuelLeft < 0n) {
     return {
       class: "fuel_exhausted",

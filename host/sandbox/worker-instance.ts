@@ -152,14 +152,29 @@ class WorkerInstance implements Instance {
   }
 }
 
-/** Fuel left and memory pages, or unknowns if the instance cannot answer any more. */
+/**
+ * Fuel left and memory pages, or unknowns if the instance cannot answer any
+ * more. Extism ends the worker by itself when one of its own host functions
+ * throws (e.g. a refused HTTP host); a request to that dying worker would never
+ * be answered, hence the bound.
+ */
 async function readReport(
   plugin: Plugin,
 ): Promise<{ fuelLeft: bigint | null; memoryPages: number }> {
+  const unknown = { fuelLeft: null, memoryPages: 0 };
+  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const out = await plugin.call(FUEL_SWAP_EXPORT);
-    return out === null ? { fuelLeft: null, memoryPages: 0 } : decodeFuelReport(out.bytes());
+    const out = await Promise.race([
+      plugin.call(FUEL_SWAP_EXPORT),
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), REPORT_WAIT_MS))),
+    ]);
+    return out === null ? unknown : decodeFuelReport(out.bytes());
   } catch {
-    return { fuelLeft: null, memoryPages: 0 };
+    return unknown;
+  } finally {
+    clearTimeout(timer);
   }
 }
+
+/** How long a worker may take to report its fuel after a call (it answers in ~1 ms when alive). */
+const REPORT_WAIT_MS = 2_000;
