@@ -4,6 +4,14 @@
  * @module
  */
 export { createRuntime, type LoadedPlugin, manifestLimits, PluginRuntime } from "./runtime.ts";
+export {
+  installedPath,
+  installPlugin,
+  loadInstalled,
+  setPluginState,
+  uninstallPlugin,
+} from "./install.ts";
+export { type OpenHost, openHost, type OpenHostOptions } from "./open-host.ts";
 export type {
   HostFunctionProvider,
   HostFunctionSet,

@@ -35,14 +35,21 @@ export class PluginRuntime {
 
   /**
    * Verifies a plugin file against the trust store and loads it, replacing a
-   * loaded plugin of the same id. Throws `verification_failed` or `load_error`.
+   * loaded plugin of the same id. Throws `verification_failed` or `load_error`,
+   * or whatever `accept` throws after verification.
    */
-  async load(wasm: Uint8Array, source: string): Promise<PluginInfo> {
+  async load(
+    wasm: Uint8Array,
+    source: string,
+    options: { accept?: (manifest: Manifest) => void | Promise<void> } = {},
+  ): Promise<PluginInfo> {
     this.#assertOpen();
     const verified = await verifyPlugin(wasm, this.#options.trust, {
       allowUnsigned: this.#options.allowUnsigned ?? false,
     });
     const manifest = verified.manifest;
+    // Lets installers refuse (e.g. a downgrade) after verification, before any code loads.
+    await options.accept?.(manifest);
     const unsigned = verified.warnings.length > 0;
     if (unsigned) {
       void this.store.events.append({

@@ -1,0 +1,98 @@
+/**
+ * Opens everything a running host needs from its data paths: the store, the
+ * trust store and a runtime with the installed plugins (and optionally every
+ * plugin file in a directory) loaded. Used by `host serve`, `host call --db`,
+ * the scheduler and tests.
+ * @module
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { HostPaths } from "../config/paths.ts";
+import type { Limits } from "../sandbox/mod.ts";
+import { openStore, type Store } from "../store/mod.ts";
+import { loadTrustStore } from "../trust/mod.ts";
+import { loadInstalled } from "./install.ts";
+import { createRuntime, type PluginRuntime } from "./runtime.ts";
+import type { HostFunctionProvider, PluginInfo } from "./types.ts";
+
+/** Options of `openHost`. */
+export interface OpenHostOptions {
+  paths: HostPaths;
+  /** Also load every `*.wasm` in these directories (e.g. `--plugins DIR`). */
+  pluginDirs?: string[];
+  /** Load the plugins installed in the store (default true). */
+  installed?: boolean;
+  allowUnsigned?: boolean;
+  policy?: Limits;
+  hostFunctions?: HostFunctionProvider;
+  /** libSQL auth token for a `libsql://` URL. */
+  authToken?: string | undefined;
+}
+
+/** An open host: close it to unload plugins and drain the store. */
+export interface OpenHost {
+  store: Store;
+  runtime: PluginRuntime;
+  loaded: PluginInfo[];
+  /** Plugins that failed verification or loading, with the reason; the rest started. */
+  failed: { source: string; error: string }[];
+  close(): Promise<void>;
+}
+
+/** Opens the store and trust store at `paths` and loads plugins. */
+export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
+  const store = await openStore({ url: options.paths.db, authToken: options.authToken });
+  try {
+    const trust = await loadTrustStore(options.paths.trust);
+    const runtime = createRuntime({
+      store,
+      trust,
+      ...(options.policy ? { policy: options.policy } : {}),
+      ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
+      ...(options.hostFunctions ? { hostFunctions: options.hostFunctions } : {}),
+    });
+    const loaded: PluginInfo[] = [];
+    const failed: { source: string; error: string }[] = [];
+    if (options.installed ?? true) {
+      const result = await loadInstalled(runtime, options.paths.plugins);
+      loaded.push(...result.loaded);
+      failed.push(...result.failed.map((f) => ({ source: `installed:${f.id}`, error: f.error })));
+    }
+    for (const dir of options.pluginDirs ?? []) {
+      for (const file of await wasmFiles(dir)) {
+        try {
+          loaded.push(await runtime.load(new Uint8Array(await readFile(file)), file));
+        } catch (error) {
+          const message = error instanceof Error ? error.message : String(error);
+          failed.push({ source: file, error: message });
+          void store.events.append({
+            type: "plugin.load_failed",
+            level: "error",
+            payload: { source: file, error: message },
+          });
+        }
+      }
+    }
+    return {
+      store,
+      runtime,
+      loaded,
+      failed,
+      async close() {
+        await runtime.close();
+        await store.close();
+      },
+    };
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+}
+
+/** The `*.wasm` files of a directory (not `*.raw.wasm` build intermediates), sorted. */
+async function wasmFiles(dir: string): Promise<string[]> {
+  const names = await readdir(dir);
+  return names.filter((n) => n.endsWith(".wasm") && !n.endsWith(".raw.wasm")).sort().map((n) =>
+    join(dir, n)
+  );
+}
