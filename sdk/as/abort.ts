@@ -18,7 +18,8 @@ export function plughostAbort(
 ): void {
   let text = message === null ? "abort" : message;
   if (fileName !== null) {
-    text += " (" + fileName + ":" + line.toString() + ":" + column.toString() + ")";
+    text += " (" + fileName + ":" + line.toString() + ":" + column.toString() +
+      ")";
   }
   // Two blocks: the kernel frees a block once it has logged it.
   log_error(Memory.allocateString(text).offset);

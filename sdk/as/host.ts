@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file: deno fmt drops decorators on declared functions.
 /**
  * The plughost host functions, imported from Extism's user namespace. Each
  * takes an Extism memory handle holding the UTF-8 JSON request and returns a
@@ -14,37 +15,37 @@ import { err, errFrom, HostError, ok, Result } from "./result";
 
 /** `kv_get {key}` -> `{value: string|null}`. */
 // @ts-ignore: decorator
-
+@external("extism:host/user", "kv_get")
 export declare function kv_get(request: u64): u64;
 
 /** `kv_set {key, value}` -> `null`. */
 // @ts-ignore: decorator
-
+@external("extism:host/user", "kv_set")
 export declare function kv_set(request: u64): u64;
 
 /** `kv_delete {key}` -> `{deleted: bool}`. */
 // @ts-ignore: decorator
-
+@external("extism:host/user", "kv_delete")
 export declare function kv_delete(request: u64): u64;
 
 /** `kv_list {prefix?, cursor?, limit?}` -> `{keys, cursor}`. */
 // @ts-ignore: decorator
-
+@external("extism:host/user", "kv_list")
 export declare function kv_list(request: u64): u64;
 
 /** `event_publish {topic, payload}` -> `{id}`. */
 // @ts-ignore: decorator
-
+@external("extism:host/user", "event_publish")
 export declare function event_publish(request: u64): u64;
 
 /** `secret_get {name}` -> `{value}`. */
 // @ts-ignore: decorator
-
+@external("extism:host/user", "secret_get")
 export declare function secret_get(request: u64): u64;
 
 /** `invoke {plugin, capability, input}` -> the callee's output JSON. */
 // @ts-ignore: decorator
-
+@external("extism:host/user", "invoke")
 export declare function invoke(request: u64): u64;
 
 /** Reads an Extism memory block's bytes. */

@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file: deno fmt drops decorators on declared functions.
 /**
  * HTTP through Extism's built-in `http_request` (the AssemblyScript PDK
  * 1.0.0 has no helper). Only hosts in the manifest's
@@ -19,15 +20,15 @@ import {
 import { err, ok, Result } from "./result";
 
 // @ts-ignore: decorator
-
+@external("extism:host/env", "http_request")
 declare function http_request(request: u64, body: u64): u64;
 
 // @ts-ignore: decorator
-
+@external("extism:host/env", "http_status_code")
 declare function http_status_code(): i32;
 
 // @ts-ignore: decorator
-
+@external("extism:host/env", "http_headers")
 declare function http_headers(): u64;
 
 /** An HTTP request: method, URL, headers and an optional body (ignored for GET and HEAD). */

@@ -5,7 +5,13 @@
  * @module
  */
 
-import { alloc, error_set, output_set, store_u64, store_u8 } from "@extism/as-pdk/lib/env";
+import {
+  alloc,
+  error_set,
+  output_set,
+  store_u64,
+  store_u8,
+} from "@extism/as-pdk/lib/env";
 import { Host } from "@extism/as-pdk/lib/pdk";
 import {
   JSONValue,
@@ -22,7 +28,9 @@ export function storeBytes(bytes: Uint8Array): u64 {
   const offset = alloc(<u64> n);
   const base = bytes.dataStart;
   let i = 0;
-  for (; i + 8 <= n; i += 8) store_u64(offset + <u64> i, load<u64>(base + <usize> i));
+  for (; i + 8 <= n; i += 8) {
+    store_u64(offset + <u64> i, load<u64>(base + <usize> i));
+  }
   for (; i < n; i++) store_u8(offset + <u64> i, load<u8>(base + <usize> i));
   return offset;
 }

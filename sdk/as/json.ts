@@ -110,7 +110,9 @@ export class JSONValue {
   }
 
   private expect(kind: JSONKind, what: string): void {
-    if (this.kind != kind) abort("JSON value is not " + what + ": " + stringify(this));
+    if (this.kind != kind) {
+      abort("JSON value is not " + what + ": " + stringify(this));
+    }
   }
 }
 
@@ -200,7 +202,9 @@ export class JSONObject extends JSONValue {
   }
   /** Sets a string member, or `null` when `s` is null. */
   setStringOrNull(key: string, s: string | null): JSONObject {
-    return s === null ? this.set(key, new JSONNull()) : this.set(key, new JSONString(s));
+    return s === null
+      ? this.set(key, new JSONNull())
+      : this.set(key, new JSONString(s));
   }
   /** Sets a number member. */
   setNumber(key: string, n: f64): JSONObject {

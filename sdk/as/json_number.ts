@@ -79,7 +79,9 @@ class Big {
     }
     if (chunks.length == 0) return "";
     let s = chunks[chunks.length - 1];
-    for (let i = chunks.length - 2; i >= 0; i--) s += chunks[i].padStart(9, "0");
+    for (let i = chunks.length - 2; i >= 0; i--) {
+      s += chunks[i].padStart(9, "0");
+    }
     return s;
   }
 }
@@ -186,12 +188,17 @@ export function parseNumber(text: string): f64 {
   const parts = new Array<string>();
   let start = i;
   let intLen = 0;
-  while (i < text.length && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
+  while (
+    i < text.length && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39
+  ) i++;
   intLen = i - start;
   parts.push(text.substring(start, i));
   if (i < text.length && text.charCodeAt(i) == 0x2e) {
     start = ++i;
-    while (i < text.length && text.charCodeAt(i) >= 0x30 && text.charCodeAt(i) <= 0x39) i++;
+    while (
+      i < text.length && text.charCodeAt(i) >= 0x30 &&
+      text.charCodeAt(i) <= 0x39
+    ) i++;
     parts.push(text.substring(start, i));
   }
   let exp: i64 = 0;
@@ -224,7 +231,9 @@ function positive(d: Dec): f64 {
   if (d.point < -330) return 0;
   const used = min(d.digits.length, 19);
   let w: u64 = 0;
-  for (let i = 0; i < used; i++) w = w * 10 + <u64> (d.digits.charCodeAt(i) - 0x30);
+  for (let i = 0; i < used; i++) {
+    w = w * 10 + <u64> (d.digits.charCodeAt(i) - 0x30);
+  }
   let q = d.point - used;
   // Exact fast path (Clinger): both operands exact, one rounding.
   if (d.digits.length <= 15 && q >= -22 && q <= 22) {
@@ -315,7 +324,9 @@ export function formatNumber(n: f64): string {
   if (!isFinite(n)) return "null";
   if (n == 0) return "0";
   // Integers below 2^53 print exactly as their digits.
-  if (Math.abs(n) < 9007199254740992.0 && Math.floor(n) == n) return (<i64> n).toString();
+  if (Math.abs(n) < 9007199254740992.0 && Math.floor(n) == n) {
+    return (<i64> n).toString();
+  }
   const neg = n < 0;
   const d = shortest(reinterpret<u64>(neg ? -n : n));
   const digits = d.digits;
@@ -331,7 +342,9 @@ export function formatNumber(n: f64): string {
   } else {
     const e = point - 1;
     const es = e < 0 ? "-" + (-e).toString() : "+" + e.toString();
-    r = k == 1 ? digits + "e" + es : digits.charAt(0) + "." + digits.substring(1) + "e" + es;
+    r = k == 1
+      ? digits + "e" + es
+      : digits.charAt(0) + "." + digits.substring(1) + "e" + es;
   }
   return neg ? "-" + r : r;
 }

@@ -74,7 +74,9 @@ class Parser {
   }
 
   object(depth: i32): JSONValue | null {
-    if (depth > MAX_DEPTH) return this.fail("nesting deeper than " + MAX_DEPTH.toString());
+    if (depth > MAX_DEPTH) {
+      return this.fail("nesting deeper than " + MAX_DEPTH.toString());
+    }
     this.pos++; // {
     const obj = new JSONObject();
     this.skipSpace();
@@ -106,7 +108,9 @@ class Parser {
   }
 
   array(depth: i32): JSONValue | null {
-    if (depth > MAX_DEPTH) return this.fail("nesting deeper than " + MAX_DEPTH.toString());
+    if (depth > MAX_DEPTH) {
+      return this.fail("nesting deeper than " + MAX_DEPTH.toString());
+    }
     this.pos++; // [
     const arr = new JSONArray();
     this.skipSpace();

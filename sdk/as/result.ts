@@ -1,3 +1,4 @@
+// deno-fmt-ignore-file: deno fmt drops decorators on functions.
 /**
  * The result of a host call: a value, or a `HostError` with a stable code
  * (see docs/abi.md for the codes). Check `ok` before reading `value`, or call
@@ -58,9 +59,9 @@ export function errFrom<T>(e: HostError): Result<T> {
 }
 
 // @ts-ignore: decorator
-
+@inline
 function zero<T>(): T {
   if (isReference<T>()) return changetype<T>(0);
   // @ts-ignore: T is a number or bool here
-  return <T> 0;
+  return <T>0;
 }

@@ -9,10 +9,16 @@ import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
 
 /** The repository root (paths given to asc are relative to it). */
-export const root: string = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const root: string = join(
+  dirname(fileURLToPath(import.meta.url)),
+  "..",
+  "..",
+);
 
 /** Compiles `entry` (a path under the repository) to wasm bytes, or throws with asc's diagnostics. */
-export async function compileAssemblyScript(entry: string): Promise<Uint8Array> {
+export async function compileAssemblyScript(
+  entry: string,
+): Promise<Uint8Array> {
   let log = "";
   const sink = { write: (text: string): void => void (log += text) };
   let wasm: Uint8Array | undefined;
@@ -29,9 +35,13 @@ export async function compileAssemblyScript(entry: string): Promise<Uint8Array> 
     stdout: sink,
     stderr: sink,
     writeFile(name: string, contents: Uint8Array | string): void {
-      if (name.endsWith(".wasm") && typeof contents !== "string") wasm = contents;
+      if (name.endsWith(".wasm") && typeof contents !== "string") {
+        wasm = contents;
+      }
     },
   });
-  if (error || !wasm) throw new Error(`AssemblyScript build of ${entry} failed:\n${log}`);
+  if (error || !wasm) {
+    throw new Error(`AssemblyScript build of ${entry} failed:\n${log}`);
+  }
   return wasm;
 }

@@ -1,88 +1,16 @@
 /**
- * The SDK's typed bindings against the ABI (docs/abi.md). The user-namespace
- * host functions here are an ABI-level harness defined by this test: each
- * records the exact request JSON it received and answers as docs/abi.md
- * says, so the test checks the SDK's side of the wire (request shapes,
- * decoding of ok and error responses, memory handling). HTTP and logging go
- * through Extism's real implementations.
+ * The SDK's typed bindings against the ABI (docs/abi.md), through the
+ * ABI-level harness in abi-harness.ts (it records each request and answers
+ * as docs/abi.md says). HTTP and logging go through Extism's real
+ * implementations.
  */
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
-import createPlugin, { type CallContext, type Plugin } from "@extism/extism";
+import createPlugin, { type Plugin } from "@extism/extism";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Json, requests, store, userFunctions } from "./abi-harness.ts";
 import { compileAssemblyScript, root } from "./asc.ts";
-
-type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
-type Handler = (req: Record<string, Json>) => Json;
-
-const requests: Array<{ fn: string; req: Json }> = [];
-const store = new Map<string, string>();
-const utf8 = new TextEncoder();
-const byteOrder = (a: string, b: string): number =>
-  Buffer.compare(utf8.encode(a), utf8.encode(b));
-
-function denied(message: string): Json {
-  return { error: { code: "permission_denied", message } };
-}
-
-const handlers: Record<string, Handler> = {
-  kv_get: (r) => ({ ok: { value: store.get(String(r.key)) ?? null } }),
-  kv_set: (r) => {
-    store.set(String(r.key), String(r.value));
-    return { ok: null };
-  },
-  kv_delete: (r) => ({ ok: { deleted: store.delete(String(r.key)) } }),
-  kv_list: (r) => {
-    const prefix = typeof r.prefix === "string" ? r.prefix : "";
-    const limit = typeof r.limit === "number" ? r.limit : 100;
-    const after = typeof r.cursor === "string" ? r.cursor : null;
-    const keys = [...store.keys()].filter((k) => k.startsWith(prefix)).sort(
-      byteOrder,
-    )
-      .filter((k) => after === null || byteOrder(k, after) > 0);
-    const page = keys.slice(0, limit);
-    return {
-      ok: {
-        keys: page,
-        cursor: keys.length > limit ? page[page.length - 1]! : null,
-      },
-    };
-  },
-  event_publish: (r) =>
-    String(r.topic).startsWith("example.")
-      ? { ok: { id: "01JZ0000000000000000000000" } }
-      : denied(
-        `topic "${String(r.topic)}" is not in permissions.events.publish`,
-      ),
-  secret_get: (r) =>
-    r.name === "API_TOKEN" ? { ok: { value: "s3cr3t-ü" } } : denied(
-      `secret "${String(r.name)}" is not declared in permissions.secrets`,
-    ),
-  invoke: (r) =>
-    r.plugin === "example.other" && r.capability === "greet"
-      ? { ok: { echoed: r.input ?? null, by: "example.other" } }
-      : denied(
-        `"${String(r.plugin)}/${
-          String(r.capability)
-        }" is not in permissions.invoke`,
-      ),
-};
-
-function userFunctions(): Record<
-  string,
-  (cx: CallContext, h: bigint) => bigint
-> {
-  const fns: Record<string, (cx: CallContext, h: bigint) => bigint> = {};
-  for (const [fn, handle] of Object.entries(handlers)) {
-    fns[fn] = (cx, h) => {
-      const req = cx.read(h)?.json() as Record<string, Json>;
-      requests.push({ fn, req });
-      return cx.store(JSON.stringify(handle(req)));
-    };
-  }
-  return fns;
-}
 
 let wasm: Uint8Array;
 let plugin: Plugin;

@@ -6,7 +6,9 @@ import { compileAssemblyScript, root } from "./asc.ts";
 let plugin: Plugin;
 
 beforeAll(async () => {
-  const wasm = await compileAssemblyScript(join(root, "sdk/as/test/json_roundtrip.ts"));
+  const wasm = await compileAssemblyScript(
+    join(root, "sdk/as/test/json_roundtrip.ts"),
+  );
   plugin = await createPlugin({ wasm: [{ data: wasm }] }, { useWasi: false });
 });
 afterAll(async () => {
@@ -77,7 +79,12 @@ describe("sdk/as json", () => {
   });
 
   it("round-trips non-ASCII input bytes as UTF-8", async () => {
-    const input = JSON.stringify({ name: "Zoë", emoji: "🎉", cjk: "中文", key_é: ["ñ"] });
+    const input = JSON.stringify({
+      name: "Zoë",
+      emoji: "🎉",
+      cjk: "中文",
+      key_é: ["ñ"],
+    });
     const out = await plugin.call("roundtrip", new TextEncoder().encode(input));
     expect(out?.text()).toBe(input);
   });
@@ -85,7 +92,9 @@ describe("sdk/as json", () => {
   it("rejects what JSON.parse rejects, with a message and offset", async () => {
     for (const input of invalid) {
       expect(() => JSON.parse(input), input).toThrow();
-      await expect(plugin.call("roundtrip", input), input).rejects.toThrow(/at offset \d+/);
+      await expect(plugin.call("roundtrip", input), input).rejects.toThrow(
+        /at offset \d+/,
+      );
     }
   });
 
@@ -135,13 +144,16 @@ describe("sdk/as json", () => {
     const view = new DataView(new ArrayBuffer(8));
     const random: number[] = [];
     while (random.length < 2000) {
-      seed = (seed * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
+      seed = (seed * 6364136223846793005n + 1442695040888963407n) &
+        0xffffffffffffffffn;
       view.setBigUint64(0, seed);
       const n = view.getFloat64(0);
       if (Number.isFinite(n)) random.push(n);
     }
     const numbers = [...fixed, ...random];
-    const out = JSON.parse(await text("format_numbers", JSON.stringify(numbers))) as string[];
+    const out = JSON.parse(
+      await text("format_numbers", JSON.stringify(numbers)),
+    ) as string[];
     expect(out).toEqual(numbers.map((n) => String(n)));
   });
 
@@ -179,13 +191,21 @@ describe("sdk/as json", () => {
     let seed = 0x9e3779b9n;
     const view = new DataView(new ArrayBuffer(8));
     while (texts.length < 1500) {
-      seed = (seed * 6364136223846793005n + 1442695040888963407n) & 0xffffffffffffffffn;
+      seed = (seed * 6364136223846793005n + 1442695040888963407n) &
+        0xffffffffffffffffn;
       view.setBigUint64(0, seed);
       const n = Math.abs(view.getFloat64(0));
       if (!Number.isFinite(n) || n === 0) continue;
-      texts.push(String(n), n.toPrecision(17), n.toPrecision(21), n.toPrecision(40));
+      texts.push(
+        String(n),
+        n.toPrecision(17),
+        n.toPrecision(21),
+        n.toPrecision(40),
+      );
     }
-    const out = JSON.parse(await text("parse_numbers", JSON.stringify(texts))) as string[];
+    const out = JSON.parse(
+      await text("parse_numbers", JSON.stringify(texts)),
+    ) as string[];
     const bits = (n: number): string => {
       view.setFloat64(0, n);
       return view.getBigUint64(0).toString(16);
@@ -194,7 +214,11 @@ describe("sdk/as json", () => {
   });
 
   it("reads values through the accessors", async () => {
-    expect(JSON.parse(await text("describe", `{"name":"Zoë","n":2.5,"flag":true,"z":null}`)))
+    expect(
+      JSON.parse(
+        await text("describe", `{"name":"Zoë","n":2.5,"flag":true,"z":null}`),
+      ),
+    )
       .toEqual({
         kind: 5,
         keys: ["name", "n", "flag", "z"],
@@ -211,7 +235,10 @@ describe("sdk/as json", () => {
       flag: false,
       hasMissing: false,
     });
-    expect(JSON.parse(await text("describe", `[1,[2],3]`))).toEqual({ kind: 4, length: 3 });
+    expect(JSON.parse(await text("describe", `[1,[2],3]`))).toEqual({
+      kind: 4,
+      length: 3,
+    });
     expect(JSON.parse(await text("describe", `"s"`))).toEqual({ kind: 3 });
   });
 

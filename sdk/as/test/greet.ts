@@ -7,7 +7,10 @@ export function greet(): i32 {
   const name = input.getString("name");
   const who = name === null ? "stranger" : name;
   writeOutputJson(
-    new JSONObject().setString("greeting", "Hello, " + who + "!").setNumber("length", who.length),
+    new JSONObject().setString("greeting", "Hello, " + who + "!").setNumber(
+      "length",
+      who.length,
+    ),
   );
   return 0;
 }

@@ -15,7 +15,9 @@ export function roundtrip(): i32 {
 export function format_numbers(): i32 {
   const items = tryReadInputJson().value!.asArray().items;
   const out = new JSONArray();
-  for (let i = 0; i < items.length; i++) out.pushString(formatNumber(items[i].asNumber()));
+  for (let i = 0; i < items.length; i++) {
+    out.pushString(formatNumber(items[i].asNumber()));
+  }
   writeOutputJson(out);
   return 0;
 }
@@ -25,7 +27,9 @@ export function parse_numbers(): i32 {
   const items = tryReadInputJson().value!.asArray().items;
   const out = new JSONArray();
   for (let i = 0; i < items.length; i++) {
-    out.pushString(reinterpret<u64>(parseNumber(items[i].asString())).toString(16));
+    out.pushString(
+      reinterpret<u64>(parseNumber(items[i].asString())).toString(16),
+    );
   }
   writeOutputJson(out);
   return 0;
@@ -53,7 +57,9 @@ export function describe(): i32 {
 
 /** Builds a tree in code, mutates it, and outputs it. */
 export function build(): i32 {
-  const inner = new JSONArray().pushNumber(1.5).pushString("two").push(new JSONNull());
+  const inner = new JSONArray().pushNumber(1.5).pushString("two").push(
+    new JSONNull(),
+  );
   const o = new JSONObject()
     .setString("text", 'tab\there "quoted" back\\slash é 🎉 \u0001')
     .set("list", inner)
@@ -74,7 +80,9 @@ export function echo_text(): i32 {
   const bytes = inputBytes();
   // A view that skips the first byte exercises offset handling in utf8Decode/outputBytes.
   const view = bytes.subarray(1);
-  outputString(String.UTF8.decode(bytes.buffer).length.toString() + ":" + decodeView(view));
+  outputString(
+    String.UTF8.decode(bytes.buffer).length.toString() + ":" + decodeView(view),
+  );
   return 0;
 }
 
@@ -86,7 +94,10 @@ function decodeView(view: Uint8Array): string {
 export function parse_error(): i32 {
   const text = String.UTF8.decode(inputBytes().buffer);
   const r = tryParse(text);
-  const o = new JSONObject().setBool("ok", r.ok).setStringOrNull("error", r.error).setNumber(
+  const o = new JSONObject().setBool("ok", r.ok).setStringOrNull(
+    "error",
+    r.error,
+  ).setNumber(
     "position",
     r.position,
   );

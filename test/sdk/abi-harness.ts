@@ -1,0 +1,81 @@
+/**
+ * An ABI-level harness for SDK tests: user-namespace host functions that
+ * record the exact request JSON each call received and answer in the shapes
+ * docs/abi.md fixes (a map for KV, a fixed grant list for the rest). It
+ * checks the plugin side of the wire; the host's real capabilities are
+ * tested in host/capabilities.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { CallContext } from "@extism/extism";
+
+/** A JSON value. */
+export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+/** Answers one request. */
+type Handler = (req: Record<string, Json>) => Json;
+
+/** Every request received, in order (tests clear it). */
+export const requests: Array<{ fn: string; req: Json }> = [];
+/** The KV contents (tests clear it). */
+export const store = new Map<string, string>();
+const utf8 = new TextEncoder();
+const byteOrder = (a: string, b: string): number => Buffer.compare(utf8.encode(a), utf8.encode(b));
+
+function denied(message: string): Json {
+  return { error: { code: "permission_denied", message } };
+}
+
+const handlers: Record<string, Handler> = {
+  kv_get: (r) => ({ ok: { value: store.get(String(r.key)) ?? null } }),
+  kv_set: (r) => {
+    store.set(String(r.key), String(r.value));
+    return { ok: null };
+  },
+  kv_delete: (r) => ({ ok: { deleted: store.delete(String(r.key)) } }),
+  kv_list: (r) => {
+    const prefix = typeof r.prefix === "string" ? r.prefix : "";
+    const limit = typeof r.limit === "number" ? r.limit : 100;
+    const after = typeof r.cursor === "string" ? r.cursor : null;
+    const keys = [...store.keys()].filter((k) => k.startsWith(prefix)).sort(
+      byteOrder,
+    )
+      .filter((k) => after === null || byteOrder(k, after) > 0);
+    const page = keys.slice(0, limit);
+    return {
+      ok: {
+        keys: page,
+        cursor: keys.length > limit ? page[page.length - 1]! : null,
+      },
+    };
+  },
+  event_publish: (r) =>
+    String(r.topic).startsWith("example.") ? { ok: { id: "01JZ0000000000000000000000" } } : denied(
+      `topic "${String(r.topic)}" is not in permissions.events.publish`,
+    ),
+  secret_get: (r) =>
+    r.name === "API_TOKEN" ? { ok: { value: "s3cr3t-ü" } } : denied(
+      `secret "${String(r.name)}" is not declared in permissions.secrets`,
+    ),
+  invoke: (r) =>
+    r.plugin === "example.other" && r.capability === "greet"
+      ? { ok: { echoed: r.input ?? null, by: "example.other" } }
+      : denied(
+        `"${String(r.plugin)}/${String(r.capability)}" is not in permissions.invoke`,
+      ),
+};
+
+/** The "extism:host/user" functions for createPlugin. */
+export function userFunctions(): Record<
+  string,
+  (cx: CallContext, h: bigint) => bigint
+> {
+  const fns: Record<string, (cx: CallContext, h: bigint) => bigint> = {};
+  for (const [fn, handle] of Object.entries(handlers)) {
+    fns[fn] = (cx, h) => {
+      const req = cx.read(h)?.json() as Record<string, Json>;
+      requests.push({ fn, req });
+      return cx.store(JSON.stringify(handle(req)));
+    };
+  }
+  return fns;
+}
