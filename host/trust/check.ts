@@ -96,7 +96,14 @@ export async function checkPlugin(
   } catch (error) {
     return fail("invalid_manifest", error instanceof Error ? error.message : String(error));
   }
-  const missing = exportProblems(report.manifest, moduleInfo(module).exports);
+  let exports;
+  try {
+    exports = moduleInfo(module).exports;
+  } catch (error) {
+    if (moduleProblemOf(error) !== "malformed") throw error;
+    return fail("malformed", (error as HostError).message);
+  }
+  const missing = exportProblems(report.manifest, exports);
   if (missing.length > 0) {
     return fail("invalid_manifest", `Invalid manifest: ${missing.join("; ")}`);
   }
