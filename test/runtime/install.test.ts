@@ -87,7 +87,7 @@ describe("installing plugins", () => {
     await first.close();
     const file = installedPath(paths().plugins, info.digest);
     const bytes = readFileSync(file);
-    bytes[bytes.length - 1] ^= 0xff;
+    bytes.writeUInt8(bytes.readUInt8(bytes.length - 1) ^ 0xff, bytes.length - 1);
     writeFileSync(file, bytes);
 
     const second = await openHost({ paths: paths() });
