@@ -34,6 +34,12 @@ export interface PathFlags {
  * (PLUGHOST_HOME, PLUGHOST_DB, PLUGHOST_TRUST), then the default under home.
  * Relative paths resolve against `cwd`; a db value that is not a URL becomes a
  * `file:` URL.
+ *
+ * @example
+ * ```ts
+ * const { trust, db } = resolvePaths(io.env, io.cwd, { trust: values.trust });
+ * // trust: <cwd>/.plughost/trust, db: file:<cwd>/.plughost/host.db by default
+ * ```
  */
 export function resolvePaths(
   env: Readonly<Record<string, string | undefined>>,

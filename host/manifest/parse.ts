@@ -10,6 +10,12 @@ import { type Manifest, ManifestSchema } from "./schema.ts";
  * Parses and validates a manifest from JSON text, UTF-8 bytes or an already
  * parsed value. Throws HostError("invalid_manifest") listing every problem as
  * `field.path: what is wrong`.
+ *
+ * @example
+ * ```ts
+ * const manifest = parseManifest(await readFile("plugin.json"));
+ * // HostError invalid_manifest: "Invalid manifest: engines.host: must be a semver range like '^1.0.0'"
+ * ```
  */
 export function parseManifest(input: string | Uint8Array | unknown): Manifest {
   let value = input;

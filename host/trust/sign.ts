@@ -42,6 +42,12 @@ export interface SignResult {
  * validated against the module and embedded; without, the module must
  * already carry a valid manifest. Throws HostError "invalid_manifest" or
  * "invalid_input" for anything that would make a plugin that cannot verify.
+ *
+ * @example
+ * ```ts
+ * const key = await readSigningKey(".plughost/keys/dev.key");
+ * const { wasm: signed } = await signPlugin(wasm, key, { manifest: await readFile("plugin.json") });
+ * ```
  */
 export async function signPlugin(
   wasm: Uint8Array,

@@ -38,6 +38,12 @@ export function emptyTrustStore(path: string): TrustStore {
 /**
  * Loads the trust store at `path`. A missing directory is an empty store; a
  * damaged file fails loudly (HostError "invalid_input") instead of being skipped.
+ *
+ * @example
+ * ```ts
+ * const trust = await loadTrustStore(".plughost/trust");
+ * console.log(trust.keys.size, "trusted keys,", trust.revoked.size, "revoked");
+ * ```
  */
 export async function loadTrustStore(path: string): Promise<TrustStore> {
   let names: string[];

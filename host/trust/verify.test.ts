@@ -126,6 +126,19 @@ describe("sign and verify", () => {
   });
 });
 
+describe("allowUnsigned (dev mode)", () => {
+  it("waives signature problems loudly but never manifest problems", async () => {
+    const flipped = flip(signed, parseModule(signed).sections.find((s) => s.id === 10)!.end - 2);
+    const plugin = await verifyPlugin(flipped, setup.trust, { allowUnsigned: true });
+    expect(plugin.warnings).toHaveLength(1);
+    expect(plugin.warnings[0]).toMatch(/^tampered: /);
+    expect(plugin.signers).toEqual([]);
+    await expect(verifyPlugin(buildModule(), setup.trust, { allowUnsigned: true })).rejects.toThrow(
+      /^no_manifest: /,
+    );
+  });
+});
+
 describe("tamper suite: every case is rejected with the right reason", () => {
   const manifestBytes = new TextEncoder().encode(manifestText);
 

@@ -27,6 +27,13 @@ export interface VerifiedPlugin {
  * HostError("verification_failed", "<reason>: <what to do>") with
  * `details.reason` (see VerifyReason), or HostError("invalid_input") when the
  * bytes are not WebAssembly.
+ *
+ * @example
+ * ```ts
+ * const trust = await loadTrustStore(resolvePaths(env, cwd).trust);
+ * const plugin = await verifyPlugin(wasm, trust); // throws if it does not verify
+ * console.log(plugin.manifest.id, plugin.signers);
+ * ```
  */
 export async function verifyPlugin(
   wasm: Uint8Array,
