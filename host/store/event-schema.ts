@@ -26,7 +26,8 @@ export const EventInput = z.object({
   pluginId: Id.nullish(),
   runId: Id.nullish(),
   correlationId: Id.nullish(),
-  payload: JsonValue.default({}),
+  /** Any JSON value. Checked by serializing it (a full z.json() parse costs 20 µs an event). */
+  payload: z.unknown().default({}),
   /** Milliseconds since the epoch; defaults to now. */
   ts: z.number().int().nonnegative().optional(),
 });

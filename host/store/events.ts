@@ -11,7 +11,7 @@ import { type Event, EVENT_SCHEMA_VERSION, EventInput } from "./event-schema.ts"
 import type { StoreDb, WriteOp } from "./ops.ts";
 import { toEvent } from "./rows.ts";
 import { events } from "./schema/index.ts";
-import { ulid } from "./ulid.ts";
+import { ulid, ulidFloor } from "./ulid.ts";
 import { type BatchWriter, handled } from "./writer.ts";
 
 /** Largest payload accepted, as JSON text. */
@@ -63,7 +63,7 @@ export class EventsRepository {
       throw new HostError("invalid_input", `Invalid event: ${z.prettifyError(parsed.error)}`);
     }
     const e = parsed.data;
-    const payload = JSON.stringify(e.payload);
+    const payload = serialize(e.payload);
     if (payload.length > MAX_EVENT_PAYLOAD_BYTES) {
       throw new HostError(
         "invalid_input",
@@ -100,7 +100,10 @@ export class EventsRepository {
     }
     if (filter.pluginId !== undefined) where.push(eq(events.pluginId, filter.pluginId));
     if (filter.runId !== undefined) where.push(eq(events.runId, filter.runId));
-    if (filter.since !== undefined) where.push(gte(events.ts, filter.since));
+    if (filter.since !== undefined) {
+      // ULIDs start with their time, so the primary key index finds the range.
+      where.push(gte(events.id, ulidFloor(filter.since)), gte(events.ts, filter.since));
+    }
     if (filter.after !== undefined) where.push(sql`${events}.rowid > ${parseCursor(filter.after)}`);
     await this.#writer.flush();
     try {
@@ -130,4 +133,20 @@ function parseCursor(cursor: string): number {
     );
   }
   return Number(cursor);
+}
+
+function serialize(payload: unknown): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(payload);
+  } catch (error) {
+    throw new HostError(
+      "invalid_input",
+      `Event payload is not JSON: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+  if (text === undefined) {
+    throw new HostError("invalid_input", `Event payload is not JSON: got ${typeof payload}`);
+  }
+  return text;
 }

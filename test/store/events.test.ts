@@ -33,12 +33,20 @@ describe("events", () => {
     expect(second.id > first.id).toBe(true);
     const page = await store.events.query({});
     expect(page.events).toEqual([first, second]);
-    expect(page.events[1]).toMatchObject({ level: "warn", pluginId: "example.hello", runId: "run-1" });
+    expect(page.events[1]).toMatchObject({
+      level: "warn",
+      pluginId: "example.hello",
+      runId: "run-1",
+    });
   });
 
   it("filters by type (exact and prefix), plugin, run, since, and pages with a cursor", async () => {
     for (let i = 0; i < 5; i++) {
-      void store.events.append({ type: i % 2 ? "run.started" : "run_x.other", pluginId: `p${i % 2}`, runId: `r${i}` });
+      void store.events.append({
+        type: i % 2 ? "run.started" : "run_x.other",
+        pluginId: `p${i % 2}`,
+        runId: `r${i}`,
+      });
     }
     await store.flush();
     expect((await store.events.query({ type: "run.*" })).events).toHaveLength(2);
@@ -79,7 +87,9 @@ describe("events", () => {
     const event = await store.events.append({ type: "test.keep" });
     const raw = createClient({ url: db.url });
     try {
-      await expect(raw.execute("UPDATE events SET payload = '{}'")).rejects.toThrow(/UPDATE is not allowed/);
+      await expect(raw.execute("UPDATE events SET payload = '{}'")).rejects.toThrow(
+        /UPDATE is not allowed/,
+      );
       await expect(raw.execute("DELETE FROM events")).rejects.toThrow(/DELETE is not allowed/);
       const count = await raw.execute("SELECT count(*) AS n FROM events");
       expect(count.rows[0]?.n).toBe(1);

@@ -4,7 +4,13 @@ import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HostError } from "../../host/errors.ts";
-import { configFingerprint, openStore, sha256, type Store } from "../../host/store/mod.ts";
+import {
+  configFingerprint,
+  openStore,
+  type RunStart,
+  sha256,
+  type Store,
+} from "../../host/store/mod.ts";
 import { tempDb } from "./helpers.ts";
 
 const run = promisify(execFile);
@@ -96,12 +102,21 @@ describe("run records", () => {
     const { id } = await recordedCall("fail.wasm", "run_test", "");
     const record = await store.runs.get(id);
     expect(record).toMatchObject({ status: "error", outputDigest: null, inputSize: 0 });
-    expect(record!.error).toEqual({ class: "plugin_error", message: expect.stringContaining("Some error message") });
+    expect(record!.error).toEqual({
+      class: "plugin_error",
+      message: expect.stringContaining("Some error message"),
+    });
   });
 
   it("records fuel_exhausted and memory_limit runs with the usage the sandbox reports", async () => {
     // The sandbox (another module) classifies these; the store must keep class, message and usage.
-    const base = { pluginId: "p.limits", moduleDigest: sha256("m"), export: "spin", trigger: "http" as const, input: new Uint8Array() };
+    const base = {
+      pluginId: "p.limits",
+      moduleDigest: sha256("m"),
+      export: "spin",
+      trigger: "http" as const,
+      input: new Uint8Array(),
+    };
     const fuel = await store.runs.start({ ...base, limits: { fuel: 1_000_000 } });
     const memory = await store.runs.start({ ...base, limits: { memoryMaxPages: 4 } });
     await store.runs.finish(fuel.id, {
@@ -125,7 +140,11 @@ describe("run records", () => {
       trigger: "http",
     });
     const m = await store.runs.get(memory.id);
-    expect(m).toMatchObject({ status: "error", error: { class: "memory_limit" }, limits: { memoryMaxPages: 4 } });
+    expect(m).toMatchObject({
+      status: "error",
+      error: { class: "memory_limit" },
+      limits: { memoryMaxPages: 4 },
+    });
     // No duration from the sandbox: the store takes wall time from start to end.
     expect(m!.usage).toMatchObject({ fuel: 5123, memoryPages: 4 });
     expect(m!.usage.durationMs).toBeGreaterThanOrEqual(0);
@@ -134,30 +153,68 @@ describe("run records", () => {
   it("keeps the input only up to the configured bound, always its digest and size", async () => {
     await store.close();
     store = await openStore({ url: db.url, inputMaxBytes: 4 });
-    const big = await store.runs.start({ pluginId: "p", moduleDigest: "d", export: "e", trigger: "invoke", input: new Uint8Array(5), parentRunId: "parent-1" });
-    const small = await store.runs.start({ pluginId: "p", moduleDigest: "d", export: "e", trigger: "schedule", input: new Uint8Array(4) });
-    expect(await store.runs.get(big.id)).toMatchObject({ input: null, inputSize: 5, inputDigest: sha256(new Uint8Array(5)), parentRunId: "parent-1" });
+    const big = await store.runs.start({
+      pluginId: "p",
+      moduleDigest: "d",
+      export: "e",
+      trigger: "invoke",
+      input: new Uint8Array(5),
+      parentRunId: "parent-1",
+    });
+    const small = await store.runs.start({
+      pluginId: "p",
+      moduleDigest: "d",
+      export: "e",
+      trigger: "schedule",
+      input: new Uint8Array(4),
+    });
+    expect(await store.runs.get(big.id)).toMatchObject({
+      input: null,
+      inputSize: 5,
+      inputDigest: sha256(new Uint8Array(5)),
+      parentRunId: "parent-1",
+    });
     expect(await store.runs.get(small.id)).toMatchObject({ input: "AAAAAA==", inputSize: 4 });
   });
 
   it("orders a finish after its start even when the start is not awaited", async () => {
     const id = "run-unawaited";
-    void store.runs.start({ id, pluginId: "p", moduleDigest: "d", export: "e", trigger: "event", input: new Uint8Array() });
+    void store.runs.start({
+      id,
+      pluginId: "p",
+      moduleDigest: "d",
+      export: "e",
+      trigger: "event",
+      input: new Uint8Array(),
+    });
     await store.runs.finish(id, { status: "ok", output: new Uint8Array([1]) });
-    expect(await store.runs.get(id)).toMatchObject({ status: "ok", outputSize: 1, trigger: "event" });
+    expect(await store.runs.get(id)).toMatchObject({
+      status: "ok",
+      outputSize: 1,
+      trigger: "event",
+    });
   });
 
   it("lists newest first, filtered by plugin and status, with a cursor", async () => {
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const r = await store.runs.start({ pluginId: i < 3 ? "a" : "b", moduleDigest: "d", export: "e", trigger: "cli", input: new Uint8Array() });
+      const r = await store.runs.start({
+        pluginId: i < 3 ? "a" : "b",
+        moduleDigest: "d",
+        export: "e",
+        trigger: "cli",
+        input: new Uint8Array(),
+      });
       ids.push(r.id);
       if (i % 2 === 0) await store.runs.finish(r.id, { status: "ok", output: new Uint8Array() });
     }
     const all = await store.runs.list();
     expect(all.runs.map((r) => r.id)).toEqual([...ids].reverse());
     expect((await store.runs.list({ pluginId: "a" })).runs).toHaveLength(3);
-    expect((await store.runs.list({ status: "running" })).runs.map((r) => r.id)).toEqual([ids[3], ids[1]]);
+    expect((await store.runs.list({ status: "running" })).runs.map((r) => r.id)).toEqual([
+      ids[3],
+      ids[1],
+    ]);
     const page1 = await store.runs.list({ limit: 3 });
     const page2 = await store.runs.list({ limit: 3, before: page1.cursor! });
     expect([...page1.runs, ...page2.runs].map((r) => r.id)).toEqual([...ids].reverse());
@@ -165,20 +222,45 @@ describe("run records", () => {
   });
 
   it("refuses malformed run specs at once", () => {
-    expect(() => store.runs.start({ pluginId: "", moduleDigest: "d", export: "e", trigger: "cli", input: new Uint8Array() })).toThrow(HostError);
-    // @ts-expect-error: an unknown trigger is a type error and a runtime error
-    expect(() => store.runs.start({ pluginId: "p", moduleDigest: "d", export: "e", trigger: "cron", input: new Uint8Array() })).toThrow(/trigger/);
+    expect(() =>
+      store.runs.start({
+        pluginId: "",
+        moduleDigest: "d",
+        export: "e",
+        trigger: "cli",
+        input: new Uint8Array(),
+      })
+    ).toThrow(HostError);
+    // An unknown trigger is a type error and, from untyped callers, a runtime error.
+    const untyped = {
+      pluginId: "p",
+      moduleDigest: "d",
+      export: "e",
+      trigger: "cron",
+      input: new Uint8Array(),
+    };
+    expect(() => store.runs.start(untyped as unknown as RunStart)).toThrow(/trigger/);
   });
 });
 
 describe("interrupted runs", () => {
   it("marks the runs of a host process that died as interrupted on the next open", async () => {
-    await run("node", ["scripts/run-ts.mjs", "test/store/fixtures/child.ts", "die", db.url, "run-died"]);
+    await run("node", [
+      "scripts/run-ts.mjs",
+      "test/store/fixtures/child.ts",
+      "die",
+      db.url,
+      "run-died",
+    ]);
     const later = await openStore({ url: db.url });
     try {
       expect(later.opened.interrupted).toEqual(["run-died"]);
       const record = await later.runs.get("run-died");
-      expect(record).toMatchObject({ status: "interrupted", error: { class: "interrupted" }, trigger: "http" });
+      expect(record).toMatchObject({
+        status: "interrupted",
+        error: { class: "interrupted" },
+        trigger: "http",
+      });
       expect(record!.endedAt).not.toBeNull();
       const events = await later.events.query({ type: "run.interrupted" });
       expect(events.events.map((e) => e.runId)).toEqual(["run-died"]);
@@ -188,7 +270,13 @@ describe("interrupted runs", () => {
   });
 
   it("leaves the runs of a store still open in this process alone, until it closes", async () => {
-    const live = await store.runs.start({ pluginId: "p", moduleDigest: "d", export: "e", trigger: "cli", input: new Uint8Array() });
+    const live = await store.runs.start({
+      pluginId: "p",
+      moduleDigest: "d",
+      export: "e",
+      trigger: "cli",
+      input: new Uint8Array(),
+    });
     const second = await openStore({ url: db.url });
     expect(second.opened.interrupted).toEqual([]);
     await second.close();

@@ -26,7 +26,11 @@ describe("batching writer", () => {
     const perProducer = 2500;
     await Promise.all(Array.from({ length: producers }, async (_, p) => {
       for (let i = 0; i < perProducer; i++) {
-        const appended = store.events.append({ type: "load.test", source: `p${p}`, payload: { i } });
+        const appended = store.events.append({
+          type: "load.test",
+          source: `p${p}`,
+          payload: { i },
+        });
         // Every 100th caller waits for durability; the rest fire and forget.
         if (i % 100 === 0) await appended;
       }
@@ -68,9 +72,12 @@ describe("batching writer", () => {
     });
     const blocker = createClient({ url: db.url });
     const lock = await blocker.transaction("write"); // BEGIN IMMEDIATE, held until rollback
-    const durable = Promise.all(Array.from({ length: 10 }, (_, i) =>
-      store.events.append({ type: "blocked.write", payload: { i } })
-    ));
+    const durable = Promise.all(
+      Array.from(
+        { length: 10 },
+        (_, i) => store.events.append({ type: "blocked.write", payload: { i } }),
+      ),
+    );
     // Wait until at least one real flush attempt failed on the lock, then let go.
     for (let i = 0; i < 1000 && store.writerStats.retries === 0; i++) {
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -90,9 +97,23 @@ describe("batching writer", () => {
 
   it("after the last attempt rejects only the items that cannot be written, and reports them", async () => {
     const store = await openStore({ url: db.url, writer: { retryDelayMs: 1, maxAttempts: 2 } });
-    await store.runs.start({ id: "dup", pluginId: "p", moduleDigest: "d", export: "e", trigger: "cli", input: new Uint8Array() });
+    await store.runs.start({
+      id: "dup",
+      pluginId: "p",
+      moduleDigest: "d",
+      export: "e",
+      trigger: "cli",
+      input: new Uint8Array(),
+    });
     const good = store.events.append({ type: "before.dup" });
-    const bad = store.runs.start({ id: "dup", pluginId: "p", moduleDigest: "d", export: "e", trigger: "cli", input: new Uint8Array() });
+    const bad = store.runs.start({
+      id: "dup",
+      pluginId: "p",
+      moduleDigest: "d",
+      export: "e",
+      trigger: "cli",
+      input: new Uint8Array(),
+    });
     const after = store.events.append({ type: "after.dup" });
     await expect(bad).rejects.toMatchObject({ code: "storage_error" });
     await good;
@@ -109,7 +130,9 @@ describe("batching writer", () => {
     const store = await openStore({ url: db.url, writer: { flushIntervalMs: 10_000 } });
     for (let i = 0; i < 100; i++) void store.events.append({ type: "drain.me" });
     await store.close();
-    await expect(store.events.append({ type: "too.late" })).rejects.toMatchObject({ code: "storage_error" });
+    await expect(store.events.append({ type: "too.late" })).rejects.toMatchObject({
+      code: "storage_error",
+    });
     const check = await openStore({ url: db.url });
     expect(await count(check, "events", "type = 'drain.me'")).toBe(100);
     await check.close();
@@ -118,10 +141,19 @@ describe("batching writer", () => {
   it("two processes write one database file at once and lose nothing", async () => {
     const n = 1500;
     const children = ["alpha", "beta"].map((label) =>
-      run("node", ["scripts/run-ts.mjs", "test/store/fixtures/child.ts", "write", db.url, label, String(n)])
+      run("node", [
+        "scripts/run-ts.mjs",
+        "test/store/fixtures/child.ts",
+        "write",
+        db.url,
+        label,
+        String(n),
+      ])
     );
     const outputs = await Promise.all(children);
-    for (const { stdout } of outputs) expect(JSON.parse(stdout)).toMatchObject({ written: 3 * n, failed: 0 });
+    for (const { stdout } of outputs) {
+      expect(JSON.parse(stdout)).toMatchObject({ written: 3 * n, failed: 0 });
+    }
     const store = await openStore({ url: db.url });
     expect(await count(store, "events", "type = 'test.multi'")).toBe(2 * n);
     expect(await count(store, "run_records", "status = 'ok'")).toBe(2 * n);

@@ -11,10 +11,9 @@ CREATE TABLE `events` (
 	`payload` text NOT NULL
 );
 --> statement-breakpoint
-CREATE INDEX `events_type_idx` ON `events` (`type`,`id`);--> statement-breakpoint
-CREATE INDEX `events_plugin_idx` ON `events` (`plugin_id`,`id`);--> statement-breakpoint
-CREATE INDEX `events_run_idx` ON `events` (`run_id`,`id`);--> statement-breakpoint
-CREATE INDEX `events_ts_idx` ON `events` (`ts`);--> statement-breakpoint
+CREATE INDEX `events_type_idx` ON `events` (`type`);--> statement-breakpoint
+CREATE INDEX `events_plugin_idx` ON `events` (`plugin_id`);--> statement-breakpoint
+CREATE INDEX `events_run_idx` ON `events` (`run_id`);--> statement-breakpoint
 CREATE TABLE `kv` (
 	`plugin_id` text NOT NULL,
 	`key` text NOT NULL,

@@ -20,8 +20,9 @@ export const events = sqliteTable("events", {
   /** JSON text. */
   payload: text("payload").notNull(),
 }, (t) => [
-  index("events_type_idx").on(t.type, t.id),
-  index("events_plugin_idx").on(t.pluginId, t.id),
-  index("events_run_idx").on(t.runId, t.id),
-  index("events_ts_idx").on(t.ts),
+  // A SQLite index also orders by rowid, which grows in commit order: these serve
+  // "WHERE type = ? ORDER BY rowid" and friends without a sort. Time filters use the id.
+  index("events_type_idx").on(t.type),
+  index("events_plugin_idx").on(t.pluginId),
+  index("events_run_idx").on(t.runId),
 ]);

@@ -1,0 +1,89 @@
+/**
+ * Start-up of the single executable: its size, the first start (which
+ * extracts the embedded files), and then the time to `--version` and to a first
+ * plugin call, as median / min / max over rounds. Prints figures; asserts nothing.
+ * Run: node scripts/run-ts.mjs test/bench/startup.bench.ts [rounds]
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { conformanceDir, repoRoot } from "../helpers/cli.ts";
+import { buildExecutable, isolate, type Sandbox } from "../binary/executable.ts";
+
+const rounds = Number(process.argv[2] ?? 15);
+if (!Number.isInteger(rounds) || rounds < 1) {
+  process.stderr.write("usage: startup.bench.ts [rounds: a positive integer]\n");
+  process.exit(64);
+}
+
+/** Runs a command once and returns its wall time in ms; a failure stops the benchmark. */
+function timed(cmd: string, args: string[], cwd: string, env: Record<string, string>): number {
+  const start = performance.now();
+  const child = spawnSync(cmd, args, { cwd, env, encoding: "utf8" });
+  const ms = performance.now() - start;
+  if (child.status !== 0) {
+    throw new Error(`${cmd} ${args.join(" ")} failed (${child.status}): ${child.stderr}`);
+  }
+  return ms;
+}
+
+function summary(name: string, samples: number[]): string {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const f = (ms: number) => ms.toFixed(0).padStart(6);
+  return `${name.padEnd(44)} ${f(median)} ${f(sorted[0]!)} ${
+    f(sorted.at(-1)!)
+  }   (${samples.length})`;
+}
+
+function env(box: Sandbox, tmp = box.tmp): Record<string, string> {
+  return { PATH: process.env["PATH"] ?? "/usr/bin:/bin", TMPDIR: tmp };
+}
+
+const built = buildExecutable();
+const box = isolate(built.path);
+const wasm = join(conformanceDir, "code.wasm");
+const call = ["call", wasm, "count_vowels", "--input", "hello world"];
+const lines: string[] = [];
+try {
+  // First start after install: an empty TMPDIR each round, so files are extracted.
+  const cold = Array.from({ length: Math.min(rounds, 5) }, () => {
+    const tmp = mkdtempSync(join(box.dir, "cold-"));
+    try {
+      return timed(box.exe, ["--version"], box.dir, env(box, tmp));
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+  lines.push(summary("dist/host --version, first start (extracts)", cold));
+  timed(box.exe, ["--version"], box.dir, env(box));
+  const version = Array.from(
+    { length: rounds },
+    () => timed(box.exe, ["--version"], box.dir, env(box)),
+  );
+  lines.push(summary("dist/host --version", version));
+  const calls = Array.from({ length: rounds }, () => timed(box.exe, call, box.dir, env(box)));
+  lines.push(summary("dist/host call code.wasm count_vowels", calls));
+  const launcher = join(repoRoot, "bin", "host.mjs");
+  const dev = Array.from(
+    { length: rounds },
+    () => timed(process.execPath, [launcher, "--version"], repoRoot, env(box)),
+  );
+  lines.push(summary("reference: node bin/host.mjs --version", dev));
+} finally {
+  rmSync(box.dir, { recursive: true, force: true });
+}
+
+process.stdout.write(
+  [
+    `dist/host: ${
+      (built.bytes / 1e6).toFixed(1)
+    } MB (${built.bytes} bytes), sha256 ${built.sha256}`,
+    `node ${process.version}, ${rounds} rounds, wall time in ms`,
+    `${"".padEnd(44)} median    min    max`,
+    ...lines,
+  ].join("\n") + "\n",
+);
