@@ -22,11 +22,12 @@ afterAll(() => {
   if (box) rmSync(box.dir, { recursive: true, force: true });
 });
 
-it("runs a worker-mode plugin, opens a libSQL file and uses binaryen", async () => {
-  const result = await run(box, [join(conformanceDir, "code.wasm")]);
+it("runs worker-mode plugins (with and without WASI), opens a libSQL file and uses binaryen", async () => {
+  const result = await run(box, [conformanceDir]);
   expect(result.stderr).toBe("");
   expect(JSON.parse(result.stdout)).toEqual({
     worker: JSON.stringify({ count: 3, total: 3, vowels: "aeiouAEIOU" }),
+    workerWasi: "Hello, John",
     libsql: 42,
     binaryen: 42,
   });

@@ -3,28 +3,32 @@
  * with the same build as dist/host: it exercises what the executable must carry
  * before any CLI command needs it (Extism's worker mode, the libSQL native
  * addon, binaryen loaded lazily) and prints what it saw as JSON.
- * Usage: probe <code.wasm>
+ * Usage: probe <conformance dir>
  * @module
  */
 import createPlugin from "@extism/extism";
 import { createClient } from "@libsql/client";
 import { readFile } from "node:fs/promises";
+import { join } from "node:path";
 import process from "node:process";
 
-const wasmPath = process.argv[2];
-if (wasmPath === undefined) {
-  process.stderr.write("usage: probe <code.wasm>\n");
+const conformance = process.argv[2];
+if (conformance === undefined) {
+  process.stderr.write("usage: probe <conformance dir>\n");
   process.exit(64);
 }
 
 /** Extism's worker: its script is a data: URL inside the SDK, run by node:worker_threads. */
-async function workerCall(path: string): Promise<string> {
-  const plugin = await createPlugin({ wasm: [{ data: await readFile(path) }] }, {
-    useWasi: false,
-    runInWorker: true,
-  });
+async function workerCall(
+  file: string,
+  name: string,
+  input: string,
+  useWasi: boolean,
+): Promise<string> {
+  const data = await readFile(join(conformance!, file));
+  const plugin = await createPlugin({ wasm: [{ data }] }, { useWasi, runInWorker: true });
   try {
-    return (await plugin.call("count_vowels", "hello world"))?.text() ?? "";
+    return (await plugin.call(name, input))?.text() ?? "";
   } finally {
     await plugin.close();
   }
@@ -57,7 +61,8 @@ async function binaryen(): Promise<unknown> {
 }
 
 const report = {
-  worker: await workerCall(wasmPath),
+  worker: await workerCall("code.wasm", "count_vowels", "hello world", false),
+  workerWasi: await workerCall("hello_haskell.wasm", "testing", "John", true),
   libsql: await libsql(),
   binaryen: await binaryen(),
 };
