@@ -14,4 +14,9 @@ export const migrations: readonly Migration[] = [
     when: 1795304301347,
     sql: "-- The event log is append-only: the database itself refuses to change or remove a row.\nCREATE TRIGGER `events_no_update` BEFORE UPDATE ON `events`\nBEGIN\n\tSELECT RAISE(ABORT, 'events are append-only: UPDATE is not allowed');\nEND;\n--> statement-breakpoint\nCREATE TRIGGER `events_no_delete` BEFORE DELETE ON `events`\nBEGIN\n\tSELECT RAISE(ABORT, 'events are append-only: DELETE is not allowed');\nEND;",
   },
+  {
+    tag: "0002_api_tokens",
+    when: 1795304498486,
+    sql: "CREATE TABLE `api_tokens` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`scopes` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`expires_at` integer,\n\t`revoked_at` integer\n);\n--> statement-breakpoint\nCREATE UNIQUE INDEX `api_tokens_hash_idx` ON `api_tokens` (`token_hash`);",
+  },
 ];

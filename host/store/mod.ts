@@ -21,4 +21,12 @@ export {
 export { canonicalJson, configFingerprint, sha256 } from "./digest.ts";
 export { dbFilePath, normalizeDbUrl, resolveDbUrl } from "./url.ts";
 export { ulid } from "./ulid.ts";
+export {
+  type ApiToken,
+  hashToken,
+  TOKEN_PREFIX,
+  TokenInput,
+  TokenScope,
+  TokensRepository,
+} from "./tokens.ts";
 export type { WriterOptions, WriterStats } from "./writer.ts";

@@ -6,3 +6,4 @@ export * from "./events.ts";
 export * from "./kv.ts";
 export * from "./plugins.ts";
 export * from "./runs.ts";
+export * from "./tokens.ts";
