@@ -12,7 +12,15 @@ export {
   uninstallPlugin,
 } from "./install.ts";
 export { type OpenHost, openHost, type OpenHostOptions } from "./open-host.ts";
+export {
+  capabilityValidator,
+  compileJsonSchema,
+  type JsonValidator,
+  type SchemaIssue,
+} from "./validate.ts";
 export type {
+  CallOutcome,
+  HostFunctionHost,
   HostFunctionProvider,
   HostFunctionSet,
   InvokeRequest,
