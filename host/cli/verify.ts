@@ -4,6 +4,7 @@
  * @module
  */
 import { resolvePaths } from "../config/paths.ts";
+import { moduleProblemOf } from "../artifact/mod.ts";
 import { ExitCode, HostError, UsageError } from "../errors.ts";
 import { checkPlugin, loadTrustStore, type PluginReport } from "../trust/mod.ts";
 import { type Command, commonOptions, parseFlags } from "./command.ts";
@@ -15,7 +16,8 @@ Checks that each plugin file is intact and signed by a trusted key that is not
 revoked or expired, and prints its id, version, digest and signatures.
 Exit 0 if every file verifies, 1 if any does not (the reason is printed:
 malformed, no_manifest, no_signature, tampered, unknown_key, revoked, expired,
-invalid_manifest, incompatible), 65 if a file is missing or not WebAssembly.
+invalid_manifest, incompatible), 65 if a file is unreadable or not WebAssembly
+(reasons unreadable, not_wasm).
 
 Options:
   --trust PATH   Trust store directory (default: $PLUGHOST_TRUST or $PLUGHOST_HOME/trust,
@@ -25,7 +27,7 @@ Options:
 
 type FileResult =
   & { file: string }
-  & (PluginReport | { ok: false; reason: "not_wasm"; message: string });
+  & (PluginReport | { ok: false; reason: "not_wasm" | "unreadable"; message: string });
 
 export const command: Command = {
   name: "verify",
@@ -46,10 +48,11 @@ export const command: Command = {
         results.push({ file, ...(await checkPlugin(await readFileArg(file, io.cwd), trust)) });
       } catch (error) {
         if (!(error instanceof HostError) || error.code !== "invalid_input") throw error;
-        results.push({ file, ok: false, reason: "not_wasm", message: error.message });
+        const reason = moduleProblemOf(error) === "not_wasm" ? "not_wasm" : "unreadable";
+        results.push({ file, ok: false, reason, message: error.message });
       }
     }
-    const code = results.some((r) => r.reason === "not_wasm")
+    const code = results.some((r) => r.reason === "not_wasm" || r.reason === "unreadable")
       ? ExitCode.dataError
       : results.every((r) => r.ok)
       ? ExitCode.ok
@@ -88,7 +91,7 @@ function toJson(r: FileResult) {
 }
 
 function describe(r: FileResult): string {
-  if (!("signatures" in r)) return `${r.file}: FAILED not_wasm: ${r.message}\n`;
+  if (!("signatures" in r)) return `${r.file}: FAILED ${r.reason}: ${r.message}\n`;
   const what = [r.pluginId ?? "(no id)", r.version ?? ""].join(" ").trim();
   const lines = [
     r.ok ? `${r.file}: OK ${what}` : `${r.file}: FAILED ${r.reason}: ${r.message}`,

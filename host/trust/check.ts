@@ -151,7 +151,7 @@ async function checkSignatures(
       reason: "tampered",
       message: `The signature by ${
         ids("invalid")
-      } does not match the file: it was changed after signing`,
+      } does not match the file: it was changed after signing; get an intact copy or sign it again`,
     };
   }
   if (ids("revoked") !== "") {

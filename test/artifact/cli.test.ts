@@ -112,7 +112,11 @@ for (const runtime of ["node", "deno"] as const) {
 
     it("exits 65 for a file that is not WebAssembly and 64 for bad usage", async () => {
       expect((await run("verify", "plugin.json")).code).toBe(65);
-      expect((await run("verify", "missing.wasm")).code).toBe(65);
+      const missing = await run("verify", "missing.wasm", "v.wasm");
+      expect(missing.code).toBe(65);
+      expect(missing.stdout).toMatch(
+        /^missing\.wasm: FAILED unreadable: Cannot read 'missing\.wasm': no such file\nv\.wasm: OK/,
+      );
       expect((await run("inspect", "plugin.json")).code).toBe(65);
       expect((await run("verify")).code).toBe(64);
       expect((await run("sign", "v.wasm")).code).toBe(64);
