@@ -34,6 +34,17 @@ describe("LEB128", () => {
       expect(readUleb(bytes, 0)).toEqual({ value: n, next: bytes.length });
     }
   });
+  it("round-trips 5000 random u32 values, minimal and padded to 5 bytes", () => {
+    for (let i = 0; i < 5000; i++) {
+      const n = crypto.getRandomValues(new Uint32Array(1))[0]! >>> (i % 32);
+      const minimal = encodeUleb(n);
+      expect(readUleb(minimal, 0)).toEqual({ value: n, next: minimal.length });
+      const padded = new Uint8Array(5);
+      padded.set(minimal);
+      for (let j = 0; j < 4; j++) padded[j]! |= 0x80;
+      expect(readUleb(padded, 0)).toEqual({ value: n, next: 5 });
+    }
+  });
   it("accepts padded encodings as the spec allows", () => {
     expect(readUleb(Uint8Array.of(0x80, 0x80, 0x00), 0)).toEqual({ value: 0, next: 3 });
     expect(readUleb(Uint8Array.of(0xff, 0x80, 0x80, 0x80, 0x00), 0)).toEqual({
