@@ -32,6 +32,17 @@ class Big {
     if (carry != 0) l.push(<u32> carry);
   }
 
+  addSmall(v: u32): void {
+    let carry: u64 = v;
+    const l = this.limbs;
+    for (let i = 0; i < l.length && carry != 0; i++) {
+      const t = <u64> l[i] + carry;
+      l[i] = <u32> (t & 0xffffffff);
+      carry = t >> 32;
+    }
+    if (carry != 0) l.push(<u32> carry);
+  }
+
   mulPow5(n: i32): void {
     while (n >= 13) {
       this.mulSmall(1220703125); // 5^13
@@ -86,6 +97,41 @@ class Big {
   }
 }
 
+function cmpBig(a: Big, b: Big): i32 {
+  let n = a.limbs.length;
+  let m = b.limbs.length;
+  while (n > 0 && a.limbs[n - 1] == 0) n--;
+  while (m > 0 && b.limbs[m - 1] == 0) m--;
+  if (n != m) return n < m ? -1 : 1;
+  for (let i = n - 1; i >= 0; i--) {
+    const x = a.limbs[i];
+    const y = b.limbs[i];
+    if (x != y) return x < y ? -1 : 1;
+  }
+  return 0;
+}
+
+/** The integer written by a string of decimal digits. */
+function bigFromDigits(digits: string): Big {
+  const b = new Big();
+  const n = digits.length;
+  let i = 0;
+  let len = n % 9 == 0 ? 9 : n % 9;
+  while (i < n) {
+    let chunk: u32 = 0;
+    let scale: u32 = 1;
+    for (let j = 0; j < len; j++) {
+      chunk = chunk * 10 + <u32> (digits.charCodeAt(i + j) - 0x30);
+      scale *= 10;
+    }
+    b.mulSmall(scale);
+    b.addSmall(chunk);
+    i += len;
+    len = 9;
+  }
+  return b;
+}
+
 /** A non-negative exact decimal: 0.DIGITS x 10^point, no leading or trailing zeros ("" is zero). */
 class Dec {
   constructor(public digits: string, public point: i32) {}
@@ -129,6 +175,20 @@ function compare(a: Dec, b: Dec): i32 {
   return 0;
 }
 
+/** Compares the decimal d with h x 2^f exactly, in integers (no decimal conversion). */
+function compareWith(d: Dec, h: u64, f: i32): i32 {
+  if (d.digits.length == 0) return h == 0 ? 0 : -1;
+  const lhs = bigFromDigits(d.digits);
+  const q = d.point - d.digits.length;
+  const rhs = Big.of(h);
+  if (q >= 0) lhs.mulPow5(q);
+  else rhs.mulPow5(-q);
+  const net = q - f;
+  if (net >= 0) lhs.shl(net);
+  else rhs.shl(-net);
+  return cmpBig(lhs, rhs);
+}
+
 const MIN_NORMAL_M: u64 = 1 << 52;
 
 /** Mantissa and exponent of a positive finite double: value = m x 2^e. */
@@ -141,16 +201,18 @@ function exponent(bits: u64): i32 {
   const be = <i32> (bits >> 52) & 0x7ff;
   return be == 0 ? -1074 : be - 1075;
 }
-/** Exact midpoint between the double and its successor. */
-function upperMid(bits: u64): Dec {
-  return exact(2 * mantissa(bits) + 1, exponent(bits) - 1);
+/** Compares d with the midpoint between the double and its successor. */
+function compareUpper(d: Dec, bits: u64): i32 {
+  return compareWith(d, 2 * mantissa(bits) + 1, exponent(bits) - 1);
 }
-/** Exact midpoint between the double and its predecessor (closer at a power of two). */
-function lowerMid(bits: u64): Dec {
+/** Compares d with the midpoint between the double and its predecessor (closer at a power of two). */
+function compareLower(d: Dec, bits: u64): i32 {
   const m = mantissa(bits);
   const be = <i32> (bits >> 52) & 0x7ff;
-  if (m == MIN_NORMAL_M && be > 1) return exact(4 * m - 1, exponent(bits) - 2);
-  return exact(2 * m - 1, exponent(bits) - 1);
+  if (m == MIN_NORMAL_M && be > 1) {
+    return compareWith(d, 4 * m - 1, exponent(bits) - 2);
+  }
+  return compareWith(d, 2 * m - 1, exponent(bits) - 1);
 }
 
 const POW10: StaticArray<f64> = [
@@ -253,20 +315,20 @@ function positive(d: Dec): f64 {
   // Walk to the correctly rounded double, comparing against exact midpoints.
   while (true) {
     if (bits == 0) {
-      if (compare(d, exact(1, -1075)) > 0) {
+      if (compareWith(d, 1, -1075) > 0) {
         bits = 1;
         continue;
       }
       return 0;
     }
     const odd = (bits & 1) != 0;
-    let c = compare(d, upperMid(bits));
+    let c = compareUpper(d, bits);
     if (c > 0 || (c == 0 && odd)) {
       if (bits == MAX_BITS) return Infinity;
       bits++;
       continue;
     }
-    c = compare(d, lowerMid(bits));
+    c = compareLower(d, bits);
     if (c < 0 || (c == 0 && odd)) {
       bits--;
       continue;
@@ -292,19 +354,50 @@ function cut(d: Dec, p: i32, up: bool): Dec {
   return new Dec(trimTrailing(String.fromCharCodes(codes)), d.point);
 }
 
+/**
+ * Fast path for 1e-7 <= a < 1e15 when at most 15 digits suffice: for each
+ * digit count, the nearest candidate s x 10^-k reads back exactly when
+ * `s / 10^k == a` (s < 2^53 and 10^k exact: one correctly rounded operation).
+ * Two candidates with at most 15 digits are further apart than a double's
+ * rounding interval is wide, so the first that reads back is JavaScript's.
+ */
+function shortestFast(a: f64): Dec | null {
+  if (!(a >= 1e-7 && a < 1e15)) return null;
+  const e10 = <i32> Math.floor(Math.log10(a));
+  for (let p = 1; p <= 15; p++) {
+    const k = p - 1 - e10;
+    if (k < -22 || k > 22) return null;
+    const scaled = k >= 0 ? a * POW10[k] : a / POW10[-k];
+    const s0 = Math.round(scaled);
+    for (let d = -1; d <= 1; d++) {
+      const s = s0 + <f64> d;
+      if (s <= 0 || s >= 1e15) continue;
+      const back = k >= 0 ? s / POW10[k] : s * POW10[-k];
+      if (back == a) {
+        const text = (<u64> s).toString();
+        return new Dec(trimTrailing(text), text.length - k);
+      }
+    }
+  }
+  return null;
+}
+
 /** Shortest digits that read back as the double (JavaScript's choice among them). */
 function shortest(bits: u64): Dec {
+  const a = reinterpret<f64>(bits);
+  const fast = shortestFast(a);
+  if (fast !== null) return fast;
+  // Inside the fast path's range, failing it means more than 15 digits.
+  const first = a >= 1e-7 && a < 1e15 ? 16 : 1;
   const v = exact(mantissa(bits), exponent(bits));
-  const hi = upperMid(bits);
-  const lo = lowerMid(bits);
   const inclusive = (bits & 1) == 0;
-  for (let p = 1; p <= 17; p++) {
+  for (let p = first; p <= 17; p++) {
     if (v.digits.length <= p) return v;
     const down = cut(v, p, false);
     const up = cut(v, p, true);
-    let c = compare(down, lo);
+    let c = compareLower(down, bits);
     const downOk = c > 0 || (c == 0 && inclusive);
-    c = compare(up, hi);
+    c = compareUpper(up, bits);
     const upOk = c < 0 || (c == 0 && inclusive);
     if (downOk && upOk) {
       // Closer one wins; on a tie the even last digit.
