@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 
-/** Packages kept as files beside the bundle (ESM with top-level await, large, loaded lazily). */
+/** Packages kept as files beside the bundle (ESM with top-level await, large): loaded lazily. */
 export const CARRIED_PACKAGES = { binaryen: ["package.json", "index.js"] };
 
 // CommonJS packages inside an ESM bundle still call require() and read __dirname.
@@ -36,7 +36,6 @@ export async function bundleApp(entry, outfile) {
     platform: "node",
     format: "esm",
     target: "node20",
-    external: Object.keys(CARRIED_PACKAGES),
     banner: { js: ESM_BANNER },
     minifyWhitespace: true,
     minifySyntax: true,
@@ -44,7 +43,7 @@ export async function bundleApp(entry, outfile) {
     metafile: true,
     logLevel: "error",
     absWorkingDir: root,
-    plugins: [nativeAddons(addons)],
+    plugins: [lazyCarried(), nativeAddons(addons)],
   });
   return {
     addons: [...addons].map(([source, path]) => ({ source, path })),
@@ -78,6 +77,38 @@ export function libsqlTarget() {
   const { familySync, GLIBC } = require("detect-libc");
   if (familySync() === GLIBC) target = target.replace(/^(linux-(?:x64|arm64))-musl$/, "$1-gnu");
   return target;
+}
+
+/**
+ * A static `import x from "binaryen"` would make esbuild hoist it to the top of
+ * the bundle, so every start (even --version) would pay for binaryen (~0.7 s).
+ * Importers get a small module instead, which awaits a dynamic import of the
+ * carried file: evaluated only when a command that needs the package loads.
+ * Carried packages are used through their default export (all binaryen has).
+ */
+function lazyCarried() {
+  const names = Object.keys(CARRIED_PACKAGES);
+  const filter = new RegExp(
+    `^(${names.map((n) => n.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")).join("|")})$`,
+  );
+  return {
+    name: "plughost-lazy-carried",
+    setup(build) {
+      build.onResolve(
+        { filter },
+        (args) =>
+          args.namespace === "plughost-carried"
+            ? { path: args.path, external: true }
+            : { path: args.path, namespace: "plughost-carried" },
+      );
+      build.onLoad({ filter: /.*/, namespace: "plughost-carried" }, (args) => ({
+        contents: `const m = await import(${
+          JSON.stringify(args.path)
+        });\nexport default m.default;\n`,
+        loader: "js",
+      }));
+    },
+  };
 }
 
 function nativeAddons(addons) {
