@@ -7,7 +7,15 @@
 // Usage: node scripts/build-binary.mjs [--force] [--json] [--entry FILE.ts --out PATH]
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import {
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -37,6 +45,7 @@ export async function buildBinary(
     return { path: out, ...fresh, reused: true, seconds: secondsSince(started) };
   }
   checkNode();
+  pruneWorkDirs();
   const work = join(root, "build", `.binary-${process.pid}`);
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
@@ -111,6 +120,27 @@ function payloadManifest(files) {
     return { path: file.path, asset: PREFIX + file.path, size: bytes.byteLength };
   });
   return { schemaVersion: 1, digest: hash.digest("hex"), entry: "app.mjs", files: entries };
+}
+
+/** Removes work dirs left by builds that were killed (their process is gone). */
+function pruneWorkDirs() {
+  let names = [];
+  try {
+    names = readdirSync(join(root, "build"));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = /^\.binary-(\d+)$/.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid) continue;
+    try {
+      process.kill(Number(pid), 0);
+    } catch (error) {
+      if (error.code === "ESRCH") {
+        rmSync(join(root, "build", name), { recursive: true, force: true });
+      }
+    }
+  }
 }
 
 function checkNode() {
