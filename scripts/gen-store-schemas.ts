@@ -40,7 +40,10 @@ function renderMigrations(folder: string): string {
       "  {",
       `    tag: ${JSON.stringify(entry.tag)},`,
       `    when: ${entry.when},`,
-      `    sql: ${JSON.stringify(sql)},`,
+      // Laid out as deno fmt would, so formatting the repository leaves the file unchanged.
+      `    sql: ${JSON.stringify(sql)},`.length > 100
+        ? `    sql:\n      ${JSON.stringify(sql)},`
+        : `    sql: ${JSON.stringify(sql)},`,
       "  },",
     ].join("\n");
   });

@@ -9,6 +9,18 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: "Call an export of a plugin file and print its output",
     load: async () => (await import("./call.ts")).command,
   },
+  runs: {
+    summary: "List recorded plugin runs, or show one (host runs show RUN_ID)",
+    load: async () => (await import("./runs.ts")).command,
+  },
+  events: {
+    summary: "Print events from the append-only log (--follow to keep watching)",
+    load: async () => (await import("./events.ts")).command,
+  },
+  doctor: {
+    summary: "Check the database and trust store and report problems",
+    load: async () => (await import("./doctor.ts")).command,
+  },
   keygen: {
     summary: "Create an ed25519 signing key pair and print its key id",
     load: async () => (await import("./keygen.ts")).command,

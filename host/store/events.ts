@@ -29,6 +29,8 @@ export interface EventQuery {
   after?: string | undefined;
   /** At most this many (default 100, at most 1000). */
   limit?: number | undefined;
+  /** Take the newest `limit` matches instead of the oldest (still returned oldest first). */
+  tail?: boolean | undefined;
 }
 
 /**
@@ -113,7 +115,9 @@ export class EventsRepository {
         rowid: sql<number>`${events}.rowid`,
         ...getTableColumns(events),
       })
-        .from(events).where(and(...where)).orderBy(sql`${events}.rowid`).limit(limit);
+        .from(events).where(and(...where))
+        .orderBy(filter.tail ? sql`${events}.rowid DESC` : sql`${events}.rowid`).limit(limit);
+      if (filter.tail) rows.reverse();
       const last = rows[rows.length - 1];
       return {
         events: rows.map(({ rowid: _, ...row }) => toEvent(row)),

@@ -3,7 +3,8 @@
  * RunRecord for every run, installed plugins and per-plugin kv.
  * @module
  */
-export { openStore, type Store, type StoreOptions } from "./store.ts";
+export { openExistingStore, openStore, type Store, type StoreOptions } from "./store.ts";
+export { APPEND_ONLY_TRIGGERS, type Check, checkDatabase } from "./doctor.ts";
 export { type EventPage, type EventQuery, EventsRepository } from "./events.ts";
 export { type RunPage, type RunQuery, RunsRepository } from "./runs.ts";
 export { type KvEntry, type KvPage, KvRepository, MAX_KV_KEY_BYTES } from "./kv.ts";

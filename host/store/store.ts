@@ -6,6 +6,7 @@
  */
 import type { Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
+import { existsSync } from "node:fs";
 import { openClient, storageError } from "./client.ts";
 import { EventsRepository } from "./events.ts";
 import { markInterrupted } from "./interrupted.ts";
@@ -18,6 +19,7 @@ import { PluginsRepository } from "./plugins.ts";
 import { RunsRepository } from "./runs.ts";
 import * as schema from "./schema/index.ts";
 import { ulid } from "./ulid.ts";
+import { dbFilePath } from "./url.ts";
 import { BatchWriter, type WriterOptions, type WriterStats } from "./writer.ts";
 
 /** How to open the store. */
@@ -141,6 +143,16 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     client.close();
     throw storageError(`Cannot open the store at ${options.url}`, error);
   }
+}
+
+/**
+ * Opens the store only if it exists: for a `file:` URL whose file is missing,
+ * returns undefined instead of creating it (read-only commands use this).
+ */
+export async function openExistingStore(options: StoreOptions): Promise<Store | undefined> {
+  const file = dbFilePath(options.url);
+  if (file !== undefined && !existsSync(file)) return undefined;
+  return await openStore(options);
 }
 
 function report(

@@ -1,23 +1,21 @@
 /**
  * Where the database is: `--db`, then `PLUGHOST_DB`, then `host.db` in the
- * data directory (`$PLUGHOST_HOME`, default `./.plughost`). A relative `file:`
- * URL is taken relative to the working directory.
+ * data directory (host/config/paths.ts). A relative `file:` URL is taken
+ * relative to the working directory.
  * @module
  */
-import { isAbsolute, join, resolve } from "node:path";
+import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { resolvePaths } from "../config/paths.ts";
 import { HostError } from "../errors.ts";
 
-/** Resolves the database URL from a flag, the environment and the working directory. */
+/** Resolves the database URL (flag, then env, then the data directory) as an absolute URL. */
 export function resolveDbUrl(
   flag: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
 ): string {
-  const given = flag ?? env.PLUGHOST_DB;
-  if (given !== undefined && given !== "") return normalizeDbUrl(given, cwd);
-  const home = resolve(cwd, env.PLUGHOST_HOME || ".plughost");
-  return pathToFileURL(join(home, "host.db")).href;
+  return normalizeDbUrl(resolvePaths(env, cwd, { db: flag }).db, cwd);
 }
 
 /** Makes a `file:` URL absolute; accepts a bare path as a file; leaves other URLs alone. */
