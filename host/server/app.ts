@@ -1,0 +1,125 @@
+/**
+ * The HTTP app, one definition for every runtime: global middleware (auth,
+ * rate limit, metrics, problem+json errors) and the route modules below. A
+ * new group of routes is one module in `routeModules`.
+ * @module
+ */
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { HostError } from "../errors.ts";
+import type { PluginRuntime } from "../runtime/mod.ts";
+import { type Store, TokensRepository } from "../store/mod.ts";
+import { authenticate } from "./auth.ts";
+import {
+  type AppEnv,
+  type RouteModule,
+  type ServerApp,
+  serverDefaults,
+  type ServerDeps,
+  type ServerOptions,
+} from "./context.ts";
+import { Inflight } from "./inflight.ts";
+import { Metrics } from "./metrics.ts";
+import { ProblemError, problemFromError, problemResponse } from "./problem.ts";
+import { RateLimiter } from "./rate-limit.ts";
+import { capabilities } from "./routes/capabilities.ts";
+import { events } from "./routes/events.ts";
+import { health } from "./routes/health.ts";
+import { meta } from "./routes/meta.ts";
+import { plugins } from "./routes/plugins.ts";
+import { runs } from "./routes/runs.ts";
+import { cachedVerifier, type TokenVerifier } from "./token-cache.ts";
+
+/** Every route group of the API, in registration order. */
+export const routeModules: readonly RouteModule[] = [
+  health,
+  capabilities,
+  plugins,
+  runs,
+  events,
+  meta,
+];
+
+/** What `createApp` needs; everything but store, runtime and pluginsDir has a default. */
+export interface AppParts {
+  store: Store;
+  runtime: PluginRuntime;
+  pluginsDir: string;
+  /** Token lookup (default: the store's api_tokens, cached 5 s). */
+  tokens?: TokenVerifier;
+  options?: Partial<ServerOptions>;
+  /** Extra readiness condition (default: always ready). */
+  ready?: () => boolean;
+  /** Aborted at shutdown, ending event streams (default: never). */
+  shutdown?: AbortSignal;
+}
+
+/**
+ * Builds the app and the dependencies its routes share.
+ *
+ * @example
+ * ```ts
+ * const { app } = createApp({ store, runtime, pluginsDir: paths.plugins });
+ * const res = await app.request("/healthz"); // 200 {"status":"ok"}
+ * ```
+ */
+export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps } {
+  const options: ServerOptions = { ...serverDefaults, ...parts.options };
+  const deps: ServerDeps = {
+    store: parts.store,
+    runtime: parts.runtime,
+    pluginsDir: parts.pluginsDir,
+    tokens: parts.tokens ?? cachedVerifier(new TokensRepository(parts.store.db)),
+    metrics: new Metrics(),
+    inflight: new Inflight(),
+    options,
+    shutdown: parts.shutdown ?? new AbortController().signal,
+    ready: parts.ready ?? (() => true),
+  };
+  const app: ServerApp = new OpenAPIHono<AppEnv>({
+    defaultHook: (result) => {
+      if (!result.success) {
+        const issues = result.error.issues.map((i) => ({
+          path: `/${i.path.join("/")}`,
+          message: i.message,
+        }));
+        throw new ProblemError(
+          "invalid_input",
+          `Invalid request ${result.target}: ${
+            issues.map((i) => `${i.path} ${i.message}`).join("; ")
+          }`,
+          { extensions: { errors: issues } },
+        );
+      }
+    },
+  });
+  app.use(async (c, next) => {
+    await next();
+    deps.metrics.response(c.res.status);
+  });
+  app.use(
+    authenticate(deps.tokens, new RateLimiter(options.rateLimitPerSecond, options.rateLimitBurst)),
+  );
+  app.onError((error, c) => {
+    if (!(error instanceof HostError) && !(error instanceof ProblemError)) {
+      void deps.store.events.append({
+        type: "server.error",
+        level: "error",
+        payload: {
+          method: c.req.method,
+          path: new URL(c.req.url).pathname,
+          error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+          stack: error instanceof Error ? error.stack ?? null : null,
+        },
+      }).catch(() => {});
+    }
+    return problemFromError(error);
+  });
+  app.notFound((c) =>
+    problemResponse(
+      "route_not_found",
+      `No route ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 200)}: see /openapi.json`,
+    )
+  );
+  for (const module of routeModules) module.register(app, deps);
+  return { app, deps };
+}

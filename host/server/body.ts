@@ -1,0 +1,81 @@
+/**
+ * Reading request bodies with a size limit (413 past it, without buffering
+ * more than the limit) and checking their media type (415).
+ * @module
+ */
+import type { Context } from "hono";
+import { ProblemError } from "./problem.ts";
+
+/** Reads the whole body, refusing more than `limit` bytes. */
+export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
+  const declared = c.req.header("content-length");
+  if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > limit) {
+    throw tooLarge(limit);
+  }
+  const body = c.req.raw.body;
+  if (body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return out;
+}
+
+/** Throws 415 unless the request's media type is one of `types`. */
+export function requireMediaType(c: Context, types: readonly string[]): void {
+  const header = c.req.header("content-type");
+  const type = header?.split(";")[0]?.trim().toLowerCase();
+  if (type === undefined || !types.includes(type)) {
+    throw new ProblemError(
+      "unsupported_media_type",
+      `Send the body as ${types.join(" or ")} (got ${
+        header === undefined ? "no Content-Type" : `'${header.slice(0, 100)}'`
+      })`,
+    );
+  }
+}
+
+/** Parses a UTF-8 JSON body; 400 `invalid_json` with the parser's reason otherwise. */
+export function parseJson(bytes: Uint8Array): unknown {
+  if (bytes.byteLength === 0) {
+    throw new ProblemError("invalid_json", "The request body is empty: send a JSON value, e.g. {}");
+  }
+  let text: string;
+  try {
+    text = decoder.decode(bytes);
+  } catch {
+    throw new ProblemError("invalid_json", "The request body is not valid UTF-8");
+  }
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new ProblemError("invalid_json", `The request body is not valid JSON: ${reason}`);
+  }
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+function tooLarge(limit: number): ProblemError {
+  return new ProblemError(
+    "payload_too_large",
+    `The request body is larger than ${limit} bytes: send less, or raise the server's limit`,
+    { extensions: { limit } },
+  );
+}

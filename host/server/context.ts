@@ -1,0 +1,74 @@
+/**
+ * What the HTTP app is built from (the open host's parts plus server
+ * options) and the per-request variables middleware sets.
+ * @module
+ */
+import type { OpenAPIHono } from "@hono/zod-openapi";
+import type { PluginRuntime } from "../runtime/mod.ts";
+import type { ApiToken, Store } from "../store/mod.ts";
+import type { Inflight } from "./inflight.ts";
+import type { Metrics } from "./metrics.ts";
+import type { TokenVerifier } from "./token-cache.ts";
+
+/** Tunables of the HTTP API; every field has a default (see `serverDefaults`). */
+export interface ServerOptions {
+  /** Largest JSON request body, in bytes (default 1 MiB). */
+  maxBodyBytes: number;
+  /** Largest plugin upload, in bytes (default 64 MiB). */
+  maxUploadBytes: number;
+  /** Requests per second each token may make on average; 0 turns the limit off (default 100). */
+  rateLimitPerSecond: number;
+  /** Requests a token may make at once above the average (default 200). */
+  rateLimitBurst: number;
+  /** Check capability output against its schema (development; default false). */
+  validateOutput: boolean;
+  /** How often the event stream polls the store, in ms (default 250). */
+  streamPollMs: number;
+}
+
+/** Defaults of `ServerOptions`. */
+export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
+  maxBodyBytes: 1024 * 1024,
+  maxUploadBytes: 64 * 1024 * 1024,
+  rateLimitPerSecond: 100,
+  rateLimitBurst: 200,
+  validateOutput: false,
+  streamPollMs: 250,
+});
+
+/** Everything routes use. Built by `createApp`; route modules receive it. */
+export interface ServerDeps {
+  store: Store;
+  runtime: PluginRuntime;
+  /** Where uploaded plugins are kept by digest (the host's installed plugins directory). */
+  pluginsDir: string;
+  tokens: TokenVerifier;
+  metrics: Metrics;
+  /** Capability calls in progress, for graceful shutdown. */
+  inflight: Inflight;
+  options: ServerOptions;
+  /** Aborted when the server shuts down: long-lived responses (event streams) end. */
+  shutdown: AbortSignal;
+  /** Readiness beyond the store check: false until plugins are loaded, and after shutdown starts. */
+  ready(): boolean;
+}
+
+/** Hono environment of the app: variables set by middleware. */
+export interface AppEnv {
+  Variables: {
+    /** The authenticated token, when the request carried a valid one. */
+    token: ApiToken | undefined;
+  };
+}
+
+/** The app type route modules register on. */
+export type ServerApp = OpenAPIHono<AppEnv>;
+
+/**
+ * A group of routes. `host/server/app.ts` composes the app from a list of
+ * these; a new group is one file under host/server/routes/ and one line there.
+ */
+export interface RouteModule {
+  name: string;
+  register(app: ServerApp, deps: ServerDeps): void;
+}

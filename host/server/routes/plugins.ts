@@ -1,0 +1,148 @@
+/**
+ * Plugin routes: list, show, upload (verified, kept by digest, enabled),
+ * enable, disable and uninstall.
+ * @module
+ */
+import { z } from "@hono/zod-openapi";
+import { HostError } from "../../errors.ts";
+import { installPlugin, setPluginState, uninstallPlugin } from "../../runtime/mod.ts";
+import { readBody, requireMediaType } from "../body.ts";
+import type { RouteModule, ServerApp, ServerDeps } from "../context.ts";
+import { pluginDetail, pluginSummary } from "../plugin-view.ts";
+import { defineRoute, guarded } from "../route.ts";
+import { PluginDetail, PluginSummary, problemContent } from "../schemas.ts";
+
+const IdParam = z.object({ id: z.string().min(1).max(200) });
+const notFound = problemContent("No such plugin");
+
+export const listPlugins = defineRoute("read", {
+  method: "get",
+  path: "/v1/plugins",
+  tags: ["plugins"],
+  summary: "List loaded plugins",
+  responses: {
+    200: {
+      description: "Every loaded plugin, by id",
+      content: { "application/json": { schema: z.object({ plugins: z.array(PluginSummary) }) } },
+    },
+  },
+});
+
+export const getPlugin = defineRoute("read", {
+  method: "get",
+  path: "/v1/plugins/{id}",
+  tags: ["plugins"],
+  summary: "Show a plugin: manifest, signers, state, capabilities with schemas",
+  request: { params: IdParam },
+  responses: {
+    200: { description: "The plugin", content: { "application/json": { schema: PluginDetail } } },
+    404: notFound,
+  },
+});
+
+export const uploadPlugin = defineRoute("admin", {
+  method: "post",
+  path: "/v1/plugins",
+  tags: ["plugins"],
+  summary: "Upload a signed plugin (.wasm)",
+  description: "The body is the plugin file (Content-Type application/wasm or " +
+    "application/octet-stream). It is verified against the trust store, kept by digest and " +
+    "enabled. An installed id is replaced only by a higher version unless ?force=true.",
+  request: {
+    query: z.object({
+      force: z.enum(["true", "false", "1", "0"]).optional().describe("Replace even when not newer"),
+    }),
+    body: {
+      required: true,
+      content: {
+        "application/wasm": { schema: z.string().openapi({ format: "binary" }) },
+      },
+    },
+  },
+  responses: {
+    201: {
+      description: "Installed",
+      content: { "application/json": { schema: PluginDetail } },
+    },
+    409: problemContent("An equal or higher version is installed"),
+    413: problemContent("File too large"),
+    415: problemContent("Not application/wasm or application/octet-stream"),
+    422: problemContent("Verification failed: unsigned, tampered, untrusted or bad manifest"),
+  },
+});
+
+const stateRoute = (action: "enable" | "disable") =>
+  defineRoute("admin", {
+    method: "post",
+    path: `/v1/plugins/{id}/${action}`,
+    tags: ["plugins"],
+    summary: `${action === "enable" ? "Enable" : "Disable"} a plugin`,
+    request: { params: IdParam },
+    responses: {
+      200: {
+        description: "The plugin",
+        content: { "application/json": { schema: PluginDetail } },
+      },
+      404: notFound,
+    },
+  });
+
+export const enablePlugin = stateRoute("enable");
+export const disablePlugin = stateRoute("disable");
+
+export const deletePlugin = defineRoute("admin", {
+  method: "delete",
+  path: "/v1/plugins/{id}",
+  tags: ["plugins"],
+  summary: "Uninstall a plugin (unload it and remove its record)",
+  request: { params: IdParam },
+  responses: { 204: { description: "Uninstalled" }, 404: notFound },
+});
+
+export const plugins: RouteModule = {
+  name: "plugins",
+  register(app, deps) {
+    app.openapi(
+      guarded(app, listPlugins),
+      (c) => c.json({ plugins: deps.runtime.list().map(pluginSummary) }, 200),
+    );
+    app.openapi(guarded(app, getPlugin), (c) => {
+      return c.json(pluginDetail(required(deps, c.req.valid("param").id)), 200);
+    });
+    app.openapi(guarded(app, uploadPlugin), async (c) => {
+      requireMediaType(c, ["application/wasm", "application/octet-stream"]);
+      const wasm = await readBody(c, deps.options.maxUploadBytes);
+      const force = c.req.valid("query").force;
+      const info = await installPlugin(deps.runtime, deps.pluginsDir, wasm, {
+        force: force === "true" || force === "1",
+        source: "upload",
+      });
+      return c.json(pluginDetail(info), 201);
+    });
+    registerState(app, deps, enablePlugin, "enabled");
+    registerState(app, deps, disablePlugin, "disabled");
+    app.openapi(guarded(app, deletePlugin), async (c) => {
+      await uninstallPlugin(deps.runtime, c.req.valid("param").id);
+      return c.body(null, 204);
+    });
+  },
+};
+
+function registerState(
+  app: ServerApp,
+  deps: ServerDeps,
+  route: typeof enablePlugin,
+  state: "enabled" | "disabled",
+): void {
+  app.openapi(guarded(app, route), async (c) => {
+    const id = c.req.valid("param").id;
+    required(deps, id);
+    return c.json(pluginDetail(await setPluginState(deps.runtime, id, state)), 200);
+  });
+}
+
+function required(deps: ServerDeps, id: string) {
+  const info = deps.runtime.get(id);
+  if (!info) throw new HostError("not_found", `No plugin '${id}' is loaded: see GET /v1/plugins`);
+  return info;
+}
