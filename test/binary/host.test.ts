@@ -4,7 +4,7 @@
  * there with a private TMPDIR. Each CLI command gets one block here.
  */
 import { createHash } from "node:crypto";
-import { readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -72,6 +72,17 @@ describe("dist/host", () => {
     const result = await run(box, ["call", join(conformanceDir, "fail.wasm"), "run_test"]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("Some error message");
+  });
+
+  it("migrates and reads a libSQL database through the carried native addon", async () => {
+    // An empty file is an empty SQLite database: `host runs` opens it and migrates it.
+    const data = join(box.dir, "data");
+    mkdirSync(data);
+    writeFileSync(join(data, "host.db"), "");
+    const result = await run(box, ["runs", "--json", "--db", join(data, "host.db")]);
+    expect(result).toEqual({ code: 0, stdout: "[]\n", stderr: "" });
+    const written = readdirSync(data).reduce((sum, f) => sum + statSync(join(data, f)).size, 0);
+    expect(written).toBeGreaterThan(0);
   });
 
   // serve: when `host serve` lands, one block here starts `host serve` on
