@@ -17,9 +17,13 @@ import type { PluginReport, SignatureReport, VerifyReason } from "./report.ts";
 import { parseSignatureSection, type SignatureEntry } from "./signatures.ts";
 import type { TrustStore } from "./store.ts";
 
+/** Signature problems that dev mode (allowUnsigned) may waive. */
+const WAIVABLE: ReadonlySet<VerifyReason> = new Set(["no_signature", "unknown_key", "expired"]);
+
 /** Options of {@link checkPlugin} and `verifyPlugin`. */
 export interface VerifyOptions {
-  /** Dev mode: signature problems become warnings (manifest problems still fail). */
+  /** Dev mode: a missing signature, an unknown or an expired key become warnings
+   * (tampered files, revoked keys and manifest problems still fail). */
   allowUnsigned?: boolean;
   /** The time keys are checked for expiry at (default: now). */
   now?: Date;
@@ -79,7 +83,11 @@ export async function checkPlugin(
     options,
   );
   if (signatureProblem !== undefined) {
-    if (!options.allowUnsigned) return fail(signatureProblem.reason, signatureProblem.message);
+    // Dev mode runs unsigned or not-yet-trusted code; a revoked key or a file
+    // altered after signing is evidence of an attack and is never waived.
+    if (!options.allowUnsigned || !WAIVABLE.has(signatureProblem.reason)) {
+      return fail(signatureProblem.reason, signatureProblem.message);
+    }
     report.warnings.push(
       `${signatureProblem.reason}: ${signatureProblem.message} (loaded anyway: --allow-unsigned)`,
     );
