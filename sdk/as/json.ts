@@ -9,6 +9,9 @@
 // Part of every program that uses the SDK, so `--use abort=.../abort/plughostAbort` resolves.
 import "./abort";
 import { parseText } from "./json_parse";
+import { utf8Decode, utf8Encode } from "./utf8";
+
+export { utf8Decode, utf8Encode };
 import { writeValue } from "./json_write";
 
 /** The kind of a JSON value. */
@@ -273,14 +276,4 @@ export function stringify(v: JSONValue): string {
 /** Serializes a value to UTF-8 JSON bytes. */
 export function stringifyBytes(v: JSONValue): Uint8Array {
   return utf8Encode(stringify(v));
-}
-
-/** UTF-8 bytes of a string (lone surrogates become U+FFFD). */
-export function utf8Encode(s: string): Uint8Array {
-  return Uint8Array.wrap(String.UTF8.encode(s));
-}
-
-/** The string encoded by UTF-8 bytes (a view's offset and length are honoured). */
-export function utf8Decode(bytes: Uint8Array): string {
-  return String.UTF8.decodeUnsafe(bytes.dataStart, <usize> bytes.length);
 }

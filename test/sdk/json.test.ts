@@ -254,6 +254,69 @@ describe("sdk/as json", () => {
     }));
   });
 
+  it("decodes and encodes UTF-8 exactly as TextDecoder and TextEncoder do", async () => {
+    const cases: number[][] = [
+      [0x22, 0xff, 0x22],
+      [0x22, 0xc3, 0x22],
+      [0xed, 0xa0, 0x80],
+      [0xf0, 0x9f, 0x8e],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xe0, 0x80, 0xaf],
+      [0xc0, 0xaf],
+      [0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x8e, 0x89],
+    ];
+    let seed = 12345;
+    const pick = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const interesting = [
+      0x00,
+      0x22,
+      0x41,
+      0x7f,
+      0x80,
+      0x8f,
+      0x90,
+      0x9f,
+      0xa0,
+      0xbf,
+      0xc0,
+      0xc2,
+      0xdf,
+      0xe0,
+      0xed,
+      0xef,
+      0xf0,
+      0xf4,
+      0xf5,
+      0xff,
+    ];
+    while (cases.length < 400) {
+      cases.push(
+        Array.from(
+          { length: 1 + pick(8) },
+          () => interesting[pick(interesting.length)]!,
+        ),
+      );
+    }
+    const decoder = new TextDecoder();
+    const encoder = new TextEncoder();
+    for (const bytes of cases) {
+      const out = await plugin.call("recode", new Uint8Array(bytes));
+      expect([...(out?.bytes() ?? [])], bytes.join(",")).toEqual([
+        ...encoder.encode(decoder.decode(new Uint8Array(bytes))),
+      ]);
+    }
+    const lone = await plugin.call(
+      "encode_string",
+      `"a\\ud800b\\udc00c\\ud83d\\ude00"`,
+    );
+    expect([...(lone?.bytes() ?? [])]).toEqual([
+      ...encoder.encode("a\ud800b\udc00c\ud83d\ude00"),
+    ]);
+  });
+
   it("decodes UTF-8 from a view with an offset", async () => {
     expect(await text("echo_text", "xZoë🎉")).toBe(`${"xZoë🎉".length}:Zoë🎉`);
   });

@@ -1,6 +1,22 @@
 // Test plugin: parses the input with the SDK's JSON module and writes it back.
-import { fail, inputBytes, outputString, tryReadInputJson, writeOutputJson } from "../io";
-import { JSONArray, JSONKind, JSONNull, JSONObject, JSONValue, stringify, tryParse } from "../json";
+import {
+  fail,
+  inputBytes,
+  inputString,
+  outputString,
+  readInputJson,
+  tryReadInputJson,
+  writeOutputJson,
+} from "../io";
+import {
+  JSONArray,
+  JSONKind,
+  JSONNull,
+  JSONObject,
+  JSONValue,
+  stringify,
+  tryParse,
+} from "../json";
 import { formatNumber, parseNumber } from "../json_number";
 
 /** Input JSON -> the same value serialized (as JSON.stringify(JSON.parse(input))). */
@@ -109,5 +125,17 @@ export function parse_error(): i32 {
 export function kind_of_null(): i32 {
   const v: JSONValue = new JSONNull();
   outputString(v.isNull ? "null" : "not null");
+  return 0;
+}
+
+/** Input bytes -> decoded by the SDK -> encoded again as output (TextEncoder(TextDecoder(bytes))). */
+export function recode(): i32 {
+  outputString(inputString());
+  return 0;
+}
+
+/** Input: a JSON string -> its value as UTF-8 (lone surrogates become U+FFFD). */
+export function encode_string(): i32 {
+  outputString(readInputJson().asString());
   return 0;
 }
