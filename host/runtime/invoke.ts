@@ -8,6 +8,7 @@ import { HostError } from "../errors.ts";
 import { ulid } from "../store/mod.ts";
 import type { LoadedPlugin } from "./runtime.ts";
 import type { Store } from "../store/mod.ts";
+import type { CallResult, HostCall } from "../sandbox/mod.ts";
 import type { InvokeRequest, InvokeResult } from "./types.ts";
 
 /** Runs `request` on a loaded plugin. See PluginRuntime.invoke. */
@@ -46,12 +47,14 @@ export async function invokeLoaded(
       maxOutputBytes: limits.maxOutputBytes,
     },
   });
-  const result = await sandbox.call(capability.export, request.input, {
+  const call = {
     runId,
     pluginId: info.id,
     capability: request.capability,
     grants: info.manifest.permissions ?? {},
-  }, request.limits);
+  };
+  const result = await callWithHooks(loaded, call, () =>
+    sandbox.call(capability.export, request.input, call, request.limits));
   const usage = {
     fuel: result.usage.fuel,
     memoryPages: result.usage.memoryPages,
@@ -84,4 +87,36 @@ export async function invokeLoaded(
   return result.ok
     ? { runId, ok: true, output: result.output, usage: result.usage }
     : { runId, ok: false, error: result.error, usage: result.usage };
+}
+
+/** Runs the host functions' beforeCall/afterCall hooks around a call; a hook's error fails the run. */
+async function callWithHooks(
+  loaded: LoadedPlugin,
+  call: HostCall,
+  run: () => Promise<CallResult>,
+): Promise<CallResult> {
+  const hooks = loaded.hooks;
+  const noUsage = { fuel: 0, memoryPages: 0, durationMs: 0 };
+  try {
+    await hooks?.beforeCall?.(call);
+  } catch (error) {
+    const code = error instanceof HostError ? error.code : "host_error";
+    const message = error instanceof Error ? error.message : String(error);
+    await hooks?.afterCall?.(call, { ok: false, error: { class: code, message } }).catch(() => {});
+    return { ok: false, error: { class: code, message }, usage: noUsage };
+  }
+  const result = await run();
+  let replaced;
+  try {
+    replaced = await hooks?.afterCall?.(call, result.ok ? { ok: true } : {
+      ok: false,
+      error: result.error,
+    });
+  } catch (error) {
+    replaced = {
+      class: "host_error" as const,
+      message: error instanceof Error ? error.message : String(error),
+    };
+  }
+  return replaced ? { ok: false, error: replaced, usage: result.usage } : result;
 }

@@ -12,6 +12,7 @@ export {
   uninstallPlugin,
 } from "./install.ts";
 export { type OpenHost, openHost, type OpenHostOptions } from "./open-host.ts";
+export { interruptRuns } from "./interrupt.ts";
 export {
   capabilityValidator,
   compileJsonSchema,

@@ -7,6 +7,7 @@
  */
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import { capabilityProvider } from "../capabilities/mod.ts";
 import type { HostPaths } from "../config/paths.ts";
 import type { Limits } from "../sandbox/mod.ts";
 import { openStore, type Store } from "../store/mod.ts";
@@ -24,6 +25,7 @@ export interface OpenHostOptions {
   installed?: boolean;
   allowUnsigned?: boolean;
   policy?: Limits;
+  /** Host functions per plugin (default: host/capabilities' provider, secrets from the environment). */
   hostFunctions?: HostFunctionProvider;
   /** libSQL auth token for a `libsql://` URL. */
   authToken?: string | undefined;
@@ -49,7 +51,8 @@ export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
       trust,
       ...(options.policy ? { policy: options.policy } : {}),
       ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
-      ...(options.hostFunctions ? { hostFunctions: options.hostFunctions } : {}),
+      // Every plugin gets the ABI's host functions, scoped to its grants (host/capabilities).
+      hostFunctions: options.hostFunctions ?? capabilityProvider(),
     });
     const loaded: PluginInfo[] = [];
     const failed: { source: string; error: string }[] = [];

@@ -11,7 +11,13 @@ import type { Store } from "../store/mod.ts";
 import { verifyPlugin } from "../trust/mod.ts";
 import { invokeLoaded } from "./invoke.ts";
 import { eventLogger } from "./plugin-logger.ts";
-import type { InvokeRequest, InvokeResult, PluginInfo, RuntimeOptions } from "./types.ts";
+import type {
+  HostFunctionSet,
+  InvokeRequest,
+  InvokeResult,
+  PluginInfo,
+  RuntimeOptions,
+} from "./types.ts";
 
 /** A plugin loaded into the sandbox, with what the runtime knows of it. */
 export interface LoadedPlugin {
@@ -19,6 +25,8 @@ export interface LoadedPlugin {
   sandbox: SandboxedPlugin;
   /** The plugin's own limits (its manifest's requests, capped by policy). */
   limits: Partial<Limits>;
+  /** Its host functions' per-call hooks. */
+  hooks?: Pick<HostFunctionSet, "beforeCall" | "afterCall"> | undefined;
 }
 
 /** Loads, holds and calls plugins. Create with `createRuntime`. */
@@ -60,8 +68,10 @@ export class PluginRuntime {
       });
     }
     const limits = manifestLimits(manifest);
-    const functions = this.#options.hostFunctions?.(manifest) ??
-      { functions: {}, needsWorker: false };
+    const functions: HostFunctionSet = this.#options.hostFunctions?.(manifest, {
+      store: this.store,
+      invoke: (request) => this.invoke(request),
+    }) ?? { functions: {}, needsWorker: false };
     const sandbox = await loadPlugin(verified.wasm, {
       limits,
       policy: this.#options.policy ?? defaultPolicy,
@@ -69,7 +79,8 @@ export class PluginRuntime {
       mode: functions.needsWorker || (functions.allowedHosts?.length ?? 0) > 0 ? "worker" : "main",
       ...(functions.allowedHosts ? { allowedHosts: functions.allowedHosts } : {}),
       ...(functions.fetch ? { fetch: functions.fetch } : {}),
-      logger: (this.#options.logger ?? ((m: Manifest) => eventLogger(this.store, m.id)))(manifest),
+      logger: this.#options.logger?.(manifest) ?? functions.logger ??
+        eventLogger(this.store, manifest.id),
     });
     const info: PluginInfo = {
       id: manifest.id,
@@ -83,7 +94,8 @@ export class PluginRuntime {
       unsigned,
     };
     const previous = this.#plugins.get(manifest.id);
-    this.#plugins.set(manifest.id, { info, sandbox, limits });
+    const hooks = { beforeCall: functions.beforeCall, afterCall: functions.afterCall };
+    this.#plugins.set(manifest.id, { info, sandbox, limits, hooks });
     if (previous) await previous.sandbox.close();
     void this.store.events.append({
       type: "plugin.loaded",

@@ -5,7 +5,14 @@
  */
 import type { ErrorCode } from "../errors.ts";
 import type { Manifest } from "../manifest/mod.ts";
-import type { HostFunction, Limits, SandboxLogger, Usage } from "../sandbox/mod.ts";
+import type {
+  CallError,
+  HostCall,
+  HostFunction,
+  Limits,
+  SandboxLogger,
+  Usage,
+} from "../sandbox/mod.ts";
 import type { RunTrigger, Store } from "../store/mod.ts";
 import type { TrustStore } from "../trust/mod.ts";
 
@@ -56,10 +63,29 @@ export interface HostFunctionSet {
   /** Hosts Extism's http_request may reach, and the fetch that enforces it. */
   allowedHosts?: string[];
   fetch?: typeof fetch;
+  /** Where the plugin's log lines go (default: RuntimeOptions.logger, else the event log). */
+  logger?: SandboxLogger;
+  /** Runs before each call of the plugin (e.g. to load its KV view); a throw fails the run. */
+  beforeCall?: (call: HostCall) => Promise<void>;
+  /**
+   * Runs after each call, with how it ended (e.g. to commit or drop the call's
+   * KV writes). A returned error replaces the outcome: the run fails with it.
+   */
+  afterCall?: (call: HostCall, outcome: CallOutcome) => Promise<CallError | null>;
+}
+
+/** How a call ended, as `afterCall` sees it. */
+export type CallOutcome = { ok: true } | { ok: false; error: CallError };
+
+/** What a provider may use of the host it serves. */
+export interface HostFunctionHost {
+  store: Store;
+  /** Calls another plugin's capability (the runtime's own `invoke`). */
+  invoke(request: InvokeRequest): Promise<InvokeResult>;
 }
 
 /** Builds a plugin's host functions (see host/capabilities). */
-export type HostFunctionProvider = (manifest: Manifest) => HostFunctionSet;
+export type HostFunctionProvider = (manifest: Manifest, host: HostFunctionHost) => HostFunctionSet;
 
 /** Options of `createRuntime`. */
 export interface RuntimeOptions {

@@ -1,0 +1,57 @@
+/**
+ * What the capability host functions share: the store, the secret provider,
+ * the policy, the runs in progress and their KV views.
+ * @module
+ */
+import { HostError } from "../errors.ts";
+import type { InvokeRequest, InvokeResult } from "../runtime/mod.ts";
+import type { HostCall, HostFunction } from "../sandbox/mod.ts";
+import type { Store } from "../store/mod.ts";
+import { AbiError, errorResult } from "./abi.ts";
+import { callGrants, type Grants } from "./grants.ts";
+import type { KvNamespaces } from "./kv-store.ts";
+import type { KvView } from "./kv-view.ts";
+import type { CapabilityPolicy } from "./policy.ts";
+import type { RunRegistry } from "./runs.ts";
+import type { SecretProvider } from "./secrets.ts";
+
+/** Shared state of one host's capability functions. */
+export interface CapabilityContext {
+  store: Store;
+  invoke(request: InvokeRequest): Promise<InvokeResult>;
+  secrets: SecretProvider;
+  policy: CapabilityPolicy;
+  runs: RunRegistry;
+  kv: KvNamespaces;
+  /** KV views of the calls in progress, by run id. */
+  views: Map<string, KvView>;
+}
+
+/** The grants of `call` under the context's policy. */
+export function grantsFor(ctx: CapabilityContext, call: HostCall): Grants {
+  return callGrants(call, ctx.policy.maxKvQuotaBytes);
+}
+
+/** Turns a thrown AbiError or HostError into the ABI's error result. */
+export function toErrorResult(fn: string, error: unknown): Uint8Array {
+  if (error instanceof AbiError) return errorResult(error.code, error.message);
+  if (error instanceof HostError) return errorResult(error.code, error.message);
+  return errorResult(
+    "host_error",
+    `${fn}: ${error instanceof Error ? error.message : String(error)}`,
+  );
+}
+
+/** A synchronous host function whose throws become error results (never traps). */
+export function syncFunction(
+  fn: string,
+  body: (call: HostCall, input: Uint8Array) => Uint8Array,
+): HostFunction {
+  return (call, input) => {
+    try {
+      return body(call, input);
+    } catch (error) {
+      return toErrorResult(fn, error);
+    }
+  };
+}

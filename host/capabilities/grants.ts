@@ -1,0 +1,49 @@
+/**
+ * What a call may do, read from the call's host context (the manifest's
+ * `permissions`, put there by the runtime), never from the plugin's request.
+ * @module
+ */
+import type { Manifest } from "../manifest/mod.ts";
+import type { HostCall } from "../sandbox/mod.ts";
+
+/** A plugin's grants, normalized. */
+export interface Grants {
+  /** The KV quota in bytes (already capped by policy), or null without `permissions.kv`. */
+  kvQuotaBytes: number | null;
+  publish: string[];
+  secrets: ReadonlySet<string>;
+  /** `plugin.id/capability` targets. */
+  invoke: ReadonlySet<string>;
+  allowedHosts: string[];
+}
+
+type Permissions = NonNullable<Manifest["permissions"]>;
+
+const cache = new WeakMap<object, Grants>();
+
+/** The grants of a manifest's permissions, with the KV quota capped at `maxKvQuotaBytes`. */
+export function grantsOf(permissions: Permissions | undefined, maxKvQuotaBytes: number): Grants {
+  const p = permissions ?? {};
+  return {
+    kvQuotaBytes: p.kv ? Math.min(p.kv.quotaBytes, maxKvQuotaBytes) : null,
+    publish: p.events?.publish ?? [],
+    secrets: new Set(p.secrets ?? []),
+    invoke: new Set(p.invoke ?? []),
+    allowedHosts: p.http?.allowedHosts ?? [],
+  };
+}
+
+/**
+ * The grants of a running call. The runtime passes the manifest's permissions
+ * object as `call.grants` (the same object on every call, hence the cache).
+ */
+export function callGrants(call: HostCall, maxKvQuotaBytes: number): Grants {
+  const source = call.grants;
+  if (typeof source !== "object" || source === null) return grantsOf(undefined, maxKvQuotaBytes);
+  let grants = cache.get(source);
+  if (!grants) {
+    grants = grantsOf(source as Permissions, maxKvQuotaBytes);
+    cache.set(source, grants);
+  }
+  return grants;
+}

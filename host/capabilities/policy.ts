@@ -1,0 +1,33 @@
+/**
+ * The host's ceilings on what granted host functions may use.
+ * @module
+ */
+
+/** Host policy for the capability host functions; every field has a default. */
+export interface CapabilityPolicy {
+  /** Cap on any plugin's `permissions.kv.quotaBytes` (default 16 MiB). */
+  maxKvQuotaBytes: number;
+  /** `event_publish` calls per run (default 1000); more answer `rate_limited`. */
+  publishPerRun: number;
+  /** Log lines kept per run (default 200); the rest are dropped and counted. */
+  logLinesPerRun: number;
+  /** Longest invoke chain, the first caller included (default 8). */
+  maxInvokeDepth: number;
+  /** HTTP: largest response body in bytes (default 4 MiB). */
+  httpMaxBytes: number;
+  /** HTTP: time for a whole request, redirects and body included, in ms (default 10,000). */
+  httpTimeoutMs: number;
+  /** HTTP: redirects followed per request (default 5). */
+  httpMaxRedirects: number;
+}
+
+/** The defaults of CapabilityPolicy. */
+export const defaultCapabilityPolicy: CapabilityPolicy = {
+  maxKvQuotaBytes: 16 * 1024 * 1024,
+  publishPerRun: 1000,
+  logLinesPerRun: 200,
+  maxInvokeDepth: 8,
+  httpMaxBytes: 4 * 1024 * 1024,
+  httpTimeoutMs: 10_000,
+  httpMaxRedirects: 5,
+};

@@ -1,0 +1,165 @@
+/**
+ * The HostFunctionProvider: a plugin's host functions, hooks and HTTP gate,
+ * decided from its manifest. Every plugin gets every function of the ABI;
+ * calls outside its grants answer `permission_denied` (audited).
+ * @module
+ */
+import process from "node:process";
+import type { Manifest } from "../manifest/mod.ts";
+import type { HostFunctionHost, HostFunctionProvider, HostFunctionSet } from "../runtime/mod.ts";
+import type { CallError, HostCall } from "../sandbox/mod.ts";
+import type { Store } from "../store/mod.ts";
+import { auditDenied } from "./audit.ts";
+import { type CapabilityContext, grantsFor } from "./context.ts";
+import { eventFunctions } from "./events.ts";
+import { grantsOf } from "./grants.ts";
+import { guardedFetch } from "./http.ts";
+import { invokeFunctions } from "./invoke.ts";
+import { kvFunctions } from "./kv.ts";
+import { KvNamespaces } from "./kv-store.ts";
+import { KvView } from "./kv-view.ts";
+import { runLogger } from "./logger.ts";
+import { type CapabilityPolicy, defaultCapabilityPolicy } from "./policy.ts";
+import { redact, RunRegistry } from "./runs.ts";
+import { secretFunctions } from "./secret-get.ts";
+import { chainSecrets, envSecrets, fileSecrets, type SecretProvider } from "./secrets.ts";
+
+/** Options of `capabilityProvider`. */
+export interface CapabilityOptions {
+  /**
+   * Where secrets come from. Default: `$PLUGHOST_SECRET_<NAME>`, then the JSON
+   * file named by `$PLUGHOST_SECRETS_FILE` when set.
+   */
+  secrets?: SecretProvider;
+  /** Host policy (defaults in policy.ts). */
+  policy?: Partial<CapabilityPolicy>;
+  /** The fetch under the HTTP gate (default: the global fetch). */
+  fetch?: typeof fetch;
+}
+
+/** The default secret provider (see CapabilityOptions.secrets). */
+export function defaultSecrets(): SecretProvider {
+  const file = process.env.PLUGHOST_SECRETS_FILE;
+  return file ? chainSecrets(envSecrets(), fileSecrets(file)) : envSecrets();
+}
+
+/**
+ * The host functions of plughost's ABI (docs/abi.md) for each plugin.
+ * @example
+ * const host = await openHost({ paths, hostFunctions: capabilityProvider({ secrets }) });
+ */
+export function capabilityProvider(options: CapabilityOptions = {}): HostFunctionProvider {
+  const policy = { ...defaultCapabilityPolicy, ...options.policy };
+  const secrets = options.secrets ?? defaultSecrets();
+  const contexts = new WeakMap<Store, CapabilityContext>();
+  const contextFor = (host: HostFunctionHost): CapabilityContext => {
+    let ctx = contexts.get(host.store);
+    if (!ctx) {
+      ctx = {
+        store: host.store,
+        invoke: (request) => host.invoke(request),
+        secrets,
+        policy,
+        runs: new RunRegistry(),
+        kv: new KvNamespaces(host.store),
+        views: new Map(),
+      };
+      contexts.set(host.store, ctx);
+    }
+    return ctx;
+  };
+  return (manifest, host) => pluginSet(contextFor(host), manifest, options.fetch);
+}
+
+function pluginSet(
+  ctx: CapabilityContext,
+  manifest: Manifest,
+  fetch: typeof globalThis.fetch | undefined,
+): HostFunctionSet {
+  const grants = grantsOf(manifest.permissions, ctx.policy.maxKvQuotaBytes);
+  const invokes = grants.invoke.size > 0;
+  const http = grants.allowedHosts.length > 0;
+  const set: HostFunctionSet = {
+    functions: {
+      ...kvFunctions(ctx),
+      ...eventFunctions(ctx),
+      ...secretFunctions(ctx),
+      ...invokeFunctions(ctx, invokes),
+    },
+    needsWorker: invokes || http,
+    logger: runLogger(ctx, manifest.id),
+    beforeCall: (call) => beforeCall(ctx, call),
+    afterCall: (call, outcome) => afterCall(ctx, call, outcome.ok ? null : outcome.error),
+  };
+  if (http) {
+    // The gate below checks every hop and audits refusals, so Extism's own
+    // first-hop check (which refuses silently) is opened to it.
+    set.allowedHosts = ["*"];
+    set.fetch = guardedFetch({
+      allowedHosts: grants.allowedHosts,
+      maxBytes: ctx.policy.httpMaxBytes,
+      timeoutMs: ctx.policy.httpTimeoutMs,
+      maxRedirects: ctx.policy.httpMaxRedirects,
+      ...(fetch ? { fetch } : {}),
+      onDenied(url, hop) {
+        const run = ctx.runs.soleRunOf(manifest.id);
+        auditDenied(
+          ctx.store,
+          { pluginId: manifest.id, runId: run?.runId ?? null },
+          "http_request",
+          { host: url.host, hop: String(hop) },
+          `host '${url.host}' is not in permissions.http.allowedHosts`,
+        );
+      },
+    });
+  }
+  return set;
+}
+
+async function beforeCall(ctx: CapabilityContext, call: HostCall): Promise<void> {
+  ctx.runs.begin(call.runId, call.pluginId);
+  const quota = grantsFor(ctx, call).kvQuotaBytes;
+  if (quota !== null) {
+    ctx.views.set(call.runId, new KvView(await ctx.kv.current(call.pluginId), quota));
+  }
+}
+
+/** Commits a successful call's KV writes, drops a failed one's, reports dropped log lines. */
+async function afterCall(
+  ctx: CapabilityContext,
+  call: HostCall,
+  failure: CallError | null,
+): Promise<CallError | null> {
+  const view = ctx.views.get(call.runId);
+  ctx.views.delete(call.runId);
+  const run = ctx.runs.end(call.runId);
+  let error = failure;
+  let replaced = false;
+  if (!failure && view && view.writes.size > 0) {
+    try {
+      await ctx.kv.commit(call.pluginId, view.writes, grantsFor(ctx, call).kvQuotaBytes ?? 0);
+    } catch (e) {
+      const code = (e as { code?: CallError["class"] }).code ?? "storage_error";
+      error = { class: code, message: e instanceof Error ? e.message : String(e) };
+      replaced = true;
+    }
+  }
+  if (run && run.logDropped > 0) {
+    void ctx.store.events.append({
+      type: "plugin.log_dropped",
+      level: "warn",
+      source: "host",
+      pluginId: call.pluginId,
+      runId: call.runId,
+      payload: { dropped: run.logDropped, limit: ctx.policy.logLinesPerRun },
+    }).catch(() => {});
+  }
+  if (error && run && run.secrets.size > 0) {
+    const message = redact(error.message, [run]);
+    if (message !== error.message) {
+      error = { ...error, message };
+      replaced = true;
+    }
+  }
+  return replaced ? error : null;
+}

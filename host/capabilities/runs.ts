@@ -1,0 +1,101 @@
+/**
+ * The runs in progress, as the host functions need them: the invoke chain
+ * each belongs to, the secret values it read (to redact them), and its
+ * per-run counters. Entries live from beforeCall to afterCall.
+ * @module
+ */
+
+/** What the host functions track about one running call. */
+export interface ActiveRun {
+  runId: string;
+  pluginId: string;
+  /** Plugin ids from the first caller down to this run's plugin. */
+  chain: string[];
+  /** Secret values this run read, for redaction. */
+  secrets: Set<string>;
+  published: number;
+  logLines: number;
+  logDropped: number;
+}
+
+/** Active runs by id and by plugin. */
+export class RunRegistry {
+  readonly #runs = new Map<string, ActiveRun>();
+  readonly #byPlugin = new Map<string, Set<string>>();
+  /** Chains of runs that an `invoke` is about to start, by their chosen run id. */
+  readonly #pending = new Map<string, string[]>();
+
+  /** Records that `invoke` will start `runId` with `chain` (which ends with the callee). */
+  expect(runId: string, chain: string[]): void {
+    this.#pending.set(runId, chain);
+  }
+
+  /** Forgets an expected run that never started. */
+  unexpect(runId: string): void {
+    this.#pending.delete(runId);
+  }
+
+  /** Starts tracking a run (from beforeCall). */
+  begin(runId: string, pluginId: string): ActiveRun {
+    const chain = this.#pending.get(runId) ?? [pluginId];
+    this.#pending.delete(runId);
+    const run: ActiveRun = {
+      runId,
+      pluginId,
+      chain,
+      secrets: new Set(),
+      published: 0,
+      logLines: 0,
+      logDropped: 0,
+    };
+    this.#runs.set(runId, run);
+    let set = this.#byPlugin.get(pluginId);
+    if (!set) this.#byPlugin.set(pluginId, set = new Set());
+    set.add(runId);
+    return run;
+  }
+
+  /** Stops tracking a run (from afterCall) and returns it. */
+  end(runId: string): ActiveRun | undefined {
+    const run = this.#runs.get(runId);
+    if (!run) return undefined;
+    this.#runs.delete(runId);
+    const set = this.#byPlugin.get(run.pluginId);
+    set?.delete(runId);
+    if (set?.size === 0) this.#byPlugin.delete(run.pluginId);
+    return run;
+  }
+
+  /** A run in progress. */
+  get(runId: string): ActiveRun | undefined {
+    return this.#runs.get(runId);
+  }
+
+  /**
+   * The one run of `pluginId` in progress, or undefined when none or several
+   * are (Extism's log and HTTP callbacks do not say which call they serve).
+   */
+  soleRunOf(pluginId: string): ActiveRun | undefined {
+    const set = this.#byPlugin.get(pluginId);
+    if (set?.size !== 1) return undefined;
+    return this.#runs.get(set.values().next().value!);
+  }
+
+  /** Every run of `pluginId` in progress. */
+  runsOf(pluginId: string): ActiveRun[] {
+    return [...this.#byPlugin.get(pluginId) ?? []].map((id) => this.#runs.get(id)!).filter(
+      Boolean,
+    );
+  }
+}
+
+/** Replaces every secret value `runs` read in `text` with `[redacted]`. */
+export function redact(text: string, runs: Iterable<ActiveRun>): string {
+  let out = text;
+  for (const run of runs) {
+    for (const secret of run.secrets) {
+      if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join("[redacted]");
+    }
+  }
+  return out;
+}

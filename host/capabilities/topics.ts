@@ -1,0 +1,39 @@
+/**
+ * Event topics and the manifest's topic patterns (docs/abi.md): dot-separated
+ * segments; `*` matches one segment, a final `**` one or more.
+ * @module
+ */
+
+const SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/** Topic prefixes only the host publishes. */
+export const RESERVED_TOPIC_ROOTS: ReadonlySet<string> = new Set([
+  "audit",
+  "run",
+  "plugin",
+  "host",
+  "log",
+  "schedule",
+]);
+
+/** Why `topic` is not a valid topic, or null when it is. */
+export function topicProblem(topic: string): string | null {
+  if (topic.length === 0 || topic.length > 200) return "must be 1 to 200 bytes";
+  if (!topic.split(".").every((s) => SEGMENT.test(s))) {
+    return "must be segments of ASCII letters, digits, '_' and '-' separated by single dots";
+  }
+  return null;
+}
+
+/** Whether `topic` matches `pattern`. */
+export function topicMatches(pattern: string, topic: string): boolean {
+  const p = pattern.split(".");
+  const t = topic.split(".");
+  for (let i = 0; i < p.length; i++) {
+    const seg = p[i]!;
+    if (seg === "**" && i === p.length - 1) return t.length > i;
+    if (i >= t.length) return false;
+    if (seg !== "*" && seg !== t[i]) return false;
+  }
+  return p.length === t.length;
+}
