@@ -53,12 +53,22 @@ interface Outcome {
   fuel: bigint | null;
 }
 
+// Instrumenting a large plugin takes seconds: do it once per file.
+const instrumented = new Map<string, Uint8Array>();
+function instrumentOnce(file: string): Uint8Array {
+  let bytes = instrumented.get(file);
+  if (bytes === undefined) {
+    bytes = instrument(read(file), { memoryMaxPages: CAP }).bytes;
+    instrumented.set(file, bytes);
+  }
+  return bytes;
+}
+
 async function run(c: Case, metered: boolean): Promise<Outcome> {
-  const prepare = (bytes: Uint8Array) =>
-    metered ? instrument(bytes, { memoryMaxPages: CAP }).bytes : bytes;
-  const wasm = [{ data: prepare(read(c.file)), name: "main" }];
+  const prepare = (file: string) => metered ? instrumentOnce(file) : read(file);
+  const wasm = [{ data: prepare(c.file), name: "main" }];
   if (c.linked !== undefined) {
-    wasm.unshift({ data: prepare(read(c.linked)), name: "extism:host/user" });
+    wasm.unshift({ data: prepare(c.linked), name: "extism:host/user" });
   }
   const logs: string[] = [];
   const log = (level: string) => (message: string) => logs.push(`${level}: ${message}`);
@@ -99,8 +109,7 @@ async function run(c: Case, metered: boolean): Promise<Outcome> {
 describe("Extism conformance plugins, instrumented", () => {
   for (const c of cases) {
     it(`${c.file} ${c.fn}: validates and behaves as the original, with stable fuel`, async () => {
-      const out = instrument(read(c.file), { memoryMaxPages: CAP });
-      expect(WebAssembly.validate(out.bytes as BufferSource)).toBe(true);
+      expect(WebAssembly.validate(instrumentOnce(c.file) as BufferSource)).toBe(true);
       const original = await run(c, false);
       const first = await run(c, true);
       const second = await run(c, true);
@@ -134,7 +143,7 @@ describe("Extism conformance plugins, instrumented", () => {
   it("custom sections other than DWARF and names survive byte for byte", () => {
     for (const file of ["code.wasm", "hello_haskell.wasm", "var.wasm"]) {
       const bytes = read(file);
-      const out = instrument(bytes, { memoryMaxPages: CAP }).bytes;
+      const out = instrumentOnce(file);
       const keep = (b: Uint8Array) =>
         readSections(b)
           .filter((s) => s.id === 0 && s.name !== "name" && !s.name?.startsWith(".debug_"))

@@ -13,43 +13,48 @@
  * @module
  */
 import binaryen from "binaryen";
-import { type Expr, inspect, mapChildren, type Node } from "./walk.ts";
+import { c, type Expr, inspect, mapChildren } from "./walk.ts";
 
 /** The export name of the fuel global. */
 export const FUEL_EXPORT = "plughost_fuel";
 const GLOBAL = "plughost$fuel";
 const RETURN_LABEL = "plughost$return";
 
+const addVar = c("FunctionAddVar");
+const typeOf = c("ExpressionGetType");
+const callIsReturn = c("CallIsReturn");
+const callIndirectIsReturn = c("CallIndirectIsReturn");
+const loopGetBody = c("LoopGetBody");
+const loopSetBody = c("LoopSetBody");
+const returnGetValue = c("ReturnGetValue");
+const functionGetBody = c("FunctionGetBody");
+const functionSetBody = c("FunctionSetBody");
+const functionGetResults = c("FunctionGetResults");
+
+const isTuple = (type: number) => binaryen.expandType(type).length > 1;
+const i64 = (m: binaryen.Module, value: bigint) => m.i64.const(value as unknown as number);
+
 interface Shape {
   loops: boolean;
   localSafe: boolean;
 }
-
-type AddVar = (func: number, type: number) => number;
-const addVar = (binaryen as unknown as { _BinaryenFunctionAddVar: AddVar })._BinaryenFunctionAddVar;
-
-const api = binaryen as unknown as {
-  Loop: { setBody(loop: Expr, body: Expr): void };
-  Function: { setBody(func: number, body: Expr): void };
-};
-
-const isTuple = (type: number) => binaryen.expandType(type).length > 1;
 
 /** First pass: does the function loop, and can the local form meter it exactly? */
 function shapeOf(body: Expr): Shape {
   const shape: Shape = { loops: false, localSafe: true };
   let callDepth = 0;
   const visit = (expr: Expr): Expr => {
-    const node = inspect(expr);
-    const isCall = node.id === binaryen.CallId || node.id === binaryen.CallIndirectId;
-    if (node.id === binaryen.LoopId) {
+    const kind = inspect(expr);
+    const isCall = kind === binaryen.CallId || kind === binaryen.CallIndirectId;
+    if (kind === binaryen.LoopId) {
       shape.loops = true;
       if (callDepth > 0) shape.localSafe = false;
     } else if (isCall) {
-      if (node.info.isReturn === true || isTuple(node.info.type as number)) shape.localSafe = false;
+      const tail = kind === binaryen.CallId ? callIsReturn(expr) : callIndirectIsReturn(expr);
+      if (tail !== 0 || isTuple(typeOf(expr))) shape.localSafe = false;
       callDepth++;
     }
-    mapChildren(expr, node, visit);
+    mapChildren(expr, kind, visit);
     if (isCall) callDepth--;
     return expr;
   };
@@ -75,25 +80,25 @@ class FunctionMeter {
   }
 
   private below(value: Expr): Expr {
-    return this.m.i64.lt_s(value, this.m.i64.const(0n as unknown as number));
+    return this.m.i64.lt_s(value, i64(this.m, 0n));
   }
 
   private minus(value: Expr, cost: number): Expr {
-    return this.m.i64.sub(value, this.m.i64.const(BigInt(cost) as unknown as number));
+    return this.m.i64.sub(value, i64(this.m, BigInt(cost)));
   }
 
   /** The charge for a region: global or local form. */
   charge(cost: number, entry: boolean): Expr[] {
     const m = this.m;
-    const c = Math.max(1, cost);
+    const amount = Math.max(1, cost);
     if (this.fuel === null) {
       return [
-        m.global.set(GLOBAL, this.minus(this.gget(), c)),
+        m.global.set(GLOBAL, this.minus(this.gget(), amount)),
         m.if(this.below(this.gget()), m.unreachable()),
       ];
     }
     const f = this.fuel;
-    const value = this.minus(entry ? this.gget() : m.local.get(f, binaryen.i64), c);
+    const value = this.minus(entry ? this.gget() : m.local.get(f, binaryen.i64), amount);
     const trap = m.block(null, [
       m.global.set(GLOBAL, m.local.get(f, binaryen.i64)),
       m.unreachable(),
@@ -120,28 +125,25 @@ class FunctionMeter {
 
   /** Rewrites one expression tree, counting its nodes into the current region. */
   visit = (expr: Expr): Expr => {
-    const node: Node = inspect(expr);
+    const kind = inspect(expr);
     this.cost++;
-    if (node.id === binaryen.LoopId) {
+    if (kind === binaryen.LoopId) {
       const outer = this.cost;
       this.cost = 0;
-      const body = this.visit(node.info.body as number);
+      const body = this.visit(loopGetBody(expr));
       const inner = this.cost;
       this.cost = outer;
-      api.Loop.setBody(
-        expr,
-        this.m.block(null, [...this.charge(inner, false), body], binaryen.auto),
-      );
+      loopSetBody(expr, this.m.block(null, [...this.charge(inner, false), body], binaryen.auto));
       return expr;
     }
-    mapChildren(expr, node, this.visit);
+    mapChildren(expr, kind, this.visit);
     if (this.fuel === null) return expr;
-    if (node.id === binaryen.ReturnId) {
-      const value = node.info.value as number;
+    if (kind === binaryen.ReturnId) {
+      const value = returnGetValue(expr);
       return this.m.br(RETURN_LABEL, 0, value === 0 ? undefined : value);
     }
-    if (node.id === binaryen.CallId || node.id === binaryen.CallIndirectId) {
-      const type = node.info.type as number;
+    if (kind === binaryen.CallId || kind === binaryen.CallIndirectId) {
+      const type = typeOf(expr);
       const m = this.m;
       if (type === binaryen.unreachable) return expr;
       if (type === binaryen.none) {
@@ -179,16 +181,18 @@ class FunctionMeter {
 
 /** Adds the fuel global (exported as {@link FUEL_EXPORT}) and meters every defined function. */
 export function meterModule(m: binaryen.Module, startFuel: bigint): void {
-  m.addGlobal(GLOBAL, binaryen.i64, true, m.i64.const(startFuel as unknown as number));
+  m.addGlobal(GLOBAL, binaryen.i64, true, i64(m, startFuel));
   m.addGlobalExport(GLOBAL, FUEL_EXPORT);
   const count = m.getNumFunctions();
   for (let i = 0; i < count; i++) {
     const func = m.getFunctionByIndex(i);
-    const info = binaryen.getFunctionInfo(func);
-    if (info.base !== null && info.base !== "") continue; // imported
-    const shape = shapeOf(info.body);
-    const local = shape.loops && shape.localSafe && !isTuple(info.results);
+    const base = binaryen.getFunctionInfo(func).base;
+    if (base !== null && base !== "") continue; // imported
+    const body = functionGetBody(func);
+    const results = functionGetResults(func);
+    const shape = shapeOf(body);
+    const local = shape.loops && shape.localSafe && !isTuple(results);
     const meter = new FunctionMeter(m, func, local);
-    api.Function.setBody(func, meter.meterBody(info.body, info.results));
+    functionSetBody(func, meter.meterBody(body, results));
   }
 }
