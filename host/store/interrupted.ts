@@ -24,24 +24,22 @@ export async function markInterrupted(client: Client, self: Owner): Promise<stri
   );
   if (dead.length === 0) return [];
   const now = Date.now();
-  const marked: string[] = [];
-  const tx = await client.transaction("write");
-  try {
-    for (const row of dead) {
-      const id = String(row[0]);
-      const updated = await tx.execute({
+  // One batch (no awaits inside a transaction). The guard on status means a process
+  // starting at the same moment cannot mark a run twice; changes() skips the event then.
+  const statements = dead.flatMap((row) => {
+    const id = String(row[0]);
+    return [
+      {
         sql: "UPDATE run_records SET status = 'interrupted', error_class = 'interrupted', " +
           "error_message = ?, ended_at = ?, duration_ms = ? - started_at " +
           "WHERE id = ? AND status = 'running'",
         args: [MESSAGE, now, now, id],
-      });
-      // Another process starting at the same moment may have marked it first.
-      if (updated.rowsAffected === 0) continue;
-      marked.push(id);
-      await tx.execute({
+      },
+      {
         sql:
           "INSERT INTO events (id, schema_version, ts, type, level, source, plugin_id, run_id, " +
-          "correlation_id, payload) VALUES (?, ?, ?, 'run.interrupted', 'warn', 'host', ?, ?, NULL, ?)",
+          "correlation_id, payload) SELECT ?, ?, ?, 'run.interrupted', 'warn', 'host', ?, ?, NULL, ? " +
+          "WHERE changes() > 0",
         args: [
           ulid(now),
           EVENT_SCHEMA_VERSION,
@@ -50,11 +48,12 @@ export async function markInterrupted(client: Client, self: Owner): Promise<stri
           id,
           JSON.stringify({ message: MESSAGE }),
         ],
-      });
-    }
-    await tx.commit();
-  } finally {
-    tx.close();
-  }
+      },
+    ];
+  });
+  const results = await client.batch(statements, "write");
+  const marked = dead.map((row) => String(row[0])).filter((_, i) =>
+    results[2 * i]!.rowsAffected > 0
+  );
   return marked;
 }

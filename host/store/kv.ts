@@ -51,7 +51,8 @@ export class KvRepository {
   /**
    * Sets a key. With `quotaBytes`, the plugin's total (keys plus values, this
    * write included) must stay within it, or a HostError `quota_exceeded` is
-   * thrown and nothing changes. Durable when the promise resolves.
+   * thrown and nothing changes. Durable when the promise resolves. Check and
+   * write are one statement, so concurrent writers cannot overshoot the quota.
    */
   async set(
     pluginId: string,
@@ -60,35 +61,26 @@ export class KvRepository {
     options: { quotaBytes?: number | undefined } = {},
   ): Promise<void> {
     const size = checkKey(key) + value.byteLength;
-    await this.#run("write kv", async () => {
-      const tx = await this.#client.transaction("write");
-      try {
-        if (options.quotaBytes !== undefined) {
-          const used = await tx.execute({
-            sql: "SELECT coalesce(sum(size), 0) - coalesce(" +
-              "(SELECT size FROM kv WHERE plugin_id = ? AND key = ?), 0) FROM kv WHERE plugin_id = ?",
-            args: [pluginId, key, pluginId],
-          });
-          const total = Number(used.rows[0]?.[0] ?? 0) + size;
-          if (total > options.quotaBytes) {
-            throw new HostError(
-              "quota_exceeded",
-              `kv quota of plugin '${pluginId}' exceeded: this write would use ${total} of ${options.quotaBytes} bytes; delete keys or raise permissions.kv.quotaBytes`,
-              { details: { used: total - size, size, quotaBytes: options.quotaBytes } },
-            );
-          }
-        }
-        await tx.execute({
-          sql: "INSERT INTO kv (plugin_id, key, value, size, updated_at) VALUES (?, ?, ?, ?, ?) " +
-            "ON CONFLICT (plugin_id, key) DO UPDATE SET value = excluded.value, " +
-            "size = excluded.size, updated_at = excluded.updated_at",
-          args: [pluginId, key, value, size, Date.now()],
-        });
-        await tx.commit();
-      } finally {
-        tx.close();
-      }
-    });
+    const quota = options.quotaBytes ?? null;
+    // One statement, so the quota check and the write are atomic without an interactive
+    // transaction (whose awaits would let a synchronous busy wait elsewhere stall the process).
+    const result = await this.#run("write kv", () =>
+      this.#client.execute({
+        sql: "INSERT INTO kv (plugin_id, key, value, size, updated_at) SELECT ?1, ?2, ?3, ?4, ?5 " +
+          "WHERE ?6 IS NULL OR " +
+          "(SELECT coalesce(sum(size), 0) FROM kv WHERE plugin_id = ?1 AND key <> ?2) + ?4 <= ?6 " +
+          "ON CONFLICT (plugin_id, key) DO UPDATE SET value = excluded.value, " +
+          "size = excluded.size, updated_at = excluded.updated_at",
+        args: [pluginId, key, value, size, Date.now(), quota],
+      }));
+    if (result.rowsAffected === 0) {
+      const used = (await this.usage(pluginId)).bytes;
+      throw new HostError(
+        "quota_exceeded",
+        `kv quota of plugin '${pluginId}' exceeded: ${size} more bytes on top of ${used} would pass ${quota}; delete keys or raise permissions.kv.quotaBytes`,
+        { details: { used, size, quotaBytes: quota } },
+      );
+    }
   }
 
   /** Deletes a key; true when it existed. */

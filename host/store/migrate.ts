@@ -2,8 +2,8 @@
  * Applies the embedded migrations at open. It keeps drizzle's bookkeeping
  * table (`__drizzle_migrations`: hash = SHA-256 of the SQL file, created_at =
  * the journal's `when`), so drizzle-kit sees the same state, but it reads and
- * writes that table inside one write transaction: two processes opening a new
- * database at once cannot both apply a migration.
+ * applies all pending migrations in one write batch: two processes opening a
+ * new database at once cannot both apply one (the loser finds nothing pending).
  * @module
  */
 import type { Client } from "@libsql/client";
@@ -36,32 +36,28 @@ export async function applyMigrations(
   client: Client,
   migrations: readonly Migration[],
 ): Promise<string[]> {
+  await client.execute(createTable);
   const pending = await pendingMigrations(client, migrations);
   if (pending.length === 0) return [];
-  const tx = await client.transaction("write");
+  // One write batch (BEGIN IMMEDIATE ... COMMIT): all pending migrations or none.
+  const statements = pending.flatMap((migration) => [
+    ...migration.sql.split("--> statement-breakpoint").filter((s) => s.trim() !== ""),
+    {
+      sql: `INSERT INTO "${MIGRATIONS_TABLE}" ("hash", "created_at") VALUES (?, ?)`,
+      args: [migrationHash(migration), migration.when],
+    },
+  ]);
   try {
-    await tx.execute(createTable);
-    // Read again under the write lock: another process may have migrated meanwhile.
-    const todo = await pendingMigrations(tx, migrations);
-    for (const migration of todo) {
-      for (const statement of migration.sql.split("--> statement-breakpoint")) {
-        if (statement.trim() !== "") await tx.execute(statement);
-      }
-      await tx.execute({
-        sql: `INSERT INTO "${MIGRATIONS_TABLE}" ("hash", "created_at") VALUES (?, ?)`,
-        args: [migrationHash(migration), migration.when],
-      });
-    }
-    await tx.commit();
-    return todo.map((m) => m.tag);
+    await client.batch(statements, "write");
+    return pending.map((m) => m.tag);
   } catch (error) {
+    // Another process may have applied them between our read and our batch.
+    if ((await pendingMigrations(client, migrations)).length === 0) return [];
     throw new HostError(
       "storage_error",
       `Cannot migrate the database: ${error instanceof Error ? error.message : error}`,
       { cause: error },
     );
-  } finally {
-    tx.close();
   }
 }
 
