@@ -1,0 +1,79 @@
+// A test plugin that does what its input says, to drive every host function from tests:
+// {"ops": [{"fn": "kv_get", "req": {...}} | {"log": text} | {"logSecret": name}
+//          | {"failSecret": name} | {"fail": text} | {"http": url}]}
+// It outputs the JSON array of the raw host responses (and HTTP results) in order.
+import {
+  event_publish,
+  invoke,
+  kv_delete,
+  kv_get,
+  kv_list,
+  kv_set,
+  readBlock,
+  secret_get,
+} from "../../../sdk/as/host";
+import { free } from "@extism/as-pdk/lib/env";
+import {
+  fail,
+  http,
+  JSONObject,
+  log,
+  outputString,
+  readInputJson,
+  secrets,
+  storeBytes,
+  stringifyBytes,
+  utf8Decode,
+} from "../../../sdk/as/index";
+
+function raw(fn: string, request: u64): u64 {
+  if (fn == "kv_get") return kv_get(request);
+  if (fn == "kv_set") return kv_set(request);
+  if (fn == "kv_delete") return kv_delete(request);
+  if (fn == "kv_list") return kv_list(request);
+  if (fn == "event_publish") return event_publish(request);
+  if (fn == "secret_get") return secret_get(request);
+  if (fn == "invoke") return invoke(request);
+  return 0;
+}
+
+export function run(): i32 {
+  const ops = readInputJson().get("ops")!.asArray().items;
+  const out = new Array<string>(0);
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i].asObject();
+    const fn = op.getString("fn");
+    if (fn !== null) {
+      const req = storeBytes(stringifyBytes(op.get("req")!));
+      const res = raw(fn!, req);
+      free(req);
+      if (res == 0) return fail("unknown fn " + fn!);
+      out.push(utf8Decode(readBlock(res)));
+      free(res);
+      continue;
+    }
+    const line = op.getString("log");
+    if (line !== null) log.info(line!);
+    const logSecret = op.getString("logSecret");
+    if (logSecret !== null) log.warn("the token is " + secrets.get(logSecret!).unwrap());
+    const failSecret = op.getString("failSecret");
+    if (failSecret !== null) return fail("bad token " + secrets.get(failSecret!).unwrap());
+    const message = op.getString("fail");
+    if (message !== null) return fail(message!);
+    const url = op.getString("http");
+    if (url !== null) {
+      const r = http.get(url!);
+      out.push(
+        r.ok
+          ? new JSONObject().setNumber("status", <f64> r.value.status).setString(
+            "body",
+            r.value.text(),
+          )
+            .toString()
+          : new JSONObject().setString("error", r.error!.toString()).toString(),
+      );
+    }
+  }
+  outputString("[" + out.join(",") + "]");
+  return 0;
+}
