@@ -17,7 +17,7 @@ type Kernel = { name: string; fn: string; arg: number };
 const kernels: Kernel[] = [
   { name: "sha256 (4 KiB x 40)", fn: "sha256", arg: 40 },
   { name: "tight loop (5e6)", fn: "mix", arg: 5_000_000 },
-  { name: "recursive fib(27)", fn: "fib", arg: 27 },
+  { name: "recursive fib(30)", fn: "fib", arg: 30 },
 ];
 
 const median = (xs: number[]) => {
@@ -68,9 +68,7 @@ for (const k of kernels) {
     let tm = 0;
     for (const which of order) {
       if (which === "plain") {
-        const [t, v] = time(() => a(k.arg));
-        tp = t;
-        if (v !== b.length * 0 + (v as number)) throw new Error("unreachable");
+        tp = time(() => a(k.arg))[0];
       } else {
         fuel.value = BUDGET;
         const [t, v] = time(() => b(k.arg));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { HostError } from "../../errors.ts";
+import { FIGURES, FIGURES_WAT } from "./_fixtures.ts";
 import { instantiate, metered, wat } from "./_testing.ts";
 import { FUEL_EXPORT, instrument } from "./mod.ts";
 
@@ -168,5 +169,13 @@ describe("fuel metering", () => {
   it("rejects bad options with a usage error", () => {
     expect(() => instrument(kernels, { memoryMaxPages: 0 })).toThrow(/memoryMaxPages/);
     expect(() => instrument(kernels, { memoryMaxPages: 1, startFuel: -1n })).toThrow(/startFuel/);
+  });
+
+  it("uses the fuel figures shared with the Deno test", () => {
+    const instance = instantiate(instrument(wat(FIGURES_WAT), { memoryMaxPages: 1 }).bytes);
+    for (const [fn, arg, result, fuel] of FIGURES) {
+      const r = metered(instance, fn, BIG, arg);
+      expect([fn, arg, r.value, r.used]).toEqual([fn, arg, result, fuel]);
+    }
   });
 });
