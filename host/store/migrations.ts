@@ -22,4 +22,10 @@ export const migrations: readonly Migration[] = [
     sql:
       "CREATE TABLE `api_tokens` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`token_hash` text NOT NULL,\n\t`scopes` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`expires_at` integer,\n\t`revoked_at` integer\n);\n--> statement-breakpoint\nCREATE UNIQUE INDEX `api_tokens_hash_idx` ON `api_tokens` (`token_hash`);",
   },
+  {
+    tag: "0003_schedules",
+    when: 1795305342605,
+    sql:
+      "CREATE TABLE `leases` (\n\t`schedule_id` text NOT NULL,\n\t`occurrence` integer NOT NULL,\n\t`holder` text NOT NULL,\n\t`state` text NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`attempts` integer NOT NULL,\n\t`run_id` text,\n\t`updated_at` integer NOT NULL,\n\tPRIMARY KEY(`schedule_id`, `occurrence`)\n);\n--> statement-breakpoint\nCREATE INDEX `leases_state_idx` ON `leases` (`state`,`expires_at`);--> statement-breakpoint\nCREATE TABLE `schedules` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`plugin_id` text NOT NULL,\n\t`capability` text NOT NULL,\n\t`cron` text,\n\t`interval_ms` integer,\n\t`input` text NOT NULL,\n\t`timezone` text,\n\t`source` text NOT NULL,\n\t`plugin_version` text,\n\t`state` text NOT NULL,\n\t`missed` text NOT NULL,\n\t`anchor_at` integer NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n--> statement-breakpoint\nCREATE UNIQUE INDEX `schedules_name_idx` ON `schedules` (`name`);--> statement-breakpoint\nCREATE INDEX `schedules_plugin_idx` ON `schedules` (`plugin_id`);",
+  },
 ];

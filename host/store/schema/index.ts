@@ -7,3 +7,4 @@ export * from "./kv.ts";
 export * from "./plugins.ts";
 export * from "./runs.ts";
 export * from "./tokens.ts";
+export * from "./schedules.ts";
