@@ -3,6 +3,7 @@
  * settings both kinds are made from.
  * @module
  */
+import type { ExtismPluginOptions } from "@extism/extism";
 import type { CallState } from "./call-state.ts";
 import type { CompiledPlugin } from "./compile.ts";
 import type { CallError, HostFunction, LogLevel, SandboxLogger } from "./types.ts";
@@ -50,7 +51,7 @@ const MEMORY_LIMIT_LOG = "memory limit exceeded";
 export function extismLogger(
   target: SandboxLogger | undefined,
   onMemoryLimit: (message: string) => void,
-): Console {
+): NonNullable<ExtismPluginOptions["logger"]> {
   const forward = (level: keyof SandboxLogger) => (message: unknown) => {
     const text = String(message);
     if (level === "error" && text.startsWith(MEMORY_LIMIT_LOG)) return onMemoryLimit(text);
@@ -62,7 +63,7 @@ export function extismLogger(
     info: forward("info"),
     warn: forward("warn"),
     error: forward("error"),
-  } as unknown as Console;
+  } as unknown as NonNullable<ExtismPluginOptions["logger"]>;
 }
 
 /** Extism's log level for our options (its "silent" drops everything but the memory-limit line). */

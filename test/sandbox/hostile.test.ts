@@ -42,9 +42,13 @@ for (const mode of ["main", "worker"] as const) {
     });
 
     it("Extism alloc in a loop ends with memory_limit", async () => {
-      const plugin = await load("alloc-loop", { mode, limits: { memoryPages: 256 } });
+      const plugin = await load("alloc-loop", {
+        mode,
+        limits: { memoryPages: 256, fuel: 5_000_000n },
+      });
       const result = await plugin.call("run", none);
       expect(result.ok ? "ok" : result.error.class).toBe("memory_limit");
+      expect(await cpuWhileIdle(500)).toBeLessThan(150);
     });
 
     it("unbounded recursion ends with stack_overflow", async () => {

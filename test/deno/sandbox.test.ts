@@ -1,0 +1,97 @@
+/**
+ * The sandbox on Deno: hostile plugins end with their class in both modes,
+ * promptly, with no thread left spinning and no hang.
+ * Run: npx deno test -A test/deno/sandbox.test.ts
+ */
+import assert from "node:assert/strict";
+import { loadPlugin } from "../../host/sandbox/mod.ts";
+import { conformance, cpuWhileIdle, fixture, text, utf8 } from "../sandbox/fixtures.ts";
+
+// Extism's workers and timers outlive single tests by design (closed at the end of each).
+const opts = { sanitizeOps: false, sanitizeResources: false };
+const none = new Uint8Array();
+
+for (const mode of ["main", "worker"] as const) {
+  Deno.test(
+    `${mode}: an infinite loop ends with fuel_exhausted, CPU idle right after`,
+    opts,
+    async () => {
+      const plugin = await loadPlugin(fixture("spin"), { mode, limits: { fuel: 1_000_000n } });
+      try {
+        const result = await plugin.call("run", none);
+        assert.equal(result.ok ? "ok" : result.error.class, "fuel_exhausted");
+        assert.equal(result.usage.fuel, 1_000_000);
+        const cpu = await cpuWhileIdle(500);
+        assert.ok(cpu < 150, `the process used ${cpu} ms of CPU while idle for 500 ms`);
+        assert.equal((await plugin.call("noop", none)).ok, true);
+      } finally {
+        await plugin.close();
+      }
+    },
+  );
+
+  Deno.test(
+    `${mode}: an unknown import fails the load with load_error naming it`,
+    opts,
+    async () => {
+      const error = await loadPlugin(fixture("unknown-import"), { mode }).catch((e) => e);
+      assert.equal(error.code, "load_error");
+      assert.match(error.message, /mystery_function/);
+    },
+  );
+
+  Deno.test(`${mode}: a start section that never ends fails the load`, opts, async () => {
+    const error = await loadPlugin(fixture("start-spin"), { mode, limits: { fuel: 10_000_000n } })
+      .catch((e) => e);
+    assert.ok(["load_error", "fuel_exhausted"].includes(error.code), String(error));
+  });
+
+  Deno.test(
+    `${mode}: memory.grow in a loop ends with memory_limit under the cap`,
+    opts,
+    async () => {
+      const plugin = await loadPlugin(fixture("grow"), { mode, limits: { memoryPages: 256 } });
+      try {
+        const result = await plugin.call("run", none);
+        assert.equal(result.ok ? "ok" : result.error.class, "memory_limit");
+        assert.ok(result.usage.memoryPages <= 256);
+      } finally {
+        await plugin.close();
+      }
+    },
+  );
+
+  Deno.test(`${mode}: Extism alloc in a loop ends with memory_limit`, opts, async () => {
+    // A small fuel budget: on Deno a terminated worker keeps running, so in worker
+    // mode the plugin goes on allocating until its fuel ends (see docs/sandbox.md).
+    const plugin = await loadPlugin(fixture("alloc-loop"), {
+      mode,
+      limits: { memoryPages: 256, fuel: 5_000_000n },
+    });
+    try {
+      const result = await plugin.call("run", none);
+      assert.equal(result.ok ? "ok" : result.error.class, "memory_limit");
+      if (mode === "main") {
+        const cpu = await cpuWhileIdle(500);
+        assert.ok(cpu < 150, `the process used ${cpu} ms of CPU while idle for 500 ms`);
+      }
+    } finally {
+      await plugin.close();
+    }
+  });
+
+  Deno.test(`${mode}: a conformance plugin gives its documented output`, opts, async () => {
+    const plugin = await loadPlugin(conformance("code.wasm"), { mode });
+    try {
+      const result = await plugin.call("count_vowels", utf8("hello world"));
+      assert.ok(result.ok);
+      assert.deepEqual(JSON.parse(text(result.output)), {
+        count: 3,
+        total: 3,
+        vowels: "aeiouAEIOU",
+      });
+    } finally {
+      await plugin.close();
+    }
+  });
+}
