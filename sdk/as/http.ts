@@ -79,8 +79,8 @@ export class HttpResponse {
 export class http {
   /**
    * Sends `request`. Any status (404, 500, ...) is a successful result; a
-   * request that got no response (network error, refused redirect, body too
-   * large) is a `network_error`. A URL whose host is not allowed ends the
+   * request that got no response, or whose body the host dropped for its
+   * size, is a `network_error`. A URL whose host is not allowed ends the
    * whole call with an error raised by Extism.
    */
   static fetch(request: HttpRequest): Result<HttpResponse> {
@@ -100,17 +100,22 @@ export class http {
     const status = http_status_code();
     free(metaHandle);
     if (bodyHandle != 0) free(bodyHandle);
-    let bytes = new Uint8Array(0);
-    if (response != 0) {
-      bytes = readBlock(response);
-      free(response);
-    }
+    const what = "HTTP " + request.method + " " + request.url;
     if (status == 0) {
+      if (response != 0) free(response);
+      return err<HttpResponse>("network_error", what + " got no response");
+    }
+    // Extism gives even an empty body a block; no block after a status means the body was
+    // dropped (past the host's size limit, or the read failed).
+    if (response == 0) {
       return err<HttpResponse>(
         "network_error",
-        "HTTP " + request.method + " " + request.url + " got no response",
+        what + " answered " + status.toString() +
+          " but its body was not delivered (larger than the host allows, or the read failed)",
       );
     }
+    const bytes = readBlock(response);
+    free(response);
     let responseHeaders: JSONObject | null = null;
     const h = http_headers();
     if (h != 0) {

@@ -162,10 +162,14 @@ describe("sdk/as http.fetch through Extism's http_request (worker mode)", () => 
           body,
           header: String(req.headers["x-plugin"]),
         });
+        if (req.url === "/empty") {
+          res.writeHead(204).end();
+          return;
+        }
         res.writeHead(req.url === "/missing" ? 404 : 200, {
           "content-type": "application/json",
         });
-        res.end(JSON.stringify({ path: req.url, greeting: "Grüße" }));
+        res.end(JSON.stringify({ path: req.url, greeting: "Grüße", pad: "x".repeat(64) }));
       });
     });
     await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
@@ -193,7 +197,7 @@ describe("sdk/as http.fetch through Extism's http_request (worker mode)", () => 
     expect(get?.json()).toEqual({
       error: null,
       status: 200,
-      body: JSON.stringify({ path: "/hello", greeting: "Grüße" }),
+      body: JSON.stringify({ path: "/hello", greeting: "Grüße", pad: "x".repeat(64) }),
       contentType: "application/json",
     });
     const post = await worker.call(
@@ -209,6 +213,34 @@ describe("sdk/as http.fetch through Extism's http_request (worker mode)", () => 
       { method: "GET", body: "", header: "zoë" },
       { method: "POST", body: '{"name":"Zoë"}', header: "zoë" },
     ]);
+  });
+
+  it("an empty body is an empty response; a body over the size limit is a network_error", async () => {
+    const empty = await worker.call(
+      "fetch",
+      JSON.stringify({ url: `${base}/empty`, method: "GET" }),
+    );
+    expect(empty?.json()).toMatchObject({ error: null, status: 204, body: "" });
+    const capped = await createPlugin({
+      wasm: [{ data: wasm }],
+      allowedHosts: ["127.0.0.1"],
+      memory: { maxHttpResponseBytes: 16 },
+    }, {
+      useWasi: false,
+      runInWorker: true,
+      functions: { "extism:host/user": userFunctions() },
+    });
+    try {
+      const out = await capped.call("fetch", JSON.stringify({ url: `${base}/big`, method: "GET" }));
+      expect(out?.json()).toMatchObject({
+        error: {
+          code: "network_error",
+          message: expect.stringMatching(/answered 200 but its body was not delivered/),
+        },
+      });
+    } finally {
+      await capped.close();
+    }
   });
 
   it("a host outside allowedHosts ends the call with an error", async () => {
