@@ -33,6 +33,14 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: "Check that plugin files are intact and signed by trusted keys",
     load: async () => (await import("./verify.ts")).command,
   },
+  serve: {
+    summary: "Serve the HTTP API (capability calls, plugins, runs, events)",
+    load: async () => (await import("./serve.ts")).command,
+  },
+  tokens: {
+    summary: "Create, list and revoke HTTP API tokens",
+    load: async () => (await import("./tokens.ts")).command,
+  },
   inspect: {
     summary: "Show a plugin file's manifest, sections, imports, exports and signatures",
     load: async () => (await import("./inspect.ts")).command,

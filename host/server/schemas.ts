@@ -59,10 +59,13 @@ export const RunPageSchema = z.object({
   ),
 }).openapi("RunPage");
 
+/** An event as the API returns it (the payload is any JSON; recursive schemas cannot be documented). */
+export const EventSchema = Event.extend({ payload: z.unknown() }).openapi("Event");
+
 /** A page of events. */
 export const EventPageSchema = z.object({
-  events: z.array(Event),
+  events: z.array(EventSchema),
   cursor: z.string().nullable().describe("Pass as ?cursor= for events after this page"),
 }).openapi("EventPage");
 
-export { Event, RunRecord };
+export { RunRecord };

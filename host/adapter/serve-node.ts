@@ -1,0 +1,45 @@
+/**
+ * Serving on Node: `@hono/node-server` over node:http.
+ * @module
+ */
+import { serve } from "@hono/node-server";
+import type { Server } from "node:http";
+import { HostError } from "../errors.ts";
+import type { Listener, ListenOptions } from "./serve-types.ts";
+
+/** Listens with node:http; rejects with a `network_error` HostError when the bind fails. */
+export function listenNode(options: ListenOptions): Promise<Listener> {
+  return new Promise((resolve, reject) => {
+    const server = serve(
+      { fetch: options.fetch, hostname: options.hostname, port: options.port },
+      (info) => {
+        server.off("error", onError);
+        resolve({
+          hostname: options.hostname,
+          port: info.port,
+          close: (graceMs) => closeNode(server as Server, graceMs),
+        });
+      },
+    );
+    const onError = (error: Error) =>
+      reject(
+        new HostError(
+          "network_error",
+          `Cannot listen on ${options.hostname}:${options.port}: ${error.message}`,
+          { cause: error },
+        ),
+      );
+    server.once("error", onError);
+  });
+}
+
+function closeNode(server: Server, graceMs: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

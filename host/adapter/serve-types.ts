@@ -1,0 +1,26 @@
+/**
+ * What every runtime's HTTP listener offers the server: listen with a fetch
+ * handler, report the bound address, stop gracefully.
+ * @module
+ */
+
+/** Where and what to serve. */
+export interface ListenOptions {
+  fetch: (request: Request) => Response | Promise<Response>;
+  /** Interface to bind (the host binds 127.0.0.1 unless told otherwise). */
+  hostname: string;
+  /** Port; 0 picks a free one. */
+  port: number;
+}
+
+/** A listening server. */
+export interface Listener {
+  hostname: string;
+  /** The bound port (the real one when 0 was asked). */
+  port: number;
+  /**
+   * Stops accepting connections and resolves when open requests have ended,
+   * or after `graceMs`, when remaining connections are cut.
+   */
+  close(graceMs: number): Promise<void>;
+}

@@ -1,0 +1,190 @@
+/**
+ * `host serve`: the HTTP API over the installed plugins and a plugins
+ * directory, until SIGINT or SIGTERM (then a graceful shutdown).
+ * @module
+ */
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import process from "node:process";
+import { z } from "zod";
+import { resolvePaths } from "../config/paths.ts";
+import { ExitCode, HostError } from "../errors.ts";
+import { openHost } from "../runtime/mod.ts";
+import type { ServerOptions } from "../server/context.ts";
+import { startServer } from "../server/start.ts";
+import { type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
+
+const usage = `Usage: host serve [options]
+
+Serves the HTTP API (docs/http-api.md): capability calls, plugins, runs, events,
+/healthz, /readyz, /metrics, /openapi.json. Loads the installed plugins and every
+*.wasm in --plugins; a plugin that fails verification is reported and skipped.
+Stops gracefully on SIGINT/SIGTERM. Create tokens with \`host tokens create\`.
+
+Options:
+  --host ADDR          Interface to bind (default 127.0.0.1)
+  --port N             Port (default 8787; 0 picks a free one)
+  --plugins DIR        Also load every plugin file in DIR (repeatable)
+  --db URL             Database (default: $PLUGHOST_DB or $PLUGHOST_HOME/host.db)
+  --trust PATH         Trust store (default: $PLUGHOST_TRUST or $PLUGHOST_HOME/trust)
+  --home DIR           Data directory (default: $PLUGHOST_HOME or ./.plughost)
+  --config FILE        JSON config with any of: host, port, plugins, db, trust, home,
+                       maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
+                       validateOutput, allowUnsigned, graceMs (flags win)
+  --max-body N         Largest JSON body in bytes (default 1048576)
+  --rate-limit N       Requests per second per token (default 100; 0: no limit)
+  --grace-ms N         Shutdown waits this long for calls in flight (default 10000)
+  --validate-output    Check capability output against its schema (development)
+  --allow-unsigned     Dev mode: load unsigned or untrusted plugins (each load is a warn event)
+
+Exit codes: 0 stopped by a signal; 64 usage; 65 bad config; 91 storage; 93 cannot listen.
+`;
+
+const ConfigFile = z.strictObject({
+  host: z.string().min(1).optional(),
+  port: z.number().int().min(0).max(65535).optional(),
+  plugins: z.union([z.string(), z.array(z.string())]).optional(),
+  db: z.string().optional(),
+  trust: z.string().optional(),
+  home: z.string().optional(),
+  maxBodyBytes: z.number().int().positive().optional(),
+  maxUploadBytes: z.number().int().positive().optional(),
+  rateLimit: z.strictObject({
+    perSecond: z.number().nonnegative(),
+    burst: z.number().int().positive().optional(),
+  }).optional(),
+  validateOutput: z.boolean().optional(),
+  allowUnsigned: z.boolean().optional(),
+  graceMs: z.number().int().nonnegative().optional(),
+});
+type ConfigFile = z.infer<typeof ConfigFile>;
+
+export const command: Command = {
+  name: "serve",
+  summary: "Serve the HTTP API (capability calls, plugins, runs, events)",
+  usage,
+  async run(args, io) {
+    const { values } = parseFlags(args, {
+      ...commonOptions,
+      host: { type: "string" },
+      port: { type: "string" },
+      plugins: { type: "string", multiple: true },
+      db: { type: "string" },
+      trust: { type: "string" },
+      home: { type: "string" },
+      config: { type: "string" },
+      "max-body": { type: "string" },
+      "rate-limit": { type: "string" },
+      "grace-ms": { type: "string" },
+      "validate-output": { type: "boolean" },
+      "allow-unsigned": { type: "boolean" },
+    }, 0);
+    const config = values.config === undefined ? {} : await readConfig(values.config, io.cwd);
+    const paths = resolvePaths(io.env, io.cwd, {
+      home: values.home ?? config.home,
+      db: values.db ?? config.db,
+      trust: values.trust ?? config.trust,
+    });
+    const port = values.port === "0" ? 0 : intFlag("port", values.port) ?? config.port ?? 8787;
+    const rate = values["rate-limit"] === "0"
+      ? 0
+      : intFlag("rate-limit", values["rate-limit"]) ?? config.rateLimit?.perSecond;
+    const options: Partial<ServerOptions> = {
+      ...(config.maxUploadBytes ? { maxUploadBytes: config.maxUploadBytes } : {}),
+      validateOutput: values["validate-output"] ?? config.validateOutput ?? false,
+    };
+    const maxBody = intFlag("max-body", values["max-body"]) ?? config.maxBodyBytes;
+    if (maxBody !== undefined) options.maxBodyBytes = maxBody;
+    if (rate !== undefined) {
+      options.rateLimitPerSecond = rate;
+      options.rateLimitBurst = config.rateLimit?.burst ?? Math.max(1, rate * 2);
+    }
+    const configPlugins = typeof config.plugins === "string" ? [config.plugins] : config.plugins;
+    const pluginDirs = (values.plugins ?? configPlugins ?? []).map((d) => resolve(io.cwd, d));
+
+    const host = await openHost({
+      paths,
+      pluginDirs,
+      allowUnsigned: values["allow-unsigned"] ?? config.allowUnsigned ?? false,
+    });
+    for (const f of host.failed) io.stderr(`host serve: skipped ${f.source}: ${f.error}\n`);
+    let server;
+    try {
+      server = await startServer({
+        host,
+        pluginsDir: paths.plugins,
+        hostname: values.host ?? config.host ?? "127.0.0.1",
+        port,
+        options,
+        graceMs: intFlag("grace-ms", values["grace-ms"]) ?? config.graceMs ?? 10_000,
+      });
+    } catch (error) {
+      await host.close();
+      throw error;
+    }
+    const ready = {
+      url: server.url,
+      plugins: host.loaded.map((p) => ({ id: p.id, version: p.version, state: p.state })),
+      failed: host.failed,
+    };
+    if (values.json) io.stdout(JSON.stringify({ event: "listening", ...ready }) + "\n");
+    else {
+      io.stdout(
+        `host serve: listening on ${server.url} (${host.loaded.length} plugin(s): ${
+          host.loaded.map((p) => `${p.id}@${p.version}`).join(", ") || "none"
+        })\n`,
+      );
+    }
+    const signal = await waitForSignal();
+    io.stderr(`host serve: ${signal}: shutting down\n`);
+    const { interrupted } = await server.close();
+    if (interrupted.length > 0) {
+      io.stderr(`host serve: marked ${interrupted.length} unfinished run(s) interrupted\n`);
+    }
+    if (values.json) io.stdout(JSON.stringify({ event: "stopped", signal, interrupted }) + "\n");
+    return ExitCode.ok;
+  },
+};
+
+function waitForSignal(): Promise<string> {
+  return new Promise((resolvePromise) => {
+    const on = (signal: string) => {
+      process.off("SIGINT", onInt);
+      process.off("SIGTERM", onTerm);
+      resolvePromise(signal);
+    };
+    const onInt = () => on("SIGINT");
+    const onTerm = () => on("SIGTERM");
+    process.on("SIGINT", onInt);
+    process.on("SIGTERM", onTerm);
+  });
+}
+
+async function readConfig(path: string, cwd: string): Promise<ConfigFile> {
+  let text: string;
+  try {
+    text = await readFile(resolve(cwd, path), "utf8");
+  } catch (error) {
+    throw new HostError(
+      "invalid_input",
+      `Cannot read the config file '${path}': ${(error as { code?: string }).code ?? error}`,
+    );
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new HostError(
+      "invalid_input",
+      `The config file '${path}' is not JSON: ${error instanceof Error ? error.message : error}`,
+    );
+  }
+  const parsed = ConfigFile.safeParse(json);
+  if (!parsed.success) {
+    throw new HostError(
+      "invalid_input",
+      `The config file '${path}' is invalid:\n${z.prettifyError(parsed.error)}`,
+    );
+  }
+  return parsed.data;
+}

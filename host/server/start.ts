@@ -1,0 +1,75 @@
+/**
+ * A running HTTP server over an open host, with graceful shutdown: stop
+ * accepting, end event streams, let calls in flight finish within the grace
+ * period, mark the rest interrupted, then close the host (draining the
+ * store's writer). Used by `host serve`, tests and the benchmark.
+ * @module
+ */
+import { listen, type Listener } from "../adapter/serve.ts";
+import { interruptRuns, type OpenHost } from "../runtime/mod.ts";
+import { createApp } from "./app.ts";
+import type { ServerApp, ServerDeps, ServerOptions } from "./context.ts";
+
+/** Options of `startServer`. */
+export interface StartOptions {
+  host: Pick<OpenHost, "store" | "runtime" | "close">;
+  /** Where uploads are kept (the host's installed plugins directory). */
+  pluginsDir: string;
+  hostname?: string;
+  /** Default 8787; 0 picks a free port. */
+  port?: number;
+  options?: Partial<ServerOptions>;
+  /** How long shutdown waits for calls in flight, in ms (default 10000). */
+  graceMs?: number;
+}
+
+/** A listening server. `close` is idempotent. */
+export interface RunningServer {
+  url: string;
+  port: number;
+  app: ServerApp;
+  deps: ServerDeps;
+  /** Shuts down gracefully; resolves with the run ids it had to mark interrupted. */
+  close(): Promise<{ interrupted: string[] }>;
+}
+
+/** Builds the app and listens. */
+export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const stopping = new AbortController();
+  const { app, deps } = createApp({
+    store: options.host.store,
+    runtime: options.host.runtime,
+    pluginsDir: options.pluginsDir,
+    options: options.options,
+    shutdown: stopping.signal,
+    ready: () => !stopping.signal.aborted,
+  });
+  const hostname = options.hostname ?? "127.0.0.1";
+  const listener: Listener = await listen({
+    fetch: (request) => app.fetch(request),
+    hostname,
+    port: options.port ?? 8787,
+  });
+  const graceMs = options.graceMs ?? 10_000;
+  let closing: Promise<{ interrupted: string[] }> | undefined;
+  const urlHost = hostname.includes(":") ? `[${hostname}]` : hostname;
+  return {
+    url: `http://${urlHost}:${listener.port}`,
+    port: listener.port,
+    app,
+    deps,
+    close() {
+      closing ??= (async () => {
+        stopping.abort();
+        const [, drained] = await Promise.all([
+          listener.close(graceMs),
+          deps.inflight.drain(graceMs),
+        ]);
+        const interrupted = drained ? [] : await interruptRuns(deps.store, deps.inflight.ids());
+        await options.host.close();
+        return { interrupted };
+      })();
+      return closing;
+    },
+  };
+}
