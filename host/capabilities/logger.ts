@@ -6,9 +6,13 @@
  */
 import type { SandboxLogger } from "../sandbox/mod.ts";
 import type { CapabilityContext } from "./context.ts";
+import { auditDenied } from "./audit.ts";
 import { redact } from "./runs.ts";
 
 type Level = "debug" | "info" | "warn" | "error";
+
+/** What Extism logs when a plugin without allowed hosts calls http_request. */
+const HTTP_NOT_ENABLED = "http_request is not enabled";
 
 /** Longest message kept, in characters; longer ones are cut. */
 const MAX_MESSAGE = 8192;
@@ -22,6 +26,17 @@ export function runLogger(ctx: CapabilityContext, pluginId: string): SandboxLogg
   let outside = 0;
   const write = (level: Level) => (message: string) => {
     const runs = ctx.runs.runsOf(pluginId);
+    if (level === "error" && message === HTTP_NOT_ENABLED) {
+      // Extism's kernel answers http_request itself for a plugin without allowed hosts
+      // (handle 0, status 0) and says so only in this log line.
+      auditDenied(
+        ctx.store,
+        { pluginId, runId: runs.length === 1 ? runs[0]!.runId : null },
+        "http_request",
+        {},
+        "the manifest does not grant permissions.http",
+      );
+    }
     if (runs.length === 0) {
       // Lines from start code, outside any call.
       if (outside++ >= ctx.policy.logLinesPerRun) return;

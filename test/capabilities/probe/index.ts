@@ -1,3 +1,4 @@
+// @ts-nocheck: AssemblyScript (u64, nullable narrowing), compiled by asc, not tsc.
 // A test plugin that does what its input says, to drive every host function from tests:
 // {"ops": [{"fn": "kv_get", "req": {...}} | {"log": text} | {"logSecret": name}
 //          | {"failSecret": name} | {"fail": text} | {"http": url}]}

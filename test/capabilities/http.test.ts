@@ -1,0 +1,108 @@
+/**
+ * HTTP through Extism's http_request and the host's gate: an allowed
+ * loopback server, a disallowed host, a redirect from allowed to disallowed,
+ * and the size cap.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { outputOf, type TestHost, testHost } from "./harness.ts";
+import { ops, probeWasm, signedProbe } from "./probe.ts";
+
+describe("HTTP", () => {
+  let t: TestHost;
+  let server: Server;
+  let port = 0;
+  let hits: string[] = [];
+
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      hits.push(req.url ?? "");
+      if (req.url === "/ok") return void res.end("hello from loopback");
+      if (req.url === "/hop") return void res.writeHead(302, { location: "/ok" }).end();
+      if (req.url === "/out") {
+        return void res.writeHead(302, { location: `http://localhost:${port}/ok` }).end();
+      }
+      if (req.url === "/big") return void res.end("x".repeat(5000));
+      res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+    await probeWasm();
+    t = await testHost({ policy: { httpMaxBytes: 1000 } });
+    await t.host.runtime.load(
+      await signedProbe(t.key, "t.http", { http: { allowedHosts: ["127.0.0.1"] } }),
+      "test",
+    );
+    await t.host.runtime.load(await signedProbe(t.key, "t.nohttp", {}), "test");
+  }, 120_000);
+  afterAll(async () => {
+    await t?.close();
+    server?.close();
+  });
+
+  it("reaches an allowed loopback server, and follows a redirect within the allowed hosts", async () => {
+    hits = [];
+    const out = outputOf(
+      await t.call(
+        "t.http",
+        "run",
+        ops({ http: `http://127.0.0.1:${port}/ok` }, { http: `http://127.0.0.1:${port}/hop` }),
+      ),
+    );
+    expect(out).toEqual([
+      { status: 200, body: "hello from loopback" },
+      { status: 200, body: "hello from loopback" },
+    ]);
+    expect(hits).toEqual(["/ok", "/hop", "/ok"]);
+  });
+
+  it("refuses a host outside allowedHosts before any request, audited", async () => {
+    hits = [];
+    const result = await t.call("t.http", "run", ops({ http: `http://localhost:${port}/ok` }));
+    expect(result.ok).toBe(false);
+    expect(hits).toEqual([]);
+    const audit = (await t.events({ type: "audit.denied" })).filter((e) =>
+      e.runId === result.runId
+    );
+    expect(audit.map((e) => e.payload)).toEqual([
+      expect.objectContaining({
+        function: "http_request",
+        asked: { host: `localhost:${port}`, hop: "0" },
+      }),
+    ]);
+  });
+
+  it("refuses a redirect from an allowed host to a disallowed one, audited", async () => {
+    hits = [];
+    const result = await t.call("t.http", "run", ops({ http: `http://127.0.0.1:${port}/out` }));
+    expect(result.ok).toBe(false);
+    expect(hits).toEqual(["/out"]);
+    const audit = (await t.events({ type: "audit.denied" })).filter((e) =>
+      e.runId === result.runId
+    );
+    expect(audit.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ asked: { host: `localhost:${port}`, hop: "1" } }),
+    ]);
+  });
+
+  it("does not hand the plugin a body over the size cap", async () => {
+    const out = outputOf(
+      await t.call("t.http", "run", ops({ http: `http://127.0.0.1:${port}/big` })),
+    );
+    expect(JSON.stringify(out)).not.toContain("x".repeat(1001));
+  });
+
+  it("gives a plugin without permissions.http no response (network_error), audited", async () => {
+    hits = [];
+    const result = await t.call("t.nohttp", "run", ops({ http: `http://127.0.0.1:${port}/ok` }));
+    expect(outputOf(result)).toMatchObject([{ error: expect.stringContaining("network_error") }]);
+    expect(hits).toEqual([]);
+    const audit = (await t.events({ type: "audit.denied" })).filter((e) =>
+      e.runId === result.runId
+    );
+    expect(audit.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ function: "http_request", asked: {} }),
+    ]);
+  });
+});
