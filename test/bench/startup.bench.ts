@@ -73,6 +73,12 @@ try {
     () => timed(process.execPath, [launcher, "--version"], repoRoot, env(box)),
   );
   lines.push(summary("reference: node bin/host.mjs --version", dev));
+  // Node's own start on this machine at this moment: the floor under every figure above.
+  const bare = Array.from(
+    { length: rounds },
+    () => timed(process.execPath, ["-e", "0"], repoRoot, env(box)),
+  );
+  lines.push(summary("reference: node -e 0", bare));
 } finally {
   rmSync(box.dir, { recursive: true, force: true });
 }
