@@ -85,7 +85,20 @@ export class EventsRepository {
       correlationId: e.correlationId ?? null,
       payload,
     };
-    return handled(this.#writer.enqueue({ kind: "event", row }).then(() => toEvent(row)));
+    // The record returned is built from what was validated: no JSON round trip per event.
+    const event: Event = {
+      id: row.id,
+      schemaVersion: EVENT_SCHEMA_VERSION,
+      ts: new Date(ts).toISOString(),
+      type: row.type,
+      level: row.level,
+      source: row.source,
+      pluginId: row.pluginId,
+      runId: row.runId,
+      correlationId: row.correlationId,
+      payload: JSON.parse(payload) as unknown,
+    };
+    return handled(this.#writer.enqueue({ kind: "event", row }).then(() => event));
   }
 
   /** Events matching the filters, oldest first. Flushes this process's queue first. */
