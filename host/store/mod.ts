@@ -31,3 +31,11 @@ export {
   TokensRepository,
 } from "./tokens.ts";
 export type { WriterOptions, WriterStats } from "./writer.ts";
+export {
+  MissedPolicy,
+  type Schedule,
+  ScheduleInput,
+  SchedulesRepository,
+  ScheduleState,
+} from "./schedules.ts";
+export { type ClaimResult, type Lease, LeasesRepository, type OccurrenceKey } from "./leases.ts";

@@ -1,0 +1,482 @@
+/**
+ * The scheduler: keeps a croner timer per active schedule whose plugin this
+ * host has loaded, and turns each occurrence into one capability call
+ * (trigger `schedule`) on exactly one of the hosts sharing the database.
+ *
+ * Per occurrence: claim its lease (batched, one write transaction), write
+ * `schedule.triggered`, call `runtime.invoke` with correlation id
+ * `<schedule id>@<occurrence ISO time>`, renew the lease while the run goes
+ * on, mark it done. An occurrence that falls while the schedule's previous
+ * run is going (on any host) is `schedule.skipped`. A poll (default every
+ * 2 s) picks up added, changed, paused and removed schedules, keeps manifest
+ * schedules in step with the loaded plugin versions, and takes over leases
+ * whose holder stopped renewing them.
+ * @module
+ */
+import { hostname } from "node:os";
+import process from "node:process";
+import semver from "semver";
+import { HostError } from "../errors.ts";
+import type { PluginRuntime } from "../runtime/mod.ts";
+import {
+  type ClaimResult,
+  LeasesRepository,
+  type Schedule,
+  SchedulesRepository,
+  type Store,
+  ulid,
+} from "../store/mod.ts";
+import { ClaimBatcher } from "./claims.ts";
+import { type ArmedJob, armJob } from "./job.ts";
+import { occurrencesBetween } from "./timing.ts";
+import { manifestSchedules } from "./validate.ts";
+
+/** Options of `startScheduler`. */
+export interface SchedulerOptions {
+  runtime: PluginRuntime;
+  store: Store;
+  /** How often the schedules table is read again, in ms (default 2000). */
+  pollMs?: number;
+  /** How long a claimed occurrence stays leased without renewal, in ms (default 30000). */
+  leaseMs?: number;
+  /** Occurrences this recent at start are not counted missed (default 5000 ms). */
+  missedGraceMs?: number;
+  /** This host's lease holder id (default `<hostname>:<pid>:<ulid>`). */
+  holder?: string;
+  /** Keep manifest schedules in step with the loaded plugins (default true). */
+  syncManifests?: boolean;
+  /** Called for each occurrence this host runs, when its call ends. */
+  onRun?: (run: ScheduledRun) => void;
+}
+
+/** One occurrence this host ran. */
+export interface ScheduledRun {
+  scheduleId: string;
+  name: string;
+  /** Planned time, ms since the epoch. */
+  occurrence: number;
+  /** Milliseconds from the planned time to the call's start. */
+  lateMs: number;
+  /** The run id, or null when the call never started (plugin gone or disabled). */
+  runId: string | null;
+  ok: boolean;
+}
+
+/** A started scheduler. */
+export interface RunningScheduler {
+  /** This host's lease holder id. */
+  readonly holder: string;
+  /** Reads the schedules table now (instead of at the next poll). */
+  poll(): Promise<void>;
+  /** Names of the schedules armed on this host. */
+  armed(): string[];
+  /** Stops the timers and waits for runs in progress to end and be recorded. */
+  stop(): Promise<void>;
+}
+
+interface Entry {
+  schedule: Schedule;
+  job: ArmedJob;
+}
+
+type Reason = "timer" | "takeover" | "catch-up";
+
+const SOURCE = "scheduler";
+
+/**
+ * Starts the scheduler on an open host: reads the schedules (after syncing
+ * manifest schedules), applies each schedule's missed-occurrence policy, arms
+ * the timers, and polls for changes until `stop()`.
+ *
+ * @example
+ * ```ts
+ * const host = await openHost({ paths });
+ * const scheduler = await startScheduler({ runtime: host.runtime, store: host.store });
+ * // ... serve ...
+ * await scheduler.stop();
+ * await host.close();
+ * ```
+ */
+export async function startScheduler(options: SchedulerOptions): Promise<RunningScheduler> {
+  const scheduler = new Scheduler(options);
+  await scheduler.poll();
+  scheduler.startPolling();
+  return scheduler;
+}
+
+class Scheduler implements RunningScheduler {
+  readonly holder: string;
+  readonly #runtime: PluginRuntime;
+  readonly #store: Store;
+  readonly #schedules: SchedulesRepository;
+  readonly #leases: LeasesRepository;
+  readonly #claims: ClaimBatcher;
+  readonly #pollMs: number;
+  readonly #leaseMs: number;
+  readonly #graceMs: number;
+  readonly #sync: boolean;
+  readonly #onRun: ((run: ScheduledRun) => void) | undefined;
+  readonly #entries = new Map<string, Entry>();
+  /** Schedule id -> the occurrence this host is running for it. */
+  readonly #busy = new Map<string, number>();
+  readonly #inflight = new Set<Promise<void>>();
+  /** Plugin id -> `<version>@<digest>` whose manifest schedules were synced. */
+  readonly #synced = new Map<string, string>();
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #polling: Promise<void> | undefined;
+  #polls = 0;
+  #stopped = false;
+
+  constructor(options: SchedulerOptions) {
+    this.#runtime = options.runtime;
+    this.#store = options.store;
+    this.#schedules = new SchedulesRepository(options.store.db);
+    this.#leases = new LeasesRepository(options.store.client);
+    this.#pollMs = options.pollMs ?? 2000;
+    this.#leaseMs = options.leaseMs ?? 30_000;
+    this.#graceMs = options.missedGraceMs ?? 5000;
+    this.#sync = options.syncManifests ?? true;
+    this.#onRun = options.onRun;
+    this.holder = options.holder ?? `${hostname()}:${process.pid}:${ulid()}`;
+    this.#claims = new ClaimBatcher(this.#leases, this.holder, this.#leaseMs);
+  }
+
+  startPolling(): void {
+    this.#timer = setInterval(() => {
+      this.poll().catch((error) =>
+        this.#event("schedule.poll_failed", "error", null, {
+          error: messageOf(error),
+        })
+      );
+    }, this.#pollMs);
+  }
+
+  armed(): string[] {
+    return [...this.#entries.values()].map((e) => e.schedule.name).sort();
+  }
+
+  /** One poll at a time; a call during a poll waits for it. */
+  poll(): Promise<void> {
+    this.#polling ??= this.#poll().finally(() => (this.#polling = undefined));
+    return this.#polling;
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.#polling?.catch(() => {});
+    for (const entry of this.#entries.values()) entry.job.stop();
+    this.#entries.clear();
+    await Promise.allSettled([...this.#inflight]);
+  }
+
+  async #poll(): Promise<void> {
+    if (this.#stopped) return;
+    if (this.#sync) await this.#syncManifests();
+    const rows = await this.#schedules.list();
+    const seen = new Set<string>();
+    const armedNow: Entry[] = [];
+    for (const schedule of rows) {
+      seen.add(schedule.id);
+      const entry = this.#entries.get(schedule.id);
+      const wanted = schedule.state === "active" &&
+        this.#runtime.get(schedule.pluginId) !== undefined;
+      if (entry && (!wanted || entry.schedule.updatedAt !== schedule.updatedAt)) {
+        this.#disarm(entry);
+      }
+      if (wanted && !this.#entries.has(schedule.id) && !this.#stopped) {
+        armedNow.push(this.#arm(schedule));
+      }
+    }
+    for (const entry of [...this.#entries.values()]) {
+      if (!seen.has(entry.schedule.id)) this.#disarm(entry);
+    }
+    if (armedNow.length > 0) {
+      const latest = await this.#leases.latest();
+      for (const entry of armedNow) await this.#applyMissed(entry, latest.get(entry.schedule.id));
+    }
+    await this.#takeOver();
+    if (++this.#polls % 30 === 0) await this.#leases.prune(Date.now() - 24 * 3600_000);
+  }
+
+  #arm(schedule: Schedule): Entry {
+    const entry: Entry = { schedule, job: { stop() {} } };
+    entry.job = armJob(schedule, {
+      fire: (planned) => this.#fire(entry, planned, "timer"),
+      blocked: (planned) => void this.#skipHere(entry, planned),
+    });
+    this.#entries.set(schedule.id, entry);
+    return entry;
+  }
+
+  #disarm(entry: Entry): void {
+    entry.job.stop();
+    this.#entries.delete(entry.schedule.id);
+  }
+
+  /** One occurrence from a timer or a takeover: claim it, then run it here if this host got it. */
+  #fire(entry: Entry, planned: number, reason: Reason): Promise<void> {
+    if (this.#stopped || this.#entries.get(entry.schedule.id) !== entry) return Promise.resolve();
+    if (this.#busy.has(entry.schedule.id)) return this.#skipHere(entry, planned);
+    this.#busy.set(entry.schedule.id, planned);
+    return this.#track(async () => {
+      try {
+        const runId = ulid();
+        const claim = await this.#claims.claim({
+          scheduleId: entry.schedule.id,
+          occurrence: planned,
+          runId,
+        });
+        if (claim.kind === "skipped") {
+          this.#event("schedule.skipped", "warn", entry.schedule, {
+            occurrence: iso(planned),
+            reason: "overlap",
+            runningOccurrence: iso(claim.runningOccurrence),
+            runningRunId: claim.runId,
+          });
+        } else if (claim.kind === "claimed") {
+          await this.#run(entry.schedule, planned, runId, reason, claim);
+        }
+      } catch (error) {
+        this.#event("schedule.failed", "error", entry.schedule, {
+          occurrence: iso(planned),
+          error: messageOf(error),
+        });
+      } finally {
+        this.#busy.delete(entry.schedule.id);
+      }
+    });
+  }
+
+  /** An occurrence that fell while this host runs the schedule: recorded once, by whoever writes its row. */
+  async #skipHere(entry: Entry, planned: number): Promise<void> {
+    const running = this.#busy.get(entry.schedule.id);
+    const key = { scheduleId: entry.schedule.id, occurrence: planned };
+    try {
+      if (await this.#leases.record(key, this.holder, "skipped", Date.now())) {
+        this.#event("schedule.skipped", "warn", entry.schedule, {
+          occurrence: iso(planned),
+          reason: "overlap",
+          runningOccurrence: running === undefined ? null : iso(running),
+        });
+      }
+    } catch (error) {
+      this.#event("schedule.failed", "error", entry.schedule, {
+        occurrence: iso(planned),
+        error: messageOf(error),
+      });
+    }
+  }
+
+  /** Runs a claimed occurrence: event, call, lease renewal, lease done. */
+  async #run(
+    schedule: Schedule,
+    planned: number,
+    runId: string,
+    reason: Reason,
+    claim: Extract<ClaimResult, { kind: "claimed" }>,
+  ): Promise<void> {
+    const key = { scheduleId: schedule.id, occurrence: planned };
+    const started = Date.now();
+    const lateMs = started - planned;
+    const correlationId = `${schedule.id}@${iso(planned)}`;
+    this.#event("schedule.triggered", "info", schedule, {
+      occurrence: iso(planned),
+      lateMs,
+      reason,
+      attempt: claim.attempts,
+      previousHolder: claim.previousHolder,
+      holder: this.holder,
+    }, { runId, correlationId });
+    const renew = setInterval(() => {
+      this.#leases.renew([key], this.holder, Date.now(), this.#leaseMs).catch(() => {});
+    }, Math.max(250, Math.floor(this.#leaseMs / 3)));
+    let ran: string | null = runId;
+    let ok = false;
+    try {
+      const result = await this.#runtime.invoke({
+        pluginId: schedule.pluginId,
+        capability: schedule.capability,
+        input: new TextEncoder().encode(JSON.stringify(schedule.input)),
+        trigger: "schedule",
+        correlationId,
+        runId,
+      });
+      ok = result.ok;
+    } catch (error) {
+      // The call never became a run (plugin unloaded or disabled since the schedule was armed).
+      ran = null;
+      this.#event("schedule.failed", "error", schedule, {
+        occurrence: iso(planned),
+        error: messageOf(error),
+        code: error instanceof HostError ? error.code : "host_error",
+      }, { correlationId });
+    } finally {
+      clearInterval(renew);
+    }
+    await this.#leases.finish(key, this.holder, ran, Date.now()).catch((error) =>
+      this.#event("schedule.failed", "error", schedule, {
+        occurrence: iso(planned),
+        error: `Cannot mark the lease done: ${messageOf(error)}`,
+      })
+    );
+    this.#onRun?.({
+      scheduleId: schedule.id,
+      name: schedule.name,
+      occurrence: planned,
+      lateMs,
+      runId: ran,
+      ok,
+    });
+  }
+
+  /**
+   * Missed occurrences (host down, or schedule paused) since the latest
+   * handled one, the schedule's anchor or its last change, whichever is
+   * later. `skip`: recorded; `catch-up-once`: the latest one runs now.
+   */
+  async #applyMissed(entry: Entry, latest: number | undefined): Promise<void> {
+    const schedule = entry.schedule;
+    const now = Date.now();
+    const after = Math.max(latest ?? 0, schedule.anchorAt - 1, schedule.updatedAt);
+    const missed = occurrencesBetween(schedule, after, now - this.#graceMs);
+    if (missed.count === 0 || missed.last === null) return;
+    const key = { scheduleId: schedule.id, occurrence: missed.last };
+    const payload = {
+      policy: schedule.missed,
+      count: missed.count,
+      first: iso(missed.first ?? missed.last),
+      last: iso(missed.last),
+    };
+    if (schedule.missed === "skip") {
+      if (await this.#leases.recordMissed(key, after, this.holder, "missed", null, now, 0)) {
+        this.#event("schedule.missed", "warn", schedule, payload);
+      }
+      return;
+    }
+    if (this.#busy.has(schedule.id)) return;
+    const runId = ulid();
+    this.#busy.set(schedule.id, missed.last);
+    await this.#track(async () => {
+      try {
+        const won = await this.#leases.recordMissed(
+          key,
+          after,
+          this.holder,
+          "held",
+          runId,
+          now,
+          this.#leaseMs,
+        );
+        if (!won) return;
+        this.#event("schedule.missed", "warn", schedule, { ...payload, runId });
+        await this.#run(schedule, missed.last!, runId, "catch-up", {
+          kind: "claimed",
+          attempts: 1,
+          previousHolder: null,
+        });
+      } finally {
+        this.#busy.delete(schedule.id);
+      }
+    });
+  }
+
+  /** Leases whose holder stopped renewing them: run those occurrences here. */
+  async #takeOver(): Promise<void> {
+    for (const lease of await this.#leases.expired(Date.now())) {
+      const entry = this.#entries.get(lease.scheduleId);
+      if (entry && lease.holder !== this.holder) {
+        void this.#fire(entry, lease.occurrence, "takeover");
+      }
+    }
+  }
+
+  /** Brings manifest schedules in step with the loaded plugins, and drops those of uninstalled ones. */
+  async #syncManifests(): Promise<void> {
+    const loaded = this.#runtime.list();
+    for (const info of loaded) {
+      const mark = `${info.version}@${info.digest}`;
+      if (this.#synced.get(info.id) === mark) continue;
+      try {
+        const stored = (await this.#schedules.list({ pluginId: info.id }))
+          .filter((s) => s.source === "manifest" && s.pluginVersion !== null);
+        // Another host runs a newer version: its manifest decides.
+        const newer = stored.some((s) =>
+          semver.valid(s.pluginVersion) &&
+          semver.gt(s.pluginVersion!, info.version)
+        );
+        if (!newer) {
+          const changes = await this.#schedules.syncManifest(
+            info.id,
+            info.version,
+            manifestSchedules(info.manifest),
+          );
+          if (changes.added.length + changes.updated.length + changes.removed.length > 0) {
+            this.#event("schedule.synced", "info", null, {
+              pluginId: info.id,
+              version: info.version,
+              ...changes,
+            }, { pluginId: info.id });
+          }
+        }
+        this.#synced.set(info.id, mark);
+      } catch (error) {
+        this.#synced.set(info.id, mark);
+        this.#event("schedule.sync_failed", "error", null, {
+          pluginId: info.id,
+          version: info.version,
+          error: messageOf(error),
+        }, { pluginId: info.id });
+      }
+    }
+    for (const id of [...this.#synced.keys()]) {
+      if (loaded.some((p) => p.id === id)) continue;
+      this.#synced.delete(id);
+      if (await this.#store.plugins.get(id)) continue;
+      const changes = await this.#schedules.syncManifest(id, "0.0.0", []);
+      if (changes.removed.length > 0) {
+        this.#event("schedule.synced", "info", null, { pluginId: id, ...changes }, {
+          pluginId: id,
+        });
+      }
+    }
+  }
+
+  #track(work: () => Promise<void>): Promise<void> {
+    const promise = work();
+    this.#inflight.add(promise);
+    void promise.finally(() => this.#inflight.delete(promise));
+    return promise;
+  }
+
+  #event(
+    type: string,
+    level: "info" | "warn" | "error",
+    schedule: Schedule | null,
+    payload: Record<string, unknown>,
+    ids: { runId?: string; correlationId?: string; pluginId?: string } = {},
+  ): void {
+    void this.#store.events.append({
+      type,
+      level,
+      source: SOURCE,
+      pluginId: schedule?.pluginId ?? ids.pluginId ?? null,
+      runId: ids.runId ?? null,
+      correlationId: ids.correlationId ?? null,
+      payload: schedule === null ? payload : {
+        scheduleId: schedule.id,
+        schedule: schedule.name,
+        ...payload,
+      },
+    }).catch(() => {});
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,295 @@
+/**
+ * The leases repository: one row per schedule occurrence some host handled.
+ * Claims run inside one write transaction, so when several hosts share the
+ * database exactly one of them gets each occurrence; a claim held past its
+ * expiry (the holder died) can be taken over. Construct it over an open
+ * store's client: `new LeasesRepository(store.client)`.
+ * @module
+ */
+import type { Client, InValue, Transaction } from "@libsql/client";
+import { storageError } from "./client.ts";
+
+/** One occurrence of one schedule. */
+export interface OccurrenceKey {
+  scheduleId: string;
+  /** Planned time, ms since the epoch. */
+  occurrence: number;
+}
+
+/** What a claim got. */
+export type ClaimResult =
+  /** This host runs it; `previousHolder` is set on a takeover. */
+  | { kind: "claimed"; attempts: number; previousHolder: string | null }
+  /** Another host has it, or it was handled already. */
+  | { kind: "taken" }
+  /** An earlier occurrence of the schedule is still running (on some host): recorded as skipped. */
+  | { kind: "skipped"; runningOccurrence: number; runId: string | null };
+
+/** A lease row. */
+export interface Lease extends OccurrenceKey {
+  holder: string;
+  state: "held" | "done" | "skipped" | "missed";
+  expiresAt: number;
+  attempts: number;
+  runId: string | null;
+}
+
+/** Leases per schedule occurrence. */
+export class LeasesRepository {
+  readonly #client: Client;
+
+  /** Over an open store's client: `new LeasesRepository(store.client)`. */
+  constructor(client: Client) {
+    this.#client = client;
+  }
+
+  /**
+   * Claims occurrences for `holder` until `now + ttlMs`, all in one write
+   * transaction (one result per key, in order). A fresh occurrence is claimed
+   * unless another occurrence of the schedule is held and unexpired (then it
+   * is recorded `skipped`); an existing one is claimed only when it is held
+   * and expired (a takeover). A key's `runId` is the run the claimer will
+   * make, kept on the lease so a skip can name the run in its way.
+   */
+  async claim(
+    keys: readonly (OccurrenceKey & { runId?: string | undefined })[],
+    holder: string,
+    now: number,
+    ttlMs: number,
+  ): Promise<ClaimResult[]> {
+    if (keys.length === 0) return [];
+    return await this.#write("claim schedule leases", async (tx) => {
+      const results: ClaimResult[] = [];
+      for (const key of keys) results.push(await claimOne(tx, key, holder, now, ttlMs));
+      return results;
+    });
+  }
+
+  /**
+   * Records an occurrence that does not run (`skipped` or `missed`) unless
+   * the occurrence has a row already; true when this call wrote it.
+   */
+  async record(
+    key: OccurrenceKey,
+    holder: string,
+    state: "skipped" | "missed",
+    now: number,
+  ): Promise<boolean> {
+    const result = await this.#exec("write schedule leases", {
+      sql: `INSERT OR IGNORE INTO leases
+        (schedule_id, occurrence, holder, state, expires_at, attempts, run_id, updated_at)
+        VALUES (?, ?, ?, ?, ?, 0, NULL, ?)`,
+      args: [key.scheduleId, key.occurrence, holder, state, now, now],
+    });
+    return result.rowsAffected > 0;
+  }
+
+  /**
+   * Records the missed occurrences `(after, key.occurrence]` of a schedule as
+   * one row at the last of them: `missed` (skip policy) or `held` by
+   * `holder` (catch-up-once: the holder runs it). Written only if no row
+   * exists in that range yet, so of several hosts starting together one
+   * records it; true when this call did.
+   */
+  async recordMissed(
+    key: OccurrenceKey,
+    after: number,
+    holder: string,
+    state: "missed" | "held",
+    runId: string | null,
+    now: number,
+    ttlMs: number,
+  ): Promise<boolean> {
+    const held = state === "held";
+    const result = await this.#exec("write schedule leases", {
+      sql: `INSERT INTO leases
+        (schedule_id, occurrence, holder, state, expires_at, attempts, run_id, updated_at)
+        SELECT ?, ?, ?, ?, ?, ?, ?, ?
+        WHERE NOT EXISTS (SELECT 1 FROM leases
+          WHERE schedule_id = ? AND occurrence > ? AND occurrence <= ?)
+        ON CONFLICT DO NOTHING`,
+      args: [
+        key.scheduleId,
+        key.occurrence,
+        holder,
+        state,
+        held ? now + ttlMs : now,
+        held ? 1 : 0,
+        runId,
+        now,
+        key.scheduleId,
+        after,
+        key.occurrence,
+      ],
+    });
+    return result.rowsAffected > 0;
+  }
+
+  /** Extends the holder's held leases to `now + ttlMs`; how many were extended. */
+  async renew(
+    keys: readonly OccurrenceKey[],
+    holder: string,
+    now: number,
+    ttlMs: number,
+  ): Promise<number> {
+    if (keys.length === 0) return 0;
+    return await this.#write("renew schedule leases", async (tx) => {
+      let renewed = 0;
+      for (const key of keys) {
+        const r = await tx.execute({
+          sql: `UPDATE leases SET expires_at = ?, updated_at = ?
+            WHERE schedule_id = ? AND occurrence = ? AND holder = ? AND state = 'held'`,
+          args: [now + ttlMs, now, key.scheduleId, key.occurrence, holder],
+        });
+        renewed += r.rowsAffected;
+      }
+      return renewed;
+    });
+  }
+
+  /** Marks a held lease done with the run it made; false if the holder lost it meanwhile. */
+  async finish(
+    key: OccurrenceKey,
+    holder: string,
+    runId: string | null,
+    now: number,
+  ): Promise<boolean> {
+    const result = await this.#exec("write schedule leases", {
+      sql: `UPDATE leases SET state = 'done', run_id = ?, expires_at = ?, updated_at = ?
+        WHERE schedule_id = ? AND occurrence = ? AND holder = ?`,
+      args: [runId, now, now, key.scheduleId, key.occurrence, holder],
+    });
+    return result.rowsAffected > 0;
+  }
+
+  /** Held leases whose expiry passed before `now` (their holder stopped renewing them). */
+  async expired(now: number, limit = 100): Promise<Lease[]> {
+    const result = await this.#exec("read schedule leases", {
+      sql: `SELECT * FROM leases WHERE state = 'held' AND expires_at < ?
+        ORDER BY expires_at LIMIT ?`,
+      args: [now, limit],
+    });
+    return result.rows.map(toLease);
+  }
+
+  /** The latest occurrence with a row, per schedule id. */
+  async latest(): Promise<Map<string, number>> {
+    const result = await this.#exec("read schedule leases", {
+      sql: "SELECT schedule_id, max(occurrence) FROM leases GROUP BY schedule_id",
+      args: [],
+    });
+    return new Map(result.rows.map((r) => [String(r[0]), Number(r[1])]));
+  }
+
+  /** A schedule's leases, newest occurrence first. */
+  async list(scheduleId: string, limit = 100): Promise<Lease[]> {
+    const result = await this.#exec("read schedule leases", {
+      sql: "SELECT * FROM leases WHERE schedule_id = ? ORDER BY occurrence DESC LIMIT ?",
+      args: [scheduleId, limit],
+    });
+    return result.rows.map(toLease);
+  }
+
+  /**
+   * Deletes finished rows of occurrences before `before`, keeping each
+   * schedule's latest row (missed-occurrence counting starts from it).
+   */
+  async prune(before: number): Promise<number> {
+    const result = await this.#exec("prune schedule leases", {
+      sql: `DELETE FROM leases WHERE state <> 'held' AND occurrence < ?
+        AND occurrence < (SELECT max(l.occurrence) FROM leases l WHERE l.schedule_id = leases.schedule_id)`,
+      args: [before],
+    });
+    return result.rowsAffected;
+  }
+
+  async #exec(what: string, statement: { sql: string; args: InValue[] }) {
+    try {
+      return await this.#client.execute(statement);
+    } catch (error) {
+      throw storageError(`Cannot ${what}`, error);
+    }
+  }
+
+  async #write<T>(what: string, action: (tx: Transaction) => Promise<T>): Promise<T> {
+    let tx: Transaction | undefined;
+    try {
+      tx = await this.#client.transaction("write");
+      const result = await action(tx);
+      await tx.commit();
+      return result;
+    } catch (error) {
+      throw storageError(`Cannot ${what}`, error);
+    } finally {
+      tx?.close();
+    }
+  }
+}
+
+async function claimOne(
+  tx: Transaction,
+  key: OccurrenceKey & { runId?: string | undefined },
+  holder: string,
+  now: number,
+  ttlMs: number,
+): Promise<ClaimResult> {
+  const found = await tx.execute({
+    sql: `SELECT holder, state, expires_at, attempts FROM leases
+      WHERE schedule_id = ? AND occurrence = ?`,
+    args: [key.scheduleId, key.occurrence],
+  });
+  const row = found.rows[0];
+  if (row !== undefined) {
+    const [oldHolder, state, expiresAt, attempts] = [row[0], row[1], row[2], row[3]];
+    if (state !== "held" || Number(expiresAt) >= now || oldHolder === holder) {
+      return { kind: "taken" };
+    }
+    await tx.execute({
+      sql: `UPDATE leases SET holder = ?, expires_at = ?, attempts = attempts + 1, run_id = ?,
+        updated_at = ? WHERE schedule_id = ? AND occurrence = ?`,
+      args: [holder, now + ttlMs, key.runId ?? null, now, key.scheduleId, key.occurrence],
+    });
+    return { kind: "claimed", attempts: Number(attempts) + 1, previousHolder: String(oldHolder) };
+  }
+  const running = await tx.execute({
+    sql: `SELECT occurrence, run_id FROM leases
+      WHERE schedule_id = ? AND state = 'held' AND expires_at >= ? LIMIT 1`,
+    args: [key.scheduleId, now],
+  });
+  const busy = running.rows[0];
+  const state = busy === undefined ? "held" : "skipped";
+  await tx.execute({
+    sql: `INSERT INTO leases
+      (schedule_id, occurrence, holder, state, expires_at, attempts, run_id, updated_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+    args: [
+      key.scheduleId,
+      key.occurrence,
+      holder,
+      state,
+      busy === undefined ? now + ttlMs : now,
+      busy === undefined ? 1 : 0,
+      busy === undefined ? key.runId ?? null : null,
+      now,
+    ],
+  });
+  if (busy === undefined) return { kind: "claimed", attempts: 1, previousHolder: null };
+  return {
+    kind: "skipped",
+    runningOccurrence: Number(busy[0]),
+    runId: busy[1] === null ? null : String(busy[1]),
+  };
+}
+
+function toLease(row: Record<string, unknown>): Lease {
+  const state = String(row["state"]);
+  return {
+    scheduleId: String(row["schedule_id"]),
+    occurrence: Number(row["occurrence"]),
+    holder: String(row["holder"]),
+    state: state === "held" || state === "skipped" || state === "missed" ? state : "done",
+    expiresAt: Number(row["expires_at"]),
+    attempts: Number(row["attempts"]),
+    runId: row["run_id"] === null ? null : String(row["run_id"]),
+  };
+}
