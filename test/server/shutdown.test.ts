@@ -1,0 +1,114 @@
+/**
+ * Graceful shutdown over a real socket: calls in flight either finish within
+ * the grace period or are marked interrupted; no run is left `running`.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createRuntime } from "../../host/runtime/mod.ts";
+import { startServer } from "../../host/server/start.ts";
+import { openStore, type Store, TokensRepository } from "../../host/store/mod.ts";
+import { signPlugin } from "../../host/trust/mod.ts";
+import { newKey, trustStoreOf } from "../helpers/signing.ts";
+import { fixture } from "../sandbox/fixtures.ts";
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** A server with the hello plugin and a `spin` plugin whose `run` loops until stopped. */
+async function spinServer(graceMs: number, timeoutMs = 60_000) {
+  const dir = mkdtempSync(join(tmpdir(), "plughost-shutdown-"));
+  dirs.push(dir);
+  const url = `file:${join(dir, "host.db")}`;
+  const store = await openStore({ url });
+  const key = await newKey();
+  // Worker mode, so a spinning call leaves the event loop free (as a plugin with host functions).
+  const runtime = createRuntime({
+    store,
+    trust: trustStoreOf(key),
+    hostFunctions: () => ({ functions: {}, needsWorker: true }),
+  });
+  const manifest = {
+    schemaVersion: 1,
+    id: "test.spin",
+    name: "Spin",
+    description: "Loops until stopped",
+    version: "1.0.0",
+    engines: { host: "^0.1.0", abi: 1 },
+    capabilities: { run: { export: "run" } },
+    limits: { timeoutMs },
+  };
+  const signed = await signPlugin(fixture("spin"), key, { manifest: JSON.stringify(manifest) });
+  await runtime.load(signed.wasm, "test");
+  const { token } = await new TokensRepository(store.db).create({ name: "t", scopes: ["invoke"] });
+  const server = await startServer({
+    host: {
+      store,
+      runtime,
+      async close() {
+        await runtime.close();
+        await store.close();
+      },
+    },
+    pluginsDir: join(dir, "plugins"),
+    port: 0,
+    graceMs,
+    options: { rateLimitPerSecond: 0 },
+  });
+  const call = () =>
+    fetch(`${server.url}/v1/plugins/test.spin/capabilities/run`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+      body: "{}",
+    }).then((r) => r.status, () => "refused" as const);
+  return { server, url, call };
+}
+
+async function statuses(url: string): Promise<string[]> {
+  const store: Store = await openStore({ url });
+  try {
+    const rows = await store.client.execute("SELECT status FROM run_records");
+    return rows.rows.map((r) => String(r[0]));
+  } finally {
+    await store.close();
+  }
+}
+
+async function waitForInflight(server: { deps: { inflight: { size: number } } }, n: number) {
+  for (let i = 0; i < 500 && server.deps.inflight.size < n; i++) {
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  expect(server.deps.inflight.size).toBe(n);
+}
+
+describe("graceful shutdown", () => {
+  it("marks a call still running after the grace period interrupted and drains the writer", async () => {
+    const { server, url, call } = await spinServer(200);
+    const pending = [call(), call()];
+    await waitForInflight(server, 2);
+    const { interrupted } = await server.close();
+    expect(interrupted.length).toBe(2);
+    await Promise.all(pending);
+    const after = await statuses(url);
+    expect(after).toEqual(["interrupted", "interrupted"]);
+    const store = await openStore({ url });
+    const events = await store.events.query({ type: "run.interrupted" });
+    expect(events.events.length).toBe(2);
+    await store.close();
+    // Closed: nothing listens any more.
+    await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+
+  it("lets a call finish within the grace period (it ends by its own limit, not interrupted)", async () => {
+    const { server, url, call } = await spinServer(60_000, 1500);
+    const pending = call();
+    await waitForInflight(server, 1);
+    const { interrupted } = await server.close();
+    expect(interrupted).toEqual([]);
+    expect(await pending).toBe(504); // the plugin's own 1.5 s timeout ended the loop
+    expect(await statuses(url)).toEqual(["error"]);
+  });
+});
