@@ -27,7 +27,11 @@ async function readSse(res: Response, count: number): Promise<SseMessage[]> {
         }),
       );
       if (fields.data !== undefined) {
-        messages.push({ id: fields.id, event: fields.event, data: JSON.parse(fields.data) });
+        messages.push({
+          id: fields.id ?? "",
+          event: fields.event ?? "",
+          data: JSON.parse(fields.data),
+        });
       }
     }
   }
