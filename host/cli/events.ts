@@ -55,7 +55,8 @@ export const command: Command = {
     const write = (event: Event) =>
       io.stdout(values.json ? JSON.stringify(event) + "\n" : line(event));
     // Following a database that does not exist yet creates it, so the host can start later.
-    const store = values.follow ? await openStore({ url }) : await openExistingStore({ url });
+    const options = { url, authToken: io.env.PLUGHOST_DB_TOKEN };
+    const store = values.follow ? await openStore(options) : await openExistingStore(options);
     if (store === undefined) {
       if (!values.json) io.stdout(`No events recorded in ${url}\n`);
       return ExitCode.ok;

@@ -43,7 +43,7 @@ export const command: Command = {
     }
     const limit = intFlag("limit", values.limit) ?? 20;
     const url = resolveDbUrl(values.db, io.env, io.cwd);
-    const store = await openExistingStore({ url });
+    const store = await openExistingStore({ url, authToken: io.env.PLUGHOST_DB_TOKEN });
     try {
       if (runId !== undefined) {
         const record = await store?.runs.get(runId);
