@@ -37,14 +37,27 @@ const i64 = (m: binaryen.Module, value: bigint) => m.i64.const(value as unknown 
 interface Shape {
   loops: boolean;
   localSafe: boolean;
+  calls: boolean;
+  nodes: number;
 }
 
+/** A small leaf function's fuel-free copy and the cost its callers charge for it. */
+interface Leaf {
+  clone: string;
+  cost: number;
+}
+
+const callApi = (binaryen as unknown as {
+  Call: { getTarget(call: Expr): string; setTarget(call: Expr, name: string): void };
+}).Call;
+
 /** First pass: does the function loop, and can the local form meter it exactly? */
-function shapeOf(body: Expr): Shape {
-  const shape: Shape = { loops: false, localSafe: true };
+function shapeOf(body: Expr, imported: Set<string>): Shape {
+  const shape: Shape = { loops: false, localSafe: true, calls: false, nodes: 0 };
   let callDepth = 0;
   const visit = (expr: Expr): Expr => {
     const kind = inspect(expr);
+    shape.nodes++;
     const isCall = kind === binaryen.CallId || kind === binaryen.CallIndirectId;
     if (kind === binaryen.LoopId) {
       shape.loops = true;
@@ -52,6 +65,8 @@ function shapeOf(body: Expr): Shape {
     } else if (isCall) {
       const tail = kind === binaryen.CallId ? callIsReturn(expr) : callIndirectIsReturn(expr);
       if (tail !== 0 || isTuple(typeOf(expr))) shape.localSafe = false;
+      // Host functions charge no fuel: a function that only calls imports is still a leaf.
+      if (kind !== binaryen.CallId || !imported.has(callApi.getTarget(expr))) shape.calls = true;
       callDepth++;
     }
     mapChildren(expr, kind, visit);
@@ -71,6 +86,7 @@ class FunctionMeter {
     private readonly m: binaryen.Module,
     private readonly func: number,
     local: boolean,
+    private readonly leaves: Map<string, Leaf>,
   ) {
     this.fuel = local ? addVar(func, binaryen.i64) : null;
   }
@@ -137,6 +153,15 @@ class FunctionMeter {
       return expr;
     }
     mapChildren(expr, kind, this.visit);
+    if (kind === binaryen.CallId && callIsReturn(expr) === 0) {
+      // A call to a small leaf: charge its cost here and call its fuel-free copy.
+      const leaf = this.leaves.get(callApi.getTarget(expr));
+      if (leaf !== undefined) {
+        this.cost += leaf.cost;
+        callApi.setTarget(expr, leaf.clone);
+        return expr;
+      }
+    }
     if (this.fuel === null) return expr;
     if (kind === binaryen.ReturnId) {
       const value = returnGetValue(expr);
@@ -179,20 +204,47 @@ class FunctionMeter {
   }
 }
 
-/** Adds the fuel global (exported as {@link FUEL_EXPORT}) and meters every defined function. */
+/** Leaves up to this many IR nodes get a fuel-free copy for direct calls. */
+const LEAF_MAX_NODES = 200;
+
+/**
+ * Adds the fuel global (exported as {@link FUEL_EXPORT}) and meters every
+ * defined function. Direct calls to small leaf functions (no loops, no calls
+ * but to host functions)
+ * are charged in the caller's region and go to an unmetered copy, which saves
+ * a global round trip per call; the fuel charged is the same.
+ */
 export function meterModule(m: binaryen.Module, startFuel: bigint): void {
   m.addGlobal(GLOBAL, binaryen.i64, true, i64(m, startFuel));
   m.addGlobalExport(GLOBAL, FUEL_EXPORT);
+  const definedFuncs: number[] = [];
+  const imported = new Set<string>();
   const count = m.getNumFunctions();
   for (let i = 0; i < count; i++) {
     const func = m.getFunctionByIndex(i);
-    const base = binaryen.getFunctionInfo(func).base;
-    if (base !== null && base !== "") continue; // imported
+    const info = binaryen.getFunctionInfo(func);
+    if (info.base !== null && info.base !== "") imported.add(info.name);
+    else definedFuncs.push(func);
+  }
+  const defined = definedFuncs.map((func) => ({
+    func,
+    shape: shapeOf(functionGetBody(func), imported),
+  }));
+  const leaves = new Map<string, Leaf>();
+  for (const { func, shape } of defined) {
+    if (shape.loops || shape.calls || shape.nodes > LEAF_MAX_NODES) continue;
+    const info = binaryen.getFunctionInfo(func);
+    const clone = `${info.name}$plughost_free`;
+    if (m.getFunction(clone) !== 0) continue;
+    const body = m.copyExpression(info.body);
+    m.addFunction(clone, info.params, info.results, info.vars, body);
+    leaves.set(info.name, { clone, cost: Math.max(1, shape.nodes) });
+  }
+  for (const { func, shape } of defined) {
     const body = functionGetBody(func);
     const results = functionGetResults(func);
-    const shape = shapeOf(body);
     const local = shape.loops && shape.localSafe && !isTuple(results);
-    const meter = new FunctionMeter(m, func, local);
+    const meter = new FunctionMeter(m, func, local, leaves);
     functionSetBody(func, meter.meterBody(body, results));
   }
 }
