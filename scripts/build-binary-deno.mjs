@@ -12,7 +12,7 @@ import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
+import { parseArgs, stripVTControlCharacters } from "node:util";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const deno = process.execPath;
@@ -108,7 +108,7 @@ const result = spawnSync(deno, args, {
 });
 if (result.status !== 0) {
   // deno colours its errors even into a pipe.
-  const stderr = (result.stderr ?? "").replace(/\x1b\[[0-9;]*m/g, "");
+  const stderr = stripVTControlCharacters(result.stderr ?? "");
   if (/denort|base binary/i.test(stderr)) {
     const lines = stderr.split("\n").map((line) => line.trim());
     const cause = lines.find((line) => /denort/.test(line) && /error/i.test(line)) ??
