@@ -10,7 +10,9 @@ import { Buffer } from "node:buffer";
 import type { CallContext } from "@extism/extism";
 
 /** A JSON value. */
-export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
+export type Json = null | boolean | number | string | Json[] | {
+  [k: string]: Json;
+};
 /** Answers one request. */
 type Handler = (req: Record<string, Json>) => Json;
 
@@ -19,7 +21,8 @@ export const requests: Array<{ fn: string; req: Json }> = [];
 /** The KV contents (tests clear it). */
 export const store = new Map<string, string>();
 const utf8 = new TextEncoder();
-const byteOrder = (a: string, b: string): number => Buffer.compare(utf8.encode(a), utf8.encode(b));
+const byteOrder = (a: string, b: string): number =>
+  Buffer.compare(utf8.encode(a), utf8.encode(b));
 
 function denied(message: string): Json {
   return { error: { code: "permission_denied", message } };
@@ -49,9 +52,11 @@ const handlers: Record<string, Handler> = {
     };
   },
   event_publish: (r) =>
-    String(r.topic).startsWith("example.") ? { ok: { id: "01JZ0000000000000000000000" } } : denied(
-      `topic "${String(r.topic)}" is not in permissions.events.publish`,
-    ),
+    String(r.topic).startsWith("example.")
+      ? { ok: { id: "01JZ0000000000000000000000" } }
+      : denied(
+        `topic "${String(r.topic)}" is not in permissions.events.publish`,
+      ),
   secret_get: (r) =>
     r.name === "API_TOKEN" ? { ok: { value: "s3cr3t-ü" } } : denied(
       `secret "${String(r.name)}" is not declared in permissions.secrets`,
@@ -60,7 +65,9 @@ const handlers: Record<string, Handler> = {
     r.plugin === "example.other" && r.capability === "greet"
       ? { ok: { echoed: r.input ?? null, by: "example.other" } }
       : denied(
-        `"${String(r.plugin)}/${String(r.capability)}" is not in permissions.invoke`,
+        `"${String(r.plugin)}/${
+          String(r.capability)
+        }" is not in permissions.invoke`,
       ),
 };
 

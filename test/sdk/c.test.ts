@@ -22,48 +22,56 @@ const why = toolchain
   : " (SKIPPED: clang and wasm-ld not found; apt-get install -y clang lld)";
 
 describe("sdk/c/plughost.h", () => {
-  it.skipIf(!toolchain)(`builds a C plugin that counts in KV and echoes UTF-8${why}`, async () => {
-    const dir = mkdtempSync(join(tmpdir(), "plughost-c-"));
-    try {
-      const out = join(dir, "counter.wasm");
-      execFileSync("clang", [
-        "--target=wasm32-unknown-unknown",
-        "-nostdlib",
-        "-ffreestanding",
-        "-O2",
-        "-Wall",
-        "-Werror",
-        "-Wl,--no-entry",
-        "-I",
-        join(root, "sdk/c"),
-        "-o",
-        out,
-        join(root, "sdk/c/test/counter.c"),
-      ]);
-      const wasm = readFileSync(out);
-      const logged: string[] = [];
-      const logger = { ...console, info: (t: string): void => void logged.push(t) } as Console;
-      const plugin = await createPlugin({ wasm: [{ data: wasm }] }, {
-        useWasi: false,
-        functions: { "extism:host/user": userFunctions() },
-        logger,
-        logLevel: "info",
-      });
-      store.clear();
-      requests.length = 0;
-      expect((await plugin.call("count", ""))?.json()).toEqual({ count: 1 });
-      expect((await plugin.call("count", ""))?.json()).toEqual({ count: 2 });
-      expect(store.get("count")).toBe("2");
-      expect(requests.slice(0, 2)).toEqual([
-        { fn: "kv_get", req: { key: "count" } },
-        { fn: "kv_set", req: { key: "count", value: "1" } },
-      ]);
-      const input = JSON.stringify({ name: "Zoë 🎉" });
-      expect((await plugin.call("echo", input))?.text()).toBe(`{"echo":${input}}`);
-      expect(logged).toEqual(["echo: done, Zoë"]);
-      await plugin.close();
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  it.skipIf(!toolchain)(
+    `builds a C plugin that counts in KV and echoes UTF-8${why}`,
+    async () => {
+      const dir = mkdtempSync(join(tmpdir(), "plughost-c-"));
+      try {
+        const out = join(dir, "counter.wasm");
+        execFileSync("clang", [
+          "--target=wasm32-unknown-unknown",
+          "-nostdlib",
+          "-ffreestanding",
+          "-O2",
+          "-Wall",
+          "-Werror",
+          "-Wl,--no-entry",
+          "-I",
+          join(root, "sdk/c"),
+          "-o",
+          out,
+          join(root, "sdk/c/test/counter.c"),
+        ]);
+        const wasm = readFileSync(out);
+        const logged: string[] = [];
+        const logger = {
+          ...console,
+          info: (t: string): void => void logged.push(t),
+        } as Console;
+        const plugin = await createPlugin({ wasm: [{ data: wasm }] }, {
+          useWasi: false,
+          functions: { "extism:host/user": userFunctions() },
+          logger,
+          logLevel: "info",
+        });
+        store.clear();
+        requests.length = 0;
+        expect((await plugin.call("count", ""))?.json()).toEqual({ count: 1 });
+        expect((await plugin.call("count", ""))?.json()).toEqual({ count: 2 });
+        expect(store.get("count")).toBe("2");
+        expect(requests.slice(0, 2)).toEqual([
+          { fn: "kv_get", req: { key: "count" } },
+          { fn: "kv_set", req: { key: "count", value: "1" } },
+        ]);
+        const input = JSON.stringify({ name: "Zoë 🎉" });
+        expect((await plugin.call("echo", input))?.text()).toBe(
+          `{"echo":${input}}`,
+        );
+        expect(logged).toEqual(["echo: done, Zoë"]);
+        await plugin.close();
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

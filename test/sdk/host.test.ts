@@ -169,7 +169,13 @@ describe("sdk/as http.fetch through Extism's http_request (worker mode)", () => 
         res.writeHead(req.url === "/missing" ? 404 : 200, {
           "content-type": "application/json",
         });
-        res.end(JSON.stringify({ path: req.url, greeting: "Grüße", pad: "x".repeat(64) }));
+        res.end(
+          JSON.stringify({
+            path: req.url,
+            greeting: "Grüße",
+            pad: "x".repeat(64),
+          }),
+        );
       });
     });
     await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
@@ -197,7 +203,11 @@ describe("sdk/as http.fetch through Extism's http_request (worker mode)", () => 
     expect(get?.json()).toEqual({
       error: null,
       status: 200,
-      body: JSON.stringify({ path: "/hello", greeting: "Grüße", pad: "x".repeat(64) }),
+      body: JSON.stringify({
+        path: "/hello",
+        greeting: "Grüße",
+        pad: "x".repeat(64),
+      }),
       contentType: "application/json",
     });
     const post = await worker.call(
@@ -231,11 +241,16 @@ describe("sdk/as http.fetch through Extism's http_request (worker mode)", () => 
       functions: { "extism:host/user": userFunctions() },
     });
     try {
-      const out = await capped.call("fetch", JSON.stringify({ url: `${base}/big`, method: "GET" }));
+      const out = await capped.call(
+        "fetch",
+        JSON.stringify({ url: `${base}/big`, method: "GET" }),
+      );
       expect(out?.json()).toMatchObject({
         error: {
           code: "network_error",
-          message: expect.stringMatching(/answered 200 but its body was not delivered/),
+          message: expect.stringMatching(
+            /answered 200 but its body was not delivered/,
+          ),
         },
       });
     } finally {

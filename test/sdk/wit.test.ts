@@ -11,8 +11,14 @@ import { compileAssemblyScript, root } from "./asc.ts";
 /** Host function import names from wit/host.wit: `name: func(...)` lines inside `interface host { }`. */
 export function witHostFunctions(text: string): string[] {
   const body = /^interface host \{$([\s\S]*?)^\}$/m.exec(text)?.[1];
-  if (body === undefined) throw new Error("wit/host.wit has no `interface host { ... }` block");
-  return [...body.matchAll(/^\s*([a-z][a-z0-9-]*): func\(request: json\) -> json;$/gm)]
+  if (body === undefined) {
+    throw new Error("wit/host.wit has no `interface host { ... }` block");
+  }
+  return [
+    ...body.matchAll(
+      /^\s*([a-z][a-z0-9-]*): func\(request: json\) -> json;$/gm,
+    ),
+  ]
     .map((m) => m[1]!.replaceAll("-", "_"));
 }
 
@@ -20,8 +26,12 @@ const wit = witHostFunctions(readFileSync(join(root, "wit/host.wit"), "utf8"));
 let asImports: string[] = [];
 
 beforeAll(async () => {
-  const wasm = await compileAssemblyScript(join(root, "sdk/as/test/host_calls.ts"));
-  asImports = WebAssembly.Module.imports(new WebAssembly.Module(new Uint8Array(wasm)))
+  const wasm = await compileAssemblyScript(
+    join(root, "sdk/as/test/host_calls.ts"),
+  );
+  asImports = WebAssembly.Module.imports(
+    new WebAssembly.Module(new Uint8Array(wasm)),
+  )
     .filter((i) => i.module === "extism:host/user").map((i) => i.name);
 });
 
@@ -45,7 +55,9 @@ describe("wit/host.wit", () => {
   it("matches sdk/c/plughost.h", () => {
     const header = readFileSync(join(root, "sdk/c/plughost.h"), "utf8");
     const declared = [
-      ...header.matchAll(/^PLUGHOST_USER\((\w+)\) plughost_handle plughost_(\w+)\(/gm),
+      ...header.matchAll(
+        /^PLUGHOST_USER\((\w+)\) plughost_handle plughost_(\w+)\(/gm,
+      ),
     ]
       .map((m) => {
         expect(m[2]).toBe(m[1]);

@@ -1,6 +1,12 @@
 // Test plugin: exercises every typed host binding and reports what it saw as JSON.
 import { events, http, HttpRequest, invoke, kv, log, secrets } from "../index";
-import { JSONArray, JSONNull, JSONObject, JSONString, JSONValue } from "../json";
+import {
+  JSONArray,
+  JSONNull,
+  JSONObject,
+  JSONString,
+  JSONValue,
+} from "../json";
 import { readInputJson, writeOutputJson } from "../io";
 import { HostError } from "../result";
 
