@@ -41,6 +41,10 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: "Create, list and revoke HTTP API tokens",
     load: async () => (await import("./tokens.ts")).command,
   },
+  schedules: {
+    summary: "List, add, pause, resume or remove schedules (host schedules add --cron ...)",
+    load: async () => (await import("./schedules.ts")).command,
+  },
   inspect: {
     summary: "Show a plugin file's manifest, sections, imports, exports and signatures",
     load: async () => (await import("./inspect.ts")).command,
