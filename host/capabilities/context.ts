@@ -4,6 +4,7 @@
  * @module
  */
 import { HostError } from "../errors.ts";
+import type { Manifest } from "../manifest/mod.ts";
 import type { InvokeRequest, InvokeResult } from "../runtime/mod.ts";
 import type { HostCall, HostFunction } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
@@ -25,6 +26,8 @@ export interface CapabilityContext {
   kv: KvNamespaces;
   /** KV views of the calls in progress, by run id. */
   views: Map<string, KvView>;
+  /** Manifests of the plugins this provider served, by id (for invoke's input check). */
+  manifests: Map<string, Manifest>;
 }
 
 /** The grants of `call` under the context's policy. */

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { HostError } from "../errors.ts";
+import { capabilityValidator } from "../runtime/validate.ts";
 import type { HostCall, HostFunction } from "../sandbox/mod.ts";
 import { ulid } from "../store/mod.ts";
 import { errorResult, okResult, parseRequest, wellFormed } from "./abi.ts";
@@ -79,6 +80,18 @@ async function invoke(ctx: CapabilityContext, call: HostCall, input: Uint8Array)
       "invoke_refused",
       `invoke: the chain ${chain.join(" -> ")} is already ${chain.length} deep, the host's limit`,
     );
+  }
+  const callee = ctx.manifests.get(req.plugin);
+  if (callee && Object.hasOwn(callee.capabilities, req.capability)) {
+    // The callee's own input schema, as the HTTP server applies it.
+    const issues = capabilityValidator(callee, req.capability, "input")(req.input ?? null);
+    if (issues.length > 0) {
+      const described = issues.map((i) => `${i.path || "input"} ${i.message}`).join("; ");
+      return errorResult(
+        "invalid_input",
+        `invoke: the input does not match ${target}'s input schema: ${described}`,
+      );
+    }
   }
   const runId = ulid();
   ctx.runs.expect(runId, [...chain, req.plugin]);

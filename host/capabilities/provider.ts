@@ -63,12 +63,17 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
         runs: new RunRegistry(),
         kv: new KvNamespaces(host.store),
         views: new Map(),
+        manifests: new Map(),
       };
       contexts.set(host.store, ctx);
     }
     return ctx;
   };
-  return (manifest, host) => pluginSet(contextFor(host), manifest, options.fetch);
+  return (manifest, host) => {
+    const ctx = contextFor(host);
+    ctx.manifests.set(manifest.id, manifest);
+    return pluginSet(ctx, manifest, options.fetch);
+  };
 }
 
 function pluginSet(

@@ -80,6 +80,16 @@ describe("invoke", () => {
     expect(out).toMatchObject([{ error: { code: "permission_denied" } }]);
   });
 
+  it("checks the input against the callee's input schema (invalid_input, no child run)", async () => {
+    const before = (await t.host.store.runs.list({ pluginId: "t.b", limit: 1000 })).runs.length;
+    const out = outputOf(await t.call("t.a", "run", ops(call("t.b", { nope: 1 }))));
+    expect(out).toMatchObject([{ error: { code: "invalid_input" } }]);
+    expect(JSON.stringify(out)).toContain("ops");
+    expect((await t.host.store.runs.list({ pluginId: "t.b", limit: 1000 })).runs).toHaveLength(
+      before,
+    );
+  });
+
   it("carries the callee's failure code back to the caller", async () => {
     const out = outputOf(await t.call("t.a", "run", ops(call("t.b", ops({ fail: "boom" })))));
     expect(out).toMatchObject([{ error: { code: "plugin_error" } }]);

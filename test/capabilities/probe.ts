@@ -28,7 +28,12 @@ export async function signedProbe(
     version: "1.0.0",
     name: `Probe ${id}`,
     engines: { host: "^0.1.0", abi: 1 },
-    capabilities: { run: { export: "run" } },
+    capabilities: {
+      run: {
+        export: "run",
+        input: { type: "object", properties: { ops: { type: "array" } }, required: ["ops"] },
+      },
+    },
     permissions,
     ...extra,
   };
