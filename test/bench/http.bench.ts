@@ -1,0 +1,149 @@
+// Capability calls over HTTP (auth, JSON Schema check, sandbox call, RunRecord durable
+// before the 200) against a bare Hono route, on the same runtime, in the same run, with
+// the same in-process load generator on loopback. Bounded in time.
+// Run: node scripts/run-ts.mjs test/bench/http.bench.ts [SECONDS=5] [CONCURRENCY=16]
+//      npx deno run -A test/bench/http.bench.ts [SECONDS] [CONCURRENCY]
+import { Hono } from "hono";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { listen } from "../../host/adapter/serve.ts";
+import { createRuntime } from "../../host/runtime/mod.ts";
+import { startServer } from "../../host/server/start.ts";
+import { openStore, TokensRepository } from "../../host/store/mod.ts";
+import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";
+
+const seconds = Number(process.argv[2] ?? 5);
+const concurrency = Number(process.argv[3] ?? 16);
+const runtimeName = "Deno" in globalThis ? "deno" : `node ${process.version}`;
+const dir = mkdtempSync(join(tmpdir(), "plughost-http-bench-"));
+
+interface Result {
+  label: string;
+  ok: number;
+  failed: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  /** Calls per CPU-second of this process (server and load generator together). */
+  perCpuSecond: number;
+}
+
+/** `concurrency` loops sending `request()` until the deadline; latencies in ms. */
+async function load(label: string, url: string, init: RequestInit, ms: number): Promise<Result> {
+  const latencies: number[] = [];
+  let failed = 0;
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  const deadline = started + ms;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() < deadline) {
+      const t0 = performance.now();
+      const res = await fetch(url, init);
+      await res.arrayBuffer();
+      if (res.status === 200) latencies.push(performance.now() - t0);
+      else failed++;
+    }
+  }));
+  const elapsed = performance.now() - started;
+  const cpu = process.cpuUsage(cpu0);
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) =>
+    latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return {
+    label,
+    ok: latencies.length,
+    failed,
+    perSecond: latencies.length / (elapsed / 1000),
+    p50: at(0.5),
+    p99: at(0.99),
+    perCpuSecond: latencies.length / ((cpu.user + cpu.system) / 1e6),
+  };
+}
+
+function print(r: Result): void {
+  process.stdout.write(
+    `${r.label.padEnd(40)} ${String(r.ok).padStart(7)} ok ${String(r.failed).padStart(4)} failed  ${
+      r.perSecond.toFixed(0).padStart(6)
+    } calls/s  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  ${
+      r.perCpuSecond.toFixed(0).padStart(6)
+    } per CPU-second\n`,
+  );
+}
+
+const store = await openStore({ url: `file:${join(dir, "host.db")}` });
+try {
+  const key = await newKey();
+  const runtime = createRuntime({ store, trust: trustStoreOf(key) });
+  await runtime.load(await signedFirstParty("hello", key), "bench");
+  const { token } = await new TokensRepository(store.db).create({
+    name: "bench",
+    scopes: ["invoke"],
+  });
+  const server = await startServer({
+    host: { store, runtime, close: () => runtime.close() },
+    pluginsDir: join(dir, "plugins"),
+    port: 0,
+    options: { rateLimitPerSecond: 0 },
+  });
+  const bare = new Hono().post("/bare", async (c) => {
+    const body = await c.req.json<{ name: string }>();
+    return c.json({ message: `Hello, ${body.name}!` });
+  });
+  const bareListener = await listen({ fetch: bare.fetch, hostname: "127.0.0.1", port: 0 });
+  const body = JSON.stringify({ name: "bench" });
+  const capability: RequestInit = {
+    method: "POST",
+    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+    body,
+  };
+  const plain: RequestInit = {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+  };
+  const capUrl = `${server.url}/v1/plugins/example.hello/capabilities/greet`;
+  const bareUrl = `http://127.0.0.1:${bareListener.port}/bare`;
+
+  process.stdout.write(
+    `http.bench: ${runtimeName}, ${seconds} s per scenario, ${concurrency} concurrent clients on loopback\n`,
+  );
+  await load("warm-up", bareUrl, plain, 500);
+  await load("warm-up", capUrl, capability, 1000);
+  const before = Number(
+    (await store.client.execute("SELECT count(*) FROM run_records")).rows[0]?.[0],
+  );
+  const bareResult = await load("bare Hono route", bareUrl, plain, seconds * 1000);
+  const capResult = await load(
+    "capability call (durable RunRecord)",
+    capUrl,
+    capability,
+    seconds * 1000,
+  );
+  print(bareResult);
+  print(capResult);
+  const after = Number(
+    (await store.client.execute(
+      "SELECT count(*) FROM run_records WHERE status = 'ok'",
+    )).rows[0]?.[0],
+  );
+  process.stdout.write(
+    `ratio (CPU): ${(100 * capResult.perCpuSecond / bareResult.perCpuSecond).toFixed(0)}% ` +
+      `per CPU-second, which a busy shared machine distorts less than wall-clock figures\n`,
+  );
+  process.stdout.write(
+    `ratio: capability calls reach ${
+      (100 * capResult.perSecond / bareResult.perSecond).toFixed(0)
+    }% ` +
+      `of the bare route's throughput (goal: at least 50%)\n` +
+      `RunRecords committed during the capability run: ${
+        after - before
+      } (responses ok: ${capResult.ok})\n`,
+  );
+  await bareListener.close(1000);
+  await server.close();
+} finally {
+  await store.close().catch(() => {});
+  rmSync(dir, { recursive: true, force: true });
+}
