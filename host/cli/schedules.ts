@@ -8,11 +8,10 @@ import { resolvePaths } from "../config/paths.ts";
 import { ExitCode, HostError, UsageError } from "../errors.ts";
 import {
   addSchedule,
-  DEFAULT_TIMEZONE,
-  formatDuration,
   installedManifest,
-  nextOccurrences,
   parseDuration,
+  type ScheduleView,
+  scheduleView,
 } from "../scheduler/mod.ts";
 import {
   MissedPolicy,
@@ -74,7 +73,7 @@ export const command: Command = {
         const list = store === undefined
           ? []
           : await new SchedulesRepository(store.db).list({ pluginId: values.plugin });
-        const views = list.map(view);
+        const views = list.map((s) => scheduleView(s));
         out(views.length === 0 ? `No schedules in ${paths.db}\n` : table(views), views);
       } finally {
         await store?.close();
@@ -94,8 +93,8 @@ export const command: Command = {
         if (target !== undefined) throw new UsageError(`Unexpected argument '${target}'`);
         const schedule = await add(store, paths.plugins, values);
         out(
-          `Added schedule '${schedule.name}'; next run ${view(schedule).nextRun}\n`,
-          view(schedule),
+          `Added schedule '${schedule.name}'; next run ${scheduleView(schedule).nextRun}\n`,
+          scheduleView(schedule),
         );
         return ExitCode.ok;
       }
@@ -115,7 +114,7 @@ export const command: Command = {
           `warning: '${changed.name}' comes from the plugin's manifest; a host loading the plugin adds it again at its next start or upgrade (pause it to keep it off)\n`,
         );
       }
-      out(`${verb} schedule '${changed.name}'\n`, view(changed));
+      out(`${verb} schedule '${changed.name}'\n`, scheduleView(changed));
       return ExitCode.ok;
     } finally {
       await store.close();
@@ -166,27 +165,7 @@ async function add(store: Store, pluginsDir: string, values: Flags): Promise<Sch
   });
 }
 
-/** A schedule as `list` and `--json` show it, with its next run time. */
-function view(s: Schedule) {
-  const next = s.state === "active" ? nextOccurrences(s, 1)[0] : undefined;
-  return {
-    name: s.name,
-    id: s.id,
-    pluginId: s.pluginId,
-    capability: s.capability,
-    cron: s.cron,
-    every: s.intervalMs === null ? null : formatDuration(s.intervalMs),
-    timezone: s.cron === null ? null : s.timezone ?? DEFAULT_TIMEZONE,
-    input: s.input,
-    state: s.state,
-    missed: s.missed,
-    source: s.source,
-    pluginVersion: s.pluginVersion,
-    nextRun: next === undefined ? null : new Date(next).toISOString(),
-  };
-}
-
-function table(views: ReturnType<typeof view>[]): string {
+function table(views: ScheduleView[]): string {
   const rows = views.map((v) => [
     v.name,
     v.state,

@@ -12,6 +12,7 @@ export {
 } from "./scheduler.ts";
 export { addSchedule, checkSchedule, manifestSchedules } from "./validate.ts";
 export { installedManifest } from "./installed.ts";
+export { type ScheduleView, scheduleView } from "./view.ts";
 export {
   checkCron,
   checkTimezone,

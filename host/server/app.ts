@@ -27,6 +27,7 @@ import { health } from "./routes/health.ts";
 import { meta } from "./routes/meta.ts";
 import { plugins } from "./routes/plugins.ts";
 import { runs } from "./routes/runs.ts";
+import { schedules } from "./routes/schedules.ts";
 import { cachedVerifier, type TokenVerifier } from "./token-cache.ts";
 
 /** Every route group of the API, in registration order. */
@@ -36,6 +37,7 @@ export const routeModules: readonly RouteModule[] = [
   plugins,
   runs,
   events,
+  schedules,
   meta,
 ];
 
