@@ -58,8 +58,30 @@ async function runHostLines(block: string, dir: string): Promise<void> {
   }
 }
 
+/**
+ * Runs the `PLUGHOST/bin/host.mjs call` lines of a block with the real CLI in
+ * `dir`; each prints what the `# ...` line after it says.
+ */
+async function runCallLines(block: string, dir: string): Promise<void> {
+  const lines = block.split("\n");
+  let calls = 0;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i]!;
+    if (!line.startsWith("PLUGHOST/bin/host.mjs call ")) continue;
+    // Arguments are separated by spaces; a '...' argument is one shell word without spaces inside.
+    const args = [...line.slice("PLUGHOST/bin/host.mjs ".length).matchAll(/'([^']*)'|(\S+)/g)]
+      .map((m) => m[1] ?? m[2]!);
+    const expected = lines[i + 1]?.startsWith("# ") ? lines[i + 1]!.slice(2) : undefined;
+    const result = await runCli(args, { cwd: dir });
+    expect(result.code, `${line}\n${result.stderr}`).toBe(0);
+    expect(result.stdout.trim()).toBe(expected);
+    calls++;
+  }
+  expect(calls).toBeGreaterThan(0);
+}
+
 async function callTwice(dir: string, file: string, capability: string, input: unknown) {
-  const host = await openHost({ paths: resolvePaths({}, dir, { db: "file:./doc.db" }) });
+  const host = await openHost({ paths: resolvePaths({}, dir, { db: join(dir, "doc.db") }) });
   try {
     const info = await host.runtime.load(new Uint8Array(readFileSync(join(dir, file))), file);
     const call = () =>
@@ -103,6 +125,7 @@ describe("docs/plugin-authoring.md", () => {
         stdio: "pipe",
       });
       await runHostLines(blockAfter(text, "sign: as"), dir);
+      await runCallLines(blockAfter(text, "call: as"), dir);
       const { outputs, types } = await callTwice(dir, "visits.wasm", "visit", { name: "Zoë" });
       expect(outputs).toEqual([{ name: "Zoë", visits: 1 }, { name: "Zoë", visits: 2 }]);
       expect(types.filter((t) => t === "visits.counted")).toHaveLength(2);
@@ -126,6 +149,7 @@ describe("docs/plugin-authoring.md", () => {
         expect(build[0]).toBe("clang");
         execFileSync("clang", build.slice(1), { cwd: dir, stdio: "pipe" });
         await runHostLines(blockAfter(text, "sign: c"), dir);
+        await runCallLines(blockAfter(text, "call: c"), dir);
         const { outputs, types } = await callTwice(dir, "pings.wasm", "ping", undefined);
         expect(outputs).toEqual([{ pings: 1 }, { pings: 2 }]);
         expect(types.filter((t) => t === "pings.ping")).toHaveLength(2);
