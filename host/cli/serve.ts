@@ -10,6 +10,7 @@ import { z } from "zod";
 import { resolvePaths } from "../config/paths.ts";
 import { ExitCode, HostError } from "../errors.ts";
 import { openHost } from "../runtime/mod.ts";
+import { startScheduler } from "../scheduler/mod.ts";
 import type { ServerOptions } from "../server/context.ts";
 import { startServer } from "../server/start.ts";
 import { type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
@@ -122,6 +123,12 @@ export const command: Command = {
       await host.close();
       throw error;
     }
+    // Schedules (docs/scheduling.md) run on every serving host; leases keep each occurrence to one.
+    const scheduler = await startScheduler({ runtime: host.runtime, store: host.store })
+      .catch(async (error) => {
+        await server.close();
+        throw error;
+      });
     const ready = {
       url: server.url,
       plugins: host.loaded.map((p) => ({ id: p.id, version: p.version, state: p.state })),
@@ -137,6 +144,7 @@ export const command: Command = {
     }
     const signal = await waitForSignal();
     io.stderr(`host serve: ${signal}: shutting down\n`);
+    await scheduler.stop();
     const { interrupted } = await server.close();
     if (interrupted.length > 0) {
       io.stderr(`host serve: marked ${interrupted.length} unfinished run(s) interrupted\n`);
