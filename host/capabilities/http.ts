@@ -46,14 +46,15 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
     for (let hop = 0;; hop++) {
       if (url.protocol !== "http:" && url.protocol !== "https:") {
         options.onDenied(url, hop);
-        throw new Error(`HTTP request refused: only http and https URLs are allowed`);
+        throw new Error(`HTTP request to ${url.protocol} is not allowed: only http and https are`);
       }
       if (!hostAllowed(url, options.allowedHosts)) {
         options.onDenied(url, hop);
+        // Worded like Extism's own refusal, which the sandbox classifies as permission_denied.
         throw new Error(
-          `HTTP request to host '${url.host}' refused${
+          `HTTP request to ${url.origin} is not allowed${
             hop > 0 ? ` (redirect ${hop})` : ""
-          }: it is not in permissions.http.allowedHosts`,
+          }: host '${url.host}' is not in permissions.http.allowedHosts`,
         );
       }
       const response = await base(url, {

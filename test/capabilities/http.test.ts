@@ -60,7 +60,7 @@ describe("HTTP", () => {
   it("refuses a host outside allowedHosts before any request, audited", async () => {
     hits = [];
     const result = await t.call("t.http", "run", ops({ http: `http://localhost:${port}/ok` }));
-    expect(result.ok).toBe(false);
+    expect(result.ok ? "ok" : result.error.class).toBe("permission_denied");
     expect(hits).toEqual([]);
     const audit = (await t.events({ type: "audit.denied" })).filter((e) =>
       e.runId === result.runId
@@ -76,7 +76,8 @@ describe("HTTP", () => {
   it("refuses a redirect from an allowed host to a disallowed one, audited", async () => {
     hits = [];
     const result = await t.call("t.http", "run", ops({ http: `http://127.0.0.1:${port}/out` }));
-    expect(result.ok).toBe(false);
+    expect(result.ok ? "ok" : result.error.class).toBe("permission_denied");
+    expect(result.ok ? "" : result.error.message).toContain("(redirect 1)");
     expect(hits).toEqual(["/out"]);
     const audit = (await t.events({ type: "audit.denied" })).filter((e) =>
       e.runId === result.runId
