@@ -80,3 +80,50 @@ export function run(box: Sandbox, args: string[], timeoutMs = 60_000): Promise<R
     });
   });
 }
+
+/** A long-running command (e.g. `host serve`) started in the sandbox. */
+export interface Started {
+  /** The first http://127.0.0.1:PORT the command printed. */
+  url: string;
+  /** Sends SIGTERM and resolves with the exit code and all output. */
+  stop(): Promise<RunResult>;
+}
+
+/** Starts the isolated executable and waits until it prints a loopback URL. */
+export function start(box: Sandbox, args: string[], timeoutMs = 60_000): Promise<Started> {
+  const child = spawn(box.exe, args, {
+    cwd: box.dir,
+    env: { PATH: process.env["PATH"] ?? "/usr/bin:/bin", TMPDIR: box.tmp, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  const exited = new Promise<RunResult>((resolve) =>
+    child.on("close", (code) => resolve({ code, stdout, stderr }))
+  );
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`no URL printed within ${timeoutMs} ms:\n${stdout}${stderr}`));
+    }, timeoutMs);
+    const look = () => {
+      const url = /http:\/\/127\.0\.0\.1:\d+/.exec(stdout + stderr)?.[0];
+      if (url === undefined) return;
+      clearTimeout(timer);
+      resolve({
+        url,
+        stop: () => {
+          child.kill("SIGTERM");
+          return exited;
+        },
+      });
+    };
+    child.stdout.setEncoding("utf8").on("data", (chunk: string) => ((stdout += chunk), look()));
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => ((stderr += chunk), look()));
+    child.on("error", reject);
+    void exited.then((result) => {
+      clearTimeout(timer);
+      reject(new Error(`exited (${result.code}) before printing a URL:\n${stdout}${stderr}`));
+    });
+  });
+}

@@ -10,14 +10,26 @@ import process from "node:process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VERSION } from "../../host/version.ts";
 import { conformanceDir } from "../helpers/cli.ts";
-import { buildExecutable, type BuildResult, isolate, run, type Sandbox } from "./executable.ts";
+import {
+  buildExecutable,
+  type BuildResult,
+  isolate,
+  run,
+  type Sandbox,
+  start,
+} from "./executable.ts";
 
 let built: BuildResult;
 let box: Sandbox;
 
-beforeAll(() => {
+/** Raw conformance plugins have no manifest: `host call` runs them only in dev mode. */
+let unsigned: string[] = [];
+
+beforeAll(async () => {
   built = buildExecutable();
   box = isolate(built.path);
+  const help = await run(box, ["call", "--help"]);
+  if (help.stdout.includes("--allow-unsigned")) unsigned = ["--allow-unsigned"];
 }, 300_000);
 
 afterAll(() => {
@@ -56,7 +68,14 @@ describe("dist/host", () => {
 
   it("calls a Rust plugin (code.wasm)", async () => {
     const wasm = join(conformanceDir, "code.wasm");
-    const result = await run(box, ["call", wasm, "count_vowels", "--input", "hello world"]);
+    const result = await run(box, [
+      "call",
+      wasm,
+      "count_vowels",
+      "--input",
+      "hello world",
+      ...unsigned,
+    ]);
     expect(result.stderr).toBe("");
     expect(JSON.parse(result.stdout)).toEqual({ count: 3, total: 3, vowels: "aeiouAEIOU" });
     expect(result.code).toBe(0);
@@ -64,12 +83,25 @@ describe("dist/host", () => {
 
   it("calls a WASI plugin (hello_haskell.wasm)", async () => {
     const wasm = join(conformanceDir, "hello_haskell.wasm");
-    const result = await run(box, ["call", wasm, "testing", "--input", "John", "--wasi"]);
+    const result = await run(box, [
+      "call",
+      wasm,
+      "testing",
+      "--input",
+      "John",
+      "--wasi",
+      ...unsigned,
+    ]);
     expect(result).toEqual({ code: 0, stdout: "Hello, John\n", stderr: "" });
   });
 
   it("reports a plugin's failure with its message and exit code 1", async () => {
-    const result = await run(box, ["call", join(conformanceDir, "fail.wasm"), "run_test"]);
+    const result = await run(box, [
+      "call",
+      join(conformanceDir, "fail.wasm"),
+      "run_test",
+      ...unsigned,
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain("Some error message");
   });
@@ -85,7 +117,20 @@ describe("dist/host", () => {
     expect(written).toBeGreaterThan(0);
   });
 
-  // serve: when `host serve` lands, one block here starts `host serve` on
-  // 127.0.0.1 with a temp database (PLUGHOST_HOME inside box.dir), calls a
-  // capability over HTTP, runs `host verify`, stops it and checks the run record.
+  it("serves HTTP on loopback with its own database, and stops on SIGTERM", async () => {
+    const server = await start(box, ["serve", "--port", "0", "--home", join(box.dir, "home")]);
+    try {
+      expect(await (await fetch(`${server.url}/healthz`)).json()).toEqual({ status: "ok" });
+      const ready = await fetch(`${server.url}/readyz`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ status: "ready" });
+    } finally {
+      const stopped = await server.stop();
+      expect(stopped.code).toBe(0);
+    }
+    expect(readdirSync(join(box.dir, "home"))).toContain("host.db");
+  });
+
+  // Next: sign and serve a plugin, call a capability over HTTP, `host verify` it,
+  // and check its run is recorded (issue 9's CI smoke test).
 });
