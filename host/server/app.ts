@@ -5,6 +5,7 @@
  * @module
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
 import { HostError } from "../errors.ts";
 import type { PluginRuntime } from "../runtime/mod.ts";
 import { type Store, TokensRepository } from "../store/mod.ts";
@@ -100,6 +101,25 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
   });
   app.use(
     authenticate(deps.tokens, new RateLimiter(options.rateLimitPerSecond, options.rateLimitBurst)),
+  );
+  // Every body has a limit; the capability route and uploads also count bytes as they read.
+  const tooLarge = (limit: number) => () => {
+    throw new ProblemError(
+      "payload_too_large",
+      `The request body is larger than ${limit} bytes: send less, or raise the server's limit`,
+      { extensions: { limit } },
+    );
+  };
+  const jsonLimit = bodyLimit({
+    maxSize: options.maxBodyBytes,
+    onError: tooLarge(options.maxBodyBytes),
+  });
+  const uploadLimit = bodyLimit({
+    maxSize: options.maxUploadBytes,
+    onError: tooLarge(options.maxUploadBytes),
+  });
+  app.use((c, next) =>
+    (c.req.method === "POST" && c.req.path === "/v1/plugins" ? uploadLimit : jsonLimit)(c, next)
   );
   app.onError((error, c) => {
     if (!(error instanceof HostError) && !(error instanceof ProblemError)) {

@@ -68,6 +68,33 @@ describe("POST /v1/plugins/{id}/capabilities/{name}", () => {
     });
     expect(big.status).toBe(413);
     expect((await big.json()).code).toBe("payload_too_large");
+    // A streamed body without Content-Length is counted as it arrives.
+    const chunk = new TextEncoder().encode(" ".repeat(64 * 1024));
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        if (sent++ < 40) controller.enqueue(chunk);
+        else controller.close();
+      },
+    });
+    const streamed = await h.call(
+      greet,
+      {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: stream,
+        duplex: "half",
+        token: h.tokens.invoke,
+      } as RequestInit & { duplex: string; token: string },
+    );
+    expect(streamed.status).toBe(413);
+    expect(sent).toBeLessThan(40);
+    // Other routes have the same limit.
+    const schedule = await h.call("/v1/schedules", {
+      ...jsonBody({ pad: "x".repeat(2 * 1024 * 1024) }),
+      token: h.tokens.admin,
+    });
+    expect(schedule.status).toBe(413);
   });
 
   it("answers 404 for an unknown plugin or capability, 409 when disabled", async () => {
