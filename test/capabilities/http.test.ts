@@ -24,12 +24,13 @@ describe("HTTP", () => {
         return void res.writeHead(302, { location: `http://localhost:${port}/ok` }).end();
       }
       if (req.url === "/big") return void res.end("x".repeat(5000));
+      if (req.url === "/slow") return void res.writeHead(200).write("never finished");
       res.writeHead(404).end();
     });
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     port = (server.address() as AddressInfo).port;
     await probeWasm();
-    t = await testHost({ policy: { httpMaxBytes: 1000 } });
+    t = await testHost({ policy: { httpMaxBytes: 1000, httpTimeoutMs: 500 } });
     await t.host.runtime.load(
       await signedProbe(t.key, "t.http", { http: { allowedHosts: ["127.0.0.1"] } }),
       "test",
@@ -38,6 +39,7 @@ describe("HTTP", () => {
   }, 120_000);
   afterAll(async () => {
     await t?.close();
+    server?.closeAllConnections();
     server?.close();
   });
 
@@ -92,6 +94,14 @@ describe("HTTP", () => {
       await t.call("t.http", "run", ops({ http: `http://127.0.0.1:${port}/big` })),
     );
     expect(JSON.stringify(out)).not.toContain("x".repeat(1001));
+  });
+
+  it("ends a response that does not finish within the host's HTTP time cap", async () => {
+    const result = await t.call("t.http", "run", ops({ http: `http://127.0.0.1:${port}/slow` }));
+    // The plugin gets no body: the cap aborts the exchange long before the call's own timeout.
+    const text = result.ok ? JSON.stringify(outputOf(result)) : result.error.message;
+    expect(text).not.toContain("never finished");
+    if (!result.ok) expect(result.error.class).not.toBe("timeout");
   });
 
   it("gives a plugin without permissions.http no response (network_error), audited", async () => {
