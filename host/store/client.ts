@@ -11,7 +11,7 @@ import { dbFilePath } from "./url.ts";
 
 /** How to reach the database. */
 export interface ClientOptions {
-  /** An absolute `file:` URL, `file::memory:`, or a `libsql://` URL (see url.ts). */
+  /** An absolute `file:` URL or a `libsql://` URL (see url.ts; in-memory is refused). */
   url: string;
   authToken?: string | undefined;
   /** How long a local write waits for another process's lock, in ms (default 5000). */

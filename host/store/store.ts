@@ -19,12 +19,12 @@ import { PluginsRepository } from "./plugins.ts";
 import { RunsRepository } from "./runs.ts";
 import * as schema from "./schema/index.ts";
 import { ulid } from "./ulid.ts";
-import { dbFilePath } from "./url.ts";
+import { dbFilePath, isMemoryUrl, memoryUnsupported } from "./url.ts";
 import { BatchWriter, type WriterOptions, type WriterStats } from "./writer.ts";
 
 /** How to open the store. */
 export interface StoreOptions {
-  /** `file:` URL (absolute; see resolveDbUrl), `file::memory:`, or `libsql://` URL. */
+  /** `file:` URL (absolute; see resolveDbUrl) or `libsql://` URL; in-memory is refused. */
   url: string;
   /** Token for a libSQL server. */
   authToken?: string | undefined;
@@ -62,6 +62,7 @@ export interface Store {
 
 /** Opens (creating and migrating when needed) the host database. */
 export async function openStore(options: StoreOptions): Promise<Store> {
+  if (isMemoryUrl(options.url)) throw memoryUnsupported(options.url);
   const client = await openClient({
     url: options.url,
     authToken: options.authToken,

@@ -18,10 +18,27 @@ export function resolveDbUrl(
   return normalizeDbUrl(resolvePaths(env, cwd, { db: flag }).db, cwd);
 }
 
+/** True for the in-memory database URLs libSQL knows. */
+export function isMemoryUrl(url: string): boolean {
+  return url === ":memory:" || url.startsWith("file::memory:");
+}
+
+/**
+ * The store writes through its own connection (the batching writer), and an
+ * in-memory libSQL database exists per connection, so the writer would see
+ * an empty database. Say so instead of failing every write.
+ */
+export function memoryUnsupported(url: string): HostError {
+  return new HostError(
+    "usage",
+    `In-memory databases ('${url}') are not supported: use a file (a temp file for throw-away data)`,
+  );
+}
+
 /** Makes a `file:` URL absolute; accepts a bare path as a file; leaves other URLs alone. */
 export function normalizeDbUrl(url: string, cwd: string): string {
   if (/^(libsql|wss?|https?):\/\//.test(url)) return url;
-  if (url === ":memory:" || url === "file::memory:") return "file::memory:";
+  if (isMemoryUrl(url)) throw memoryUnsupported(url);
   if (url.startsWith("file:")) {
     const rest = url.slice("file:".length);
     if (rest.startsWith("//")) return pathToFileURL(fileURLToPath(url)).href;
