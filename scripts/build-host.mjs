@@ -1,6 +1,15 @@
 // Bundles the host CLI (host/cli/bin.ts) into dist/host.mjs with esbuild.
 // npm packages stay external; only our own TypeScript is bundled.
-import { mkdirSync, readdirSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -34,9 +43,14 @@ function isStale() {
 
 export async function buildHost() {
   const esbuild = await import("esbuild");
+  // Code splitting keeps each command's imports in its own chunk, so
+  // `host --version` does not load binaryen, libSQL and Extism.
   const result = await esbuild.build({
-    entryPoints: [join(root, "host", "cli", "bin.ts")],
+    entryPoints: { host: join(root, "host", "cli", "bin.ts") },
     bundle: true,
+    splitting: true,
+    outdir: "/",
+    chunkNames: "[name]-[hash]",
     packages: "external",
     platform: "node",
     format: "esm",
@@ -44,11 +58,41 @@ export async function buildHost() {
     write: false,
     logLevel: "error",
   });
-  mkdirSync(dirname(out), { recursive: true });
-  // Write then rename, so parallel launchers never run a half-written file.
+  // Chunks go into a folder named by their content, then dist/host.mjs is
+  // renamed into place pointing at it: parallel launchers never run a
+  // half-written build.
+  const hash = createHash("sha256");
+  for (const file of result.outputFiles) hash.update(file.path).update(file.contents);
+  const id = hash.digest("hex").slice(0, 12);
+  const dir = join(root, "dist", `host-${id}`);
+  if (!existsSync(join(dir, "host.js"))) {
+    const tmpDir = `${dir}.${process.pid}.tmp`;
+    mkdirSync(tmpDir, { recursive: true });
+    for (const file of result.outputFiles) {
+      writeFileSync(join(tmpDir, file.path.slice(1)), file.contents);
+    }
+    try {
+      renameSync(tmpDir, dir);
+    } catch {
+      rmSync(tmpDir, { recursive: true, force: true }); // another launcher won the race
+    }
+  }
   const tmp = `${out}.${process.pid}.tmp`;
-  writeFileSync(tmp, result.outputFiles[0].contents);
+  writeFileSync(tmp, `import "./host-${id}/host.js";\n`);
   renameSync(tmp, out);
+  removeOldBuilds(`host-${id}`);
+}
+
+/** Removes earlier builds not used for an hour (running launchers may still read recent ones). */
+function removeOldBuilds(keep) {
+  const dist = join(root, "dist");
+  for (const name of readdirSync(dist)) {
+    if (!name.startsWith("host-") || name === keep) continue;
+    const path = join(dist, name);
+    if (Date.now() - statSync(path).mtimeMs > 3_600_000) {
+      rmSync(path, { recursive: true, force: true });
+    }
+  }
 }
 
 export async function buildHostIfStale() {

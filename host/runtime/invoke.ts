@@ -8,7 +8,7 @@ import { HostError } from "../errors.ts";
 import { ulid } from "../store/mod.ts";
 import type { LoadedPlugin } from "./runtime.ts";
 import type { Store } from "../store/mod.ts";
-import type { CallResult, HostCall } from "../sandbox/mod.ts";
+import { applyPolicy, type CallResult, type HostCall, type Limits } from "../sandbox/mod.ts";
 import type { InvokeRequest, InvokeResult } from "./types.ts";
 
 /** Runs `request` on a loaded plugin. See PluginRuntime.invoke. */
@@ -16,26 +16,21 @@ export async function invokeLoaded(
   store: Store,
   loaded: LoadedPlugin,
   request: InvokeRequest,
+  policy: Readonly<Limits>,
 ): Promise<InvokeResult> {
   const { info, sandbox } = loaded;
-  const capability = info.manifest.capabilities[request.capability];
-  if (!capability) {
-    const known = Object.keys(info.manifest.capabilities).join(", ") || "none";
-    throw new HostError(
-      "not_found",
-      `Plugin '${info.id}' has no capability '${request.capability}' (it has: ${known})`,
-    );
-  }
+  const target = resolveTarget(loaded, request);
   const runId = request.runId ?? ulid();
-  const limits = { ...sandbox.limits, ...loaded.limits, ...request.limits };
+  // What the sandbox will apply: the plugin's limits, then the request's, capped by policy.
+  const limits = applyPolicy(request.limits, policy, sandbox.limits);
   const started = store.runs.start({
     id: runId,
     parentRunId: request.parentRunId ?? null,
     pluginId: info.id,
     pluginVersion: info.version,
     moduleDigest: `sha256:${info.digest}`,
-    capability: request.capability,
-    export: capability.export,
+    capability: target.capability,
+    export: target.export,
     trigger: request.trigger,
     correlationId: request.correlationId ?? null,
     input: request.input as Uint8Array<ArrayBuffer>,
@@ -50,11 +45,14 @@ export async function invokeLoaded(
   const call = {
     runId,
     pluginId: info.id,
-    capability: request.capability,
+    capability: target.capability ?? target.export,
     grants: info.manifest.permissions ?? {},
   };
-  const result = await callWithHooks(loaded, call, () =>
-    sandbox.call(capability.export, request.input, call, request.limits));
+  const result = await callWithHooks(
+    loaded,
+    call,
+    () => sandbox.call(target.export, request.input, call, request.limits),
+  );
   const usage = {
     fuel: result.usage.fuel,
     memoryPages: result.usage.memoryPages,
@@ -80,13 +78,43 @@ export async function invokeLoaded(
     runId,
     correlationId: request.correlationId ?? null,
     payload: result.ok
-      ? { capability: request.capability, trigger: request.trigger, usage }
-      : { capability: request.capability, trigger: request.trigger, usage, error: result.error },
+      ? { capability: target.capability, export: target.export, trigger: request.trigger, usage }
+      : {
+        capability: target.capability,
+        export: target.export,
+        trigger: request.trigger,
+        usage,
+        error: result.error,
+      },
   });
   if (request.durable) await Promise.all([started, finished, event]);
   return result.ok
     ? { runId, ok: true, output: result.output, usage: result.usage }
     : { runId, ok: false, error: result.error, usage: result.usage };
+}
+
+/**
+ * The export a request runs and the capability it is recorded under. A name
+ * that is no capability may still name an export when `allowExport` is set
+ * (the CLI's `host call`); the run then records the capability that maps to
+ * that export, if any.
+ */
+function resolveTarget(
+  loaded: LoadedPlugin,
+  request: InvokeRequest,
+): { capability: string | null; export: string } {
+  const capabilities = loaded.info.manifest.capabilities;
+  const capability = capabilities[request.capability];
+  if (capability) return { capability: request.capability, export: capability.export };
+  if (request.allowExport && loaded.sandbox.exports.includes(request.capability)) {
+    const mapped = Object.entries(capabilities).find(([, c]) => c.export === request.capability);
+    return { capability: mapped?.[0] ?? null, export: request.capability };
+  }
+  const known = Object.keys(capabilities).join(", ") || "none";
+  throw new HostError(
+    "not_found",
+    `Plugin '${loaded.info.id}' has no capability '${request.capability}' (it has: ${known})`,
+  );
 }
 
 /** Runs the host functions' beforeCall/afterCall hooks around a call; a hook's error fails the run. */
@@ -108,10 +136,13 @@ async function callWithHooks(
   const result = await run();
   let replaced;
   try {
-    replaced = await hooks?.afterCall?.(call, result.ok ? { ok: true } : {
-      ok: false,
-      error: result.error,
-    });
+    replaced = await hooks?.afterCall?.(
+      call,
+      result.ok ? { ok: true } : {
+        ok: false,
+        error: result.error,
+      },
+    );
   } catch (error) {
     replaced = {
       class: "host_error" as const,

@@ -67,7 +67,7 @@ export class PluginRuntime {
         payload: { source, warnings: verified.warnings },
       });
     }
-    const limits = manifestLimits(manifest);
+    const limits = { ...this.#options.defaults, ...manifestLimits(manifest) };
     const functions: HostFunctionSet = this.#options.hostFunctions?.(manifest, {
       store: this.store,
       invoke: (request) => this.invoke(request),
@@ -76,6 +76,7 @@ export class PluginRuntime {
       limits,
       policy: this.#options.policy ?? defaultPolicy,
       hostFunctions: functions.functions,
+      wasi: manifest.permissions?.wasi ?? false,
       mode: functions.needsWorker || (functions.allowedHosts?.length ?? 0) > 0 ? "worker" : "main",
       ...(functions.allowedHosts ? { allowedHosts: functions.allowedHosts } : {}),
       ...(functions.fetch ? { fetch: functions.fetch } : {}),
@@ -140,7 +141,12 @@ export class PluginRuntime {
     if (loaded.info.state === "disabled") {
       throw new HostError("conflict", `Plugin '${request.pluginId}' is disabled: enable it first`);
     }
-    return await invokeLoaded(this.store, loaded, request);
+    return await invokeLoaded(
+      this.store,
+      loaded,
+      request,
+      this.#options.policy ?? defaultPolicy,
+    );
   }
 
   /** Unloads every plugin and drains the store's writer. The store stays open. */

@@ -31,6 +31,8 @@ export interface InvokeRequest {
   durable?: boolean | undefined;
   /** Run id to use (default: a new ULID). */
   runId?: string | undefined;
+  /** `capability` may also name a module export directly (the CLI's `host call`). */
+  allowExport?: boolean | undefined;
 }
 
 /** How a capability call ended. Never thrown for plugin behaviour. */
@@ -93,6 +95,8 @@ export interface RuntimeOptions {
   trust: TrustStore;
   /** The host's ceiling on any plugin's limits. */
   policy?: Limits;
+  /** Limits for plugins whose manifest does not ask (default: the sandbox's defaults). */
+  defaults?: Partial<Limits>;
   /** Dev mode: load unsigned or untrusted plugins (each load is a warn event). */
   allowUnsigned?: boolean;
   /** Host functions per plugin; default none (every plugin gets only the Extism kernel). */

@@ -8,11 +8,13 @@ import { fixture } from "./fixtures.ts";
 
 fixture("spin"); // builds build/fixtures/ when stale
 const spin = "build/fixtures/spin.wasm";
+// The hostile fixtures are bare modules (no manifest, no signature): dev mode runs them.
+const dev = ["--allow-unsigned"];
 
 for (const runtime of ["node", "deno"] as const) {
   describe(`host call with limits (${runtime})`, () => {
     it("a spinning plugin exits 1 with fuel_exhausted and its usage", async () => {
-      const result = await runCli(["call", spin, "run", "--fuel", "1000000", "--json"], {
+      const result = await runCli(["call", spin, "run", "--fuel", "1000000", "--json", ...dev], {
         runtime,
       });
       expect(result.code).toBe(1);
@@ -25,7 +27,7 @@ for (const runtime of ["node", "deno"] as const) {
 
     it("success prints the usage too; --memory-mb and --timeout-ms are accepted", async () => {
       const result = await runCli(
-        ["call", spin, "noop", "--memory-mb", "2", "--timeout-ms", "1000", "--json"],
+        ["call", spin, "noop", "--memory-mb", "2", "--timeout-ms", "1000", "--json", ...dev],
         { runtime },
       );
       expect(result.code).toBe(0);
@@ -37,6 +39,13 @@ for (const runtime of ["node", "deno"] as const) {
 }
 
 describe("host call flag errors", () => {
+  it("refuses an unsigned module without --allow-unsigned, naming the reason", async () => {
+    const result = await runCli(["call", spin, "run"]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/no_manifest/);
+    expect(result.stdout).toBe("");
+  });
+
   it("a bad --fuel is a usage error (64)", async () => {
     const result = await runCli(["call", spin, "run", "--fuel", "lots"]);
     expect(result.code).toBe(64);
@@ -45,7 +54,14 @@ describe("host call flag errors", () => {
 
   it("grow.wasm with --memory-mb 4 ends with memory_limit, without --json on stderr", async () => {
     fixture("grow");
-    const result = await runCli(["call", "build/fixtures/grow.wasm", "run", "--memory-mb", "4"]);
+    const result = await runCli([
+      "call",
+      "build/fixtures/grow.wasm",
+      "run",
+      "--memory-mb",
+      "4",
+      ...dev,
+    ]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^host call: memory_limit: /);
   });
