@@ -42,7 +42,9 @@ async function compile(name) {
     // The PDK otherwise imports env.abort, which Extism does not provide.
     "--use",
     "abort=sdk/as/abort/plughostAbort",
-  ], { stdout: sink, stderr: sink, baseDir: root });
+    "--baseDir",
+    root,
+  ], { stdout: sink, stderr: sink });
   if (error) throw new Error(`AssemblyScript build of plugins/${name} failed:\n${log}`);
   return out;
 }

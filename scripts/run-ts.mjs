@@ -2,7 +2,6 @@
 // bundles it with esbuild (npm packages external) into a temp file, then imports it.
 // Usage: node scripts/run-ts.mjs FILE.ts [args...]
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 

@@ -39,7 +39,8 @@ const capability = z.strictObject({
 
 const permissions = z.strictObject({
   wasi: z.boolean().optional().meta({
-    description: "WASI preview 1 (clocks, random, args/env empty; no files, no sockets); needed by plugins built for wasm32-wasi",
+    description:
+      "WASI preview 1 (clocks, random, args/env empty; no files, no sockets); needed by plugins built for wasm32-wasi",
   }),
   kv: z.strictObject({ quotaBytes: z.int().positive() }).optional(),
   events: z.strictObject({

@@ -21,8 +21,7 @@ export const requests: Array<{ fn: string; req: Json }> = [];
 /** The KV contents (tests clear it). */
 export const store = new Map<string, string>();
 const utf8 = new TextEncoder();
-const byteOrder = (a: string, b: string): number =>
-  Buffer.compare(utf8.encode(a), utf8.encode(b));
+const byteOrder = (a: string, b: string): number => Buffer.compare(utf8.encode(a), utf8.encode(b));
 
 function denied(message: string): Json {
   return { error: { code: "permission_denied", message } };
@@ -52,11 +51,9 @@ const handlers: Record<string, Handler> = {
     };
   },
   event_publish: (r) =>
-    String(r.topic).startsWith("example.")
-      ? { ok: { id: "01JZ0000000000000000000000" } }
-      : denied(
-        `topic "${String(r.topic)}" is not in permissions.events.publish`,
-      ),
+    String(r.topic).startsWith("example.") ? { ok: { id: "01JZ0000000000000000000000" } } : denied(
+      `topic "${String(r.topic)}" is not in permissions.events.publish`,
+    ),
   secret_get: (r) =>
     r.name === "API_TOKEN" ? { ok: { value: "s3cr3t-ü" } } : denied(
       `secret "${String(r.name)}" is not declared in permissions.secrets`,
@@ -65,9 +62,7 @@ const handlers: Record<string, Handler> = {
     r.plugin === "example.other" && r.capability === "greet"
       ? { ok: { echoed: r.input ?? null, by: "example.other" } }
       : denied(
-        `"${String(r.plugin)}/${
-          String(r.capability)
-        }" is not in permissions.invoke`,
+        `"${String(r.plugin)}/${String(r.capability)}" is not in permissions.invoke`,
       ),
 };
 
