@@ -91,6 +91,9 @@ function sign(name, raw) {
   return out;
 }
 
+// As a postinstall of an installed package (no sources, no dev dependencies) there is nothing to build.
+if (ifStale && !existsSync(join(root, "node_modules", "assemblyscript"))) process.exit(0);
+
 const names = existsSync(pluginsDir)
   ? readdirSync(pluginsDir).filter((name) => existsSync(join(pluginsDir, name, "plugin.json")))
   : [];
