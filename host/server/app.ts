@@ -118,9 +118,20 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     maxSize: options.maxUploadBytes,
     onError: tooLarge(options.maxUploadBytes),
   });
-  app.use((c, next) =>
-    (c.req.method === "POST" && c.req.path === "/v1/plugins" ? uploadLimit : jsonLimit)(c, next)
-  );
+  app.use((c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+    const upload = c.req.method === "POST" && c.req.path === "/v1/plugins";
+    const limit = upload ? options.maxUploadBytes : options.maxBodyBytes;
+    // With a Content-Length the header decides, without touching the body: on Node, reaching
+    // for the body makes @hono/node-server build a whole web Request, a large part of a
+    // small call's cost. Streamed bodies are counted as they arrive.
+    const declared = c.req.header("content-length");
+    if (declared !== undefined && c.req.header("transfer-encoding") === undefined) {
+      if (Number(declared) > limit) tooLarge(limit)();
+      return next();
+    }
+    return (upload ? uploadLimit : jsonLimit)(c, next);
+  });
   app.onError((error, c) => {
     if (!(error instanceof HostError) && !(error instanceof ProblemError)) {
       void deps.store.events.append({

@@ -12,7 +12,7 @@ export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   if (declared !== undefined && /^\d+$/.test(declared) && Number(declared) > limit) {
     throw tooLarge(limit);
   }
-  if (declared !== undefined && !c.req.raw.headers.has("transfer-encoding")) {
+  if (declared !== undefined && c.req.header("transfer-encoding") === undefined) {
     // The runtime holds the body to its declared length; reading it whole skips the web
     // stream, which @hono/node-server otherwise has to build from the Node request.
     return new Uint8Array(await c.req.arrayBuffer());

@@ -60,7 +60,13 @@ const send: Send = "Deno" in globalThis
     });
 
 /** `concurrency` loops sending `request()` until the deadline; latencies in ms. */
-async function load(label: string, url: string, init: RequestInit, ms: number): Promise<Result> {
+async function load(
+  label: string,
+  url: string,
+  init: RequestInit,
+  ms: number,
+  expect = 200,
+): Promise<Result> {
   const latencies: number[] = [];
   let failed = 0;
   const cpu0 = process.cpuUsage();
@@ -70,7 +76,7 @@ async function load(label: string, url: string, init: RequestInit, ms: number): 
     while (performance.now() < deadline) {
       const t0 = performance.now();
       const status = await send(url, init);
-      if (status === 200) latencies.push(performance.now() - t0);
+      if (status === expect) latencies.push(performance.now() - t0);
       else failed++;
     }
   }));
@@ -154,8 +160,18 @@ try {
     capability,
     seconds * 1000,
   );
+  // The same route refusing the input at the schema check: the HTTP layer's own cost
+  // (routing, auth, body, validation, problem+json) without the call and its RunRecord.
+  const refused = await load(
+    "capability route, input refused (422)",
+    capUrl,
+    { ...capability, body: JSON.stringify({ name: 42 }) },
+    seconds * 1000,
+    422,
+  );
   print(bareResult);
   print(capResult);
+  print(refused);
   const after = Number(
     (await store.client.execute(
       "SELECT count(*) FROM run_records WHERE status = 'ok'",
