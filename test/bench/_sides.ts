@@ -1,0 +1,111 @@
+/**
+ * The sides the call and payload benchmarks compare, set up once per process:
+ * the host's full in-process path (signed echo plugin, capability host
+ * functions, metering, a RunRecord per call), bare Extism on the main thread
+ * and in a worker, and raw WebAssembly.
+ * @module
+ */
+import createPlugin, { type Plugin } from "@extism/extism";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { capabilityProvider } from "../../host/capabilities/mod.ts";
+import { createRuntime, type PluginRuntime } from "../../host/runtime/mod.ts";
+import { openStore, type Store } from "../../host/store/mod.ts";
+import { newKey, trustStoreOf } from "../helpers/signing.ts";
+import { echoModule, signedEcho } from "./_echo.ts";
+
+/** The host's runtime with the echo plugin loaded, on a real store file. */
+export interface HostSide {
+  store: Store;
+  runtime: PluginRuntime;
+  /** One capability call through runtime.invoke; throws if it fails. */
+  call(input: Uint8Array): Promise<Uint8Array>;
+  close(): Promise<void>;
+}
+
+/** Opens a store in a temp directory and loads the signed echo plugin. */
+export async function hostSide(): Promise<HostSide> {
+  const dir = mkdtempSync(join(tmpdir(), "plughost-bench-"));
+  const store = await openStore({ url: `file:${join(dir, "host.db")}` });
+  const key = await newKey();
+  // The host functions `host serve` gives every plugin, as http.bench does.
+  const runtime = createRuntime({
+    store,
+    trust: trustStoreOf(key),
+    hostFunctions: capabilityProvider(),
+  });
+  const info = await runtime.load(await signedEcho(key), "bench");
+  if (info.mode !== "main") throw new Error(`echo loaded in ${info.mode} mode, expected main`);
+  return {
+    store,
+    runtime,
+    async call(input) {
+      const result = await runtime.invoke({
+        pluginId: "bench.echo",
+        capability: "echo",
+        input,
+        trigger: "cli",
+      });
+      if (!result.ok) throw new Error(`host echo failed: ${result.error.message}`);
+      return result.output;
+    },
+    async close() {
+      await runtime.close();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Bare Extism with the (uninstrumented) echo module. */
+export async function extismSide(worker: boolean): Promise<Plugin> {
+  return await createPlugin({ wasm: [{ data: echoModule() }] }, {
+    useWasi: false,
+    runInWorker: worker,
+    ...(worker && "Deno" in globalThis ? { nodeWorkerArgs: { execArgv: [] } } : {}),
+  });
+}
+
+/** One bare Extism echo; throws on a wrong answer. */
+export async function extismCall(plugin: Plugin, input: Uint8Array): Promise<Uint8Array> {
+  const out = await plugin.call("echo", input);
+  const bytes = out?.bytes();
+  if (!bytes || bytes.length !== input.length) throw new Error("bare Extism echo failed");
+  return bytes;
+}
+
+/** Runs `f` `count` times and returns microseconds per run (sync `f` runs in a plain loop). */
+export async function usPer(count: number, f: () => Promise<unknown> | unknown): Promise<number> {
+  const t0 = performance.now();
+  const first = f();
+  if (first instanceof Promise) {
+    await first;
+    for (let i = 1; i < count; i++) await f();
+  } else {
+    for (let i = 1; i < count; i++) f();
+  }
+  return ((performance.now() - t0) * 1000) / count;
+}
+
+/**
+ * How many runs of `f` fit in `targetMs`: counted over a run of that length,
+ * after a warm-up of the same length (the first calls compile, tier up, fill caches).
+ */
+export async function calibrate(
+  f: () => Promise<unknown> | unknown,
+  targetMs: number,
+): Promise<number> {
+  for (const _ of ["warm-up", "count"]) {
+    const until = performance.now() + targetMs;
+    let n = 0;
+    let batch = 1;
+    while (performance.now() < until) {
+      await usPer(batch, f);
+      n += batch;
+      batch = Math.min(batch * 2, 1024);
+    }
+    if (_ === "count") return Math.max(1, n);
+  }
+  return 1;
+}

@@ -1,0 +1,157 @@
+/**
+ * Payload throughput: echo of 1 KiB, 64 KiB and 1 MiB in MiB/s (input size per
+ * second of wall time), the host's full in-process path vs bare Extism on the
+ * main thread, interleaved per round. To find where the time goes, the same
+ * PDK-style echo module also runs on a DataView kernel without Extism (the
+ * cost of the 8-bytes-per-host-call ABI itself), and a block-copy echo shows
+ * the floor of an ABI where the host copies whole blocks into and out of
+ * linear memory (one call each way).
+ * Run: node scripts/run-ts.mjs test/bench/payload.bench.ts [--quick]
+ * @module
+ */
+import { blockModule, echoModule, rawKernel } from "./_echo.ts";
+import { calibrate, extismCall, extismSide, hostSide, usPer } from "./_sides.ts";
+import { interleave, quick, ratios, Reporter } from "./_stats.ts";
+
+const rounds = quick ? 3 : 9;
+const sampleMs = quick ? 60 : 150;
+const sizes = [
+  { id: "1k", label: "1 KiB", bytes: 1024 },
+  { id: "64k", label: "64 KiB", bytes: 64 * 1024 },
+  { id: "1m", label: "1 MiB", bytes: 1024 * 1024 },
+];
+
+/** The block-copy echo instantiated for one input. */
+function blockEcho(input: Uint8Array): () => Uint8Array {
+  let out = new Uint8Array(0);
+  let memory: Uint8Array | undefined;
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(blockModule() as BufferSource), {
+    bench: {
+      input_length: () => input.length,
+      read_input: (dst: number) => memory!.set(input, dst),
+      write_output: (src: number, n: number) => {
+        out = memory!.slice(src, src + n);
+      },
+    },
+  });
+  memory = new Uint8Array((instance.exports.memory as WebAssembly.Memory).buffer);
+  const echo = instance.exports.echo as () => number;
+  return () => {
+    echo();
+    return out;
+  };
+}
+
+/** The PDK-style echo on a DataView kernel (no Extism) for one input. */
+function kernelEcho(input: Uint8Array): () => Uint8Array {
+  const kernel = rawKernel(input);
+  const instance = new WebAssembly.Instance(
+    new WebAssembly.Module(echoModule() as BufferSource),
+    kernel.imports,
+  );
+  const echo = instance.exports.echo as () => number;
+  return () => {
+    echo();
+    return kernel.output();
+  };
+}
+
+const report = new Reporter("payload");
+const host = await hostSide();
+const main = await extismSide(false);
+const mib = (bytes: number, us: number) => bytes / (1024 * 1024) / (us / 1e6);
+try {
+  for (const size of sizes) {
+    const input = new Uint8Array(size.bytes);
+    for (let i = 0; i < input.length; i++) input[i] = (i * 31 + 7) & 0xff;
+    const kernel = kernelEcho(input);
+    const block = blockEcho(input);
+    for (const f of [kernel, block]) {
+      const out = f();
+      if (out.length !== input.length || out[input.length - 1] !== input[input.length - 1]) {
+        throw new Error("echo returned different bytes");
+      }
+    }
+    const sides = {
+      host: async () => await host.call(input),
+      main: async () => await extismCall(main, input),
+      kernel,
+      block,
+    };
+    const counts = {
+      host: await calibrate(sides.host, sampleMs),
+      main: await calibrate(sides.main, sampleMs),
+      kernel: await calibrate(kernel, sampleMs),
+      block: await calibrate(block, sampleMs),
+    };
+    await host.store.flush();
+    // Host samples drain the writer after timing so its work does not leak into other sides.
+    const us = await interleave(rounds, {
+      host: async () => {
+        const t = await usPer(counts.host, sides.host);
+        await host.store.flush();
+        return t;
+      },
+      main: () => usPer(counts.main, sides.main),
+      kernel: () => usPer(counts.kernel, kernel),
+      block: () => usPer(counts.block, block),
+    });
+    const rate = (xs: number[]) => xs.map((x) => mib(size.bytes, x));
+    report.figure(
+      `payload.${size.id}.host`,
+      `${size.label} host runtime.invoke`,
+      "MiB/s",
+      rate(us.host!),
+      true,
+    );
+    report.figure(
+      `payload.${size.id}.main`,
+      `${size.label} bare Extism main`,
+      "MiB/s",
+      rate(us.main!),
+      true,
+    );
+    report.figure(
+      `payload.${size.id}.kernel`,
+      `${size.label} same ABI, DataView kernel (no Extism)`,
+      "MiB/s",
+      rate(us.kernel!),
+      true,
+    );
+    report.figure(
+      `payload.${size.id}.block`,
+      `${size.label} block copy (1 host call each way)`,
+      "MiB/s",
+      rate(us.block!),
+      true,
+    );
+    report.figure(
+      `payload.${size.id}.host_vs_main`,
+      `${size.label} ratio host / bare Extism throughput`,
+      "x",
+      ratios(us.main!, us.host!),
+    );
+    // 8 bytes per kernel call each way: n/8 input_load_u64 + n/8 store_u64.
+    const calls = size.bytes / 4;
+    report.figure(
+      `payload.${size.id}.main_ns_per_kernel_call`,
+      `${size.label} bare Extism: ns per 8-byte kernel call`,
+      "ns",
+      us.main!.map((x) => (x * 1000) / calls),
+    );
+    report.figure(
+      `payload.${size.id}.kernel_ns_per_call`,
+      `${size.label} DataView kernel: ns per 8-byte call`,
+      "ns",
+      us.kernel!.map((x) => (x * 1000) / calls),
+    );
+  }
+  report.note(
+    "MiB/s = input bytes echoed per second of wall time (the bytes also travel back). " +
+      "The PDK ABI moves 8 bytes per host call each way (n/4 calls for an n-byte echo).",
+  );
+} finally {
+  await main.close();
+  await host.close();
+}
+report.done();
