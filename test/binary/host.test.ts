@@ -9,7 +9,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VERSION } from "../../host/version.ts";
-import { conformanceDir } from "../helpers/cli.ts";
+import { z } from "zod";
+import { conformanceDir, repoRoot } from "../helpers/cli.ts";
 import {
   buildExecutable,
   type BuildResult,
@@ -131,6 +132,98 @@ describe("dist/host", () => {
     expect(readdirSync(join(box.dir, "home"))).toContain("host.db");
   });
 
-  // Next: sign and serve a plugin, call a capability over HTTP, `host verify` it,
-  // and check its run is recorded (issue 9's CI smoke test).
+  it("smoke: signs, installs and serves a plugin, answers a call over HTTP, records the run", async () => {
+    // Everything below goes through the binary alone: a fresh key and trust store, a
+    // first-party plugin signed with it, an API token, the server, verify and runs.
+    const home = join(box.dir, "smoke");
+    const key = join(home, "keys", "operator");
+    const keygen = await run(box, [
+      "keygen",
+      "--out",
+      key,
+      "--trust",
+      join(home, "trust"),
+      "--json",
+    ]);
+    expect(keygen.code).toBe(0);
+    const keyId = z.object({ keyId: z.string() }).parse(JSON.parse(keygen.stdout)).keyId;
+    const plugin = join(box.dir, "hello.wasm");
+    const signed = await run(box, [
+      "sign",
+      join(repoRoot, "build", "plugins", "hello.raw.wasm"),
+      "--manifest",
+      join(repoRoot, "plugins", "hello", "plugin.json"),
+      "--key",
+      `${key}.key`,
+      "--out",
+      plugin,
+    ]);
+    expect(signed.code).toBe(0);
+    const created = await run(box, [
+      "tokens",
+      "create",
+      "--scope",
+      "admin",
+      "--home",
+      home,
+      "--json",
+    ]);
+    expect(created.code).toBe(0);
+    const token = z.object({ token: z.string() }).parse(JSON.parse(created.stdout)).token;
+    const auth = { authorization: `Bearer ${token}` };
+
+    const server = await start(box, ["serve", "--port", "0", "--home", home]);
+    let runId: string | null = null;
+    try {
+      const upload = await fetch(`${server.url}/v1/plugins`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/wasm" },
+        body: readFileSync(plugin),
+      });
+      expect(upload.status).toBe(201);
+      const call = await fetch(`${server.url}/v1/plugins/example.hello/capabilities/greet`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ name: "edge" }),
+      });
+      expect(await call.json()).toEqual({ message: "Hello, edge!" });
+      expect(call.status).toBe(200);
+      runId = call.headers.get("x-run-id");
+      expect(runId).toMatch(/^[0-9A-Z]{26}$/);
+      const unauthorized = await fetch(
+        `${server.url}/v1/plugins/example.hello/capabilities/greet`,
+        {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: "{}",
+        },
+      );
+      expect(unauthorized.status).toBe(401);
+    } finally {
+      const stopped = await server.stop();
+      expect(stopped.stderr).not.toContain("Error");
+      expect(stopped.code).toBe(0);
+    }
+
+    const verified = await run(box, ["verify", plugin, "--trust", join(home, "trust"), "--json"]);
+    expect(verified.code).toBe(0);
+    expect(JSON.parse(verified.stdout)).toMatchObject({
+      ok: true,
+      files: [{ ok: true, pluginId: "example.hello", signatures: [{ keyId, status: "trusted" }] }],
+    });
+    // The upload was installed by digest in the data directory.
+    expect(readdirSync(join(home, "plugins")).length).toBeGreaterThan(0);
+
+    const runs = await run(box, ["runs", "--json", "--db", join(home, "host.db")]);
+    expect(runs.code).toBe(0);
+    expect(JSON.parse(runs.stdout)).toEqual([
+      expect.objectContaining({
+        id: runId,
+        pluginId: "example.hello",
+        capability: "greet",
+        trigger: "http",
+        status: "ok",
+      }),
+    ]);
+  });
 });
