@@ -1,39 +1,62 @@
 /**
- * Batches lease claims: every occurrence that fires in the same turn of the
- * event loop is claimed in one write transaction, so 1,000 schedules due at
- * the same second cost one transaction, not 1,000.
+ * Batches lease writes: the claims, skips and finishes of every occurrence
+ * that fires or ends in the same turn of the event loop go to the database
+ * as one write transaction (LeasesRepository.apply), so 1,000 schedules due
+ * at the same second cost one commit, not 1,000. libsql runs a batch
+ * synchronously, so it never waits on a lock held by this process.
  * @module
  */
-import type { ClaimResult, LeasesRepository, OccurrenceKey } from "../store/mod.ts";
+import type { ClaimResult, LeaseBatch, LeasesRepository, OccurrenceKey } from "../store/mod.ts";
 
-type Pending = {
-  key: OccurrenceKey & { runId: string };
-  resolve(result: ClaimResult): void;
-  reject(error: unknown): void;
-};
+type Waiter<T> = { resolve(value: T): void; reject(error: unknown): void };
 
-/** Claims occurrences for one holder, batching concurrent requests. */
-export class ClaimBatcher {
+/** Lease writes for one holder, batched per turn. */
+export class LeaseBatcher {
   readonly #leases: LeasesRepository;
   readonly #holder: string;
   readonly #ttlMs: number;
-  #queue: Pending[] = [];
+  #batch: LeaseBatch = { claims: [], skips: [], finishes: [] };
+  #claims: Waiter<ClaimResult>[] = [];
+  #skips: Waiter<boolean>[] = [];
+  #finishes: Waiter<void>[] = [];
   #scheduled = false;
   #flushing = false;
 
-  /** Claims for `holder`, each lease good for `ttlMs` unless renewed. */
+  /** Writes for `holder`; claimed leases are good for `ttlMs` unless renewed. */
   constructor(leases: LeasesRepository, holder: string, ttlMs: number) {
     this.#leases = leases;
     this.#holder = holder;
     this.#ttlMs = ttlMs;
   }
 
-  /** Claims one occurrence (see LeasesRepository.claim). */
+  /** Claims a fresh occurrence (see LeasesRepository.apply). */
   claim(key: OccurrenceKey & { runId: string }): Promise<ClaimResult> {
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ key, resolve, reject });
-      this.#schedule();
+    return this.#add((w) => {
+      this.#batch.claims.push(key);
+      this.#claims.push(w);
     });
+  }
+
+  /** Records a skipped occurrence; true when this holder wrote it (and so reports it). */
+  skip(key: OccurrenceKey): Promise<boolean> {
+    return this.#add((w) => {
+      this.#batch.skips.push(key);
+      this.#skips.push(w);
+    });
+  }
+
+  /** Marks this holder's lease on an occurrence done. */
+  finish(key: OccurrenceKey, runId: string | null): Promise<void> {
+    return this.#add((w) => {
+      this.#batch.finishes.push({ ...key, runId });
+      this.#finishes.push(w);
+    });
+  }
+
+  #add<T>(push: (waiter: Waiter<T>) => void): Promise<T> {
+    const promise = new Promise<T>((resolve, reject) => push({ resolve, reject }));
+    this.#schedule();
+    return promise;
   }
 
   #schedule(): void {
@@ -46,21 +69,20 @@ export class ClaimBatcher {
   async #flush(): Promise<void> {
     this.#scheduled = false;
     this.#flushing = true;
-    const batch = this.#queue;
-    this.#queue = [];
+    const batch = this.#batch;
+    const [claims, skips, finishes] = [this.#claims, this.#skips, this.#finishes];
+    this.#batch = { claims: [], skips: [], finishes: [] };
+    [this.#claims, this.#skips, this.#finishes] = [[], [], []];
     try {
-      const results = await this.#leases.claim(
-        batch.map((p) => p.key),
-        this.#holder,
-        Date.now(),
-        this.#ttlMs,
-      );
-      batch.forEach((p, i) => p.resolve(results[i]!));
+      const result = await this.#leases.apply(batch, this.#holder, Date.now(), this.#ttlMs);
+      claims.forEach((w, i) => w.resolve(result.claims[i]!));
+      skips.forEach((w, i) => w.resolve(result.skips[i]!));
+      for (const w of finishes) w.resolve();
     } catch (error) {
-      for (const p of batch) p.reject(error);
+      for (const w of [...claims, ...skips, ...finishes]) w.reject(error);
     } finally {
       this.#flushing = false;
-      if (this.#queue.length > 0) this.#schedule();
+      if (this.#claims.length + this.#skips.length + this.#finishes.length > 0) this.#schedule();
     }
   }
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import { Cron } from "croner";
-import { DEFAULT_TIMEZONE, nextAfter, type TimingSpec } from "./timing.ts";
+import { nextAfter, type TimingSpec, zoneOptions } from "./timing.ts";
 
 /** A schedule's timer. */
 export interface ArmedJob {
@@ -25,7 +25,7 @@ export function armJob(spec: TimingSpec, handlers: JobHandlers): ArmedJob {
   if (spec.cron !== null) {
     const job: Cron = new Cron(spec.cron, {
       mode: "5-or-6-parts",
-      timezone: spec.timezone ?? DEFAULT_TIMEZONE,
+      ...zoneOptions(spec.timezone),
       protect: (j) => handlers.blocked(plannedAt(j, Date.now())),
       catch: true,
     }, (j) => handlers.fire(plannedAt(j, Date.now())));

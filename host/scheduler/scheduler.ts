@@ -26,8 +26,9 @@ import {
   type Store,
   ulid,
 } from "../store/mod.ts";
-import { ClaimBatcher } from "./claims.ts";
+import { LeaseBatcher } from "./claims.ts";
 import { type ArmedJob, armJob } from "./job.ts";
+import { KeyedLimiter } from "./limiter.ts";
 import { occurrencesBetween } from "./timing.ts";
 import { manifestSchedules } from "./validate.ts";
 
@@ -45,6 +46,11 @@ export interface SchedulerOptions {
   holder?: string;
   /** Keep manifest schedules in step with the loaded plugins (default true). */
   syncManifests?: boolean;
+  /**
+   * Scheduled calls in flight per plugin (default 8); more wait in the
+   * scheduler, so a burst never overflows the plugin's pool with `busy`.
+   */
+  callsPerPlugin?: number;
   /** Called for each occurrence this host runs, when its call ends. */
   onRun?: (run: ScheduledRun) => void;
 }
@@ -55,8 +61,10 @@ export interface ScheduledRun {
   name: string;
   /** Planned time, ms since the epoch. */
   occurrence: number;
-  /** Milliseconds from the planned time to the call's start. */
+  /** Trigger lateness: ms from the planned time to the occurrence being claimed and `schedule.triggered` written. */
   lateMs: number;
+  /** Ms from the planned time to the call being issued (after waiting for a per-plugin slot). */
+  callLateMs: number;
   /** The run id, or null when the call never started (plugin gone or disabled). */
   runId: string | null;
   ok: boolean;
@@ -110,12 +118,13 @@ class Scheduler implements RunningScheduler {
   readonly #store: Store;
   readonly #schedules: SchedulesRepository;
   readonly #leases: LeasesRepository;
-  readonly #claims: ClaimBatcher;
+  readonly #batcher: LeaseBatcher;
   readonly #pollMs: number;
   readonly #leaseMs: number;
   readonly #graceMs: number;
   readonly #sync: boolean;
   readonly #onRun: ((run: ScheduledRun) => void) | undefined;
+  readonly #calls: KeyedLimiter;
   readonly #entries = new Map<string, Entry>();
   /** Schedule id -> the occurrence this host is running for it. */
   readonly #busy = new Map<string, number>();
@@ -137,8 +146,9 @@ class Scheduler implements RunningScheduler {
     this.#graceMs = options.missedGraceMs ?? 5000;
     this.#sync = options.syncManifests ?? true;
     this.#onRun = options.onRun;
+    this.#calls = new KeyedLimiter(options.callsPerPlugin ?? 8);
     this.holder = options.holder ?? `${hostname()}:${process.pid}:${ulid()}`;
-    this.#claims = new ClaimBatcher(this.#leases, this.holder, this.#leaseMs);
+    this.#batcher = new LeaseBatcher(this.#leases, this.holder, this.#leaseMs);
   }
 
   startPolling(): void {
@@ -223,11 +233,11 @@ class Scheduler implements RunningScheduler {
     return this.#track(async () => {
       try {
         const runId = ulid();
-        const claim = await this.#claims.claim({
-          scheduleId: entry.schedule.id,
-          occurrence: planned,
-          runId,
-        });
+        const key = { scheduleId: entry.schedule.id, occurrence: planned, runId };
+        // Takeovers are rare and need the old holder's row: one claim each, outside the batch.
+        const claim = reason === "takeover"
+          ? (await this.#leases.claim([key], this.holder, Date.now(), this.#leaseMs))[0]!
+          : await this.#batcher.claim(key);
         if (claim.kind === "skipped") {
           this.#event("schedule.skipped", "warn", entry.schedule, {
             occurrence: iso(planned),
@@ -254,7 +264,7 @@ class Scheduler implements RunningScheduler {
     const running = this.#busy.get(entry.schedule.id);
     const key = { scheduleId: entry.schedule.id, occurrence: planned };
     try {
-      if (await this.#leases.record(key, this.holder, "skipped", Date.now())) {
+      if (await this.#batcher.skip(key)) {
         this.#event("schedule.skipped", "warn", entry.schedule, {
           occurrence: iso(planned),
           reason: "overlap",
@@ -294,14 +304,21 @@ class Scheduler implements RunningScheduler {
     }, Math.max(250, Math.floor(this.#leaseMs / 3)));
     let ran: string | null = runId;
     let ok = false;
+    let callLateMs = lateMs;
     try {
-      const result = await this.#runtime.invoke({
-        pluginId: schedule.pluginId,
-        capability: schedule.capability,
-        input: new TextEncoder().encode(JSON.stringify(schedule.input)),
-        trigger: "schedule",
-        correlationId,
-        runId,
+      // Let every occurrence claimed in this batch be triggered before any call starts: a
+      // call in main mode holds the thread while it runs.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      const result = await this.#calls.run(schedule.pluginId, () => {
+        callLateMs = Date.now() - planned;
+        return this.#runtime.invoke({
+          pluginId: schedule.pluginId,
+          capability: schedule.capability,
+          input: new TextEncoder().encode(JSON.stringify(schedule.input)),
+          trigger: "schedule",
+          correlationId,
+          runId,
+        });
       });
       ok = result.ok;
     } catch (error) {
@@ -315,7 +332,7 @@ class Scheduler implements RunningScheduler {
     } finally {
       clearInterval(renew);
     }
-    await this.#leases.finish(key, this.holder, ran, Date.now()).catch((error) =>
+    await this.#batcher.finish(key, ran).catch((error) =>
       this.#event("schedule.failed", "error", schedule, {
         occurrence: iso(planned),
         error: `Cannot mark the lease done: ${messageOf(error)}`,
@@ -326,6 +343,7 @@ class Scheduler implements RunningScheduler {
       name: schedule.name,
       occurrence: planned,
       lateMs,
+      callLateMs,
       runId: ran,
       ok,
     });

@@ -6,8 +6,9 @@
  * store's client: `new LeasesRepository(store.client)`.
  * @module
  */
-import type { Client, InValue, Transaction } from "@libsql/client";
+import type { Client, InValue, ResultSet } from "@libsql/client";
 import { storageError } from "./client.ts";
+import { type LeaseBatch, leaseBatch, type LeaseBatchResult } from "./lease-batch.ts";
 
 /** One occurrence of one schedule. */
 export interface OccurrenceKey {
@@ -58,11 +59,28 @@ export class LeasesRepository {
     ttlMs: number,
   ): Promise<ClaimResult[]> {
     if (keys.length === 0) return [];
-    return await this.#write("claim schedule leases", async (tx) => {
-      const results: ClaimResult[] = [];
-      for (const key of keys) results.push(await claimOne(tx, key, holder, now, ttlMs));
-      return results;
-    });
+    // One batch is one synchronous write transaction in libsql: no other statement of this
+    // process can run inside it, so it never waits on a lock this process holds.
+    const results = await this.#batch(
+      "claim schedule leases",
+      keys.flatMap((key) => claimStatements(key, holder, now, ttlMs)),
+    );
+    return keys.map((_, i) => claimResult(results.slice(i * 4, i * 4 + 4)));
+  }
+
+  /**
+   * Applies many finishes, skips and fresh claims in one write transaction
+   * (see lease-batch.ts); what `claim` and `record` do, for a whole burst.
+   */
+  async apply(
+    batch: LeaseBatch,
+    holder: string,
+    now: number,
+    ttlMs: number,
+  ): Promise<LeaseBatchResult> {
+    const { statements, read } = leaseBatch(batch, holder, now, ttlMs);
+    if (statements.length === 0) return { claims: [], skips: [] };
+    return read(await this.#batch("write schedule leases", statements));
   }
 
   /**
@@ -133,18 +151,15 @@ export class LeasesRepository {
     ttlMs: number,
   ): Promise<number> {
     if (keys.length === 0) return 0;
-    return await this.#write("renew schedule leases", async (tx) => {
-      let renewed = 0;
-      for (const key of keys) {
-        const r = await tx.execute({
-          sql: `UPDATE leases SET expires_at = ?, updated_at = ?
-            WHERE schedule_id = ? AND occurrence = ? AND holder = ? AND state = 'held'`,
-          args: [now + ttlMs, now, key.scheduleId, key.occurrence, holder],
-        });
-        renewed += r.rowsAffected;
-      }
-      return renewed;
-    });
+    const results = await this.#batch(
+      "renew schedule leases",
+      keys.map((key) => ({
+        sql: `UPDATE leases SET expires_at = ?, updated_at = ?
+          WHERE schedule_id = ? AND occurrence = ? AND holder = ? AND state = 'held'`,
+        args: [now + ttlMs, now, key.scheduleId, key.occurrence, holder],
+      })),
+    );
+    return results.reduce((n, r) => n + r.rowsAffected, 0);
   }
 
   /** Marks a held lease done with the run it made; false if the holder lost it meanwhile. */
@@ -211,73 +226,73 @@ export class LeasesRepository {
     }
   }
 
-  async #write<T>(what: string, action: (tx: Transaction) => Promise<T>): Promise<T> {
-    let tx: Transaction | undefined;
+  async #batch(what: string, statements: { sql: string; args: InValue[] }[]) {
     try {
-      tx = await this.#client.transaction("write");
-      const result = await action(tx);
-      await tx.commit();
-      return result;
+      return await this.#client.batch(statements, "write");
     } catch (error) {
       throw storageError(`Cannot ${what}`, error);
-    } finally {
-      tx?.close();
     }
   }
 }
 
-async function claimOne(
-  tx: Transaction,
+/** The four statements of one claim; `claimResult` reads their results. */
+function claimStatements(
   key: OccurrenceKey & { runId?: string | undefined },
   holder: string,
   now: number,
   ttlMs: number,
-): Promise<ClaimResult> {
-  const found = await tx.execute({
-    sql: `SELECT holder, state, expires_at, attempts FROM leases
-      WHERE schedule_id = ? AND occurrence = ?`,
-    args: [key.scheduleId, key.occurrence],
-  });
-  const row = found.rows[0];
-  if (row !== undefined) {
-    const [oldHolder, state, expiresAt, attempts] = [row[0], row[1], row[2], row[3]];
-    if (state !== "held" || Number(expiresAt) >= now || oldHolder === holder) {
-      return { kind: "taken" };
-    }
-    await tx.execute({
+): { sql: string; args: InValue[] }[] {
+  const runId = key.runId ?? null;
+  const at = [key.scheduleId, key.occurrence];
+  return [
+    // The holder before this claim (named on a takeover).
+    { sql: "SELECT holder FROM leases WHERE schedule_id = ? AND occurrence = ?", args: at },
+    // Takeover: held, expired, by someone else.
+    {
       sql: `UPDATE leases SET holder = ?, expires_at = ?, attempts = attempts + 1, run_id = ?,
-        updated_at = ? WHERE schedule_id = ? AND occurrence = ?`,
-      args: [holder, now + ttlMs, key.runId ?? null, now, key.scheduleId, key.occurrence],
-    });
-    return { kind: "claimed", attempts: Number(attempts) + 1, previousHolder: String(oldHolder) };
+        updated_at = ? WHERE schedule_id = ? AND occurrence = ? AND state = 'held'
+        AND expires_at < ? AND holder <> ? RETURNING attempts`,
+      args: [holder, now + ttlMs, runId, now, ...at, now, holder],
+    },
+    // Fresh occurrence: held by this holder, or skipped while another occurrence is held.
+    {
+      sql: `INSERT INTO leases
+        (schedule_id, occurrence, holder, state, expires_at, attempts, run_id, updated_at)
+        SELECT ?, ?, ?, CASE WHEN b.o IS NULL THEN 'held' ELSE 'skipped' END,
+          CASE WHEN b.o IS NULL THEN ? ELSE ? END, CASE WHEN b.o IS NULL THEN 1 ELSE 0 END,
+          CASE WHEN b.o IS NULL THEN ? ELSE NULL END, ?
+        FROM (SELECT (SELECT occurrence FROM leases WHERE schedule_id = ? AND state = 'held'
+          AND expires_at >= ? LIMIT 1) AS o) b
+        WHERE true ON CONFLICT DO NOTHING RETURNING state`,
+      args: [...at, holder, now + ttlMs, now, runId, now, key.scheduleId, now],
+    },
+    // What a skip waits on.
+    {
+      sql: `SELECT occurrence, run_id FROM leases WHERE schedule_id = ? AND state = 'held'
+        AND expires_at >= ? AND occurrence <> ? LIMIT 1`,
+      args: [key.scheduleId, now, key.occurrence],
+    },
+  ];
+}
+
+function claimResult([before, takeover, fresh, running]: ResultSet[]): ClaimResult {
+  const taken = takeover?.rows[0];
+  if (taken !== undefined) {
+    const previous = before?.rows[0]?.[0];
+    return {
+      kind: "claimed",
+      attempts: Number(taken[0]),
+      previousHolder: previous === undefined || previous === null ? null : String(previous),
+    };
   }
-  const running = await tx.execute({
-    sql: `SELECT occurrence, run_id FROM leases
-      WHERE schedule_id = ? AND state = 'held' AND expires_at >= ? LIMIT 1`,
-    args: [key.scheduleId, now],
-  });
-  const busy = running.rows[0];
-  const state = busy === undefined ? "held" : "skipped";
-  await tx.execute({
-    sql: `INSERT INTO leases
-      (schedule_id, occurrence, holder, state, expires_at, attempts, run_id, updated_at)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    args: [
-      key.scheduleId,
-      key.occurrence,
-      holder,
-      state,
-      busy === undefined ? now + ttlMs : now,
-      busy === undefined ? 1 : 0,
-      busy === undefined ? key.runId ?? null : null,
-      now,
-    ],
-  });
-  if (busy === undefined) return { kind: "claimed", attempts: 1, previousHolder: null };
+  const inserted = fresh?.rows[0];
+  if (inserted === undefined) return { kind: "taken" };
+  if (inserted[0] === "held") return { kind: "claimed", attempts: 1, previousHolder: null };
+  const busy = running?.rows[0];
   return {
     kind: "skipped",
-    runningOccurrence: Number(busy[0]),
-    runId: busy[1] === null ? null : String(busy[1]),
+    runningOccurrence: busy === undefined ? 0 : Number(busy[0]),
+    runId: busy === undefined || busy[1] === null ? null : String(busy[1]),
   };
 }
 

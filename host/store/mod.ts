@@ -39,3 +39,4 @@ export {
   ScheduleState,
 } from "./schedules.ts";
 export { type ClaimResult, type Lease, LeasesRepository, type OccurrenceKey } from "./leases.ts";
+export type { LeaseBatch, LeaseBatchResult } from "./lease-batch.ts";
