@@ -7,7 +7,7 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { conformanceDir, repoRoot } from "../helpers/cli.ts";
@@ -38,6 +38,18 @@ function summary(name: string, samples: number[]): string {
   return `${name.padEnd(44)} ${f(median)} ${f(sorted[0]!)} ${
     f(sorted.at(-1)!)
   }   (${samples.length})`;
+}
+
+/** CPU time (user + system, ms) a process has used so far, from /proc; null where there is none. */
+function cpuMs(pid: number): number | null {
+  try {
+    // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return null;
+  }
 }
 
 function env(box: Sandbox, tmp = box.tmp): Record<string, string> {
@@ -73,6 +85,7 @@ try {
   lines.push(summary("dist/host call code.wasm count_vowels", calls));
   // Start to ready: spawn `host serve` (no plugins yet), until /readyz answers 200.
   const ready: number[] = [];
+  const readyCpu: number[] = [];
   for (let i = 0; i < Math.min(rounds, 5); i++) {
     const home = mkdtempSync(join(box.dir, "home-"));
     const begin = performance.now();
@@ -81,10 +94,55 @@ try {
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
     ready.push(performance.now() - begin);
+    const cpu = cpuMs(server.pid);
+    if (cpu !== null) readyCpu.push(cpu);
     await server.stop();
     rmSync(home, { recursive: true, force: true });
   }
   lines.push(summary("dist/host serve: start to /readyz 200", ready));
+  if (readyCpu.length > 0) {
+    lines.push(summary("  the same: CPU time used by then (user+sys)", readyCpu));
+  }
+  // The same with the example plugins (build/plugins/*.wasm, signed with the checkout's dev key,
+  // trusted in .plughost/trust): /readyz answers 200 only once every plugin is loaded.
+  const examples = mkdtempSync(join(box.dir, "examples-"));
+  const names = readdirSync(join(repoRoot, "build", "plugins"))
+    .filter((f) => f.endsWith(".wasm") && !f.endsWith(".raw.wasm"));
+  for (const f of names) copyFileSync(join(repoRoot, "build", "plugins", f), join(examples, f));
+  const trust = join(repoRoot, ".plughost", "trust");
+  const withPlugins: number[] = [];
+  const withPluginsCpu: number[] = [];
+  for (let i = 0; i < Math.min(rounds, 5); i++) {
+    const home = mkdtempSync(join(box.dir, "home-"));
+    const begin = performance.now();
+    const server = await start(box, [
+      "serve",
+      "--port",
+      "0",
+      "--home",
+      home,
+      "--trust",
+      trust,
+      "--plugins",
+      examples,
+    ]);
+    while ((await fetch(`${server.url}/readyz`)).status !== 200) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    withPlugins.push(performance.now() - begin);
+    const cpu = cpuMs(server.pid);
+    if (cpu !== null) withPluginsCpu.push(cpu);
+    const stopped = await server.stop();
+    if (stopped.stderr.includes("skipped")) {
+      throw new Error(`a plugin was skipped:\n${stopped.stderr}`);
+    }
+    rmSync(home, { recursive: true, force: true });
+  }
+  lines.push(summary(`dist/host serve, ${names.length} example plugins: to /readyz`, withPlugins));
+  // Wall time on a shared machine counts other jobs' turns; the server's own CPU time does not.
+  if (withPluginsCpu.length > 0) {
+    lines.push(summary("  the same: CPU time used by then (user+sys)", withPluginsCpu));
+  }
   const launcher = join(repoRoot, "bin", "host.mjs");
   const dev = Array.from(
     { length: rounds },

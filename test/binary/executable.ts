@@ -85,6 +85,8 @@ export function run(box: Sandbox, args: string[], timeoutMs = 60_000): Promise<R
 export interface Started {
   /** The first http://127.0.0.1:PORT the command printed. */
   url: string;
+  /** The process id (for /proc figures in benchmarks). */
+  pid: number;
   /** Sends SIGTERM and resolves with the exit code and all output. */
   stop(): Promise<RunResult>;
 }
@@ -112,6 +114,7 @@ export function start(box: Sandbox, args: string[], timeoutMs = 60_000): Promise
       clearTimeout(timer);
       resolve({
         url,
+        pid: child.pid ?? 0,
         stop: () => {
           child.kill("SIGTERM");
           return exited;
