@@ -15,7 +15,6 @@
  */
 import { hostname } from "node:os";
 import process from "node:process";
-import semver from "semver";
 import { HostError } from "../errors.ts";
 import type { PluginRuntime } from "../runtime/mod.ts";
 import {
@@ -27,10 +26,11 @@ import {
   ulid,
 } from "../store/mod.ts";
 import { LeaseBatcher } from "./claims.ts";
+import { iso, messageOf, type ScheduleEmitter, scheduleEmitter } from "./events.ts";
 import { type ArmedJob, armJob } from "./job.ts";
 import { KeyedLimiter } from "./limiter.ts";
 import { occurrencesBetween } from "./timing.ts";
-import { manifestSchedules } from "./validate.ts";
+import { ManifestSync } from "./sync.ts";
 
 /** Options of `startScheduler`. */
 export interface SchedulerOptions {
@@ -89,7 +89,8 @@ interface Entry {
 
 type Reason = "timer" | "takeover" | "catch-up";
 
-const SOURCE = "scheduler";
+/** How long lease rows of finished occurrences are kept. */
+const LEASE_RETENTION_MS = 10 * 60_000;
 
 /**
  * Starts the scheduler on an open host: reads the schedules (after syncing
@@ -115,7 +116,6 @@ export async function startScheduler(options: SchedulerOptions): Promise<Running
 class Scheduler implements RunningScheduler {
   readonly holder: string;
   readonly #runtime: PluginRuntime;
-  readonly #store: Store;
   readonly #schedules: SchedulesRepository;
   readonly #leases: LeasesRepository;
   readonly #batcher: LeaseBatcher;
@@ -129,8 +129,8 @@ class Scheduler implements RunningScheduler {
   /** Schedule id -> the occurrence this host is running for it. */
   readonly #busy = new Map<string, number>();
   readonly #inflight = new Set<Promise<void>>();
-  /** Plugin id -> `<version>@<digest>` whose manifest schedules were synced. */
-  readonly #synced = new Map<string, string>();
+  readonly #emit: ScheduleEmitter;
+  readonly #manifests: ManifestSync;
   #timer: ReturnType<typeof setInterval> | undefined;
   #polling: Promise<void> | undefined;
   #polls = 0;
@@ -138,7 +138,6 @@ class Scheduler implements RunningScheduler {
 
   constructor(options: SchedulerOptions) {
     this.#runtime = options.runtime;
-    this.#store = options.store;
     this.#schedules = new SchedulesRepository(options.store.db);
     this.#leases = new LeasesRepository(options.store.client);
     this.#pollMs = options.pollMs ?? 2000;
@@ -148,13 +147,20 @@ class Scheduler implements RunningScheduler {
     this.#onRun = options.onRun;
     this.#calls = new KeyedLimiter(options.callsPerPlugin ?? 8);
     this.holder = options.holder ?? `${hostname()}:${process.pid}:${ulid()}`;
+    this.#emit = scheduleEmitter(options.store);
+    this.#manifests = new ManifestSync(
+      options.runtime,
+      options.store,
+      this.#schedules,
+      this.#emit,
+    );
     this.#batcher = new LeaseBatcher(this.#leases, this.holder, this.#leaseMs);
   }
 
   startPolling(): void {
     this.#timer = setInterval(() => {
       this.poll().catch((error) =>
-        this.#event("schedule.poll_failed", "error", null, {
+        this.#emit("schedule.poll_failed", "error", null, {
           error: messageOf(error),
         })
       );
@@ -183,7 +189,7 @@ class Scheduler implements RunningScheduler {
 
   async #poll(): Promise<void> {
     if (this.#stopped) return;
-    if (this.#sync) await this.#syncManifests();
+    if (this.#sync) await this.#manifests.run();
     const rows = await this.#schedules.list();
     const seen = new Set<string>();
     const armedNow: Entry[] = [];
@@ -207,7 +213,9 @@ class Scheduler implements RunningScheduler {
       for (const entry of armedNow) await this.#applyMissed(entry, latest.get(entry.schedule.id));
     }
     await this.#takeOver();
-    if (++this.#polls % 30 === 0) await this.#leases.prune(Date.now() - 24 * 3600_000);
+    // Rows of past occurrences only matter while a late host might still fire them (seconds);
+    // each schedule's latest row stays for missed counting. Per-second schedules write 86,400 a day.
+    if (++this.#polls % 30 === 0) await this.#leases.prune(Date.now() - LEASE_RETENTION_MS);
   }
 
   #arm(schedule: Schedule): Entry {
@@ -239,7 +247,7 @@ class Scheduler implements RunningScheduler {
           ? (await this.#leases.claim([key], this.holder, Date.now(), this.#leaseMs))[0]!
           : await this.#batcher.claim(key);
         if (claim.kind === "skipped") {
-          this.#event("schedule.skipped", "warn", entry.schedule, {
+          this.#emit("schedule.skipped", "warn", entry.schedule, {
             occurrence: iso(planned),
             reason: "overlap",
             runningOccurrence: iso(claim.runningOccurrence),
@@ -249,7 +257,7 @@ class Scheduler implements RunningScheduler {
           await this.#run(entry.schedule, planned, runId, reason, claim);
         }
       } catch (error) {
-        this.#event("schedule.failed", "error", entry.schedule, {
+        this.#emit("schedule.failed", "error", entry.schedule, {
           occurrence: iso(planned),
           error: messageOf(error),
         });
@@ -265,14 +273,14 @@ class Scheduler implements RunningScheduler {
     const key = { scheduleId: entry.schedule.id, occurrence: planned };
     try {
       if (await this.#batcher.skip(key)) {
-        this.#event("schedule.skipped", "warn", entry.schedule, {
+        this.#emit("schedule.skipped", "warn", entry.schedule, {
           occurrence: iso(planned),
           reason: "overlap",
           runningOccurrence: running === undefined ? null : iso(running),
         });
       }
     } catch (error) {
-      this.#event("schedule.failed", "error", entry.schedule, {
+      this.#emit("schedule.failed", "error", entry.schedule, {
         occurrence: iso(planned),
         error: messageOf(error),
       });
@@ -291,7 +299,7 @@ class Scheduler implements RunningScheduler {
     const started = Date.now();
     const lateMs = started - planned;
     const correlationId = `${schedule.id}@${iso(planned)}`;
-    this.#event("schedule.triggered", "info", schedule, {
+    this.#emit("schedule.triggered", "info", schedule, {
       occurrence: iso(planned),
       lateMs,
       reason,
@@ -324,7 +332,7 @@ class Scheduler implements RunningScheduler {
     } catch (error) {
       // The call never became a run (plugin unloaded or disabled since the schedule was armed).
       ran = null;
-      this.#event("schedule.failed", "error", schedule, {
+      this.#emit("schedule.failed", "error", schedule, {
         occurrence: iso(planned),
         error: messageOf(error),
         code: error instanceof HostError ? error.code : "host_error",
@@ -333,7 +341,7 @@ class Scheduler implements RunningScheduler {
       clearInterval(renew);
     }
     await this.#batcher.finish(key, ran).catch((error) =>
-      this.#event("schedule.failed", "error", schedule, {
+      this.#emit("schedule.failed", "error", schedule, {
         occurrence: iso(planned),
         error: `Cannot mark the lease done: ${messageOf(error)}`,
       })
@@ -369,7 +377,7 @@ class Scheduler implements RunningScheduler {
     };
     if (schedule.missed === "skip") {
       if (await this.#leases.recordMissed(key, after, this.holder, "missed", null, now, 0)) {
-        this.#event("schedule.missed", "warn", schedule, payload);
+        this.#emit("schedule.missed", "warn", schedule, payload);
       }
       return;
     }
@@ -388,7 +396,7 @@ class Scheduler implements RunningScheduler {
           this.#leaseMs,
         );
         if (!won) return;
-        this.#event("schedule.missed", "warn", schedule, { ...payload, runId });
+        this.#emit("schedule.missed", "warn", schedule, { ...payload, runId });
         await this.#run(schedule, missed.last!, runId, "catch-up", {
           kind: "claimed",
           attempts: 1,
@@ -410,91 +418,10 @@ class Scheduler implements RunningScheduler {
     }
   }
 
-  /** Brings manifest schedules in step with the loaded plugins, and drops those of uninstalled ones. */
-  async #syncManifests(): Promise<void> {
-    const loaded = this.#runtime.list();
-    for (const info of loaded) {
-      const mark = `${info.version}@${info.digest}`;
-      if (this.#synced.get(info.id) === mark) continue;
-      try {
-        const stored = (await this.#schedules.list({ pluginId: info.id }))
-          .filter((s) => s.source === "manifest" && s.pluginVersion !== null);
-        // Another host runs a newer version: its manifest decides.
-        const newer = stored.some((s) =>
-          semver.valid(s.pluginVersion) &&
-          semver.gt(s.pluginVersion!, info.version)
-        );
-        if (!newer) {
-          const changes = await this.#schedules.syncManifest(
-            info.id,
-            info.version,
-            manifestSchedules(info.manifest),
-          );
-          if (changes.added.length + changes.updated.length + changes.removed.length > 0) {
-            this.#event("schedule.synced", "info", null, {
-              pluginId: info.id,
-              version: info.version,
-              ...changes,
-            }, { pluginId: info.id });
-          }
-        }
-        this.#synced.set(info.id, mark);
-      } catch (error) {
-        this.#synced.set(info.id, mark);
-        this.#event("schedule.sync_failed", "error", null, {
-          pluginId: info.id,
-          version: info.version,
-          error: messageOf(error),
-        }, { pluginId: info.id });
-      }
-    }
-    for (const id of [...this.#synced.keys()]) {
-      if (loaded.some((p) => p.id === id)) continue;
-      this.#synced.delete(id);
-      if (await this.#store.plugins.get(id)) continue;
-      const changes = await this.#schedules.syncManifest(id, "0.0.0", []);
-      if (changes.removed.length > 0) {
-        this.#event("schedule.synced", "info", null, { pluginId: id, ...changes }, {
-          pluginId: id,
-        });
-      }
-    }
-  }
-
   #track(work: () => Promise<void>): Promise<void> {
     const promise = work();
     this.#inflight.add(promise);
     void promise.finally(() => this.#inflight.delete(promise));
     return promise;
   }
-
-  #event(
-    type: string,
-    level: "info" | "warn" | "error",
-    schedule: Schedule | null,
-    payload: Record<string, unknown>,
-    ids: { runId?: string; correlationId?: string; pluginId?: string } = {},
-  ): void {
-    void this.#store.events.append({
-      type,
-      level,
-      source: SOURCE,
-      pluginId: schedule?.pluginId ?? ids.pluginId ?? null,
-      runId: ids.runId ?? null,
-      correlationId: ids.correlationId ?? null,
-      payload: schedule === null ? payload : {
-        scheduleId: schedule.id,
-        schedule: schedule.name,
-        ...payload,
-      },
-    }).catch(() => {});
-  }
-}
-
-function iso(ms: number): string {
-  return new Date(ms).toISOString();
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

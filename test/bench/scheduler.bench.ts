@@ -4,6 +4,7 @@
 // Two loads: 1,000 schedules spread over 10 s (100 due each second), and 1,000 due at the
 // same second (every 5 s). Prints p50/p90/p99/max per load; the goal is p99 under 50 ms.
 // Run: node scripts/run-ts.mjs test/bench/scheduler.bench.ts [SCHEDULES]
+import { cpus, loadavg } from "node:os";
 import process from "node:process";
 import type { OpenHost } from "../../host/runtime/mod.ts";
 import { addSchedule, type ScheduledRun, startScheduler } from "../../host/scheduler/mod.ts";
@@ -33,6 +34,14 @@ async function measure(
     });
   }
   const runs: ScheduledRun[] = [];
+  // Control: how late a bare 100 ms timer fires meanwhile (machine load, GC, the calls' work).
+  const control: number[] = [];
+  let due = performance.now() + 100;
+  const tick = setInterval(() => {
+    const now = performance.now();
+    control.push(now - due);
+    due = now + 100;
+  }, 100);
   const cpu = process.cpuUsage();
   const scheduler = await startScheduler({
     runtime: host.runtime,
@@ -41,7 +50,9 @@ async function measure(
   });
   await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   await scheduler.stop();
+  clearInterval(tick);
   const used = process.cpuUsage(cpu);
+  control.sort((a, b) => a - b);
   const late = runs.map((r) => r.lateMs).sort((a, b) => a - b);
   const callLate = runs.map((r) => r.callLateMs).sort((a, b) => a - b);
   const failed = runs.filter((r) => !r.ok).length;
@@ -53,7 +64,10 @@ async function measure(
       `p99 ${percentile(late, 99)} ms, max ${late.at(-1)} ms; call start p50 ${
         percentile(callLate, 50)
       } ms, p99 ${percentile(callLate, 99)} ms; ` +
-      `CPU ${((used.user + used.system) / 1000 / seconds / 10).toFixed(0)}% of one core`,
+      `CPU ${((used.user + used.system) / 1000 / seconds / 10).toFixed(0)}% of one core; ` +
+      `control timer lateness p50 ${percentile(control, 50).toFixed(0)} ms, p99 ${
+        percentile(control, 99).toFixed(0)
+      } ms; load average ${loadavg()[0]!.toFixed(1)} on ${cpus().length} cores`,
   );
   const { SchedulesRepository } = await import("../../host/store/mod.ts");
   const repo = new SchedulesRepository(host.store.db);
