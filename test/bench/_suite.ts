@@ -1,0 +1,172 @@
+/**
+ * The benchmarks `npm run bench` runs, in order, and how: which runtime,
+ * which arguments in full and `--quick` runs, how many process runs (for
+ * benchmarks that measure once per process), how to read their output, and
+ * the issue-10 goals judged on their figures.
+ * @module
+ */
+import type { Goal } from "./_stats.ts";
+import {
+  parseEvents,
+  parseHttp,
+  parseMetering,
+  parseOverhead,
+  type Parser,
+  parseScheduler,
+  parseStartup,
+} from "./_parse.ts";
+
+/** One benchmark as the runner starts it. */
+export interface BenchSpec {
+  name: string;
+  file: string;
+  engine: "node" | "deno";
+  /** Extra flags for the runtime itself (e.g. --expose-gc). */
+  flags?: string[];
+  args(quick: boolean): string[];
+  env?(quick: boolean): Record<string, string>;
+  /** Process runs; figures are medians over them. */
+  runs(quick: boolean): number;
+  /** Text output parser; without one the benchmark prints a BENCH-JSON line. */
+  parse?: Parser;
+  /** Goals judged on this benchmark's figures (text benchmarks; JSON ones declare their own). */
+  goals?: Goal[];
+  /** Set when `--quick` leaves the benchmark out, with the reason. */
+  skipQuick?: string;
+  timeoutSeconds: number;
+}
+
+const own = (quick: boolean) => (quick ? ["--quick"] : []);
+
+/** Every benchmark, in the order they run. */
+export const suite: BenchSpec[] = [
+  {
+    name: "call-overhead",
+    file: "test/bench/call-overhead.bench.ts",
+    engine: "node",
+    args: own,
+    runs: () => 1,
+    timeoutSeconds: 180,
+  },
+  {
+    name: "payload",
+    file: "test/bench/payload.bench.ts",
+    engine: "node",
+    args: own,
+    runs: () => 1,
+    timeoutSeconds: 240,
+  },
+  {
+    name: "metering",
+    file: "test/bench/metering.bench.ts",
+    engine: "node",
+    args: () => [],
+    env: (quick) => ({ BENCH_ROUNDS: quick ? "5" : "15" }),
+    runs: () => 1,
+    parse: parseMetering,
+    goals: [{
+      id: "goal.metering",
+      label: "3. metering overhead under 15% (SHA-256 kernel)",
+      figure: "metering.sha256.ratio",
+      target: 1.15,
+      kind: "max",
+    }],
+    timeoutSeconds: 240,
+  },
+  {
+    name: "http-node",
+    file: "test/bench/http.bench.ts",
+    engine: "node",
+    args: (quick) => [quick ? "2" : "5", "16"],
+    runs: (quick) => (quick ? 1 : 3),
+    parse: parseHttp("node"),
+    goals: [{
+      id: "goal.http.node",
+      label: "4. HTTP on Node: capability calls >= 50% of bare Hono",
+      figure: "http.node.ratio",
+      target: 50,
+      kind: "min",
+    }],
+    timeoutSeconds: 180,
+  },
+  {
+    name: "http-deno",
+    file: "test/bench/http.bench.ts",
+    engine: "deno",
+    args: (quick) => [quick ? "2" : "5", "16"],
+    runs: (quick) => (quick ? 1 : 3),
+    parse: parseHttp("deno"),
+    goals: [{
+      id: "goal.http.deno",
+      label: "4. HTTP on Deno: capability calls >= 50% of bare Hono",
+      figure: "http.deno.ratio",
+      target: 50,
+      kind: "min",
+    }],
+    timeoutSeconds: 180,
+  },
+  {
+    name: "events",
+    file: "test/bench/events.bench.ts",
+    engine: "node",
+    args: (quick) => [quick ? "20000" : "100000"],
+    runs: (quick) => (quick ? 1 : 3),
+    parse: parseEvents,
+    timeoutSeconds: 180,
+  },
+  {
+    name: "coldstart",
+    file: "test/bench/coldstart.bench.ts",
+    engine: "node",
+    args: own,
+    runs: () => 1,
+    timeoutSeconds: 300,
+  },
+  {
+    name: "memory",
+    file: "test/bench/memory.bench.ts",
+    engine: "node",
+    flags: ["--expose-gc"],
+    args: own,
+    runs: () => 1,
+    timeoutSeconds: 400,
+  },
+  {
+    name: "signatures",
+    file: "test/bench/signatures.bench.ts",
+    engine: "node",
+    args: own,
+    runs: () => 1,
+    timeoutSeconds: 120,
+  },
+  {
+    name: "capabilities-overhead",
+    file: "test/capabilities/overhead.bench.ts",
+    engine: "node",
+    args: () => [],
+    runs: (quick) => (quick ? 1 : 3),
+    parse: parseOverhead,
+    skipQuick: "takes ~20 s; call-overhead measures the same path",
+    timeoutSeconds: 120,
+  },
+  {
+    name: "scheduler",
+    file: "test/bench/scheduler.bench.ts",
+    engine: "node",
+    args: () => [],
+    runs: () => 1,
+    parse: parseScheduler,
+    skipQuick: "runs two fixed 11-12 s loads",
+    timeoutSeconds: 180,
+  },
+  {
+    name: "startup",
+    file: "test/bench/startup.bench.ts",
+    engine: "node",
+    args: () => ["5"],
+    runs: () => 1,
+    parse: parseStartup,
+    skipQuick: "builds and starts the single executable many times",
+    timeoutSeconds: 300,
+  },
+];
