@@ -15,7 +15,7 @@ import { RunFinish, type RunRecord, RunStart, type RunStatus } from "./run-schem
 import { toRunRecord } from "./rows.ts";
 import { runRecords } from "./schema/index.ts";
 import { ulid } from "./ulid.ts";
-import { type BatchWriter, handled } from "./writer.ts";
+import type { BatchWriter } from "./writer.ts";
 
 /** Filters for `list`; newest first. */
 export interface RunQuery {
@@ -87,7 +87,7 @@ export class RunsRepository {
     const record = toRunRecord(
       { ...row, input: row.input ?? null } as typeof runRecords.$inferSelect,
     );
-    return handled(this.#writer.enqueue({ kind: "runStart", row }).then(() => record));
+    return this.#writer.enqueueWith({ kind: "runStart", row }, record);
   }
 
   /**
@@ -107,7 +107,7 @@ export class RunsRepository {
       memoryPages: r.usage.memoryPages ?? null,
       durationMs: r.usage.durationMs ?? null,
     };
-    return handled(this.#writer.enqueue({ kind: "runFinish", id, end }));
+    return this.#writer.enqueue({ kind: "runFinish", id, end });
   }
 
   /** One run by id, or undefined. Flushes this process's queue first. */
