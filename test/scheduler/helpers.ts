@@ -43,11 +43,11 @@ export function hello(
 }
 
 /**
- * A plugin whose capability `spin` loops until its 1.5 s timeout ends it: a
+ * A plugin whose capability `spin` loops until its timeout (1.5 s) ends it: a
  * slow capability. Its http permission makes it run in worker mode, so the
  * loop does not hold the host's event loop.
  */
-export async function slowPlugin(key: SigningKey): Promise<Uint8Array> {
+export async function slowPlugin(key: SigningKey, timeoutMs = 1500): Promise<Uint8Array> {
   const manifest = {
     schemaVersion: 1,
     id: "test.slow",
@@ -56,7 +56,7 @@ export async function slowPlugin(key: SigningKey): Promise<Uint8Array> {
     engines: { host: "^0.1.0", abi: 1 },
     capabilities: { spin: { export: "run" } },
     permissions: { http: { allowedHosts: ["example.invalid"] } },
-    limits: { timeoutMs: 1500 },
+    limits: { timeoutMs },
   };
   return (await signPlugin(fixture("spin"), key, { manifest: JSON.stringify(manifest) })).wasm;
 }

@@ -1,12 +1,12 @@
 // One host process for the multi-host test: opens the data directory given,
 // runs the scheduler for the given milliseconds, stops, and prints what it ran
-// as one JSON line. Usage: node scripts/run-ts.mjs test/scheduler/host-process.ts HOME MS
+// as one JSON line. Usage: node scripts/run-ts.mjs test/scheduler/host-process.ts HOME MS [LEASE_MS]
 import process from "node:process";
 import { resolvePaths } from "../../host/config/paths.ts";
 import { openHost } from "../../host/runtime/mod.ts";
 import { type ScheduledRun, startScheduler } from "../../host/scheduler/mod.ts";
 
-const [home, ms] = process.argv.slice(2);
+const [home, ms, leaseMs] = process.argv.slice(2);
 if (home === undefined || ms === undefined) {
   process.stderr.write("usage: host-process.ts HOME MS\n");
   process.exit(64);
@@ -17,6 +17,7 @@ const scheduler = await startScheduler({
   runtime: host.runtime,
   store: host.store,
   pollMs: 500,
+  ...(leaseMs === undefined ? {} : { leaseMs: Number(leaseMs) }),
   onRun: (run) => runs.push(run),
 });
 await new Promise((resolve) => setTimeout(resolve, Number(ms)));
