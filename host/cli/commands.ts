@@ -45,6 +45,14 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: "List, add, pause, resume or remove schedules (host schedules add --cron ...)",
     load: async () => (await import("./schedules.ts")).command,
   },
+  install: {
+    summary: "Verify plugin files and install them into the data directory",
+    load: async () => (await import("./install.ts")).command,
+  },
+  plugins: {
+    summary: "List installed plugins; enable, disable or remove one",
+    load: async () => (await import("./plugins.ts")).command,
+  },
   inspect: {
     summary: "Show a plugin file's manifest, sections, imports, exports and signatures",
     load: async () => (await import("./inspect.ts")).command,
