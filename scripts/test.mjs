@@ -1,5 +1,5 @@
 // `npm test`: every check CI runs, in order, stopping at the first failing step:
-// format, lint, type check, the vitest suites on Node, the Deno suite.
+// format, lint, type check, the vitest suites on Node, the Deno suite, the vitest suites on Deno.
 // Ends with one plain summary line ("N passed, N failed") over both runners.
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, rmSync } from "node:fs";
@@ -73,4 +73,25 @@ if (summary) {
   failed += Number(summary[2]);
 }
 if (deno.status !== 0 && failed === 0) failed = 1;
-finish(deno.status === 0 && node.status === 0 ? 0 : 1);
+
+// The vitest suites again, on Deno (test/deno/vitest.config.ts; docs/deno.md says what runs).
+const denoVitestJson = join(root, "build", "vitest-deno-results.json");
+rmSync(denoVitestJson, { force: true });
+const denoVitest = step("vitest (Deno)", bin("deno"), [
+  "run",
+  "--allow-all",
+  join(root, "node_modules", "vitest", "vitest.mjs"),
+  "run",
+  "--config",
+  "test/deno/vitest.config.ts",
+  "--reporter=default",
+  "--reporter=json",
+  `--outputFile.json=${denoVitestJson}`,
+]);
+if (existsSync(denoVitestJson)) {
+  const report = JSON.parse(readFileSync(denoVitestJson, "utf8"));
+  passed += report.numPassedTests ?? 0;
+  failed += report.numFailedTests ?? 0;
+}
+if (denoVitest.status !== 0 && failed === 0) failed = 1;
+finish(deno.status === 0 && node.status === 0 && denoVitest.status === 0 ? 0 : 1);
