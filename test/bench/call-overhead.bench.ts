@@ -11,8 +11,8 @@ import { floorModule } from "./_echo.ts";
 import { calibrate, extismCall, extismSide, hostSide, usPer } from "./_sides.ts";
 import { interleave, quick, ratios, Reporter } from "./_stats.ts";
 
-const rounds = quick ? 5 : 15;
-const sampleMs = quick ? 40 : 80;
+const rounds = quick ? 5 : 11;
+const sampleMs = quick ? 40 : 50;
 const input = new TextEncoder().encode("0123456789abcdef");
 
 const report = new Reporter("call-overhead");

@@ -13,8 +13,8 @@ import { blockModule, echoModule, rawKernel } from "./_echo.ts";
 import { calibrate, extismCall, extismSide, hostSide, usPer } from "./_sides.ts";
 import { interleave, quick, ratios, Reporter } from "./_stats.ts";
 
-const rounds = quick ? 3 : 9;
-const sampleMs = quick ? 60 : 150;
+const rounds = quick ? 3 : 7;
+const sampleMs = quick ? 60 : 100;
 const sizes = [
   { id: "1k", label: "1 KiB", bytes: 1024 },
   { id: "64k", label: "64 KiB", bytes: 64 * 1024 },

@@ -3,7 +3,7 @@
  * process, on Node or Deno), writes bench-results.json and prints one table:
  * every figure as median (min-max) over rounds, then each issue-10 goal as met
  * or not met with the gap.
- * Run: npm run bench [-- --quick] [-- --only call-overhead,payload] [-- --out FILE]
+ * Run: npm run bench [-- --quick] [--only call-overhead,payload] [--out FILE] [--md FILE]
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -12,6 +12,7 @@ import os from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { z } from "zod";
+import { renderMarkdown } from "./_markdown.ts";
 import type { Reading } from "./_parse.ts";
 import { type BenchSpec, suite } from "./_suite.ts";
 import { type Figure, type Goal, JSON_MARK, show, stat } from "./_stats.ts";
@@ -20,6 +21,7 @@ const Flags = z.object({
   quick: z.boolean(),
   only: z.array(z.string()).nullable(),
   out: z.string().min(1),
+  md: z.string().min(1).nullable(),
 });
 
 function parseArgs(argv: string[]): z.infer<typeof Flags> {
@@ -27,11 +29,13 @@ function parseArgs(argv: string[]): z.infer<typeof Flags> {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const known = new Set(["--quick", "--only", "--out"]);
+  const known = new Set(["--quick", "--only", "--out", "--md"]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (!known.has(a)) {
-      throw new Error(`Unknown argument '${a}': use --quick, --only NAME[,NAME] or --out FILE`);
+      throw new Error(
+        `Unknown argument '${a}': use --quick, --only NAME[,NAME], --out FILE or --md FILE`,
+      );
     }
     if (a !== "--quick") i++;
   }
@@ -40,6 +44,7 @@ function parseArgs(argv: string[]): z.infer<typeof Flags> {
     quick: argv.includes("--quick"),
     only: only ? only.split(",") : null,
     out: value("--out") ?? "bench-results.json",
+    md: value("--md") ?? null,
   });
 }
 
@@ -287,6 +292,7 @@ const output = {
   benchmarks: results,
 };
 writeFileSync(resolve(root, flags.out), JSON.stringify(output, null, 2) + "\n");
+if (flags.md) writeFileSync(resolve(root, flags.md), renderMarkdown(output));
 
 // The table.
 const lines: string[] = [];
