@@ -134,6 +134,7 @@ class Scheduler implements RunningScheduler {
   #timer: ReturnType<typeof setInterval> | undefined;
   #polling: Promise<void> | undefined;
   #polls = 0;
+  #signature = "";
   #stopped = false;
 
   constructor(options: SchedulerOptions) {
@@ -190,6 +191,20 @@ class Scheduler implements RunningScheduler {
   async #poll(): Promise<void> {
     if (this.#stopped) return;
     if (this.#sync) await this.#manifests.run();
+    await this.#rearm();
+    await this.#takeOver();
+    // Rows of past occurrences only matter while a late host might still fire them (seconds);
+    // each schedule's latest row stays for missed counting. Per-second schedules write 86,400 a day.
+    if (++this.#polls % 30 === 0) await this.#leases.prune(Date.now() - LEASE_RETENTION_MS);
+  }
+
+  /** Arms, re-arms and disarms timers to match the table; skipped when neither it nor the loaded plugins changed. */
+  async #rearm(): Promise<void> {
+    // Reading 1,000 rows costs tens of ms on the event loop; a one-row summary tells if anything changed.
+    const signature = `${await this.#schedules.signature()}|${
+      this.#runtime.list().map((p) => p.id).join(",")
+    }`;
+    if (signature === this.#signature) return;
     const rows = await this.#schedules.list();
     const seen = new Set<string>();
     const armedNow: Entry[] = [];
@@ -212,10 +227,7 @@ class Scheduler implements RunningScheduler {
       const latest = await this.#leases.latest();
       for (const entry of armedNow) await this.#applyMissed(entry, latest.get(entry.schedule.id));
     }
-    await this.#takeOver();
-    // Rows of past occurrences only matter while a late host might still fire them (seconds);
-    // each schedule's latest row stays for missed counting. Per-second schedules write 86,400 a day.
-    if (++this.#polls % 30 === 0) await this.#leases.prune(Date.now() - LEASE_RETENTION_MS);
+    this.#signature = signature;
   }
 
   #arm(schedule: Schedule): Entry {

@@ -6,7 +6,7 @@
  * calls `create`; this layer checks shapes only.
  * @module
  */
-import { and, asc, eq, notInArray, or } from "drizzle-orm";
+import { and, asc, eq, notInArray, or, sql } from "drizzle-orm";
 import { z } from "zod";
 import { HostError } from "../errors.ts";
 import { storageError } from "./client.ts";
@@ -90,6 +90,20 @@ export class SchedulesRepository {
         filter.pluginId === undefined ? undefined : eq(schedules.pluginId, filter.pluginId),
       ).orderBy(asc(schedules.name)));
     return rows.map(toSchedule);
+  }
+
+  /**
+   * A short text that changes whenever a schedule is added, changed or
+   * removed (row count and the sum of update times), so pollers can skip
+   * reading the whole table when it did not.
+   */
+  async signature(): Promise<string> {
+    const rows = await this.#run("read schedules", () =>
+      this.#db.select({
+        n: sql<number>`count(*)`,
+        sum: sql<number>`total(${schedules.updatedAt})`,
+      }).from(schedules));
+    return `${rows[0]?.n ?? 0}:${rows[0]?.sum ?? 0}`;
   }
 
   /** The schedule with this name or id, or undefined. */
