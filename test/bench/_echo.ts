@@ -8,6 +8,8 @@
  * - `blockModule()`: the same echo for a host that copies whole blocks into and
  *   out of linear memory in one call each (`read_input(dst)`, `write_output(src,
  *   len)`): the floor for a faster ABI;
+ * - `bulkModule()`: the same for bare Extism with two host functions that copy
+ *   whole blocks (a prototype of what our host could provide);
  * - `floorModule()`: a raw export that copies 16 bytes in linear memory.
  * @module
  */
@@ -77,6 +79,20 @@ const BLOCK_WAT = `(module
     (call $write_output (i32.const 0) (call $input_length))
     (i32.const 0)))`;
 
+// The prototype of a bulk ABI inside Extism: two host functions (which the host would
+// provide from the sandbox, which owns the instance) copy the whole input into linear
+// memory and the whole output into an Extism block.
+const BULK_WAT = `(module
+  (import "extism:host/user" "plughost_input_read" (func $read (param i64) (result i64)))
+  (import "extism:host/user" "plughost_output_write" (func $write (param i64 i64) (result i64)))
+  (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+  (memory (export "memory") 17)
+  (func (export "echo") (result i32)
+    (local $n i64)
+    (local.set $n (call $read (i64.const 0)))
+    (call $output_set (call $write (i64.const 0) (local.get $n)) (local.get $n))
+    (i32.const 0)))`;
+
 const FLOOR_WAT = `(module
   (memory (export "memory") 1)
   (func (export "echo16") (param $src i32) (param $dst i32)
@@ -91,6 +107,11 @@ export function echoModule(): Uint8Array {
 /** The block-copy echo (imports `bench.input_length/read_input/write_output`). */
 export function blockModule(): Uint8Array {
   return assemble(BLOCK_WAT);
+}
+
+/** The bulk-ABI echo (imports `plughost_input_read` and `plughost_output_write`). */
+export function bulkModule(): Uint8Array {
+  return assemble(BULK_WAT);
 }
 
 /** A raw export `echo16(src, dst)` copying 16 bytes. */

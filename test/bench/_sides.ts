@@ -13,7 +13,7 @@ import { capabilityProvider } from "../../host/capabilities/mod.ts";
 import { createRuntime, type PluginRuntime } from "../../host/runtime/mod.ts";
 import { openStore, type Store } from "../../host/store/mod.ts";
 import { newKey, trustStoreOf } from "../helpers/signing.ts";
-import { echoModule, signedEcho } from "./_echo.ts";
+import { bulkModule, echoModule, signedEcho } from "./_echo.ts";
 
 /** The host's runtime with the echo plugin loaded, on a real store file. */
 export interface HostSide {
@@ -65,6 +65,49 @@ export async function extismSide(worker: boolean): Promise<Plugin> {
     runInWorker: worker,
     ...(worker && "Deno" in globalThis ? { nodeWorkerArgs: { execArgv: [] } } : {}),
   });
+}
+
+type Ctx = { hostContext<T>(): T; store(bytes: Uint8Array): bigint };
+
+/**
+ * Bare Extism (main thread) running the bulk-ABI echo: `plughost_input_read(dst)`
+ * copies the call's input (passed as Extism's per-call host context) into linear
+ * memory in one step; `plughost_output_write(src, len)` copies the output into one
+ * Extism block. Call it with `bulkCall`.
+ */
+export async function extismBulkSide(): Promise<Plugin> {
+  const box: { memory?: WebAssembly.Memory } = {};
+  const bytes = (at: bigint, n: number) => {
+    const memory = box.memory!;
+    if (Number(at) + n > memory.buffer.byteLength) throw new Error("copy out of linear memory");
+    return new Uint8Array(memory.buffer, Number(at), n);
+  };
+  const plugin = await createPlugin({ wasm: [{ data: bulkModule() }] }, {
+    useWasi: false,
+    runInWorker: false,
+    functions: {
+      "extism:host/user": {
+        plughost_input_read: (ctx: Ctx, dst: bigint) => {
+          const input = ctx.hostContext<Uint8Array>();
+          bytes(dst, input.length).set(input);
+          return BigInt(input.length);
+        },
+        plughost_output_write: (ctx: Ctx, src: bigint, n: bigint) =>
+          ctx.store(bytes(src, Number(n))),
+      },
+    },
+  });
+  const instance = await plugin.getInstance();
+  box.memory = instance.exports.memory as WebAssembly.Memory;
+  return plugin;
+}
+
+/** One bulk-ABI echo; throws on a wrong answer. */
+export async function bulkCall(plugin: Plugin, input: Uint8Array): Promise<Uint8Array> {
+  const out = await plugin.call("echo", input, input);
+  const bytes = out?.bytes();
+  if (!bytes || bytes.length !== input.length) throw new Error("bulk echo failed");
+  return bytes;
 }
 
 /** One bare Extism echo; throws on a wrong answer. */

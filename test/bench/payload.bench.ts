@@ -5,12 +5,21 @@
  * PDK-style echo module also runs on a DataView kernel without Extism (the
  * cost of the 8-bytes-per-host-call ABI itself), and a block-copy echo shows
  * the floor of an ABI where the host copies whole blocks into and out of
- * linear memory (one call each way).
+ * linear memory (one call each way). A prototype of that faster path inside
+ * Extism (two host functions that copy whole blocks, main thread) runs beside them.
  * Run: node scripts/run-ts.mjs test/bench/payload.bench.ts [--quick]
  * @module
  */
 import { blockModule, echoModule, rawKernel } from "./_echo.ts";
-import { calibrate, extismCall, extismSide, hostSide, usPer } from "./_sides.ts";
+import {
+  bulkCall,
+  calibrate,
+  extismBulkSide,
+  extismCall,
+  extismSide,
+  hostSide,
+  usPer,
+} from "./_sides.ts";
 import { interleave, quick, ratios, Reporter } from "./_stats.ts";
 
 const rounds = quick ? 3 : 7;
@@ -59,6 +68,7 @@ function kernelEcho(input: Uint8Array): () => Uint8Array {
 const report = new Reporter("payload");
 const host = await hostSide();
 const main = await extismSide(false);
+const bulk = await extismBulkSide();
 const mib = (bytes: number, us: number) => bytes / (1024 * 1024) / (us / 1e6);
 try {
   for (const size of sizes) {
@@ -75,12 +85,14 @@ try {
     const sides = {
       host: async () => await host.call(input),
       main: async () => await extismCall(main, input),
+      bulk: async () => await bulkCall(bulk, input),
       kernel,
       block,
     };
     const counts = {
       host: await calibrate(sides.host, sampleMs),
       main: await calibrate(sides.main, sampleMs),
+      bulk: await calibrate(sides.bulk, sampleMs),
       kernel: await calibrate(kernel, sampleMs),
       block: await calibrate(block, sampleMs),
     };
@@ -93,6 +105,7 @@ try {
         return t;
       },
       main: () => usPer(counts.main, sides.main),
+      bulk: () => usPer(counts.bulk, sides.bulk),
       kernel: () => usPer(counts.kernel, kernel),
       block: () => usPer(counts.block, block),
     });
@@ -110,6 +123,19 @@ try {
       "MiB/s",
       rate(us.main!),
       true,
+    );
+    report.figure(
+      `payload.${size.id}.bulk`,
+      `${size.label} bare Extism + 2 bulk-copy host functions`,
+      "MiB/s",
+      rate(us.bulk!),
+      true,
+    );
+    report.figure(
+      `payload.${size.id}.bulk_vs_main`,
+      `${size.label} ratio bulk / PDK-style bare Extism throughput`,
+      "x",
+      ratios(us.main!, us.bulk!),
     );
     report.figure(
       `payload.${size.id}.kernel`,
@@ -159,6 +185,7 @@ try {
   );
 } finally {
   await main.close();
+  await bulk.close();
   await host.close();
 }
 report.done();
