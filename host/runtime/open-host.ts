@@ -53,6 +53,7 @@ export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
       ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
       // Every plugin gets the ABI's host functions, scoped to its grants (host/capabilities).
       hostFunctions: options.hostFunctions ?? capabilityProvider(),
+      cacheDir: options.paths.cache,
     });
     const loaded: PluginInfo[] = [];
     const failed: { source: string; error: string }[] = [];

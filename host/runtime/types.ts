@@ -103,4 +103,6 @@ export interface RuntimeOptions {
   hostFunctions?: HostFunctionProvider;
   /** Where plugin log lines go (default: the event log). */
   logger?: (plugin: Manifest) => SandboxLogger;
+  /** Compiled-module cache directory (openHost passes `paths.cache`); default none. */
+  cacheDir?: string;
 }

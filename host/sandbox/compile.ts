@@ -1,11 +1,15 @@
 /**
  * Load-time pipeline: validate, instrument (memory cap + fuel metering),
  * compile, check imports. Results are cached by digest + the options that
- * change the rewritten bytes, so loading the same plugin again is cheap.
+ * change the rewritten bytes, so loading the same plugin again is cheap: in
+ * memory for this process, and on disk (module-cache.ts) when a cache
+ * directory is given. Binaryen (~0.7-2 s to import) is loaded only when a
+ * module must actually be instrumented.
  * @module
  */
-import { instrument } from "./instrument/mod.ts";
 import { HostError } from "../errors.ts";
+import type { InstrumentedModule, InstrumentOptions } from "./instrument/types.ts";
+import { readCachedModule, writeCachedModule } from "./module-cache.ts";
 import { messageOf, SandboxAbort } from "./classify.ts";
 import { checkImports, type ProvidedImports } from "./imports.ts";
 
@@ -22,10 +26,24 @@ export interface CompiledPlugin {
   bytes: Uint8Array;
 }
 
-/** What changes the compiled result. */
+/** What changes the compiled result, and where instrumented modules may be cached. */
 export interface CompileKey {
   memoryPages: number;
   startFuel: bigint;
+  /** Directory of the on-disk module cache (e.g. `paths.cache`); none by default. */
+  cacheDir?: string | undefined;
+}
+
+let instrumenter: Promise<typeof import("./instrument/instrument.ts")> | undefined;
+
+/** Instruments with binaryen, importing it on first use. */
+async function instrumentLazily(
+  wasm: Uint8Array,
+  options: InstrumentOptions,
+): Promise<InstrumentedModule> {
+  instrumenter ??= import("./instrument/instrument.ts");
+  const { instrument } = await instrumenter;
+  return instrument(wasm, options);
 }
 
 const MAX_CACHED = 32;
@@ -71,17 +89,23 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
         : "The file is not a WebAssembly module (no \\0asm header); pass a .wasm plugin file",
     );
   }
-  let rewritten;
-  try {
-    rewritten = await instrument(wasm, {
-      memoryMaxPages: key.memoryPages,
-      startFuel: key.startFuel,
-    });
-  } catch (error) {
-    if (error instanceof HostError && error.code === "load_error") {
-      throw new SandboxAbort("load_error", error.message);
+  const cacheKey = { digest, memoryPages: key.memoryPages, startFuel: key.startFuel };
+  let rewritten = key.cacheDir === undefined
+    ? undefined
+    : await readCachedModule(key.cacheDir, cacheKey);
+  if (rewritten === undefined) {
+    try {
+      rewritten = await instrumentLazily(wasm, {
+        memoryMaxPages: key.memoryPages,
+        startFuel: key.startFuel,
+      });
+    } catch (error) {
+      if (error instanceof HostError && error.code === "load_error") {
+        throw new SandboxAbort("load_error", error.message);
+      }
+      throw new SandboxAbort("load_error", `Cannot instrument the plugin: ${messageOf(error)}`);
     }
-    throw new SandboxAbort("load_error", `Cannot instrument the plugin: ${messageOf(error)}`);
+    if (key.cacheDir !== undefined) await writeCachedModule(key.cacheDir, cacheKey, rewritten);
   }
   let module: WebAssembly.Module;
   try {

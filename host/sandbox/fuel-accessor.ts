@@ -7,14 +7,14 @@
  * function is not metered (it is added after instrumentation).
  * @module
  */
-import binaryen from "binaryen";
 import { KERNEL_NAMESPACE } from "./imports.ts";
 
 /** The export added for worker mode. */
 export const FUEL_SWAP_EXPORT = "plughost_fuel_swap";
 
-/** Returns `bytes` with the fuel accessor export added. */
-export function addFuelAccessor(bytes: Uint8Array, fuelExport: string): Uint8Array {
+/** Returns `bytes` with the fuel accessor export added (imports binaryen on first use). */
+export async function addFuelAccessor(bytes: Uint8Array, fuelExport: string): Promise<Uint8Array> {
+  const { default: binaryen } = await import("binaryen");
   const mod = binaryen.readBinary(bytes);
   try {
     // The added code needs only MVP features; keep the module's own set for emitting.

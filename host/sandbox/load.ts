@@ -44,6 +44,7 @@ export async function loadPlugin(
   const compiled = await compilePlugin(wasm, {
     memoryPages: limits.memoryPages,
     startFuel: limits.fuel,
+    cacheDir: options.cacheDir,
   }, {
     wasi,
     hostFunctions: new Set(Object.keys(hostFunctions)),
@@ -82,7 +83,7 @@ async function workerModule(compiled: CompiledPlugin): Promise<WebAssembly.Modul
     entry = (async () => {
       try {
         return await WebAssembly.compile(
-          addFuelAccessor(compiled.bytes, fuel) as Uint8Array<ArrayBuffer>,
+          (await addFuelAccessor(compiled.bytes, fuel)) as Uint8Array<ArrayBuffer>,
         );
       } catch (error) {
         throw new SandboxAbort(

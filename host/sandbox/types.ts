@@ -65,6 +65,8 @@ export interface SandboxOptions {
   logLevel?: LogLevel;
   /** Calls after which an instance is replaced by a fresh one (default 10,000). */
   recycleAfter?: number;
+  /** Directory for the compiled-module cache on disk (the host passes `paths.cache`); default none. */
+  cacheDir?: string;
 }
 
 /** What a call used. */

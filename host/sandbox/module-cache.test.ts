@@ -1,0 +1,121 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { compilePlugin, sha256Hex } from "./compile.ts";
+import { instrument } from "./instrument/mod.ts";
+import { wat } from "./instrument/_testing.ts";
+import { loadPlugin } from "./load.ts";
+import { type ModuleCacheKey, readCachedModule, writeCachedModule } from "./module-cache.ts";
+
+const provided = { wasi: false, hostFunctions: new Set<string>() };
+const source = wat(`(module
+  (memory (export "memory") 1)
+  (func (export "answer") (result i32)
+    (local $i i32)
+    (loop $l (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (i32.const 10))))
+    (local.get $i)))`);
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), "plughost-modcache-"));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+// Each test uses its own memory cap, so compile.ts's in-memory cache never answers for it.
+async function keyFor(memoryPages: number): Promise<ModuleCacheKey> {
+  return { digest: await sha256Hex(source), memoryPages, startFuel: 1_000_000n };
+}
+
+function entries(): string[] {
+  return readdirSync(join(dir, "modules"));
+}
+
+describe("compiled-module cache on disk", () => {
+  it("stores the instrumented bytes of a load, exactly what instrument() makes", async () => {
+    await compilePlugin(source, { memoryPages: 3, startFuel: 1_000_000n, cacheDir: dir }, provided);
+    expect(entries()).toHaveLength(1);
+    expect(entries()[0]).toMatch(/^[0-9a-f]{64}\.wasmc$/);
+    const cached = await readCachedModule(dir, await keyFor(3));
+    const fresh = instrument(source, { memoryMaxPages: 3, startFuel: 1_000_000n });
+    expect(cached?.bytes).toEqual(fresh.bytes);
+    expect(cached?.fuelGlobal).toBe("plughost_fuel");
+    expect(cached?.memoryMaxPages).toBe(fresh.memoryMaxPages);
+  });
+
+  it("answers a load from the entry instead of instrumenting", async () => {
+    // An entry holding the module as it came (not metered) proves the load used the cache.
+    const key = await keyFor(4);
+    await writeCachedModule(dir, key, { bytes: source, fuelGlobal: null, memoryMaxPages: 4 });
+    const compiled = await compilePlugin(
+      source,
+      { memoryPages: 4, startFuel: 1_000_000n, cacheDir: dir },
+      provided,
+    );
+    expect(compiled.fuelGlobal).toBeNull();
+    expect(compiled.bytes).toEqual(source);
+  });
+
+  it("ignores a damaged entry and writes it again", async () => {
+    const key = await keyFor(5);
+    await writeCachedModule(dir, key, {
+      bytes: instrument(source, { memoryMaxPages: 5, startFuel: 1_000_000n }).bytes,
+      fuelGlobal: "plughost_fuel",
+      memoryMaxPages: 1,
+    });
+    const file = join(dir, "modules", entries()[0]!);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 3] ^= 0xff; // one flipped byte in the module
+    writeFileSync(file, bytes);
+    expect(await readCachedModule(dir, key)).toBeUndefined();
+    writeFileSync(join(dir, "modules", "junk.tmp"), "partial");
+    const compiled = await compilePlugin(
+      source,
+      { memoryPages: 5, startFuel: 1_000_000n, cacheDir: dir },
+      provided,
+    );
+    expect(compiled.fuelGlobal).toBe("plughost_fuel");
+    const again = await readCachedModule(dir, key);
+    expect(again?.bytes).toEqual(compiled.bytes);
+  });
+
+  it("misses when any part of the key differs", async () => {
+    const key = await keyFor(6);
+    await writeCachedModule(dir, key, { bytes: source, fuelGlobal: null, memoryMaxPages: 6 });
+    expect(await readCachedModule(dir, key)).toBeDefined();
+    expect(await readCachedModule(dir, { ...key, memoryPages: 7 })).toBeUndefined();
+    expect(await readCachedModule(dir, { ...key, startFuel: 2n })).toBeUndefined();
+    expect(await readCachedModule(dir, { ...key, digest: "0".repeat(64) })).toBeUndefined();
+  });
+
+  it("meters a plugin loaded from the cache exactly like a fresh one", async () => {
+    const run = async () => {
+      const plugin = await loadPlugin(source, {
+        limits: { fuel: 1_000_000n, memoryPages: 8 },
+        cacheDir: dir,
+      });
+      try {
+        const result = await plugin.call("answer", new Uint8Array());
+        return result.usage.fuel;
+      } finally {
+        await plugin.close();
+      }
+    };
+    const fresh = await run();
+    expect(entries()).toHaveLength(1);
+    expect(await run()).toBe(fresh);
+    expect(fresh).toBeGreaterThan(0);
+  });
+
+  it("a cache directory that cannot be written does not fail the load", async () => {
+    const blocked = join(dir, "file");
+    writeFileSync(blocked, "not a directory");
+    const compiled = await compilePlugin(
+      source,
+      { memoryPages: 9, startFuel: 1_000_000n, cacheDir: blocked },
+      provided,
+    );
+    expect(compiled.fuelGlobal).toBe("plughost_fuel");
+  });
+});
