@@ -3,7 +3,7 @@
  * process, on Node or Deno), writes bench-results.json and prints one table:
  * every figure as median (min-max) over rounds, then each issue-10 goal as met
  * or not met with the gap.
- * Run: npm run bench [-- --quick] [--only call-overhead,payload] [--out FILE] [--md FILE]
+ * Run: npm run bench [-- --quick] [--only NAME,NAME] [--out FILE] [--md FILE] [--svg FILE]
  * @module
  */
 import { spawn, spawnSync } from "node:child_process";
@@ -12,6 +12,7 @@ import os from "node:os";
 import { join, resolve } from "node:path";
 import process from "node:process";
 import { z } from "zod";
+import { renderSvg } from "./_chart.ts";
 import { renderMarkdown } from "./_markdown.ts";
 import type { Reading } from "./_parse.ts";
 import { type BenchSpec, suite } from "./_suite.ts";
@@ -22,6 +23,7 @@ const Flags = z.object({
   only: z.array(z.string()).nullable(),
   out: z.string().min(1),
   md: z.string().min(1).nullable(),
+  svg: z.string().min(1).nullable(),
 });
 
 function parseArgs(argv: string[]): z.infer<typeof Flags> {
@@ -29,12 +31,12 @@ function parseArgs(argv: string[]): z.infer<typeof Flags> {
     const i = argv.indexOf(name);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const known = new Set(["--quick", "--only", "--out", "--md"]);
+  const known = new Set(["--quick", "--only", "--out", "--md", "--svg"]);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (!known.has(a)) {
       throw new Error(
-        `Unknown argument '${a}': use --quick, --only NAME[,NAME], --out FILE or --md FILE`,
+        `Unknown argument '${a}': use --quick, --only NAME[,NAME], --out FILE, --md FILE or --svg FILE`,
       );
     }
     if (a !== "--quick") i++;
@@ -45,6 +47,7 @@ function parseArgs(argv: string[]): z.infer<typeof Flags> {
     only: only ? only.split(",") : null,
     out: value("--out") ?? "bench-results.json",
     md: value("--md") ?? null,
+    svg: value("--svg") ?? null,
   });
 }
 
@@ -293,6 +296,11 @@ const output = {
 };
 writeFileSync(resolve(root, flags.out), JSON.stringify(output, null, 2) + "\n");
 if (flags.md) writeFileSync(resolve(root, flags.md), renderMarkdown(output));
+if (flags.svg) {
+  const caption = `plughost benchmarks, ${output.date.slice(0, 16)} UTC, ${machine.nproc} cores, ` +
+    `node ${machine.node}, load average ${output.machine.loadDuringRun.mean}; bars: median, lines: min-max`;
+  writeFileSync(resolve(root, flags.svg), renderSvg(results.flatMap((b) => b.figures), caption));
+}
 
 // The table.
 const lines: string[] = [];
