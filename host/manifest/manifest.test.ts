@@ -40,6 +40,20 @@ describe("manifest schema", () => {
     expect(problems).toContain("(root): unknown field(s) 'colour'");
   });
 
+  it("takes cron patterns of 5 or 6 fields only, as the scheduler does", () => {
+    const withCron = (cron: string) => {
+      const m = structuredClone(architectureExample) as Record<string, unknown>;
+      (m["schedules"] as Record<string, unknown>[])[0]!["cron"] = cron;
+      return m;
+    };
+    expect(parseManifest(withCron("*/5 * * * *")).schedules?.[0]?.cron).toBe("*/5 * * * *");
+    expect(parseManifest(withCron("*/10 * * * * *")).schedules?.[0]?.cron).toBe("*/10 * * * * *");
+    expect(problemsOf(withCron("0 0 0 * * * 2030"))[0]).toMatch(
+      /^schedules\.0\.cron: must be a cron expression of 5 fields/,
+    );
+    expect(problemsOf(withCron("* * * *"))[0]).toMatch(/^schedules\.0\.cron: /);
+  });
+
   it("refuses wrong schema versions, bad ids, schedules of unknown capabilities, non-JSON", () => {
     expect(problemsOf({ ...architectureExample, schemaVersion: 2 })[0]).toMatch(/^schemaVersion: /);
     expect(problemsOf({ ...architectureExample, id: "Example Hello" })[0]).toMatch(/^id: must be/);

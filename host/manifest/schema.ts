@@ -65,7 +65,9 @@ const permissions = z.strictObject({
 
 const schedule = z.strictObject({
   name: z.string().min(1).max(128),
-  cron: z.string().refine(isCron, { error: "must be a cron expression like '*/5 * * * *'" }),
+  cron: z.string().refine(isCron, {
+    error: "must be a cron expression of 5 fields, or 6 with seconds first, like '*/5 * * * *'",
+  }),
   capability: capabilityName,
   input: z.unknown().optional(),
   timezone: z.string().refine(isTimeZone, { error: "must be an IANA time zone like 'UTC'" })
@@ -128,6 +130,9 @@ export const ManifestSchema = z.strictObject({
 export type Manifest = z.infer<typeof ManifestSchema>;
 
 function isCron(pattern: string): boolean {
+  // The scheduler takes 5 fields, or 6 with seconds first (croner would also take 7).
+  const fields = pattern.trim().split(/\s+/).length;
+  if (fields < 5 || fields > 6) return false;
   try {
     new CronPattern(pattern);
     return true;
