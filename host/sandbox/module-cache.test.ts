@@ -66,7 +66,7 @@ describe("compiled-module cache on disk", () => {
     });
     const file = join(dir, "modules", entries()[0]!);
     const bytes = readFileSync(file);
-    bytes[bytes.length - 3] ^= 0xff; // one flipped byte in the module
+    bytes[bytes.length - 3] = bytes[bytes.length - 3]! ^ 0xff; // one flipped byte in the module
     writeFileSync(file, bytes);
     expect(await readCachedModule(dir, key)).toBeUndefined();
     writeFileSync(join(dir, "modules", "junk.tmp"), "partial");
