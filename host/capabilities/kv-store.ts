@@ -4,7 +4,7 @@
  * another writer changed it, and a call's writes committed in one transaction.
  * @module
  */
-import type { Client, InStatement, Transaction } from "@libsql/client";
+import type { Client, InStatement } from "@libsql/client";
 import { HostError } from "../errors.ts";
 import type { Store } from "../store/mod.ts";
 
@@ -29,6 +29,9 @@ export type KvWrites = ReadonlyMap<string, string | null>;
 
 const FINGERPRINT_SQL = "SELECT count(*), coalesce(sum(size), 0), coalesce(max(updated_at), 0), " +
   "coalesce(sum(updated_at), 0) FROM kv WHERE plugin_id = ?";
+
+/** The smallest i64: abs() of it is SQLite's "integer overflow" error. */
+const I64_MIN = "-9223372036854775808";
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -80,30 +83,12 @@ export class KvNamespaces {
    */
   async commit(pluginId: string, writes: KvWrites, quotaBytes: number): Promise<void> {
     if (writes.size === 0) return;
-    await guard("write kv", async () => {
-      const tx = await this.#client.transaction("write");
-      let fingerprints;
-      try {
-        fingerprints = await this.#apply(tx, pluginId, writes, quotaBytes);
-        await tx.commit();
-      } finally {
-        tx.close();
-      }
-      this.#advance(pluginId, writes, fingerprints.before, fingerprints.after);
-    });
-  }
-
-  async #apply(
-    tx: Transaction,
-    pluginId: string,
-    writes: KvWrites,
-    quotaBytes: number,
-  ): Promise<{ before: string; after: string }> {
-    const before = await tx.execute({ sql: FINGERPRINT_SQL, args: [pluginId] });
-    const beforeBytes = Number(before.rows[0]?.[1] ?? 0);
-    // Write times only grow per plugin, so every commit changes the fingerprint.
-    const stamp = Math.max(Date.now(), Number(before.rows[0]?.[2] ?? 0) + 1);
-    const statements: InStatement[] = [];
+    // One batch, not an interactive transaction: libSQL's busy wait is
+    // synchronous, so holding a write lock across awaits could stall the whole
+    // process while the store's writer waits for it on this same thread.
+    const startBytes = this.#snapshots.get(pluginId)?.bytes ?? 0;
+    const statements: InStatement[] = [{ sql: FINGERPRINT_SQL, args: [pluginId] }];
+    const now = Date.now();
     for (const [key, value] of writes) {
       if (value === null) {
         statements.push({
@@ -113,24 +98,54 @@ export class KvNamespaces {
         continue;
       }
       const bytes = encoder.encode(value);
+      // Write times only grow per plugin, so every commit changes the fingerprint.
       statements.push({
-        sql: "INSERT INTO kv (plugin_id, key, value, size, updated_at) VALUES (?, ?, ?, ?, ?) " +
+        sql: "INSERT INTO kv (plugin_id, key, value, size, updated_at) VALUES (?, ?, ?, ?, " +
+          "max(?, (SELECT coalesce(max(updated_at), 0) + 1 FROM kv WHERE plugin_id = ?))) " +
           "ON CONFLICT (plugin_id, key) DO UPDATE SET value = excluded.value, " +
           "size = excluded.size, updated_at = excluded.updated_at",
-        args: [pluginId, key, bytes, encoder.encode(key).byteLength + bytes.byteLength, stamp],
+        args: [
+          pluginId,
+          key,
+          bytes,
+          encoder.encode(key).byteLength + bytes.byteLength,
+          now,
+          pluginId,
+        ],
       });
     }
-    await tx.batch(statements);
-    const after = await tx.execute({ sql: FINGERPRINT_SQL, args: [pluginId] });
-    const afterBytes = Number(after.rows[0]?.[1] ?? 0);
-    if (afterBytes > quotaBytes && afterBytes > beforeBytes) {
-      await tx.rollback();
+    // Fails the batch (rolling it back) when the namespace ends over quota and
+    // grew past what this call started from; abs() of the smallest i64 overflows.
+    statements.push({
+      sql: `SELECT CASE WHEN total > ? AND total > ? THEN abs(${I64_MIN}) ELSE 0 END ` +
+        "FROM (SELECT coalesce(sum(size), 0) AS total FROM kv WHERE plugin_id = ?)",
+      args: [quotaBytes, startBytes, pluginId],
+    });
+    statements.push({ sql: FINGERPRINT_SQL, args: [pluginId] });
+    let results;
+    try {
+      results = await this.#client.batch(statements, "write");
+    } catch (error) {
+      if (/integer overflow/i.test(error instanceof Error ? error.message : String(error))) {
+        throw new HostError(
+          "quota_exceeded",
+          `kv quota of plugin '${pluginId}' exceeded at commit: the call's writes would take it past ${quotaBytes} bytes (other calls wrote meanwhile); its writes were dropped`,
+        );
+      }
       throw new HostError(
-        "quota_exceeded",
-        `kv quota of plugin '${pluginId}' exceeded at commit: the call's writes would use ${afterBytes} of ${quotaBytes} bytes (other calls wrote meanwhile); its writes were dropped`,
+        "storage_error",
+        `Cannot write kv: ${error instanceof Error ? error.message : error}`,
+        {
+          cause: error,
+        },
       );
     }
-    return { before: fingerprintOf(before), after: fingerprintOf(after) };
+    const before = results[0];
+    const after = results[results.length - 1];
+    if (!before || !after) {
+      throw new HostError("storage_error", "Cannot write kv: incomplete batch result");
+    }
+    this.#advance(pluginId, writes, fingerprintOf(before), fingerprintOf(after));
   }
 
   /** After a commit: the cached snapshot plus the writes, unless someone else wrote too. */
