@@ -49,6 +49,15 @@ export const suite: BenchSpec[] = [
     timeoutSeconds: 180,
   },
   {
+    name: "call-overhead-deno",
+    file: "test/bench/call-overhead.bench.ts",
+    engine: "deno",
+    args: own,
+    runs: () => 1,
+    skipQuick: "the Node run judges the goal; this one shows the same path on Deno",
+    timeoutSeconds: 180,
+  },
+  {
     name: "payload",
     file: "test/bench/payload.bench.ts",
     engine: "node",

@@ -9,7 +9,7 @@
  */
 import { floorModule } from "./_echo.ts";
 import { calibrate, extismCall, extismSide, hostSide, usPer } from "./_sides.ts";
-import { interleave, quick, ratios, Reporter } from "./_stats.ts";
+import { interleave, quick, ratios, Reporter, runtimeName } from "./_stats.ts";
 
 const rounds = quick ? 5 : 11;
 const sampleMs = quick ? 40 : 50;
@@ -114,7 +114,7 @@ try {
   );
   report.goal({
     id: "goal.call",
-    label: "1. host call within 1.5x of bare Extism main thread",
+    label: `1. host call within 1.5x of bare Extism main thread (${runtimeName.split(" ")[0]})`,
     figure: "call.host_vs_main.ratio",
     target: 1.5,
     kind: "max",

@@ -299,7 +299,14 @@ if (flags.md) writeFileSync(resolve(root, flags.md), renderMarkdown(output));
 if (flags.svg) {
   const caption = `plughost benchmarks, ${output.date.slice(0, 16)} UTC, ${machine.nproc} cores, ` +
     `node ${machine.node}, load average ${output.machine.loadDuringRun.mean}; bars: median, lines: min-max`;
-  writeFileSync(resolve(root, flags.svg), renderSvg(results.flatMap((b) => b.figures), caption));
+  writeFileSync(
+    resolve(root, flags.svg),
+    renderSvg(
+      // The Node runs (the Deno run of call-overhead has the same figure ids).
+      results.filter((b) => b.engine === "node").flatMap((b) => b.figures),
+      caption,
+    ),
+  );
 }
 
 // The table.
