@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { capabilityProvider } from "../../host/capabilities/mod.ts";
 import { createRuntime, type PluginRuntime } from "../../host/runtime/mod.ts";
-import { openStore, type Store } from "../../host/store/mod.ts";
+import { openStore, type Store, ulid } from "../../host/store/mod.ts";
 import { newKey, trustStoreOf } from "../helpers/signing.ts";
 import { bulkModule, echoModule, signedEcho } from "./_echo.ts";
 
@@ -56,6 +56,24 @@ export async function hostSide(): Promise<HostSide> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * The RunRecord bookkeeping alone, as runtime.invoke does it for one call: start
+ * with the input, finish with the output as output, both enqueued (not awaited).
+ */
+export function recordOnly(host: HostSide, input: Uint8Array): void {
+  const id = ulid();
+  host.store.runs.start({
+    id,
+    pluginId: "bench.echo",
+    moduleDigest: "sha256:bench",
+    capability: "echo",
+    export: "echo",
+    trigger: "cli",
+    input,
+  }).catch(() => {});
+  host.store.runs.finish(id, { status: "ok", output: input, usage: {} }).catch(() => {});
 }
 
 /** Bare Extism with the (uninstrumented) echo module. */

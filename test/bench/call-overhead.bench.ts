@@ -8,7 +8,7 @@
  * @module
  */
 import { floorModule } from "./_echo.ts";
-import { calibrate, extismCall, extismSide, hostSide, usPer } from "./_sides.ts";
+import { calibrate, extismCall, extismSide, hostSide, recordOnly, usPer } from "./_sides.ts";
 import { interleave, quick, ratios, Reporter, runtimeName } from "./_stats.ts";
 
 const rounds = quick ? 5 : 11;
@@ -34,12 +34,14 @@ try {
   const hostCall = () => host.call(input);
   const mainCall = () => extismCall(main, input);
   const workerCall = () => extismCall(worker, input);
+  const recordCall = () => recordOnly(host, input);
   const counts = {
     raw: await calibrate(rawCall, sampleMs),
     rawCopy: await calibrate(rawCopyCall, sampleMs),
     main: await calibrate(mainCall, sampleMs),
     worker: await calibrate(workerCall, sampleMs),
     host: await calibrate(hostCall, sampleMs),
+    record: await calibrate(recordCall, sampleMs / 2),
   };
   await host.store.flush();
   const samples = await interleave(rounds, {
@@ -51,6 +53,12 @@ try {
     // after it so its work does not land in the next side's timing.
     host: async () => {
       const us = await usPer(counts.host, hostCall);
+      await host.store.flush();
+      return us;
+    },
+    // The RunRecord start + finish alone (enqueued; the writer drained after the timing).
+    record: async () => {
+      const us = await usPer(counts.record, recordCall);
       await host.store.flush();
       return us;
     },
@@ -87,6 +95,18 @@ try {
     "host runtime.invoke, RunRecords committed in timing",
     "us/call",
     samples.hostWritten!,
+  );
+  report.figure(
+    "call.record.us",
+    "RunRecord start + finish alone (enqueue, no call)",
+    "us/call",
+    samples.record!,
+  );
+  report.figure(
+    "call.record_share",
+    "share of the host call spent on them (per round)",
+    "x",
+    ratios(samples.record!, samples.host!),
   );
   report.figure(
     "call.host_vs_main.ratio",

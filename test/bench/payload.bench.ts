@@ -18,6 +18,7 @@ import {
   extismCall,
   extismSide,
   hostSide,
+  recordOnly,
   usPer,
 } from "./_sides.ts";
 import { interleave, quick, ratios, Reporter } from "./_stats.ts";
@@ -82,6 +83,7 @@ try {
         throw new Error("echo returned different bytes");
       }
     }
+    const record = () => recordOnly(host, input);
     const sides = {
       host: async () => await host.call(input),
       main: async () => await extismCall(main, input),
@@ -95,6 +97,7 @@ try {
       bulk: await calibrate(sides.bulk, sampleMs),
       kernel: await calibrate(kernel, sampleMs),
       block: await calibrate(block, sampleMs),
+      record: await calibrate(record, sampleMs / 2),
     };
     await host.store.flush();
     // Host samples drain the writer after timing so its work does not leak into other sides.
@@ -108,6 +111,11 @@ try {
       bulk: () => usPer(counts.bulk, sides.bulk),
       kernel: () => usPer(counts.kernel, kernel),
       block: () => usPer(counts.block, block),
+      record: async () => {
+        const t = await usPer(counts.record, record);
+        await host.store.flush();
+        return t;
+      },
     });
     const rate = (xs: number[]) => xs.map((x) => mib(size.bytes, x));
     report.figure(
@@ -150,6 +158,18 @@ try {
       "MiB/s",
       rate(us.block!),
       true,
+    );
+    report.figure(
+      `payload.${size.id}.record_us`,
+      `${size.label} RunRecord start + finish alone (enqueue)`,
+      "us/call",
+      us.record!,
+    );
+    report.figure(
+      `payload.${size.id}.record_share`,
+      `${size.label} share of the host call spent on them (per round)`,
+      "x",
+      ratios(us.record!, us.host!),
     );
     report.figure(
       `payload.${size.id}.host_vs_main`,
