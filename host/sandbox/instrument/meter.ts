@@ -13,11 +13,17 @@
  * @module
  */
 import binaryen from "binaryen";
+import {
+  enterThroughWrappers,
+  EXPORTED,
+  GLOBAL,
+  hostCall,
+  wrapHostCalls,
+} from "./exported-fuel.ts";
 import { c, type Expr, inspect, mapChildren } from "./walk.ts";
 
 /** The export name of the fuel global. */
 export const FUEL_EXPORT = "plughost_fuel";
-const GLOBAL = "plughost$fuel";
 const RETURN_LABEL = "plughost$return";
 
 const addVar = c("FunctionAddVar");
@@ -87,6 +93,7 @@ class FunctionMeter {
     private readonly func: number,
     local: boolean,
     private readonly leaves: Map<string, Leaf>,
+    private readonly imported: Set<string>,
   ) {
     this.fuel = local ? addVar(func, binaryen.i64) : null;
   }
@@ -110,13 +117,17 @@ class FunctionMeter {
     if (this.fuel === null) {
       return [
         m.global.set(GLOBAL, this.minus(this.gget(), amount)),
-        m.if(this.below(this.gget()), m.unreachable()),
+        m.if(
+          this.below(this.gget()),
+          m.block(null, [m.global.set(EXPORTED, this.gget()), m.unreachable()]),
+        ),
       ];
     }
     const f = this.fuel;
     const value = this.minus(entry ? this.gget() : m.local.get(f, binaryen.i64), amount);
     const trap = m.block(null, [
       m.global.set(GLOBAL, m.local.get(f, binaryen.i64)),
+      m.global.set(EXPORTED, m.local.get(f, binaryen.i64)),
       m.unreachable(),
     ]);
     return [m.if(this.below(m.local.tee(f, value, binaryen.i64)), trap)];
@@ -162,7 +173,8 @@ class FunctionMeter {
         return expr;
       }
     }
-    if (this.fuel === null) return expr;
+    const temp = (type: number) => this.temp(type);
+    if (this.fuel === null) return hostCall(this.m, expr, kind, this.imported, temp) ?? expr;
     if (kind === binaryen.ReturnId) {
       const value = returnGetValue(expr);
       return this.m.br(RETURN_LABEL, 0, value === 0 ? undefined : value);
@@ -171,13 +183,14 @@ class FunctionMeter {
       const type = typeOf(expr);
       const m = this.m;
       if (type === binaryen.unreachable) return expr;
+      const call = hostCall(m, expr, kind, this.imported, temp) ?? expr;
       if (type === binaryen.none) {
-        return m.block(null, [this.sync(), expr, this.reload()], binaryen.none);
+        return m.block(null, [this.sync(), call, this.reload()], binaryen.none);
       }
       const tmp = this.temp(type);
       return m.block(
         null,
-        [this.sync(), m.local.set(tmp, expr), this.reload(), m.local.get(tmp, type)],
+        [this.sync(), m.local.set(tmp, call), this.reload(), m.local.get(tmp, type)],
         type,
       );
     }
@@ -208,15 +221,15 @@ class FunctionMeter {
 const LEAF_MAX_NODES = 200;
 
 /**
- * Adds the fuel global (exported as {@link FUEL_EXPORT}) and meters every
- * defined function. Direct calls to small leaf functions (no loops, no calls
+ * Adds the fuel global (a copy of it exported as {@link FUEL_EXPORT}, see
+ * exported-fuel.ts) and meters every defined function. Direct calls to small leaf functions (no loops, no calls
  * but to host functions)
  * are charged in the caller's region and go to an unmetered copy, which saves
  * a global round trip per call; the fuel charged is the same.
  */
 export function meterModule(m: binaryen.Module, startFuel: bigint): void {
   m.addGlobal(GLOBAL, binaryen.i64, true, i64(m, startFuel));
-  m.addGlobalExport(GLOBAL, FUEL_EXPORT);
+  m.addGlobal(EXPORTED, binaryen.i64, true, i64(m, startFuel));
   const definedFuncs: number[] = [];
   const imported = new Set<string>();
   const count = m.getNumFunctions();
@@ -237,14 +250,16 @@ export function meterModule(m: binaryen.Module, startFuel: bigint): void {
     const clone = `${info.name}$plughost_free`;
     if (m.getFunction(clone) !== 0) continue;
     const body = m.copyExpression(info.body);
-    m.addFunction(clone, info.params, info.results, info.vars, body);
+    wrapHostCalls(m, m.addFunction(clone, info.params, info.results, info.vars, body), imported);
     leaves.set(info.name, { clone, cost: Math.max(1, shape.nodes) });
   }
   for (const { func, shape } of defined) {
     const body = functionGetBody(func);
     const results = functionGetResults(func);
     const local = shape.loops && shape.localSafe && !isTuple(results);
-    const meter = new FunctionMeter(m, func, local, leaves);
+    const meter = new FunctionMeter(m, func, local, leaves, imported);
     functionSetBody(func, meter.meterBody(body, results));
   }
+  enterThroughWrappers(m);
+  m.addGlobalExport(EXPORTED, FUEL_EXPORT);
 }
