@@ -4,6 +4,7 @@
  * usage and run id). With a database the run is recorded and KV state kept.
  * @module
  */
+import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
@@ -108,6 +109,8 @@ export const command: Command = {
       const result = report.manifest
         ? await callVerified(store, trust, wasm, file, name, input, {
           allowUnsigned,
+          // Reuse instrumented modules across calls, inside an existing data directory only.
+          cacheDir: existsSync(paths.home) ? paths.cache : undefined,
           callLimits,
           memoryPages,
           env: io.env,
@@ -143,13 +146,18 @@ async function callVerified(
   file: string,
   name: string,
   input: Uint8Array,
-  settings: CallSettings & { allowUnsigned: boolean; env: CliIo["env"] },
+  settings: CallSettings & {
+    allowUnsigned: boolean;
+    cacheDir: string | undefined;
+    env: CliIo["env"];
+  },
 ): Promise<Outcome> {
   const memory = settings.memoryPages;
   const runtime = createRuntime({
     store,
     trust,
     allowUnsigned: settings.allowUnsigned,
+    ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
     hostFunctions: capabilityProvider({ secrets: defaultSecrets() }),
     ...(memory === undefined ? {} : {
       defaults: { memoryPages: memory },
