@@ -62,7 +62,7 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
         }
         run.published++;
       }
-      const written = ctx.store.events.append({
+      const { id, written } = ctx.store.events.appendWithId({
         type: topic,
         level: "info",
         source: `plugin:${call.pluginId}`,
@@ -70,9 +70,8 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
         runId: call.runId,
         payload: payload ?? null,
       });
-      written.catch(() => {});
-      // The store names an event only when it is written; see docs/abi.md.
-      return okResult({ id: null });
+      written.catch(() => {}); // the writer retries and reports failures itself
+      return okResult({ id });
     }),
   };
 }

@@ -60,6 +60,14 @@ export class EventsRepository {
    * into an unrelated place.
    */
   append(input: EventInput): Promise<Event> {
+    return this.appendWithId(input).written;
+  }
+
+  /**
+   * Like `append`, but also returns the event's id at once, for callers that
+   * must answer before the write (a plugin's `event_publish` in main mode).
+   */
+  appendWithId(input: EventInput): { id: string; written: Promise<Event> } {
     const e = checkedFast(input) ?? checked(input);
     const payload = serialize(e.payload);
     if (payload.length > MAX_EVENT_PAYLOAD_BYTES) {
@@ -98,7 +106,7 @@ export class EventsRepository {
       correlationId,
       payload: JSON.parse(payload) as unknown,
     };
-    return this.#writer.enqueueWith({ kind: "event", row }, event);
+    return { id, written: this.#writer.enqueueWith({ kind: "event", row }, event) };
   }
 
   /** Events matching the filters, oldest first. Flushes this process's queue first. */

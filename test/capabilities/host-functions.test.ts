@@ -7,6 +7,8 @@ import { envSecrets } from "../../host/capabilities/mod.ts";
 import { outputOf, type TestHost, testHost } from "./harness.ts";
 import { ops, probeWasm, signedProbe } from "./probe.ts";
 
+const ULID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
+
 const SECRET = "s3cr3t-Zoë-🎉-value";
 
 describe("capability host functions", () => {
@@ -152,9 +154,13 @@ describe("capability host functions", () => {
           { fn: "event_publish", req: { topic: "deep.a.b" } },
         ),
       );
-      expect(outputOf(result)).toEqual([{ ok: { id: null } }, { ok: { id: null } }]);
+      const answers = outputOf(result) as { ok: { id: string } }[];
+      expect(answers).toEqual([{ ok: { id: expect.stringMatching(ULID) } }, {
+        ok: { id: expect.stringMatching(ULID) },
+      }]);
       const events = await t.events({ runId: result.runId });
       const published = events.filter((e) => e.type !== "run.finished");
+      expect(published.map((e) => e.id)).toEqual(answers.map((a) => a.ok.id));
       expect(published).toEqual([
         expect.objectContaining({
           type: "probe.done",
@@ -197,7 +203,7 @@ describe("capability host functions", () => {
         "t.pub",
         ...Array.from({ length: 4 }, () => ({ fn: "event_publish", req: { topic: "probe.x" } })),
       );
-      expect(out[2]).toEqual({ ok: { id: null } });
+      expect(out[2]).toEqual({ ok: { id: expect.stringMatching(ULID) } });
       expect(out[3]).toMatchObject({ error: { code: "rate_limited" } });
     });
   });

@@ -19,8 +19,13 @@ describe("plugins/notifier (example.notifier)", () => {
     t = await testHost({ secrets: envSecrets("T_", { T_NOTIFY_TOKEN: "tok-123456" }) });
     await t.load("notifier");
     const result = await t.call("example.notifier", "notify", { message: "deployed ✓" });
-    expect(outputOf(result)).toEqual({ topic: "notifier.sent", id: null });
+    const output = outputOf(result) as { topic: string; id: string };
+    expect(output).toEqual({
+      topic: "notifier.sent",
+      id: expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/),
+    });
     const events = await t.events({ runId: result.runId });
+    expect(events.find((e) => e.type === "notifier.sent")?.id).toBe(output.id);
     expect(events.find((e) => e.type === "notifier.sent")).toMatchObject({
       pluginId: "example.notifier",
       payload: { message: "deployed ✓", chars: 10 },
