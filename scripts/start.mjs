@@ -12,7 +12,10 @@ const host = join(root, "bin", "host.mjs");
 const port = process.env.PORT ?? "8787";
 const base = `http://127.0.0.1:${port}`;
 
-const build = spawnSync(process.execPath, [join(root, "scripts", "build-plugins.mjs"), "--if-stale"], {
+const build = spawnSync(process.execPath, [
+  join(root, "scripts", "build-plugins.mjs"),
+  "--if-stale",
+], {
   cwd: root,
   stdio: "inherit",
 });

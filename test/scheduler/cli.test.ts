@@ -61,7 +61,7 @@ describe("host schedules", () => {
 
     const paused = await cli("pause", "from-cli");
     expect(paused.stdout).toBe("Paused schedule 'from-cli'\n");
-    expect(await until(async () => scheduler!.armed().length === 0, 5000)).toBe(true);
+    expect(await until(() => scheduler!.armed().length === 0, 5000)).toBe(true);
     const table = await cli();
     expect(table.stdout).toMatch(/^NAME +STATE +CAPABILITY +WHEN +TZ +NEXT RUN +SOURCE\n/);
     expect(table.stdout).toMatch(
@@ -69,9 +69,9 @@ describe("host schedules", () => {
     );
 
     expect((await cli("resume", "from-cli")).code).toBe(0);
-    expect(await until(async () => scheduler!.armed().length === 1, 5000)).toBe(true);
+    expect(await until(() => scheduler!.armed().length === 1, 5000)).toBe(true);
     expect((await cli("remove", "from-cli")).stdout).toBe("Removed schedule 'from-cli'\n");
-    expect(await until(async () => scheduler!.armed().length === 0, 5000)).toBe(true);
+    expect(await until(() => scheduler!.armed().length === 0, 5000)).toBe(true);
     expect((await cli("remove", "from-cli")).code).toBe(1);
   }, 60_000);
 

@@ -88,7 +88,7 @@ export async function eventsOf(store: Store, type: string): Promise<Event[]> {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `check` every 100 ms until it is true or `ms` passed; returns its last answer. */
-export async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
+export async function until(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await check()) return true;
