@@ -163,6 +163,9 @@ class Sandboxed implements SandboxedPlugin {
     try {
       return await this.pool.use(
         async (instance): Promise<{ value: CallResult; healthy: boolean }> => {
+          // The timeout bounds the call itself: time spent waiting for an
+          // instance (the queue, or a fresh worker after a failure) is not the plugin's.
+          state.deadline = Date.now() + limits.timeoutMs;
           const outcome = await instance.run(exportName, input, state);
           const usage = {
             fuel: outcome.fuelUsed,
