@@ -44,7 +44,6 @@ export const knownDifferences: (string | [describe: string, test: string])[] = [
   // A terminated Extism worker thread keeps running on Deno (EXTISM-FACTS.md).
   ["hostile plugins, worker mode", "Extism alloc in a loop ends with memory_limit"],
   "a worker call past its timeout ends with timeout, the thread stops, the next call works",
-  "past the timeout end the call with timeout (worker), and the next call works",
   // Deno.serve adapter: the grace timer's abort throws BadResource and no call is marked interrupted.
   "marks a call still running after the grace period interrupted and drains the writer",
 ];
