@@ -31,7 +31,7 @@ import { quick, ratios, Reporter } from "./_stats.ts";
 const counts = [1, 10, 100];
 // 100 plugins take seconds per cold load (binaryen): fewer rounds there; in --quick no
 // same-process warm pass at 100. Per-plugin phase costs are measured at 1 and 10.
-const roundsFor = (n: number) => n >= 100 ? 2 : quick ? 2 : 4;
+const roundsFor = (n: number) => n >= 100 ? (quick ? 1 : 2) : quick ? 2 : 4;
 const sameProcessWarm = (n: number) => n < 100 || !quick;
 const phasesFor = (n: number) => n < 100;
 const report = new Reporter("coldstart");
