@@ -5,8 +5,11 @@
 // public half is trusted in .plughost/trust/, so the checkout runs its own plugins
 // with no flags; a production data directory trusts only the operator's keys.
 // --if-stale: only rebuild plugins whose sources (or the SDK, or the key) are newer.
-import { spawnSync } from "node:child_process";
+// Plugins build in parallel child processes (one per core; `--only NAME` builds one), since
+// the AssemblyScript compiler is single-threaded and a fresh checkout builds them all.
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -94,25 +97,77 @@ function sign(name, raw) {
 // As a postinstall of an installed package (no sources, no dev dependencies) there is nothing to build.
 if (ifStale && !existsSync(join(root, "node_modules", "assemblyscript"))) process.exit(0);
 
+const only = process.argv.includes("--only")
+  ? process.argv[process.argv.indexOf("--only") + 1]
+  : undefined;
+if (only !== undefined) {
+  // A child of the parallel build below: compile and sign one plugin.
+  sign(only, await compile(only));
+  process.exit(0);
+}
+
 const names = existsSync(pluginsDir)
   ? readdirSync(pluginsDir).filter((name) => existsSync(join(pluginsDir, name, "plugin.json")))
   : [];
 mkdirSync(outDir, { recursive: true });
 ensureDevKey();
 const sdkTime = Math.max(newestMtime(join(root, "sdk", "as")), mtimeOrZero(`${devKey}.key`));
-let built = 0;
-for (const name of names) {
-  const out = join(outDir, `${name}.wasm`);
+const stale = names.filter((name) => {
   const inputsTime = Math.max(
     newestMtime(join(pluginsDir, name)),
     sdkTime,
     mtimeOrZero(fileURLToPath(import.meta.url)),
   );
-  if (ifStale && mtimeOrZero(out) > inputsTime) continue;
-  sign(name, await compile(name));
-  built++;
-  process.stderr.write(`built ${relative(root, out)}\n`);
+  return !ifStale || mtimeOrZero(join(outDir, `${name}.wasm`)) <= inputsTime;
+});
+
+/** Builds one plugin in a child process; resolves with its exit code and output. */
+function buildOne(name) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), "--only", name], {
+      cwd: root,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    child.on("close", (code) => resolve({ code: code ?? 1, output }));
+  });
 }
-if (!ifStale || built > 0) {
-  process.stderr.write(`build:plugins: ${built} of ${names.length} plugins built\n`);
+
+if (stale.length > 0) {
+  const width = Math.min(stale.length, Math.max(1, availableParallelism()));
+  process.stderr.write(
+    `build:plugins: building ${stale.length} of ${names.length} example plugins, ${width} at a time ` +
+      `(about 3-10 s each on a 2-core machine)\n`,
+  );
 }
+const started = Date.now();
+const queue = [...stale];
+let built = 0;
+let failures = 0;
+await Promise.all(
+  Array.from({ length: Math.min(queue.length, Math.max(1, availableParallelism())) }, async () => {
+    for (let name = queue.shift(); name !== undefined; name = queue.shift()) {
+      const t0 = Date.now();
+      const { code, output } = await buildOne(name);
+      if (code !== 0) {
+        failures++;
+        process.stderr.write(`build:plugins: plugins/${name} failed:\n${output}\n`);
+        continue;
+      }
+      built++;
+      process.stderr.write(
+        `built ${relative(root, join(outDir, `${name}.wasm`))} (${built}/${stale.length}, ` +
+          `${((Date.now() - t0) / 1000).toFixed(1)} s)\n`,
+      );
+    }
+  }),
+);
+if (!ifStale || stale.length > 0) {
+  process.stderr.write(
+    `build:plugins: ${built} of ${names.length} plugins built in ` +
+      `${((Date.now() - started) / 1000).toFixed(1)} s\n`,
+  );
+}
+if (failures > 0) process.exit(1);
