@@ -1,16 +1,20 @@
 // `npm test`: every check CI runs, in order, stopping at the first failing step:
 // format, lint, type check, the vitest suites on Node, the Deno suite, the vitest suites on Deno.
-// Ends with one plain summary line ("N passed, N failed") over both runners.
+// Ends with the Deno run's line (what it left out, by name) and one plain summary line
+// ("N passed, N failed, N skipped", with how many need the Extism conformance plugins) over both
+// runners; scripts/test-report.mjs reads the reports, docs/testing.md describes the lines.
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { rmSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { conformanceSkips, denoSummary, denoTestReport, vitestReport } from "./test-report.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const bin = (name) => join(root, "node_modules", ".bin", name);
 const vitestJson = join(root, "build", "vitest-results.json");
 let passed = 0;
 let failed = 0;
+const skipped = [];
 
 function step(title, cmd, args, options = {}) {
   process.stdout.write(`\n== ${title}\n`);
@@ -25,8 +29,22 @@ function step(title, cmd, args, options = {}) {
 }
 
 function finish(code) {
-  process.stdout.write(`\ntests: ${passed} passed, ${failed} failed\n`);
+  const conformance = conformanceSkips(skipped).length;
+  const note = conformance === 0 ? "" : ` (${conformance} of them need the Extism conformance ` +
+    "plugins: put them in ../shared/conformance or set PLUGHOST_CONFORMANCE_DIR to run them)";
+  process.stdout.write(
+    `\ntests: ${passed} passed, ${failed} failed, ${skipped.length} skipped${note}\n`,
+  );
   process.exit(code);
+}
+
+/** Adds a vitest JSON report's counts; returns it (null when the run wrote none). */
+function count(report) {
+  if (report === null) return null;
+  passed += report.passed;
+  failed += report.failed;
+  skipped.push(...report.skipped);
+  return report;
 }
 
 for (
@@ -51,11 +69,7 @@ const node = step("vitest (Node)", bin("vitest"), [
   "--reporter=json",
   `--outputFile.json=${vitestJson}`,
 ]);
-if (existsSync(vitestJson)) {
-  const report = JSON.parse(readFileSync(vitestJson, "utf8"));
-  passed += report.numPassedTests ?? 0;
-  failed += report.numFailedTests ?? 0;
-}
+count(vitestReport(vitestJson, root));
 if (node.status !== 0) {
   if (failed === 0) failed = 1;
   finish(1);
@@ -64,14 +78,10 @@ if (node.status !== 0) {
 const deno = step("deno test (Deno)", bin("deno"), ["test", "--allow-all", "test/deno/"], {
   capture: true,
 });
-const summary = /(\d+) passed.*?(\d+) failed/.exec(
-  (deno.stdout ?? "").split("\n").filter((l) => /passed/.test(l))
-    .pop() ?? "",
-);
-if (summary) {
-  passed += Number(summary[1]);
-  failed += Number(summary[2]);
-}
+const denoTest = denoTestReport(deno.stdout ?? "");
+passed += denoTest.passed;
+failed += denoTest.failed;
+skipped.push(...denoTest.ignored.map((name) => ({ file: "test/deno", name })));
 if (deno.status !== 0 && failed === 0) failed = 1;
 
 // The vitest suites again, on Deno (test/deno/vitest.config.ts; docs/deno.md says what runs).
@@ -88,10 +98,7 @@ const denoVitest = step("vitest (Deno)", bin("deno"), [
   "--reporter=json",
   `--outputFile.json=${denoVitestJson}`,
 ]);
-if (existsSync(denoVitestJson)) {
-  const report = JSON.parse(readFileSync(denoVitestJson, "utf8"));
-  passed += report.numPassedTests ?? 0;
-  failed += report.numFailedTests ?? 0;
-}
+const denoVitestReport = count(vitestReport(denoVitestJson, root));
 if (denoVitest.status !== 0 && failed === 0) failed = 1;
+process.stdout.write(`\n${denoSummary({ root, denoTest, denoVitest: denoVitestReport })}\n`);
 finish(deno.status === 0 && node.status === 0 && denoVitest.status === 0 ? 0 : 1);

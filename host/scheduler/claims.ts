@@ -7,6 +7,7 @@
  * @module
  */
 import type { ClaimResult, LeaseBatch, LeasesRepository, OccurrenceKey } from "../store/mod.ts";
+import type { SchedulerClock } from "./clock.ts";
 
 type Waiter<T> = { resolve(value: T): void; reject(error: unknown): void };
 
@@ -15,6 +16,7 @@ export class LeaseBatcher {
   readonly #leases: LeasesRepository;
   readonly #holder: string;
   readonly #ttlMs: number;
+  readonly #clock: Pick<SchedulerClock, "now">;
   #batch: LeaseBatch = { claims: [], skips: [], finishes: [] };
   #claims: Waiter<ClaimResult>[] = [];
   #skips: Waiter<boolean>[] = [];
@@ -22,11 +24,17 @@ export class LeaseBatcher {
   #scheduled = false;
   #flushing = false;
 
-  /** Writes for `holder`; claimed leases are good for `ttlMs` unless renewed. */
-  constructor(leases: LeasesRepository, holder: string, ttlMs: number) {
+  /** Writes for `holder`; claimed leases are good for `ttlMs` (by `clock`) unless renewed. */
+  constructor(
+    leases: LeasesRepository,
+    holder: string,
+    ttlMs: number,
+    clock: Pick<SchedulerClock, "now"> = { now: () => Date.now() },
+  ) {
     this.#leases = leases;
     this.#holder = holder;
     this.#ttlMs = ttlMs;
+    this.#clock = clock;
   }
 
   /** Claims a fresh occurrence (see LeasesRepository.apply). */
@@ -74,7 +82,7 @@ export class LeaseBatcher {
     this.#batch = { claims: [], skips: [], finishes: [] };
     [this.#claims, this.#skips, this.#finishes] = [[], [], []];
     try {
-      const result = await this.#leases.apply(batch, this.#holder, Date.now(), this.#ttlMs);
+      const result = await this.#leases.apply(batch, this.#holder, this.#clock.now(), this.#ttlMs);
       claims.forEach((w, i) => w.resolve(result.claims[i]!));
       skips.forEach((w, i) => w.resolve(result.skips[i]!));
       for (const w of finishes) w.resolve();

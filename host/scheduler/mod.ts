@@ -10,6 +10,7 @@ export {
   type SchedulerOptions,
   startScheduler,
 } from "./scheduler.ts";
+export { ManualClock, type SchedulerClock, systemClock } from "./clock.ts";
 export { addSchedule, checkSchedule, manifestSchedules } from "./validate.ts";
 export { installedManifest } from "./installed.ts";
 export { type ScheduleView, scheduleView } from "./view.ts";

@@ -27,7 +27,8 @@ import {
 } from "../store/mod.ts";
 import { LeaseBatcher } from "./claims.ts";
 import { iso, messageOf, type ScheduleEmitter, scheduleEmitter } from "./events.ts";
-import { type ArmedJob, armJob } from "./job.ts";
+import type { ArmedJob } from "./job.ts";
+import { type SchedulerClock, systemClock } from "./clock.ts";
 import { KeyedLimiter } from "./limiter.ts";
 import { occurrencesBetween } from "./timing.ts";
 import { ManifestSync } from "./sync.ts";
@@ -53,6 +54,11 @@ export interface SchedulerOptions {
   callsPerPlugin?: number;
   /** Called for each occurrence this host runs, when its call ends. */
   onRun?: (run: ScheduledRun) => void;
+  /**
+   * The time and the timers (default `systemClock`: the wall clock and croner).
+   * A `ManualClock` moves only when told to: tests drive occurrences with it.
+   */
+  clock?: SchedulerClock;
 }
 
 /** One occurrence this host ran. */
@@ -124,6 +130,7 @@ class Scheduler implements RunningScheduler {
   readonly #graceMs: number;
   readonly #sync: boolean;
   readonly #onRun: ((run: ScheduledRun) => void) | undefined;
+  readonly #clock: SchedulerClock;
   readonly #calls: KeyedLimiter;
   readonly #entries = new Map<string, Entry>();
   /** Schedule id -> the occurrence this host is running for it. */
@@ -146,6 +153,7 @@ class Scheduler implements RunningScheduler {
     this.#graceMs = options.missedGraceMs ?? 5000;
     this.#sync = options.syncManifests ?? true;
     this.#onRun = options.onRun;
+    this.#clock = options.clock ?? systemClock;
     this.#calls = new KeyedLimiter(options.callsPerPlugin ?? 8);
     this.holder = options.holder ?? `${hostname()}:${process.pid}:${ulid()}`;
     this.#emit = scheduleEmitter(options.store);
@@ -155,7 +163,7 @@ class Scheduler implements RunningScheduler {
       this.#schedules,
       this.#emit,
     );
-    this.#batcher = new LeaseBatcher(this.#leases, this.holder, this.#leaseMs);
+    this.#batcher = new LeaseBatcher(this.#leases, this.holder, this.#leaseMs, this.#clock);
   }
 
   startPolling(): void {
@@ -195,7 +203,7 @@ class Scheduler implements RunningScheduler {
     await this.#takeOver();
     // Rows of past occurrences only matter while a late host might still fire them (seconds);
     // each schedule's latest row stays for missed counting. Per-second schedules write 86,400 a day.
-    if (++this.#polls % 30 === 0) await this.#leases.prune(Date.now() - LEASE_RETENTION_MS);
+    if (++this.#polls % 30 === 0) await this.#leases.prune(this.#clock.now() - LEASE_RETENTION_MS);
   }
 
   /** Arms, re-arms and disarms timers to match the table; skipped when neither it nor the loaded plugins changed. */
@@ -232,7 +240,7 @@ class Scheduler implements RunningScheduler {
 
   #arm(schedule: Schedule): Entry {
     const entry: Entry = { schedule, job: { stop() {} } };
-    entry.job = armJob(schedule, {
+    entry.job = this.#clock.arm(schedule, {
       fire: (planned) => this.#fire(entry, planned, "timer"),
       blocked: (planned) => void this.#skipHere(entry, planned),
     });
@@ -256,7 +264,7 @@ class Scheduler implements RunningScheduler {
         const key = { scheduleId: entry.schedule.id, occurrence: planned, runId };
         // Takeovers are rare and need the old holder's row: one claim each, outside the batch.
         const claim = reason === "takeover"
-          ? (await this.#leases.claim([key], this.holder, Date.now(), this.#leaseMs))[0]!
+          ? (await this.#leases.claim([key], this.holder, this.#clock.now(), this.#leaseMs))[0]!
           : await this.#batcher.claim(key);
         if (claim.kind === "skipped") {
           this.#emit("schedule.skipped", "warn", entry.schedule, {
@@ -308,7 +316,7 @@ class Scheduler implements RunningScheduler {
     claim: Extract<ClaimResult, { kind: "claimed" }>,
   ): Promise<void> {
     const key = { scheduleId: schedule.id, occurrence: planned };
-    const started = Date.now();
+    const started = this.#clock.now();
     const lateMs = started - planned;
     const correlationId = `${schedule.id}@${iso(planned)}`;
     this.#emit("schedule.triggered", "info", schedule, {
@@ -320,7 +328,7 @@ class Scheduler implements RunningScheduler {
       holder: this.holder,
     }, { runId, correlationId });
     const renew = setInterval(() => {
-      this.#leases.renew([key], this.holder, Date.now(), this.#leaseMs).catch(() => {});
+      this.#leases.renew([key], this.holder, this.#clock.now(), this.#leaseMs).catch(() => {});
     }, Math.max(250, Math.floor(this.#leaseMs / 3)));
     let ran: string | null = runId;
     let ok = false;
@@ -330,7 +338,7 @@ class Scheduler implements RunningScheduler {
       // call in main mode holds the thread while it runs.
       await new Promise((resolve) => setTimeout(resolve, 0));
       const result = await this.#calls.run(schedule.pluginId, () => {
-        callLateMs = Date.now() - planned;
+        callLateMs = this.#clock.now() - planned;
         return this.#runtime.invoke({
           pluginId: schedule.pluginId,
           capability: schedule.capability,
@@ -376,7 +384,7 @@ class Scheduler implements RunningScheduler {
    */
   async #applyMissed(entry: Entry, latest: number | undefined): Promise<void> {
     const schedule = entry.schedule;
-    const now = Date.now();
+    const now = this.#clock.now();
     const after = Math.max(latest ?? 0, schedule.anchorAt - 1, schedule.updatedAt);
     const missed = occurrencesBetween(schedule, after, now - this.#graceMs);
     if (missed.count === 0 || missed.last === null) return;
@@ -422,7 +430,7 @@ class Scheduler implements RunningScheduler {
 
   /** Leases whose holder stopped renewing them: run those occurrences here. */
   async #takeOver(): Promise<void> {
-    for (const lease of await this.#leases.expired(Date.now())) {
+    for (const lease of await this.#leases.expired(this.#clock.now())) {
       const entry = this.#entries.get(lease.scheduleId);
       if (entry && lease.holder !== this.holder) {
         void this.#fire(entry, lease.occurrence, "takeover");

@@ -8,7 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const conformanceDir = join(repoRoot, "..", "shared", "conformance", "extism-js-sdk");
+export { conformanceDir } from "./conformance.ts";
 export const builtPlugin = (name: string) => join(repoRoot, "build", "plugins", `${name}.wasm`);
 
 export interface CliResult {

@@ -8,10 +8,11 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { conformanceDir } from "../helpers/conformance.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-/** Extism's own test plugins (read-only, never copied). */
-export const conformanceDir = join(root, "..", "shared", "conformance", "extism-js-sdk");
+/** Extism's own test plugins (read-only, never copied); see test/helpers/conformance.ts. */
+export { conformanceDir };
 let built = false;
 
 /** Bytes of build/fixtures/<name>.wasm, building the fixtures first if needed. */

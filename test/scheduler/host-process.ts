@@ -1,6 +1,7 @@
 // One host process for the multi-host test: opens the data directory given,
-// runs the scheduler for the given milliseconds, stops, and prints what it ran
-// as one JSON line. Usage: node scripts/run-ts.mjs test/scheduler/host-process.ts HOME MS [LEASE_MS]
+// runs the scheduler until its stdin ends (MS "stdin": the test decides when, from
+// what it observes) or for MS milliseconds, stops, and prints what it ran as one
+// JSON line. Usage: node scripts/run-ts.mjs test/scheduler/host-process.ts HOME MS|stdin [LEASE_MS]
 import process from "node:process";
 import { resolvePaths } from "../../host/config/paths.ts";
 import { openHost } from "../../host/runtime/mod.ts";
@@ -8,7 +9,7 @@ import { type ScheduledRun, startScheduler } from "../../host/scheduler/mod.ts";
 
 const [home, ms, leaseMs] = process.argv.slice(2);
 if (home === undefined || ms === undefined) {
-  process.stderr.write("usage: host-process.ts HOME MS\n");
+  process.stderr.write("usage: host-process.ts HOME MS|stdin [LEASE_MS]\n");
   process.exit(64);
 }
 const host = await openHost({ paths: resolvePaths({}, home, { home }) });
@@ -20,7 +21,14 @@ const scheduler = await startScheduler({
   ...(leaseMs === undefined ? {} : { leaseMs: Number(leaseMs) }),
   onRun: (run) => runs.push(run),
 });
-await new Promise((resolve) => setTimeout(resolve, Number(ms)));
+// Tells the test the scheduler is running.
+process.stderr.write("started\n");
+if (ms === "stdin") {
+  process.stdin.resume();
+  await new Promise((resolve) => process.stdin.on("end", resolve).on("close", resolve));
+} else {
+  await new Promise((resolve) => setTimeout(resolve, Number(ms)));
+}
 await scheduler.stop();
 await host.close();
 process.stdout.write(

@@ -1,13 +1,17 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { OpenHost } from "../../host/runtime/mod.ts";
-import { addSchedule, type RunningScheduler, startScheduler } from "../../host/scheduler/mod.ts";
+import {
+  addSchedule,
+  ManualClock,
+  type RunningScheduler,
+  startScheduler,
+} from "../../host/scheduler/mod.ts";
 import { LeasesRepository, SchedulesRepository } from "../../host/store/mod.ts";
 import {
   eventsOf,
   hello,
   hostWith,
   scheduledRuns,
-  sleep,
   slowPlugin,
   type TestHome,
   testHome,
@@ -32,6 +36,13 @@ describe("scheduler", () => {
 
   const manifest = (id: string) => host.runtime.get(id)!.manifest;
 
+  // Occurrences are driven by a ManualClock: "three seconds pass" fires exactly the occurrences
+  // that fall in them, whatever the machine's speed. Its start is near the wall clock, because
+  // the store stamps rows (a schedule's updatedAt) with real time.
+  const manualClock = () => new ManualClock(Math.ceil(Date.now() / 1000) * 1000 + 500);
+
+  // Proves: each occurrence becomes exactly one run with trigger 'schedule', its correlation id
+  // names the occurrence, and each has its schedule.triggered event.
   it("runs a per-second schedule with trigger 'schedule', one run per occurrence", async () => {
     const s = await addSchedule(host.store, manifest("example.hello"), {
       name: "greet-every-second",
@@ -40,17 +51,16 @@ describe("scheduler", () => {
       cron: "* * * * * *",
       input: { name: "cron" },
     });
-    scheduler = await startScheduler({ runtime: host.runtime, store: host.store, pollMs: 200 });
-    await sleep(3500);
+    const clock = manualClock();
+    const from = clock.now();
+    scheduler = await startScheduler({ runtime: host.runtime, store: host.store, clock });
+    await clock.advance(3000);
     await scheduler.stop();
     const runs = await scheduledRuns(host.store);
-    // About 3 in 3.5 s: a window, not a timing assertion.
-    expect(runs.length).toBeGreaterThanOrEqual(2);
-    expect(runs.length).toBeLessThanOrEqual(5);
+    expect(runs.map((r) => r.correlationId)).toEqual(
+      [500, 1500, 2500].map((d) => `${s.id}@${new Date(from + d).toISOString()}`),
+    );
     expect(runs.every((r) => r.status === "ok" && r.capability === "greet")).toBe(true);
-    const ids = runs.map((r) => r.correlationId!);
-    expect(new Set(ids).size).toBe(runs.length);
-    expect(ids.every((id) => id.startsWith(`${s.id}@`) && id.endsWith(".000Z"))).toBe(true);
     const triggered = await eventsOf(host.store, "schedule.triggered");
     expect(triggered.map((e) => e.runId).sort()).toEqual(runs.map((r) => r.id).sort());
     expect(triggered[0]!.payload).toMatchObject({
@@ -59,37 +69,80 @@ describe("scheduler", () => {
     });
   });
 
+  // Proves: the default clock really fires through croner's timers, for cron and interval
+  // schedules, each occurrence once. Waits for runs to appear; it never counts against time.
+  it("fires cron and interval schedules on the wall clock through croner", async () => {
+    const cron = await addSchedule(host.store, manifest("example.hello"), {
+      name: "cron-wall",
+      pluginId: "example.hello",
+      capability: "greet",
+      cron: "* * * * * *",
+      input: { name: "wall" },
+    });
+    const interval = await addSchedule(host.store, manifest("example.hello"), {
+      name: "interval-wall",
+      pluginId: "example.hello",
+      capability: "greet",
+      intervalMs: 1000,
+      input: { name: "wall" },
+    });
+    scheduler = await startScheduler({ runtime: host.runtime, store: host.store, pollMs: 200 });
+    const of = async (id: string) =>
+      (await scheduledRuns(host.store)).filter((r) => r.correlationId!.startsWith(`${id}@`));
+    expect(
+      await until(
+        async () => (await of(cron.id)).length >= 2 && (await of(interval.id)).length >= 2,
+        60_000,
+      ),
+    ).toBe(true);
+    await scheduler.stop();
+    const runs = await scheduledRuns(host.store);
+    expect(runs.every((r) => r.status === "ok")).toBe(true);
+    expect(new Set(runs.map((r) => r.correlationId)).size).toBe(runs.length);
+    for (const r of await of(interval.id)) {
+      expect((Date.parse(r.correlationId!.split("@")[1]!) - interval.anchorAt) % 1000).toBe(0);
+    }
+  }, 90_000);
+
+  // Proves: an occurrence that falls while the previous run goes on is skipped and recorded
+  // (reason 'overlap'), never run alongside it, and the next free occurrence runs again.
   it("skips an occurrence while the previous run is still going, and records it", async () => {
-    await addSchedule(host.store, manifest("test.slow"), {
+    const s = await addSchedule(host.store, manifest("test.slow"), {
       name: "slow",
       pluginId: "test.slow",
       capability: "spin",
       cron: "* * * * * *",
     });
-    scheduler = await startScheduler({ runtime: host.runtime, store: host.store, pollMs: 200 });
-    await sleep(5000);
+    const clock = manualClock();
+    const from = clock.now();
+    scheduler = await startScheduler({ runtime: host.runtime, store: host.store, clock });
+    // The first occurrence's run starts (it spins until its 1.5 s timeout); the second
+    // occurrence falls before that advance has returned, so while the run is still going.
+    const first = clock.advance(1000);
+    await clock.advance(1000);
+    await first;
+    await clock.advance(1000);
     await scheduler.stop();
+    const at = (d: number) => new Date(from + d).toISOString();
     const runs = await scheduledRuns(host.store);
+    expect(runs.map((r) => r.correlationId)).toEqual([`${s.id}@${at(500)}`, `${s.id}@${at(2500)}`]);
     const skipped = await eventsOf(host.store, "schedule.skipped");
-    expect(runs.length).toBeGreaterThanOrEqual(1);
-    expect(skipped.length).toBeGreaterThanOrEqual(1);
-    expect(skipped[0]!.payload).toMatchObject({ reason: "overlap", schedule: "slow" });
+    expect(skipped.map((e) => e.payload)).toMatchObject([
+      { reason: "overlap", schedule: "slow", occurrence: at(1500) },
+    ]);
     // No two runs overlap in time.
     const spans = runs.map((r) => [Date.parse(r.startedAt), Date.parse(r.endedAt!)] as const);
-    for (let i = 1; i < spans.length; i++) {
-      expect(spans[i]![0]).toBeGreaterThanOrEqual(spans[i - 1]![1]);
-    }
-    // Each occurrence either ran or was skipped, never both.
-    const ran = new Set(runs.map((r) => r.correlationId!.split("@")[1]));
-    for (const e of skipped) {
-      expect(ran.has((e.payload as { occurrence: string }).occurrence)).toBe(false);
-    }
+    expect(spans[1]![0]).toBeGreaterThanOrEqual(spans[0]![1]);
   });
 
+  // Proves: on start, occurrences missed while no host ran are counted; 'skip' records them,
+  // 'catch-up-once' runs the latest one once; a second start finds nothing more missed.
   it("applies the missed-occurrence policy on start: catch-up-once runs the latest once", async () => {
     const repo = new SchedulesRepository(host.store.db);
-    const minuteAgo = Date.now() - 60_000;
-    // As if added a minute ago while no host ran: about 6 occurrences of */10 were missed.
+    // Now is 1 s past a multiple of 10 s; the schedules were added a minute ago while no host ran.
+    const now = Math.floor(Date.now() / 10_000) * 10_000 + 1000;
+    const clock = new ManualClock(now);
+    const minuteAgo = now - 60_000;
     const catchUp = await repo.create({
       name: "catch-up",
       pluginId: "example.hello",
@@ -105,31 +158,44 @@ describe("scheduler", () => {
       cron: "*/10 * * * * *",
       input: { name: "late" },
     }, minuteAgo);
-    scheduler = await startScheduler({ runtime: host.runtime, store: host.store });
-    const missedEvents = async () => await eventsOf(host.store, "schedule.missed");
-    expect(await until(async () => (await missedEvents()).length === 2, 5000)).toBe(true);
+    // The start applies the policies before it returns (the catch-up run included).
+    scheduler = await startScheduler({ runtime: host.runtime, store: host.store, clock });
     await scheduler.stop();
+    const missedEvents = async () => await eventsOf(host.store, "schedule.missed");
     const missed = await missedEvents();
     const byName = new Map(missed.map((e) => [(e.payload as { schedule: string }).schedule, e]));
-    expect(byName.get("skip")!.payload).toMatchObject({ policy: "skip", scheduleId: skip.id });
-    const caught = byName.get("catch-up")!.payload as {
-      count: number;
-      last: string;
-      runId: string;
-    };
-    expect(caught).toMatchObject({ policy: "catch-up-once", scheduleId: catchUp.id });
-    expect(caught.count).toBeGreaterThanOrEqual(5);
+    // Missed: the five occurrences from 51 s to 11 s ago; the one 1 s ago is inside the 5 s
+    // grace the scheduler allows at start.
+    const last = new Date(now - 11_000).toISOString();
+    const first = new Date(now - 51_000).toISOString();
+    expect(byName.get("skip")!.payload).toMatchObject({
+      policy: "skip",
+      scheduleId: skip.id,
+      count: 5,
+      first,
+      last,
+    });
+    const caught = byName.get("catch-up")!.payload as { runId: string };
+    expect(caught).toMatchObject({
+      policy: "catch-up-once",
+      scheduleId: catchUp.id,
+      count: 5,
+      first,
+      last,
+    });
     const runs = await scheduledRuns(host.store);
-    const catchUpRuns = runs.filter((r) => r.correlationId === `${catchUp.id}@${caught.last}`);
-    expect(catchUpRuns.map((r) => r.id)).toEqual([caught.runId]);
+    expect(runs.map((r) => [r.id, r.correlationId])).toEqual([
+      [caught.runId, `${catchUp.id}@${last}`],
+    ]);
 
     // A second start finds nothing missed: the policy was applied and recorded once.
-    scheduler = await startScheduler({ runtime: host.runtime, store: host.store });
-    await sleep(300);
+    scheduler = await startScheduler({ runtime: host.runtime, store: host.store, clock });
     await scheduler.stop();
     expect((await missedEvents()).length).toBe(2);
   });
 
+  // Proves: a paused schedule has no timer and no runs while paused, resumes on the next poll,
+  // and the paused time is not reported as missed.
   it("pauses and resumes; a paused schedule does not run and its pause is not 'missed'", async () => {
     const repo = new SchedulesRepository(host.store.db);
     await addSchedule(host.store, manifest("example.hello"), {
@@ -139,20 +205,21 @@ describe("scheduler", () => {
       cron: "* * * * * *",
       input: { name: "p" },
     });
-    scheduler = await startScheduler({ runtime: host.runtime, store: host.store, pollMs: 200 });
-    expect(await until(async () => (await scheduledRuns(host.store)).length >= 1, 3000)).toBe(true);
+    const clock = manualClock();
+    scheduler = await startScheduler({ runtime: host.runtime, store: host.store, clock });
+    await clock.advance(1000);
+    expect(await scheduledRuns(host.store)).toHaveLength(1);
     await repo.setState("pausable", "paused");
     await scheduler.poll();
     expect(scheduler.armed()).toEqual([]);
-    await sleep(300); // a run in flight at the pause ends
-    const atPause = (await scheduledRuns(host.store)).length;
-    await sleep(2200);
-    expect((await scheduledRuns(host.store)).length).toBe(atPause);
+    expect(clock.armed).toBe(0);
+    await clock.advance(3000);
+    expect(await scheduledRuns(host.store)).toHaveLength(1);
     await repo.setState("pausable", "active");
     await scheduler.poll();
     expect(scheduler.armed()).toEqual(["pausable"]);
-    expect(await until(async () => (await scheduledRuns(host.store)).length > atPause, 3000))
-      .toBe(true);
+    await clock.advance(1000);
+    expect(await scheduledRuns(host.store)).toHaveLength(2);
     expect(await eventsOf(host.store, "schedule.missed")).toEqual([]);
   });
 
@@ -175,7 +242,8 @@ describe("scheduler", () => {
     );
     expect(claim).toEqual({ kind: "claimed", attempts: 1, previousHolder: null });
     scheduler = await startScheduler({ runtime: host.runtime, store: host.store });
-    expect(await until(async () => (await scheduledRuns(host.store)).length === 1, 5000)).toBe(
+    // Waits for the takeover's run (the first poll finds the expired lease); no time is counted.
+    expect(await until(async () => (await scheduledRuns(host.store)).length === 1, 30_000)).toBe(
       true,
     );
     await scheduler.stop();
@@ -264,6 +332,7 @@ describe("scheduler", () => {
     expect((await new SchedulesRepository(host.store.db).list()).map((s) => s.name)).toEqual(["x"]);
   });
 
+  // Proves: interval occurrences fall on the grid anchor + k * interval, each run once.
   it("runs interval schedules on their fixed grid", async () => {
     const s = await addSchedule(host.store, manifest("example.hello"), {
       name: "every-2s",
@@ -272,15 +341,13 @@ describe("scheduler", () => {
       intervalMs: 2000,
       input: { name: "i" },
     });
-    scheduler = await startScheduler({ runtime: host.runtime, store: host.store });
-    await sleep(4500);
+    const clock = new ManualClock(s.anchorAt + 100);
+    scheduler = await startScheduler({ runtime: host.runtime, store: host.store, clock });
+    await clock.advance(4500);
     await scheduler.stop();
     const runs = await scheduledRuns(host.store);
-    expect(runs.length).toBeGreaterThanOrEqual(1);
-    expect(runs.length).toBeLessThanOrEqual(3);
-    for (const r of runs) {
-      const planned = Date.parse(r.correlationId!.split("@")[1]!);
-      expect((planned - s.anchorAt) % 2000).toBe(0);
-    }
+    expect(runs.map((r) => r.correlationId)).toEqual(
+      [2000, 4000].map((d) => `${s.id}@${new Date(s.anchorAt + d).toISOString()}`),
+    );
   });
 });
