@@ -1,7 +1,7 @@
 /**
  * One error family for the whole host. Every failure a user can see carries a
  * stable `code`; this file is the one place that maps codes to CLI exit codes
- * and HTTP statuses.
+ * and HTTP statuses (and so to problem+json types, see host/server/problem.ts).
  * @module
  */
 
@@ -18,107 +18,106 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-/** Stable error codes. Sandbox classes are documented in docs/sandbox.md. */
-export type ErrorCode =
-  | "usage"
-  | "invalid_input"
-  | "invalid_manifest"
-  | "verification_failed"
-  | "not_found"
-  | "conflict"
-  | "unauthorized"
-  | "forbidden"
-  | "permission_denied"
-  | "quota_exceeded"
-  | "rate_limited"
-  | "load_error"
-  | "fuel_exhausted"
-  | "memory_limit"
-  | "timeout"
-  | "stack_overflow"
-  | "trap"
-  | "plugin_error"
-  | "output_too_large"
-  | "busy"
-  | "host_error"
-  | "storage_error"
-  | "network_error";
+/**
+ * How each error code surfaces: the CLI's exit code and the HTTP status of its
+ * problem+json answer (`type` is `https://plughost.dev/problems/<code>`). The
+ * one table of the error family: add a code here and both mappings follow.
+ */
+const codes = {
+  usage: [ExitCode.usage, 400],
+  invalid_input: [ExitCode.dataError, 400],
+  /** Input that is not JSON where JSON is expected (a capability's input, a request body). */
+  invalid_json: [ExitCode.dataError, 400],
+  /** Input that is JSON but does not match the capability's input schema. */
+  schema_mismatch: [ExitCode.dataError, 422],
+  invalid_manifest: [ExitCode.dataError, 422],
+  verification_failed: [ExitCode.failed, 422],
+  not_found: [ExitCode.failed, 404],
+  route_not_found: [ExitCode.usage, 404],
+  conflict: [ExitCode.failed, 409],
+  unauthorized: [ExitCode.failed, 401],
+  forbidden: [ExitCode.failed, 403],
+  permission_denied: [ExitCode.failed, 403],
+  quota_exceeded: [ExitCode.failed, 413],
+  payload_too_large: [ExitCode.dataError, 413],
+  unsupported_media_type: [ExitCode.dataError, 415],
+  rate_limited: [ExitCode.failed, 429],
+  load_error: [ExitCode.failed, 422],
+  fuel_exhausted: [ExitCode.failed, 422],
+  memory_limit: [ExitCode.failed, 422],
+  timeout: [ExitCode.failed, 504],
+  stack_overflow: [ExitCode.failed, 422],
+  trap: [ExitCode.failed, 500],
+  plugin_error: [ExitCode.failed, 422],
+  output_too_large: [ExitCode.failed, 422],
+  /** Output that is not JSON, or (when asked) off its capability's output schema. */
+  output_invalid: [ExitCode.failed, 500],
+  busy: [ExitCode.failed, 429],
+  not_ready: [ExitCode.runtime, 503],
+  host_error: [ExitCode.runtime, 500],
+  storage_error: [ExitCode.storage, 503],
+  network_error: [ExitCode.network, 502],
+} as const satisfies Record<string, readonly [ExitCode, number]>;
 
-const exitCodes: Record<ErrorCode, ExitCode> = {
-  usage: ExitCode.usage,
-  invalid_input: ExitCode.dataError,
-  invalid_manifest: ExitCode.dataError,
-  verification_failed: ExitCode.failed,
-  not_found: ExitCode.failed,
-  conflict: ExitCode.failed,
-  unauthorized: ExitCode.failed,
-  forbidden: ExitCode.failed,
-  permission_denied: ExitCode.failed,
-  quota_exceeded: ExitCode.failed,
-  rate_limited: ExitCode.failed,
-  load_error: ExitCode.failed,
-  fuel_exhausted: ExitCode.failed,
-  memory_limit: ExitCode.failed,
-  timeout: ExitCode.failed,
-  stack_overflow: ExitCode.failed,
-  trap: ExitCode.failed,
-  plugin_error: ExitCode.failed,
-  output_too_large: ExitCode.failed,
-  busy: ExitCode.failed,
-  host_error: ExitCode.runtime,
-  storage_error: ExitCode.storage,
-  network_error: ExitCode.network,
-};
+/** Stable error codes (one word, `code`, everywhere). Sandbox codes are documented in docs/sandbox.md. */
+export type ErrorCode = keyof typeof codes;
 
-const httpStatuses: Record<ErrorCode, number> = {
-  usage: 400,
-  invalid_input: 400,
-  invalid_manifest: 422,
-  verification_failed: 422,
-  not_found: 404,
-  conflict: 409,
-  unauthorized: 401,
-  forbidden: 403,
-  permission_denied: 403,
-  quota_exceeded: 413,
-  rate_limited: 429,
-  load_error: 422,
-  fuel_exhausted: 422,
-  memory_limit: 422,
-  timeout: 504,
-  stack_overflow: 422,
-  trap: 500,
-  plugin_error: 422,
-  output_too_large: 422,
-  busy: 429,
-  host_error: 500,
-  storage_error: 503,
-  network_error: 502,
-};
+/** Every error code, for checks and docs. */
+export const errorCodes = Object.keys(codes) as ErrorCode[];
+
+/** True when `value` is a known error code. */
+export function isErrorCode(value: string): value is ErrorCode {
+  return Object.hasOwn(codes, value);
+}
+
+/** Options of a HostError beyond its code and message. */
+export interface HostErrorOptions {
+  cause?: unknown;
+  /** Machine-readable details (HTTP: the problem's `details` member). */
+  details?: Record<string, unknown>;
+  /** Extra members of the HTTP problem body (e.g. `errors`, `runId`). */
+  extensions?: Record<string, unknown>;
+  /** Extra HTTP response headers (e.g. `x-run-id`, `retry-after`). */
+  headers?: Record<string, string>;
+  /** An HTTP status other than the code's own (rare; the table decides otherwise). */
+  status?: number;
+}
 
 /** An error with a stable code, a message that says what to do, and optional details. */
 export class HostError extends Error {
   override readonly name: string = "HostError";
   readonly code: ErrorCode;
   readonly details: Record<string, unknown> | undefined;
+  readonly extensions: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+  readonly #status: number | undefined;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    options?: { cause?: unknown; details?: Record<string, unknown> },
-  ) {
+  constructor(code: ErrorCode, message: string, options?: HostErrorOptions) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.details = options?.details;
+    this.extensions = options?.extensions ?? {};
+    this.headers = options?.headers ?? {};
+    this.#status = options?.status;
   }
 
   get exitCode(): ExitCode {
-    return exitCodes[this.code];
+    return exitCodeFor(this.code);
   }
 
   get httpStatus(): number {
-    return httpStatuses[this.code];
+    return this.#status ?? httpStatusFor(this.code);
   }
+}
+
+/** The exit code of an error code (an unknown one is a host bug: 92). */
+export function exitCodeFor(code: string): ExitCode {
+  return isErrorCode(code) ? codes[code][0] : ExitCode.runtime;
+}
+
+/** The HTTP status of an error code (an unknown one: 500). */
+export function httpStatusFor(code: string): number {
+  return isErrorCode(code) ? codes[code][1] : 500;
 }
 
 /** Bad command-line usage: the CLI prints usage and exits 64. */

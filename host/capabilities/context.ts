@@ -4,8 +4,6 @@
  * @module
  */
 import { HostError } from "../errors.ts";
-import type { Manifest } from "../manifest/mod.ts";
-import type { InvokeRequest, InvokeResult } from "../runtime/mod.ts";
 import type { HostCall, HostFunction } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { AbiError, errorResult } from "./abi.ts";
@@ -15,19 +13,19 @@ import type { KvView } from "./kv-view.ts";
 import type { CapabilityPolicy } from "./policy.ts";
 import type { RunRegistry } from "./runs.ts";
 import type { SecretProvider } from "./secrets.ts";
+import type { ChildRunRequest, ChildRunResult } from "./types.ts";
 
 /** Shared state of one host's capability functions. */
 export interface CapabilityContext {
   store: Store;
-  invoke(request: InvokeRequest): Promise<InvokeResult>;
+  /** Starts a child run through the host's one invoke. */
+  invoke(request: ChildRunRequest): Promise<ChildRunResult>;
   secrets: SecretProvider;
   policy: CapabilityPolicy;
   runs: RunRegistry;
   kv: KvNamespaces;
   /** KV views of the calls in progress, by run id. */
   views: Map<string, KvView>;
-  /** Manifests of the plugins this provider served, by id (for invoke's input check). */
-  manifests: Map<string, Manifest>;
 }
 
 /** The grants of `call` under the context's policy. */

@@ -1,14 +1,14 @@
 /**
  * `invoke`: another plugin's capability, when `permissions.invoke` lists
  * `plugin/capability`. The callee runs with its own grants and limits through
- * the runtime (a child RunRecord with the caller's run as parent); cycles and
- * chains deeper than the policy allows are refused. Async, so a plugin
+ * the host's one invoke (trigger `invoke`, a child RunRecord with the
+ * caller's run as parent, the callee's input schema checked there); cycles
+ * and chains deeper than the policy allows are refused. Async, so a plugin
  * granted `invoke` runs in worker mode.
  * @module
  */
 import { z } from "zod";
 import { HostError } from "../errors.ts";
-import { capabilityValidator } from "../runtime/validate.ts";
 import type { HostCall, HostFunction } from "../sandbox/mod.ts";
 import { ulid } from "../store/mod.ts";
 import { errorResult, okResult, parseRequest, wellFormed } from "./abi.ts";
@@ -81,18 +81,6 @@ async function invoke(ctx: CapabilityContext, call: HostCall, input: Uint8Array)
       `invoke: the chain ${chain.join(" -> ")} is already ${chain.length} deep, the host's limit`,
     );
   }
-  const callee = ctx.manifests.get(req.plugin);
-  if (callee && Object.hasOwn(callee.capabilities, req.capability)) {
-    // The callee's own input schema, as the HTTP server applies it.
-    const issues = capabilityValidator(callee, req.capability, "input")(req.input ?? null);
-    if (issues.length > 0) {
-      const described = issues.map((i) => `${i.path || "input"} ${i.message}`).join("; ");
-      return errorResult(
-        "invalid_input",
-        `invoke: the input does not match ${target}'s input schema: ${described}`,
-      );
-    }
-  }
   const runId = ulid();
   ctx.runs.expect(runId, [...chain, req.plugin]);
   let result;
@@ -101,7 +89,6 @@ async function invoke(ctx: CapabilityContext, call: HostCall, input: Uint8Array)
       pluginId: req.plugin,
       capability: req.capability,
       input: encoder.encode(JSON.stringify(req.input ?? null)),
-      trigger: "invoke",
       parentRunId: call.runId,
       runId,
     });
@@ -111,6 +98,10 @@ async function invoke(ctx: CapabilityContext, call: HostCall, input: Uint8Array)
         "not_found",
         `invoke: '${target}' is not an enabled plugin's capability (${error.message})`,
       );
+    }
+    if (error instanceof HostError && error.code === "schema_mismatch") {
+      // The callee's own input schema, checked by the core as for every trigger.
+      return errorResult("invalid_input", `invoke: ${error.message}`);
     }
     throw error;
   } finally {

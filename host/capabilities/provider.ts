@@ -6,7 +6,6 @@
  */
 import process from "node:process";
 import type { Manifest } from "../manifest/mod.ts";
-import type { HostFunctionHost, HostFunctionProvider, HostFunctionSet } from "../runtime/mod.ts";
 import type { CallError, HostCall } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { auditDenied } from "./audit.ts";
@@ -23,6 +22,7 @@ import { type CapabilityPolicy, defaultCapabilityPolicy } from "./policy.ts";
 import { redact, RunRegistry } from "./runs.ts";
 import { secretFunctions } from "./secret-get.ts";
 import { chainSecrets, envSecrets, fileSecrets, type SecretProvider } from "./secrets.ts";
+import type { HostFunctionHost, HostFunctionProvider, HostFunctionSet } from "./types.ts";
 
 /** Options of `capabilityProvider`. */
 export interface CapabilityOptions {
@@ -46,7 +46,7 @@ export function defaultSecrets(): SecretProvider {
 /**
  * The host functions of plughost's ABI (docs/abi.md) for each plugin.
  * @example
- * const host = await openHost({ paths, hostFunctions: capabilityProvider({ secrets }) });
+ * const host = await createHost({ hostFunctions: capabilityProvider({ secrets }) });
  */
 export function capabilityProvider(options: CapabilityOptions = {}): HostFunctionProvider {
   const policy = { ...defaultCapabilityPolicy, ...options.policy };
@@ -63,16 +63,13 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
         runs: new RunRegistry(),
         kv: new KvNamespaces(host.store),
         views: new Map(),
-        manifests: new Map(),
       };
       contexts.set(host.store, ctx);
     }
     return ctx;
   };
   return (manifest, host) => {
-    const ctx = contextFor(host);
-    ctx.manifests.set(manifest.id, manifest);
-    return pluginSet(ctx, manifest, options.fetch);
+    return pluginSet(contextFor(host), manifest, options.fetch);
   };
 }
 

@@ -1,20 +1,20 @@
 /**
  * `host call FILE NAME`: verify a plugin file, run one capability (or export)
- * in the sandbox and print its output (or, with --json, the result with its
- * usage and run id). With a database the run is recorded and KV state kept.
+ * through the host's one invoke (trigger `cli`: the input is checked against
+ * the capability's schema, the run recorded and counted as any other) and
+ * print its output (or, with --json, the result with its usage and run id).
+ * With a database the run is recorded and KV state kept.
  * @module
  */
 import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
-import { capabilityProvider, defaultSecrets } from "../capabilities/mod.ts";
+import { join } from "node:path";
 import { resolvePaths } from "../config/paths.ts";
-import { ExitCode, HostError, UsageError } from "../errors.ts";
-import { createRuntime } from "../runtime/mod.ts";
-import { type CallResult, defaultPolicy, type Limits, loadPlugin } from "../sandbox/mod.ts";
-import { openStore, type Store } from "../store/mod.ts";
-import { checkPlugin, loadTrustStore, type TrustStore } from "../trust/mod.ts";
+import { ExitCode, exitCodeFor, HostError, UsageError } from "../errors.ts";
+import { createHost, type Host } from "../host.ts";
+import type { CallLimits, PluginInfo } from "../runtime/mod.ts";
+import { type CallResult, defaultPolicy } from "../sandbox/mod.ts";
 import { type CliIo, type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
 import { readFileArg } from "./files.ts";
 
@@ -24,7 +24,8 @@ Verifies a plugin file against the trust store, calls one of its capabilities
 (or any export) in the sandbox and prints the output to stdout.
 
 Options:
-  --input TEXT       Input passed to the call (default: empty)
+  --input TEXT       Input passed to the call: JSON for a capability, checked against its
+                     input schema (default: empty, no input)
   --input-file PATH  Read the input from a file ('-' for stdin)
   --fuel N           CPU budget for the call, in fuel units (~1 per WebAssembly operation;
                      default 1000000000)
@@ -44,7 +45,8 @@ Options:
 
 Exit codes: 0 the call succeeded; 1 it failed or the plugin does not verify (the error
 class or the reason says why, see docs/sandbox.md and docs/signing.md); 64 usage; 65 the
-file is missing or not WebAssembly.
+file is missing or not WebAssembly, or the input is not JSON or does not match the
+capability's input schema (the message names each problem, as HTTP's 422 does).
 `;
 
 const options = {
@@ -76,10 +78,11 @@ export const command: Command = {
     const fuel = intFlag("fuel", values.fuel);
     const memoryMb = intFlag("memory-mb", values["memory-mb"]);
     const timeoutMs = intFlag("timeout-ms", values["timeout-ms"]);
-    const callLimits: Partial<Limits> = {};
-    if (fuel !== undefined) callLimits.fuel = BigInt(fuel);
-    if (timeoutMs !== undefined) callLimits.timeoutMs = timeoutMs;
-    const memoryPages = memoryMb === undefined ? undefined : memoryMb * 16;
+    const limits: CallLimits = {};
+    if (fuel !== undefined) limits.fuel = BigInt(fuel);
+    if (timeoutMs !== undefined) limits.timeoutMs = timeoutMs;
+    // Memory is the plugin's, fixed when it loads: the flag caps it (a smaller manifest request wins).
+    const memory = memoryMb === undefined ? undefined : memoryMb * 16;
 
     const input = values["input-file"] !== undefined
       ? await readFileArg(values["input-file"], io.cwd)
@@ -87,44 +90,45 @@ export const command: Command = {
     const wasm = await readFileArg(file, io.cwd);
     const paths = resolvePaths(io.env, io.cwd, { db: values.db, trust: values.trust });
     const recorded = values.db !== undefined || (io.env.PLUGHOST_DB ?? "") !== "";
-    const allowUnsigned = values["allow-unsigned"] ?? false;
-    const trust = await loadTrustStore(paths.trust);
-
-    const report = await checkPlugin(wasm, trust, { allowUnsigned });
-    if (!report.ok && !(allowUnsigned && report.reason === "no_manifest")) {
-      throw new HostError("verification_failed", `${file}: ${report.reason}: ${report.message}`);
-    }
-    for (const warning of report.warnings) io.stderr(`host call: warning: ${warning}\n`);
-    if (values.wasi && report.manifest && !report.manifest.permissions?.wasi) {
-      throw new UsageError(
-        "--wasi applies to modules without a manifest; this plugin's manifest does not grant WASI (permissions.wasi)",
-      );
-    }
+    const wasi = values.wasi ?? false;
 
     // Without a database the call still gets a real store (KV, events) in a
     // scratch file that is removed afterwards: nothing is kept.
     const scratch = recorded ? undefined : await mkdtemp(join(tmpdir(), "plughost-call-"));
-    const store = await openStore({ url: scratch ? `file:${join(scratch, "host.db")}` : paths.db });
+    const host = await createHost({
+      home: paths.home,
+      paths: { trust: paths.trust, db: scratch ? `file:${join(scratch, "host.db")}` : paths.db },
+      installed: false,
+      allowUnsigned: values["allow-unsigned"] ?? false,
+      // Reuse instrumented modules across calls, inside an existing data directory only.
+      cache: existsSync(paths.home),
+      ...(memory === undefined ? {} : {
+        defaults: { memoryPages: memory },
+        policy: { ...defaultPolicy, memoryPages: memory },
+      }),
+    });
     try {
-      const result = report.manifest
-        ? await callVerified(store, trust, wasm, file, name, input, {
-          allowUnsigned,
-          // Reuse instrumented modules across calls, inside an existing data directory only.
-          cacheDir: existsSync(paths.home) ? paths.cache : undefined,
-          callLimits,
-          memoryPages,
-          env: io.env,
-        })
-        : await callBareModule(store, wasm, file, name, input, {
-          wasi: values.wasi ?? false,
-          callLimits,
-          memoryPages,
-          digest: report.moduleDigest ?? "",
-        });
+      const plugin = await load(host, wasm, file, wasi);
+      if (!plugin.ok) return print(plugin.failure, values.json ?? false, io);
+      for (const warning of plugin.info.warnings) io.stderr(`host call: warning: ${warning}\n`);
+      // The one invoke every trigger takes: input schema, limits, RunRecord, metrics.
+      const result: Outcome = await host.invoke({
+        pluginId: plugin.info.id,
+        capability: name,
+        input,
+        trigger: "cli",
+        limits,
+        allowExport: true,
+        durable: true,
+      }).catch((error) => {
+        // Refused before it became a run (bad input: 65): still one JSON answer under --json.
+        if (!values.json || !(error instanceof HostError)) throw error;
+        return failure(error);
+      });
       if (!recorded) delete result.runId;
       return print(result, values.json ?? false, io);
     } finally {
-      await store.close();
+      await host.close();
       if (scratch) await rm(scratch, { recursive: true, force: true });
     }
   },
@@ -133,112 +137,38 @@ export const command: Command = {
 /** A call's result, with its run id when the run was recorded. */
 type Outcome = CallResult & { runId?: string };
 
-interface CallSettings {
-  callLimits: Partial<Limits>;
-  memoryPages: number | undefined;
-}
-
-/** A verified plugin: the runtime path every other trigger takes too. */
-async function callVerified(
-  store: Store,
-  trust: TrustStore,
+/** Verifies (once) and loads the file; a module that cannot run is a failed call (exit 1). */
+async function load(
+  host: Host,
   wasm: Uint8Array,
   file: string,
-  name: string,
-  input: Uint8Array,
-  settings: CallSettings & {
-    allowUnsigned: boolean;
-    cacheDir: string | undefined;
-    env: CliIo["env"];
-  },
-): Promise<Outcome> {
-  const memory = settings.memoryPages;
-  const runtime = createRuntime({
-    store,
-    trust,
-    allowUnsigned: settings.allowUnsigned,
-    ...(settings.cacheDir === undefined ? {} : { cacheDir: settings.cacheDir }),
-    hostFunctions: capabilityProvider({ secrets: defaultSecrets() }),
-    ...(memory === undefined ? {} : {
-      defaults: { memoryPages: memory },
-      policy: { ...defaultPolicy, memoryPages: memory },
-    }),
-  });
+  wasi: boolean,
+): Promise<{ ok: true; info: PluginInfo } | { ok: false; failure: Outcome }> {
   try {
-    const info = await runtime.load(wasm, file);
-    return await runtime.invoke({
-      pluginId: info.id,
-      capability: name,
-      input,
-      trigger: "cli",
-      limits: settings.callLimits,
-      allowExport: true,
-      durable: true,
-    });
-  } catch (error) {
-    if (error instanceof HostError && error.code === "load_error") return loadFailure(error);
-    throw error;
-  } finally {
-    await runtime.close();
-  }
-}
-
-/** A module with no manifest (dev only): no host functions beyond Extism's kernel. */
-async function callBareModule(
-  store: Store,
-  wasm: Uint8Array,
-  file: string,
-  name: string,
-  input: Uint8Array,
-  settings: CallSettings & { wasi: boolean; digest: string },
-): Promise<Outcome> {
-  let plugin;
-  try {
-    plugin = await loadPlugin(wasm, {
-      wasi: settings.wasi,
-      ...(settings.memoryPages === undefined
-        ? {}
-        : { limits: { memoryPages: settings.memoryPages } }),
-    });
-  } catch (error) {
-    if (error instanceof HostError) return loadFailure(error);
-    throw error;
-  }
-  const pluginId = `unsigned:${basename(file)}`;
-  const run = await store.runs.start({
-    pluginId,
-    moduleDigest: settings.digest.startsWith("sha256:")
-      ? settings.digest
-      : `sha256:${settings.digest}`,
-    export: name,
-    trigger: "cli",
-    input: input as Uint8Array<ArrayBuffer>,
-    limits: { memoryPages: plugin.limits.memoryPages, timeoutMs: plugin.limits.timeoutMs },
-  });
-  try {
-    const result = await plugin.call(
-      name,
-      input,
-      { runId: run.id, pluginId, capability: name },
-      settings.callLimits,
-    );
-    const usage = { ...result.usage, durationMs: Math.round(result.usage.durationMs) };
-    await store.runs.finish(
-      run.id,
-      result.ok ? { status: "ok", output: result.output as Uint8Array<ArrayBuffer>, usage } : {
-        status: "error",
-        errorClass: result.error.class,
-        errorMessage: result.error.message,
-        usage,
+    const info = await host.load(wasm, file, {
+      bare: { wasi },
+      accept(manifest) {
+        if (wasi && !manifest.permissions?.wasi) {
+          throw new UsageError(
+            "--wasi applies to modules without a manifest; this plugin's manifest does not grant WASI (permissions.wasi)",
+          );
+        }
       },
-    );
-    return { ...result, runId: run.id };
-  } finally {
-    await plugin.close();
+    });
+    return { ok: true, info };
+  } catch (error) {
+    if (error instanceof HostError && error.code === "verification_failed") {
+      throw new HostError("verification_failed", `${file}: ${error.message}`);
+    }
+    if (error instanceof HostError && error.code === "load_error") {
+      return { ok: false, failure: failure(error) };
+    }
+    throw error;
   }
 }
 
-function loadFailure(error: HostError): Outcome {
+/** A call that never ran, as a result. */
+function failure(error: HostError): Outcome {
   return {
     ok: false,
     error: { class: error.code, message: error.message },
@@ -281,7 +211,7 @@ function print(
   } else {
     io.stderr(`host call: ${error.class}: ${error.message.split("\n")[0]}\n`);
   }
-  return new HostError(error.class, error.message).exitCode;
+  return exitCodeFor(error.class);
 }
 
 /** For --json: embed JSON output as JSON, anything else as a string. */

@@ -5,7 +5,7 @@
  */
 import { resolvePaths } from "../config/paths.ts";
 import { ExitCode, UsageError } from "../errors.ts";
-import { installPlugin, openHost } from "../runtime/mod.ts";
+import { createHost } from "../host.ts";
 import { type Command, commonOptions, parseFlags } from "./command.ts";
 import { readFileArg } from "./files.ts";
 
@@ -50,7 +50,7 @@ export const command: Command = {
       db: values.db,
       trust: values.trust,
     });
-    const host = await openHost({
+    const host = await createHost({
       paths,
       installed: false,
       allowUnsigned: values["allow-unsigned"] ?? false,
@@ -58,7 +58,7 @@ export const command: Command = {
     const installed = [];
     try {
       for (const { file, wasm } of files) {
-        const info = await installPlugin(host.runtime, paths.plugins, wasm, {
+        const info = await host.install(wasm, {
           force: values.force ?? false,
           source: file,
         });

@@ -9,8 +9,7 @@ import process from "node:process";
 import { z } from "zod";
 import { resolvePaths } from "../config/paths.ts";
 import { ExitCode, HostError } from "../errors.ts";
-import { openHost } from "../runtime/mod.ts";
-import { startScheduler } from "../scheduler/mod.ts";
+import { createHost } from "../host.ts";
 import type { ServerOptions } from "../server/context.ts";
 import { startServer } from "../server/start.ts";
 import { type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
@@ -103,7 +102,7 @@ export const command: Command = {
     const configPlugins = typeof config.plugins === "string" ? [config.plugins] : config.plugins;
     const pluginDirs = (values.plugins ?? configPlugins ?? []).map((d) => resolve(io.cwd, d));
 
-    const host = await openHost({
+    const host = await createHost({
       paths,
       pluginDirs,
       allowUnsigned: values["allow-unsigned"] ?? config.allowUnsigned ?? false,
@@ -124,7 +123,7 @@ export const command: Command = {
       throw error;
     }
     // Schedules (docs/scheduling.md) run on every serving host; leases keep each occurrence to one.
-    const scheduler = await startScheduler({ runtime: host.runtime, store: host.store })
+    const scheduler = await host.startScheduler()
       .catch(async (error) => {
         await server.close();
         throw error;

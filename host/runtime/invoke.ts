@@ -1,96 +1,158 @@
 /**
- * One capability call from start to end: resolve the export, record the run
- * as `running`, call the sandbox with the per-call host context, record how
- * it ended, and publish `run.finished` or `run.failed`.
+ * The one path every run takes, whatever started it (HTTP, CLI, schedule,
+ * a plugin's `invoke`, and the hooks, event deliveries, routes and replays to
+ * come): look the capability up once, check the input against its schema,
+ * resolve the limits once, record the run as `running` with its config
+ * fingerprint, call the sandbox with the per-call host context, check the
+ * output when asked, record how it ended, publish `run.finished` or
+ * `run.failed`, and count it in the metrics.
  * @module
  */
 import { HostError } from "../errors.ts";
-import { ulid } from "../store/mod.ts";
-import type { LoadedPlugin } from "./runtime.ts";
-import type { Store } from "../store/mod.ts";
-import { applyPolicy, type CallResult, type HostCall, type Limits } from "../sandbox/mod.ts";
-import type { InvokeRequest, InvokeResult } from "./types.ts";
+import type { CallResult, HostCall, Limits } from "../sandbox/mod.ts";
+import { type RunStart, type Store, ulid } from "../store/mod.ts";
+import { recordedLimits, resolveLimits } from "./limits.ts";
+import type { RunMetrics } from "./metrics.ts";
+import type { InvokeRequest, InvokeResult, LoadedPlugin, RunError } from "./types.ts";
+import { compileJsonSchema, type SchemaIssue } from "./validate.ts";
 
-/** Runs `request` on a loaded plugin. See PluginRuntime.invoke. */
+/** What `invokeLoaded` needs of its host. */
+export interface InvokeDeps {
+  store: Store;
+  /** The operator's caps on any run's limits. */
+  policy: Readonly<Limits>;
+  metrics: RunMetrics;
+}
+
+/** What a request runs: the export, and the capability (with its schemas) when it names one. */
+interface Target {
+  capability: string | null;
+  export: string;
+  input: Record<string, unknown> | undefined;
+  output: Record<string, unknown> | undefined;
+  /** False for an export named directly (no schema applies). */
+  isCapability: boolean;
+}
+
+const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * Runs `request` on a loaded plugin. Resolves with the output or a
+ * classified error and the run id; rejects with a HostError only for
+ * requests that never became a run: `not_found` (capability), `invalid_json`
+ * and `schema_mismatch` (input), `invalid_input` (limits).
+ */
 export async function invokeLoaded(
-  store: Store,
+  deps: InvokeDeps,
   loaded: LoadedPlugin,
   request: InvokeRequest,
-  policy: Readonly<Limits>,
 ): Promise<InvokeResult> {
   const { info, sandbox } = loaded;
   const target = resolveTarget(loaded, request);
-  const runId = request.runId ?? ulid();
-  // What the sandbox will apply: the plugin's limits, then the request's, capped by policy.
-  const limits = applyPolicy(request.limits, policy, sandbox.limits);
-  const started = store.runs.start({
-    id: runId,
-    parentRunId: request.parentRunId ?? null,
-    pluginId: info.id,
-    pluginVersion: info.version,
-    moduleDigest: `sha256:${info.digest}`,
-    capability: target.capability,
-    export: target.export,
+  if (target.isCapability) checkInput(info.id, request.capability, target.input, request.input);
+  let limits: Limits;
+  try {
+    limits = resolveLimits(sandbox.limits, request.limits, deps.policy);
+  } catch (error) {
+    throw new HostError("invalid_input", `Invalid limits: ${messageOf(error)}`);
+  }
+  const name = target.capability ?? target.export;
+  const series = deps.metrics.started({
+    plugin: info.id,
+    capability: name,
     trigger: request.trigger,
-    correlationId: request.correlationId ?? null,
-    input: request.input as Uint8Array<ArrayBuffer>,
-    config: {},
-    limits: {
-      fuel: Number(limits.fuel),
-      memoryPages: limits.memoryPages,
-      timeoutMs: limits.timeoutMs,
-      maxOutputBytes: limits.maxOutputBytes,
-    },
   });
-  const call = {
-    runId,
-    pluginId: info.id,
-    capability: target.capability ?? target.export,
-    grants: info.manifest.permissions ?? {},
-  };
-  const result = await callWithHooks(
-    loaded,
-    call,
-    () => sandbox.call(target.export, request.input, call, request.limits),
-  );
-  const usage = {
-    fuel: result.usage.fuel,
-    memoryPages: result.usage.memoryPages,
-    durationMs: Math.round(result.usage.durationMs),
-  };
-  const finished = result.ok
-    ? store.runs.finish(runId, {
-      status: "ok",
-      output: result.output as Uint8Array<ArrayBuffer>,
-      usage,
-    })
-    : store.runs.finish(runId, {
-      status: "error",
-      errorClass: result.error.class,
-      errorMessage: result.error.message,
-      usage,
-    });
-  const event = store.events.append({
-    type: result.ok ? "run.finished" : "run.failed",
-    level: result.ok ? "info" : "warn",
-    source: "host",
-    pluginId: info.id,
-    runId,
-    correlationId: request.correlationId ?? null,
-    payload: result.ok
-      ? { capability: target.capability, export: target.export, trigger: request.trigger, usage }
-      : {
-        capability: target.capability,
-        export: target.export,
-        trigger: request.trigger,
-        usage,
-        error: result.error,
+  const begun = performance.now();
+  let fuel = 0;
+  let failed: string | undefined = "host_error";
+  try {
+    const runId = request.runId ?? ulid();
+    const applied = recordedLimits(limits);
+    const started = deps.store.runs.start({
+      id: runId,
+      parentRunId: request.parentRunId ?? null,
+      pluginId: info.id,
+      pluginVersion: info.version,
+      moduleDigest: `sha256:${info.digest}`,
+      capability: target.capability,
+      export: target.export,
+      trigger: request.trigger,
+      correlationId: request.correlationId ?? null,
+      input: request.input as Uint8Array<ArrayBuffer>,
+      // The fingerprint covers the effective config (the manifest's default until operators
+      // can set values) and the limits applied: two runs that share it ran alike.
+      config: {
+        config: (info.manifest.config?.default ?? {}) as NonNullable<RunStart["config"]>,
+        limits: applied,
       },
-  });
-  if (request.durable) await Promise.all([started, finished, event]);
-  return result.ok
-    ? { runId, ok: true, output: result.output, usage: result.usage }
-    : { runId, ok: false, error: result.error, usage: result.usage };
+      limits: applied,
+    });
+    const call: HostCall = {
+      runId,
+      pluginId: info.id,
+      capability: name,
+      grants: info.manifest.permissions ?? {},
+    };
+    let result: CallResult & { error?: RunError } = await callWithHooks(
+      loaded,
+      call,
+      () => sandbox.call(target.export, request.input, call, limits),
+    );
+    if (result.ok && (request.output ?? "none") !== "none") {
+      const error = checkOutput(
+        info.id,
+        name,
+        request.output === "schema" ? target.output : undefined,
+        result.output,
+      );
+      if (error) result = { ok: false, error, usage: result.usage };
+    }
+    fuel = result.usage.fuel;
+    failed = result.ok ? undefined : result.error.class;
+    const usage = {
+      fuel: result.usage.fuel,
+      memoryPages: result.usage.memoryPages,
+      durationMs: Math.round(result.usage.durationMs),
+    };
+    const finished = result.ok
+      ? deps.store.runs.finish(runId, {
+        status: "ok",
+        output: result.output as Uint8Array<ArrayBuffer>,
+        usage,
+      })
+      : deps.store.runs.finish(runId, {
+        status: "error",
+        errorClass: result.error.class,
+        errorMessage: result.error.message,
+        usage,
+      });
+    const payload = {
+      capability: target.capability,
+      export: target.export,
+      trigger: request.trigger,
+      usage,
+    };
+    const event = deps.store.events.append({
+      type: result.ok ? "run.finished" : "run.failed",
+      level: result.ok ? "info" : "warn",
+      source: "host",
+      pluginId: info.id,
+      runId,
+      correlationId: request.correlationId ?? null,
+      payload: result.ok
+        ? payload
+        : { ...payload, error: { class: result.error.class, message: result.error.message } },
+    });
+    if (request.durable) await Promise.all([started, finished, event]);
+    return result.ok
+      ? { runId, ok: true, output: result.output, usage: result.usage }
+      : { runId, ok: false, error: result.error, usage: result.usage };
+  } catch (error) {
+    if (error instanceof HostError) failed = error.code;
+    throw error;
+  } finally {
+    deps.metrics.ended(series, (performance.now() - begun) / 1000, fuel, failed);
+  }
 }
 
 /**
@@ -99,22 +161,102 @@ export async function invokeLoaded(
  * (the CLI's `host call`); the run then records the capability that maps to
  * that export, if any.
  */
-function resolveTarget(
-  loaded: LoadedPlugin,
-  request: InvokeRequest,
-): { capability: string | null; export: string } {
+function resolveTarget(loaded: LoadedPlugin, request: InvokeRequest): Target {
   const capabilities = loaded.info.manifest.capabilities;
-  const capability = capabilities[request.capability];
-  if (capability) return { capability: request.capability, export: capability.export };
+  const capability = Object.hasOwn(capabilities, request.capability)
+    ? capabilities[request.capability]
+    : undefined;
+  if (capability) {
+    return {
+      capability: request.capability,
+      export: capability.export,
+      input: capability.input,
+      output: capability.output,
+      isCapability: true,
+    };
+  }
   if (request.allowExport && loaded.sandbox.exports.includes(request.capability)) {
     const mapped = Object.entries(capabilities).find(([, c]) => c.export === request.capability);
-    return { capability: mapped?.[0] ?? null, export: request.capability };
+    return {
+      capability: mapped?.[0] ?? null,
+      export: request.capability,
+      input: undefined,
+      output: mapped?.[1].output,
+      isCapability: false,
+    };
   }
   const known = Object.keys(capabilities).join(", ") || "none";
   throw new HostError(
     "not_found",
     `Plugin '${loaded.info.id}' has no capability '${request.capability}' (it has: ${known})`,
   );
+}
+
+/**
+ * Throws `invalid_json` or `schema_mismatch` (with the issues as `errors`).
+ * An empty input is no input: nothing to check (HTTP refuses an empty body
+ * before it gets here; the CLI sends one when no --input is given).
+ */
+function checkInput(
+  pluginId: string,
+  capability: string,
+  schema: Record<string, unknown> | undefined,
+  input: Uint8Array,
+): void {
+  if (input.byteLength === 0) return;
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(input));
+  } catch (error) {
+    throw new HostError(
+      "invalid_json",
+      `The input is not valid JSON: ${messageOf(error)}`,
+    );
+  }
+  const issues = compileJsonSchema(schema)(value);
+  if (issues.length > 0) {
+    throw new HostError(
+      "schema_mismatch",
+      `The input does not match the input schema of ${pluginId}/${capability}: ${describe(issues)}`,
+      { extensions: { errors: issues } },
+    );
+  }
+}
+
+/** An `output_invalid` error when the output is not JSON or (given a schema) off it. */
+function checkOutput(
+  pluginId: string,
+  capability: string,
+  schema: Record<string, unknown> | undefined,
+  output: Uint8Array,
+): RunError | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(output));
+  } catch {
+    return {
+      class: "output_invalid",
+      message: `Plugin '${pluginId}' returned output that is not JSON from '${capability}'`,
+    };
+  }
+  const issues = compileJsonSchema(schema)(value);
+  if (issues.length === 0) return undefined;
+  return {
+    class: "output_invalid",
+    message:
+      `Plugin '${pluginId}' returned output that does not match the output schema of '${capability}': ${
+        describe(issues)
+      }`,
+    errors: issues,
+  };
+}
+
+function describe(issues: SchemaIssue[]): string {
+  return issues.slice(0, 5).map((i) => `${i.path || "(root)"} ${i.message}`).join("; ");
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Runs the host functions' beforeCall/afterCall hooks around a call; a hook's error fails the run. */
@@ -129,7 +271,7 @@ async function callWithHooks(
     await hooks?.beforeCall?.(call);
   } catch (error) {
     const code = error instanceof HostError ? error.code : "host_error";
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     await hooks?.afterCall?.(call, { ok: false, error: { class: code, message } }).catch(() => {});
     return { ok: false, error: { class: code, message }, usage: noUsage };
   }
@@ -138,16 +280,10 @@ async function callWithHooks(
   try {
     replaced = await hooks?.afterCall?.(
       call,
-      result.ok ? { ok: true } : {
-        ok: false,
-        error: result.error,
-      },
+      result.ok ? { ok: true } : { ok: false, error: result.error },
     );
   } catch (error) {
-    replaced = {
-      class: "host_error" as const,
-      message: error instanceof Error ? error.message : String(error),
-    };
+    replaced = { class: "host_error" as const, message: messageOf(error) };
   }
   return replaced ? { ok: false, error: replaced, usage: result.usage } : result;
 }

@@ -1,9 +1,11 @@
 /**
- * The plugin runtime: load verified plugins and call their capabilities with
- * a RunRecord for every call.
+ * The plugin core: load verified plugins and run their capabilities through
+ * one `invoke` (input checked, limits resolved once, RunRecord, metrics).
  * @module
  */
-export { createRuntime, type LoadedPlugin, manifestLimits, PluginRuntime } from "./runtime.ts";
+export { createRuntime, type LoadOptions, manifestLimits, PluginRuntime } from "./runtime.ts";
+export { LATENCY_BUCKETS, type RunLabels, RunMetrics, type RunStats } from "./metrics.ts";
+export { recordedLimits, resolveLimits } from "./limits.ts";
 export {
   installedPath,
   installPlugin,
@@ -20,12 +22,19 @@ export {
   type SchemaIssue,
 } from "./validate.ts";
 export type {
+  CallLimits,
   CallOutcome,
+  ChildRunRequest,
+  ChildRunResult,
   HostFunctionHost,
   HostFunctionProvider,
   HostFunctionSet,
   InvokeRequest,
   InvokeResult,
+  LoadedPlugin,
+  OutputCheck,
   PluginInfo,
+  RunError,
   RuntimeOptions,
+  Trigger,
 } from "./types.ts";

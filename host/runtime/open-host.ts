@@ -1,8 +1,8 @@
 /**
  * Opens everything a running host needs from its data paths: the store, the
  * trust store and a runtime with the installed plugins (and optionally every
- * plugin file in a directory) loaded. Used by `host serve`, `host call --db`,
- * the scheduler and tests.
+ * plugin file in a directory) loaded. `createHost` (host/host.ts) builds the
+ * public Host on it; tests use it directly.
  * @module
  */
 import { readdir, readFile } from "node:fs/promises";
@@ -25,6 +25,10 @@ export interface OpenHostOptions {
   installed?: boolean;
   allowUnsigned?: boolean;
   policy?: Limits;
+  /** Limits for plugins whose manifest does not ask (default: the sandbox's defaults). */
+  defaults?: Partial<Limits>;
+  /** Keep compiled modules in `paths.cache` (default true). */
+  cache?: boolean;
   /** Host functions per plugin (default: host/capabilities' provider, secrets from the environment). */
   hostFunctions?: HostFunctionProvider;
   /** libSQL auth token for a `libsql://` URL. */
@@ -50,10 +54,11 @@ export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
       store,
       trust,
       ...(options.policy ? { policy: options.policy } : {}),
+      ...(options.defaults ? { defaults: options.defaults } : {}),
       ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
       // Every plugin gets the ABI's host functions, scoped to its grants (host/capabilities).
       hostFunctions: options.hostFunctions ?? capabilityProvider(),
-      cacheDir: options.paths.cache,
+      ...(options.cache ?? true ? { cacheDir: options.paths.cache } : {}),
     });
     const loaded: PluginInfo[] = [];
     const failed: { source: string; error: string }[] = [];

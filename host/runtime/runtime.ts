@@ -1,63 +1,67 @@
 /**
- * The plugin runtime: verified plugins loaded into the sandbox, and the one
- * path every capability call takes (RunRecord, limits, events). The CLI,
- * the HTTP server and the scheduler all call `invoke` here.
+ * The plugin core: verified plugins loaded into the sandbox, and the one
+ * `invoke` every run takes (see invoke.ts). `createHost` (host.ts) wires it
+ * to a store, a trust store, host functions and metrics.
  * @module
  */
+import { basename } from "node:path";
 import { HostError } from "../errors.ts";
 import type { Manifest } from "../manifest/mod.ts";
-import { defaultPolicy, type Limits, loadPlugin, type SandboxedPlugin } from "../sandbox/mod.ts";
+import { defaultPolicy, type Limits, loadPlugin } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
-import { verifyPlugin } from "../trust/mod.ts";
+import { type VerifiedPlugin, verifyPlugin } from "../trust/mod.ts";
 import { invokeLoaded } from "./invoke.ts";
+import { RunMetrics } from "./metrics.ts";
 import { eventLogger } from "./plugin-logger.ts";
 import type {
   HostFunctionSet,
   InvokeRequest,
   InvokeResult,
+  LoadedPlugin,
   PluginInfo,
   RuntimeOptions,
 } from "./types.ts";
 
-/** A plugin loaded into the sandbox, with what the runtime knows of it. */
-export interface LoadedPlugin {
-  info: PluginInfo;
-  sandbox: SandboxedPlugin;
-  /** The plugin's own limits (its manifest's requests, capped by policy). */
-  limits: Partial<Limits>;
-  /** Its host functions' per-call hooks. */
-  hooks?: Pick<HostFunctionSet, "beforeCall" | "afterCall"> | undefined;
+/** Options of `PluginRuntime.load`. */
+export interface LoadOptions {
+  /** Refuse a verified plugin before any of its code loads (e.g. a downgrade). */
+  accept?: (manifest: Manifest) => void | Promise<void>;
+  /**
+   * Dev mode only (`allowUnsigned`): also load a module without a manifest,
+   * as plugin `unsigned:<file name>` with no capabilities and only Extism's
+   * kernel, WASI when `wasi` is set. Its exports are called by name.
+   */
+  bare?: { wasi: boolean };
 }
 
 /** Loads, holds and calls plugins. Create with `createRuntime`. */
 export class PluginRuntime {
   readonly store: Store;
+  /** Every run's counters (by plugin, capability and trigger). */
+  readonly metrics: RunMetrics;
   readonly #options: RuntimeOptions;
+  readonly #policy: Readonly<Limits>;
   readonly #plugins = new Map<string, LoadedPlugin>();
   #closed = false;
 
   constructor(options: RuntimeOptions) {
     this.store = options.store;
+    this.metrics = options.metrics ?? new RunMetrics();
     this.#options = options;
+    this.#policy = options.policy ?? defaultPolicy;
   }
 
   /**
-   * Verifies a plugin file against the trust store and loads it, replacing a
-   * loaded plugin of the same id. Throws `verification_failed` or `load_error`,
-   * or whatever `accept` throws after verification.
+   * Verifies a plugin file against the trust store (once) and loads it,
+   * replacing a loaded plugin of the same id. Throws `verification_failed` or
+   * `load_error`, or whatever `accept` throws after verification.
    */
-  async load(
-    wasm: Uint8Array,
-    source: string,
-    options: { accept?: (manifest: Manifest) => void | Promise<void> } = {},
-  ): Promise<PluginInfo> {
+  async load(wasm: Uint8Array, source: string, options: LoadOptions = {}): Promise<PluginInfo> {
     this.#assertOpen();
-    const verified = await verifyPlugin(wasm, this.#options.trust, {
-      allowUnsigned: this.#options.allowUnsigned ?? false,
-    });
+    const verified = await this.#verify(wasm, source, options);
     const manifest = verified.manifest;
-    // Lets installers refuse (e.g. a downgrade) after verification, before any code loads.
-    await options.accept?.(manifest);
+    const bare = verified.bare;
+    if (!bare) await options.accept?.(manifest);
     const unsigned = verified.warnings.length > 0;
     if (unsigned) {
       void this.store.events.append({
@@ -67,14 +71,14 @@ export class PluginRuntime {
         payload: { source, warnings: verified.warnings },
       });
     }
-    const limits = { ...this.#options.defaults, ...manifestLimits(manifest) };
-    const functions: HostFunctionSet = this.#options.hostFunctions?.(manifest, {
-      store: this.store,
-      invoke: (request) => this.invoke(request),
-    }) ?? { functions: {}, needsWorker: false };
+    const functions: HostFunctionSet = (!bare &&
+      this.#options.hostFunctions?.(manifest, {
+        store: this.store,
+        invoke: (request) => this.invoke({ ...request, trigger: "invoke" }),
+      })) || { functions: {}, needsWorker: false };
     const sandbox = await loadPlugin(verified.wasm, {
-      limits,
-      policy: this.#options.policy ?? defaultPolicy,
+      limits: { ...this.#options.defaults, ...manifestLimits(manifest) },
+      policy: this.#policy,
       hostFunctions: functions.functions,
       wasi: manifest.permissions?.wasi ?? false,
       mode: functions.needsWorker || (functions.allowedHosts?.length ?? 0) > 0 ? "worker" : "main",
@@ -94,10 +98,11 @@ export class PluginRuntime {
       manifest,
       mode: sandbox.mode,
       unsigned,
+      warnings: verified.warnings,
     };
     const previous = this.#plugins.get(manifest.id);
     const hooks = { beforeCall: functions.beforeCall, afterCall: functions.afterCall };
-    this.#plugins.set(manifest.id, { info, sandbox, limits, hooks });
+    this.#plugins.set(manifest.id, { info, sandbox, hooks });
     if (previous) await previous.sandbox.close();
     void this.store.events.append({
       type: "plugin.loaded",
@@ -132,9 +137,11 @@ export class PluginRuntime {
   }
 
   /**
-   * Calls a capability. Resolves with the output or a classified error and
-   * the run id; rejects only for requests that never became a run
-   * (`not_found` plugin or capability, disabled plugin).
+   * Runs a capability: the one path of every trigger (see invoke.ts).
+   * Resolves with the output or a classified error and the run id; rejects
+   * with a HostError only for requests that never became a run: `not_found`
+   * (plugin or capability), `conflict` (disabled plugin), `invalid_json` or
+   * `schema_mismatch` (input), `invalid_input` (limits).
    */
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
     this.#assertOpen();
@@ -143,10 +150,9 @@ export class PluginRuntime {
       throw new HostError("conflict", `Plugin '${request.pluginId}' is disabled: enable it first`);
     }
     return await invokeLoaded(
-      this.store,
+      { store: this.store, policy: this.#policy, metrics: this.metrics },
       loaded,
       request,
-      this.#options.policy ?? defaultPolicy,
     );
   }
 
@@ -158,6 +164,41 @@ export class PluginRuntime {
     this.#plugins.clear();
     await Promise.allSettled(plugins.map((p) => p.sandbox.close()));
     await this.store.flush();
+  }
+
+  /** Verifies once; in dev mode a module without a manifest may load bare. */
+  async #verify(
+    wasm: Uint8Array,
+    source: string,
+    options: LoadOptions,
+  ): Promise<VerifiedPlugin & { bare: boolean }> {
+    const allowUnsigned = this.#options.allowUnsigned ?? false;
+    try {
+      return { ...await verifyPlugin(wasm, this.#options.trust, { allowUnsigned }), bare: false };
+    } catch (error) {
+      const details = error instanceof HostError ? error.details : undefined;
+      if (!allowUnsigned || !options.bare || details?.reason !== "no_manifest") throw error;
+      const manifest: Manifest = {
+        schemaVersion: 1,
+        id: `unsigned:${basename(source)}`,
+        version: "0.0.0",
+        engines: { host: "*", abi: 1 },
+        capabilities: {},
+        permissions: { wasi: options.bare.wasi },
+      } as Manifest;
+      return {
+        manifest,
+        digest: String(details.digest ?? ""),
+        signers: [],
+        wasm,
+        warnings: [
+          `${
+            error instanceof Error ? error.message : String(error)
+          } (dev mode: it runs bare, with no capabilities and no host functions)`,
+        ],
+        bare: true,
+      };
+    }
   }
 
   #require(id: string): LoadedPlugin {

@@ -1,46 +1,81 @@
 /**
- * The public types of the plugin runtime: what callers (CLI, HTTP, scheduler,
- * host functions) ask for and get back.
+ * The public types of the plugin core: what callers (CLI, HTTP, scheduler,
+ * host functions, and the hooks, event deliveries, routes and replays to
+ * come) ask `invoke` for and get back.
  * @module
  */
-import type { ErrorCode } from "../errors.ts";
+import type { HostFunctionProvider, HostFunctionSet } from "../capabilities/types.ts";
 import type { Manifest } from "../manifest/mod.ts";
-import type {
-  CallError,
-  HostCall,
-  HostFunction,
-  Limits,
-  SandboxLogger,
-  Usage,
-} from "../sandbox/mod.ts";
+import type { CallError, Limits, SandboxedPlugin, SandboxLogger, Usage } from "../sandbox/mod.ts";
 import type { RunTrigger, Store } from "../store/mod.ts";
 import type { TrustStore } from "../trust/mod.ts";
+import type { RunMetrics } from "./metrics.ts";
+import type { SchemaIssue } from "./validate.ts";
+
+export type {
+  CallOutcome,
+  ChildRunRequest,
+  ChildRunResult,
+  HostFunctionHost,
+  HostFunctionProvider,
+  HostFunctionSet,
+} from "../capabilities/types.ts";
+
+/**
+ * What started a run: `http`, `cli`, `schedule`, `invoke` (a plugin's child
+ * run), and `event`, `hook`, `route`, `replay` for the triggers to come.
+ */
+export type Trigger = RunTrigger;
+
+/**
+ * Per-call limits a caller may ask for. Memory is not among them: it is fixed
+ * when the plugin's module is compiled (manifest `limits.memoryMaxPages`,
+ * capped by policy), so every run records the plugin's memory cap.
+ */
+export type CallLimits = Partial<Omit<Limits, "memoryPages">>;
+
+/** How much of a capability's output `invoke` checks before the run counts as ok. */
+export type OutputCheck = "none" | "json" | "schema";
 
 /** One capability call. */
 export interface InvokeRequest {
   pluginId: string;
   capability: string;
-  /** The input bytes (UTF-8 JSON for capabilities). */
+  /** The input bytes: UTF-8 JSON for a capability, checked against its input schema. */
   input: Uint8Array;
-  trigger: RunTrigger;
+  trigger: Trigger;
   parentRunId?: string | undefined;
   correlationId?: string | undefined;
-  /** Per-call limits; the plugin's and the host's caps still apply. */
-  limits?: Partial<Limits> | undefined;
+  /** Per-call limits; the plugin's limits and the host's policy still cap them. */
+  limits?: CallLimits | undefined;
+  /**
+   * Output check (default `none`): `json` fails the run with `output_invalid`
+   * unless the output is JSON; `schema` also checks the capability's output schema.
+   */
+  output?: OutputCheck | undefined;
   /** Wait until the RunRecord is durable before resolving (HTTP answers do). */
   durable?: boolean | undefined;
   /** Run id to use (default: a new ULID). */
   runId?: string | undefined;
-  /** `capability` may also name a module export directly (the CLI's `host call`). */
+  /**
+   * `capability` may also name a module export directly (the CLI's `host
+   * call`); such a call has no schema, so its input is passed as it is.
+   */
   allowExport?: boolean | undefined;
 }
+
+/** A run's error: its code (`class` on the wire and in the RunRecord) and message. */
+export type RunError = CallError & {
+  /** Schema issues, for `output_invalid` against the output schema. */
+  errors?: SchemaIssue[];
+};
 
 /** How a capability call ended. Never thrown for plugin behaviour. */
 export type InvokeResult =
   | { runId: string; ok: true; output: Uint8Array; usage: Usage }
-  | { runId: string; ok: false; error: { class: ErrorCode; message: string }; usage: Usage };
+  | { runId: string; ok: false; error: RunError; usage: Usage };
 
-/** A plugin as the runtime knows it. */
+/** A plugin as the core knows it. */
 export interface PluginInfo {
   id: string;
   version: string;
@@ -55,39 +90,17 @@ export interface PluginInfo {
   mode: "main" | "worker";
   /** Unsigned plugins loaded in dev mode. */
   unsigned: boolean;
+  /** Why it was loaded although it does not verify (dev mode only); empty otherwise. */
+  warnings: string[];
 }
 
-/** The host functions a plugin gets, decided from its manifest. */
-export interface HostFunctionSet {
-  functions: Record<string, HostFunction>;
-  /** True when some function is async (the plugin then runs in worker mode). */
-  needsWorker: boolean;
-  /** Hosts Extism's http_request may reach, and the fetch that enforces it. */
-  allowedHosts?: string[];
-  fetch?: typeof fetch;
-  /** Where the plugin's log lines go (default: RuntimeOptions.logger, else the event log). */
-  logger?: SandboxLogger;
-  /** Runs before each call of the plugin (e.g. to load its KV view); a throw fails the run. */
-  beforeCall?: (call: HostCall) => Promise<void>;
-  /**
-   * Runs after each call, with how it ended (e.g. to commit or drop the call's
-   * KV writes). A returned error replaces the outcome: the run fails with it.
-   */
-  afterCall?: (call: HostCall, outcome: CallOutcome) => Promise<CallError | null>;
+/** A plugin loaded into the sandbox, with what the core knows of it. */
+export interface LoadedPlugin {
+  info: PluginInfo;
+  sandbox: SandboxedPlugin;
+  /** Its host functions' per-call hooks. */
+  hooks?: Pick<HostFunctionSet, "beforeCall" | "afterCall"> | undefined;
 }
-
-/** How a call ended, as `afterCall` sees it. */
-export type CallOutcome = { ok: true } | { ok: false; error: CallError };
-
-/** What a provider may use of the host it serves. */
-export interface HostFunctionHost {
-  store: Store;
-  /** Calls another plugin's capability (the runtime's own `invoke`). */
-  invoke(request: InvokeRequest): Promise<InvokeResult>;
-}
-
-/** Builds a plugin's host functions (see host/capabilities). */
-export type HostFunctionProvider = (manifest: Manifest, host: HostFunctionHost) => HostFunctionSet;
 
 /** Options of `createRuntime`. */
 export interface RuntimeOptions {
@@ -103,6 +116,8 @@ export interface RuntimeOptions {
   hostFunctions?: HostFunctionProvider;
   /** Where plugin log lines go (default: the event log). */
   logger?: (plugin: Manifest) => SandboxLogger;
-  /** Compiled-module cache directory (openHost passes `paths.cache`); default none. */
+  /** Compiled-module cache directory (createHost passes `paths.cache`); default none. */
   cacheDir?: string;
+  /** Where every run is counted (default: a new RunMetrics). */
+  metrics?: RunMetrics;
 }

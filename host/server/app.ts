@@ -72,7 +72,7 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     runtime: parts.runtime,
     pluginsDir: parts.pluginsDir,
     tokens: parts.tokens ?? cachedVerifier(new TokensRepository(parts.store.db)),
-    metrics: new Metrics(),
+    metrics: new Metrics(parts.runtime.metrics),
     inflight: new Inflight(),
     options,
     shutdown: parts.shutdown ?? new AbortController().signal,

@@ -1,28 +1,17 @@
 /**
  * Errors as `application/problem+json` (RFC 9457): every error has a stable
  * `type` URI built from its code, a status, a human `detail`, and never a
- * stack trace. HostError codes map to statuses in host/errors.ts; the few
- * errors only HTTP has (malformed JSON, wrong media type, ...) live here.
+ * stack trace. Codes map to statuses in host/errors.ts, the one table of the
+ * error family; this file only writes the body.
  * @module
  */
-import { type ErrorCode, HostError } from "../errors.ts";
+import { type ErrorCode, HostError, httpStatusFor } from "../errors.ts";
 
 /** Base of every problem `type`: `${PROBLEM_BASE}<code>`, listed in docs/http-api.md. */
 export const PROBLEM_BASE = "https://plughost.dev/problems/";
 
-/** Problem codes only the HTTP layer has, with their statuses. */
-export const httpProblems = {
-  invalid_json: 400,
-  unsupported_media_type: 415,
-  payload_too_large: 413,
-  route_not_found: 404,
-  schema_mismatch: 422,
-  output_invalid: 500,
-  not_ready: 503,
-} as const;
-
-/** Every problem code: a HostError code or an HTTP-only one. */
-export type ProblemCode = ErrorCode | keyof typeof httpProblems;
+/** Every problem code: an error code of the host's one family (host/errors.ts). */
+export type ProblemCode = ErrorCode;
 
 /** The JSON body of a problem response. */
 export interface ProblemBody {
@@ -35,13 +24,12 @@ export interface ProblemBody {
   [extension: string]: unknown;
 }
 
-/** An HTTP-layer error with a problem code; thrown by routes and middleware. */
-export class ProblemError extends Error {
+/**
+ * A HostError thrown by routes and middleware, named for where it is used;
+ * `status`, `extensions` and `headers` are the HostError's own.
+ */
+export class ProblemError extends HostError {
   override readonly name = "ProblemError";
-  readonly code: ProblemCode;
-  readonly status: number;
-  readonly extensions: Record<string, unknown>;
-  readonly headers: Record<string, string>;
 
   constructor(
     code: ProblemCode,
@@ -52,19 +40,18 @@ export class ProblemError extends Error {
       headers?: Record<string, string>;
     } = {},
   ) {
-    super(detail);
-    this.code = code;
-    this.status = options.status ?? statusOf(code);
-    this.extensions = options.extensions ?? {};
-    this.headers = options.headers ?? {};
+    super(code, detail, options);
+  }
+
+  /** The HTTP status this problem answers with. */
+  get status(): number {
+    return this.httpStatus;
   }
 }
 
-/** The status a problem code has by default. */
+/** The status a problem code has by default (host/errors.ts's table). */
 export function statusOf(code: ProblemCode): number {
-  return Object.hasOwn(httpProblems, code)
-    ? httpProblems[code as keyof typeof httpProblems]
-    : new HostError(code as ErrorCode, "").httpStatus;
+  return httpStatusFor(code);
 }
 
 /** Builds a problem+json response. */
@@ -98,20 +85,16 @@ export function problemResponse(
  * answers 500 with a fixed detail (the caller logs the error itself).
  */
 export function problemFromError(error: unknown): Response {
-  if (error instanceof ProblemError) {
-    return problemResponse(error.code, error.message, {
-      status: error.status,
-      extensions: error.extensions,
-      headers: error.headers,
-    });
-  }
   if (error instanceof HostError) {
-    const headers: Record<string, string> = error.code === "busy" || error.code === "rate_limited"
+    const retry: Record<string, string> = error.code === "busy" || error.code === "rate_limited"
       ? { "retry-after": "1" }
       : {};
     return problemResponse(error.code, error.message, {
-      headers,
-      ...(error.details ? { extensions: { details: error.details } } : {}),
+      status: error.httpStatus,
+      extensions: error.details
+        ? { ...error.extensions, details: error.details }
+        : error.extensions,
+      headers: { ...retry, ...error.headers },
     });
   }
   return problemResponse(

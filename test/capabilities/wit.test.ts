@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { capabilityProvider, HOST_FUNCTION_NAMES } from "../../host/capabilities/mod.ts";
 import type { Manifest } from "../../host/manifest/mod.ts";
-import type { InvokeRequest } from "../../host/runtime/mod.ts";
+import type { ChildRunRequest } from "../../host/runtime/mod.ts";
 import { repoRoot } from "../helpers/cli.ts";
 import { tempStore } from "../helpers/store.ts";
 
@@ -44,7 +44,7 @@ describe("host-function table vs wit/host.wit", () => {
       const provider = capabilityProvider({ secrets: { get: () => undefined } });
       const host = {
         store,
-        invoke: (_: InvokeRequest) => Promise.reject(new Error("not in this test")),
+        invoke: (_: ChildRunRequest) => Promise.reject(new Error("not in this test")),
       };
       const none = provider(manifest(undefined), host);
       const all = provider(

@@ -24,17 +24,24 @@ describe("plugins/hello (example.hello)", () => {
     expect(JSON.parse(result.stdout).output).toEqual({ message: 'Hello, A "😀" \\ B!' });
   });
 
-  it("refuses input without a name, with a message that says what to send", async () => {
+  it("refuses input without a name against the schema (65), with a message that says what to send", async () => {
     const result = await runCli(["call", hello, "greet", "--input", '{"nom":"x"}', "--json"]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(65);
     const parsed = JSON.parse(result.stdout);
-    expect(parsed.error.class).toBe("plugin_error");
-    expect(parsed.error.message).toContain('needs a string "name"');
+    expect(parsed.error.class).toBe("schema_mismatch");
+    expect(parsed.error.message).toContain("must have required property 'name'");
   });
 
-  it("refuses input that is not JSON", async () => {
+  it("refuses input that is not JSON (65)", async () => {
     const result = await runCli(["call", hello, "greet", "--input", "Zoë", "--json"]);
-    expect(result.code).toBe(1);
+    expect(result.code).toBe(65);
+    expect(JSON.parse(result.stdout).error.class).toBe("invalid_json");
     expect(JSON.parse(result.stdout).error.message).toContain("not valid JSON");
+  });
+
+  it("a plugin that refuses no input fails the run (1)", async () => {
+    const result = await runCli(["call", hello, "greet", "--json"]);
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout).error.class).toBe("plugin_error");
   });
 });

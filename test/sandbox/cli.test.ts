@@ -63,6 +63,8 @@ describe("host call flag errors", () => {
       ...dev,
     ]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^host call: memory_limit: /);
+    // Dev mode warns first that the module has no manifest.
+    expect(result.stderr).toMatch(/^host call: warning: no_manifest: /);
+    expect(result.stderr).toMatch(/^host call: memory_limit: /m);
   });
 });

@@ -137,9 +137,8 @@ describe("POST /v1/plugins/{id}/capabilities/{name}", () => {
       error: { class: "plugin_error" },
     });
     const metrics = await (await h.call("/metrics", { token: h.tokens.read })).text();
-    expect(metrics).toContain(
-      'plughost_call_errors_total{plugin="example.hello",class="plugin_error"} 1',
-    );
-    expect(metrics).toContain('plughost_calls_total{plugin="example.hello"} 1');
+    const labels = 'plugin="example.hello",capability="greet",trigger="http"';
+    expect(metrics).toContain(`plughost_call_errors_total{${labels},class="plugin_error"} 1`);
+    expect(metrics).toContain(`plughost_calls_total{${labels}} 1`);
   });
 });

@@ -1,16 +1,15 @@
 /**
  * `POST /v1/plugins/{id}/capabilities/{name}`: a capability call over HTTP.
- * JSON in (checked against the capability's input schema), the plugin's JSON
- * out with `x-run-id`; the RunRecord is durable before the answer is sent.
+ * JSON in, the plugin's JSON out with `x-run-id`; the core's invoke checks
+ * both against the capability's schemas, records the run (durable before the
+ * answer is sent) and counts it in the metrics.
  * @module
  */
 import { z } from "@hono/zod-openapi";
 import { HostError } from "../../errors.ts";
-import { capabilityValidator } from "../../runtime/mod.ts";
 import { ulid } from "../../store/mod.ts";
 import { parseJson, readBody, requireMediaType } from "../body.ts";
 import type { RouteModule, ServerDeps } from "../context.ts";
-import { ProblemError } from "../problem.ts";
 import { defineRoute, guarded } from "../route.ts";
 import { problemContent } from "../schemas.ts";
 
@@ -51,11 +50,9 @@ export const capabilities: RouteModule = {
   register(app, deps) {
     app.openapi(guarded(app, callCapability), async (c) => {
       const { id, name } = c.req.valid("param");
-      const plugin = deps.runtime.get(id);
-      if (!plugin) {
+      if (!deps.runtime.get(id)) {
         throw new HostError("not_found", `No plugin '${id}' is loaded: see GET /v1/plugins`);
       }
-      const checkInput = capabilityValidator(plugin.manifest, name, "input");
       requireMediaType(c, ["application/json"]);
       const correlationId = c.req.header("x-correlation-id");
       if (correlationId !== undefined && !correlationPattern.test(correlationId)) {
@@ -65,23 +62,15 @@ export const capabilities: RouteModule = {
         );
       }
       const bytes = await readBody(c, deps.options.maxBodyBytes);
-      const input = parseJson(bytes);
-      const issues = checkInput(input);
-      if (issues.length > 0) {
-        throw new ProblemError(
-          "schema_mismatch",
-          `The input does not match the input schema of ${id}/${name}: ${
-            issues.slice(0, 5).map((i) => `${i.path || "(root)"} ${i.message}`).join("; ")
-          }`,
-          { extensions: { errors: issues } },
-        );
-      }
+      // An empty body is refused here: the core reads empty input as "no input".
+      if (bytes.byteLength === 0) parseJson(bytes);
       // A raw Response: the plugin's JSON bytes go out as they came, never re-serialized.
       return (await invoke(deps, id, name, bytes, correlationId)) as never;
     });
   },
 };
 
+/** Runs the call through the core's invoke (input and output checks, RunRecord, metrics). */
 async function invoke(
   deps: ServerDeps,
   pluginId: string,
@@ -90,76 +79,29 @@ async function invoke(
   correlationId: string | undefined,
 ): Promise<Response> {
   const runId = ulid();
-  const started = performance.now();
-  deps.metrics.callStarted(pluginId);
-  let errorClass: string | undefined = "host_error";
-  let fuel = 0;
-  try {
-    const result = await deps.inflight.track(
+  const result = await deps.inflight.track(
+    runId,
+    deps.runtime.invoke({
+      pluginId,
+      capability,
+      input,
+      trigger: "http",
+      correlationId,
+      output: deps.options.validateOutput ? "schema" : "json",
+      durable: true,
       runId,
-      deps.runtime.invoke({
-        pluginId,
-        capability,
-        input,
-        trigger: "http",
-        correlationId,
-        durable: true,
-        runId,
-      }),
-    );
-    fuel = result.usage.fuel;
-    const headers = { "x-run-id": result.runId };
-    if (!result.ok) {
-      errorClass = result.error.class;
-      const error = new HostError(result.error.class, result.error.message);
-      throw new ProblemError(result.error.class, result.error.message, {
-        status: error.httpStatus,
-        extensions: { runId: result.runId },
-        headers: result.error.class === "busy" ? { ...headers, "retry-after": "1" } : headers,
-      });
-    }
-    const output = checkOutput(deps, pluginId, capability, result.output, result.runId);
-    errorClass = undefined;
-    return new Response(output as Uint8Array<ArrayBuffer>, {
-      status: 200,
-      headers: { "content-type": "application/json", ...headers },
+    }),
+  );
+  const headers: Record<string, string> = { "x-run-id": result.runId };
+  if (!result.ok) {
+    const errors = result.error.errors ? { errors: result.error.errors } : {};
+    throw new HostError(result.error.class, result.error.message, {
+      extensions: { runId: result.runId, ...errors },
+      headers,
     });
-  } catch (error) {
-    if (error instanceof HostError && errorClass === "host_error") errorClass = error.code;
-    throw error;
-  } finally {
-    deps.metrics.callEnded(pluginId, (performance.now() - started) / 1000, fuel, errorClass);
   }
-}
-
-/** The output as JSON bytes; 500 `output_invalid` when it is not JSON or (when asked) off-schema. */
-function checkOutput(
-  deps: ServerDeps,
-  pluginId: string,
-  capability: string,
-  output: Uint8Array,
-  runId: string,
-): Uint8Array {
-  const fail = (detail: string, extensions: Record<string, unknown> = {}) =>
-    new ProblemError("output_invalid", detail, {
-      extensions: { runId, ...extensions },
-      headers: { "x-run-id": runId },
-    });
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(output));
-  } catch {
-    throw fail(`Plugin '${pluginId}' returned output that is not JSON from '${capability}'`);
-  }
-  if (deps.options.validateOutput) {
-    const plugin = deps.runtime.get(pluginId);
-    const issues = plugin ? capabilityValidator(plugin.manifest, capability, "output")(value) : [];
-    if (issues.length > 0) {
-      throw fail(
-        `Plugin '${pluginId}' returned output that does not match the output schema of '${capability}'`,
-        { errors: issues },
-      );
-    }
-  }
-  return output;
+  return new Response(result.output as Uint8Array<ArrayBuffer>, {
+    status: 200,
+    headers: { "content-type": "application/json", ...headers },
+  });
 }

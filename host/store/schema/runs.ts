@@ -5,7 +5,16 @@
 import { blob, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
 /** What started a run. */
-export const runTriggers = ["http", "cli", "schedule", "event", "invoke"] as const;
+export const runTriggers = [
+  "http",
+  "cli",
+  "schedule",
+  "invoke",
+  "event",
+  "hook",
+  "route",
+  "replay",
+] as const;
 /** Where a run stands. `error` carries a class in `error_class`. */
 export const runStatuses = ["running", "ok", "error", "interrupted"] as const;
 

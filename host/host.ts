@@ -1,0 +1,205 @@
+/**
+ * `createHost`: the one place that wires a host (store, trust store, plugin
+ * core with its host functions and metrics, installed plugins, scheduler) and
+ * the small API the CLI, the HTTP server and embedders call. Every run any of
+ * them starts goes through `Host.invoke`.
+ * @module
+ */
+import { type HostPaths, resolvePaths } from "./config/paths.ts";
+import type { HostFunctionProvider } from "./capabilities/types.ts";
+import { installPlugin } from "./runtime/install.ts";
+import type { RunMetrics } from "./runtime/metrics.ts";
+import { openHost } from "./runtime/open-host.ts";
+import type { LoadOptions, PluginRuntime } from "./runtime/runtime.ts";
+import type { InvokeRequest, InvokeResult, PluginInfo } from "./runtime/types.ts";
+import type { Limits } from "./sandbox/mod.ts";
+import { type RunningScheduler, type SchedulerOptions, startScheduler } from "./scheduler/mod.ts";
+import type { EventsRepository, RunsRepository, Store } from "./store/mod.ts";
+
+/**
+ * Options of `createHost`. Every field has a default: a host over
+ * `./.plughost` that loads the plugins installed there.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtemp, rm } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const home = await mkdtemp(join(tmpdir(), "plughost-doc-"));
+ * const options: HostOptions = {
+ *   home, // host.db, plugins/ and cache/ go here
+ *   paths: { trust: ".plughost/trust" }, // the checkout's dev key
+ *   defaults: { timeoutMs: 5_000 }, // for plugins whose manifest does not ask
+ * };
+ * const host = await createHost(options);
+ * assert.equal(host.paths.db, `file:${join(home, "host.db")}`);
+ * await host.close();
+ * await rm(home, { recursive: true });
+ * ```
+ */
+export interface HostOptions {
+  /** The data directory (default `./.plughost`, resolved against the working directory). */
+  home?: string;
+  /** Overrides of single paths under `home` (e.g. `db: "file::memory:"`, `trust`). */
+  paths?: Partial<HostPaths>;
+  /** Load the plugins installed in the store (default true). */
+  installed?: boolean;
+  /** Also load every `*.wasm` in these directories (not installed). */
+  pluginDirs?: string[];
+  /** Dev mode: load unsigned or untrusted plugins (each load is a warn event). */
+  allowUnsigned?: boolean;
+  /** The operator's caps on any plugin's limits (default: the sandbox's policy). */
+  policy?: Limits;
+  /** Limits for plugins whose manifest does not ask (default: the sandbox's defaults). */
+  defaults?: Partial<Limits>;
+  /** Keep compiled modules in `<home>/cache` (default true). */
+  cache?: boolean;
+  /** Host functions per plugin (default: the ABI's, secrets from the environment). */
+  hostFunctions?: HostFunctionProvider;
+  /** libSQL auth token for a `libsql://` database URL. */
+  authToken?: string;
+}
+
+/**
+ * A running host. `close()` stops its scheduler, unloads its plugins and
+ * drains and closes its store.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readFile } from "node:fs/promises";
+ *
+ * const host: Host = await createHost({
+ *   paths: { db: "file::memory:", trust: ".plughost/trust" },
+ *   installed: false,
+ *   cache: false,
+ * });
+ * try {
+ *   await host.load(await readFile("build/plugins/hello.wasm"), "hello.wasm");
+ *   assert.deepEqual(host.list().map((p) => p.id), ["example.hello"]);
+ *   const result = await host.invoke({
+ *     pluginId: "example.hello",
+ *     capability: "greet",
+ *     input: new TextEncoder().encode('{"name":"Ada"}'),
+ *     trigger: "cli",
+ *     durable: true,
+ *   });
+ *   assert.ok(result.ok);
+ *   const run = await host.runs.get(result.runId);
+ *   assert.equal(run?.status, "ok");
+ *   const finished = await host.events.list({ type: "run.finished", runId: result.runId });
+ *   assert.equal(finished.events.length, 1);
+ * } finally {
+ *   await host.close();
+ * }
+ * ```
+ */
+export interface Host {
+  /** Where its data lives. */
+  readonly paths: HostPaths;
+  readonly store: Store;
+  /** The plugin core (loaded plugins, the one `invoke`). */
+  readonly runtime: PluginRuntime;
+  /** Every run's counters, by plugin, capability and trigger (`GET /metrics`). */
+  readonly metrics: RunMetrics;
+  /** The event log. */
+  readonly events: EventsRepository;
+  /** The RunRecords. */
+  readonly runs: RunsRepository;
+  /** Plugins loaded at start. */
+  readonly loaded: PluginInfo[];
+  /** Plugins that failed verification or loading at start, with the reason. */
+  readonly failed: { source: string; error: string }[];
+  /** Verifies and loads a plugin file without installing it (gone at close). */
+  load(wasm: Uint8Array, source: string, options?: LoadOptions): Promise<PluginInfo>;
+  /** Verifies, keeps, records and loads a plugin; a same or lower version needs `force`. */
+  install(wasm: Uint8Array, options?: { force?: boolean; source?: string }): Promise<PluginInfo>;
+  /** The loaded plugins, by id. */
+  list(): PluginInfo[];
+  /** One loaded plugin, or undefined. */
+  get(id: string): PluginInfo | undefined;
+  /** Runs a capability: the one path of every trigger (see docs/core.md). */
+  invoke(request: InvokeRequest): Promise<InvokeResult>;
+  /** Starts the scheduler (once); `close()` stops it. */
+  startScheduler(options?: Omit<SchedulerOptions, "runtime" | "store">): Promise<RunningScheduler>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a host: the store (migrated), the trust store, the plugin core with
+ * the ABI's host functions, and the installed plugins. A plugin that fails
+ * to verify or load is reported in `failed` (and the event log); the rest start.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readFile } from "node:fs/promises";
+ *
+ * const host = await createHost({
+ *   paths: { db: "file::memory:", trust: ".plughost/trust" },
+ *   installed: false,
+ *   cache: false,
+ * });
+ * try {
+ *   await host.load(await readFile("build/plugins/hello.wasm"), "hello.wasm");
+ *   const result = await host.invoke({
+ *     pluginId: "example.hello",
+ *     capability: "greet",
+ *     input: new TextEncoder().encode('{"name":"Ada"}'),
+ *     trigger: "cli",
+ *   });
+ *   assert.ok(result.ok);
+ *   assert.match(new TextDecoder().decode(result.output), /Ada/);
+ * } finally {
+ *   await host.close();
+ * }
+ * ```
+ */
+export async function createHost(options: HostOptions = {}): Promise<Host> {
+  const paths: HostPaths = {
+    ...resolvePaths({}, process.cwd(), { home: options.home }),
+    ...options.paths,
+  };
+  const open = await openHost({
+    paths,
+    ...(options.pluginDirs ? { pluginDirs: options.pluginDirs } : {}),
+    ...(options.installed === undefined ? {} : { installed: options.installed }),
+    ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
+    ...(options.policy ? { policy: options.policy } : {}),
+    ...(options.defaults ? { defaults: options.defaults } : {}),
+    ...(options.cache === undefined ? {} : { cache: options.cache }),
+    ...(options.hostFunctions ? { hostFunctions: options.hostFunctions } : {}),
+    authToken: options.authToken,
+  });
+  const { store, runtime } = open;
+  let scheduler: Promise<RunningScheduler> | undefined;
+  let closing: Promise<void> | undefined;
+  return {
+    paths,
+    store,
+    runtime,
+    metrics: runtime.metrics,
+    events: store.events,
+    runs: store.runs,
+    loaded: open.loaded,
+    failed: open.failed,
+    load: (wasm, source, loadOptions) => runtime.load(wasm, source, loadOptions),
+    install: (wasm, installOptions) => installPlugin(runtime, paths.plugins, wasm, installOptions),
+    list: () => runtime.list(),
+    get: (id) => runtime.get(id),
+    invoke: (request) => runtime.invoke(request),
+    startScheduler(schedulerOptions = {}) {
+      scheduler ??= startScheduler({ ...schedulerOptions, runtime, store });
+      return scheduler;
+    },
+    close() {
+      closing ??= (async () => {
+        if (scheduler) await (await scheduler.catch(() => undefined))?.stop();
+        await open.close();
+      })();
+      return closing;
+    },
+  };
+}
