@@ -100,7 +100,11 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     deps.metrics.response(c.res.status);
   });
   app.use(
-    authenticate(deps.tokens, new RateLimiter(options.rateLimitPerSecond, options.rateLimitBurst)),
+    authenticate(
+      deps.tokens,
+      new RateLimiter(options.rateLimitPerSecond, options.rateLimitBurst),
+      new RateLimiter(options.authFailuresPerSecond, options.authFailureBurst),
+    ),
   );
   // Every body has a limit; the capability route and uploads also count bytes as they read.
   const tooLarge = (limit: number) => () => {
@@ -140,8 +144,8 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
         payload: {
           method: c.req.method,
           path: new URL(c.req.url).pathname,
+          // No stack: events are readable by `read` tokens (docs/security.md).
           error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-          stack: error instanceof Error ? error.stack ?? null : null,
         },
       }).catch(() => {});
     }
