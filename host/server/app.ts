@@ -6,7 +6,6 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { HostError } from "../errors.ts";
 import type { PluginRuntime } from "../runtime/mod.ts";
 import { type Store, TokensRepository } from "../store/mod.ts";
 import { authenticate } from "./auth.ts";
@@ -20,7 +19,7 @@ import {
 } from "./context.ts";
 import { Inflight } from "./inflight.ts";
 import { Metrics } from "./metrics.ts";
-import { ProblemError, problemFromError, problemResponse } from "./problem.ts";
+import { isClientError, ProblemError, problemFromError, problemResponse } from "./problem.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { capabilities } from "./routes/capabilities.ts";
 import { events } from "./routes/events.ts";
@@ -137,7 +136,7 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     return (upload ? uploadLimit : jsonLimit)(c, next);
   });
   app.onError((error, c) => {
-    if (!(error instanceof HostError) && !(error instanceof ProblemError)) {
+    if (!isClientError(error)) {
       void deps.store.events.append({
         type: "server.error",
         level: "error",
