@@ -11,15 +11,18 @@ interface DenoServer {
   shutdown(): Promise<void>;
 }
 
+interface DenoServeInfo {
+  remoteAddr?: { hostname?: string };
+}
+
 interface DenoServe {
   serve(
     options: {
       hostname: string;
       port: number;
-      signal?: AbortSignal;
       onListen?: (addr: { hostname: string; port: number }) => void;
     },
-    handler: (request: Request) => Response | Promise<Response>,
+    handler: (request: Request, info: DenoServeInfo) => Response | Promise<Response>,
   ): DenoServer;
 }
 
@@ -28,23 +31,20 @@ export function listenDeno(options: ListenOptions): Promise<Listener> {
   const deno = (globalThis as { Deno?: DenoServe }).Deno;
   if (!deno) throw new HostError("host_error", "listenDeno runs only on Deno");
   return new Promise((resolve, reject) => {
-    const abort = new AbortController();
     try {
-      const server = deno.serve({
-        hostname: options.hostname,
-        port: options.port,
-        signal: abort.signal,
-        onListen: (addr) =>
-          resolve({
-            hostname: options.hostname,
-            port: addr.port,
-            async close(graceMs) {
-              const timer = setTimeout(() => abort.abort(), graceMs);
-              await server.shutdown().catch(() => {});
-              clearTimeout(timer);
-            },
-          }),
-      }, options.fetch);
+      const server = deno.serve(
+        {
+          hostname: options.hostname,
+          port: options.port,
+          onListen: (addr) =>
+            resolve({
+              hostname: options.hostname,
+              port: addr.port,
+              close: (graceMs) => closeDeno(server, graceMs),
+            }),
+        },
+        (request, info) => options.fetch(request, { remoteAddress: info?.remoteAddr?.hostname }),
+      );
     } catch (error) {
       reject(
         new HostError(
@@ -57,4 +57,19 @@ export function listenDeno(options: ListenOptions): Promise<Listener> {
       );
     }
   });
+}
+
+/**
+ * Stops accepting and waits for open requests, at most `graceMs`. No abort
+ * signal is used to cut what is left: aborting a Deno.serve signal while its
+ * `shutdown()` is under way throws `BadResource` from inside Deno's listener,
+ * uncaught, and the process dies before the caller can mark unfinished runs
+ * interrupted. The caller ends what is left (it closes the runtime, so those
+ * handlers answer and `shutdown()` completes on its own).
+ */
+async function closeDeno(server: DenoServer, graceMs: number): Promise<void> {
+  const done = server.shutdown().catch(() => {});
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  await Promise.race([done, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+  clearTimeout(timer);
 }

@@ -11,7 +11,12 @@ import type { Listener, ListenOptions } from "./serve-types.ts";
 export function listenNode(options: ListenOptions): Promise<Listener> {
   return new Promise((resolve, reject) => {
     const server = serve(
-      { fetch: options.fetch, hostname: options.hostname, port: options.port },
+      {
+        fetch: (request: Request, env: { incoming?: { socket?: { remoteAddress?: string } } }) =>
+          options.fetch(request, { remoteAddress: env.incoming?.socket?.remoteAddress }),
+        hostname: options.hostname,
+        port: options.port,
+      },
       (info) => {
         server.off("error", onError);
         resolve({

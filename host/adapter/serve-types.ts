@@ -4,9 +4,15 @@
  * @module
  */
 
+/** What the listener knows of a request's peer. */
+export interface PeerInfo {
+  /** The connection's remote IP address, when the runtime reports it. */
+  remoteAddress?: string | undefined;
+}
+
 /** Where and what to serve. */
 export interface ListenOptions {
-  fetch: (request: Request) => Response | Promise<Response>;
+  fetch: (request: Request, peer: PeerInfo) => Response | Promise<Response>;
   /** Interface to bind (the host binds 127.0.0.1 unless told otherwise). */
   hostname: string;
   /** Port; 0 picks a free one. */

@@ -5,7 +5,7 @@
  */
 import type { Listener, ListenOptions } from "./serve-types.ts";
 
-export type { Listener, ListenOptions } from "./serve-types.ts";
+export type { Listener, ListenOptions, PeerInfo } from "./serve-types.ts";
 
 /** Serves `options.fetch` on the current runtime. */
 export async function listen(options: ListenOptions): Promise<Listener> {

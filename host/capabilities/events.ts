@@ -9,7 +9,8 @@ import type { HostFunction } from "../sandbox/mod.ts";
 import { AbiError, okResult, parseRequest, utf8Length, wellFormed } from "./abi.ts";
 import { denied } from "./audit.ts";
 import { type CapabilityContext, grantsFor, syncFunction } from "./context.ts";
-import { RESERVED_TOPIC_ROOTS, topicMatches, topicProblem } from "./topics.ts";
+import { pluginEventsLeft } from "./logger.ts";
+import { reservedRoot, topicMatches, topicProblem } from "./topics.ts";
 
 /** Largest payload, as JSON text. */
 export const MAX_PUBLISH_PAYLOAD_BYTES = 64 * 1024;
@@ -23,14 +24,28 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
       const { topic, payload } = parseRequest("event_publish", input, PublishRequest);
       const problem = topicProblem(topic);
       if (problem) throw new AbiError("invalid_input", `event_publish: "topic" ${problem}`);
-      const root = topic.split(".")[0]!;
-      if (RESERVED_TOPIC_ROOTS.has(root)) {
+      const run = ctx.runs.get(call.runId);
+      if (run) {
+        // Logs and publishes share one budget of plugin-originated events per run; a refused
+        // publish spends it too, so denials cannot flood the audit trail.
+        if (pluginEventsLeft(ctx, run) <= 0) {
+          throw new AbiError(
+            "rate_limited",
+            `event_publish: this run already wrote ${
+              run.published + run.logLines
+            } events (publishes and log lines), the host's limit per run is ${ctx.policy.publishPerRun}`,
+          );
+        }
+        run.published++;
+      }
+      const root = reservedRoot(topic);
+      if (root !== null) {
         return denied(
           ctx.store,
           call,
           "event_publish",
           { topic },
-          `topics under '${root}.' are the host's own`,
+          `topics under '${root}.' (in any letter case) are the host's own`,
         );
       }
       const patterns = grantsFor(ctx, call).publish;
@@ -51,16 +66,6 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
           "invalid_input",
           `event_publish: "payload" is ${size} bytes of JSON; the limit is ${MAX_PUBLISH_PAYLOAD_BYTES}`,
         );
-      }
-      const run = ctx.runs.get(call.runId);
-      if (run) {
-        if (run.published >= ctx.policy.publishPerRun) {
-          throw new AbiError(
-            "rate_limited",
-            `event_publish: this run already published ${run.published} events, the host's limit per run`,
-          );
-        }
-        run.published++;
       }
       const { id, written } = ctx.store.events.appendWithId({
         type: topic,

@@ -1,18 +1,25 @@
 /**
  * A plugin's log lines (Extism's `log_*` functions) into the event log as
  * `plugin.log` events at their level, with the run id, a per-run line limit,
- * and the run's secret values redacted.
+ * and the run's secret values redacted. A line is the plugin's text and only
+ * ever becomes a `plugin.log` event with the plugin as source: the host never
+ * reads meaning into it (no audit event, no error class comes from log text,
+ * which the plugin controls).
  * @module
  */
 import type { SandboxLogger } from "../sandbox/mod.ts";
 import type { CapabilityContext } from "./context.ts";
-import { auditDenied } from "./audit.ts";
-import { redact } from "./runs.ts";
+import { type ActiveRun, redact } from "./runs.ts";
 
 type Level = "debug" | "info" | "warn" | "error";
 
-/** What Extism logs when a plugin without allowed hosts calls http_request. */
-const HTTP_NOT_ENABLED = "http_request is not enabled";
+/**
+ * Plugin-originated events (publishes and log lines) `run` may still write:
+ * both count against `policy.publishPerRun`, the per-run event budget.
+ */
+export function pluginEventsLeft(ctx: CapabilityContext, run: ActiveRun): number {
+  return ctx.policy.publishPerRun - run.published - run.logLines;
+}
 
 /** Longest message kept, in characters; longer ones are cut. */
 const MAX_MESSAGE = 8192;
@@ -26,24 +33,15 @@ export function runLogger(ctx: CapabilityContext, pluginId: string): SandboxLogg
   let outside = 0;
   const write = (level: Level) => (message: string) => {
     const runs = ctx.runs.runsOf(pluginId);
-    if (level === "error" && message === HTTP_NOT_ENABLED) {
-      // Extism's kernel answers http_request itself for a plugin without allowed hosts
-      // (handle 0, status 0) and says so only in this log line.
-      auditDenied(
-        ctx.store,
-        { pluginId, runId: runs.length === 1 ? runs[0]!.runId : null },
-        "http_request",
-        {},
-        "the manifest does not grant permissions.http",
-      );
-    }
     if (runs.length === 0) {
       // Lines from start code, outside any call.
       if (outside++ >= ctx.policy.logLinesPerRun) return;
     } else {
-      const open = runs.filter((r) => r.logLines < ctx.policy.logLinesPerRun);
+      const fits = (r: ActiveRun) =>
+        r.logLines < ctx.policy.logLinesPerRun && pluginEventsLeft(ctx, r) > 0;
+      const open = runs.filter(fits);
       for (const run of runs) {
-        if (run.logLines < ctx.policy.logLinesPerRun) run.logLines++;
+        if (fits(run)) run.logLines++;
         else run.logDropped++;
       }
       if (open.length === 0) return;

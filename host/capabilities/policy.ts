@@ -7,7 +7,7 @@
 export interface CapabilityPolicy {
   /** Cap on any plugin's `permissions.kv.quotaBytes` (default 16 MiB). */
   maxKvQuotaBytes: number;
-  /** `event_publish` calls per run (default 1000); more answer `rate_limited`. */
+  /** Plugin-originated events per run, publishes and log lines together (default 1000); more publishes answer `rate_limited`, more lines are dropped. */
   publishPerRun: number;
   /** Log lines kept per run (default 200); the rest are dropped and counted. */
   logLinesPerRun: number;

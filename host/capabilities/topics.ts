@@ -6,7 +6,7 @@
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
 
-/** Topic prefixes only the host publishes. */
+/** Topic prefixes only the host publishes (lower case; see `reservedRoot`). */
 export const RESERVED_TOPIC_ROOTS: ReadonlySet<string> = new Set([
   "audit",
   "run",
@@ -14,7 +14,23 @@ export const RESERVED_TOPIC_ROOTS: ReadonlySet<string> = new Set([
   "host",
   "log",
   "schedule",
+  "server",
+  "store",
+  "trust",
+  "policy",
+  "token",
+  "system",
 ]);
+
+/**
+ * The reserved root `topic` starts with, or null. Case-insensitive: a
+ * plugin's `Audit.denied` or `RUN.finished` would read as the host's own to a
+ * person or a case-folding consumer, so it is refused like the real one.
+ */
+export function reservedRoot(topic: string): string | null {
+  const root = topic.split(".")[0]!.toLowerCase();
+  return RESERVED_TOPIC_ROOTS.has(root) ? root : null;
+}
 
 /** Why `topic` is not a valid topic, or null when it is. */
 export function topicProblem(topic: string): string | null {

@@ -6,7 +6,6 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { HostError } from "../errors.ts";
 import type { PluginRuntime } from "../runtime/mod.ts";
 import { type Store, TokensRepository } from "../store/mod.ts";
 import { authenticate } from "./auth.ts";
@@ -20,7 +19,7 @@ import {
 } from "./context.ts";
 import { Inflight } from "./inflight.ts";
 import { Metrics } from "./metrics.ts";
-import { ProblemError, problemFromError, problemResponse } from "./problem.ts";
+import { isClientError, ProblemError, problemFromError, problemResponse } from "./problem.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { capabilities } from "./routes/capabilities.ts";
 import { events } from "./routes/events.ts";
@@ -100,7 +99,11 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     deps.metrics.response(c.res.status);
   });
   app.use(
-    authenticate(deps.tokens, new RateLimiter(options.rateLimitPerSecond, options.rateLimitBurst)),
+    authenticate(
+      deps.tokens,
+      new RateLimiter(options.rateLimitPerSecond, options.rateLimitBurst),
+      new RateLimiter(options.authFailuresPerSecond, options.authFailureBurst),
+    ),
   );
   // Every body has a limit; the capability route and uploads also count bytes as they read.
   const tooLarge = (limit: number) => () => {
@@ -133,15 +136,15 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     return (upload ? uploadLimit : jsonLimit)(c, next);
   });
   app.onError((error, c) => {
-    if (!(error instanceof HostError) && !(error instanceof ProblemError)) {
+    if (!isClientError(error)) {
       void deps.store.events.append({
         type: "server.error",
         level: "error",
         payload: {
           method: c.req.method,
           path: new URL(c.req.url).pathname,
+          // No stack: events are readable by `read` tokens (docs/security.md).
           error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-          stack: error instanceof Error ? error.stack ?? null : null,
         },
       }).catch(() => {});
     }

@@ -21,10 +21,14 @@ const challenge = { "www-authenticate": 'Bearer realm="plughost"' };
  * anonymous (routes that need a scope answer 401); a header with an unknown,
  * revoked or expired token is refused at once with 401. Authenticated
  * requests are counted against the token's rate limit (429 when over).
+ * Failed checks are counted per client address (`failures`): past its limit
+ * an address gets 429 before any token lookup, so guessing tokens costs the
+ * server a map lookup, not a query.
  */
 export function authenticate(
   tokens: TokenVerifier,
   limiter: RateLimiter,
+  failures?: RateLimiter,
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header("authorization");
@@ -32,8 +36,19 @@ export function authenticate(
       c.set("token", undefined);
       return await next();
     }
+    // The listener's peer address; never a header, which the client could write.
+    const address = c.env?.remoteAddress ?? "unknown";
+    const blocked = failures?.peek(address) ?? 0;
+    if (blocked > 0) {
+      throw new ProblemError(
+        "rate_limited",
+        `Too many failed token checks from this address: retry after ${blocked} s with a valid token`,
+        { headers: { "retry-after": String(blocked) } },
+      );
+    }
     const match = /^Bearer[ ]+([^\s]{1,512})\s*$/i.exec(header);
     if (!match) {
+      failures?.take(address);
       throw new ProblemError(
         "unauthorized",
         "The Authorization header must be 'Bearer <token>': create a token with `host tokens create`",
@@ -42,6 +57,7 @@ export function authenticate(
     }
     const token = await tokens.verify(match[1]!);
     if (!token) {
+      failures?.take(address);
       throw new ProblemError(
         "unauthorized",
         "The bearer token is unknown, revoked or expired: create a new one with `host tokens create`",

@@ -15,7 +15,11 @@ export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   if (declared !== undefined && c.req.header("transfer-encoding") === undefined) {
     // The runtime holds the body to its declared length; reading it whole skips the web
     // stream, which @hono/node-server otherwise has to build from the Node request.
-    return new Uint8Array(await c.req.arrayBuffer());
+    try {
+      return new Uint8Array(await c.req.arrayBuffer());
+    } catch (error) {
+      throw cutShort(error);
+    }
   }
   const body = c.req.raw.body;
   if (body === null) return new Uint8Array(0);
@@ -23,7 +27,13 @@ export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   let size = 0;
   const reader = body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      throw cutShort(error);
+    }
+    const { done, value } = chunk;
     if (done) break;
     size += value.byteLength;
     if (size > limit) {
@@ -76,6 +86,19 @@ export function parseJson(bytes: Uint8Array): unknown {
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * A body the client stopped sending (hung up, or the server cut it): a 400
+ * with a fixed detail. The runtime's own error (and its stack) goes nowhere:
+ * it says nothing the client needs, and events are readable by `read` tokens.
+ */
+function cutShort(error: unknown): ProblemError {
+  if (error instanceof ProblemError) return error;
+  return new ProblemError(
+    "invalid_input",
+    "The request body ended before it was complete (the connection closed): send it again",
+  );
+}
 
 function tooLarge(limit: number): ProblemError {
   return new ProblemError(

@@ -22,8 +22,18 @@ export interface ServerOptions {
   rateLimitBurst: number;
   /** Check capability output against its schema (development; default false). */
   validateOutput: boolean;
-  /** How often the event stream polls the store, in ms (default 250). */
+  /** How often the event streams' shared follower polls the store, in ms (default 250). */
   streamPollMs: number;
+  /** Event streams one token may hold open at once (default 8); more answer 429. */
+  maxStreamsPerToken: number;
+  /** Event streams open at once across all tokens (default 500); more answer 429. */
+  maxStreams: number;
+  /** Events per query and per write when a stream replays the log (default 200). */
+  streamBatch: number;
+  /** Failed bearer-token checks per second one client address may make on average (default 2; 0 turns it off). */
+  authFailuresPerSecond: number;
+  /** Failed bearer-token checks one client address may make at once (default 30). */
+  authFailureBurst: number;
 }
 
 /** Defaults of `ServerOptions`. */
@@ -34,6 +44,11 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   rateLimitBurst: 200,
   validateOutput: false,
   streamPollMs: 250,
+  maxStreamsPerToken: 8,
+  maxStreams: 500,
+  streamBatch: 200,
+  authFailuresPerSecond: 2,
+  authFailureBurst: 30,
 });
 
 /** Everything routes use. Built by `createApp`; route modules receive it. */
@@ -55,6 +70,8 @@ export interface ServerDeps {
 
 /** Hono environment of the app: variables set by middleware. */
 export interface AppEnv {
+  /** Set by the listener (host/server/start.ts); absent under `app.request` in tests. */
+  Bindings: { remoteAddress?: string };
   Variables: {
     /** The authenticated token, when the request carried a valid one. */
     token: ApiToken | undefined;

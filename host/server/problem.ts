@@ -5,6 +5,7 @@
  * error family; this file only writes the body.
  * @module
  */
+import { HTTPException } from "hono/http-exception";
 import { type ErrorCode, HostError, httpStatusFor } from "../errors.ts";
 
 /** Base of every problem `type`: `${PROBLEM_BASE}<code>`, listed in docs/http-api.md. */
@@ -97,10 +98,32 @@ export function problemFromError(error: unknown): Response {
       headers: { ...retry, ...error.headers },
     });
   }
+  if (error instanceof HTTPException && error.status < 500) {
+    // Hono's own validators (the JSON body of a zod-openapi route) throw these: a client error.
+    const code: ProblemCode = error.status === 415
+      ? "unsupported_media_type"
+      : error.status === 413
+      ? "payload_too_large"
+      : error.status === 400
+      ? "invalid_json"
+      : "invalid_input";
+    const detail = error.status === 415
+      ? "Send the body as application/json"
+      : error.status === 400
+      ? "The request body is not valid JSON"
+      : error.message.slice(0, 200);
+    return problemResponse(code, detail, { status: error.status });
+  }
   return problemResponse(
     "host_error",
     "The host failed while handling this request; the error is in its event log (type server.error)",
   );
+}
+
+/** Whether `error` is a client's fault already answered by `problemFromError` (not logged). */
+export function isClientError(error: unknown): boolean {
+  return error instanceof HostError || error instanceof ProblemError ||
+    (error instanceof HTTPException && error.status < 500);
 }
 
 function titleOf(code: ProblemCode): string {

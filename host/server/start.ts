@@ -46,7 +46,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   const hostname = options.hostname ?? "127.0.0.1";
   const listener: Listener = await listen({
-    fetch: (request) => app.fetch(request),
+    // The peer address goes to the app as a binding (auth counts failed token checks by it).
+    fetch: (request, peer) => app.fetch(request, { remoteAddress: peer.remoteAddress }),
     hostname,
     port: options.port ?? 8787,
   });

@@ -42,6 +42,13 @@ export interface EventPage {
   cursor: string | null;
 }
 
+/** A page of events with each one's cursor (see `EventsRepository.batch`). */
+export interface EventBatch {
+  items: { cursor: string; event: Event }[];
+  /** Continues after the last item (or is the cursor asked after, on an empty page). */
+  cursor: string | null;
+}
+
 /** Appends and reads the append-only event log. */
 export class EventsRepository {
   readonly #db: StoreDb;
@@ -111,6 +118,28 @@ export class EventsRepository {
 
   /** Events matching the filters, oldest first. Flushes this process's queue first. */
   async query(filter: EventQuery = {}): Promise<EventPage> {
+    const rows = await this.#select(filter);
+    const last = rows[rows.length - 1];
+    return {
+      events: rows.map(({ rowid: _, ...row }) => toEvent(row)),
+      cursor: last === undefined ? filter.after ?? null : String(last.rowid),
+    };
+  }
+
+  /**
+   * Like `query`, with each event's own cursor: what an event stream sends a
+   * batch of at once, each message carrying the cursor a client resumes after.
+   */
+  async batch(filter: EventQuery = {}): Promise<EventBatch> {
+    const rows = await this.#select(filter);
+    const last = rows[rows.length - 1];
+    return {
+      items: rows.map(({ rowid, ...row }) => ({ cursor: String(rowid), event: toEvent(row) })),
+      cursor: last === undefined ? filter.after ?? null : String(last.rowid),
+    };
+  }
+
+  async #select(filter: EventQuery) {
     const limit = Math.min(Math.max(filter.limit ?? 100, 1), 1000);
     const where: SQL[] = [];
     if (filter.type !== undefined) {
@@ -139,11 +168,7 @@ export class EventsRepository {
         .from(events).where(and(...where))
         .orderBy(filter.tail ? sql`${events}.rowid DESC` : sql`${events}.rowid`).limit(limit);
       if (filter.tail) rows.reverse();
-      const last = rows[rows.length - 1];
-      return {
-        events: rows.map(({ rowid: _, ...row }) => toEvent(row)),
-        cursor: last === undefined ? filter.after ?? null : String(last.rowid),
-      };
+      return rows;
     } catch (error) {
       throw storageError("Cannot read events", error);
     }

@@ -5,7 +5,7 @@
  */
 export { openExistingStore, openStore, type Store, type StoreOptions } from "./store.ts";
 export { APPEND_ONLY_TRIGGERS, type Check, checkDatabase } from "./doctor.ts";
-export { type EventPage, type EventQuery, EventsRepository } from "./events.ts";
+export { type EventBatch, type EventPage, type EventQuery, EventsRepository } from "./events.ts";
 export { type RunPage, type RunQuery, RunsRepository } from "./runs.ts";
 export { type KvEntry, type KvPage, KvRepository, MAX_KV_KEY_BYTES } from "./kv.ts";
 export { type InstalledPlugin, PluginInput, PluginsRepository } from "./plugins.ts";

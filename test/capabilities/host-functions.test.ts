@@ -17,7 +17,7 @@ describe("capability host functions", () => {
     await probeWasm();
     t = await testHost({
       secrets: envSecrets("T_", { T_API_TOKEN: SECRET, T_OTHER: "other-secret" }),
-      policy: { logLinesPerRun: 5, publishPerRun: 3 },
+      policy: { logLinesPerRun: 5, publishPerRun: 6 },
     });
     await t.host.runtime.load(
       await signedProbe(t.key, "t.kv", { kv: { quotaBytes: 100 } }),
@@ -198,13 +198,22 @@ describe("capability host functions", () => {
       );
     });
 
-    it("rate-limits publishing per run", async () => {
+    it("rate-limits publishing per run, log lines counting against the same budget", async () => {
       const out = await run(
         "t.pub",
-        ...Array.from({ length: 4 }, () => ({ fn: "event_publish", req: { topic: "probe.x" } })),
+        ...Array.from({ length: 7 }, () => ({ fn: "event_publish", req: { topic: "probe.x" } })),
       );
-      expect(out[2]).toEqual({ ok: { id: expect.stringMatching(ULID) } });
-      expect(out[3]).toMatchObject({ error: { code: "rate_limited" } });
+      expect(out[5]).toEqual({ ok: { id: expect.stringMatching(ULID) } });
+      expect(out[6]).toMatchObject({ error: { code: "rate_limited" } });
+      const mixed = await run(
+        "t.pub",
+        { log: "a" },
+        { log: "b" },
+        ...Array.from({ length: 5 }, () => ({ fn: "event_publish", req: { topic: "probe.x" } })),
+      );
+      // Log ops answer nothing: the five answers are the publishes; 2 lines + 4 publishes = 6.
+      expect(mixed[3]).toEqual({ ok: { id: expect.stringMatching(ULID) } });
+      expect(mixed[4]).toMatchObject({ error: { code: "rate_limited" } });
     });
   });
 

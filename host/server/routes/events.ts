@@ -1,16 +1,19 @@
 /**
  * The event log: `GET /v1/events` (filters, cursor pagination, oldest first)
  * and `GET /v1/events/stream` (server-sent events; each event's `id` is its
- * cursor, so a client resumes with `Last-Event-ID`).
+ * cursor, so a client resumes with `Last-Event-ID`). Streams replay in
+ * batches and then share one follower of the log (host/server/stream-hub.ts);
+ * each token may hold a few open, the server a bounded number.
  * @module
  */
 import { z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import type { EventQuery } from "../../store/mod.ts";
-import type { RouteModule, ServerDeps } from "../context.ts";
+import { setImmediate } from "node:timers";
+import type { RouteModule, ServerDeps, ServerOptions } from "../context.ts";
 import { ProblemError } from "../problem.ts";
 import { defineRoute, guarded } from "../route.ts";
 import { EventPageSchema, problemContent } from "../schemas.ts";
+import { EventHub, sseMessage, type StreamFilter } from "../stream-hub.ts";
 
 const filters = {
   type: z.string().min(1).max(200).optional().describe("Exact type, or a prefix like run.*"),
@@ -55,12 +58,18 @@ export const streamEvents = defineRoute("read", {
       content: { "text/event-stream": { schema: z.string() } },
     },
     400: problemContent("Bad filter or cursor"),
+    429: problemContent("Too many streams open for this token, or on the server"),
   },
 });
 
 export const events: RouteModule = {
   name: "events",
   register(app, deps) {
+    const hub = new EventHub(deps.store, {
+      pollMs: deps.options.streamPollMs,
+      signal: deps.shutdown,
+    });
+    const open = new StreamCounts();
     app.openapi(guarded(app, listEvents), async (c) => {
       const q = c.req.valid("query");
       const page = await deps.store.events.query({
@@ -83,50 +92,140 @@ export const events: RouteModule = {
         );
       }
       const cursor = lastId || q.cursor;
-      const filter: EventQuery = { type: q.type, pluginId: q.pluginId, runId: q.runId };
+      const filter: StreamFilter = { type: q.type, pluginId: q.pluginId, runId: q.runId };
       const since = cursor === undefined ? Date.now() : undefined;
-      return streamSSE(c, (stream) => follow(deps, stream, filter, cursor, since));
+      const token = c.get("token");
+      const release = open.take(token?.id ?? "", token?.name ?? "", deps.options);
+      return streamSSE(c, async (stream) => {
+        try {
+          await follow(deps, hub, stream, filter, cursor, since);
+        } catch {
+          // The client went away mid-write, or the store failed: the stream just ends
+          // (a client resumes with Last-Event-ID); nothing to report to anyone.
+        } finally {
+          release();
+        }
+      });
     });
   },
 };
 
 type SseStream = Parameters<Parameters<typeof streamSSE>[1]>[0];
 
-/** Sends matching events one by one (each with its own cursor as id) until the client or server goes. */
+/** Open streams per token and in all, against the caps in ServerOptions. */
+class StreamCounts {
+  #total = 0;
+  readonly #byToken = new Map<string, number>();
+
+  /** Counts one more stream of `tokenId`, or throws 429; returns the release. */
+  take(tokenId: string, tokenName: string, options: ServerOptions): () => void {
+    const mine = this.#byToken.get(tokenId) ?? 0;
+    if (mine >= options.maxStreamsPerToken) {
+      throw new ProblemError(
+        "rate_limited",
+        `Token '${tokenName}' already has ${mine} event streams open, its limit: close one ` +
+          `(or filter one stream by type prefix instead of opening several)`,
+        { headers: { "retry-after": "5" }, extensions: { limit: options.maxStreamsPerToken } },
+      );
+    }
+    if (this.#total >= options.maxStreams) {
+      throw new ProblemError(
+        "rate_limited",
+        `The server has ${this.#total} event streams open, its limit: retry later`,
+        { headers: { "retry-after": "5" }, extensions: { limit: options.maxStreams } },
+      );
+    }
+    this.#total++;
+    this.#byToken.set(tokenId, mine + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#total--;
+      const left = (this.#byToken.get(tokenId) ?? 1) - 1;
+      if (left <= 0) this.#byToken.delete(tokenId);
+      else this.#byToken.set(tokenId, left);
+    };
+  }
+}
+
+/** Largest text written at once while replaying; a batch of big events is split. */
+const MAX_WRITE = 1024 * 1024;
+/** A comment line sent after this long without an event, so proxies keep the stream. */
+const KEEP_ALIVE_MS = 15_000;
+
+/**
+ * Replays the log after `start` in batches (one query and one write each,
+ * yielding between them), then follows the hub; back to replay if the client
+ * is too slow for the hub's queue. Each message's id is the event's own
+ * cursor, so a resume never repeats or skips an event.
+ */
 async function follow(
   deps: ServerDeps,
+  hub: EventHub,
   stream: SseStream,
-  filter: EventQuery,
+  filter: StreamFilter,
   start: string | undefined,
   since: number | undefined,
 ): Promise<void> {
-  let cursor = start;
+  let cursor = start === undefined ? -1 : Number(start);
   let closed = false;
+  const sub = await hub.subscribe(filter);
   const stop = () => {
     closed = true;
+    sub.close();
   };
   stream.onAbort(stop);
   deps.shutdown.addEventListener("abort", stop, { once: true });
-  let lastWrite = Date.now();
+  if (deps.shutdown.aborted) stop();
+  const write = async (text: string) => {
+    if (!closed) await stream.write(text);
+  };
   try {
-    while (!closed && !deps.shutdown.aborted) {
-      // One event per query: each SSE id is then that event's own cursor, so a resume never
-      // repeats or skips an event.
-      const page = await deps.store.events.query({ ...filter, after: cursor, since, limit: 1 });
-      const event = page.events[0];
-      if (event && page.cursor !== null) {
-        cursor = page.cursor;
-        await stream.writeSSE({ id: cursor, event: event.type, data: JSON.stringify(event) });
-        lastWrite = Date.now();
-        continue;
+    while (!closed) {
+      // Replay: read straight from the store, a batch at a time.
+      for (;;) {
+        const page = await deps.store.events.batch({
+          ...filter,
+          after: cursor < 0 ? undefined : String(cursor),
+          since,
+          limit: deps.options.streamBatch,
+        });
+        let text = "";
+        for (const item of page.items) {
+          text += sseMessage(item.cursor, item.event);
+          if (text.length > MAX_WRITE) {
+            await write(text);
+            text = "";
+          }
+        }
+        if (text !== "") await write(text);
+        const last = page.items[page.items.length - 1];
+        if (last) cursor = Number(last.cursor);
+        if (closed || page.items.length < deps.options.streamBatch) break;
+        await new Promise((r) => setImmediate(r));
       }
-      if (Date.now() - lastWrite > 15_000) {
-        await stream.write(": keep-alive\n\n");
-        lastWrite = Date.now();
+      since = undefined;
+      // Live: what the hub hands over, minus what the replay already sent.
+      for (;;) {
+        const next = await sub.next(KEEP_ALIVE_MS);
+        if (next === "closed") return;
+        if (next === "overflow") break;
+        if (next === "idle") {
+          await write(": keep-alive\n\n");
+          continue;
+        }
+        let text = "";
+        for (const item of next) {
+          if (item.cursor <= cursor) continue;
+          text += item.message;
+          cursor = item.cursor;
+        }
+        if (text !== "") await write(text);
       }
-      await stream.sleep(deps.options.streamPollMs);
     }
   } finally {
     deps.shutdown.removeEventListener("abort", stop);
+    sub.close();
   }
 }

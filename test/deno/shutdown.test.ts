@@ -1,0 +1,83 @@
+// Graceful shutdown on Deno with a call still running past the grace period: the process
+// must not die of `BadResource` (Deno.serve's abort signal during shutdown), and the run is
+// marked interrupted, not left running.
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createRuntime } from "../../host/runtime/mod.ts";
+import { startServer } from "../../host/server/start.ts";
+import { openStore, TokensRepository } from "../../host/store/mod.ts";
+import { signPlugin } from "../../host/trust/mod.ts";
+import { newKey, trustStoreOf } from "../helpers/signing.ts";
+import { fixture } from "../sandbox/fixtures.ts";
+
+Deno.test({
+  name: "shutdown on Deno past the grace period marks the call interrupted without crashing",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn() {
+    const dir = mkdtempSync(join(tmpdir(), "plughost-deno-shutdown-"));
+    const url = `file:${join(dir, "host.db")}`;
+    try {
+      const store = await openStore({ url });
+      const key = await newKey();
+      const runtime = createRuntime({
+        store,
+        trust: trustStoreOf(key),
+        hostFunctions: () => ({ functions: {}, needsWorker: true }),
+      });
+      const manifest = {
+        schemaVersion: 1,
+        id: "test.spin",
+        name: "Spin",
+        description: "Loops until stopped",
+        version: "1.0.0",
+        engines: { host: "^0.1.0", abi: 1 },
+        capabilities: { run: { export: "run" } },
+        limits: { timeoutMs: 60_000 },
+      };
+      const signed = await signPlugin(fixture("spin"), key, { manifest: JSON.stringify(manifest) });
+      await runtime.load(signed.wasm, "test");
+      const { token } = await new TokensRepository(store.db).create({
+        name: "t",
+        scopes: ["invoke"],
+      });
+      const server = await startServer({
+        host: {
+          store,
+          runtime,
+          async close() {
+            await runtime.close();
+            await store.close();
+          },
+        },
+        pluginsDir: join(dir, "plugins"),
+        port: 0,
+        graceMs: 200,
+        options: { rateLimitPerSecond: 0 },
+      });
+      const pending = fetch(`${server.url}/v1/plugins/test.spin/capabilities/run`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: "{}",
+      }).then(async (r) => {
+        await r.body?.cancel();
+        return r.status;
+      }, () => "refused");
+      for (let i = 0; i < 500 && server.deps.inflight.size < 1; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      assert.equal(server.deps.inflight.size, 1);
+      const { interrupted } = await server.close();
+      assert.equal(interrupted.length, 1);
+      await pending;
+      const after = await openStore({ url });
+      const rows = await after.client.execute("SELECT status FROM run_records");
+      assert.deepEqual(rows.rows.map((r) => String(r[0])), ["interrupted"]);
+      await after.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+});
