@@ -8,7 +8,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HostError } from "../errors.ts";
 import type { PluginRuntime } from "../runtime/mod.ts";
-import { type Store, TokensRepository } from "../store/mod.ts";
+import type { Store } from "../store/mod.ts";
 import { authenticate } from "./auth.ts";
 import {
   type AppEnv,
@@ -71,7 +71,7 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     store: parts.store,
     runtime: parts.runtime,
     pluginsDir: parts.pluginsDir,
-    tokens: parts.tokens ?? cachedVerifier(new TokensRepository(parts.store.db)),
+    tokens: parts.tokens ?? cachedVerifier(parts.store.tokens),
     metrics: new Metrics(),
     inflight: new Inflight(),
     options,
