@@ -91,6 +91,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       throw storageError("Cannot mark interrupted runs", error);
     });
     const db: StoreDb = drizzle(client, { schema });
+    const kv = new KvRepository(client);
+    await kv.dropStaleStaged();
     // The writer's own connections, so a reconnect after a failed flush touches nothing else.
     const ownWriteClient = await openClient({
       url: options.url,
@@ -136,7 +138,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       url: options.url,
       events,
       runs: new RunsRepository(db, writer, owner, options.inputMaxBytes ?? 65_536),
-      kv: new KvRepository(client),
+      kv,
       plugins: new PluginsRepository(db),
       schedules: new SchedulesRepository(db),
       leases: new LeasesRepository(client),
