@@ -52,6 +52,7 @@ for (
     ["format", bin("deno"), ["fmt", "--check", "--quiet"]],
     ["lint", bin("deno"), ["lint", "--quiet"]],
     ["type check", bin("tsc"), ["-p", "tsconfig.json"]],
+    ["layer rules", process.execPath, [join(root, "scripts", "check-layers.mjs")]],
     ["build plugins", process.execPath, [join(root, "scripts", "build-plugins.mjs"), "--if-stale"]],
   ]
 ) {

@@ -8,7 +8,6 @@ import type { HostCall, HostFunction } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { AbiError, errorResult } from "./abi.ts";
 import { callGrants, type Grants } from "./grants.ts";
-import type { KvNamespaces } from "./kv-store.ts";
 import type { KvView } from "./kv-view.ts";
 import type { CapabilityPolicy } from "./policy.ts";
 import type { RunRegistry } from "./runs.ts";
@@ -23,7 +22,6 @@ export interface CapabilityContext {
   secrets: SecretProvider;
   policy: CapabilityPolicy;
   runs: RunRegistry;
-  kv: KvNamespaces;
   /** KV views of the calls in progress, by run id. */
   views: Map<string, KvView>;
 }

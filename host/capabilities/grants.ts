@@ -5,11 +5,14 @@
  */
 import type { Manifest } from "../manifest/mod.ts";
 import type { HostCall } from "../sandbox/mod.ts";
+import { DEFAULT_KV_MAX_KEYS } from "../store/mod.ts";
 
 /** A plugin's grants, normalized. */
 export interface Grants {
   /** The KV quota in bytes (already capped by policy), or null without `permissions.kv`. */
   kvQuotaBytes: number | null;
+  /** The KV key limit (`permissions.kv.maxKeys` or the default), or null without `permissions.kv`. */
+  kvMaxKeys: number | null;
   publish: string[];
   secrets: ReadonlySet<string>;
   /** `plugin.id/capability` targets. */
@@ -26,6 +29,7 @@ export function grantsOf(permissions: Permissions | undefined, maxKvQuotaBytes: 
   const p = permissions ?? {};
   return {
     kvQuotaBytes: p.kv ? Math.min(p.kv.quotaBytes, maxKvQuotaBytes) : null,
+    kvMaxKeys: p.kv ? p.kv.maxKeys ?? DEFAULT_KV_MAX_KEYS : null,
     publish: p.events?.publish ?? [],
     secrets: new Set(p.secrets ?? []),
     invoke: new Set(p.invoke ?? []),

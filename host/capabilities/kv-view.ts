@@ -2,29 +2,45 @@
  * One call's view of its plugin's KV namespace: a snapshot taken before the
  * call plus the call's own writes, which the host commits after a successful
  * call and drops after a failed one. Answers synchronously, as host functions
- * in the main thread must.
+ * in the main thread must, and checks each write against the plugin's limits
+ * (quota bytes and key count) with the store's own wording.
  * @module
  */
+import {
+  bytesExceeded,
+  checkKvKey,
+  keysExceeded,
+  type KvLimits,
+  type KvSnapshot,
+  MAX_KV_VALUE_BYTES,
+} from "../store/mod.ts";
 import { AbiError, compareUtf8, utf8Length } from "./abi.ts";
-import type { KvSnapshot } from "./kv-store.ts";
-
-/** Longest key, in UTF-8 bytes (docs/abi.md). */
-export const MAX_KEY_BYTES = 512;
-/** Largest value, in UTF-8 bytes (docs/abi.md). */
-export const MAX_VALUE_BYTES = 1024 * 1024;
 
 /** A call's KV namespace. */
 export class KvView {
+  readonly #pluginId: string;
   readonly #base: KvSnapshot;
-  readonly #quota: number;
+  readonly #limits: KvLimits;
   readonly #writes = new Map<string, string | null>();
   #bytes: number;
+  #keys: number;
 
-  /** @param base the namespace before the call; @param quotaBytes the plugin's quota */
-  constructor(base: KvSnapshot, quotaBytes: number) {
+  /**
+   * @param pluginId whose namespace
+   * @param base the namespace before the call (from `store.kv.snapshot`)
+   * @param limits the plugin's quota and key limit
+   */
+  constructor(pluginId: string, base: KvSnapshot, limits: KvLimits) {
+    this.#pluginId = pluginId;
     this.#base = base;
-    this.#quota = quotaBytes;
+    this.#limits = limits;
     this.#bytes = base.bytes;
+    this.#keys = base.entries.size;
+  }
+
+  /** The snapshot the call started from (to commit or release). */
+  get base(): KvSnapshot {
+    return this.#base;
   }
 
   /** The call's writes (null = delete), to commit. */
@@ -39,40 +55,51 @@ export class KvView {
 
   /** The value of `key`, or null. */
   get(key: string): string | null {
-    checkKey(key);
+    checkKvKey(key);
     return this.#value(key);
   }
 
-  /** Sets `key`; AbiError `quota_exceeded` when the namespace would grow past the quota. */
+  /** Sets `key`; HostError `quota_exceeded` when the namespace would pass a limit. */
   set(key: string, value: string): void {
-    const keyBytes = checkKey(key);
+    const keyBytes = checkKvKey(key);
     const valueBytes = utf8Length(value);
-    if (valueBytes > MAX_VALUE_BYTES) {
+    if (valueBytes > MAX_KV_VALUE_BYTES) {
       throw new AbiError(
         "invalid_input",
-        `kv_set: "value" is ${valueBytes} bytes; the limit is ${MAX_VALUE_BYTES}`,
+        `kv_set: "value" is ${valueBytes} bytes; the limit is ${MAX_KV_VALUE_BYTES}`,
       );
     }
+    const present = this.#value(key) !== null;
     const old = this.#size(key);
     const size = keyBytes + valueBytes;
     const next = this.#bytes - old + size;
-    if (size > old && next > this.#quota) {
-      throw new AbiError(
-        "quota_exceeded",
-        `kv_set: storing ${size} bytes under this key would use ${next} of the ${this.#quota}-byte quota (${this.#bytes} used); delete keys or ask for a larger permissions.kv.quotaBytes`,
-      );
+    if (size > old && next > this.#limits.quotaBytes) {
+      throw bytesExceeded(this.#pluginId, {
+        used: this.#bytes,
+        next,
+        quotaBytes: this.#limits.quotaBytes,
+      });
+    }
+    if (!present && this.#keys + 1 > this.#limits.maxKeys) {
+      throw keysExceeded(this.#pluginId, {
+        used: this.#keys,
+        next: this.#keys + 1,
+        maxKeys: this.#limits.maxKeys,
+      });
     }
     this.#writes.set(key, value);
     this.#bytes = next;
+    if (!present) this.#keys++;
   }
 
   /** Deletes `key`; true when it existed. */
   delete(key: string): boolean {
-    checkKey(key);
+    checkKvKey(key);
     const old = this.#size(key);
     if (this.#value(key) === null) return false;
     this.#writes.set(key, null);
     this.#bytes -= old;
+    this.#keys--;
     return true;
   }
 
@@ -107,15 +134,4 @@ export class KvView {
     const value = this.#value(key);
     return value === null ? 0 : utf8Length(key) + utf8Length(value);
   }
-}
-
-function checkKey(key: string): number {
-  const bytes = utf8Length(key);
-  if (bytes === 0 || bytes > MAX_KEY_BYTES) {
-    throw new AbiError(
-      "invalid_input",
-      `"key" must be 1 to ${MAX_KEY_BYTES} bytes of UTF-8, got ${bytes}`,
-    );
-  }
-  return bytes;
 }

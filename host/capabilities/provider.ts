@@ -7,7 +7,7 @@
 import process from "node:process";
 import type { Manifest } from "../manifest/mod.ts";
 import type { CallError, HostCall } from "../sandbox/mod.ts";
-import type { Store } from "../store/mod.ts";
+import type { KvLimits, Store } from "../store/mod.ts";
 import { auditDenied } from "./audit.ts";
 import { type CapabilityContext, grantsFor } from "./context.ts";
 import { eventFunctions } from "./events.ts";
@@ -15,7 +15,6 @@ import { grantsOf } from "./grants.ts";
 import { guardedFetch } from "./http.ts";
 import { invokeFunctions } from "./invoke.ts";
 import { kvFunctions } from "./kv.ts";
-import { KvNamespaces } from "./kv-store.ts";
 import { KvView } from "./kv-view.ts";
 import { runLogger } from "./logger.ts";
 import { type CapabilityPolicy, defaultCapabilityPolicy } from "./policy.ts";
@@ -61,7 +60,6 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
         secrets,
         policy,
         runs: new RunRegistry(),
-        kv: new KvNamespaces(host.store),
         views: new Map(),
       };
       contexts.set(host.store, ctx);
@@ -120,9 +118,10 @@ function pluginSet(
 
 async function beforeCall(ctx: CapabilityContext, call: HostCall): Promise<void> {
   ctx.runs.begin(call.runId, call.pluginId);
-  const quota = grantsFor(ctx, call).kvQuotaBytes;
-  if (quota !== null) {
-    ctx.views.set(call.runId, new KvView(await ctx.kv.current(call.pluginId), quota));
+  const limits = kvLimits(ctx, call);
+  if (limits) {
+    const snapshot = await ctx.store.kv.snapshot(call.pluginId);
+    ctx.views.set(call.runId, new KvView(call.pluginId, snapshot, limits));
   }
 }
 
@@ -137,9 +136,10 @@ async function afterCall(
   const run = ctx.runs.end(call.runId);
   let error = failure;
   let replaced = false;
+  if (view && (failure || view.writes.size === 0)) ctx.store.kv.release(view.base);
   if (!failure && view && view.writes.size > 0) {
     try {
-      await ctx.kv.commit(call.pluginId, view.writes, grantsFor(ctx, call).kvQuotaBytes ?? 0);
+      await ctx.store.kv.commit(call.pluginId, view.base, view.writes, kvLimits(ctx, call)!);
     } catch (e) {
       const code = (e as { code?: CallError["class"] }).code ?? "storage_error";
       error = { class: code, message: e instanceof Error ? e.message : String(e) };
@@ -164,4 +164,12 @@ async function afterCall(
     }
   }
   return replaced ? error : null;
+}
+
+/** The call's KV limits, or null when KV is not granted. */
+function kvLimits(ctx: CapabilityContext, call: HostCall): KvLimits | null {
+  const grants = grantsFor(ctx, call);
+  return grants.kvQuotaBytes === null
+    ? null
+    : { quotaBytes: grants.kvQuotaBytes, maxKeys: grants.kvMaxKeys ?? 0 };
 }

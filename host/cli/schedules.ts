@@ -13,13 +13,7 @@ import {
   type ScheduleView,
   scheduleView,
 } from "../scheduler/mod.ts";
-import {
-  MissedPolicy,
-  openExistingStore,
-  type Schedule,
-  SchedulesRepository,
-  type Store,
-} from "../store/mod.ts";
+import { MissedPolicy, openExistingStore, type Schedule, type Store } from "../store/mod.ts";
 import { type Command, commonOptions, parseFlags } from "./command.ts";
 
 const usage = `Usage: host schedules [list] [--plugin ID] [--json]
@@ -72,7 +66,7 @@ export const command: Command = {
       try {
         const list = store === undefined
           ? []
-          : await new SchedulesRepository(store.db).list({ pluginId: values.plugin });
+          : await store.schedules.list({ pluginId: values.plugin });
         const views = list.map((s) => scheduleView(s));
         out(views.length === 0 ? `No schedules in ${paths.db}\n` : table(views), views);
       } finally {
@@ -98,7 +92,7 @@ export const command: Command = {
         );
         return ExitCode.ok;
       }
-      const repo = new SchedulesRepository(store.db);
+      const repo = store.schedules;
       const changed = sub === "remove"
         ? await repo.remove(target!)
         : await repo.setState(target!, sub === "pause" ? "paused" : "active");

@@ -59,7 +59,7 @@ export const command: Command = {
     await mkdir(paths.home, { recursive: true });
     const store = await openStore({ url: paths.db });
     try {
-      const tokens = new TokensRepository(store.db);
+      const tokens = store.tokens;
       const json = values.json ?? false;
       if (action === "list") return await list(tokens, json, io);
       if (action === "revoke") {

@@ -42,7 +42,12 @@ const permissions = z.strictObject({
     description:
       "WASI preview 1 (clocks, random, args/env empty; no files, no sockets); needed by plugins built for wasm32-wasi",
   }),
-  kv: z.strictObject({ quotaBytes: z.int().positive() }).optional(),
+  kv: z.strictObject({
+    quotaBytes: z.int().positive(),
+    maxKeys: z.int().positive().max(1_000_000).optional().meta({
+      description: "Most keys the plugin may hold (default 10000); a write past it is refused",
+    }),
+  }).optional(),
   events: z.strictObject({
     publish: z.array(topicPattern).optional(),
     subscribe: z.array(topicPattern).optional(),

@@ -146,8 +146,8 @@ class Scheduler implements RunningScheduler {
 
   constructor(options: SchedulerOptions) {
     this.#runtime = options.runtime;
-    this.#schedules = new SchedulesRepository(options.store.db);
-    this.#leases = new LeasesRepository(options.store.client);
+    this.#schedules = options.store.schedules;
+    this.#leases = options.store.leases;
     this.#pollMs = options.pollMs ?? 2000;
     this.#leaseMs = options.leaseMs ?? 30_000;
     this.#graceMs = options.missedGraceMs ?? 5000;

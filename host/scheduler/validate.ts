@@ -8,12 +8,7 @@
 import { HostError } from "../errors.ts";
 import type { Manifest } from "../manifest/mod.ts";
 import { capabilityValidator } from "../runtime/mod.ts";
-import {
-  type Schedule,
-  type ScheduleInput,
-  SchedulesRepository,
-  type Store,
-} from "../store/mod.ts";
+import { type Schedule, type ScheduleInput, type Store } from "../store/mod.ts";
 import { checkCron, checkTimezone } from "./timing.ts";
 
 /**
@@ -72,7 +67,7 @@ export async function addSchedule(
     );
   }
   checkSchedule(input, manifest);
-  return await new SchedulesRepository(store.db).create({ ...input, source: "api" });
+  return await store.schedules.create({ ...input, source: "api" });
 }
 
 /** The schedules a manifest declares, checked, in the repository's input shape. */

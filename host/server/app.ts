@@ -7,7 +7,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import type { PluginRuntime } from "../runtime/mod.ts";
-import { type Store, TokensRepository } from "../store/mod.ts";
+import type { Store } from "../store/mod.ts";
 import { authenticate } from "./auth.ts";
 import {
   type AppEnv,
@@ -70,7 +70,7 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     store: parts.store,
     runtime: parts.runtime,
     pluginsDir: parts.pluginsDir,
-    tokens: parts.tokens ?? cachedVerifier(new TokensRepository(parts.store.db)),
+    tokens: parts.tokens ?? cachedVerifier(parts.store.tokens),
     metrics: new Metrics(parts.runtime.metrics),
     inflight: new Inflight(),
     options,

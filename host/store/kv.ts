@@ -1,15 +1,47 @@
 /**
- * The kv repository: each plugin's own key-value namespace, with a size quota
- * checked in the same write transaction as the write, so concurrent writers
- * (even in other processes) cannot overshoot it together.
+ * The kv repository: each plugin's own key-value namespace, its usage (bytes,
+ * keys, a version) kept in one `kv_usage` row updated in the same transaction
+ * as every write, and limits (quota bytes, key count) checked in that
+ * transaction, so concurrent writers, even in other processes, cannot pass
+ * them together. Every write costs the same however many keys the plugin has.
+ *
+ * Plugin calls read a cached snapshot of their namespace (reloaded, in pages
+ * that yield, only when the version says another writer changed it) and
+ * commit their writes after the call: up to KV_COMMIT_CHUNK writes as one
+ * batch; more are staged in chunks that yield to the event loop between them,
+ * then applied in one set-wise transaction, so a large commit never holds the
+ * loop for long and still lands whole or not at all.
  * @module
  */
-import type { Client } from "@libsql/client";
-import { HostError } from "../errors.ts";
+import type { Client, InStatement, ResultSet } from "@libsql/client";
+import type { HostError } from "../errors.ts";
 import { storageError } from "./client.ts";
+import {
+  bytesExceeded,
+  checkKvKey,
+  keysExceeded,
+  type KvLimits,
+  type KvUsage,
+} from "./kv-limits.ts";
+import {
+  applyStaged,
+  bumpVersion,
+  BYTES_FAILED,
+  checkAfterCommit,
+  checkOneWrite,
+  deleteKey,
+  ensureUsage,
+  KEYS_FAILED,
+  readUsage,
+  setKey,
+  stageChunk,
+} from "./kv-sql.ts";
+import { ulid } from "./ulid.ts";
 
-/** Longest key, in UTF-8 bytes. */
-export const MAX_KV_KEY_BYTES = 1024;
+/** Writes per batch: a commit up to this size is one batch, a larger one is staged in chunks. */
+export const KV_COMMIT_CHUNK = 500;
+/** Rows per page when a snapshot is (re)loaded. */
+const LOAD_PAGE = 2000;
 
 /** One key of a listing. */
 export interface KvEntry {
@@ -25,11 +57,39 @@ export interface KvPage {
   cursor: string | null;
 }
 
+/** One stored entry of a snapshot. */
+export interface KvItem {
+  value: string;
+  /** Key bytes plus value bytes. */
+  size: number;
+}
+
+/** A plugin's namespace as of one version; read-only for its holders. */
+export interface KvSnapshot {
+  readonly version: number;
+  readonly entries: ReadonlyMap<string, KvItem>;
+  /** Bytes counted against the quota (keys plus values). */
+  readonly bytes: number;
+}
+
+/** The writes of one call: a value to set, or null to delete. */
+export type KvWrites = ReadonlyMap<string, string | null>;
+
+/** A cached snapshot and how many calls are reading it (it is changed in place only at zero). */
+interface Cached {
+  version: number;
+  entries: Map<string, KvItem>;
+  bytes: number;
+  readers: number;
+}
+
 const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** Key-value storage per plugin. */
 export class KvRepository {
   readonly #client: Client;
+  readonly #cache = new Map<string, Cached>();
 
   /** Used by openStore; callers get the instance as `store.kv`. */
   constructor(client: Client) {
@@ -38,7 +98,7 @@ export class KvRepository {
 
   /** The value of a key, or undefined. */
   async get(pluginId: string, key: string): Promise<Uint8Array | undefined> {
-    checkKey(key);
+    checkKvKey(key);
     const result = await this.#run("read kv", () =>
       this.#client.execute({
         sql: "SELECT value FROM kv WHERE plugin_id = ? AND key = ?",
@@ -49,49 +109,48 @@ export class KvRepository {
   }
 
   /**
-   * Sets a key. With `quotaBytes`, the plugin's total (keys plus values, this
-   * write included) must stay within it, or a HostError `quota_exceeded` is
-   * thrown and nothing changes. Durable when the promise resolves. Check and
-   * write are one statement, so concurrent writers cannot overshoot the quota.
+   * Sets a key. With `quotaBytes` or `maxKeys`, a write that grows the
+   * namespace past either throws HostError `quota_exceeded` and changes
+   * nothing. Durable when the promise resolves.
    */
   async set(
     pluginId: string,
     key: string,
     value: Uint8Array,
-    options: { quotaBytes?: number | undefined } = {},
+    options: { quotaBytes?: number | undefined; maxKeys?: number | undefined } = {},
   ): Promise<void> {
-    const size = checkKey(key) + value.byteLength;
-    const quota = options.quotaBytes ?? null;
-    // One statement, so the quota check and the write are atomic without an interactive
-    // transaction (whose awaits would let a synchronous busy wait elsewhere stall the process).
-    const result = await this.#run("write kv", () =>
-      this.#client.execute({
-        sql: "INSERT INTO kv (plugin_id, key, value, size, updated_at) SELECT ?1, ?2, ?3, ?4, ?5 " +
-          "WHERE ?6 IS NULL OR " +
-          "(SELECT coalesce(sum(size), 0) FROM kv WHERE plugin_id = ?1 AND key <> ?2) + ?4 <= ?6 " +
-          "ON CONFLICT (plugin_id, key) DO UPDATE SET value = excluded.value, " +
-          "size = excluded.size, updated_at = excluded.updated_at",
-        args: [pluginId, key, value, size, Date.now(), quota],
-      }));
-    if (result.rowsAffected === 0) {
-      const used = (await this.usage(pluginId)).bytes;
-      throw new HostError(
-        "quota_exceeded",
-        `kv quota of plugin '${pluginId}' exceeded: ${size} more bytes on top of ${used} would pass ${quota}; delete keys or raise permissions.kv.quotaBytes`,
-        { details: { used, size, quotaBytes: quota } },
-      );
-    }
+    const size = checkKvKey(key) + value.byteLength;
+    const limits = { quotaBytes: options.quotaBytes ?? null, maxKeys: options.maxKeys ?? null };
+    await this.#write(pluginId, [
+      ensureUsage(pluginId),
+      ...checkOneWrite(pluginId, key, size, limits),
+      ...setKey(pluginId, key, value, size, Date.now()),
+      bumpVersion(pluginId),
+    ], async (kind) => {
+      const usage = await this.usage(pluginId);
+      return kind === "bytes"
+        ? bytesExceeded(pluginId, {
+          used: usage.bytes,
+          next: usage.bytes + size,
+          quotaBytes: limits.quotaBytes ?? 0,
+        })
+        : keysExceeded(pluginId, {
+          used: usage.keys,
+          next: usage.keys + 1,
+          maxKeys: limits.maxKeys ?? 0,
+        });
+    });
   }
 
   /** Deletes a key; true when it existed. */
   async delete(pluginId: string, key: string): Promise<boolean> {
-    checkKey(key);
-    const result = await this.#run("delete kv", () =>
-      this.#client.execute({
-        sql: "DELETE FROM kv WHERE plugin_id = ? AND key = ?",
-        args: [pluginId, key],
-      }));
-    return result.rowsAffected > 0;
+    checkKvKey(key);
+    const results = await this.#write(pluginId, [
+      ensureUsage(pluginId),
+      ...deleteKey(pluginId, key),
+      bumpVersion(pluginId),
+    ]);
+    return (results[2]?.rowsAffected ?? 0) > 0;
   }
 
   /** Keys of a plugin in byte order, optionally under a prefix, after a cursor. */
@@ -123,14 +182,220 @@ export class KvRepository {
     };
   }
 
-  /** How much a plugin stores: number of keys and bytes counted against its quota. */
-  async usage(pluginId: string): Promise<{ keys: number; bytes: number }> {
-    const result = await this.#run("read kv", () =>
+  /** How much a plugin stores: keys and bytes counted against its quota (one row read). */
+  async usage(pluginId: string): Promise<KvUsage> {
+    const { bytes, keys } = await this.#usage(pluginId);
+    return { keys, bytes };
+  }
+
+  /**
+   * The plugin's namespace for one call: the cached snapshot when its version
+   * is current, else reloaded in pages. Hand it back with `commit` or `release`.
+   */
+  async snapshot(pluginId: string): Promise<KvSnapshot> {
+    const { version } = await this.#usage(pluginId);
+    let cached = this.#cache.get(pluginId);
+    if (cached?.version !== version) {
+      cached = await this.#load(pluginId, version);
+      this.#cache.set(pluginId, cached);
+    }
+    cached.readers++;
+    return cached;
+  }
+
+  /** A call is done with its snapshot without writing. */
+  release(snapshot: KvSnapshot): void {
+    const cached = snapshot as Cached;
+    if (cached.readers > 0) cached.readers--;
+  }
+
+  /**
+   * Applies a call's writes, atomically, and releases its snapshot. Throws
+   * HostError `quota_exceeded` (nothing written) when they grow the namespace
+   * past a limit, which concurrent calls can do together; `storage_error`
+   * when the database fails.
+   */
+  async commit(
+    pluginId: string,
+    snapshot: KvSnapshot,
+    writes: KvWrites,
+    limits: KvLimits,
+  ): Promise<void> {
+    this.release(snapshot);
+    if (writes.size === 0) return;
+    const start = { bytes: snapshot.bytes, keys: snapshot.entries.size };
+    const now = Date.now();
+    const rows = [...writes].map(([key, value]) => {
+      const bytes = value === null ? null : encoder.encode(value);
+      return { key, value: bytes, size: value === null ? 0 : keyBytes(key) + bytes!.byteLength };
+    });
+    let statements: InStatement[];
+    let commitId: string | undefined;
+    if (rows.length <= KV_COMMIT_CHUNK) {
+      statements = rows.flatMap((row) =>
+        row.value === null
+          ? deleteKey(pluginId, row.key)
+          : setKey(pluginId, row.key, row.value, row.size, now)
+      );
+    } else {
+      commitId = ulid(now);
+      await this.#stage(commitId, rows, now);
+      statements = applyStaged(pluginId, commitId, now);
+    }
+    let results: ResultSet[];
+    try {
+      results = await this.#write(pluginId, [
+        readUsage(pluginId),
+        ensureUsage(pluginId),
+        ...statements,
+        bumpVersion(pluginId),
+        ...checkAfterCommit(pluginId, limits, start),
+        readUsage(pluginId),
+      ], async (kind) => {
+        const now = await this.#usage(pluginId);
+        const when = " at commit (other calls wrote meanwhile; this call's writes were dropped)";
+        return kind === "bytes"
+          ? bytesExceeded(pluginId, {
+            used: now.bytes,
+            next: now.bytes + Math.max(0, sizeDelta(snapshot, writes)),
+            quotaBytes: limits.quotaBytes,
+          }, when)
+          : keysExceeded(pluginId, {
+            used: now.keys,
+            next: now.keys + Math.max(0, keysDelta(snapshot, writes)),
+            maxKeys: limits.maxKeys,
+          }, when);
+      });
+    } catch (error) {
+      if (commitId !== undefined) await this.#unstage(commitId);
+      this.#cache.delete(pluginId);
+      throw error;
+    }
+    const before = usageOf(results[0]!);
+    const after = usageOf(results[results.length - 1]!);
+    this.#advance(pluginId, snapshot, writes, before.version, after);
+  }
+
+  /** Removes staging rows of commits that never applied (their process died), older than `ms`. */
+  async dropStaleStaged(ms = 3_600_000): Promise<void> {
+    await this.#run("clean kv staging", () =>
       this.#client.execute({
-        sql: "SELECT count(*), coalesce(sum(size), 0) FROM kv WHERE plugin_id = ?",
-        args: [pluginId],
+        sql: "DELETE FROM kv_staged WHERE created_at < ?",
+        args: [Date.now() - ms],
       }));
-    return { keys: Number(result.rows[0]?.[0] ?? 0), bytes: Number(result.rows[0]?.[1] ?? 0) };
+  }
+
+  async #stage(
+    commitId: string,
+    rows: readonly { key: string; value: Uint8Array | null; size: number }[],
+    now: number,
+  ): Promise<void> {
+    try {
+      for (let i = 0; i < rows.length; i += KV_COMMIT_CHUNK) {
+        await this.#run(
+          "stage kv",
+          () => this.#client.execute(stageChunk(commitId, rows.slice(i, i + KV_COMMIT_CHUNK), now)),
+        );
+        await yieldToLoop();
+      }
+    } catch (error) {
+      await this.#unstage(commitId);
+      throw error;
+    }
+  }
+
+  async #unstage(commitId: string): Promise<void> {
+    await this.#client.execute({
+      sql: "DELETE FROM kv_staged WHERE commit_id = ?",
+      args: [commitId],
+    })
+      .catch(() => {});
+  }
+
+  /** After a commit: the cached snapshot moved forward by the writes, unless someone else wrote. */
+  #advance(
+    pluginId: string,
+    snapshot: KvSnapshot,
+    writes: KvWrites,
+    before: number,
+    after: { version: number; bytes: number },
+  ): void {
+    const cached = this.#cache.get(pluginId);
+    if (!cached || cached !== snapshot || cached.version !== before) {
+      this.#cache.delete(pluginId);
+      return;
+    }
+    // Changed in place when no call reads it (the common case: O(writes), not O(keys)).
+    const target = cached.readers === 0
+      ? cached
+      : { ...cached, entries: new Map(cached.entries), readers: 0 };
+    for (const [key, value] of writes) {
+      if (value === null) target.entries.delete(key);
+      else {target.entries.set(key, {
+          value,
+          size: keyBytes(key) + encoder.encode(value).byteLength,
+        });}
+    }
+    target.version = after.version;
+    target.bytes = after.bytes;
+    this.#cache.set(pluginId, target);
+  }
+
+  async #load(pluginId: string, version: number): Promise<Cached> {
+    // Pages that yield, so a large namespace never holds the loop; a write
+    // between pages shows as a new version, and the load starts over (3 tries).
+    for (let attempt = 0;; attempt++) {
+      const entries = new Map<string, KvItem>();
+      let bytes = 0;
+      let after = "";
+      for (;;) {
+        const page = await this.#run("read kv", () =>
+          this.#client.execute({
+            sql: "SELECT key, value, size FROM kv WHERE plugin_id = ? AND key > ? " +
+              "ORDER BY key LIMIT ?",
+            args: [pluginId, after, LOAD_PAGE],
+          }));
+        for (const row of page.rows) {
+          const raw = row[1];
+          const size = Number(row[2]);
+          after = String(row[0]);
+          entries.set(after, {
+            value: raw instanceof ArrayBuffer ? decoder.decode(raw) : String(raw ?? ""),
+            size,
+          });
+          bytes += size;
+        }
+        if (page.rows.length < LOAD_PAGE) break;
+        await yieldToLoop();
+      }
+      const now = (await this.#usage(pluginId)).version;
+      // A stale version only makes the next call reload.
+      if (now === version || attempt >= 2) return { version, entries, bytes, readers: 0 };
+      version = now;
+    }
+  }
+
+  async #usage(pluginId: string): Promise<KvUsage & { version: number }> {
+    return usageOf(await this.#run("read kv", () => this.#client.execute(readUsage(pluginId))));
+  }
+
+  /** Runs a write batch; a failed limit check becomes the error `limitError` builds. */
+  async #write(
+    pluginId: string,
+    statements: InStatement[],
+    limitError?: (kind: "bytes" | "keys") => Promise<HostError>,
+  ): Promise<ResultSet[]> {
+    // One batch, not an interactive transaction: libSQL's busy wait is
+    // synchronous, so holding a write lock across awaits could stall the whole
+    // process while the store's writer waits for it on this same thread.
+    try {
+      return await this.#client.batch(statements, "write");
+    } catch (error) {
+      const text = error instanceof Error ? error.message : String(error);
+      const kind = BYTES_FAILED.test(text) ? "bytes" : KEYS_FAILED.test(text) ? "keys" : null;
+      if (kind && limitError) throw await limitError(kind);
+      throw storageError(`Cannot write kv of plugin '${pluginId}'`, error);
+    }
   }
 
   async #run<T>(what: string, action: () => Promise<T>): Promise<T> {
@@ -142,13 +407,41 @@ export class KvRepository {
   }
 }
 
-function checkKey(key: string): number {
-  const bytes = encoder.encode(key).length;
-  if (bytes === 0 || bytes > MAX_KV_KEY_BYTES) {
-    throw new HostError(
-      "invalid_input",
-      `A kv key must be 1 to ${MAX_KV_KEY_BYTES} bytes of UTF-8, got ${bytes}`,
-    );
+function usageOf(result: ResultSet): KvUsage & { version: number } {
+  const row = result.rows[0];
+  return {
+    bytes: Number(row?.[0] ?? 0),
+    keys: Number(row?.[1] ?? 0),
+    version: Number(row?.[2] ?? 0),
+  };
+}
+
+function keyBytes(key: string): number {
+  return encoder.encode(key).byteLength;
+}
+
+/** Bytes the writes add to the snapshot (negative when they free space). */
+function sizeDelta(snapshot: KvSnapshot, writes: KvWrites): number {
+  let delta = 0;
+  for (const [key, value] of writes) {
+    delta -= snapshot.entries.get(key)?.size ?? 0;
+    if (value !== null) delta += keyBytes(key) + encoder.encode(value).byteLength;
   }
-  return bytes;
+  return delta;
+}
+
+/** Keys the writes add to the snapshot (negative when they delete). */
+function keysDelta(snapshot: KvSnapshot, writes: KvWrites): number {
+  let delta = 0;
+  for (const [key, value] of writes) {
+    const had = snapshot.entries.has(key);
+    if (value === null && had) delta--;
+    if (value !== null && !had) delta++;
+  }
+  return delta;
+}
+
+/** Lets timers and I/O run (works the same on Node and Deno). */
+function yieldToLoop(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
 }

@@ -6,7 +6,7 @@
  * @module
  */
 import type { InValue, ResultSet } from "@libsql/client";
-import type { ClaimResult, OccurrenceKey } from "./leases.ts";
+import type { ClaimResult, OccurrenceKey } from "./lease-types.ts";
 
 /** What one batch changes, all for one holder. */
 export interface LeaseBatch {

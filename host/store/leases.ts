@@ -3,43 +3,21 @@
  * Claims run inside one write transaction, so when several hosts share the
  * database exactly one of them gets each occurrence; a claim held past its
  * expiry (the holder died) can be taken over. Construct it over an open
- * store's client: `new LeasesRepository(store.client)`.
+ * store's client; callers get it as `store.leases`.
  * @module
  */
 import type { Client, InValue, ResultSet } from "@libsql/client";
 import { storageError } from "./client.ts";
 import { type LeaseBatch, leaseBatch, type LeaseBatchResult } from "./lease-batch.ts";
+import type { ClaimResult, Lease, OccurrenceKey } from "./lease-types.ts";
 
-/** One occurrence of one schedule. */
-export interface OccurrenceKey {
-  scheduleId: string;
-  /** Planned time, ms since the epoch. */
-  occurrence: number;
-}
-
-/** What a claim got. */
-export type ClaimResult =
-  /** This host runs it; `previousHolder` is set on a takeover. */
-  | { kind: "claimed"; attempts: number; previousHolder: string | null }
-  /** Another host has it, or it was handled already. */
-  | { kind: "taken" }
-  /** An earlier occurrence of the schedule is still running (on some host): recorded as skipped. */
-  | { kind: "skipped"; runningOccurrence: number; runId: string | null };
-
-/** A lease row. */
-export interface Lease extends OccurrenceKey {
-  holder: string;
-  state: "held" | "done" | "skipped" | "missed";
-  expiresAt: number;
-  attempts: number;
-  runId: string | null;
-}
+export type { ClaimResult, Lease, OccurrenceKey };
 
 /** Leases per schedule occurrence. */
 export class LeasesRepository {
   readonly #client: Client;
 
-  /** Over an open store's client: `new LeasesRepository(store.client)`. */
+  /** Over an open store's client; callers get it as `store.leases`. */
   constructor(client: Client) {
     this.#client = client;
   }

@@ -28,4 +28,10 @@ export const migrations: readonly Migration[] = [
     sql:
       "CREATE TABLE `leases` (\n\t`schedule_id` text NOT NULL,\n\t`occurrence` integer NOT NULL,\n\t`holder` text NOT NULL,\n\t`state` text NOT NULL,\n\t`expires_at` integer NOT NULL,\n\t`attempts` integer NOT NULL,\n\t`run_id` text,\n\t`updated_at` integer NOT NULL,\n\tPRIMARY KEY(`schedule_id`, `occurrence`)\n);\n--> statement-breakpoint\nCREATE INDEX `leases_state_idx` ON `leases` (`state`,`expires_at`);--> statement-breakpoint\nCREATE TABLE `schedules` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`name` text NOT NULL,\n\t`plugin_id` text NOT NULL,\n\t`capability` text NOT NULL,\n\t`cron` text,\n\t`interval_ms` integer,\n\t`input` text NOT NULL,\n\t`timezone` text,\n\t`source` text NOT NULL,\n\t`plugin_version` text,\n\t`state` text NOT NULL,\n\t`missed` text NOT NULL,\n\t`anchor_at` integer NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n--> statement-breakpoint\nCREATE UNIQUE INDEX `schedules_name_idx` ON `schedules` (`name`);--> statement-breakpoint\nCREATE INDEX `schedules_plugin_idx` ON `schedules` (`plugin_id`);",
   },
+  {
+    tag: "0004_kv_usage",
+    when: 1796195856408,
+    sql:
+      "CREATE TABLE `kv_staged` (\n\t`commit_id` text NOT NULL,\n\t`key` text NOT NULL,\n\t`value` blob,\n\t`size` integer NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`commit_id`, `key`)\n);\n--> statement-breakpoint\nCREATE TABLE `kv_usage` (\n\t`plugin_id` text PRIMARY KEY NOT NULL,\n\t`bytes` integer DEFAULT 0 NOT NULL,\n\t`keys` integer DEFAULT 0 NOT NULL,\n\t`version` integer DEFAULT 0 NOT NULL\n);\n--> statement-breakpoint\nINSERT INTO `kv_usage` (`plugin_id`, `bytes`, `keys`, `version`) SELECT `plugin_id`, sum(`size`), count(*), 1 FROM `kv` GROUP BY `plugin_id`;\n",
+  },
 ];

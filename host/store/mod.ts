@@ -7,7 +7,24 @@ export { openExistingStore, openStore, type Store, type StoreOptions } from "./s
 export { APPEND_ONLY_TRIGGERS, type Check, checkDatabase } from "./doctor.ts";
 export { type EventBatch, type EventPage, type EventQuery, EventsRepository } from "./events.ts";
 export { type RunPage, type RunQuery, RunsRepository } from "./runs.ts";
-export { type KvEntry, type KvPage, KvRepository, MAX_KV_KEY_BYTES } from "./kv.ts";
+export {
+  type KvEntry,
+  type KvItem,
+  type KvPage,
+  KvRepository,
+  type KvSnapshot,
+  type KvWrites,
+} from "./kv.ts";
+export {
+  bytesExceeded,
+  checkKvKey,
+  DEFAULT_KV_MAX_KEYS,
+  keysExceeded,
+  type KvLimits,
+  type KvUsage,
+  MAX_KV_KEY_BYTES,
+  MAX_KV_VALUE_BYTES,
+} from "./kv-limits.ts";
 export { type InstalledPlugin, PluginInput, PluginsRepository } from "./plugins.ts";
 export { Event, EVENT_SCHEMA_VERSION, EventInput, EventLevel } from "./event-schema.ts";
 export {

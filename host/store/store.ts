@@ -1,7 +1,8 @@
 /**
  * `openStore`: opens the database, applies the embedded migrations, marks
  * runs of dead host processes interrupted, and hands out the repositories
- * that share one batching writer.
+ * (runs and events share one batching writer). Code outside store/ asks the
+ * store for a repository and never runs SQL itself (docs/architecture.md).
  * @module
  */
 import type { Client } from "@libsql/client";
@@ -9,15 +10,18 @@ import { drizzle } from "drizzle-orm/libsql";
 import { existsSync } from "node:fs";
 import { openClient, storageError } from "./client.ts";
 import { EventsRepository } from "./events.ts";
-import { markInterrupted } from "./interrupted.ts";
+import { interruptRuns, markInterrupted, SHUTDOWN_MESSAGE } from "./interrupted.ts";
 import { KvRepository } from "./kv.ts";
+import { LeasesRepository } from "./leases.ts";
 import { applyMigrations } from "./migrate.ts";
 import { migrations } from "./migrations.ts";
 import { type StoreDb, type WriteOp, writeOps } from "./ops.ts";
 import { claimOwner, releaseOwner } from "./owner.ts";
 import { PluginsRepository } from "./plugins.ts";
 import { RunsRepository } from "./runs.ts";
+import { SchedulesRepository } from "./schedules.ts";
 import * as schema from "./schema/index.ts";
+import { TokensRepository } from "./tokens.ts";
 import { ulid } from "./ulid.ts";
 import { dbFilePath, isMemoryUrl, memoryUnsupported } from "./url.ts";
 import { BatchWriter, type WriterOptions, type WriterStats } from "./writer.ts";
@@ -47,6 +51,9 @@ export interface Store {
   readonly runs: RunsRepository;
   readonly kv: KvRepository;
   readonly plugins: PluginsRepository;
+  readonly schedules: SchedulesRepository;
+  readonly leases: LeasesRepository;
+  readonly tokens: TokensRepository;
   /** Drizzle over the same client, for queries the repositories do not cover. */
   readonly db: StoreDb;
   readonly client: Client;
@@ -56,6 +63,14 @@ export interface Store {
   readonly writerStats: WriterStats;
   /** Resolves once everything queued so far is committed. */
   flush(): Promise<void>;
+  /** Rejects (HostError `storage_error`) when the database does not answer a trivial query. */
+  ping(): Promise<void>;
+  /**
+   * Marks these runs `interrupted` if still `running`, each with a
+   * `run.interrupted` event (a host that stops gives up on them); returns the
+   * ids it marked. Waits for their queued writes first.
+   */
+  interruptRuns(runIds: readonly string[]): Promise<string[]>;
   /** Drains the queue, then closes the database. */
   close(): Promise<void>;
 }
@@ -76,6 +91,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       throw storageError("Cannot mark interrupted runs", error);
     });
     const db: StoreDb = drizzle(client, { schema });
+    const kv = new KvRepository(client);
+    await kv.dropStaleStaged();
     // The writer's own connections, so a reconnect after a failed flush touches nothing else.
     const ownWriteClient = await openClient({
       url: options.url,
@@ -121,13 +138,33 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       url: options.url,
       events,
       runs: new RunsRepository(db, writer, owner, options.inputMaxBytes ?? 65_536),
-      kv: new KvRepository(client),
+      kv,
       plugins: new PluginsRepository(db),
+      schedules: new SchedulesRepository(db),
+      leases: new LeasesRepository(client),
+      tokens: new TokensRepository(db),
       db,
       client,
       opened: { migrated, interrupted },
       writerStats: writer.stats,
       flush: () => writer.flush(),
+      async ping() {
+        try {
+          await client.execute("SELECT 1");
+        } catch (error) {
+          throw storageError("The store is unreachable", error);
+        }
+      },
+      async interruptRuns(runIds) {
+        if (runIds.length === 0) return [];
+        // Their `running` rows may still sit in the writer's queue.
+        await writer.flush();
+        try {
+          return await interruptRuns(client, runIds, SHUTDOWN_MESSAGE);
+        } catch (error) {
+          throw storageError("Cannot mark interrupted runs", error);
+        }
+      },
       async close() {
         try {
           await writer.close();

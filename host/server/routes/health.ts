@@ -49,11 +49,11 @@ export const health: RouteModule = {
         throw new ProblemError("not_ready", "The host is starting or shutting down");
       }
       try {
-        await deps.store.client.execute("SELECT 1");
+        await deps.store.ping();
       } catch (error) {
         throw new ProblemError(
           "not_ready",
-          `The store is unreachable: ${error instanceof Error ? error.message : error}`,
+          error instanceof Error ? error.message : `The store is unreachable: ${error}`,
         );
       }
       return c.json({ status: "ready" as const, plugins: deps.runtime.list().length }, 200);

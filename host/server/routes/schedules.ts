@@ -14,7 +14,7 @@ import {
   parseDuration,
   scheduleView,
 } from "../../scheduler/mod.ts";
-import { MissedPolicy, SchedulesRepository, ScheduleState } from "../../store/mod.ts";
+import { MissedPolicy, ScheduleState } from "../../store/mod.ts";
 import type { RouteModule, ServerDeps } from "../context.ts";
 import { defineRoute, guarded } from "../route.ts";
 import { problemContent } from "../schemas.ts";
@@ -131,7 +131,7 @@ export const deleteSchedule = defineRoute("admin", {
 export const schedules: RouteModule = {
   name: "schedules",
   register(app, deps) {
-    const repo = () => new SchedulesRepository(deps.store.db);
+    const repo = () => deps.store.schedules;
     const missing = (name: string) =>
       new HostError("not_found", `No schedule '${name}': see GET /v1/schedules`);
 

@@ -1,0 +1,58 @@
+/**
+ * The layer rules of plughost (docs/architecture.md#layer-rules), checked by
+ * `node scripts/check-layers.mjs`, a step of `npm test`.
+ */
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: "no-cycles",
+      comment: "Import cycles (type-only imports included) tie modules into one unit; break them.",
+      severity: "error",
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: "core-not-cli-or-server",
+      comment:
+        "The core (host/ outside cli/ and server/) never imports the CLI or the HTTP server.",
+      severity: "error",
+      from: { path: "^host/", pathNot: "^host/(cli|server)/" },
+      to: { path: "^host/(cli|server)/" },
+    },
+    {
+      name: "sdk-and-plugins-not-host",
+      comment: "The SDK and the plugins stand alone: they never import the host.",
+      severity: "error",
+      from: { path: "^(sdk|plugins)/" },
+      to: { path: "^host/" },
+    },
+    {
+      name: "runtime-specific-in-adapter",
+      comment: "Node-only or Deno-only modules are imported only under host/adapter/.",
+      severity: "error",
+      from: { path: "^host/", pathNot: "^host/adapter/" },
+      to: { path: "^(node:)?(sea|vm|http|https|http2|cluster|v8|inspector)$|@hono/node-server" },
+    },
+    {
+      name: "database-only-in-store",
+      comment: "Only host/store/ talks to the database: ask the store for a repository instead.",
+      severity: "error",
+      from: { path: "^host/", pathNot: "^host/store/" },
+      to: { path: "(^|/)node_modules/(@libsql/|drizzle-orm/)|^(@libsql/client|drizzle-orm)" },
+    },
+  ],
+  options: {
+    doNotFollow: { path: "node_modules" },
+    exclude: { path: "^(build|dist)/" },
+    tsPreCompilationDeps: true,
+    // Fixture trees (test/layers/) have no tsconfig.json of their own.
+    ...(require("node:fs").existsSync("tsconfig.json")
+      ? { tsConfig: { fileName: "tsconfig.json" } }
+      : {}),
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default", "types"],
+    },
+  },
+};
