@@ -3,7 +3,8 @@
  * (`deno task test`). Vitest's forks pool starts each test file's worker with
  * `child_process.fork`, which Deno runs as another Deno process, so the tests
  * and the code they test run on Deno, not Node. docs/deno.md lists what is left
- * out and why.
+ * out and why; `npm test` names every file left out and every test skipped in its
+ * `Deno:` summary line (scripts/test-report.mjs).
  * @module
  */
 import process from "node:process";
@@ -21,6 +22,7 @@ const spawning = process.env["PLUGHOST_DENO_E2E"] === "1" ? [] : [
   "test/capabilities/cli.test.ts",
   "test/cli/usage.test.ts",
   "test/conformance/extism-plugins.test.ts",
+  "test/conformance/skips.test.ts",
   "test/plugins/hello.test.ts",
   "test/sandbox/cli.test.ts",
   "test/scheduler/cli.test.ts",
