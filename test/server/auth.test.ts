@@ -114,7 +114,10 @@ describe("auth matrix from the route table", () => {
 
 describe("rate limit", () => {
   it("answers 429 with Retry-After once a token is over its limit", async () => {
-    const limited = await harness({ rateLimitPerSecond: 1, rateLimitBurst: 3 });
+    // Proves: a token gets its burst, then 429 with Retry-After; other tokens are unaffected.
+    // One request refilled per 1000 s: however slow the machine, the bucket cannot refill
+    // while the test runs (at 1/s a slow run of 5 requests refilled it and got no 429).
+    const limited = await harness({ rateLimitPerSecond: 0.001, rateLimitBurst: 3 });
     try {
       const statuses: number[] = [];
       for (let i = 0; i < 5; i++) {
