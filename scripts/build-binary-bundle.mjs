@@ -1,5 +1,6 @@
 // The two esbuild bundles inside the single executable:
-// - the app: host/cli/bin.ts (or another entry) with every npm package, as ESM,
+// - the app: host/cli/bin.ts (or another entry) with every npm package, as ESM
+//   split into chunks,
 //   so top-level await (binaryen) and lazy command imports keep their meaning;
 //   `.node` addons become calls to host/adapter/native-addon.ts;
 // - the bootstrap: host/adapter/sea/main.ts as CommonJS, the SEA's main script.
@@ -23,15 +24,21 @@ const ESM_BANNER = [
 ].join("\n");
 
 /**
- * Bundles `entry` into `outfile` (ESM). Returns the native addons it needs
- * ({ source, path } with `path` relative to the bundle) and the input files.
+ * Bundles `entry` into `outdir` as `app.mjs` plus chunks (ESM, code splitting:
+ * each command's imports stay in their own chunks, so `host --version` does not
+ * parse Extism, zod, Hono and libSQL). Returns the files written (relative to
+ * `outdir`), the native addons needed ({ source, path } with `path` relative
+ * to `outdir`) and the input files.
  */
-export async function bundleApp(entry, outfile) {
+export async function bundleApp(entry, outdir) {
   const esbuild = await import("esbuild");
   const addons = new Map();
   const result = await esbuild.build({
-    entryPoints: [entry],
-    outfile,
+    entryPoints: { app: entry },
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    splitting: true,
+    chunkNames: "[name]-[hash]",
     bundle: true,
     platform: "node",
     format: "esm",
@@ -46,6 +53,7 @@ export async function bundleApp(entry, outfile) {
     plugins: [lazyCarried(), nativeAddons(addons)],
   });
   return {
+    files: Object.keys(result.metafile.outputs).map((path) => relative(outdir, join(root, path))),
     addons: [...addons].map(([source, path]) => ({ source, path })),
     inputs: Object.keys(result.metafile.inputs).filter((path) => !path.includes(":")),
   };

@@ -51,10 +51,16 @@ export async function buildBinary(
   mkdirSync(work, { recursive: true });
   try {
     log("bundling");
-    const app = await bundleApp(entry, join(work, "app.mjs"));
+    // The app's code and addons go under app/, loaded through a one-line app.mjs:
+    // chunks find each other and their addons relative to their own folder.
+    const app = await bundleApp(entry, join(work, "app"));
+    writeFileSync(join(work, "app.mjs"), 'import "./app/app.mjs";\n');
     const boot = await bundleBootstrap(join(work, "bootstrap.cjs"));
     const files = [{ source: join(work, "app.mjs"), path: "app.mjs" }];
-    for (const addon of app.addons) files.push(addon);
+    for (const file of app.files) {
+      files.push({ source: join(work, "app", file), path: `app/${file}` });
+    }
+    for (const addon of app.addons) files.push({ source: addon.source, path: `app/${addon.path}` });
     for (const [name, names] of Object.entries(CARRIED_PACKAGES)) {
       for (const file of names) {
         const path = `node_modules/${name}/${file}`;

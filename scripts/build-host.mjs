@@ -1,6 +1,7 @@
 // Bundles the host CLI (host/cli/bin.ts) into dist/host.mjs with esbuild.
-// npm packages stay external; only our own TypeScript is bundled.
-import { createHash } from "node:crypto";
+// Pure-JavaScript npm packages are bundled too: Node's ESM loader resolving and
+// reading their hundreds of files (zod, semver, hono, drizzle) was most of a
+// short command's start-up. Packages that must stay files stay external.
 import {
   existsSync,
   mkdirSync,
@@ -41,8 +42,24 @@ function isStale() {
     statSync(join(root, "package.json")).mtimeMs > built;
 }
 
+/**
+ * Loaded from node_modules at run time: Extism starts its worker from its own
+ * files, libSQL loads a native addon, binaryen is large and loads lazily, and
+ * esbuild is a build tool.
+ */
+const EXTERNAL = ["@extism/extism", "@libsql/*", "libsql", "binaryen", "esbuild"];
+
+// Bundled CommonJS packages still call require() for Node built-ins.
+const BANNER = [
+  'import { createRequire as __plughostCreateRequire } from "node:module";',
+  "const require = __plughostCreateRequire(import.meta.url);",
+].join("\n");
+
 export async function buildHost() {
+  // Imported here, not at the top: every `node bin/host.mjs` loads this file to
+  // check staleness, and only a rebuild needs them.
   const esbuild = await import("esbuild");
+  const { createHash } = await import("node:crypto");
   // Code splitting keeps each command's imports in its own chunk, so
   // `host --version` does not load binaryen, libSQL and Extism.
   const result = await esbuild.build({
@@ -51,7 +68,8 @@ export async function buildHost() {
     splitting: true,
     outdir: "/",
     chunkNames: "[name]-[hash]",
-    packages: "external",
+    external: EXTERNAL,
+    banner: { js: BANNER },
     platform: "node",
     format: "esm",
     target: "node20",

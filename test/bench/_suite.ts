@@ -169,6 +169,14 @@ export const suite: BenchSpec[] = [
     timeoutSeconds: 180,
   },
   {
+    name: "cli",
+    file: "test/bench/cli.bench.ts",
+    engine: "node",
+    args: own,
+    runs: () => 1,
+    timeoutSeconds: 300,
+  },
+  {
     name: "startup",
     file: "test/bench/startup.bench.ts",
     engine: "node",

@@ -61,9 +61,9 @@ describe("dist/host", () => {
     expect(dirs[0]).toMatch(/^[0-9a-f]{32}$/);
     expect(statSync(root).mode & 0o777).toBe(0o700);
     const files = readdirSync(join(root, dirs[0]!));
-    expect(files).toEqual(expect.arrayContaining([".complete", "app.mjs", "node_modules"]));
-    // native/ appears once a command needs a native addon (libSQL).
-    expect(files.filter((f) => ![".complete", "app.mjs", "node_modules", "native"].includes(f)))
+    expect(files).toEqual(expect.arrayContaining([".complete", "app.mjs", "app", "node_modules"]));
+    // The app (app.mjs loads app/app.mjs and its chunks; app/native/ holds the libSQL addon).
+    expect(files.filter((f) => ![".complete", "app.mjs", "app", "node_modules"].includes(f)))
       .toEqual([]);
     expect(readdirSync(box.dir).sort()).toEqual(["host", "tmp"]);
   });
