@@ -3,6 +3,7 @@
  * scheduler use to run plugin code.
  * @module
  */
+import { BULK_IO_FUNCTIONS } from "./bulk-io.ts";
 import { messageOf, SandboxAbort } from "./classify.ts";
 import { newCallState } from "./call-state.ts";
 import { type CompiledPlugin, compilePlugin } from "./compile.ts";
@@ -47,7 +48,7 @@ export async function loadPlugin(
     cacheDir: options.cacheDir,
   }, {
     wasi,
-    hostFunctions: new Set(Object.keys(hostFunctions)),
+    hostFunctions: new Set([...Object.keys(hostFunctions), ...BULK_IO_FUNCTIONS]),
   });
   const forWorker = mode === "worker" ? await workerModule(compiled) : null;
   const config: InstanceConfig = {

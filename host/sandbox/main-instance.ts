@@ -4,6 +4,7 @@
  * @module
  */
 import createPlugin, { type Plugin } from "@extism/extism";
+import { type LinearMemory, mainBulkIo } from "./bulk-io.ts";
 import { classify, SandboxAbort } from "./classify.ts";
 import type { CallState } from "./call-state.ts";
 import { syncHostFunctions } from "./host-functions.ts";
@@ -28,12 +29,13 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
     );
   };
   let plugin: Plugin;
+  const linear: LinearMemory = { memory: undefined };
   try {
     plugin = await createPlugin({ wasm: [{ module: config.compiled.module }] }, {
       useWasi: config.wasi,
       runInWorker: false,
       functions: {
-        [USER_NAMESPACE]: syncHostFunctions(config.hostFunctions),
+        [USER_NAMESPACE]: { ...syncHostFunctions(config.hostFunctions), ...mainBulkIo(linear) },
         // Refuse a single oversized block before Extism allocates it; the running
         // total is checked by Extism itself (memory.maxPages) and reported through the logger.
         [KERNEL_NAMESPACE]: {
@@ -59,6 +61,7 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
   const memory = Object.values(instance.exports).find((e) => e instanceof WebAssembly.Memory) as
     | WebAssembly.Memory
     | undefined;
+  linear.memory = memory;
   return new MainInstance(plugin, fuel, memory, config.memoryPages);
 }
 

@@ -10,6 +10,7 @@ import createPlugin, { type Plugin } from "@extism/extism";
 import { classify, SandboxAbort } from "./classify.ts";
 import type { CallState } from "./call-state.ts";
 import { decodeFuelReport, encodeFuel, FUEL_SWAP_EXPORT } from "./fuel-accessor.ts";
+import { workerBulkIo } from "./bulk-io.ts";
 import { asyncHostFunctions } from "./host-functions.ts";
 import { USER_NAMESPACE } from "./imports.ts";
 import {
@@ -40,7 +41,9 @@ export async function createWorkerInstance(
     instance.plugin = await createPlugin({ wasm: [{ module }] }, {
       useWasi: config.wasi,
       runInWorker: true,
-      functions: { [USER_NAMESPACE]: asyncHostFunctions(config.hostFunctions) },
+      functions: {
+        [USER_NAMESPACE]: { ...asyncHostFunctions(config.hostFunctions), ...workerBulkIo() },
+      },
       allowedHosts: config.allowedHosts,
       ...(config.fetch ? { fetch: config.fetch } : {}),
       logger: extismLogger(config.logger, (message) => instance.memoryLimit(message)),

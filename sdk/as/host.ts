@@ -8,7 +8,8 @@
  * @module
  */
 
-import { free, length, load_u64, load_u8 } from "@extism/as-pdk/lib/env";
+import { free } from "@extism/as-pdk/lib/env";
+import { blockBytes } from "./bulk";
 import { storeBytes } from "./io";
 import { JSONKind, JSONValue, stringifyBytes, tryParseBytes } from "./json";
 import { err, errFrom, HostError, ok, Result } from "./result";
@@ -50,15 +51,7 @@ export declare function invoke(request: u64): u64;
 
 /** Reads an Extism memory block's bytes. */
 export function readBlock(handle: u64): Uint8Array {
-  const n = <i32> length(handle);
-  const out = new Uint8Array(n);
-  const base = out.dataStart;
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    store<u64>(base + <usize> i, load_u64(handle + <u64> i));
-  }
-  for (; i < n; i++) store<u8>(base + <usize> i, load_u8(handle + <u64> i));
-  return out;
+  return blockBytes(handle);
 }
 
 /** Stores a request as UTF-8 JSON in a new block (the caller frees it after the call). */

@@ -5,14 +5,8 @@
  * @module
  */
 
-import {
-  alloc,
-  error_set,
-  output_set,
-  store_u64,
-  store_u8,
-} from "@extism/as-pdk/lib/env";
-import { Host } from "@extism/as-pdk/lib/pdk";
+import { error_set, output_set } from "@extism/as-pdk/lib/env";
+import { inputBlockBytes, newBlock } from "./bulk";
 import {
   JSONValue,
   ParseResult,
@@ -24,35 +18,27 @@ import {
 
 /** Copies bytes into a new Extism memory block and returns its offset. */
 export function storeBytes(bytes: Uint8Array): u64 {
-  const n = bytes.length;
-  const offset = alloc(<u64> n);
-  const base = bytes.dataStart;
-  let i = 0;
-  for (; i + 8 <= n; i += 8) {
-    store_u64(offset + <u64> i, load<u64>(base + <usize> i));
-  }
-  for (; i < n; i++) store_u8(offset + <u64> i, load<u8>(base + <usize> i));
-  return offset;
+  return newBlock(bytes);
 }
 
 /** The call's input bytes. */
 export function inputBytes(): Uint8Array {
-  return Host.input();
+  return inputBlockBytes();
 }
 
 /** The call's input decoded from UTF-8. */
 export function inputString(): string {
-  return utf8Decode(Host.input());
+  return utf8Decode(inputBlockBytes());
 }
 
 /** Parses the call's input as JSON; a failed parse carries the error (never aborts). */
 export function tryReadInputJson(): ParseResult {
-  return tryParseBytes(Host.input());
+  return tryParseBytes(inputBlockBytes());
 }
 
 /** Parses the call's input as JSON; aborts with "input is not valid JSON: ..." otherwise. */
 export function readInputJson(): JSONValue {
-  const r = tryParseBytes(Host.input());
+  const r = tryParseBytes(inputBlockBytes());
   if (r.error !== null) abort("input is not valid JSON: " + r.error!);
   return r.value!;
 }

@@ -7,7 +7,8 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { CallContext } from "@extism/extism";
+import createPlugin, { type CallContext, type Plugin } from "@extism/extism";
+import { type LinearMemory, mainBulkIo, workerBulkIo } from "../../host/sandbox/bulk-io.ts";
 
 /** A JSON value. */
 export type Json = null | boolean | number | string | Json[] | {
@@ -66,12 +67,15 @@ const handlers: Record<string, Handler> = {
       ),
 };
 
-/** The "extism:host/user" functions for createPlugin. */
-export function userFunctions(): Record<
-  string,
-  (cx: CallContext, h: bigint) => bigint
-> {
-  const fns: Record<string, (cx: CallContext, h: bigint) => bigint> = {};
+type UserFunction = (cx: CallContext, a: bigint, b: bigint) => bigint;
+
+/**
+ * The "extism:host/user" functions for createPlugin: the JSON host functions
+ * and the bulk-copy ones answering "unavailable", as in Extism's worker mode,
+ * so the SDKs take the 8-byte kernel path (see sdkPlugin for the bulk path).
+ */
+export function userFunctions(): Record<string, UserFunction> {
+  const fns: Record<string, UserFunction> = { ...workerBulkIo() };
   for (const [fn, handle] of Object.entries(handlers)) {
     fns[fn] = (cx, h) => {
       const req = cx.read(h)?.json() as Record<string, Json>;
@@ -80,4 +84,33 @@ export function userFunctions(): Record<
     };
   }
   return fns;
+}
+
+/** Options of {@link sdkPlugin}: Extism's, plus which copy path the bulk functions allow. */
+export interface SdkPluginOptions {
+  /** "bulk": the host's main-thread bulk copies; "kernel": unavailable, so 8-byte kernel calls. */
+  path?: "bulk" | "kernel";
+  logger?: Console;
+  logLevel?: "trace" | "debug" | "info" | "warn" | "error";
+}
+
+/**
+ * A main-thread Extism plugin for an SDK-built module with the harness's host
+ * functions, wired as the host's sandbox wires them (host/sandbox/bulk-io.ts).
+ */
+export async function sdkPlugin(wasm: Uint8Array, options: SdkPluginOptions = {}): Promise<Plugin> {
+  const linear: LinearMemory = { memory: undefined };
+  const functions = {
+    ...userFunctions(),
+    ...(options.path === "kernel" ? {} : mainBulkIo(linear)),
+  };
+  const plugin = await createPlugin({ wasm: [{ data: wasm }] }, {
+    useWasi: false,
+    functions: { "extism:host/user": functions },
+    ...(options.logger ? { logger: options.logger } : {}),
+    ...(options.logLevel ? { logLevel: options.logLevel } : {}),
+  });
+  const instance = await plugin.getInstance();
+  linear.memory = Object.values(instance.exports).find((e) => e instanceof WebAssembly.Memory);
+  return plugin;
 }

@@ -8,9 +8,8 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import createPlugin from "@extism/extism";
 import { describe, expect, it } from "vitest";
-import { requests, store, userFunctions } from "./abi-harness.ts";
+import { requests, sdkPlugin, store } from "./abi-harness.ts";
 import { root } from "./asc.ts";
 
 function found(tool: string): boolean {
@@ -43,32 +42,30 @@ describe("sdk/c/plughost.h", () => {
           join(root, "sdk/c/test/counter.c"),
         ]);
         const wasm = readFileSync(out);
-        const logged: string[] = [];
-        const logger = {
-          ...console,
-          info: (t: string): void => void logged.push(t),
-        } as Console;
-        const plugin = await createPlugin({ wasm: [{ data: wasm }] }, {
-          useWasi: false,
-          functions: { "extism:host/user": userFunctions() },
-          logger,
-          logLevel: "info",
-        });
-        store.clear();
-        requests.length = 0;
-        expect((await plugin.call("count", ""))?.json()).toEqual({ count: 1 });
-        expect((await plugin.call("count", ""))?.json()).toEqual({ count: 2 });
-        expect(store.get("count")).toBe("2");
-        expect(requests.slice(0, 2)).toEqual([
-          { fn: "kv_get", req: { key: "count" } },
-          { fn: "kv_set", req: { key: "count", value: "1" } },
-        ]);
-        const input = JSON.stringify({ name: "Zoë 🎉" });
-        expect((await plugin.call("echo", input))?.text()).toBe(
-          `{"echo":${input}}`,
-        );
-        expect(logged).toEqual(["echo: done, Zoë"]);
-        await plugin.close();
+        // Both copy paths: the bulk functions (main thread) and the 8-byte kernel fallback.
+        for (const path of ["bulk", "kernel"] as const) {
+          const logged: string[] = [];
+          const logger = {
+            ...console,
+            info: (t: string): void => void logged.push(t),
+          } as Console;
+          const plugin = await sdkPlugin(wasm, { path, logger, logLevel: "info" });
+          store.clear();
+          requests.length = 0;
+          expect((await plugin.call("count", ""))?.json()).toEqual({ count: 1 });
+          expect((await plugin.call("count", ""))?.json()).toEqual({ count: 2 });
+          expect(store.get("count")).toBe("2");
+          expect(requests.slice(0, 2)).toEqual([
+            { fn: "kv_get", req: { key: "count" } },
+            { fn: "kv_set", req: { key: "count", value: "1" } },
+          ]);
+          const input = JSON.stringify({ name: "Zoë 🎉" });
+          expect((await plugin.call("echo", input))?.text()).toBe(
+            `{"echo":${input}}`,
+          );
+          expect(logged).toEqual(["echo: done, Zoë"]);
+          await plugin.close();
+        }
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

@@ -9,7 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import createPlugin, { type Plugin } from "@extism/extism";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Json, requests, store, userFunctions } from "./abi-harness.ts";
+import { type Json, requests, sdkPlugin, store, userFunctions } from "./abi-harness.ts";
 import { compileAssemblyScript, root } from "./asc.ts";
 
 let wasm: Uint8Array;
@@ -24,12 +24,8 @@ const logger = Object.fromEntries(
 
 beforeAll(async () => {
   wasm = await compileAssemblyScript(join(root, "sdk/as/test/host_calls.ts"));
-  plugin = await createPlugin({ wasm: [{ data: wasm }] }, {
-    useWasi: false,
-    functions: { "extism:host/user": userFunctions() },
-    logger,
-    logLevel: "debug",
-  });
+  // The main-thread plugin takes the bulk-copy path; the worker plugins below the kernel path.
+  plugin = await sdkPlugin(wasm, { logger, logLevel: "debug" });
 });
 afterAll(async () => {
   await plugin?.close();

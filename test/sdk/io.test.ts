@@ -1,6 +1,7 @@
 import { join } from "node:path";
-import createPlugin, { type Plugin } from "@extism/extism";
+import type { Plugin } from "@extism/extism";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sdkPlugin } from "./abi-harness.ts";
 import { compileAssemblyScript, root } from "./asc.ts";
 
 let plugin: Plugin;
@@ -12,11 +13,7 @@ const logger = {
 
 beforeAll(async () => {
   const wasm = await compileAssemblyScript(join(root, "sdk/as/test/greet.ts"));
-  plugin = await createPlugin({ wasm: [{ data: wasm }] }, {
-    useWasi: false,
-    logger,
-    logLevel: "error",
-  });
+  plugin = await sdkPlugin(wasm, { logger, logLevel: "error" });
 });
 afterAll(async () => {
   await plugin?.close();

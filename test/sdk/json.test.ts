@@ -1,6 +1,7 @@
 import { join } from "node:path";
-import createPlugin, { type Plugin } from "@extism/extism";
+import type { Plugin } from "@extism/extism";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sdkPlugin } from "./abi-harness.ts";
 import { compileAssemblyScript, root } from "./asc.ts";
 
 let plugin: Plugin;
@@ -9,7 +10,7 @@ beforeAll(async () => {
   const wasm = await compileAssemblyScript(
     join(root, "sdk/as/test/json_roundtrip.ts"),
   );
-  plugin = await createPlugin({ wasm: [{ data: wasm }] }, { useWasi: false });
+  plugin = await sdkPlugin(wasm);
 });
 afterAll(async () => {
   await plugin?.close();
