@@ -136,10 +136,14 @@ export function echoManifest(id = "bench.echo"): Record<string, unknown> {
   };
 }
 
-/** The echo plugin signed by `key` with its manifest embedded. */
-export async function signedEcho(key: SigningKey, id?: string): Promise<Uint8Array> {
+/** The echo plugin (`module`: the PDK-style echo unless given) signed by `key` with its manifest. */
+export async function signedEcho(
+  key: SigningKey,
+  id?: string,
+  module: Uint8Array = echoModule(),
+): Promise<Uint8Array> {
   const manifest = JSON.stringify(echoManifest(id));
-  return (await signPlugin(echoModule(), key, { manifest })).wasm;
+  return (await signPlugin(module, key, { manifest })).wasm;
 }
 
 /**

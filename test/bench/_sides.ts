@@ -24,8 +24,11 @@ export interface HostSide {
   close(): Promise<void>;
 }
 
-/** Opens a store in a temp directory and loads the signed echo plugin. */
-export async function hostSide(): Promise<HostSide> {
+/**
+ * Opens a store in a temp directory and loads the signed echo plugin: the
+ * PDK-style WAT echo unless `module` gives another one exporting `echo`.
+ */
+export async function hostSide(module?: Uint8Array): Promise<HostSide> {
   const dir = mkdtempSync(join(tmpdir(), "plughost-bench-"));
   const store = await openStore({ url: `file:${join(dir, "host.db")}` });
   const key = await newKey();
@@ -35,7 +38,7 @@ export async function hostSide(): Promise<HostSide> {
     trust: trustStoreOf(key),
     hostFunctions: capabilityProvider(),
   });
-  const info = await runtime.load(await signedEcho(key), "bench");
+  const info = await runtime.load(await signedEcho(key, undefined, module), "bench");
   if (info.mode !== "main") throw new Error(`echo loaded in ${info.mode} mode, expected main`);
   return {
     store,

@@ -10,6 +10,9 @@
  * Run: node scripts/run-ts.mjs test/bench/payload.bench.ts [--quick]
  * @module
  */
+import { join } from "node:path";
+import { loadPlugin } from "../../host/sandbox/mod.ts";
+import { compileAssemblyScript, root } from "../sdk/asc.ts";
 import { blockModule, echoModule, rawKernel } from "./_echo.ts";
 import {
   bulkCall,
@@ -68,6 +71,12 @@ function kernelEcho(input: Uint8Array): () => Uint8Array {
 
 const report = new Reporter("payload");
 const host = await hostSide();
+// The same echo built with the AssemblyScript SDK, which copies input and output with the
+// bulk-copy host functions of ABI 1.1 (docs/abi.md) in the host's main-thread mode.
+const sdkEcho = await compileAssemblyScript(join(root, "sdk", "as", "test", "echo.ts"));
+const hostBulk = await hostSide(sdkEcho);
+// The same SDK echo in the sandbox alone (metered, no runtime, no RunRecord).
+const sandboxBulk = await loadPlugin(sdkEcho, { mode: "main" });
 const main = await extismSide(false);
 const bulk = await extismBulkSide();
 const mib = (bytes: number, us: number) => bytes / (1024 * 1024) / (us / 1e6);
@@ -86,6 +95,18 @@ try {
     const record = () => recordOnly(host, input);
     const sides = {
       host: async () => await host.call(input),
+      hostBulk: async () => {
+        const out = await hostBulk.call(input);
+        if (out.length !== input.length) throw new Error("SDK echo returned different bytes");
+        return out;
+      },
+      sandboxBulk: async () => {
+        const result = await sandboxBulk.call("echo", input);
+        if (!result.ok || result.output.length !== input.length) {
+          throw new Error("sandbox echo failed");
+        }
+        return result.output;
+      },
       main: async () => await extismCall(main, input),
       bulk: async () => await bulkCall(bulk, input),
       kernel,
@@ -93,6 +114,8 @@ try {
     };
     const counts = {
       host: await calibrate(sides.host, sampleMs),
+      hostBulk: await calibrate(sides.hostBulk, sampleMs),
+      sandboxBulk: await calibrate(sides.sandboxBulk, sampleMs),
       main: await calibrate(sides.main, sampleMs),
       bulk: await calibrate(sides.bulk, sampleMs),
       kernel: await calibrate(kernel, sampleMs),
@@ -100,6 +123,7 @@ try {
       record: await calibrate(record, sampleMs / 2),
     };
     await host.store.flush();
+    await hostBulk.store.flush();
     // Host samples drain the writer after timing so its work does not leak into other sides.
     const us = await interleave(rounds, {
       host: async () => {
@@ -107,6 +131,12 @@ try {
         await host.store.flush();
         return t;
       },
+      hostBulk: async () => {
+        const t = await usPer(counts.hostBulk, sides.hostBulk);
+        await hostBulk.store.flush();
+        return t;
+      },
+      sandboxBulk: () => usPer(counts.sandboxBulk, sides.sandboxBulk),
       main: () => usPer(counts.main, sides.main),
       bulk: () => usPer(counts.bulk, sides.bulk),
       kernel: () => usPer(counts.kernel, kernel),
@@ -124,6 +154,26 @@ try {
       "MiB/s",
       rate(us.host!),
       true,
+    );
+    report.figure(
+      `payload.${size.id}.host_bulk`,
+      `${size.label} host runtime.invoke, SDK echo (bulk ABI 1.1)`,
+      "MiB/s",
+      rate(us.hostBulk!),
+      true,
+    );
+    report.figure(
+      `payload.${size.id}.sandbox_bulk`,
+      `${size.label} sandbox call alone, SDK echo (metered, no RunRecord)`,
+      "MiB/s",
+      rate(us.sandboxBulk!),
+      true,
+    );
+    report.figure(
+      `payload.${size.id}.host_bulk_vs_host`,
+      `${size.label} ratio SDK bulk echo / PDK-style echo, both via host`,
+      "x",
+      ratios(us.host!, us.hostBulk!),
     );
     report.figure(
       `payload.${size.id}.main`,
@@ -199,6 +249,13 @@ try {
     target: 1,
     kind: "min",
   });
+  report.goal({
+    id: "goal.payload.bulk",
+    label: "3. 64 KiB echo through the host >= 300 MiB/s (SDK, bulk ABI)",
+    figure: "payload.64k.host_bulk",
+    target: 300,
+    kind: "min",
+  });
   report.note(
     "MiB/s = input bytes echoed per second of wall time (the bytes also travel back). " +
       "The PDK ABI moves 8 bytes per host call each way (n/4 calls for an n-byte echo).",
@@ -207,5 +264,7 @@ try {
   await main.close();
   await bulk.close();
   await host.close();
+  await hostBulk.close();
+  await sandboxBulk.close();
 }
 report.done();
