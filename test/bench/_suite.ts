@@ -121,6 +121,19 @@ export const suite: BenchSpec[] = [
     args: (quick) => [quick ? "20000" : "100000"],
     runs: (quick) => (quick ? 1 : 2),
     parse: parseEvents,
+    goals: [{
+      id: "goal.events.batched",
+      label: "5. events >= 100k/s fire and forget",
+      figure: "events.batched.per_s",
+      target: 100_000,
+      kind: "min",
+    }, {
+      id: "goal.events.awaited",
+      label: "5. events >= 50k/s with 64 callers awaiting durability",
+      figure: "events.awaited.per_s",
+      target: 50_000,
+      kind: "min",
+    }],
     timeoutSeconds: 180,
   },
   {
