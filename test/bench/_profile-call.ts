@@ -11,7 +11,9 @@ import { hostSide, usPer } from "./_sides.ts";
 const size = Number(process.argv[2] ?? 16);
 const host = await hostSide();
 try {
-  const input = new Uint8Array(size).fill(65);
+  // A JSON string of `size` bytes: capability inputs must be JSON.
+  const input = new Uint8Array(Math.max(size, 2)).fill(65);
+  input[0] = input[input.length - 1] = 0x22;
   for (let r = 0; r < 6; r++) {
     const us = await usPer(size > 1000 ? 30 : 500, () => host.call(input));
     process.stdout.write(`${size} B echo: ${us.toFixed(0)} us/call\n`);

@@ -82,8 +82,10 @@ const bulk = await extismBulkSide();
 const mib = (bytes: number, us: number) => bytes / (1024 * 1024) / (us / 1e6);
 try {
   for (const size of sizes) {
+    // A JSON string of exactly size.bytes bytes (capability input and output must be JSON).
     const input = new Uint8Array(size.bytes);
-    for (let i = 0; i < input.length; i++) input[i] = (i * 31 + 7) & 0xff;
+    for (let i = 0; i < input.length; i++) input[i] = 0x61 + ((i * 31 + 7) % 26);
+    input[0] = input[input.length - 1] = 0x22;
     const kernel = kernelEcho(input);
     const block = blockEcho(input);
     for (const f of [kernel, block]) {
