@@ -13,6 +13,8 @@ import {
   type KvLimits,
   type KvSnapshot,
   MAX_KV_VALUE_BYTES,
+  MAX_KV_WRITES_PER_CALL,
+  writesExceeded,
 } from "../store/mod.ts";
 import { AbiError, compareUtf8, utf8Length } from "./abi.ts";
 
@@ -87,6 +89,7 @@ export class KvView {
         maxKeys: this.#limits.maxKeys,
       });
     }
+    this.#countWrite(key);
     this.#writes.set(key, value);
     this.#bytes = next;
     if (!present) this.#keys++;
@@ -97,6 +100,7 @@ export class KvView {
     checkKvKey(key);
     const old = this.#size(key);
     if (this.#value(key) === null) return false;
+    this.#countWrite(key);
     this.#writes.set(key, null);
     this.#bytes -= old;
     this.#keys--;
@@ -122,6 +126,13 @@ export class KvView {
       keys: page,
       cursor: sorted.length > limit ? page[page.length - 1]! : null,
     };
+  }
+
+  /** Refuses a key past the call's write limit (a key written twice counts once). */
+  #countWrite(key: string): void {
+    if (!this.#writes.has(key) && this.#writes.size >= MAX_KV_WRITES_PER_CALL) {
+      throw writesExceeded(this.#pluginId);
+    }
   }
 
   #value(key: string): string | null {

@@ -12,6 +12,12 @@ export const MAX_KV_VALUE_BYTES = 1024 * 1024;
 /** Keys a plugin may hold when its manifest sets no `permissions.kv.maxKeys` (docs/storage.md). */
 export const DEFAULT_KV_MAX_KEYS = 10_000;
 
+/**
+ * Keys one call may write (set or delete); a commit's last step is one
+ * transaction on the event loop's thread, and this bounds it (docs/storage.md).
+ */
+export const MAX_KV_WRITES_PER_CALL = 5_000;
+
 /** What a plugin's namespace may hold. */
 export interface KvLimits {
   /** Key plus value bytes, summed over the namespace. */
@@ -49,6 +55,15 @@ export function keysExceeded(
     "quota_exceeded",
     `kv key limit of plugin '${pluginId}' exceeded${when}: the namespace would hold ${usage.next} keys, over its limit of ${usage.maxKeys} (${usage.used} held); delete keys or ask for a larger permissions.kv.maxKeys`,
     { details: { ...usage, limit: "maxKeys" } },
+  );
+}
+
+/** HostError `quota_exceeded`: one call wrote more keys than MAX_KV_WRITES_PER_CALL. */
+export function writesExceeded(pluginId: string): HostError {
+  return new HostError(
+    "quota_exceeded",
+    `kv writes of plugin '${pluginId}' exceeded: one call may set or delete at most ${MAX_KV_WRITES_PER_CALL} keys; split the work over several calls`,
+    { details: { limit: "writesPerCall", max: MAX_KV_WRITES_PER_CALL } },
   );
 }
 

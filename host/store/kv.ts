@@ -7,10 +7,12 @@
  *
  * Plugin calls read a cached snapshot of their namespace (reloaded, in pages
  * that yield, only when the version says another writer changed it) and
- * commit their writes after the call: up to KV_COMMIT_CHUNK writes as one
- * batch; more are staged in chunks that yield to the event loop between them,
- * then applied in one set-wise transaction, so a large commit never holds the
- * loop for long and still lands whole or not at all.
+ * commit their writes after the call, set-wise through a staging table: up to
+ * KV_COMMIT_CHUNK writes in one batch; more are staged in chunks that yield
+ * to the event loop between them, then applied in one transaction, so a large
+ * commit holds the loop only for that last step and lands whole or not at
+ * all. A call writes at most MAX_KV_WRITES_PER_CALL keys (kv-limits.ts),
+ * which bounds that step.
  * @module
  */
 import type { Client, InStatement, ResultSet } from "@libsql/client";
@@ -229,19 +231,12 @@ export class KvRepository {
       const bytes = value === null ? null : encoder.encode(value);
       return { key, value: bytes, size: value === null ? 0 : keyBytes(key) + bytes!.byteLength };
     });
-    let statements: InStatement[];
-    let commitId: string | undefined;
-    if (rows.length <= KV_COMMIT_CHUNK) {
-      statements = rows.flatMap((row) =>
-        row.value === null
-          ? deleteKey(pluginId, row.key)
-          : setKey(pluginId, row.key, row.value, row.size, now)
-      );
-    } else {
-      commitId = ulid(now);
-      await this.#stage(commitId, rows, now);
-      statements = applyStaged(pluginId, commitId, now);
-    }
+    // Set-wise through kv_staged either way: a few statements instead of two per key. A small
+    // commit stages inside its one batch; a large one in chunks of their own that yield first.
+    const commitId = ulid(now);
+    const statements = applyStaged(pluginId, commitId, now);
+    if (rows.length <= KV_COMMIT_CHUNK) statements.unshift(stageChunk(commitId, rows, now));
+    else await this.#stage(commitId, rows, now);
     let results: ResultSet[];
     try {
       results = await this.#write(pluginId, [
@@ -267,7 +262,7 @@ export class KvRepository {
           }, when);
       });
     } catch (error) {
-      if (commitId !== undefined) await this.#unstage(commitId);
+      await this.#unstage(commitId);
       this.#cache.delete(pluginId);
       throw error;
     }

@@ -24,6 +24,8 @@ export {
   type KvUsage,
   MAX_KV_KEY_BYTES,
   MAX_KV_VALUE_BYTES,
+  MAX_KV_WRITES_PER_CALL,
+  writesExceeded,
 } from "./kv-limits.ts";
 export { type InstalledPlugin, PluginInput, PluginsRepository } from "./plugins.ts";
 export { Event, EVENT_SCHEMA_VERSION, EventInput, EventLevel } from "./event-schema.ts";

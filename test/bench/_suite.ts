@@ -137,6 +137,14 @@ export const suite: BenchSpec[] = [
     timeoutSeconds: 180,
   },
   {
+    name: "kv",
+    file: "test/bench/kv.bench.ts",
+    engine: "node",
+    args: own,
+    runs: () => 1,
+    timeoutSeconds: 300,
+  },
+  {
     name: "coldstart",
     file: "test/bench/coldstart.bench.ts",
     engine: "node",

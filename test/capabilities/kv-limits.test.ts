@@ -4,7 +4,8 @@
  * applies when the manifest sets none.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_KV_MAX_KEYS } from "../../host/store/mod.ts";
+import { KvView } from "../../host/capabilities/kv-view.ts";
+import { DEFAULT_KV_MAX_KEYS, MAX_KV_WRITES_PER_CALL } from "../../host/store/mod.ts";
 import { outputOf, type TestHost, testHost } from "./harness.ts";
 import { ops, signedProbe } from "./probe.ts";
 
@@ -43,5 +44,19 @@ describe("kv key limit", () => {
 
   it("has a documented default", () => {
     expect(DEFAULT_KV_MAX_KEYS).toBe(10_000);
+  });
+});
+
+describe("kv writes per call", () => {
+  it("refuses a key past MAX_KV_WRITES_PER_CALL; rewriting a key already written still works", () => {
+    const view = new KvView("p", { version: 0, entries: new Map(), bytes: 0 }, {
+      quotaBytes: 1 << 30,
+      maxKeys: 1_000_000,
+    });
+    for (let i = 0; i < MAX_KV_WRITES_PER_CALL; i++) view.set(`k${i}`, "v");
+    expect(() => view.set("one-more", "v")).toThrow(/at most 5000 keys; split the work/);
+    view.set("k0", "again");
+    expect(view.delete("k1")).toBe(true);
+    expect(view.writes.size).toBe(MAX_KV_WRITES_PER_CALL);
   });
 });
