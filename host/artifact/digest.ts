@@ -2,15 +2,44 @@
  * Digests of plugin files. The signed message of a plugin is the SHA-256 of
  * the module with every `plughost.signature` section removed; the module
  * digest leaves out every `plughost.*` section, so it names the code alone.
+ * The host's one SHA-256 helper lives here too, in its three forms: bytes,
+ * hex, and `sha256:<hex>`.
  * @module
  */
+import { createHash } from "node:crypto";
 import { filterSections } from "./custom-sections.ts";
 import { parseModule } from "./module.ts";
 import { SIGNATURE_SECTION } from "./names.ts";
 
-/** SHA-256 of `bytes` (WebCrypto, so it runs on Node and Deno). */
-export async function sha256(bytes: Uint8Array): Promise<Uint8Array> {
+const encoder = new TextEncoder();
+
+/**
+ * SHA-256 of bytes or UTF-8 text (WebCrypto, off the event loop's thread;
+ * for module bytes, which can be megabytes).
+ */
+export async function sha256(data: Uint8Array | string): Promise<Uint8Array> {
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
+}
+
+/** Lower-case hex SHA-256 of bytes or UTF-8 text, off the loop (see sha256). */
+export async function sha256Hex(data: Uint8Array | string): Promise<string> {
+  return toHex(await sha256(data));
+}
+
+/** SHA-256 right away, for small inputs on synchronous paths (tokens, run inputs, configs). */
+export function sha256Sync(data: Uint8Array | string): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(data).digest());
+}
+
+/** Lower-case hex SHA-256 right away (see sha256Sync). */
+export function sha256HexSync(data: Uint8Array | string): string {
+  return toHex(sha256Sync(data));
+}
+
+/** The digest as records and the CLI write it: `sha256:<hex>` (see sha256Sync). */
+export function sha256Id(data: Uint8Array | string): string {
+  return `sha256:${sha256HexSync(data)}`;
 }
 
 /** Lower-case hex of `bytes`. */

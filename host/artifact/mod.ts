@@ -17,7 +17,17 @@ export {
 } from "./custom-sections.ts";
 export type { CustomSection } from "./custom-sections.ts";
 export { bytesEqual, concat } from "./bytes.ts";
-export { moduleDigest, sha256, signedContent, signedDigest, toHex } from "./digest.ts";
+export {
+  moduleDigest,
+  sha256,
+  sha256Hex,
+  sha256HexSync,
+  sha256Id,
+  sha256Sync,
+  signedContent,
+  signedDigest,
+  toHex,
+} from "./digest.ts";
 export { moduleInfo } from "./module-info.ts";
 export type {
   ExportInfo,

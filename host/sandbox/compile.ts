@@ -7,6 +7,7 @@
  * module must actually be instrumented.
  * @module
  */
+import { sha256Hex } from "../artifact/mod.ts";
 import { HostError } from "../errors.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./instrument/types.ts";
 import { readCachedModule, writeCachedModule } from "./module-cache.ts";
@@ -49,11 +50,8 @@ async function instrumentLazily(
 const MAX_CACHED = 32;
 const cache = new Map<string, Promise<CompiledPlugin>>();
 
-/** SHA-256 of bytes, lowercase hex (web-standard crypto, same on Node and Deno). */
-export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const hash = await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>);
-  return Array.from(new Uint8Array(hash), (b) => b.toString(16).padStart(2, "0")).join("");
-}
+/** SHA-256 of bytes, lowercase hex (the artifact's one digest helper). */
+export { sha256Hex };
 
 /** Validates, instruments and compiles a module, or throws a `load_error` SandboxAbort. */
 export async function compilePlugin(

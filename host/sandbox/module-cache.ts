@@ -11,6 +11,7 @@
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
+import { sha256, sha256Hex } from "../artifact/mod.ts";
 import { INSTRUMENTER_VERSION } from "./instrument/version.ts";
 
 /** What an entry holds: enough to skip instrumenting. */
@@ -40,7 +41,7 @@ const Header = z.object({
 /** The entry's file name for a key (a hash of every part, so any change misses). */
 export async function moduleCacheName(key: ModuleCacheKey): Promise<string> {
   const text = `${INSTRUMENTER_VERSION}\n${key.digest}\n${key.memoryPages}\n${key.startFuel}`;
-  return await hex(new TextEncoder().encode(text));
+  return await sha256Hex(text);
 }
 
 /** Reads an entry; undefined when missing or not intact (the caller then rewrites it). */
@@ -93,7 +94,7 @@ async function encode(module: CachedModule, name: string): Promise<Uint8Array> {
   rest.set(module.bytes, 4 + header.length);
   const out = new Uint8Array(MAGIC.length + HASH_BYTES + rest.length);
   out.set(MAGIC, 0);
-  out.set(await digest(rest), MAGIC.length);
+  out.set(await sha256(rest), MAGIC.length);
   out.set(rest, MAGIC.length + HASH_BYTES);
   return out;
 }
@@ -103,7 +104,7 @@ async function decode(file: Uint8Array, name: string): Promise<CachedModule | un
   if (file.length < start + 4 || MAGIC.some((b, i) => file[i] !== b)) return undefined;
   const rest = file.subarray(start);
   const expected = file.subarray(MAGIC.length, start);
-  const actual = await digest(rest);
+  const actual = await sha256(rest);
   if (actual.some((b, i) => expected[i] !== b)) return undefined;
   const length = new DataView(rest.buffer, rest.byteOffset, rest.byteLength).getUint32(0, true);
   if (4 + length > rest.length) return undefined;
@@ -117,12 +118,4 @@ async function decode(file: Uint8Array, name: string): Promise<CachedModule | un
   const bytes = new Uint8Array(rest.subarray(4 + length)); // a copy, and a plain Uint8Array
   if (!WebAssembly.validate(bytes)) return undefined;
   return { bytes, fuelGlobal: header.fuelGlobal, memoryMaxPages: header.memoryMaxPages };
-}
-
-async function digest(bytes: Uint8Array): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
-}
-
-async function hex(bytes: Uint8Array): Promise<string> {
-  return Array.from(await digest(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
 }

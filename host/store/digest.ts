@@ -1,14 +1,9 @@
 /**
- * Digests the store records: SHA-256 of bytes, and the config fingerprint
- * (SHA-256 of canonical JSON), both written as `sha256:<hex>`.
+ * The config fingerprint the store records: SHA-256 of canonical JSON,
+ * written as `sha256:<hex>` (the digest itself is artifact/digest.ts's).
  * @module
  */
-import { createHash } from "node:crypto";
-
-/** `sha256:<hex>` of the bytes. */
-export function sha256(bytes: Uint8Array | string): string {
-  return "sha256:" + createHash("sha256").update(bytes).digest("hex");
-}
+import { sha256Id } from "../artifact/mod.ts";
 
 /**
  * Canonical JSON: object keys sorted by UTF-16 code units, no whitespace,
@@ -34,5 +29,5 @@ export function canonicalJson(value: unknown): string {
 
 /** The fingerprint of an effective config: `sha256:` of its canonical JSON. */
 export function configFingerprint(config: unknown): string {
-  return sha256(canonicalJson(config));
+  return sha256Id(canonicalJson(config));
 }

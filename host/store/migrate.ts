@@ -7,7 +7,7 @@
  * @module
  */
 import type { Client } from "@libsql/client";
-import { createHash } from "node:crypto";
+import { sha256HexSync } from "../artifact/mod.ts";
 import { HostError } from "../errors.ts";
 
 /** One migration: the drizzle-kit journal tag and time, and the SQL file's exact text. */
@@ -28,7 +28,7 @@ const createTable = `CREATE TABLE IF NOT EXISTS "${MIGRATIONS_TABLE}" (
 
 /** The hash drizzle records for a migration. */
 export function migrationHash(migration: Migration): string {
-  return createHash("sha256").update(migration.sql).digest("hex");
+  return sha256HexSync(migration.sql);
 }
 
 /** Applies every migration newer than the last one recorded; returns the tags applied. */

@@ -38,7 +38,7 @@ export {
   RunTrigger,
   RunUsage,
 } from "./run-schema.ts";
-export { canonicalJson, configFingerprint, sha256 } from "./digest.ts";
+export { canonicalJson, configFingerprint } from "./digest.ts";
 export { dbFilePath, normalizeDbUrl, resolveDbUrl } from "./url.ts";
 export { ulid } from "./ulid.ts";
 export {

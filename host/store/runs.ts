@@ -8,7 +8,8 @@ import { and, desc, eq, lt, type SQL } from "drizzle-orm";
 import { z } from "zod";
 import { HostError } from "../errors.ts";
 import { storageError } from "./client.ts";
-import { configFingerprint, sha256 } from "./digest.ts";
+import { sha256Id } from "../artifact/mod.ts";
+import { configFingerprint } from "./digest.ts";
 import type { RunEnd, RunRow, StoreDb, WriteOp } from "./ops.ts";
 import type { Owner } from "./owner.ts";
 import { RunFinish, type RunRecord, RunStart, type RunStatus } from "./run-schema.ts";
@@ -65,7 +66,7 @@ export class RunsRepository {
       exportName: s.export,
       trigger: s.trigger,
       correlationId: s.correlationId ?? null,
-      inputDigest: sha256(s.input),
+      inputDigest: sha256Id(s.input),
       inputSize: s.input.length,
       input: s.input.length <= this.#inputMaxBytes ? toBuffer(s.input) : null,
       outputDigest: null,
@@ -99,7 +100,7 @@ export class RunsRepository {
     const end: RunEnd = {
       status: r.status,
       endedAt: Date.now(),
-      outputDigest: r.output === undefined ? null : sha256(r.output),
+      outputDigest: r.output === undefined ? null : sha256Id(r.output),
       outputSize: r.output === undefined ? null : r.output.length,
       errorClass: r.status === "error" ? r.errorClass : null,
       errorMessage: r.status === "error" ? r.errorMessage : null,

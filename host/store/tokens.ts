@@ -5,7 +5,8 @@
  * over an open store: `new TokensRepository(store.db)`.
  * @module
  */
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { sha256HexSync } from "../artifact/mod.ts";
 import { and, desc, eq, isNull } from "drizzle-orm";
 import { z } from "zod";
 import { HostError } from "../errors.ts";
@@ -45,7 +46,7 @@ export const TOKEN_PREFIX = "plh_";
 
 /** Hex SHA-256 of a token's text, as stored. */
 export function hashToken(token: string): string {
-  return createHash("sha256").update(token).digest("hex");
+  return sha256HexSync(token);
 }
 
 /** Creates, finds, lists and revokes API tokens. */

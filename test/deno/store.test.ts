@@ -6,7 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { main } from "../../host/cli/main.ts";
-import { openStore, sha256 } from "../../host/store/mod.ts";
+import { sha256Id as sha256 } from "../../host/artifact/mod.ts";
+import { openStore } from "../../host/store/mod.ts";
 
 function tempUrl(): { url: string; dir: string } {
   const dir = mkdtempSync(join(tmpdir(), "plughost-deno-store-"));

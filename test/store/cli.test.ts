@@ -4,7 +4,8 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { followEvents, parseSince } from "../../host/cli/events.ts";
 import { main } from "../../host/cli/main.ts";
-import { type Event, openStore, sha256 } from "../../host/store/mod.ts";
+import { sha256Id as sha256 } from "../../host/artifact/mod.ts";
+import { type Event, openStore } from "../../host/store/mod.ts";
 import { tempDb } from "./helpers.ts";
 
 let db: ReturnType<typeof tempDb>;

@@ -4,14 +4,9 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { sha256Id as sha256 } from "../../host/artifact/mod.ts";
 import { HostError } from "../../host/errors.ts";
-import {
-  configFingerprint,
-  openStore,
-  type RunStart,
-  sha256,
-  type Store,
-} from "../../host/store/mod.ts";
+import { configFingerprint, openStore, type RunStart, type Store } from "../../host/store/mod.ts";
 import { conformanceDir, conformanceTitle, hasConformance } from "../helpers/conformance.ts";
 import { tempDb } from "./helpers.ts";
 
