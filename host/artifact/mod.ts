@@ -17,6 +17,7 @@ export {
 } from "./custom-sections.ts";
 export type { CustomSection } from "./custom-sections.ts";
 export { bytesEqual, concat } from "./bytes.ts";
+export { customContents, encodeSection, Reader, readSections, SectionId } from "./reader.ts";
 export {
   moduleDigest,
   sha256,

@@ -7,12 +7,12 @@ import createPlugin, { type Plugin } from "@extism/extism";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { customContents, readSections } from "../../artifact/mod.ts";
 import {
   conformanceDir as dir,
   conformanceTitle,
   hasConformance,
 } from "../../../test/helpers/conformance.ts";
-import { customContents, readSections } from "./binary.ts";
 import { instrument } from "./mod.ts";
 
 const read = (name: string) => new Uint8Array(readFileSync(join(dir, name)));

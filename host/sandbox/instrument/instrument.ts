@@ -5,7 +5,7 @@
  */
 import binaryen from "binaryen";
 import { HostError } from "../../errors.ts";
-import { SectionId } from "./binary.ts";
+import { SectionId } from "../../artifact/mod.ts";
 import { capMemories, rebuild, restoreCustomSections } from "./memory.ts";
 import { FUEL_EXPORT, meterModule } from "./meter.ts";
 import { scanModule } from "./scan.ts";

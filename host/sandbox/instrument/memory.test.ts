@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { HostError } from "../../errors.ts";
-import { concat, customContents, encodeSection, encodeU32, readSections } from "./binary.ts";
+import {
+  concat,
+  customContents,
+  encodeSection,
+  encodeUleb as encodeU32,
+  readSections,
+} from "../../artifact/mod.ts";
 import { instantiate, metered, wat } from "./_testing.ts";
 import { instrument } from "./mod.ts";
 

@@ -8,11 +8,11 @@ import { HostError } from "../../errors.ts";
 import {
   concat,
   encodeSection,
-  encodeU32,
+  encodeUleb as encodeU32,
   readSections,
   type Section,
   SectionId,
-} from "./binary.ts";
+} from "../../artifact/mod.ts";
 import type { MemoryLimits } from "./scan.ts";
 
 /** The memory section with every maximum set to min(declared maximum, cap). */

@@ -5,7 +5,7 @@
  * @module
  */
 import { HostError } from "../../errors.ts";
-import { Reader, readSections, type Section, SectionId } from "./binary.ts";
+import { Reader, readSections, type Section, SectionId } from "../../artifact/mod.ts";
 
 /** Limits of one memory as declared in the binary. */
 export interface MemoryLimits {
