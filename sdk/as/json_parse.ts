@@ -15,7 +15,7 @@ import {
   JSONString,
   JSONValue,
   ParseResult,
-} from "./json";
+} from "./json_value";
 import { parseNumber } from "./json_number";
 
 /** Deepest nesting of arrays and objects the parser accepts. */
