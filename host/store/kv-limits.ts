@@ -16,7 +16,7 @@ export const DEFAULT_KV_MAX_KEYS = 10_000;
  * Keys one call may write (set or delete); a commit's last step is one
  * transaction on the event loop's thread, and this bounds it (docs/storage.md).
  */
-export const MAX_KV_WRITES_PER_CALL = 5_000;
+export const MAX_KV_WRITES_PER_CALL = 1_000;
 
 /** What a plugin's namespace may hold. */
 export interface KvLimits {
