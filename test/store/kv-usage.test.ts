@@ -1,6 +1,8 @@
 // KV usage accounting (the kv_usage row), the key limit, and commits: small ones in one batch,
 // large ones staged in chunks that yield; across two stores on one database file.
 import { createClient } from "@libsql/client";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../host/store/mod.ts";
 import { KV_COMMIT_CHUNK } from "../../host/store/kv.ts";
@@ -179,6 +181,35 @@ describe("kv limits at commit", () => {
     );
     expect(await store.kv.usage("p")).toEqual(await scanned(store, "p"));
   });
+});
+
+describe("kv across processes", () => {
+  it(
+    "two processes committing to one plugin on one file keep usage exact and the key limit",
+    async () => {
+      const run = promisify(execFile);
+      const maxKeys = 12;
+      const children = ["alpha", "beta"].map((label) =>
+        run("node", [
+          "scripts/run-ts.mjs",
+          "test/store/fixtures/kv-child.ts",
+          db.url,
+          label,
+          "40",
+          String(maxKeys),
+        ])
+      );
+      const outputs = (await Promise.all(children)).map((o) => JSON.parse(o.stdout));
+      for (const out of outputs) expect(out.ok + out.refused).toBe(40);
+      expect(outputs.reduce((n, o) => n + o.ok, 0)).toBeGreaterThan(0);
+    // 7 shared keys plus about 4 of each process's own would pass 12: some commits were refused.
+    expect(outputs.reduce((n, o) => n + o.refused, 0)).toBeGreaterThan(0);
+      const usage = await store.kv.usage("p");
+      expect(usage).toEqual(await scanned(store, "p"));
+      expect(usage.keys).toBeLessThanOrEqual(maxKeys);
+    },
+    120_000,
+  );
 });
 
 describe("large kv commits", () => {
