@@ -185,6 +185,8 @@ export interface PluginInfo {
   unsigned: boolean;
   /** Why it was loaded although it does not verify (dev mode only); empty otherwise. */
   warnings: string[];
+  /** A module without a manifest, loaded bare in dev mode (LoadOptions.bare). */
+  bare: boolean;
 }
 
 /** A plugin loaded into the sandbox, with what the core knows of it. */
