@@ -42,6 +42,8 @@ const codes = {
   payload_too_large: [ExitCode.dataError, 413],
   unsupported_media_type: [ExitCode.dataError, 415],
   rate_limited: [ExitCode.failed, 429],
+  /** A plugin's `invoke` refused: a cycle, or a chain deeper than the host allows. */
+  invoke_refused: [ExitCode.failed, 409],
   load_error: [ExitCode.failed, 422],
   fuel_exhausted: [ExitCode.failed, 422],
   memory_limit: [ExitCode.failed, 422],

@@ -120,6 +120,7 @@ export const command: Command = {
         capability: name,
         input,
         trigger: "cli",
+        requireJson: true,
         limits,
         allowExport: true,
         durable: true,

@@ -92,6 +92,12 @@ export interface InvokeRequest {
   trigger: Trigger;
   parentRunId?: string | undefined;
   correlationId?: string | undefined;
+  /**
+   * The caller speaks JSON (HTTP, the CLI): a capability's input must be JSON
+   * even where its schema accepts anything (else `invalid_json`). Input a
+   * schema constrains is always parsed and checked.
+   */
+  requireJson?: boolean | undefined;
   /** Per-call limits; the plugin's limits and the host's policy still cap them. */
   limits?: CallLimits | undefined;
   /**
