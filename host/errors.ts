@@ -42,6 +42,8 @@ const codes = {
   payload_too_large: [ExitCode.dataError, 413],
   unsupported_media_type: [ExitCode.dataError, 415],
   rate_limited: [ExitCode.failed, 429],
+  /** A plugin's `invoke` refused: a cycle, or a chain deeper than the host allows. */
+  invoke_refused: [ExitCode.failed, 409],
   load_error: [ExitCode.failed, 422],
   fuel_exhausted: [ExitCode.failed, 422],
   memory_limit: [ExitCode.failed, 422],
@@ -59,7 +61,18 @@ const codes = {
   network_error: [ExitCode.network, 502],
 } as const satisfies Record<string, readonly [ExitCode, number]>;
 
-/** Stable error codes (one word, `code`, everywhere). Sandbox codes are documented in docs/sandbox.md. */
+/**
+ * Stable error codes. Sandbox codes are documented in docs/sandbox.md; the
+ * HTTP problem `type` is `https://plughost.dev/problems/<code>`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const code: ErrorCode = "invalid_json";
+ * assert.equal(new HostError(code, "The input is not valid JSON").exitCode, 65);
+ * ```
+ */
 export type ErrorCode = keyof typeof codes;
 
 /** Every error code, for checks and docs. */
@@ -83,7 +96,22 @@ export interface HostErrorOptions {
   status?: number;
 }
 
-/** An error with a stable code, a message that says what to do, and optional details. */
+/**
+ * An error with a stable code, a message that says what to do, and optional
+ * details; its exit code and HTTP status come from the one table above.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ *
+ * const error = new HostError("schema_mismatch", "The input does not match the input schema", {
+ *   extensions: { errors: [{ path: "/name", message: "must be string" }] },
+ * });
+ * assert.equal(error.exitCode, 65);
+ * assert.equal(error.httpStatus, 422);
+ * assert.ok(error instanceof Error);
+ * ```
+ */
 export class HostError extends Error {
   override readonly name: string = "HostError";
   readonly code: ErrorCode;

@@ -69,15 +69,14 @@ export interface HostOptions {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { readFile } from "node:fs/promises";
+ * import { mkdtemp, readFile, rm } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  *
- * const host: Host = await createHost({
- *   paths: { db: "file::memory:", trust: ".plughost/trust" },
- *   installed: false,
- *   cache: false,
- * });
+ * const home = await mkdtemp(join(tmpdir(), "plughost-doc-"));
+ * const host: Host = await createHost({ home, paths: { trust: ".plughost/trust" } });
  * try {
- *   await host.load(await readFile("build/plugins/hello.wasm"), "hello.wasm");
+ *   await host.install(await readFile("build/plugins/hello.wasm"));
  *   assert.deepEqual(host.list().map((p) => p.id), ["example.hello"]);
  *   const result = await host.invoke({
  *     pluginId: "example.hello",
@@ -89,10 +88,11 @@ export interface HostOptions {
  *   assert.ok(result.ok);
  *   const run = await host.runs.get(result.runId);
  *   assert.equal(run?.status, "ok");
- *   const finished = await host.events.list({ type: "run.finished", runId: result.runId });
+ *   const finished = await host.events.query({ type: "run.finished", runId: result.runId });
  *   assert.equal(finished.events.length, 1);
  * } finally {
  *   await host.close();
+ *   await rm(home, { recursive: true });
  * }
  * ```
  */
@@ -135,13 +135,12 @@ export interface Host {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { readFile } from "node:fs/promises";
+ * import { mkdtemp, readFile, rm } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
  *
- * const host = await createHost({
- *   paths: { db: "file::memory:", trust: ".plughost/trust" },
- *   installed: false,
- *   cache: false,
- * });
+ * const home = await mkdtemp(join(tmpdir(), "plughost-doc-"));
+ * const host = await createHost({ home, paths: { trust: ".plughost/trust" }, cache: false });
  * try {
  *   await host.load(await readFile("build/plugins/hello.wasm"), "hello.wasm");
  *   const result = await host.invoke({
@@ -151,9 +150,10 @@ export interface Host {
  *     trigger: "cli",
  *   });
  *   assert.ok(result.ok);
- *   assert.match(new TextDecoder().decode(result.output), /Ada/);
+ *   if (result.ok) assert.match(new TextDecoder().decode(result.output), /Ada/);
  * } finally {
  *   await host.close();
+ *   await rm(home, { recursive: true });
  * }
  * ```
  */

@@ -6,4 +6,4 @@
  */
 export { createHost, type Host, type HostOptions } from "./host.ts";
 export type { InvokeRequest, InvokeResult, PluginInfo, Trigger } from "./runtime/types.ts";
-export { type ErrorCode, exitCodeFor, HostError, httpStatusFor } from "./errors.ts";
+export { type ErrorCode, HostError } from "./errors.ts";

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { HostError } from "../errors.ts";
 
 /** The host functions of ABI version 1, as registered in `extism:host/user` (wit/host.wit). */
 export const HOST_FUNCTION_NAMES = [
@@ -35,13 +36,12 @@ export function errorResult(code: string, message: string): Uint8Array {
   return encoder.encode(JSON.stringify({ error: { code, message } }));
 }
 
-/** A request the host refuses, carried to the function's top level as an error result. */
-export class AbiError extends Error {
-  /** @param code the ABI error code (docs/abi.md) */
-  constructor(readonly code: string, message: string) {
-    super(message);
-    this.name = "AbiError";
-  }
+/**
+ * A request the host refuses, carried to the function's top level as an error
+ * result: a HostError of the one family whose code is an ABI error code (docs/abi.md).
+ */
+export class AbiError extends HostError {
+  override readonly name = "AbiError";
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -6,7 +6,7 @@
 import { HostError } from "../errors.ts";
 import type { HostCall, HostFunction } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
-import { AbiError, errorResult } from "./abi.ts";
+import { errorResult } from "./abi.ts";
 import { callGrants, type Grants } from "./grants.ts";
 import type { KvView } from "./kv-view.ts";
 import type { CapabilityPolicy } from "./policy.ts";
@@ -31,9 +31,8 @@ export function grantsFor(ctx: CapabilityContext, call: HostCall): Grants {
   return callGrants(call, ctx.policy.maxKvQuotaBytes);
 }
 
-/** Turns a thrown AbiError or HostError into the ABI's error result. */
+/** Turns a thrown HostError (AbiError included) into the ABI's error result. */
 export function toErrorResult(fn: string, error: unknown): Uint8Array {
-  if (error instanceof AbiError) return errorResult(error.code, error.message);
   if (error instanceof HostError) return errorResult(error.code, error.message);
   return errorResult(
     "host_error",

@@ -110,13 +110,17 @@ export const command: Command = {
     try {
       const plugin = await load(host, wasm, file, wasi);
       if (!plugin.ok) return print(plugin.failure, values.json ?? false, io);
-      for (const warning of plugin.info.warnings) io.stderr(`host call: warning: ${warning}\n`);
+      // A bare module's one warning (no manifest) is what --allow-unsigned asked for: kept quiet.
+      if (!plugin.info.bare) {
+        for (const warning of plugin.info.warnings) io.stderr(`host call: warning: ${warning}\n`);
+      }
       // The one invoke every trigger takes: input schema, limits, RunRecord, metrics.
       const result: Outcome = await host.invoke({
         pluginId: plugin.info.id,
         capability: name,
         input,
         trigger: "cli",
+        requireJson: true,
         limits,
         allowExport: true,
         durable: true,

@@ -49,7 +49,9 @@ export async function invokeLoaded(
 ): Promise<InvokeResult> {
   const { info, sandbox } = loaded;
   const target = resolveTarget(loaded, request);
-  if (target.isCapability) checkInput(info.id, request.capability, target.input, request.input);
+  if (target.isCapability) {
+    checkInput(info.id, request.capability, target.input, request.input, request.requireJson);
+  }
   let limits: Limits;
   try {
     limits = resolveLimits(sandbox.limits, request.limits, deps.policy);
@@ -194,25 +196,28 @@ function resolveTarget(loaded: LoadedPlugin, request: InvokeRequest): Target {
 
 /**
  * Throws `invalid_json` or `schema_mismatch` (with the issues as `errors`).
- * An empty input is no input: nothing to check (HTTP refuses an empty body
- * before it gets here; the CLI sends one when no --input is given).
+ * The input is parsed when the schema constrains it or the caller speaks JSON
+ * (`requireJson`); a schema that accepts everything (none, or `{}`) costs
+ * nothing otherwise. An empty input is no input: nothing to check (HTTP refuses
+ * an empty body before it gets here; the CLI sends one when no --input is given).
  */
 function checkInput(
   pluginId: string,
   capability: string,
   schema: Record<string, unknown> | undefined,
   input: Uint8Array,
+  requireJson: boolean | undefined,
 ): void {
   if (input.byteLength === 0) return;
+  const constrains = constraining(schema);
+  if (!constrains && !requireJson) return;
   let value: unknown;
   try {
     value = JSON.parse(decoder.decode(input));
   } catch (error) {
-    throw new HostError(
-      "invalid_json",
-      `The input is not valid JSON: ${messageOf(error)}`,
-    );
+    throw new HostError("invalid_json", `The input is not valid JSON: ${messageOf(error)}`);
   }
+  if (!constrains) return;
   const issues = compileJsonSchema(schema)(value);
   if (issues.length > 0) {
     throw new HostError(
@@ -221,6 +226,11 @@ function checkInput(
       { extensions: { errors: issues } },
     );
   }
+}
+
+/** False for a schema every JSON value matches: none, or `{}`. */
+function constraining(schema: Record<string, unknown> | undefined): boolean {
+  return schema !== undefined && Object.keys(schema).length > 0;
 }
 
 /** An `output_invalid` error when the output is not JSON or (given a schema) off it. */

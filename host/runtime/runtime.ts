@@ -99,6 +99,7 @@ export class PluginRuntime {
       mode: sandbox.mode,
       unsigned,
       warnings: verified.warnings,
+      bare,
     };
     const previous = this.#plugins.get(manifest.id);
     const hooks = { beforeCall: functions.beforeCall, afterCall: functions.afterCall };

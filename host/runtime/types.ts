@@ -24,6 +24,26 @@ export type {
 /**
  * What started a run: `http`, `cli`, `schedule`, `invoke` (a plugin's child
  * run), and `event`, `hook`, `route`, `replay` for the triggers to come.
+ * Runs and metrics are labelled with it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtemp, readFile, rm } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const home = await mkdtemp(join(tmpdir(), "plughost-doc-"));
+ * const host = await createHost({ home, paths: { trust: ".plughost/trust" }, cache: false });
+ * const hello = await host.load(await readFile("build/plugins/hello.wasm"), "hello.wasm");
+ * const trigger: Trigger = "schedule";
+ * const input = new TextEncoder().encode('{"name":"cron"}');
+ * await host.invoke({ pluginId: hello.id, capability: "greet", input, trigger });
+ * const series = host.metrics.series().map((s) => s.labels.trigger);
+ * assert.deepEqual(series, ["schedule"]);
+ * await host.close();
+ * await rm(home, { recursive: true });
+ * ```
  */
 export type Trigger = RunTrigger;
 
@@ -37,7 +57,33 @@ export type CallLimits = Partial<Omit<Limits, "memoryPages">>;
 /** How much of a capability's output `invoke` checks before the run counts as ok. */
 export type OutputCheck = "none" | "json" | "schema";
 
-/** One capability call. */
+/**
+ * One capability call.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtemp, readFile, rm } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const home = await mkdtemp(join(tmpdir(), "plughost-doc-"));
+ * const host = await createHost({ home, paths: { trust: ".plughost/trust" }, cache: false });
+ * const hello = await host.load(await readFile("build/plugins/hello.wasm"), "hello.wasm");
+ * const request: InvokeRequest = {
+ *   pluginId: hello.id,
+ *   capability: "greet",
+ *   input: new TextEncoder().encode('{"nam":"x"}'), // off the schema: name is required
+ *   trigger: "cli",
+ * };
+ * const refused = await host.invoke(request).catch((error) => error);
+ * assert.equal(refused.code, "schema_mismatch"); // never became a run; HTTP 422, exit 65
+ * const ok = await host.invoke({ ...request, input: new TextEncoder().encode('{"name":"x"}') });
+ * assert.ok(ok.ok);
+ * await host.close();
+ * await rm(home, { recursive: true });
+ * ```
+ */
 export interface InvokeRequest {
   pluginId: string;
   capability: string;
@@ -46,6 +92,12 @@ export interface InvokeRequest {
   trigger: Trigger;
   parentRunId?: string | undefined;
   correlationId?: string | undefined;
+  /**
+   * The caller speaks JSON (HTTP, the CLI): a capability's input must be JSON
+   * even where its schema accepts anything (else `invalid_json`). Input a
+   * schema constrains is always parsed and checked.
+   */
+  requireJson?: boolean | undefined;
   /** Per-call limits; the plugin's limits and the host's policy still cap them. */
   limits?: CallLimits | undefined;
   /**
@@ -70,12 +122,59 @@ export type RunError = CallError & {
   errors?: SchemaIssue[];
 };
 
-/** How a capability call ended. Never thrown for plugin behaviour. */
+/**
+ * How a capability call ended. Never thrown for plugin behaviour.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtemp, readFile, rm } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const home = await mkdtemp(join(tmpdir(), "plughost-doc-"));
+ * const host = await createHost({ home, paths: { trust: ".plughost/trust" }, cache: false });
+ * const hello = await host.load(await readFile("build/plugins/hello.wasm"), "hello.wasm");
+ * const result: InvokeResult = await host.invoke({
+ *   pluginId: hello.id,
+ *   capability: "greet",
+ *   input: new Uint8Array(), // no input: the plugin itself refuses it
+ *   trigger: "cli",
+ *   durable: true,
+ * });
+ * assert.equal(result.ok, false);
+ * if (!result.ok) assert.equal(result.error.class, "plugin_error");
+ * assert.equal((await host.runs.get(result.runId))?.status, "error");
+ * await host.close();
+ * await rm(home, { recursive: true });
+ * ```
+ */
 export type InvokeResult =
   | { runId: string; ok: true; output: Uint8Array; usage: Usage }
   | { runId: string; ok: false; error: RunError; usage: Usage };
 
-/** A plugin as the core knows it. */
+/**
+ * A plugin as the core knows it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtemp, readFile, rm } from "node:fs/promises";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ *
+ * const home = await mkdtemp(join(tmpdir(), "plughost-doc-"));
+ * const host = await createHost({ home, paths: { trust: ".plughost/trust" }, cache: false });
+ * const hello = await host.load(await readFile("build/plugins/hello.wasm"), "hello.wasm");
+ * const info: PluginInfo = hello;
+ * assert.equal(info.id, "example.hello");
+ * assert.equal(info.state, "enabled");
+ * assert.deepEqual(Object.keys(info.manifest.capabilities), ["greet"]);
+ * assert.equal(info.unsigned, false); // signed by the checkout's dev key
+ * await host.close();
+ * await rm(home, { recursive: true });
+ * ```
+ */
 export interface PluginInfo {
   id: string;
   version: string;
@@ -92,6 +191,8 @@ export interface PluginInfo {
   unsigned: boolean;
   /** Why it was loaded although it does not verify (dev mode only); empty otherwise. */
   warnings: string[];
+  /** A module without a manifest, loaded bare in dev mode (LoadOptions.bare). */
+  bare: boolean;
 }
 
 /** A plugin loaded into the sandbox, with what the core knows of it. */

@@ -2,7 +2,7 @@
  * JSON Schema validation of capability input and output against the schemas
  * a manifest declares (ajv, JSON Schema 2020-12). Validators compile once per
  * schema object and are cached, so a hot capability pays only the check.
- * Used by the HTTP server and the scheduler.
+ * Used by the core's invoke (every trigger) and the scheduler's add-time check.
  * @module
  */
 import { Ajv2020 } from "ajv/dist/2020.js";

@@ -63,8 +63,6 @@ describe("host call flag errors", () => {
       ...dev,
     ]);
     expect(result.code).toBe(1);
-    // Dev mode warns first that the module has no manifest.
-    expect(result.stderr).toMatch(/^host call: warning: no_manifest: /);
-    expect(result.stderr).toMatch(/^host call: memory_limit: /m);
+    expect(result.stderr).toMatch(/^host call: memory_limit: /);
   });
 });

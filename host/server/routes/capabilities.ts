@@ -86,6 +86,7 @@ async function invoke(
       capability,
       input,
       trigger: "http",
+      requireJson: true,
       correlationId,
       output: deps.options.validateOutput ? "schema" : "json",
       durable: true,
