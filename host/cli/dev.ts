@@ -56,6 +56,7 @@ export const command: Command = {
       );
     }
     const stop = new AbortController();
+    let watching = false;
     const onSignal = () => stop.abort();
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
@@ -76,8 +77,13 @@ export const command: Command = {
           } else if (event.kind === "uploaded") {
             io.stdout(
               `uploaded ${event.id} ${event.version} (sha256:${event.digest}) to ${values.server}\n` +
-                `watching ${relative(io.cwd, positionals[0] ?? ".") || "."} for changes\n`,
+                (watching
+                  ? ""
+                  : `watching ${
+                    relative(io.cwd, positionals[0] ?? ".") || "."
+                  } for changes (Ctrl-C stops)\n`),
             );
+            watching = true;
           } else {
             io.stderr(`host dev: ${event.stage} failed: ${event.message}\n`);
           }
