@@ -120,6 +120,9 @@ async function compileAs(project: Project, release: boolean): Promise<string> {
     // Without it the PDK imports env.abort, which Extism does not provide.
     "--use",
     "abort=~lib/@plughost/sdk-as/abort/plughostAbort",
+    // Paths are the project's, wherever `host build DIR` runs from.
+    "--baseDir",
+    project.dir,
     ...(release ? ["--optimize"] : []),
     ...project.settings.flags,
   ], {
