@@ -105,6 +105,30 @@ describe("host new -> build -> test, untouched", () => {
   }, 120_000);
 });
 
+describe("on Deno", () => {
+  const why = missing.c;
+  it.skipIf(why !== undefined)(
+    "host new, build and test of a C project run on Deno 2 too" +
+      (why === undefined ? "" : ` (skipped: ${why})`),
+    async () => {
+      const created = await runCli(["new", "on-deno", "--lang", "c"], {
+        cwd: work,
+        runtime: "deno",
+      });
+      expect(created.code, created.stderr).toBe(0);
+      const tested = await runCli(["test", "on-deno"], {
+        cwd: work,
+        runtime: "deno",
+        timeoutMs: 120_000,
+      });
+      expect(tested.code, tested.stdout + tested.stderr).toBe(0);
+      expect(tested.stdout).toMatch(/^ok +greets by name +fuel [\d,]+/m);
+      expect(tested.stdout).toContain("3 passed, 0 failed");
+    },
+    180_000,
+  );
+});
+
 describe("host new refusals", () => {
   it("refuses the subscriber and route templates (exit 64), naming what is missing", async () => {
     const sub = await runCli(["new", "s", "--lang", "as", "--template", "subscriber"], {
