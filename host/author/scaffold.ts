@@ -6,6 +6,7 @@
 import { mkdir, readdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
 import { HostError } from "../errors.ts";
+import { parseManifest } from "../manifest/mod.ts";
 import type { Language } from "./project.ts";
 import { pluginIdFor, templateFiles, templateMissing, type TemplateName } from "./templates.ts";
 
@@ -34,6 +35,8 @@ export async function createProject(
   }
   const id = options.id ?? pluginIdFor(name);
   const files = await templateFiles(options.lang, { name, id });
+  // A bad --id is refused before anything is written (invalid_manifest names the field).
+  parseManifest(files["plugin.json"]);
   for (const [path, content] of Object.entries(files)) {
     await mkdir(dirname(join(dir, path)), { recursive: true });
     await writeFile(join(dir, path), content, { flag: "wx" });

@@ -2,6 +2,7 @@
 // edits (the acceptance of issue 20); a failing case fails with a diff; templates that need
 // missing features are refused.
 import { Ajv2020 } from "ajv/dist/2020.js";
+import { existsSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -148,6 +149,10 @@ describe("host new refusals", () => {
     const again = await runCli(["new", "hello-as", "--lang", "as"], { cwd: work });
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/not empty/);
+    const badId = await runCli(["new", "bad-id", "--lang", "c", "--id", "Bad Id"], { cwd: work });
+    expect(badId.code).toBe(65);
+    expect(badId.stderr).toMatch(/id: must be lower-case words joined by dots/);
+    expect(existsSync(join(work, "bad-id"))).toBe(false);
   });
 
   it("host build outside a project says how to make one (exit 65)", async () => {
