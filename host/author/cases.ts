@@ -9,10 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
 import { capabilityProvider } from "../capabilities/mod.ts";
-import { resolvePaths } from "../config/paths.ts";
 import { HostError } from "../errors.ts";
+import { createHost, type Host } from "../host.ts";
 import { formatIssues } from "../manifest/mod.ts";
-import { openHost } from "../runtime/open-host.ts";
 import { capabilityValidator } from "../runtime/validate.ts";
 import { readSigningKey, trustKey } from "../trust/mod.ts";
 import type { Project } from "./project.ts";
@@ -32,7 +31,7 @@ export const TestCaseSchema = z.strictObject({
   output: z.unknown().optional(),
   /** `exact` (default): output equals `output`; `partial`: every field given matches. */
   match: z.enum(["exact", "partial"]).default("exact"),
-  /** Expected error class (e.g. `invalid_input`, `plugin_error`, `permission_denied`). */
+  /** Expected error class (e.g. `schema_mismatch`, `plugin_error`, `permission_denied`). */
   error: z.string().min(1).optional(),
   /** Events the call must publish, in this order (others may come between). */
   events: z.array(EventExpectation).optional(),
@@ -98,12 +97,12 @@ export async function runCases(
   // Secrets of the case being run: each case sees only its own.
   let secrets: Record<string, string> = {};
   try {
-    const paths = resolvePaths({}, home, { home });
     const key = await readSigningKey(`${project.keyBase}.key`);
-    await trustKey(paths.trust, key.publicKey, { label: "project dev key" });
-    const host = await openHost({
-      paths,
+    await trustKey(join(home, "trust"), key.publicKey, { label: "project dev key" });
+    const host = await createHost({
+      home,
       installed: false,
+      cache: false,
       hostFunctions: capabilityProvider({
         secrets: { get: (name: string) => secrets[name] },
       }),
@@ -129,37 +128,37 @@ export async function runCases(
   }
 }
 
-type Host = Awaited<ReturnType<typeof openHost>>;
-
 async function runCase(host: Host, pluginId: string, testCase: TestCase): Promise<CaseResult> {
   const base = { name: testCase.name, fuel: 0, memoryPages: 0, durationMs: 0 };
-  const manifest = host.runtime.get(pluginId)!.manifest;
-  let checkInput;
+  const manifest = host.get(pluginId)!.manifest;
+  let result;
   try {
-    checkInput = capabilityValidator(manifest, testCase.capability, "input");
+    result = await host.invoke({
+      pluginId,
+      capability: testCase.capability,
+      input: new TextEncoder().encode(JSON.stringify(testCase.input)),
+      trigger: "cli",
+      durable: true,
+    });
   } catch (error) {
-    return { ...base, ok: false, failure: error instanceof Error ? error.message : String(error) };
+    // Refused before it ran (the input does not match the capability's schema, say): the
+    // class is what the HTTP API answers for the same request.
+    if (!(error instanceof HostError) || error.code === "not_found") {
+      return {
+        ...base,
+        ok: false,
+        failure: error instanceof Error ? error.message : String(error),
+      };
+    }
+    return judge(testCase, base, { class: error.code, message: error.message }, undefined, []);
   }
-  // The same check the HTTP API makes before a call: a mismatch is `invalid_input`.
-  const issues = checkInput(testCase.input);
-  if (issues.length > 0) {
-    const message = issues.map((i) => `${i.path || "(root)"} ${i.message}`).join("; ");
-    return judge(testCase, base, { class: "invalid_input", message }, undefined, []);
-  }
-  const result = await host.runtime.invoke({
-    pluginId,
-    capability: testCase.capability,
-    input: new TextEncoder().encode(JSON.stringify(testCase.input)),
-    trigger: "cli",
-    durable: true,
-  });
   const usage = {
     fuel: result.usage.fuel,
     memoryPages: result.usage.memoryPages,
     durationMs: result.usage.durationMs,
     runId: result.runId,
   };
-  const events = (await host.store.events.query({ runId: result.runId, limit: 1000 })).events
+  const events = (await host.events.query({ runId: result.runId, limit: 1000 })).events
     .map((e) => ({ topic: e.type, payload: e.payload }));
   if (!result.ok) return judge(testCase, { ...base, ...usage }, result.error, undefined, events);
 

@@ -132,7 +132,7 @@ function tests({ id }: TemplateValues): string {
         name: "refuses input without a name",
         capability: "greet",
         input: {},
-        error: "invalid_input",
+        error: "schema_mismatch",
       },
     ],
   });

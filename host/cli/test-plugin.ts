@@ -20,7 +20,7 @@ failing case prints why, with a diff of expected and actual output.
 
 A case: {"name", "capability", "input" (JSON, default {}), "output" (expected
 JSON), "match": "exact"|"partial", "error" (expected error class, e.g.
-"invalid_input"), "events": [{"topic", "payload"?}], "secrets": {"NAME": "value"}}.
+"schema_mismatch"), "events": [{"topic", "payload"?}], "secrets": {"NAME": "value"}}.
 
 Options:
   --no-build   Test build/<id>.wasm as it is

@@ -61,7 +61,13 @@ describe("examples/greeter-*", () => {
         const fresh = await runCli(["new", `greeter-${lang}`, "--lang", lang], { cwd: work });
         expect(fresh.code, fresh.stderr).toBe(0);
         const example = join(examples, `greeter-${lang}`);
-        expect(await tree(example)).toEqual(await tree(join(work, `greeter-${lang}`)));
+        // A template or manifest schema change needs the examples made again:
+        // rm -rf examples/greeter-LANG && node bin/host.mjs new examples/greeter-LANG --lang LANG
+        expect(
+          await tree(example),
+          `examples/greeter-${lang} is not what host new makes now; regenerate it: rm -rf ` +
+            `examples/greeter-${lang} && node bin/host.mjs new examples/greeter-${lang} --lang ${lang}`,
+        ).toEqual(await tree(join(work, `greeter-${lang}`)));
 
         // Build a copy: the checkout keeps no keys or build output.
         const copy = join(work, "copies", `greeter-${lang}`);
@@ -133,7 +139,7 @@ describe("examples/host-config.json, examples/http/*.sh, examples/deploy/plughos
 
       const refused = await bash("call.sh", ["greeter-as", "greet", "{}"], vars);
       expect(refused.code).not.toBe(0);
-      expect(refused.stdout).toMatch(/schema_mismatch|invalid_input/);
+      expect(refused.stdout).toMatch(/schema_mismatch/);
 
       const noToken = await bash("plugins.sh", [], { PLUGHOST_URL: url!, PLUGHOST_TOKEN: "" });
       expect(noToken.code).toBe(64);
