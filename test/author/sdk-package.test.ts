@@ -26,7 +26,7 @@ describe("@plughost/sdk-as as a package", () => {
         await readFile(join(repoRoot, "sdk", "as", "package.json"), "utf8"),
       );
       expect(manifest.name).toBe("@plughost/sdk-as");
-      expect(manifest.plughost).toEqual({ abi: 1 });
+      expect(manifest.plughost).toMatchObject({ abi: 1 });
 
       npm(["pack", join(repoRoot, "sdk", "as"), "--pack-destination", work], work);
       const tarball = (await readdir(work)).find((f) => f.endsWith(".tgz"));

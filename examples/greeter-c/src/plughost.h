@@ -5,6 +5,9 @@
  *     -Wl,--export=<capability> -I sdk/c -o plugin.wasm plugin.c
  *
  * Declares the host functions of wit/host.wit (module "extism:host/user"),
+ * the bulk-copy functions of ABI 1.1 that the helpers use for input, output
+ * and responses (falling back to the kernel's 8-byte calls where the host
+ * answers PLUGHOST_BULK_UNAVAILABLE),
  * the Extism kernel functions a plugin needs (module "extism:host/env"), and
  * small inline helpers for input, output, errors, logs and JSON host calls.
  * Every host function takes a handle to a block holding a UTF-8 JSON request
@@ -44,7 +47,18 @@ PLUGHOST_USER(secret_get) plughost_handle plughost_secret_get(plughost_handle re
 /** {"plugin", "capability", "input"?} -> {"ok": <callee output JSON>} */
 PLUGHOST_USER(invoke) plughost_handle plughost_invoke(plughost_handle request);
 
+/* ---- bulk copy (ABI 1.1, wit/host.wit `interface bulk-io`) ---- */
+
+/** Answer of both bulk functions when the host cannot copy (worker mode): use the kernel path. */
+#define PLUGHOST_BULK_UNAVAILABLE UINT64_MAX
+/** Copies the whole block at handle into linear memory at dst; returns its length. */
+PLUGHOST_USER(plughost_block_read) uint64_t plughost_block_read(plughost_handle handle, uint64_t dst);
+/** Copies linear memory [src, src + len) into a new block; returns its handle. */
+PLUGHOST_USER(plughost_block_write) plughost_handle plughost_block_write(uint64_t src, uint64_t len);
+
 /* ---- Extism kernel functions ---- */
+
+PLUGHOST_ENV(input_offset) plughost_handle plughost_input_offset(void);
 
 PLUGHOST_ENV(input_length) uint64_t plughost_input_length(void);
 PLUGHOST_ENV(input_load_u8) uint8_t plughost_input_load_u8(uint64_t offset);
@@ -77,10 +91,12 @@ static inline uint64_t plughost_strlen(const char *s) {
   return n;
 }
 
-/** Copies len bytes into a new block. */
+/** Copies len bytes into a new block (one host call; 8 bytes per kernel call in worker mode). */
 static inline plughost_handle plughost_store(const void *data, uint64_t len) {
   const uint8_t *p = (const uint8_t *)data;
-  plughost_handle h = plughost_alloc(len);
+  plughost_handle h = plughost_block_write((uint64_t)(uintptr_t)p, len);
+  if (h != PLUGHOST_BULK_UNAVAILABLE) return h;
+  h = plughost_alloc(len);
   uint64_t i = 0;
   for (; i + 8 <= len; i += 8) {
     uint64_t word = 0;
@@ -100,6 +116,7 @@ static inline plughost_handle plughost_store_str(const char *s) {
 static inline uint64_t plughost_load(plughost_handle h, void *buf, uint64_t cap) {
   uint8_t *p = (uint8_t *)buf;
   uint64_t len = plughost_length(h);
+  if (len <= cap && plughost_block_read(h, (uint64_t)(uintptr_t)p) == len) return len;
   uint64_t n = len < cap ? len : cap;
   for (uint64_t i = 0; i < n; i++) p[i] = plughost_load_u8(h + i);
   return len;
@@ -109,6 +126,9 @@ static inline uint64_t plughost_load(plughost_handle h, void *buf, uint64_t cap)
 static inline uint64_t plughost_input(void *buf, uint64_t cap) {
   uint8_t *p = (uint8_t *)buf;
   uint64_t len = plughost_input_length();
+  if (len <= cap && plughost_block_read(plughost_input_offset(), (uint64_t)(uintptr_t)p) == len) {
+    return len;
+  }
   uint64_t n = len < cap ? len : cap;
   for (uint64_t i = 0; i < n; i++) p[i] = plughost_input_load_u8(i);
   return len;

@@ -1,4 +1,4 @@
-//! plughost.rs: the plughost host ABI (version 1) for Rust plugins, in one file.
+//! plughost.rs: the plughost host ABI (version 1; the kernel calls of revision 1.0, not the bulk copy of 1.1) for Rust plugins, in one file.
 //!
 //! Copy it next to your `lib.rs` and declare `mod plughost;`. It needs no crates and no
 //! allocator: the crate is `#![no_std]`, built as a cdylib for `wasm32-unknown-unknown`:
