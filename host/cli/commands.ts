@@ -57,4 +57,20 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: "Show a plugin file's manifest, sections, imports, exports and signatures",
     load: async () => (await import("./inspect.ts")).command,
   },
+  new: {
+    summary: "Create a plugin project (AssemblyScript, C or Rust)",
+    load: async () => (await import("./new.ts")).command,
+  },
+  build: {
+    summary: "Compile a plugin project, embed its manifest and sign it",
+    load: async () => (await import("./build.ts")).command,
+  },
+  test: {
+    summary: "Build a plugin project and run its test cases (fuel, memory per case)",
+    load: async () => (await import("./test-plugin.ts")).command,
+  },
+  dev: {
+    summary: "Rebuild, re-sign and upload a plugin project on every change",
+    load: async () => (await import("./dev.ts")).command,
+  },
 };

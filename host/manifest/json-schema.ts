@@ -16,6 +16,11 @@ export function manifestJsonSchemaText(): string {
     description:
       "Generated from host/manifest/schema.ts by scripts/gen-schemas.ts; do not edit. Cross-field rules (schedules name capabilities, exports exist in the module) are checked by the host.",
     ...schema,
+    // Editors validate a plugin.json that names this schema in "$schema"; the host ignores the key.
+    properties: {
+      $schema: { type: "string", description: "The JSON Schema editors validate this file with" },
+      ...(schema.properties ?? {}),
+    },
   };
   return JSON.stringify(document, null, 2) + "\n";
 }

@@ -34,6 +34,11 @@ export function parseManifest(input: string | Uint8Array | unknown): Manifest {
       throw new HostError("invalid_manifest", `Invalid manifest: not JSON (${why})`);
     }
   }
+  // "$schema" only points editors at schemas/manifest.schema.json; it is not part of the manifest.
+  if (typeof value === "object" && value !== null && !Array.isArray(value) && "$schema" in value) {
+    const { $schema: _editorSchema, ...rest } = value as Record<string, unknown>;
+    value = rest;
+  }
   const result = ManifestSchema.safeParse(value);
   if (!result.success) {
     const problems = formatIssues(result.error.issues);

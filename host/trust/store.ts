@@ -52,6 +52,7 @@ export async function loadTrustStore(path: string): Promise<TrustStore> {
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === "ENOENT") return emptyTrustStore(path);
+    if (code === "ENOTDIR" && path.endsWith(".pub")) return await singleKeyStore(path);
     if (code === "ENOTDIR") {
       throw new HostError("invalid_input", `Trust store ${path} is not a directory`);
     }
@@ -80,6 +81,19 @@ export async function loadTrustStore(path: string): Promise<TrustStore> {
     ? parseRevoked(await readFile(join(path, REVOKED_FILE), "utf8"), join(path, REVOKED_FILE))
     : new Map<string, string>();
   return { path, keys, revoked };
+}
+
+/** `--trust NAME.pub`: a store holding just that key (a plugin author's dev key, say). */
+async function singleKeyStore(file: string): Promise<TrustStore> {
+  const doc = await parsePublicKeyFile(await readFile(file, "utf8"), file);
+  const key: TrustedKey = {
+    keyId: doc.keyId,
+    publicKey: doc.publicKeyBytes,
+    label: doc.label,
+    expires: doc.expires === undefined ? undefined : new Date(doc.expires),
+    file,
+  };
+  return { path: file, keys: new Map([[doc.keyId, key]]), revoked: new Map() };
 }
 
 /**

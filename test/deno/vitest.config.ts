@@ -18,6 +18,11 @@ import { defineConfig } from "vitest/config";
  */
 const spawning = process.env["PLUGHOST_DENO_E2E"] === "1" ? [] : [
   "test/artifact/cli.test.ts",
+  "test/author/authoring-guide.test.ts",
+  "test/author/dev.test.ts",
+  "test/author/examples.test.ts",
+  "test/author/new-build-test.test.ts",
+  "test/author/sdk-package.test.ts",
   "test/capabilities/authoring.test.ts",
   "test/capabilities/cli.test.ts",
   "test/cli/usage.test.ts",

@@ -1,0 +1,163 @@
+// `host new` for each language, then `host build` and `host test` of the new project with no
+// edits (the acceptance of issue 20); a failing case fails with a diff; templates that need
+// missing features are refused.
+import { Ajv2020 } from "ajv/dist/2020.js";
+import { existsSync } from "node:fs";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { findClang, findRustc } from "../../host/author/toolchains.ts";
+import { repoRoot, runCli } from "../helpers/cli.ts";
+
+const env = process.env as Record<string, string>;
+const clang = findClang(env);
+const rustc = await findRustc(env);
+const missing: Record<string, string | undefined> = {
+  as: undefined,
+  c: "missing" in clang ? clang.missing : undefined,
+  rust: "missing" in rustc ? rustc.missing : undefined,
+};
+
+let work: string;
+beforeAll(async () => {
+  work = await mkdtemp(join(tmpdir(), "plughost-author-"));
+});
+afterAll(async () => {
+  await rm(work, { recursive: true, force: true });
+});
+
+describe("host new -> build -> test, untouched", () => {
+  for (const lang of ["as", "c", "rust"] as const) {
+    const why = missing[lang];
+    const name = `${lang}: a new project builds, signs and passes its own tests` +
+      (why === undefined ? "" : ` (skipped: ${why})`);
+    it.skipIf(why !== undefined)(name, async () => {
+      const created = await runCli(["new", `hello-${lang}`, "--lang", lang], { cwd: work });
+      expect(created.stderr).toBe("");
+      expect(created.code).toBe(0);
+      const dir = join(work, `hello-${lang}`);
+
+      // The manifest names its JSON Schema for editors, and is valid under it.
+      const manifest = JSON.parse(await readFile(join(dir, "plugin.json"), "utf8"));
+      expect(manifest.$schema).toBe("./manifest.schema.json");
+      const schema = JSON.parse(await readFile(join(dir, "manifest.schema.json"), "utf8"));
+      const validate = new Ajv2020({ strict: false }).compile(schema);
+      expect(validate(manifest), JSON.stringify(validate.errors)).toBe(true);
+      expect(await readFile(join(dir, ".gitignore"), "utf8")).toMatch(/^\*\.key$/m);
+
+      const built = await runCli(["build"], { cwd: dir, timeoutMs: 120_000 });
+      expect(built.stderr).toBe("");
+      expect(built.code).toBe(0);
+      expect(built.stdout).toMatch(new RegExp(`built build/hello-${lang}\\.wasm \\(\\d+ bytes\\)`));
+      expect(built.stdout).toMatch(/exports {6}greet\n/);
+      expect(built.stdout).toContain(`events {"publish":["hello-${lang}.*"]}`);
+      expect(built.stdout).toMatch(/new dev key/);
+
+      const verified = await runCli([
+        "verify",
+        `build/hello-${lang}.wasm`,
+        "--trust",
+        join(dir, "keys"),
+      ], { cwd: dir });
+      expect(verified.code, verified.stderr + verified.stdout).toBe(0);
+
+      const tested = await runCli(["test"], { cwd: dir, timeoutMs: 120_000 });
+      expect(tested.stderr).toBe("");
+      expect(tested.code, tested.stdout).toBe(0);
+      expect(tested.stdout).toMatch(/^ok +greets by name +fuel [\d,]+ +memory \d+ pages/m);
+      expect(tested.stdout).toMatch(/^ok +counts greetings in KV across calls +fuel [\d,]+/m);
+      expect(tested.stdout).toMatch(/^ok +refuses input without a name/m);
+      expect(tested.stdout).toContain("3 passed, 0 failed");
+      // The second build reuses the key made by the first.
+      expect(tested.stdout).not.toContain("new dev key");
+    }, 180_000);
+  }
+
+  it("a failing case fails the command (exit 1) with a diff, and --json reports fuel", async () => {
+    const dir = join(work, "hello-as");
+    const cases = JSON.parse(await readFile(join(dir, "plugin.test.json"), "utf8"));
+    cases.cases[1].output = { greetings: 3 };
+    cases.cases.push({
+      name: "expects an error that does not come",
+      capability: "greet",
+      input: { name: "x" },
+      error: "plugin_error",
+    });
+    await writeFile(join(dir, "plugin.test.json"), JSON.stringify(cases));
+    const tested = await runCli(["test", "--no-build"], { cwd: dir });
+    expect(tested.code).toBe(1);
+    expect(tested.stdout).toMatch(/^FAIL +counts greetings in KV across calls +fuel [\d,]+/m);
+    expect(tested.stdout).toContain(
+      '      -   "greetings": 3\n      +   "greetings": 2\n',
+    );
+    expect(tested.stdout).toMatch(/expected error plugin_error, but the call succeeded/);
+    expect(tested.stdout).toContain("2 passed, 2 failed");
+
+    const json = await runCli(["test", "--no-build", "--json"], { cwd: dir });
+    expect(json.code).toBe(1);
+    const report = JSON.parse(json.stdout) as {
+      ok: boolean;
+      cases: { ok: boolean; fuel: number }[];
+    };
+    expect(report.ok).toBe(false);
+    expect(report.cases[0]!.ok).toBe(true);
+    expect(report.cases[0]!.fuel).toBeGreaterThan(0);
+  }, 120_000);
+});
+
+describe("on Deno", () => {
+  const why = missing.c;
+  it.skipIf(why !== undefined)(
+    "host new, build and test of a C project run on Deno 2 too" +
+      (why === undefined ? "" : ` (skipped: ${why})`),
+    async () => {
+      const created = await runCli(["new", "on-deno", "--lang", "c"], {
+        cwd: work,
+        runtime: "deno",
+      });
+      expect(created.code, created.stderr).toBe(0);
+      const tested = await runCli(["test", "on-deno"], {
+        cwd: work,
+        runtime: "deno",
+        timeoutMs: 120_000,
+      });
+      expect(tested.code, tested.stdout + tested.stderr).toBe(0);
+      expect(tested.stdout).toMatch(/^ok +greets by name +fuel [\d,]+/m);
+      expect(tested.stdout).toContain("3 passed, 0 failed");
+    },
+    180_000,
+  );
+});
+
+describe("host new refusals", () => {
+  it("refuses the subscriber and route templates (exit 64), naming what is missing", async () => {
+    const sub = await runCli(["new", "s", "--lang", "as", "--template", "subscriber"], {
+      cwd: work,
+    });
+    expect(sub.code).toBe(64);
+    expect(sub.stderr).toMatch(/lifecycle hooks/);
+    const route = await runCli(["new", "r", "--lang", "c", "--template", "route"], { cwd: work });
+    expect(route.code).toBe(64);
+    expect(route.stderr).toMatch(/routes mounted under \/p\/\{pluginId\}/);
+  });
+
+  it("refuses an unknown language and a non-empty directory", async () => {
+    const lang = await runCli(["new", "x", "--lang", "go"], { cwd: work });
+    expect(lang.code).toBe(64);
+    expect(lang.stderr).toMatch(/--lang takes as, c or rust/);
+    const again = await runCli(["new", "hello-as", "--lang", "as"], { cwd: work });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/not empty/);
+    const badId = await runCli(["new", "bad-id", "--lang", "c", "--id", "Bad Id"], { cwd: work });
+    expect(badId.code).toBe(65);
+    expect(badId.stderr).toMatch(/id: must be lower-case words joined by dots/);
+    expect(existsSync(join(work, "bad-id"))).toBe(false);
+  });
+
+  it("host build outside a project says how to make one (exit 65)", async () => {
+    const result = await runCli(["build", repoRoot + "/docs"], { cwd: work });
+    expect(result.code).toBe(65);
+    expect(result.stderr).toMatch(/not a plugin project.*host new/);
+  });
+});
