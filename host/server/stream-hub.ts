@@ -154,7 +154,7 @@ export class EventHub {
    */
   async subscribe(filter: StreamFilter): Promise<Subscription> {
     if (this.#cursor === undefined) {
-      this.#starting ??= this.#store.events.batch({ tail: true, limit: 1 }).then((page) => {
+      this.#starting ??= this.#store.events.readBatch({ tail: true, limit: 1 }).then((page) => {
         this.#cursor = page.cursor === null ? 0 : Number(page.cursor);
       }).finally(() => {
         this.#starting = undefined;
@@ -197,7 +197,7 @@ export class EventHub {
   async #tick(): Promise<boolean> {
     this.polls++;
     const after = this.#cursor ?? 0;
-    const page = await this.#store.events.batch({ after: String(after), limit: HUB_BATCH });
+    const page = await this.#store.events.readBatch({ after: String(after), limit: HUB_BATCH });
     if (page.items.length === 0) return false;
     const items: StreamItem[] = page.items.map((item) => ({
       cursor: Number(item.cursor),

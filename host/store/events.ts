@@ -52,7 +52,7 @@ export interface EventBatchItem {
   json: string;
 }
 
-/** A page of events with each one's cursor (see `EventsRepository.batch`). */
+/** A page of events with each one's cursor (see `EventsRepository.readBatch`). */
 export interface EventBatch {
   items: EventBatchItem[];
   /** Continues after the last item (or is the cursor asked after, on an empty page). */
@@ -142,7 +142,7 @@ export class EventsRepository {
    * so it is spliced in as is; parsing and re-serializing every event of a
    * replay was most of its cost.
    */
-  async batch(filter: EventQuery = {}): Promise<EventBatch> {
+  async readBatch(filter: EventQuery = {}): Promise<EventBatch> {
     const rows = await this.#select(filter);
     const last = rows[rows.length - 1];
     const q = JSON.stringify;

@@ -128,8 +128,8 @@ describe("runs and events", () => {
   /** Counts the store's batch reads (the real method runs; only the calls are counted). */
   function countBatches(): { calls: { filtered: boolean }[] } {
     const seen = { calls: [] as { filtered: boolean }[] };
-    const real = h.store.events.batch.bind(h.store.events);
-    h.store.events.batch = (filter = {}) => {
+    const real = h.store.events.readBatch.bind(h.store.events);
+    h.store.events.readBatch = (filter = {}) => {
       seen.calls.push({ filtered: filter.type !== undefined || filter.pluginId !== undefined });
       return real(filter);
     };

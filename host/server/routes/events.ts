@@ -189,7 +189,7 @@ async function follow(
       for (;;) {
         const after = cursor < 0 ? undefined : String(cursor);
         const { texts, count, last } = await gate.run(async () => {
-          const page = await deps.store.events.batch({
+          const page = await deps.store.events.readBatch({
             ...filter,
             after,
             since,
