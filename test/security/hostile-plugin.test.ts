@@ -44,7 +44,8 @@ describe("hostile plugin vs the audit trail", () => {
     t.host.runtime.invoke({
       pluginId: "evil.logger",
       capability,
-      input: new TextEncoder().encode(text),
+      // A JSON string (inputs are JSON); the plugin logs it without its quotes.
+      input: new TextEncoder().encode(JSON.stringify(text)),
       trigger: "cli",
       durable: true,
     });
