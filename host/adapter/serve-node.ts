@@ -9,6 +9,7 @@ import type { Listener, ListenOptions } from "./serve-types.ts";
 
 /** Listens with node:http; rejects with a `network_error` HostError when the bind fails. */
 export function listenNode(options: ListenOptions): Promise<Listener> {
+  const timeout = options.requestTimeoutMs ?? 30_000;
   return new Promise((resolve, reject) => {
     const server = serve(
       {
@@ -16,6 +17,12 @@ export function listenNode(options: ListenOptions): Promise<Listener> {
           options.fetch(request, { remoteAddress: env.incoming?.socket?.remoteAddress }),
         hostname: options.hostname,
         port: options.port,
+        serverOptions: {
+          requestTimeout: timeout,
+          headersTimeout: Math.min(timeout, 20_000),
+          // How often Node checks those timeouts (default 30 s, longer than a short limit).
+          connectionsCheckingInterval: Math.min(1000, timeout),
+        },
       },
       (info) => {
         server.off("error", onError);

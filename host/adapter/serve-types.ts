@@ -17,6 +17,12 @@ export interface ListenOptions {
   hostname: string;
   /** Port; 0 picks a free one. */
   port: number;
+  /**
+   * Longest a request may take to arrive, headers and body, in ms: a client
+   * that sends a body slowly or stops halfway is cut off (Node; on Deno the
+   * runtime has no such limit). Default 30,000.
+   */
+  requestTimeoutMs?: number;
 }
 
 /** A listening server. */

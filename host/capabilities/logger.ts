@@ -4,10 +4,12 @@
  * and the run's secret values redacted. A line is the plugin's text and only
  * ever becomes a `plugin.log` event with the plugin as source: the host never
  * reads meaning into it (no audit event, no error class comes from log text,
- * which the plugin controls).
+ * which the plugin controls). The one line that is not a plugin's is the
+ * sandbox's `HTTP_DENIED_LINE`, carrying a nonce no plugin knows.
  * @module
  */
-import type { SandboxLogger } from "../sandbox/mod.ts";
+import { HTTP_DENIED_LINE, type SandboxLogger } from "../sandbox/mod.ts";
+import { auditDenied } from "./audit.ts";
 import type { CapabilityContext } from "./context.ts";
 import { type ActiveRun, redact } from "./runs.ts";
 
@@ -33,6 +35,18 @@ export function runLogger(ctx: CapabilityContext, pluginId: string): SandboxLogg
   let outside = 0;
   const write = (level: Level) => (message: string) => {
     const runs = ctx.runs.runsOf(pluginId);
+    if (message === HTTP_DENIED_LINE) {
+      // The sandbox's own report of a refused kernel http_request (its nonce is unknown to
+      // plugins): audited as the host's finding, never stored as text.
+      auditDenied(
+        ctx.store,
+        { pluginId, runId: runs.length === 1 ? runs[0]!.runId : null },
+        "http_request",
+        {},
+        "the manifest does not grant permissions.http",
+      );
+      return;
+    }
     if (runs.length === 0) {
       // Lines from start code, outside any call.
       if (outside++ >= ctx.policy.logLinesPerRun) return;

@@ -7,7 +7,7 @@
  * and counted in one `plugin.log_dropped` event per second that dropped some.
  * @module
  */
-import type { SandboxLogger } from "../sandbox/mod.ts";
+import { HTTP_DENIED_LINE, type SandboxLogger } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
 
 /** A SandboxLogger that appends each line as a `plugin.log` event of the plugin. */
@@ -27,6 +27,8 @@ export function eventLogger(store: Store, pluginId: string, linesPerSecond = 200
     dropped = 0;
   };
   const log = (level: "debug" | "info" | "warn" | "error") => (message: string) => {
+    // The sandbox's report of a refused http_request: its nonce must never reach the log.
+    if (message === HTTP_DENIED_LINE) return;
     const now = Date.now();
     if (now - windowStart >= 1000) {
       report();

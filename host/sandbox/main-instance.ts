@@ -8,6 +8,7 @@ import { type LinearMemory, mainBulkIo } from "./bulk-io.ts";
 import { classify, SandboxAbort } from "./classify.ts";
 import type { CallState } from "./call-state.ts";
 import { syncHostFunctions } from "./host-functions.ts";
+import { kernelHttpDenied } from "./http-denied.ts";
 import { KERNEL_NAMESPACE, USER_NAMESPACE } from "./imports.ts";
 import {
   extismLogger,
@@ -41,6 +42,8 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
         [KERNEL_NAMESPACE]: {
           alloc: (ctx: { alloc(n: bigint): bigint }, n: bigint) =>
             BigInt(n) > capBytes ? memoryAbort(`one block of ${n} bytes`) : ctx.alloc(n),
+          // A refused http_request reported by the host, not by a log line a plugin can write.
+          ...(config.allowedHosts.length === 0 ? kernelHttpDenied(config.logger) : {}),
         },
       },
       logger: extismLogger(config.logger, memoryAbort),

@@ -8,6 +8,7 @@ export { loadPlugin } from "./load.ts";
 export { applyPolicy, defaultLimits, defaultPolicy, type Limits, PAGE_BYTES } from "./limits.ts";
 export { SandboxAbort } from "./classify.ts";
 export { KERNEL_FUNCTIONS } from "./imports.ts";
+export { HTTP_DENIED_LINE } from "./http-denied.ts";
 export type {
   CallContext,
   CallError,

@@ -9,6 +9,7 @@ import { bodyLimit } from "hono/body-limit";
 import type { PluginRuntime } from "../runtime/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { authenticate } from "./auth.ts";
+import { bodyCutShort } from "./body.ts";
 import {
   type AppEnv,
   type RouteModule,
@@ -121,8 +122,8 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     maxSize: options.maxUploadBytes,
     onError: tooLarge(options.maxUploadBytes),
   });
-  app.use((c, next) => {
-    if (c.req.method === "GET" || c.req.method === "HEAD") return next();
+  app.use(async (c, next) => {
+    if (c.req.method === "GET" || c.req.method === "HEAD") return await next();
     const upload = c.req.method === "POST" && c.req.path === "/v1/plugins";
     const limit = upload ? options.maxUploadBytes : options.maxBodyBytes;
     // With a Content-Length the header decides, without touching the body: on Node, reaching
@@ -131,9 +132,19 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     const declared = c.req.header("content-length");
     if (declared !== undefined && c.req.header("transfer-encoding") === undefined) {
       if (Number(declared) > limit) tooLarge(limit)();
-      return next();
+      return await next();
     }
-    return (upload ? uploadLimit : jsonLimit)(c, next);
+    // Hono's limiter reads a streamed body before the route: a client that hangs up
+    // midway is its error (400), not the host's (500 with a server.error event).
+    let reached = false;
+    try {
+      return await (upload ? uploadLimit : jsonLimit)(c, () => {
+        reached = true;
+        return next();
+      });
+    } catch (error) {
+      throw reached || isClientError(error) ? error : bodyCutShort(error);
+    }
   });
   app.onError((error, c) => {
     if (!isClientError(error)) {

@@ -18,7 +18,7 @@ export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
     try {
       return new Uint8Array(await c.req.arrayBuffer());
     } catch (error) {
-      throw cutShort(error);
+      throw bodyCutShort(error);
     }
   }
   const body = c.req.raw.body;
@@ -31,7 +31,7 @@ export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
     try {
       chunk = await reader.read();
     } catch (error) {
-      throw cutShort(error);
+      throw bodyCutShort(error);
     }
     const { done, value } = chunk;
     if (done) break;
@@ -92,7 +92,7 @@ const decoder = new TextDecoder("utf-8", { fatal: true });
  * with a fixed detail. The runtime's own error (and its stack) goes nowhere:
  * it says nothing the client needs, and events are readable by `read` tokens.
  */
-function cutShort(error: unknown): ProblemError {
+export function bodyCutShort(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
   return new ProblemError(
     "invalid_input",

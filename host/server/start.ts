@@ -21,6 +21,8 @@ export interface StartOptions {
   options?: Partial<ServerOptions>;
   /** How long shutdown waits for calls in flight, in ms (default 10000). */
   graceMs?: number;
+  /** Longest a request may take to arrive (slow or stalled bodies), in ms (default 30000; Node). */
+  requestTimeoutMs?: number;
 }
 
 /** A listening server. `close` is idempotent. */
@@ -50,6 +52,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     fetch: (request, peer) => app.fetch(request, { remoteAddress: peer.remoteAddress }),
     hostname,
     port: options.port ?? 8787,
+    ...(options.requestTimeoutMs === undefined
+      ? {}
+      : { requestTimeoutMs: options.requestTimeoutMs }),
   });
   const graceMs = options.graceMs ?? 10_000;
   let closing: Promise<{ interrupted: string[] }> | undefined;

@@ -7,13 +7,15 @@
  * @module
  */
 import { setImmediate } from "node:timers";
-import type { Event, EventQuery, Store } from "../store/mod.ts";
+import type { EventBatchItem, EventQuery, Store } from "../store/mod.ts";
 
-/** One event as a stream sends it: its cursor and its whole SSE message. */
+/** One event as a stream sends it: its cursor, its whole SSE message, what filters read. */
 export interface StreamItem {
   cursor: number;
   message: string;
-  event: Event;
+  type: string;
+  pluginId: string | null;
+  runId: string | null;
 }
 
 /** What a stream follows: the same filters as `GET /v1/events`, without time. */
@@ -26,15 +28,18 @@ export type Wake = "overflow" | "closed" | "idle";
 const HUB_BATCH = 1000;
 
 /** Builds the SSE message of one event (`id` is its cursor, so clients resume after it). */
-export function sseMessage(cursor: number | string, event: Event): string {
-  // Types are checked against [A-Za-z0-9_.:-] on append, and JSON has no raw newline, so
-  // neither field can end the message early; strip anyway, it is a wire format.
-  const type = event.type.replace(/[\r\n]/g, "");
-  return `id: ${cursor}\nevent: ${type}\ndata: ${JSON.stringify(event)}\n\n`;
+export function sseMessage(item: EventBatchItem): string {
+  // Types are checked against [A-Za-z0-9_.:-] on append, and JSON text has no raw newline,
+  // so neither field can end the message early; strip anyway, it is a wire format.
+  const type = item.type.replace(/[\r\n]/g, "");
+  return `id: ${item.cursor}\nevent: ${type}\ndata: ${item.json}\n\n`;
 }
 
 /** Whether `event` passes `filter` (the in-memory twin of the store's query). */
-export function matches(filter: StreamFilter, event: Event): boolean {
+export function matches(
+  filter: StreamFilter,
+  event: { type: string; pluginId: string | null; runId: string | null },
+): boolean {
   if (filter.pluginId !== undefined && event.pluginId !== filter.pluginId) return false;
   if (filter.runId !== undefined && event.runId !== filter.runId) return false;
   if (filter.type !== undefined) {
@@ -149,7 +154,7 @@ export class EventHub {
    */
   async subscribe(filter: StreamFilter): Promise<Subscription> {
     if (this.#cursor === undefined) {
-      this.#starting ??= this.#store.events.batch({ tail: true, limit: 1 }).then((page) => {
+      this.#starting ??= this.#store.events.readBatch({ tail: true, limit: 1 }).then((page) => {
         this.#cursor = page.cursor === null ? 0 : Number(page.cursor);
       }).finally(() => {
         this.#starting = undefined;
@@ -192,19 +197,47 @@ export class EventHub {
   async #tick(): Promise<boolean> {
     this.polls++;
     const after = this.#cursor ?? 0;
-    const page = await this.#store.events.batch({ after: String(after), limit: HUB_BATCH });
+    const page = await this.#store.events.readBatch({ after: String(after), limit: HUB_BATCH });
     if (page.items.length === 0) return false;
-    const items: StreamItem[] = page.items.map(({ cursor, event }) => ({
-      cursor: Number(cursor),
-      message: sseMessage(cursor, event),
-      event,
+    const items: StreamItem[] = page.items.map((item) => ({
+      cursor: Number(item.cursor),
+      message: sseMessage(item),
+      type: item.type,
+      pluginId: item.pluginId,
+      runId: item.runId,
     }));
     this.#cursor = items[items.length - 1]!.cursor;
     for (const sub of this.#subs) {
       const f = sub.filter;
       const all = f.type === undefined && f.pluginId === undefined && f.runId === undefined;
-      sub.push(all ? items : items.filter((i) => matches(f, i.event)));
+      sub.push(all ? items : items.filter((i) => matches(f, i)));
     }
     return page.items.length === HUB_BATCH;
+  }
+}
+
+/**
+ * Replays take turns: one batch at a time across every stream, with a turn
+ * of the event loop between batches, so twenty streams replaying the whole
+ * log cost other requests one batch of latency, not twenty.
+ */
+export class ReplayGate {
+  #busy = false;
+  readonly #queue: (() => void)[] = [];
+
+  /** Runs `work` when no other batch runs; the next one starts after an event-loop turn. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.#busy) await new Promise<void>((resolve) => this.#queue.push(resolve));
+    this.#busy = true;
+    try {
+      return await work();
+    } finally {
+      // setImmediate runs after pending I/O, so waiting requests are served first.
+      setImmediate(() => {
+        const next = this.#queue.shift();
+        if (next) next();
+        else this.#busy = false;
+      });
+    }
   }
 }

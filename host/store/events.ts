@@ -42,9 +42,19 @@ export interface EventPage {
   cursor: string | null;
 }
 
-/** A page of events with each one's cursor (see `EventsRepository.batch`). */
+/** One event of a batch: its cursor, what filters look at, and the event as JSON text. */
+export interface EventBatchItem {
+  cursor: string;
+  type: string;
+  pluginId: string | null;
+  runId: string | null;
+  /** The event exactly as `query` would return it, serialized (the payload is not re-parsed). */
+  json: string;
+}
+
+/** A page of events with each one's cursor (see `EventsRepository.readBatch`). */
 export interface EventBatch {
-  items: { cursor: string; event: Event }[];
+  items: EventBatchItem[];
   /** Continues after the last item (or is the cursor asked after, on an empty page). */
   cursor: string | null;
 }
@@ -127,14 +137,27 @@ export class EventsRepository {
   }
 
   /**
-   * Like `query`, with each event's own cursor: what an event stream sends a
-   * batch of at once, each message carrying the cursor a client resumes after.
+   * Like `query`, with each event's own cursor and as JSON text: what an event
+   * stream sends a batch of at once. The stored payload is JSON the host wrote,
+   * so it is spliced in as is; parsing and re-serializing every event of a
+   * replay was most of its cost.
    */
-  async batch(filter: EventQuery = {}): Promise<EventBatch> {
+  async readBatch(filter: EventQuery = {}): Promise<EventBatch> {
     const rows = await this.#select(filter);
     const last = rows[rows.length - 1];
+    const q = JSON.stringify;
     return {
-      items: rows.map(({ rowid, ...row }) => ({ cursor: String(rowid), event: toEvent(row) })),
+      items: rows.map((r) => ({
+        cursor: String(r.rowid),
+        type: r.type,
+        pluginId: r.pluginId,
+        runId: r.runId,
+        json: `{"id":${q(r.id)},"schemaVersion":${EVENT_SCHEMA_VERSION},"ts":${
+          q(new Date(r.ts).toISOString())
+        },"type":${q(r.type)},"level":${q(r.level)},"source":${q(r.source)},"pluginId":${
+          q(r.pluginId)
+        },"runId":${q(r.runId)},"correlationId":${q(r.correlationId)},"payload":${r.payload}}`,
+      })),
       cursor: last === undefined ? filter.after ?? null : String(last.rowid),
     };
   }

@@ -5,7 +5,13 @@
  */
 export { openExistingStore, openStore, type Store, type StoreOptions } from "./store.ts";
 export { APPEND_ONLY_TRIGGERS, type Check, checkDatabase } from "./doctor.ts";
-export { type EventBatch, type EventPage, type EventQuery, EventsRepository } from "./events.ts";
+export {
+  type EventBatch,
+  type EventBatchItem,
+  type EventPage,
+  type EventQuery,
+  EventsRepository,
+} from "./events.ts";
 export { type RunPage, type RunQuery, RunsRepository } from "./runs.ts";
 export {
   type KvEntry,

@@ -145,6 +145,14 @@ export const suite: BenchSpec[] = [
     timeoutSeconds: 300,
   },
   {
+    name: "streams",
+    file: "test/bench/streams.bench.ts",
+    engine: "node",
+    args: own,
+    runs: () => 1,
+    timeoutSeconds: 300,
+  },
+  {
     name: "coldstart",
     file: "test/bench/coldstart.bench.ts",
     engine: "node",

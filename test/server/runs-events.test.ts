@@ -124,4 +124,89 @@ describe("runs and events", () => {
     });
     expect(bad.status).toBe(400);
   });
+
+  /** Counts the store's batch reads (the real method runs; only the calls are counted). */
+  function countBatches(): { calls: { filtered: boolean }[] } {
+    const seen = { calls: [] as { filtered: boolean }[] };
+    const real = h.store.events.readBatch.bind(h.store.events);
+    h.store.events.readBatch = (filter = {}) => {
+      seen.calls.push({ filtered: filter.type !== undefined || filter.pluginId !== undefined });
+      return real(filter);
+    };
+    return seen;
+  }
+
+  async function until(check: () => boolean): Promise<void> {
+    for (let i = 0; i < 1000 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(check()).toBe(true);
+  }
+
+  it("replays a long log in batches: every event once, in order, one query per batch", async () => {
+    const total = 1000;
+    await Promise.all(
+      Array.from(
+        { length: total },
+        (_, i) => h.store.events.append({ type: "t.e", payload: { i } }),
+      ),
+    );
+    const counted = countBatches();
+    const stream = await h.call("/v1/events/stream?type=t.*&cursor=0", { token: h.tokens.read });
+    const messages = await readSse(stream, total);
+    expect(messages.map((m) => (m.data as unknown as { payload: { i: number } }).payload.i))
+      .toEqual(Array.from({ length: total }, (_, i) => i));
+    // Each message's id is its own cursor: ids strictly increase.
+    const ids = messages.map((m) => Number(m.id));
+    expect(ids.every((id, i) => i === 0 || id > ids[i - 1]!)).toBe(true);
+    // 1000 events at 200 per batch: 5 full pages and one short (not one query per event).
+    expect(counted.calls.filter((c) => c.filtered).length).toBeLessThanOrEqual(7);
+  });
+
+  it("idle streams cost no query of their own: one shared read per tick", async () => {
+    const counted = countBatches();
+    const streams = await Promise.all(
+      Array.from(
+        { length: 6 },
+        () => h.call("/v1/events/stream?type=nothing.*", { token: h.tokens.read }),
+      ),
+    );
+    expect(streams.every((s) => s.status === 200)).toBe(true);
+    // Ten ticks of the hub (unfiltered reads): the streams' own reads are their one empty
+    // replay each, not one per stream per tick (that would be 60 and more).
+    await until(() => counted.calls.filter((c) => !c.filtered).length >= 10);
+    expect(counted.calls.filter((c) => c.filtered).length).toBeLessThanOrEqual(6);
+    // Live events still reach a stream through the hub.
+    const live = await h.call("/v1/events/stream?type=live.*", { token: h.tokens.read });
+    await h.store.events.append({ type: "live.one", payload: {} });
+    const [message] = await readSse(live, 1);
+    expect(message!.event).toBe("live.one");
+    for (const s of streams) await s.body!.cancel();
+  });
+
+  it("caps open streams per token with a 429 problem and frees the slot on close", async () => {
+    const cap = h.deps.options.maxStreamsPerToken;
+    const open = [];
+    for (let i = 0; i < cap; i++) {
+      open.push(await h.call("/v1/events/stream", { token: h.tokens.read }));
+    }
+    expect(open.every((s) => s.status === 200)).toBe(true);
+    const over = await h.call("/v1/events/stream", { token: h.tokens.read });
+    expect(over.status).toBe(429);
+    expect(over.headers.get("content-type")).toBe("application/problem+json");
+    expect((await over.json()).detail).toMatch(/already has \d+ event streams open/);
+    // Another token is not affected by this one's streams.
+    const other = await h.call("/v1/events/stream", { token: h.tokens.admin });
+    expect(other.status).toBe(200);
+    await other.body!.cancel();
+    await open[0]!.body!.cancel();
+    let again: Response | undefined;
+    for (let i = 0; i < 100; i++) {
+      again = await h.call("/v1/events/stream", { token: h.tokens.read });
+      if (again.status === 200) break;
+      await again.body?.cancel();
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(again!.status).toBe(200);
+    await again!.body!.cancel();
+    for (const s of open.slice(1)) await s.body!.cancel();
+  });
 });

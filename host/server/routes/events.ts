@@ -8,12 +8,11 @@
  */
 import { z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import { setImmediate } from "node:timers";
 import type { RouteModule, ServerDeps, ServerOptions } from "../context.ts";
 import { ProblemError } from "../problem.ts";
 import { defineRoute, guarded } from "../route.ts";
 import { EventPageSchema, problemContent } from "../schemas.ts";
-import { EventHub, sseMessage, type StreamFilter } from "../stream-hub.ts";
+import { EventHub, ReplayGate, sseMessage, type StreamFilter } from "../stream-hub.ts";
 
 const filters = {
   type: z.string().min(1).max(200).optional().describe("Exact type, or a prefix like run.*"),
@@ -70,6 +69,7 @@ export const events: RouteModule = {
       signal: deps.shutdown,
     });
     const open = new StreamCounts();
+    const gate = new ReplayGate();
     app.openapi(guarded(app, listEvents), async (c) => {
       const q = c.req.valid("query");
       const page = await deps.store.events.query({
@@ -98,7 +98,7 @@ export const events: RouteModule = {
       const release = open.take(token?.id ?? "", token?.name ?? "", deps.options);
       return streamSSE(c, async (stream) => {
         try {
-          await follow(deps, hub, stream, filter, cursor, since);
+          await follow(deps, hub, gate, stream, filter, cursor, since);
         } catch {
           // The client went away mid-write, or the store failed: the stream just ends
           // (a client resumes with Last-Event-ID); nothing to report to anyone.
@@ -163,6 +163,7 @@ const KEEP_ALIVE_MS = 15_000;
 async function follow(
   deps: ServerDeps,
   hub: EventHub,
+  gate: ReplayGate,
   stream: SseStream,
   filter: StreamFilter,
   start: string | undefined,
@@ -183,27 +184,32 @@ async function follow(
   };
   try {
     while (!closed) {
-      // Replay: read straight from the store, a batch at a time.
+      // Replay: read straight from the store, a batch at a time, taking turns with other
+      // streams (the write waits for the client outside the turn).
       for (;;) {
-        const page = await deps.store.events.batch({
-          ...filter,
-          after: cursor < 0 ? undefined : String(cursor),
-          since,
-          limit: deps.options.streamBatch,
-        });
-        let text = "";
-        for (const item of page.items) {
-          text += sseMessage(item.cursor, item.event);
-          if (text.length > MAX_WRITE) {
-            await write(text);
-            text = "";
+        const after = cursor < 0 ? undefined : String(cursor);
+        const { texts, count, last } = await gate.run(async () => {
+          const page = await deps.store.events.readBatch({
+            ...filter,
+            after,
+            since,
+            limit: deps.options.streamBatch,
+          });
+          const texts: string[] = [];
+          let text = "";
+          for (const item of page.items) {
+            text += sseMessage(item);
+            if (text.length > MAX_WRITE) {
+              texts.push(text);
+              text = "";
+            }
           }
-        }
-        if (text !== "") await write(text);
-        const last = page.items[page.items.length - 1];
+          if (text !== "") texts.push(text);
+          return { texts, count: page.items.length, last: page.items[page.items.length - 1] };
+        });
+        for (const text of texts) await write(text);
         if (last) cursor = Number(last.cursor);
-        if (closed || page.items.length < deps.options.streamBatch) break;
-        await new Promise((r) => setImmediate(r));
+        if (closed || count < deps.options.streamBatch) break;
       }
       since = undefined;
       // Live: what the hub hands over, minus what the replay already sent.

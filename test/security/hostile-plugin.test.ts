@@ -1,0 +1,111 @@
+/**
+ * A hostile plugin against the audit trail: it cannot forge host events by
+ * what it logs, cannot publish under a reserved root in another letter case,
+ * and cannot write more events per run than the host's budget, whether by
+ * logging, publishing or being refused. Real host, real sandbox, signed
+ * plugins. See docs/security.md.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { signPlugin } from "../../host/trust/mod.ts";
+import { outputOf, type TestHost, testHost } from "../capabilities/harness.ts";
+import { ops, probeWasm, signedProbe } from "../capabilities/probe.ts";
+import { fixture } from "../sandbox/fixtures.ts";
+
+const BUDGET = 50;
+
+describe("hostile plugin vs the audit trail", () => {
+  let t: TestHost;
+  beforeAll(async () => {
+    await probeWasm();
+    t = await testHost({ policy: { logLinesPerRun: 20, publishPerRun: BUDGET } });
+    const manifest = {
+      schemaVersion: 1,
+      id: "evil.logger",
+      version: "1.0.0",
+      name: "Logs what it is told",
+      engines: { host: "^0.1.0", abi: 1 },
+      capabilities: {
+        log_error: { export: "log_error" },
+        log_many: { export: "log_many" },
+      },
+    };
+    const signed = await signPlugin(fixture("log-input"), t.key, {
+      manifest: JSON.stringify(manifest),
+    });
+    await t.host.runtime.load(signed.wasm, "test");
+    await t.host.runtime.load(
+      await signedProbe(t.key, "evil.pub", { events: { publish: ["**"] } }),
+      "test",
+    );
+  }, 120_000);
+  afterAll(async () => await t?.close());
+
+  const raw = (capability: string, text: string) =>
+    t.host.runtime.invoke({
+      pluginId: "evil.logger",
+      capability,
+      // A JSON string (inputs are JSON); the plugin logs it without its quotes.
+      input: new TextEncoder().encode(JSON.stringify(text)),
+      trigger: "cli",
+      durable: true,
+    });
+
+  it("logging Extism's own refusal text makes a plugin.log line, never an audit event", async () => {
+    // (A plugin logging "memory limit exceeded" is the sandbox's case: test/sandbox.)
+    for (const text of ["http_request is not enabled", "http_status_code is not enabled"]) {
+      const result = await raw("log_error", text);
+      expect(result.ok, JSON.stringify(result)).toBe(true);
+      const events = await t.events({ runId: result.runId });
+      expect(events.filter((e) => e.type.startsWith("audit."))).toEqual([]);
+      const line = events.find((e) => e.type === "plugin.log");
+      expect(line).toMatchObject({
+        level: "error",
+        source: "plugin:evil.logger",
+        payload: { message: text },
+      });
+    }
+    expect((await t.events({ type: "audit.denied" })).filter((e) => e.source === "host"))
+      .toEqual([]);
+  });
+
+  it("a log flood is cut at the per-run line limit and reported once by the host", async () => {
+    const result = await raw("log_many", "spam");
+    expect(result.ok).toBe(true);
+    const events = await t.events({ runId: result.runId });
+    expect(events.filter((e) => e.type === "plugin.log").length).toBe(20);
+    expect(events.find((e) => e.type === "plugin.log_dropped")?.payload).toMatchObject({
+      dropped: 480,
+    });
+  });
+
+  it("refuses reserved roots in any letter case, audited as the host", async () => {
+    const topics = ["Audit.denied", "RUN.finished", "pLuGiN.loaded", "HOST.x", "Server.error"];
+    const out = outputOf(
+      await t.call(
+        "evil.pub",
+        "run",
+        ops(...topics.map((topic) => ({ fn: "event_publish", req: { topic } }))),
+      ),
+    ) as { error?: { code: string } }[];
+    expect(out.map((o) => o.error?.code)).toEqual(topics.map(() => "permission_denied"));
+    const published = (await t.events()).filter((e) => topics.includes(e.type));
+    expect(published).toEqual([]);
+  });
+
+  it("counts publishes, log lines and refused publishes against one budget per run", async () => {
+    const list = [
+      ...Array.from({ length: 10 }, (_, i) => ({ log: `line ${i}` })),
+      ...Array.from({ length: 20 }, () => ({ fn: "event_publish", req: { topic: "AUDIT.x" } })),
+      ...Array.from({ length: 40 }, () => ({ fn: "event_publish", req: { topic: "ok.x" } })),
+    ];
+    const result = await t.call("evil.pub", "run", ops(...list));
+    const out = outputOf(result) as { ok?: unknown; error?: { code: string } }[];
+    // 10 lines + 20 refusals leave 20 of the 50 for real publishes; the rest are refused.
+    expect(out.filter((o) => o.ok !== undefined).length).toBe(BUDGET - 30);
+    expect(out.filter((o) => o.error?.code === "rate_limited").length).toBe(20);
+    const events = await t.events({ runId: result.runId });
+    const fromPlugin = events.filter((e) => e.source === "plugin:evil.pub");
+    const audits = events.filter((e) => e.type === "audit.denied");
+    expect(fromPlugin.length + audits.length).toBeLessThanOrEqual(BUDGET);
+  });
+});
