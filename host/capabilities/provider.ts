@@ -12,6 +12,7 @@ import { auditDenied } from "./audit.ts";
 import { type CapabilityContext, grantsFor } from "./context.ts";
 import { eventFunctions } from "./events.ts";
 import { grantsOf } from "./grants.ts";
+import type { EgressOptions } from "./egress.ts";
 import { guardedFetch } from "./http.ts";
 import { invokeFunctions } from "./invoke.ts";
 import { kvFunctions } from "./kv.ts";
@@ -32,8 +33,11 @@ export interface CapabilityOptions {
   secrets?: SecretProvider;
   /** Host policy (defaults in policy.ts). */
   policy?: Partial<CapabilityPolicy>;
-  /** The fetch under the HTTP gate (default: the global fetch). */
-  fetch?: typeof fetch;
+  /**
+   * The HTTP egress gate: special networks the operator allows (CIDR) and the
+   * resolver (default: the system's). A function gives each plugin its own.
+   */
+  egress?: EgressOptions | ((pluginId: string) => EgressOptions);
 }
 
 /** The default secret provider (see CapabilityOptions.secrets). */
@@ -67,14 +71,18 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
     return ctx;
   };
   return (manifest, host) => {
-    return pluginSet(contextFor(host), manifest, options.fetch);
+    const ctx = contextFor(host);
+    const egress = typeof options.egress === "function"
+      ? options.egress(manifest.id)
+      : options.egress;
+    return pluginSet(ctx, manifest, egress);
   };
 }
 
 function pluginSet(
   ctx: CapabilityContext,
   manifest: Manifest,
-  fetch: typeof globalThis.fetch | undefined,
+  egress: EgressOptions | undefined,
 ): HostFunctionSet {
   const grants = grantsOf(manifest.permissions, ctx.policy.maxKvQuotaBytes);
   const invokes = grants.invoke.size > 0;
@@ -100,15 +108,15 @@ function pluginSet(
       maxBytes: ctx.policy.httpMaxBytes,
       timeoutMs: ctx.policy.httpTimeoutMs,
       maxRedirects: ctx.policy.httpMaxRedirects,
-      ...(fetch ? { fetch } : {}),
-      onDenied(url, hop) {
+      ...(egress ? { egress } : {}),
+      onDenied(url, hop, reason) {
         const run = ctx.runs.soleRunOf(manifest.id);
         auditDenied(
           ctx.store,
           { pluginId: manifest.id, runId: run?.runId ?? null },
           "http_request",
           { host: url.host, hop: String(hop) },
-          `host '${url.host}' is not in permissions.http.allowedHosts`,
+          reason,
         );
       },
     });
