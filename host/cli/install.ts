@@ -18,13 +18,16 @@ version unless --force.
 
 Options:
   --force            Replace an installed plugin with the same or a lower version
+  --allow-rekey      Accept a file signed by a key other than the one the id is pinned to,
+                     and pin the id to the new signer (event plugin.rekeyed)
   --home DIR         Data directory (default: $PLUGHOST_HOME or ./.plughost)
   --db URL           Database (default: $PLUGHOST_DB or <data dir>/host.db)
   --trust PATH       Trust store (default: $PLUGHOST_TRUST or <data dir>/trust)
   --allow-unsigned   Dev only: install a plugin that is unsigned or signed by an unknown key
   --json             Print [{"file","id","version","digest","signers"}]
 
-Exit codes: 0 all installed; 1 a file did not verify or a newer version is installed;
+Exit codes: 0 all installed; 1 a file did not verify, a newer version is installed or the
+signer is not the id's pinned key;
 64 usage; 65 a file is missing or not WebAssembly; 91 storage.
 `;
 
@@ -36,6 +39,7 @@ export const command: Command = {
     const { values, positionals } = parseFlags(args, {
       ...commonOptions,
       force: { type: "boolean" },
+      "allow-rekey": { type: "boolean" },
       home: { type: "string" },
       db: { type: "string" },
       trust: { type: "string" },
@@ -60,7 +64,9 @@ export const command: Command = {
       for (const { file, wasm } of files) {
         const info = await host.install(wasm, {
           force: values.force ?? false,
+          rekey: values["allow-rekey"] ?? false,
           source: file,
+          via: "cli",
         });
         installed.push({
           file,

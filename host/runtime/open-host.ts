@@ -11,7 +11,7 @@ import { capabilityProvider } from "../capabilities/mod.ts";
 import type { HostPaths } from "../config/paths.ts";
 import type { Limits } from "../sandbox/mod.ts";
 import { openStore, type Store } from "../store/mod.ts";
-import { loadTrustStore } from "../trust/mod.ts";
+import { loadTrustStore, type TrustStore } from "../trust/mod.ts";
 import { loadInstalled } from "./install.ts";
 import { createRuntime, type PluginRuntime } from "./runtime.ts";
 import type { HostFunctionProvider, PluginInfo } from "./types.ts";
@@ -33,6 +33,8 @@ export interface OpenHostOptions {
   hostFunctions?: HostFunctionProvider;
   /** libSQL auth token for a `libsql://` URL. */
   authToken?: string | undefined;
+  /** The trust store to verify with (default: loaded once from `paths.trust`); `host serve` passes a live one. */
+  trust?: TrustStore;
 }
 
 /** An open host: close it to unload plugins and drain the store. */
@@ -49,7 +51,7 @@ export interface OpenHost {
 export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
   const store = await openStore({ url: options.paths.db, authToken: options.authToken });
   try {
-    const trust = await loadTrustStore(options.paths.trust);
+    const trust = options.trust ?? await loadTrustStore(options.paths.trust);
     const runtime = createRuntime({
       store,
       trust,
