@@ -11,7 +11,7 @@ import { type InstallOptions, installPlugin } from "./runtime/install.ts";
 import type { RunMetrics } from "./runtime/metrics.ts";
 import { openHost } from "./runtime/open-host.ts";
 import type { LoadOptions, PluginRuntime } from "./runtime/runtime.ts";
-import type { InvokeRequest, InvokeResult, PluginInfo } from "./runtime/types.ts";
+import type { InvokeRequest, InvokeResult, PluginInfo, RuntimeOptions } from "./runtime/types.ts";
 import type { Limits } from "./sandbox/mod.ts";
 import { type RunningScheduler, type SchedulerOptions, startScheduler } from "./scheduler/mod.ts";
 import type { EventsRepository, RunsRepository, Store } from "./store/mod.ts";
@@ -63,6 +63,8 @@ export interface HostOptions {
   authToken?: string;
   /** The trust store to verify with (default: loaded once from `paths.trust`; `host serve` passes a live one). */
   trust?: TrustStore;
+  /** The operator policy's load-time check (host/policy `admitter`). */
+  admit?: RuntimeOptions["admit"];
 }
 
 /**
@@ -175,6 +177,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     ...(options.cache === undefined ? {} : { cache: options.cache }),
     ...(options.hostFunctions ? { hostFunctions: options.hostFunctions } : {}),
     ...(options.trust ? { trust: options.trust } : {}),
+    ...(options.admit ? { admit: options.admit } : {}),
     authToken: options.authToken,
   });
   const { store, runtime } = open;

@@ -12,6 +12,7 @@ import { auditDenied } from "./audit.ts";
 import { type CapabilityContext, grantsFor } from "./context.ts";
 import { eventFunctions } from "./events.ts";
 import { grantsOf } from "./grants.ts";
+import { capsFor, clampPermissions, type Policy } from "../policy/mod.ts";
 import type { EgressOptions } from "./egress.ts";
 import { guardedFetch } from "./http.ts";
 import { invokeFunctions } from "./invoke.ts";
@@ -38,6 +39,12 @@ export interface CapabilityOptions {
    * resolver (default: the system's). A function gives each plugin its own.
    */
   egress?: EgressOptions | ((pluginId: string) => EgressOptions);
+  /**
+   * The operator policy (host/policy): grants beyond it are dropped (hosts,
+   * topics, secrets: a plugin then gets permission_denied, audited) and its
+   * `http.allowNetworks` opens special networks per plugin id.
+   */
+  operatorPolicy?: Policy;
 }
 
 /** The default secret provider (see CapabilityOptions.secrets). */
@@ -54,6 +61,7 @@ export function defaultSecrets(): SecretProvider {
 export function capabilityProvider(options: CapabilityOptions = {}): HostFunctionProvider {
   const policy = { ...defaultCapabilityPolicy, ...options.policy };
   const secrets = options.secrets ?? defaultSecrets();
+  const operator = options.operatorPolicy;
   const contexts = new WeakMap<Store, CapabilityContext>();
   const contextFor = (host: HostFunctionHost): CapabilityContext => {
     let ctx = contexts.get(host.store);
@@ -65,6 +73,9 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
         policy,
         runs: new RunRegistry(),
         views: new Map(),
+        narrow: operator
+          ? (pluginId, permissions) => clampPermissions(capsFor(operator, pluginId), permissions)
+          : undefined,
       };
       contexts.set(host.store, ctx);
     }
@@ -72,9 +83,13 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
   };
   return (manifest, host) => {
     const ctx = contextFor(host);
-    const egress = typeof options.egress === "function"
+    const given = typeof options.egress === "function"
       ? options.egress(manifest.id)
       : options.egress;
+    const networks = operator ? capsFor(operator, manifest.id).allowNetworks : [];
+    const egress = networks.length > 0
+      ? { ...given, allowNetworks: [...(given?.allowNetworks ?? []), ...networks] }
+      : given;
     return pluginSet(ctx, manifest, egress);
   };
 }
@@ -84,7 +99,10 @@ function pluginSet(
   manifest: Manifest,
   egress: EgressOptions | undefined,
 ): HostFunctionSet {
-  const grants = grantsOf(manifest.permissions, ctx.policy.maxKvQuotaBytes);
+  const permissions = ctx.narrow
+    ? ctx.narrow(manifest.id, manifest.permissions)
+    : manifest.permissions;
+  const grants = grantsOf(permissions, ctx.policy.maxKvQuotaBytes);
   const invokes = grants.invoke.size > 0;
   const http = grants.allowedHosts.length > 0;
   const set: HostFunctionSet = {

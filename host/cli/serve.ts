@@ -10,7 +10,9 @@ import { z } from "zod";
 import { resolvePaths } from "../config/paths.ts";
 import { ExitCode, HostError } from "../errors.ts";
 import { onSignal } from "../adapter/signals.ts";
+import { capabilityProvider } from "../capabilities/mod.ts";
 import { createHost } from "../host.ts";
+import { admitter, defaultPolicyPath, loadPolicy } from "../policy/mod.ts";
 import { watchTrust } from "../runtime/mod.ts";
 import { LiveTrustStore } from "../trust/mod.ts";
 import type { ServerOptions } from "../server/context.ts";
@@ -32,8 +34,10 @@ Options:
   --plugins DIR        Also load every plugin file in DIR (repeatable)
   --db URL             Database (default: $PLUGHOST_DB or $PLUGHOST_HOME/host.db)
   --trust PATH         Trust store (default: $PLUGHOST_TRUST or $PLUGHOST_HOME/trust)
+  --policy FILE        Operator policy (docs/policy.md; default: $PLUGHOST_HOME/policy.json,
+                       absent: the built-in policy); plugins that exceed it are refused or clamped
   --home DIR           Data directory (default: $PLUGHOST_HOME or ./.plughost)
-  --config FILE        JSON config with any of: host, port, plugins, db, trust, home,
+  --config FILE        JSON config with any of: host, port, plugins, db, trust, home, policy,
                        maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
                        validateOutput, allowUnsigned, graceMs (flags win)
   --max-body N         Largest JSON body in bytes (default 1048576)
@@ -52,6 +56,7 @@ const ConfigFile = z.strictObject({
   db: z.string().optional(),
   trust: z.string().optional(),
   home: z.string().optional(),
+  policy: z.string().optional(),
   maxBodyBytes: z.number().int().positive().optional(),
   maxUploadBytes: z.number().int().positive().optional(),
   rateLimit: z.strictObject({
@@ -77,6 +82,7 @@ export const command: Command = {
       db: { type: "string" },
       trust: { type: "string" },
       home: { type: "string" },
+      policy: { type: "string" },
       config: { type: "string" },
       "max-body": { type: "string" },
       "rate-limit": { type: "string" },
@@ -107,11 +113,18 @@ export const command: Command = {
     const configPlugins = typeof config.plugins === "string" ? [config.plugins] : config.plugins;
     const pluginDirs = (values.plugins ?? configPlugins ?? []).map((d) => resolve(io.cwd, d));
 
+    const policyFlag = values.policy ?? config.policy;
+    const { policy, file: policyFile } = await loadPolicy(
+      policyFlag === undefined ? defaultPolicyPath(paths.home) : resolve(io.cwd, policyFlag),
+      policyFlag !== undefined,
+    );
     const trust = await LiveTrustStore.open(paths.trust);
     const host = await createHost({
       paths,
       pluginDirs,
       trust,
+      admit: admitter(policy, policyFile ? `the policy ${policyFile}` : "the built-in policy"),
+      hostFunctions: capabilityProvider({ operatorPolicy: policy }),
       allowUnsigned: values["allow-unsigned"] ?? config.allowUnsigned ?? false,
     });
     for (const f of host.failed) io.stderr(`host serve: skipped ${f.source}: ${f.error}\n`);

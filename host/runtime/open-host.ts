@@ -14,7 +14,7 @@ import { openStore, type Store } from "../store/mod.ts";
 import { loadTrustStore, type TrustStore } from "../trust/mod.ts";
 import { loadInstalled } from "./install.ts";
 import { createRuntime, type PluginRuntime } from "./runtime.ts";
-import type { HostFunctionProvider, PluginInfo } from "./types.ts";
+import type { HostFunctionProvider, PluginInfo, RuntimeOptions } from "./types.ts";
 
 /** Options of `openHost`. */
 export interface OpenHostOptions {
@@ -33,6 +33,8 @@ export interface OpenHostOptions {
   hostFunctions?: HostFunctionProvider;
   /** libSQL auth token for a `libsql://` URL. */
   authToken?: string | undefined;
+  /** The operator policy's load-time check (host/policy `admitter`). */
+  admit?: RuntimeOptions["admit"];
   /** The trust store to verify with (default: loaded once from `paths.trust`); `host serve` passes a live one. */
   trust?: TrustStore;
 }
@@ -58,6 +60,7 @@ export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
       ...(options.policy ? { policy: options.policy } : {}),
       ...(options.defaults ? { defaults: options.defaults } : {}),
       ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
+      ...(options.admit ? { admit: options.admit } : {}),
       // Every plugin gets the ABI's host functions, scoped to its grants (host/capabilities).
       hostFunctions: options.hostFunctions ?? capabilityProvider(),
       ...(options.cache ?? true ? { cacheDir: options.paths.cache } : {}),

@@ -71,13 +71,16 @@ export class PluginRuntime {
         payload: { source, warnings: verified.warnings },
       });
     }
+    const requested = { ...this.#options.defaults, ...manifestLimits(manifest) };
+    // The operator policy refuses (throws) or caps this plugin's limits (host/policy).
+    const limits = (!bare && this.#options.admit?.(manifest, requested)) || requested;
     const functions: HostFunctionSet = (!bare &&
       this.#options.hostFunctions?.(manifest, {
         store: this.store,
         invoke: (request) => this.invoke({ ...request, trigger: "invoke" }),
       })) || { functions: {}, needsWorker: false };
     const sandbox = await loadPlugin(verified.wasm, {
-      limits: { ...this.#options.defaults, ...manifestLimits(manifest) },
+      limits,
       policy: this.#policy,
       hostFunctions: functions.functions,
       wasi: manifest.permissions?.wasi ?? false,
