@@ -127,16 +127,12 @@ describe("HTTP", () => {
     expect(hung.ok ? "" : hung.error.message).toContain("500 ms");
   });
 
-  it("gives a plugin without permissions.http no response (network_error), audited", async () => {
+  it("gives a plugin without permissions.http no response (network_error)", async () => {
     hits = [];
     const result = await t.call("t.nohttp", "run", ops({ http: `http://127.0.0.1:${port}/ok` }));
     expect(outputOf(result)).toMatchObject([{ error: expect.stringContaining("network_error") }]);
     expect(hits).toEqual([]);
-    const audit = (await t.events({ type: "audit.denied" })).filter((e) =>
-      e.runId === result.runId
-    );
-    expect(audit.map((e) => e.payload)).toEqual([
-      expect.objectContaining({ function: "http_request", asked: {} }),
-    ]);
+    // Extism's kernel answers it without calling the host, so no host code path sees it, and
+    // audit events come only from host code paths (never from the plugin's log text).
   });
 });
