@@ -3,12 +3,12 @@
  * request and each redirect) must be to a host and port in
  * `permissions.http.allowedHosts` and, once resolved, to an address the
  * operator's policy allows (egress.ts); the socket then goes to that checked
- * address (egress-request.ts). The whole exchange is capped in time and
+ * address (host/adapter/pinned-request.ts). The whole exchange is capped in time and
  * response size. Failures that are not refusals are `network_error`.
  * @module
  */
 import { EgressGate, type EgressOptions } from "./egress.ts";
-import { pinnedFetch } from "./egress-request.ts";
+import { pinnedFetch } from "../adapter/pinned-request.ts";
 
 /** Options of `guardedFetch`. */
 export interface GuardedFetchOptions {

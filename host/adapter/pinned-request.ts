@@ -3,13 +3,15 @@
  * with a `lookup` that answers only that address, so the socket goes where
  * the gate looked while the Host header and TLS SNI keep the URL's name.
  * node:http's `lookup` option works on Node and on Deno 2 alike (both tested
- * in test/security/egress.test.ts and test/deno/egress.test.ts).
+ * in test/security/egress.test.ts and test/deno/egress.test.ts), so this one
+ * file serves both runtimes; it lives here because it is the host's only
+ * outbound HTTP client (node:http is adapter territory).
  * @module
  */
 import { type IncomingMessage, request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { LookupFunction } from "node:net";
-import type { Address } from "./egress-address.ts";
+import type { Address } from "../capabilities/egress-address.ts";
 
 /** What one hop sends. */
 export interface PinnedRequest {
