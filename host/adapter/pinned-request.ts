@@ -75,30 +75,34 @@ function toResponse(res: IncomingMessage, signal: AbortSignal): Response {
   }
   const onAbort = () => res.destroy(abortError(signal));
   signal.addEventListener("abort", onAbort, { once: true });
+  // Once the reader cancels (size cap, timeout) the controller is closed: later data, end or
+  // error events from the socket must not touch it.
+  let open = true;
+  const finish = (action: () => void) => {
+    if (!open) return;
+    open = false;
+    signal.removeEventListener("abort", onAbort);
+    try {
+      action();
+    } catch {
+      // Already errored by the reader's side.
+    }
+  };
   const body = new ReadableStream<Uint8Array>({
     start(controller) {
       res.on("data", (chunk: Uint8Array) => {
+        if (!open) return;
         controller.enqueue(new Uint8Array(chunk));
         if ((controller.desiredSize ?? 1) <= 0) res.pause();
       });
-      res.on("end", () => {
-        signal.removeEventListener("abort", onAbort);
-        controller.close();
-      });
-      res.on("error", (error) => {
-        signal.removeEventListener("abort", onAbort);
-        try {
-          controller.error(error);
-        } catch {
-          // Already closed or cancelled: nothing reads it any more.
-        }
-      });
+      res.on("end", () => finish(() => controller.close()));
+      res.on("error", (error) => finish(() => controller.error(error)));
     },
     pull() {
       res.resume();
     },
     cancel() {
-      signal.removeEventListener("abort", onAbort);
+      finish(() => {});
       res.destroy();
     },
   }, { highWaterMark: 65_536, size: (chunk) => chunk.byteLength });

@@ -30,6 +30,8 @@ const spawning = process.env["PLUGHOST_DENO_E2E"] === "1" ? [] : [
   "test/scheduler/serve.test.ts",
   "test/sdk/c.test.ts",
   "test/server/cli.test.ts",
+  // Spawns `host serve` on Node and on Deno itself.
+  "test/security/trust-serve.test.ts",
 ];
 
 /**
