@@ -69,6 +69,9 @@ export const uploadPlugin = defineRoute("admin", {
       description: "Installed",
       content: { "application/json": { schema: PluginDetail } },
     },
+    403: problemContent(
+      "The manifest asks for more than the operator policy allows (details.excesses)",
+    ),
     409: problemContent(
       "An equal or higher version is installed, or the file's signer is not the id's pinned key",
     ),
