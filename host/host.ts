@@ -7,14 +7,15 @@
  */
 import { type HostPaths, resolvePaths } from "./config/paths.ts";
 import type { HostFunctionProvider } from "./capabilities/types.ts";
-import { installPlugin } from "./runtime/install.ts";
+import { type InstallOptions, installPlugin } from "./runtime/install.ts";
 import type { RunMetrics } from "./runtime/metrics.ts";
 import { openHost } from "./runtime/open-host.ts";
 import type { LoadOptions, PluginRuntime } from "./runtime/runtime.ts";
-import type { InvokeRequest, InvokeResult, PluginInfo } from "./runtime/types.ts";
+import type { InvokeRequest, InvokeResult, PluginInfo, RuntimeOptions } from "./runtime/types.ts";
 import type { Limits } from "./sandbox/mod.ts";
 import { type RunningScheduler, type SchedulerOptions, startScheduler } from "./scheduler/mod.ts";
 import type { EventsRepository, RunsRepository, Store } from "./store/mod.ts";
+import type { TrustStore } from "./trust/mod.ts";
 
 /**
  * Options of `createHost`. Every field has a default: a host over
@@ -60,6 +61,10 @@ export interface HostOptions {
   hostFunctions?: HostFunctionProvider;
   /** libSQL auth token for a `libsql://` database URL. */
   authToken?: string;
+  /** The trust store to verify with (default: loaded once from `paths.trust`; `host serve` passes a live one). */
+  trust?: TrustStore;
+  /** The operator policy's load-time check (host/policy `admitter`). */
+  admit?: RuntimeOptions["admit"];
 }
 
 /**
@@ -115,7 +120,7 @@ export interface Host {
   /** Verifies and loads a plugin file without installing it (gone at close). */
   load(wasm: Uint8Array, source: string, options?: LoadOptions): Promise<PluginInfo>;
   /** Verifies, keeps, records and loads a plugin; a same or lower version needs `force`. */
-  install(wasm: Uint8Array, options?: { force?: boolean; source?: string }): Promise<PluginInfo>;
+  install(wasm: Uint8Array, options?: InstallOptions): Promise<PluginInfo>;
   /** The loaded plugins, by id. */
   list(): PluginInfo[];
   /** One loaded plugin, or undefined. */
@@ -171,6 +176,8 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     ...(options.defaults ? { defaults: options.defaults } : {}),
     ...(options.cache === undefined ? {} : { cache: options.cache }),
     ...(options.hostFunctions ? { hostFunctions: options.hostFunctions } : {}),
+    ...(options.trust ? { trust: options.trust } : {}),
+    ...(options.admit ? { admit: options.admit } : {}),
     authToken: options.authToken,
   });
   const { store, runtime } = open;

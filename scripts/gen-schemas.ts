@@ -8,11 +8,13 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
 import { manifestJsonSchemaText } from "../host/manifest/json-schema.ts";
+import { policyJsonSchemaText } from "../host/policy/json-schema.ts";
 
 // run-ts.mjs bundles this file into build/.run-*/, so locate the repository from the cwd.
 const root = process.cwd();
 const files: Record<string, string> = {
   "schemas/manifest.schema.json": manifestJsonSchemaText(),
+  "schemas/policy.schema.json": policyJsonSchemaText(),
 };
 const check = process.argv.includes("--check");
 let stale = 0;

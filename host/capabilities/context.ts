@@ -7,7 +7,7 @@ import { HostError } from "../errors.ts";
 import type { HostCall, HostFunction } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { errorResult } from "./abi.ts";
-import { callGrants, type Grants } from "./grants.ts";
+import { callGrants, type Grants, type NarrowPermissions } from "./grants.ts";
 import type { KvView } from "./kv-view.ts";
 import type { CapabilityPolicy } from "./policy.ts";
 import type { RunRegistry } from "./runs.ts";
@@ -24,11 +24,13 @@ export interface CapabilityContext {
   runs: RunRegistry;
   /** KV views of the calls in progress, by run id. */
   views: Map<string, KvView>;
+  /** The operator policy's narrowing of grants (hosts, topics, secrets), if any. */
+  narrow?: NarrowPermissions | undefined;
 }
 
 /** The grants of `call` under the context's policy. */
 export function grantsFor(ctx: CapabilityContext, call: HostCall): Grants {
-  return callGrants(call, ctx.policy.maxKvQuotaBytes);
+  return callGrants(call, ctx.policy.maxKvQuotaBytes, ctx.narrow);
 }
 
 /** Turns a thrown HostError (AbiError included) into the ABI's error result. */

@@ -37,16 +37,28 @@ export function grantsOf(permissions: Permissions | undefined, maxKvQuotaBytes: 
   };
 }
 
+/** Narrows a plugin's permissions to what the operator policy grants (host/policy `clampPermissions`). */
+export type NarrowPermissions = (
+  pluginId: string,
+  permissions: Permissions | undefined,
+) => Permissions | undefined;
+
 /**
  * The grants of a running call. The runtime passes the manifest's permissions
- * object as `call.grants` (the same object on every call, hence the cache).
+ * object as `call.grants` (the same object on every call, hence the cache),
+ * narrowed by the operator policy when `narrow` is given.
  */
-export function callGrants(call: HostCall, maxKvQuotaBytes: number): Grants {
+export function callGrants(
+  call: HostCall,
+  maxKvQuotaBytes: number,
+  narrow?: NarrowPermissions,
+): Grants {
   const source = call.grants;
   if (typeof source !== "object" || source === null) return grantsOf(undefined, maxKvQuotaBytes);
   let grants = cache.get(source);
   if (!grants) {
-    grants = grantsOf(source as Permissions, maxKvQuotaBytes);
+    const permissions = source as Permissions;
+    grants = grantsOf(narrow ? narrow(call.pluginId, permissions) : permissions, maxKvQuotaBytes);
     cache.set(source, grants);
   }
   return grants;

@@ -1,9 +1,14 @@
 /**
- * The fetch Extism's `http_request` uses for a plugin: every hop (the first
- * request and each redirect) must be to a host in `permissions.http.allowedHosts`,
- * and the whole exchange is capped in time and response size.
+ * The fetch Extism's `http_request` uses for a plugin. Every hop (the first
+ * request and each redirect) must be to a host and port in
+ * `permissions.http.allowedHosts` and, once resolved, to an address the
+ * operator's policy allows (egress.ts); the socket then goes to that checked
+ * address (host/adapter/pinned-request.ts). The whole exchange is capped in time and
+ * response size. Failures that are not refusals are `network_error`.
  * @module
  */
+import { EgressGate, type EgressOptions } from "./egress.ts";
+import { pinnedFetch } from "../adapter/pinned-request.ts";
 
 /** Options of `guardedFetch`. */
 export interface GuardedFetchOptions {
@@ -15,19 +20,29 @@ export interface GuardedFetchOptions {
   timeoutMs: number;
   maxRedirects: number;
   /** Called for a refused hop (0 = the plugin's own URL), before the request fails. */
-  onDenied(url: URL, hop: number): void;
-  /** The fetch underneath (default: the global one). */
-  fetch?: typeof fetch;
+  onDenied(url: URL, hop: number, reason: string): void;
+  /** Which special networks are allowed and how names resolve (or a gate built from them). */
+  egress?: EgressOptions | EgressGate;
 }
 
-/** Whether `url`'s host is allowed: exact names, `*.suffix` globs; an entry with a port needs that port. */
+/**
+ * Marks a failure that is not a refusal (resolution, connection, timeout,
+ * redirect limit); the sandbox classifies messages carrying it as `network_error`.
+ */
+export const NETWORK_ERROR_MARK = "(network_error)";
+
+/**
+ * Whether `url`'s host is allowed: exact names, `*.suffix` globs. An entry
+ * with a port allows that port; an entry without one allows only the
+ * scheme's default port (80 for http, 443 for https).
+ */
 export function hostAllowed(url: URL, allowedHosts: readonly string[]): boolean {
   const hostname = url.hostname.toLowerCase().replace(/^\[|\]$/g, "");
   const port = url.port || (url.protocol === "https:" ? "443" : "80");
   return allowedHosts.some((entry) => {
     const match = /^(.*?)(?::(\d+))?$/.exec(entry.toLowerCase());
     const name = match?.[1] ?? "";
-    if (match?.[2] !== undefined && match[2] !== port) return false;
+    if (match?.[2] === undefined ? url.port !== "" : match[2] !== port) return false;
     if (name.startsWith("*.")) return hostname.endsWith(name.slice(1));
     return hostname === name;
   });
@@ -35,43 +50,62 @@ export function hostAllowed(url: URL, allowedHosts: readonly string[]): boolean 
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
-/** A fetch that refuses hosts outside the list on every hop and caps time and size. */
+/** A fetch that refuses hosts outside the list and special addresses on every hop, and caps time and size. */
 export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
-  const base = options.fetch ?? globalThis.fetch;
+  const gate = options.egress instanceof EgressGate
+    ? options.egress
+    : new EgressGate(options.egress);
   return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
     let url = new URL(input instanceof Request ? input.url : String(input));
     let method = (init?.method ?? "GET").toUpperCase();
-    let body = init?.body ?? null;
+    let body = await bytesOf(init?.body);
+    const headers = new Headers(init?.headers);
     const signal = AbortSignal.timeout(options.timeoutMs);
+    const deny = (hop: number, reason: string): Error => {
+      options.onDenied(url, hop, reason);
+      // Worded like Extism's own refusal, which the sandbox classifies as permission_denied.
+      return new Error(
+        `HTTP request to ${url.origin} is not allowed${
+          hop > 0 ? ` (redirect ${hop})` : ""
+        }: ${reason}`,
+      );
+    };
+    const fail = (reason: string): Error =>
+      new Error(`HTTP request to ${url.origin} failed ${NETWORK_ERROR_MARK}: ${reason}`);
     for (let hop = 0;; hop++) {
       if (url.protocol !== "http:" && url.protocol !== "https:") {
-        options.onDenied(url, hop);
-        throw new Error(`HTTP request to ${url.protocol} is not allowed: only http and https are`);
+        throw deny(hop, `scheme ${url.protocol} is not allowed: only http and https are`);
       }
       if (!hostAllowed(url, options.allowedHosts)) {
-        options.onDenied(url, hop);
-        // Worded like Extism's own refusal, which the sandbox classifies as permission_denied.
-        throw new Error(
-          `HTTP request to ${url.origin} is not allowed${
-            hop > 0 ? ` (redirect ${hop})` : ""
-          }: host '${url.host}' is not in permissions.http.allowedHosts`,
+        throw deny(hop, `host '${url.host}' is not in permissions.http.allowedHosts`);
+      }
+      const decision = await gate.check(url.hostname);
+      if (!decision.ok) {
+        throw decision.denied ? deny(hop, decision.reason) : fail(decision.reason);
+      }
+      let response: Response;
+      try {
+        response = await pinnedFetch({
+          url,
+          address: decision.address,
+          method,
+          headers,
+          body: method === "GET" || method === "HEAD" ? null : body,
+          signal,
+        });
+      } catch (error) {
+        throw fail(
+          signal.aborted
+            ? `no complete answer within the host's ${options.timeoutMs} ms limit`
+            : (error as { code?: string }).code ?? String(error),
         );
       }
-      const response = await base(url, {
-        method,
-        headers: init?.headers ?? {},
-        ...(body !== null ? { body } : {}),
-        redirect: "manual",
-        signal,
-      });
       const location = response.headers.get("location");
       if (!REDIRECTS.has(response.status) || location === null) {
         return capped(response, options.maxBytes);
       }
       await response.body?.cancel();
-      if (hop >= options.maxRedirects) {
-        throw new Error(`HTTP request followed ${hop} redirects, the host's limit`);
-      }
+      if (hop >= options.maxRedirects) throw fail(`followed ${hop} redirects, the host's limit`);
       url = new URL(location, url);
       if (
         response.status === 303 ||
@@ -82,6 +116,13 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
       }
     }
   };
+}
+
+/** A request body as bytes (Extism passes bytes; other forms are read whole). */
+async function bytesOf(body: RequestInit["body"] | undefined): Promise<Uint8Array | null> {
+  if (body === undefined || body === null) return null;
+  if (body instanceof Uint8Array) return body;
+  return new Uint8Array(await new Response(body).arrayBuffer());
 }
 
 /** The response with a body stream that fails past `maxBytes`. */

@@ -12,6 +12,8 @@ import { auditDenied } from "./audit.ts";
 import { type CapabilityContext, grantsFor } from "./context.ts";
 import { eventFunctions } from "./events.ts";
 import { grantsOf } from "./grants.ts";
+import { capsFor, clampPermissions, type Policy } from "../policy/mod.ts";
+import type { EgressOptions } from "./egress.ts";
 import { guardedFetch } from "./http.ts";
 import { invokeFunctions } from "./invoke.ts";
 import { kvFunctions } from "./kv.ts";
@@ -32,8 +34,17 @@ export interface CapabilityOptions {
   secrets?: SecretProvider;
   /** Host policy (defaults in policy.ts). */
   policy?: Partial<CapabilityPolicy>;
-  /** The fetch under the HTTP gate (default: the global fetch). */
-  fetch?: typeof fetch;
+  /**
+   * The HTTP egress gate: special networks the operator allows (CIDR) and the
+   * resolver (default: the system's). A function gives each plugin its own.
+   */
+  egress?: EgressOptions | ((pluginId: string) => EgressOptions);
+  /**
+   * The operator policy (host/policy): grants beyond it are dropped (hosts,
+   * topics, secrets: a plugin then gets permission_denied, audited) and its
+   * `http.allowNetworks` opens special networks per plugin id.
+   */
+  operatorPolicy?: Policy;
 }
 
 /** The default secret provider (see CapabilityOptions.secrets). */
@@ -50,6 +61,7 @@ export function defaultSecrets(): SecretProvider {
 export function capabilityProvider(options: CapabilityOptions = {}): HostFunctionProvider {
   const policy = { ...defaultCapabilityPolicy, ...options.policy };
   const secrets = options.secrets ?? defaultSecrets();
+  const operator = options.operatorPolicy;
   const contexts = new WeakMap<Store, CapabilityContext>();
   const contextFor = (host: HostFunctionHost): CapabilityContext => {
     let ctx = contexts.get(host.store);
@@ -61,22 +73,36 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
         policy,
         runs: new RunRegistry(),
         views: new Map(),
+        narrow: operator
+          ? (pluginId, permissions) => clampPermissions(capsFor(operator, pluginId), permissions)
+          : undefined,
       };
       contexts.set(host.store, ctx);
     }
     return ctx;
   };
   return (manifest, host) => {
-    return pluginSet(contextFor(host), manifest, options.fetch);
+    const ctx = contextFor(host);
+    const given = typeof options.egress === "function"
+      ? options.egress(manifest.id)
+      : options.egress;
+    const networks = operator ? capsFor(operator, manifest.id).allowNetworks : [];
+    const egress = networks.length > 0
+      ? { ...given, allowNetworks: [...(given?.allowNetworks ?? []), ...networks] }
+      : given;
+    return pluginSet(ctx, manifest, egress);
   };
 }
 
 function pluginSet(
   ctx: CapabilityContext,
   manifest: Manifest,
-  fetch: typeof globalThis.fetch | undefined,
+  egress: EgressOptions | undefined,
 ): HostFunctionSet {
-  const grants = grantsOf(manifest.permissions, ctx.policy.maxKvQuotaBytes);
+  const permissions = ctx.narrow
+    ? ctx.narrow(manifest.id, manifest.permissions)
+    : manifest.permissions;
+  const grants = grantsOf(permissions, ctx.policy.maxKvQuotaBytes);
   const invokes = grants.invoke.size > 0;
   const http = grants.allowedHosts.length > 0;
   const set: HostFunctionSet = {
@@ -100,15 +126,15 @@ function pluginSet(
       maxBytes: ctx.policy.httpMaxBytes,
       timeoutMs: ctx.policy.httpTimeoutMs,
       maxRedirects: ctx.policy.httpMaxRedirects,
-      ...(fetch ? { fetch } : {}),
-      onDenied(url, hop) {
+      ...(egress ? { egress } : {}),
+      onDenied(url, hop, reason) {
         const run = ctx.runs.soleRunOf(manifest.id);
         auditDenied(
           ctx.store,
           { pluginId: manifest.id, runId: run?.runId ?? null },
           "http_request",
           { host: url.host, hop: String(hop) },
-          `host '${url.host}' is not in permissions.http.allowedHosts`,
+          reason,
         );
       },
     });

@@ -9,6 +9,7 @@ import type { HostFunction } from "../sandbox/mod.ts";
 import { AbiError, okResult, parseRequest, wellFormed } from "./abi.ts";
 import { denied } from "./audit.ts";
 import { type CapabilityContext, grantsFor, syncFunction } from "./context.ts";
+import { secretScope } from "./secrets.ts";
 
 const SecretRequest = z.object({ name: wellFormed });
 
@@ -23,14 +24,16 @@ export function secretFunctions(ctx: CapabilityContext): Record<string, HostFunc
           call,
           "secret_get",
           { name },
-          `secret '${name}' is not declared in permissions.secrets`,
+          `secret '${name}' is not declared in permissions.secrets, or the operator's policy does not grant it to '${call.pluginId}'`,
         );
       }
-      const value = ctx.secrets.get(name);
+      const value = ctx.secrets.get(name, call.pluginId);
       if (value === undefined) {
         throw new AbiError(
           "not_found",
-          `secret_get: the host has no value for secret '${name}'; the operator sets it (e.g. PLUGHOST_SECRET_${name})`,
+          `secret_get: the host has no value for secret '${name}'; the operator sets it (e.g. PLUGHOST_SECRET_${
+            secretScope(call.pluginId)
+          }__${name})`,
         );
       }
       ctx.runs.get(call.runId)?.secrets.add(value);

@@ -9,36 +9,52 @@ import process from "node:process";
 import { z } from "zod";
 import { HostError } from "../errors.ts";
 
-/** Looks secrets up by name; undefined when there is no value. */
+/**
+ * Looks secrets up by name for a plugin; undefined when there is no value.
+ * Providers look in the plugin's own scope first, then in the shared one.
+ */
 export interface SecretProvider {
-  get(name: string): string | undefined;
+  get(name: string, pluginId?: string): string | undefined;
+}
+
+/** A plugin id as an environment-variable segment: `example.db` -> `EXAMPLE_DB`. */
+export function secretScope(pluginId: string): string {
+  return pluginId.toUpperCase().replace(/[^A-Z0-9]/g, "_");
 }
 
 /** Default prefix of `envSecrets`. */
 export const SECRET_ENV_PREFIX = "PLUGHOST_SECRET_";
 
 /**
- * Secrets from environment variables: `API_TOKEN` is `$PLUGHOST_SECRET_API_TOKEN`.
- * Read at each call, so the host's environment decides.
+ * Secrets from environment variables: for plugin `example.db`, `DB_PASSWORD`
+ * is `$PLUGHOST_SECRET_EXAMPLE_DB__DB_PASSWORD` (that plugin's own), else the
+ * shared `$PLUGHOST_SECRET_DB_PASSWORD`. Read at each call, so the host's
+ * environment decides.
  */
 export function envSecrets(
   prefix = SECRET_ENV_PREFIX,
   env: Record<string, string | undefined> = process.env,
 ): SecretProvider {
-  return { get: (name) => env[prefix + name] };
+  return {
+    get: (name, pluginId) =>
+      (pluginId === undefined ? undefined : env[`${prefix}${secretScope(pluginId)}__${name}`]) ??
+        env[prefix + name],
+  };
 }
 
-const SecretsFile = z.record(z.string(), z.string());
+/** `{"NAME": "shared value", "plugin.id": {"NAME": "that plugin's value"}}`. */
+const SecretsFile = z.record(z.string(), z.union([z.string(), z.record(z.string(), z.string())]));
 
 /**
- * Secrets from a JSON file `{"NAME": "value", ...}`, read at each lookup (so a
+ * Secrets from a JSON file `{"NAME": "value", "plugin.id": {"NAME": "value"}}`
+ * (a plugin's own object first, then the shared names), read at each lookup (so a
  * rotated file is seen without a restart). A missing file has no secrets; an
  * unreadable or malformed one is a `host_error` whose message never quotes
  * the file's content.
  */
 export function fileSecrets(path: string): SecretProvider {
   return {
-    get(name) {
+    get(name, pluginId) {
       let text: string;
       try {
         text = readFileSync(path, "utf8");
@@ -55,10 +71,15 @@ export function fileSecrets(path: string): SecretProvider {
       if (!parsed.success) {
         throw new HostError(
           "host_error",
-          `The secrets file ${path} must be a JSON object of string values; fix it`,
+          `The secrets file ${path} must be a JSON object of string values (shared) and objects of string values (per plugin id); fix it`,
         );
       }
-      return Object.hasOwn(parsed.data, name) ? parsed.data[name] : undefined;
+      const own = pluginId !== undefined && Object.hasOwn(parsed.data, pluginId)
+        ? parsed.data[pluginId]
+        : undefined;
+      if (typeof own === "object" && Object.hasOwn(own, name)) return own[name];
+      const shared = Object.hasOwn(parsed.data, name) ? parsed.data[name] : undefined;
+      return typeof shared === "string" ? shared : undefined;
     },
   };
 }
@@ -66,9 +87,9 @@ export function fileSecrets(path: string): SecretProvider {
 /** The first provider that has a value wins. */
 export function chainSecrets(...providers: SecretProvider[]): SecretProvider {
   return {
-    get(name) {
+    get(name, pluginId) {
       for (const provider of providers) {
-        const value = provider.get(name);
+        const value = provider.get(name, pluginId);
         if (value !== undefined) return value;
       }
       return undefined;

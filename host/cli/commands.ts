@@ -53,6 +53,10 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: "List installed plugins; enable, disable or remove one",
     load: async () => (await import("./plugins.ts")).command,
   },
+  policy: {
+    summary: "Check plugin files against the operator policy (host policy check FILE.wasm)",
+    load: async () => (await import("./policy.ts")).command,
+  },
   inspect: {
     summary: "Show a plugin file's manifest, sections, imports, exports and signatures",
     load: async () => (await import("./inspect.ts")).command,

@@ -3,7 +3,10 @@
  * data directory, where `host serve` loads them on start.
  * @module
  */
+import { resolve } from "node:path";
+import { capabilityProvider } from "../capabilities/mod.ts";
 import { resolvePaths } from "../config/paths.ts";
+import { admitter, defaultPolicyPath, loadPolicy } from "../policy/mod.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { createHost } from "../host.ts";
 import { type Command, commonOptions, parseFlags } from "./command.ts";
@@ -18,14 +21,19 @@ version unless --force.
 
 Options:
   --force            Replace an installed plugin with the same or a lower version
+  --allow-rekey      Accept a file signed by a key other than the one the id is pinned to,
+                     and pin the id to the new signer (event plugin.rekeyed)
   --home DIR         Data directory (default: $PLUGHOST_HOME or ./.plughost)
   --db URL           Database (default: $PLUGHOST_DB or <data dir>/host.db)
   --trust PATH       Trust store (default: $PLUGHOST_TRUST or <data dir>/trust)
+  --policy FILE      Operator policy (default: <data dir>/policy.json; absent: the built-in
+                     policy); a plugin asking for more is refused, or clamped in clamp mode
   --allow-unsigned   Dev only: install a plugin that is unsigned or signed by an unknown key
   --json             Print [{"file","id","version","digest","signers"}]
 
-Exit codes: 0 all installed; 1 a file did not verify or a newer version is installed;
-64 usage; 65 a file is missing or not WebAssembly; 91 storage.
+Exit codes: 0 all installed; 1 a file did not verify, a newer version is installed, the
+signer is not the id's pinned key, or it asks for more than the policy allows;
+64 usage; 65 a file is missing or not WebAssembly, or the policy file is invalid; 91 storage.
 `;
 
 export const command: Command = {
@@ -36,9 +44,11 @@ export const command: Command = {
     const { values, positionals } = parseFlags(args, {
       ...commonOptions,
       force: { type: "boolean" },
+      "allow-rekey": { type: "boolean" },
       home: { type: "string" },
       db: { type: "string" },
       trust: { type: "string" },
+      policy: { type: "string" },
       "allow-unsigned": { type: "boolean" },
     });
     if (positionals.length === 0) throw new UsageError("Missing <file.wasm>");
@@ -50,9 +60,16 @@ export const command: Command = {
       db: values.db,
       trust: values.trust,
     });
+    const named = values.policy !== undefined;
+    const { policy, file: policyFile } = await loadPolicy(
+      named ? resolve(io.cwd, values.policy as string) : defaultPolicyPath(paths.home),
+      named,
+    );
     const host = await createHost({
       paths,
       installed: false,
+      admit: admitter(policy, policyFile ? `the policy ${policyFile}` : "the built-in policy"),
+      hostFunctions: capabilityProvider({ operatorPolicy: policy }),
       allowUnsigned: values["allow-unsigned"] ?? false,
     });
     const installed = [];
@@ -60,7 +77,9 @@ export const command: Command = {
       for (const { file, wasm } of files) {
         const info = await host.install(wasm, {
           force: values.force ?? false,
+          rekey: values["allow-rekey"] ?? false,
           source: file,
+          via: "cli",
         });
         installed.push({
           file,

@@ -4,17 +4,26 @@
  */
 import { resolvePaths } from "../config/paths.ts";
 import { ExitCode, HostError, UsageError } from "../errors.ts";
-import { openStore } from "../store/mod.ts";
+import { openStore, type Store } from "../store/mod.ts";
+import { KeyIdSchema } from "../trust/mod.ts";
+import type { CliIo } from "./command.ts";
 import { type Command, commonOptions, parseFlags } from "./command.ts";
 
 const usage = `Usage: host plugins [list] [--json]
        host plugins enable|disable|remove <plugin-id>
+       host plugins rekey <plugin-id> --key KEYID [--key KEYID...]
 
 Lists the plugins installed in the data directory (with 'host install' or
 POST /v1/plugins), or changes one. A running host applies enable/disable and
 removal on its next start; use the HTTP API to change a running host.
 
+rekey: a plugin id is pinned to the key(s) that first installed it, and a
+version signed by another key is refused. When a plugin really changes hands,
+pin it to the new key(s) here (recorded as a plugin.rekeyed event); the next
+install or upload signed by them is then accepted, also by a running host.
+
 Options:
+  --key KEYID  rekey: the key id(s) (16 hex digits) to pin the plugin to
   --home DIR   Data directory (default: $PLUGHOST_HOME or ./.plughost)
   --db URL     Database (default: $PLUGHOST_DB or <data dir>/host.db)
   --json       Print JSON
@@ -31,14 +40,29 @@ export const command: Command = {
       ...commonOptions,
       home: { type: "string" },
       db: { type: "string" },
+      key: { type: "string", multiple: true },
     }, 2);
     const [action = "list", id] = positionals;
-    if (!["list", "enable", "disable", "remove"].includes(action)) {
-      throw new UsageError(`Unknown action '${action}': use list, enable, disable or remove`);
+    if (!["list", "enable", "disable", "remove", "rekey"].includes(action)) {
+      throw new UsageError(
+        `Unknown action '${action}': use list, enable, disable, remove or rekey`,
+      );
     }
     if (action !== "list" && id === undefined) {
       throw new UsageError(`Missing <plugin-id> for ${action}`);
     }
+    const keys = values.key ?? [];
+    if (action === "rekey") {
+      if (keys.length === 0) {
+        throw new UsageError("rekey needs --key KEYID (the new signer's key id)");
+      }
+      const bad = keys.find((k) => !KeyIdSchema.safeParse(k).success);
+      if (bad !== undefined) {
+        throw new UsageError(
+          `--key ${bad}: a key id is 16 lower-case hex digits (see 'host verify')`,
+        );
+      }
+    } else if (keys.length > 0) throw new UsageError("--key is only for rekey");
     const paths = resolvePaths(io.env, io.cwd, { home: values.home, db: values.db });
     const store = await openStore({ url: paths.db, authToken: io.env.PLUGHOST_DB_TOKEN });
     try {
@@ -59,6 +83,7 @@ export const command: Command = {
         return ExitCode.ok;
       }
       const pluginId = id as string;
+      if (action === "rekey") return await rekey(store, pluginId, keys, values.json ?? false, io);
       const changed = action === "remove"
         ? await store.plugins.remove(pluginId)
         : await store.plugins.setState(pluginId, action === "enable" ? "enabled" : "disabled");
@@ -81,3 +106,32 @@ export const command: Command = {
     }
   },
 };
+
+/** Pins `pluginId` to `keys`, recorded as `plugin.rekeyed`. */
+async function rekey(
+  store: Store,
+  pluginId: string,
+  keys: string[],
+  json: boolean,
+  io: CliIo,
+): Promise<number> {
+  const existing = await store.plugins.get(pluginId);
+  if (!existing) {
+    throw new HostError(
+      "not_found",
+      `No plugin '${pluginId}' is installed: list them with 'host plugins'`,
+    );
+  }
+  const from = existing.pinnedKeyIds.length > 0 ? existing.pinnedKeyIds : existing.signerKeyIds;
+  await store.plugins.setPinnedKeys(pluginId, keys);
+  await store.events.append({
+    type: "plugin.rekeyed",
+    level: "warn",
+    source: "host",
+    pluginId,
+    payload: { from, to: keys, via: "cli" },
+  });
+  if (json) io.stdout(JSON.stringify({ id: pluginId, action: "rekey", from, to: keys }) + "\n");
+  else io.stdout(`pinned ${pluginId} to ${keys.join(", ")} (was ${from.join(", ") || "none"})\n`);
+  return ExitCode.ok;
+}

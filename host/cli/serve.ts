@@ -9,7 +9,12 @@ import process from "node:process";
 import { z } from "zod";
 import { resolvePaths } from "../config/paths.ts";
 import { ExitCode, HostError } from "../errors.ts";
+import { onSignal } from "../adapter/signals.ts";
+import { capabilityProvider } from "../capabilities/mod.ts";
 import { createHost } from "../host.ts";
+import { admitter, defaultPolicyPath, loadPolicy } from "../policy/mod.ts";
+import { watchTrust } from "../runtime/mod.ts";
+import { LiveTrustStore } from "../trust/mod.ts";
 import type { ServerOptions } from "../server/context.ts";
 import { startServer } from "../server/start.ts";
 import { type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
@@ -19,7 +24,9 @@ const usage = `Usage: host serve [options]
 Serves the HTTP API (docs/http-api.md): capability calls, plugins, runs, events,
 /healthz, /readyz, /metrics, /openapi.json. Loads the installed plugins and every
 *.wasm in --plugins; a plugin that fails verification is reported and skipped.
-Stops gracefully on SIGINT/SIGTERM. Create tokens with \`host tokens create\`.
+Stops gracefully on SIGINT/SIGTERM. The trust store is watched: a revoked or
+removed key stops its plugins within seconds (event plugin.stopped); SIGHUP
+reloads it at once. Create tokens with \`host tokens create\`.
 
 Options:
   --host ADDR          Interface to bind (default 127.0.0.1)
@@ -27,8 +34,10 @@ Options:
   --plugins DIR        Also load every plugin file in DIR (repeatable)
   --db URL             Database (default: $PLUGHOST_DB or $PLUGHOST_HOME/host.db)
   --trust PATH         Trust store (default: $PLUGHOST_TRUST or $PLUGHOST_HOME/trust)
+  --policy FILE        Operator policy (docs/policy.md; default: $PLUGHOST_HOME/policy.json,
+                       absent: the built-in policy); plugins that exceed it are refused or clamped
   --home DIR           Data directory (default: $PLUGHOST_HOME or ./.plughost)
-  --config FILE        JSON config with any of: host, port, plugins, db, trust, home,
+  --config FILE        JSON config with any of: host, port, plugins, db, trust, home, policy,
                        maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
                        validateOutput, allowUnsigned, graceMs (flags win)
   --max-body N         Largest JSON body in bytes (default 1048576)
@@ -47,6 +56,7 @@ const ConfigFile = z.strictObject({
   db: z.string().optional(),
   trust: z.string().optional(),
   home: z.string().optional(),
+  policy: z.string().optional(),
   maxBodyBytes: z.number().int().positive().optional(),
   maxUploadBytes: z.number().int().positive().optional(),
   rateLimit: z.strictObject({
@@ -72,6 +82,7 @@ export const command: Command = {
       db: { type: "string" },
       trust: { type: "string" },
       home: { type: "string" },
+      policy: { type: "string" },
       config: { type: "string" },
       "max-body": { type: "string" },
       "rate-limit": { type: "string" },
@@ -102,12 +113,36 @@ export const command: Command = {
     const configPlugins = typeof config.plugins === "string" ? [config.plugins] : config.plugins;
     const pluginDirs = (values.plugins ?? configPlugins ?? []).map((d) => resolve(io.cwd, d));
 
+    const policyFlag = values.policy ?? config.policy;
+    const { policy, file: policyFile } = await loadPolicy(
+      policyFlag === undefined ? defaultPolicyPath(paths.home) : resolve(io.cwd, policyFlag),
+      policyFlag !== undefined,
+    );
+    const trust = await LiveTrustStore.open(paths.trust);
     const host = await createHost({
       paths,
       pluginDirs,
+      trust,
+      admit: admitter(policy, policyFile ? `the policy ${policyFile}` : "the built-in policy"),
+      hostFunctions: capabilityProvider({ operatorPolicy: policy }),
       allowUnsigned: values["allow-unsigned"] ?? config.allowUnsigned ?? false,
     });
     for (const f of host.failed) io.stderr(`host serve: skipped ${f.source}: ${f.error}\n`);
+    const unwatch = watchTrust(host.runtime, trust, {
+      onStopped: (stopped) => {
+        for (const s of stopped) {
+          io.stderr(
+            `host serve: stopped ${s.id}: its signer ${s.keyIds.join(", ")} is no longer trusted\n`,
+          );
+        }
+      },
+    });
+    const offHup = onSignal("SIGHUP", () => {
+      io.stderr("host serve: SIGHUP: reloading the trust store\n");
+      trust.reloadNow().catch((error: unknown) =>
+        io.stderr(`host serve: the trust store did not reload: ${(error as Error).message}\n`)
+      );
+    });
     let server;
     try {
       server = await startServer({
@@ -119,6 +154,8 @@ export const command: Command = {
         graceMs: intFlag("grace-ms", values["grace-ms"]) ?? config.graceMs ?? 10_000,
       });
     } catch (error) {
+      unwatch();
+      offHup();
       await host.close();
       throw error;
     }
@@ -143,6 +180,8 @@ export const command: Command = {
     }
     const signal = await waitForSignal();
     io.stderr(`host serve: ${signal}: shutting down\n`);
+    unwatch();
+    offHup();
     await scheduler.stop();
     const { interrupted } = await server.close();
     if (interrupted.length > 0) {

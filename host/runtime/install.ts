@@ -10,32 +10,62 @@ import semver from "semver";
 import { HostError } from "../errors.ts";
 import type { PluginInfo } from "./types.ts";
 import type { PluginRuntime } from "./runtime.ts";
+import { liveTrustOf } from "./trust-watch.ts";
 
 /** Where installed modules live, by digest. */
 export function installedPath(pluginsDir: string, digest: string): string {
   return join(pluginsDir, `${digest}.wasm`);
 }
 
+/** Options of `installPlugin`. */
+export interface InstallOptions {
+  /** Replace an installed id even with the same or a lower version. */
+  force?: boolean;
+  /** Accept a signer outside the id's pin and pin the id to the new signers (an operator step). */
+  rekey?: boolean;
+  /** Where the file came from (a path, `upload`). */
+  source?: string;
+  /** Who asked (`cli`, `http`), recorded on a rekey event. */
+  via?: string;
+}
+
 /**
  * Installs a plugin file. An existing id is replaced only by a higher version
- * unless `force` (HostError "conflict" otherwise). The bytes are written
- * before the record, so a crash never leaves a record without its module.
+ * unless `force` (HostError "conflict" otherwise), and only by a file signed
+ * by a key the id is pinned to unless `rekey`. The trust store is refreshed
+ * first when the runtime's is live. The bytes are written before the record,
+ * so a crash never leaves a record without its module.
  */
 export async function installPlugin(
   runtime: PluginRuntime,
   pluginsDir: string,
   wasm: Uint8Array,
-  options: { force?: boolean; source?: string } = {},
+  options: InstallOptions = {},
 ): Promise<PluginInfo> {
+  await liveTrustOf(runtime)?.refresh();
   let replaced: string | null = null;
+  let pin: string[] = [];
+  let rekeyed: { from: string[]; to: string[] } | null = null;
   const info = await runtime.load(wasm, options.source ?? "upload", {
-    accept: async (candidate) => {
+    accept: async (candidate, signers) => {
       const existing = await runtime.store.plugins.get(candidate.id);
       if (existing && !options.force && !semver.gt(candidate.version, existing.version)) {
         throw new HostError(
           "conflict",
           `Plugin '${candidate.id}' ${existing.version} is installed; ${candidate.version} is not higher (use force to replace it)`,
         );
+      }
+      const keyIds = signers.map((s) => s.keyId);
+      const pinned = existing === undefined
+        ? []
+        : existing.pinnedKeyIds.length > 0
+        ? existing.pinnedKeyIds
+        : existing.signerKeyIds;
+      pin = pinned.length > 0 ? pinned : keyIds;
+      if (pinned.length > 0 && !keyIds.some((k) => pinned.includes(k))) {
+        if (!options.rekey) throw pinConflict(candidate.id, pinned, keyIds);
+        rekeyed = { from: pinned, to: keyIds };
+        pin = keyIds;
       }
       replaced = existing?.version ?? null;
     },
@@ -50,14 +80,36 @@ export async function installPlugin(
     version: info.version,
     digest: info.digest,
     signerKeyIds: info.signers.map((s) => s.keyId),
+    pinnedKeyIds: pin,
     state: "enabled",
   });
+  if (rekeyed !== null) {
+    void runtime.store.events.append({
+      type: "plugin.rekeyed",
+      level: "warn",
+      source: "host",
+      pluginId: info.id,
+      payload: { ...(rekeyed as { from: string[]; to: string[] }), via: options.via ?? "install" },
+    });
+  }
   void runtime.store.events.append({
     type: "plugin.installed",
     pluginId: info.id,
-    payload: { version: info.version, digest: info.digest, replaced },
+    payload: { version: info.version, digest: info.digest, replaced, signers: pin },
   });
   return info;
+}
+
+/** The refusal of a version signed outside the id's pin, naming both sides and the fix. */
+export function pinConflict(id: string, pinned: string[], signers: string[]): HostError {
+  const by = signers.length > 0 ? `key(s) ${signers.join(", ")}` : "no trusted key (dev mode)";
+  return new HostError(
+    "conflict",
+    `Plugin '${id}' is pinned to key(s) ${pinned.join(", ")}, which first installed it; ` +
+      `this file is signed by ${by}. If the plugin really changed hands, pin it to the new key ` +
+      `first ('host plugins rekey ${id} --key ${signers[0] ?? "KEYID"}') or install with ` +
+      "--allow-rekey (HTTP: POST /v1/plugins?rekey=true with an admin token); otherwise refuse this file",
+  );
 }
 
 /**

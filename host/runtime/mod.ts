@@ -8,11 +8,14 @@ export { LATENCY_BUCKETS, type RunLabels, RunMetrics, type RunStats } from "./me
 export { recordedLimits, resolveLimits } from "./limits.ts";
 export {
   installedPath,
+  type InstallOptions,
   installPlugin,
   loadInstalled,
+  pinConflict,
   setPluginState,
   uninstallPlugin,
 } from "./install.ts";
+export { liveTrustOf, stopUntrusted, type TrustWatchOptions, watchTrust } from "./trust-watch.ts";
 export { type OpenHost, openHost, type OpenHostOptions } from "./open-host.ts";
 export { interruptRuns } from "./interrupt.ts";
 export {

@@ -11,10 +11,10 @@ import { capabilityProvider } from "../capabilities/mod.ts";
 import type { HostPaths } from "../config/paths.ts";
 import type { Limits } from "../sandbox/mod.ts";
 import { openStore, type Store } from "../store/mod.ts";
-import { loadTrustStore } from "../trust/mod.ts";
+import { loadTrustStore, type TrustStore } from "../trust/mod.ts";
 import { loadInstalled } from "./install.ts";
 import { createRuntime, type PluginRuntime } from "./runtime.ts";
-import type { HostFunctionProvider, PluginInfo } from "./types.ts";
+import type { HostFunctionProvider, PluginInfo, RuntimeOptions } from "./types.ts";
 
 /** Options of `openHost`. */
 export interface OpenHostOptions {
@@ -33,6 +33,10 @@ export interface OpenHostOptions {
   hostFunctions?: HostFunctionProvider;
   /** libSQL auth token for a `libsql://` URL. */
   authToken?: string | undefined;
+  /** The operator policy's load-time check (host/policy `admitter`). */
+  admit?: RuntimeOptions["admit"];
+  /** The trust store to verify with (default: loaded once from `paths.trust`); `host serve` passes a live one. */
+  trust?: TrustStore;
 }
 
 /** An open host: close it to unload plugins and drain the store. */
@@ -49,13 +53,14 @@ export interface OpenHost {
 export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
   const store = await openStore({ url: options.paths.db, authToken: options.authToken });
   try {
-    const trust = await loadTrustStore(options.paths.trust);
+    const trust = options.trust ?? await loadTrustStore(options.paths.trust);
     const runtime = createRuntime({
       store,
       trust,
       ...(options.policy ? { policy: options.policy } : {}),
       ...(options.defaults ? { defaults: options.defaults } : {}),
       ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
+      ...(options.admit ? { admit: options.admit } : {}),
       // Every plugin gets the ABI's host functions, scoped to its grants (host/capabilities).
       hostFunctions: options.hostFunctions ?? capabilityProvider(),
       ...(options.cache ?? true ? { cacheDir: options.paths.cache } : {}),

@@ -24,8 +24,8 @@ import type {
 
 /** Options of `PluginRuntime.load`. */
 export interface LoadOptions {
-  /** Refuse a verified plugin before any of its code loads (e.g. a downgrade). */
-  accept?: (manifest: Manifest) => void | Promise<void>;
+  /** Refuse a verified plugin before any of its code loads (e.g. a downgrade, another signer). */
+  accept?: (manifest: Manifest, signers: PluginInfo["signers"]) => void | Promise<void>;
   /**
    * Dev mode only (`allowUnsigned`): also load a module without a manifest,
    * as plugin `unsigned:<file name>` with no capabilities and only Extism's
@@ -61,7 +61,7 @@ export class PluginRuntime {
     const verified = await this.#verify(wasm, source, options);
     const manifest = verified.manifest;
     const bare = verified.bare;
-    if (!bare) await options.accept?.(manifest);
+    if (!bare) await options.accept?.(manifest, verified.signers);
     const unsigned = verified.warnings.length > 0;
     if (unsigned) {
       void this.store.events.append({
@@ -71,13 +71,16 @@ export class PluginRuntime {
         payload: { source, warnings: verified.warnings },
       });
     }
+    const requested = { ...this.#options.defaults, ...manifestLimits(manifest) };
+    // The operator policy refuses (throws) or caps this plugin's limits (host/policy).
+    const limits = (!bare && this.#options.admit?.(manifest, requested)) || requested;
     const functions: HostFunctionSet = (!bare &&
       this.#options.hostFunctions?.(manifest, {
         store: this.store,
         invoke: (request) => this.invoke({ ...request, trigger: "invoke" }),
       })) || { functions: {}, needsWorker: false };
     const sandbox = await loadPlugin(verified.wasm, {
-      limits: { ...this.#options.defaults, ...manifestLimits(manifest) },
+      limits,
       policy: this.#policy,
       hostFunctions: functions.functions,
       wasi: manifest.permissions?.wasi ?? false,

@@ -221,4 +221,9 @@ export interface RuntimeOptions {
   cacheDir?: string;
   /** Where every run is counted (default: a new RunMetrics). */
   metrics?: RunMetrics;
+  /**
+   * The operator policy at load (host/policy `admitter`): throws to refuse a
+   * manifest, or returns the limits to apply (its requests, capped per plugin).
+   */
+  admit?: (manifest: Manifest, requested: Partial<Limits>) => Partial<Limits>;
 }

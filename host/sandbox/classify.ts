@@ -47,6 +47,10 @@ export function classify(thrown: unknown, facts: FailureFacts): CallError {
   if (/HTTP request to .* is not allowed/.test(message)) {
     return { class: "permission_denied", message };
   }
+  // The host's HTTP gate failing to get an answer (host/capabilities/http.ts).
+  if (/HTTP request to \S+ failed \(network_error\)/.test(message)) {
+    return { class: "network_error", message };
+  }
   if (facts.fuelLeft !== null && facts.fuelLeft < 0n) {
     return {
       class: "fuel_exhausted",

@@ -34,4 +34,9 @@ export const migrations: readonly Migration[] = [
     sql:
       "CREATE TABLE `kv_staged` (\n\t`commit_id` text NOT NULL,\n\t`key` text NOT NULL,\n\t`value` blob,\n\t`size` integer NOT NULL,\n\t`created_at` integer NOT NULL,\n\tPRIMARY KEY(`commit_id`, `key`)\n);\n--> statement-breakpoint\nCREATE TABLE `kv_usage` (\n\t`plugin_id` text PRIMARY KEY NOT NULL,\n\t`bytes` integer DEFAULT 0 NOT NULL,\n\t`keys` integer DEFAULT 0 NOT NULL,\n\t`version` integer DEFAULT 0 NOT NULL\n);\n--> statement-breakpoint\nINSERT INTO `kv_usage` (`plugin_id`, `bytes`, `keys`, `version`) SELECT `plugin_id`, sum(`size`), count(*), 1 FROM `kv` GROUP BY `plugin_id`;\n",
   },
+  {
+    tag: "0005_plugin_signer_pin",
+    when: 1796197567098,
+    sql: "ALTER TABLE `plugins` ADD `pinned_key_ids` text DEFAULT '[]' NOT NULL;",
+  },
 ];

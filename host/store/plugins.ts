@@ -16,6 +16,8 @@ export const PluginInput = z.object({
   version: z.string().min(1).max(100),
   digest: z.string().min(1).max(200),
   signerKeyIds: z.array(z.string()).default([]),
+  /** The signer pin (default: the signers). */
+  pinnedKeyIds: z.array(z.string()).optional(),
   state: z.enum(pluginStates).default("enabled"),
 });
 export type PluginInput = z.input<typeof PluginInput>;
@@ -26,6 +28,8 @@ export interface InstalledPlugin {
   version: string;
   digest: string;
   signerKeyIds: string[];
+  /** The keys this id is pinned to (see docs/signing.md, "Signer pinning"). */
+  pinnedKeyIds: string[];
   state: (typeof pluginStates)[number];
   installedAt: string;
 }
@@ -51,6 +55,7 @@ export class PluginsRepository {
     const row = {
       ...parsed.data,
       signerKeyIds: JSON.stringify(parsed.data.signerKeyIds),
+      pinnedKeyIds: JSON.stringify(parsed.data.pinnedKeyIds ?? parsed.data.signerKeyIds),
       installedAt: Date.now(),
     };
     await this.#run(
@@ -88,6 +93,18 @@ export class PluginsRepository {
     return result.rowsAffected > 0;
   }
 
+  /** Pins a plugin id to `keyIds` (an operator's rekey); false when it is not installed. */
+  async setPinnedKeys(id: string, keyIds: string[]): Promise<boolean> {
+    const result = await this.#run(
+      "write plugins",
+      () =>
+        this.#db.update(plugins).set({ pinnedKeyIds: JSON.stringify(keyIds) }).where(
+          eq(plugins.id, id),
+        ),
+    );
+    return result.rowsAffected > 0;
+  }
+
   /** Removes a plugin's record; false when it was not installed. */
   async remove(id: string): Promise<boolean> {
     const result = await this.#run(
@@ -112,6 +129,7 @@ function toPlugin(row: typeof plugins.$inferSelect): InstalledPlugin {
     version: row.version,
     digest: row.digest,
     signerKeyIds: z.array(z.string()).parse(JSON.parse(row.signerKeyIds)),
+    pinnedKeyIds: z.array(z.string()).parse(JSON.parse(row.pinnedKeyIds)),
     state: row.state,
     installedAt: new Date(row.installedAt).toISOString(),
   };

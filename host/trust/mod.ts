@@ -25,6 +25,8 @@ export {
 export type { PublicKeyFile, SigningKey } from "./keys.ts";
 export { emptyTrustStore, loadTrustStore, parseRevoked, REVOKED_FILE, trustKey } from "./store.ts";
 export type { TrustedKey, TrustStore } from "./store.ts";
+export { LiveTrustStore } from "./live.ts";
+export type { TrustChange, WatchOptions } from "./live.ts";
 export {
   encodeSignatureSection,
   parseSignatureSection,

@@ -55,9 +55,10 @@ describe("plugins/fetcher (example.fetcher)", () => {
     server = createServer((_req, res) => void res.end("Grüße"));
     await new Promise<void>((resolve) => server!.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;
-    t = await testHost();
+    // Loopback is refused unless the operator allows it (docs/egress.md).
+    t = await testHost({ egress: { allowNetworks: ["127.0.0.0/8"] } });
     await t.load("fetcher", (m) => {
-      m.permissions = { http: { allowedHosts: ["127.0.0.1"] } };
+      m.permissions = { http: { allowedHosts: [`127.0.0.1:${port}`] } };
     });
     expect(outputOf(await t.call("example.fetcher", "fetch", { url: `http://127.0.0.1:${port}/` })))
       .toEqual({ status: 200, body: "Grüße" });

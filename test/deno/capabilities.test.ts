@@ -63,10 +63,10 @@ Deno.test(
     const server = createServer((_req, res) => void res.end("ok from deno"));
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const port = (server.address() as AddressInfo).port;
-    const t = await testHost();
+    const t = await testHost({ egress: { allowNetworks: ["127.0.0.0/8"] } });
     try {
       await t.load("fetcher", (m) => {
-        m.permissions = { http: { allowedHosts: ["127.0.0.1"] } };
+        m.permissions = { http: { allowedHosts: [`127.0.0.1:${port}`] } };
       });
       const url = `http://127.0.0.1:${port}/`;
       assert.deepEqual(outputOf(await t.call("example.fetcher", "fetch", { url })), {

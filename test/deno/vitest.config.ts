@@ -36,6 +36,8 @@ const spawning = process.env["PLUGHOST_DENO_E2E"] === "1" ? [] : [
   "test/sdk/c.test.ts",
   "test/server/cli.test.ts",
   "test/security/crash.test.ts",
+  // Spawns `host serve` on Node and on Deno itself.
+  "test/security/trust-serve.test.ts",
 ];
 
 /**

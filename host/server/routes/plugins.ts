@@ -47,10 +47,15 @@ export const uploadPlugin = defineRoute("admin", {
   summary: "Upload a signed plugin (.wasm)",
   description: "The body is the plugin file (Content-Type application/wasm or " +
     "application/octet-stream). It is verified against the trust store, kept by digest and " +
-    "enabled. An installed id is replaced only by a higher version unless ?force=true.",
+    "enabled. An installed id is replaced only by a higher version unless ?force=true, and only " +
+    "by a file signed by a key the id is pinned to unless ?rekey=true (recorded as plugin.rekeyed). " +
+    "The trust store is re-read first.",
   request: {
     query: z.object({
       force: z.enum(["true", "false", "1", "0"]).optional().describe("Replace even when not newer"),
+      rekey: z.enum(["true", "false", "1", "0"]).optional().describe(
+        "Accept a signer outside the id's pin and pin the id to it",
+      ),
     }),
     body: {
       required: true,
@@ -64,7 +69,12 @@ export const uploadPlugin = defineRoute("admin", {
       description: "Installed",
       content: { "application/json": { schema: PluginDetail } },
     },
-    409: problemContent("An equal or higher version is installed"),
+    403: problemContent(
+      "The manifest asks for more than the operator policy allows (details.excesses)",
+    ),
+    409: problemContent(
+      "An equal or higher version is installed, or the file's signer is not the id's pinned key",
+    ),
     413: problemContent("File too large"),
     415: problemContent("Not application/wasm or application/octet-stream"),
     422: problemContent("Verification failed: unsigned, tampered, untrusted or bad manifest"),
@@ -112,10 +122,12 @@ export const plugins: RouteModule = {
     app.openapi(guarded(app, uploadPlugin), async (c) => {
       requireMediaType(c, ["application/wasm", "application/octet-stream"]);
       const wasm = await readBody(c, deps.options.maxUploadBytes);
-      const force = c.req.valid("query").force;
+      const { force, rekey } = c.req.valid("query");
       const info = await installPlugin(deps.runtime, deps.pluginsDir, wasm, {
         force: force === "true" || force === "1",
+        rekey: rekey === "true" || rekey === "1",
         source: "upload",
+        via: "http",
       });
       return c.json(pluginDetail(info), 201);
     });

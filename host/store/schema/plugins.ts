@@ -16,5 +16,12 @@ export const plugins = sqliteTable("plugins", {
   /** JSON array of the key ids whose signatures verified. */
   signerKeyIds: text("signer_key_ids").notNull(),
   state: text("state", { enum: pluginStates }).notNull(),
+  /**
+   * JSON array of the key ids the plugin id is pinned to: the signers of its
+   * first install, changed only by an explicit rekey (docs/signing.md). A
+   * version signed by none of them is refused. `[]` on rows from before the
+   * pin: their signer_key_ids are the pin.
+   */
+  pinnedKeyIds: text("pinned_key_ids").notNull().default("[]"),
   installedAt: integer("installed_at").notNull(),
 });

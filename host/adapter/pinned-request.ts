@@ -1,0 +1,110 @@
+/**
+ * One HTTP exchange to an address that was already checked: node:http(s)
+ * with a `lookup` that answers only that address, so the socket goes where
+ * the gate looked while the Host header and TLS SNI keep the URL's name.
+ * node:http's `lookup` option works on Node and on Deno 2 alike (both tested
+ * in test/security/egress.test.ts and test/deno/egress.test.ts), so this one
+ * file serves both runtimes; it lives here because it is the host's only
+ * outbound HTTP client (node:http is adapter territory).
+ * @module
+ */
+import { type IncomingMessage, request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
+import type { LookupFunction } from "node:net";
+import type { Address } from "../capabilities/egress-address.ts";
+
+/** What one hop sends. */
+export interface PinnedRequest {
+  url: URL;
+  address: Address;
+  method: string;
+  headers: Headers;
+  body: Uint8Array | null;
+  signal: AbortSignal;
+}
+
+/** Statuses whose responses have no body (the Response constructor refuses one). */
+const NULL_BODY = new Set([101, 103, 204, 205, 304]);
+
+/** Sends `req` to `req.address` and resolves with the response once its head arrives. */
+export function pinnedFetch(req: PinnedRequest): Promise<Response> {
+  const lookup: LookupFunction = (_hostname, options, callback) => {
+    const family = req.address.family;
+    if ((options as { all?: boolean }).all) {
+      (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [
+        { address: req.address.text, family },
+      ]);
+    } else callback(null, req.address.text, family);
+  };
+  const headers: Record<string, string> = {};
+  // The plugin does not choose Host: it is the URL's, so a checked address cannot serve another name.
+  req.headers.forEach((value, name) => {
+    if (name !== "host") headers[name] = value;
+  });
+  if (req.body !== null) headers["content-length"] = String(req.body.byteLength);
+  const send = req.url.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise<Response>((resolve, reject) => {
+    if (req.signal.aborted) return reject(abortError(req.signal));
+    const outgoing = send(req.url, { method: req.method, headers, lookup, agent: false }, (res) => {
+      resolve(toResponse(res, req.signal));
+    });
+    const onAbort = () => outgoing.destroy(abortError(req.signal));
+    req.signal.addEventListener("abort", onAbort, { once: true });
+    outgoing.on("error", (error) => reject(error));
+    outgoing.on("close", () => req.signal.removeEventListener("abort", onAbort));
+    outgoing.end(req.body ?? undefined);
+  });
+}
+
+function abortError(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  return reason instanceof Error ? reason : new Error("the request was aborted");
+}
+
+function toResponse(res: IncomingMessage, signal: AbortSignal): Response {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(res.headers)) {
+    if (value === undefined) continue;
+    for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
+  }
+  const status = res.statusCode ?? 502;
+  const init = { status, statusText: res.statusMessage ?? "", headers };
+  if (NULL_BODY.has(status) || status < 200) {
+    res.resume();
+    return new Response(null, init);
+  }
+  const onAbort = () => res.destroy(abortError(signal));
+  signal.addEventListener("abort", onAbort, { once: true });
+  // Once the reader cancels (size cap, timeout) the controller is closed: later data, end or
+  // error events from the socket must not touch it.
+  let open = true;
+  const finish = (action: () => void) => {
+    if (!open) return;
+    open = false;
+    signal.removeEventListener("abort", onAbort);
+    try {
+      action();
+    } catch {
+      // Already errored by the reader's side.
+    }
+  };
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      res.on("data", (chunk: Uint8Array) => {
+        if (!open) return;
+        controller.enqueue(new Uint8Array(chunk));
+        if ((controller.desiredSize ?? 1) <= 0) res.pause();
+      });
+      res.on("end", () => finish(() => controller.close()));
+      res.on("error", (error) => finish(() => controller.error(error)));
+    },
+    pull() {
+      res.resume();
+    },
+    cancel() {
+      finish(() => {});
+      res.destroy();
+    },
+  }, { highWaterMark: 65_536, size: (chunk) => chunk.byteLength });
+  return new Response(body, init);
+}

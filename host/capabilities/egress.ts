@@ -1,0 +1,84 @@
+/**
+ * The egress gate's address rule: resolve the name, refuse it when any of its
+ * addresses is loopback, private, link-local, multicast, unspecified, CGNAT,
+ * reserved or cloud metadata (unless an operator network allows it), and hand
+ * back the one address the connection must use (no second lookup, so no DNS
+ * rebinding between the check and the connect).
+ * @module
+ */
+import { lookup } from "node:dns/promises";
+import {
+  type Address,
+  addressKind,
+  allowedBy,
+  type Network,
+  parseAddress,
+  parseNetwork,
+} from "./egress-address.ts";
+
+/** Resolves a host name to its addresses (text). Injected in tests; the default asks the system. */
+export type Resolver = (hostname: string) => Promise<string[]>;
+
+/** The system resolver (getaddrinfo: /etc/hosts, then DNS), every address. */
+export const systemResolver: Resolver = async (hostname) =>
+  (await lookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
+
+/** Options of the gate. */
+export interface EgressOptions {
+  /** Networks the operator lets plugins reach although they are special (CIDR, e.g. `127.0.0.0/8`). */
+  allowNetworks?: readonly string[];
+  /** Name resolution (default: `systemResolver`). */
+  resolve?: Resolver;
+}
+
+/** The outcome of a check: the address to connect to, or why not. */
+export type EgressDecision =
+  | { ok: true; address: Address }
+  | { ok: false; denied: true; reason: string }
+  | { ok: false; denied: false; reason: string };
+
+/** Checks destinations against the special ranges and the operator's networks. */
+export class EgressGate {
+  readonly networks: readonly Network[];
+  readonly #resolve: Resolver;
+
+  /** Throws HostError invalid_input for a malformed network. */
+  constructor(options: EgressOptions = {}) {
+    this.networks = (options.allowNetworks ?? []).map(parseNetwork);
+    this.#resolve = options.resolve ?? systemResolver;
+  }
+
+  /** Resolves `hostname` (a name or an IP literal) and decides. */
+  async check(hostname: string): Promise<EgressDecision> {
+    const literal = parseAddress(hostname);
+    let addresses: Address[];
+    if (literal !== undefined) addresses = [literal];
+    else {
+      let texts: string[];
+      try {
+        texts = await this.#resolve(hostname);
+      } catch (error) {
+        const code = (error as { code?: string }).code ?? String(error);
+        return { ok: false, denied: false, reason: `cannot resolve '${hostname}' (${code})` };
+      }
+      addresses = texts.map(parseAddress).filter((a): a is Address => a !== undefined);
+      if (addresses.length === 0) {
+        return { ok: false, denied: false, reason: `'${hostname}' has no address` };
+      }
+    }
+    // Every address must pass: a name with one public and one private record is refused.
+    for (const address of addresses) {
+      const kind = addressKind(address);
+      if (kind !== undefined && allowedBy(address, kind, this.networks) === undefined) {
+        const via = literal === undefined ? `'${hostname}' resolves to ` : "";
+        return {
+          ok: false,
+          denied: true,
+          reason: `${via}${address.text} is a ${kind} address, which the operator's policy ` +
+            "does not allow (policy http.allowNetworks)",
+        };
+      }
+    }
+    return { ok: true, address: addresses[0] as Address };
+  }
+}

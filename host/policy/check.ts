@@ -1,0 +1,204 @@
+/**
+ * Checking a manifest (and a call's limits) against the policy: every excess
+ * named, and what is applied once clamped. Pure functions: the runtime, the
+ * installers, `host policy check` and the capability provider call them.
+ * @module
+ */
+import { Cron } from "croner";
+import type { Manifest } from "../manifest/mod.ts";
+import { defaultLimits, type Limits } from "../sandbox/limits.ts";
+import { covers, hostCovers } from "./match.ts";
+import { capsFor } from "./resolve.ts";
+import type { EffectiveCaps, Policy } from "./schema.ts";
+
+/** One thing a manifest (or a call) asks for beyond the policy. */
+export interface Excess {
+  /** Where in the manifest, like `limits.memoryMaxPages` or `permissions.secrets`. */
+  field: string;
+  requested: string | number;
+  allowed: string | number;
+  /** What clamp mode does about it: lower it, drop the grant, or nothing (refused even in clamp mode). */
+  clamp: "lowered" | "dropped" | "refused";
+}
+
+/** The outcome for one plugin. */
+export interface PolicyReport {
+  pluginId: string;
+  mode: "refuse" | "clamp";
+  /** True when nothing exceeds the policy. */
+  fits: boolean;
+  /** True when the plugin may load: it fits, or clamp mode can bring every excess within the policy. */
+  admitted: boolean;
+  excesses: Excess[];
+  caps: EffectiveCaps;
+}
+
+/** The limits a manifest asks for, capped per plugin: the pure function the core's invoke uses too. */
+export function capLimits(
+  policy: Policy,
+  pluginId: string,
+  requested: Partial<Limits>,
+): { applied: Partial<Limits>; excesses: Excess[] } {
+  const caps = capsFor(policy, pluginId);
+  const excesses: Excess[] = [];
+  const cap = <K extends "memoryPages" | "timeoutMs" | "maxOutputBytes">(
+    key: K,
+    limit: number,
+    field: string,
+  ): number => {
+    const asked = requested[key] ?? defaultLimits[key];
+    if (requested[key] !== undefined && asked > limit) {
+      excesses.push({ field, requested: asked, allowed: limit, clamp: "lowered" });
+    }
+    return Math.min(asked, limit);
+  };
+  const fuelAsked = requested.fuel ?? defaultLimits.fuel;
+  const fuelCap = BigInt(caps.fuel);
+  if (requested.fuel !== undefined && fuelAsked > fuelCap) {
+    excesses.push({
+      field: "limits.fuel",
+      requested: Number(fuelAsked),
+      allowed: caps.fuel,
+      clamp: "lowered",
+    });
+  }
+  const applied: Partial<Limits> = {
+    ...requested,
+    fuel: fuelAsked < fuelCap ? fuelAsked : fuelCap,
+    memoryPages: cap("memoryPages", caps.memoryMaxPages, "limits.memoryMaxPages"),
+    timeoutMs: cap("timeoutMs", caps.timeoutMs, "limits.timeoutMs"),
+    maxOutputBytes: cap("maxOutputBytes", caps.maxOutputBytes, "limits.maxOutputBytes"),
+  };
+  return { applied, excesses };
+}
+
+/** Every excess of `manifest` under `policy`. */
+export function checkManifest(policy: Policy, manifest: Manifest): PolicyReport {
+  const caps = capsFor(policy, manifest.id);
+  const excesses: Excess[] = [];
+  const limits: Partial<Limits> = {};
+  if (manifest.limits?.memoryMaxPages !== undefined) {
+    limits.memoryPages = manifest.limits.memoryMaxPages;
+  }
+  if (manifest.limits?.timeoutMs !== undefined) limits.timeoutMs = manifest.limits.timeoutMs;
+  excesses.push(...capLimits(policy, manifest.id, limits).excesses);
+  const p = manifest.permissions ?? {};
+  const list = (values: readonly string[]) => values.join(", ") || "(none)";
+  for (const host of p.http?.allowedHosts ?? []) {
+    if (!caps.httpHosts.some((q) => hostCovers(q, host))) {
+      excesses.push({
+        field: "permissions.http.allowedHosts",
+        requested: host,
+        allowed: list(caps.httpHosts),
+        clamp: "dropped",
+      });
+    }
+  }
+  const topics = (field: string, asked: readonly string[], allowed: string[]) => {
+    for (const topic of asked) {
+      if (!allowed.some((q) => covers(q, topic))) {
+        excesses.push({ field, requested: topic, allowed: list(allowed), clamp: "dropped" });
+      }
+    }
+  };
+  topics("permissions.events.publish", p.events?.publish ?? [], caps.publish);
+  topics("permissions.events.subscribe", p.events?.subscribe ?? [], caps.subscribe);
+  for (const topic of manifest.hooks?.onEvent?.topics ?? []) {
+    // A hook cannot be narrowed: its topics beyond the policy refuse the plugin in either mode.
+    if (!caps.subscribe.some((q) => covers(q, topic))) {
+      excesses.push({
+        field: "hooks.onEvent.topics",
+        requested: topic,
+        allowed: list(caps.subscribe),
+        clamp: "refused",
+      });
+    }
+  }
+  if (caps.secrets !== null) {
+    for (const name of p.secrets ?? []) {
+      if (!caps.secrets.includes(name)) {
+        excesses.push({
+          field: "permissions.secrets",
+          requested: name,
+          allowed: list(caps.secrets),
+          clamp: "dropped",
+        });
+      }
+    }
+  }
+  (manifest.schedules ?? []).forEach((s, i) => {
+    const seconds = shortestInterval(s.cron, s.timezone);
+    if (seconds < caps.minScheduleIntervalSeconds) {
+      excesses.push({
+        field: `schedules[${i}].cron`,
+        requested: `${s.cron} (every ${seconds} s)`,
+        allowed: `at least ${caps.minScheduleIntervalSeconds} s apart`,
+        clamp: "refused",
+      });
+    }
+  });
+  const fits = excesses.length === 0;
+  const admitted = fits || (caps.mode === "clamp" && excesses.every((e) => e.clamp !== "refused"));
+  return { pluginId: manifest.id, mode: caps.mode, fits, admitted, excesses, caps };
+}
+
+/** The report as lines of text, one per excess. */
+export function describeExcesses(report: PolicyReport): string {
+  return report.excesses.map((e) =>
+    `${e.field}: asks ${e.requested}, the policy allows ${e.allowed}${
+      report.mode === "clamp" && e.clamp !== "refused" ? ` (${e.clamp})` : ""
+    }`
+  ).join("; ");
+}
+
+/**
+ * The manifest's permissions without the grants clamp mode drops (hosts,
+ * topics and secrets beyond the policy); the same object when nothing is dropped.
+ */
+export function clampPermissions(
+  caps: EffectiveCaps,
+  permissions: Manifest["permissions"],
+): Manifest["permissions"] {
+  if (permissions === undefined) return permissions;
+  const hosts = permissions.http?.allowedHosts.filter((h) =>
+    caps.httpHosts.some((q) => hostCovers(q, h))
+  );
+  const publish = permissions.events?.publish?.filter((t) =>
+    caps.publish.some((q) => covers(q, t))
+  );
+  const subscribe = permissions.events?.subscribe?.filter((t) =>
+    caps.subscribe.some((q) => covers(q, t))
+  );
+  const secrets = caps.secrets === null
+    ? permissions.secrets
+    : permissions.secrets?.filter((n) => caps.secrets?.includes(n));
+  return {
+    ...permissions,
+    ...(permissions.http && hosts ? { http: { allowedHosts: hosts } } : {}),
+    ...(permissions.events
+      ? {
+        events: {
+          ...(publish ? { publish } : {}),
+          ...(subscribe ? { subscribe } : {}),
+        },
+      }
+      : {}),
+    ...(secrets ? { secrets } : {}),
+  };
+}
+
+/** The shortest gap in seconds between occurrences of `cron` (from a fixed start, 50 runs). */
+export function shortestInterval(cron: string, timezone?: string): number {
+  const job = new Cron(cron, {
+    paused: true,
+    mode: "5-or-6-parts",
+    ...(timezone ? { timezone } : {}),
+  });
+  const runs = job.nextRuns(50, new Date(Date.UTC(2026, 0, 1)));
+  let shortest = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < runs.length; i++) {
+    const gap = ((runs[i] as Date).getTime() - (runs[i - 1] as Date).getTime()) / 1000;
+    shortest = Math.min(shortest, gap);
+  }
+  return shortest;
+}

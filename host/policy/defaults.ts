@@ -1,0 +1,22 @@
+/**
+ * The built-in policy, in force when no policy file exists: generous enough
+ * for real plugins, closed where containment matters (no private networks,
+ * bounded memory, time and output).
+ * @module
+ */
+import type { EffectiveCaps } from "./schema.ts";
+
+/** Built-in caps (docs/policy.md, "Defaults"). */
+export const builtinCaps: Readonly<EffectiveCaps> = Object.freeze({
+  mode: "refuse",
+  memoryMaxPages: 4096,
+  fuel: 10_000_000_000,
+  timeoutMs: 60_000,
+  maxOutputBytes: 16 * 1024 * 1024,
+  httpHosts: ["*"],
+  allowNetworks: [],
+  publish: ["**"],
+  subscribe: ["**"],
+  secrets: null,
+  minScheduleIntervalSeconds: 1,
+});

@@ -1,0 +1,95 @@
+/**
+ * Live trust for a running host: when the trust store changes (watched,
+ * periodically checked, or reloaded on SIGHUP), every loaded plugin none of
+ * whose signers is still trusted is stopped (unloaded) with a
+ * `plugin.stopped` event, reason `key_revoked`. Installs on this runtime
+ * refresh the store first, so an upload right after a revocation is checked
+ * against it.
+ * @module
+ */
+import type { LiveTrustStore, TrustChange } from "../trust/live.ts";
+import type { PluginRuntime } from "./runtime.ts";
+
+const live = new WeakMap<PluginRuntime, LiveTrustStore>();
+
+/** The live trust store `watchTrust` attached to `runtime`, if any. */
+export function liveTrustOf(runtime: PluginRuntime): LiveTrustStore | undefined {
+  return live.get(runtime);
+}
+
+/** Options of `watchTrust`. */
+export interface TrustWatchOptions {
+  /** Period of the directory check in ms (default 1000). */
+  intervalMs?: number;
+  /** Called after plugins were stopped (e.g. to log). */
+  onStopped?(stopped: { id: string; keyIds: string[] }[]): void;
+}
+
+/**
+ * Watches `trust` (the store `runtime` verifies with) and stops plugins whose
+ * signers lost trust. Returns a function that stops watching.
+ */
+export function watchTrust(
+  runtime: PluginRuntime,
+  trust: LiveTrustStore,
+  options: TrustWatchOptions = {},
+): () => void {
+  live.set(runtime, trust);
+  trust.watch({
+    ...(options.intervalMs !== undefined ? { intervalMs: options.intervalMs } : {}),
+    onChange: async (change) => {
+      const stopped = await stopUntrusted(runtime, trust, change);
+      if (stopped.length > 0) options.onStopped?.(stopped);
+    },
+    onError(error) {
+      void runtime.store.events.append({
+        type: "host.trust_reload_failed",
+        level: "error",
+        source: "host",
+        payload: { path: trust.path, error: error.message },
+      }).catch(() => {});
+    },
+  });
+  void runtime.store.events.append({
+    type: "host.trust_watching",
+    source: "host",
+    payload: { path: trust.path, keys: trust.keys.size, revoked: trust.revoked.size },
+  }).catch(() => {});
+  return () => {
+    trust.close();
+    live.delete(runtime);
+  };
+}
+
+/** Unloads every signed plugin with no signer trusted now; returns them. */
+export async function stopUntrusted(
+  runtime: PluginRuntime,
+  trust: LiveTrustStore,
+  change: TrustChange,
+): Promise<{ id: string; keyIds: string[] }[]> {
+  const stopped: { id: string; keyIds: string[] }[] = [];
+  for (const info of runtime.list()) {
+    // Dev-mode plugins (unsigned or untrusted signers) were never trusted by key; they stay.
+    if (info.unsigned || info.signers.length === 0) continue;
+    const keyIds = info.signers.map((s) => s.keyId);
+    if (keyIds.some((id) => trust.trusts(id))) continue;
+    if (runtime.get(info.id)?.digest !== info.digest) continue; // replaced meanwhile
+    await runtime.unload(info.id).catch(() => {});
+    stopped.push({ id: info.id, keyIds });
+    void runtime.store.events.append({
+      type: "plugin.stopped",
+      level: "warn",
+      source: "host",
+      pluginId: info.id,
+      payload: {
+        reason: "key_revoked",
+        version: info.version,
+        digest: info.digest,
+        keyIds,
+        revoked: keyIds.filter((id) => trust.revoked.has(id)),
+        untrusted: change.untrusted,
+      },
+    }).catch(() => {});
+  }
+  return stopped;
+}

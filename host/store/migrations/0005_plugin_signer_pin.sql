@@ -1,0 +1,1 @@
+ALTER TABLE `plugins` ADD `pinned_key_ids` text DEFAULT '[]' NOT NULL;

@@ -1,0 +1,206 @@
+/**
+ * SSRF containment (issue 13): the HTTP gate resolves names, refuses special
+ * addresses in every spelling unless the operator allows the network, pins the
+ * connection to the checked address, and reads an entry without a port as the
+ * default port only. DNS is injected, never /etc/hosts.
+ */
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { addressKind, parseAddress } from "../../host/capabilities/egress-address.ts";
+import { EgressGate, type Resolver } from "../../host/capabilities/egress.ts";
+import { guardedFetch, hostAllowed } from "../../host/capabilities/http.ts";
+import { outputOf, type TestHost, testHost } from "../capabilities/harness.ts";
+import { ops, probeWasm, signedProbe } from "../capabilities/probe.ts";
+
+let server: Server;
+let port = 0;
+let hits: { url: string; host: string }[] = [];
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    hits.push({ url: req.url ?? "", host: req.headers.host ?? "" });
+    res.end("local secret");
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+const names = (map: Record<string, string[]>): Resolver => (hostname) => {
+  const found = map[hostname];
+  if (!found) return Promise.reject(Object.assign(new Error("not found"), { code: "ENOTFOUND" }));
+  return Promise.resolve(found);
+};
+
+function gate(allowedHosts: string[], allowNetworks: string[] = [], resolve?: Resolver) {
+  const denied: string[] = [];
+  const fetch = guardedFetch({
+    allowedHosts,
+    maxBytes: 10_000,
+    timeoutMs: 2_000,
+    maxRedirects: 3,
+    onDenied: (_url, _hop, reason) => denied.push(reason),
+    egress: { allowNetworks, ...(resolve ? { resolve } : {}) },
+  });
+  return { fetch, denied };
+}
+
+describe("address classification", () => {
+  it.each([
+    ["127.0.0.1", "loopback"],
+    ["::1", "loopback"],
+    ["::ffff:127.0.0.1", "loopback"],
+    ["::ffff:7f00:1", "loopback"],
+    ["0.0.0.0", "unspecified"],
+    ["::", "unspecified"],
+    ["10.1.2.3", "private"],
+    ["172.31.0.1", "private"],
+    ["192.168.1.1", "private"],
+    ["fd12::1", "private"],
+    ["fe80::1", "link-local"],
+    ["169.254.1.1", "link-local"],
+    ["169.254.169.254", "metadata"],
+    ["fd00:ec2::254", "metadata"],
+    ["100.64.0.1", "cgnat"],
+    ["224.0.0.1", "multicast"],
+    ["ff02::1", "multicast"],
+    ["64:ff9b::7f00:1", "reserved"],
+    ["93.184.215.14", undefined],
+    ["2606:2800:21f:cb07:6820:80da:af6b:8b2c", undefined],
+  ])("%s is %s", (text, kind) => {
+    const address = parseAddress(text);
+    expect(address).toBeDefined();
+    expect(addressKind(address!)).toBe(kind);
+  });
+});
+
+describe("the egress gate", () => {
+  it("refuses a name that resolves to 127.0.0.1, before any connection", async () => {
+    hits = [];
+    const { fetch, denied } = gate([`svc.test:${port}`], [], names({ "svc.test": ["127.0.0.1"] }));
+    await expect(fetch(`http://svc.test:${port}/readyz`)).rejects.toThrow(/is not allowed/);
+    expect(denied).toEqual([
+      expect.stringContaining("'svc.test' resolves to 127.0.0.1 is a loopback address"),
+    ]);
+    expect(hits).toEqual([]);
+  });
+
+  it("refuses a name with one public and one private address", async () => {
+    const { fetch } = gate(["svc.test"], [], names({ "svc.test": ["93.184.215.14", "10.0.0.7"] }));
+    await expect(fetch("http://svc.test/")).rejects.toThrow(/10\.0\.0\.7 is a private address/);
+  });
+
+  it.each([
+    "http://2130706433:PORT/",
+    "http://0177.0.0.1:PORT/",
+    "http://0x7f.0.0.1:PORT/",
+    "http://0x7f000001:PORT/",
+    "http://127.1:PORT/",
+    "http://0.0.0.0:PORT/",
+    "http://169.254.169.254/latest/meta-data/",
+  ])("refuses the literal %s", async (raw) => {
+    hits = [];
+    const url = new URL(raw.replace("PORT", String(port)));
+    const { fetch, denied } = gate([url.host]);
+    await expect(fetch(url)).rejects.toThrow(/is not allowed: .* address/);
+    expect(denied).toHaveLength(1);
+    expect(hits).toEqual([]);
+  });
+
+  it.each(["[::ffff:127.0.0.1]", "[::ffff:7f00:1]", "[::1]", "[::]", "[fe80::1]", "[fd00::1]"])(
+    "refuses the IPv6 literal %s",
+    async (host) => {
+      // Manifests cannot list IPv6 literals; the gate refuses them anyway.
+      const decision = await new EgressGate().check(new URL(`http://${host}:${port}/`).hostname);
+      expect(decision).toMatchObject({ ok: false, denied: true });
+    },
+  );
+
+  it("reaches a local server when the policy allows 127.0.0.0/8, keeping the name in Host", async () => {
+    hits = [];
+    const { fetch } = gate(
+      [`svc.test:${port}`],
+      ["127.0.0.0/8"],
+      names({ "svc.test": ["127.0.0.1"] }),
+    );
+    const response = await fetch(`http://svc.test:${port}/data`);
+    expect(await response.text()).toBe("local secret");
+    expect(hits).toEqual([{ url: "/data", host: `svc.test:${port}` }]);
+  });
+
+  it("connects to the address it checked (a rebinding resolver gets no second chance)", async () => {
+    hits = [];
+    let lookups = 0;
+    const rebinding: Resolver = () =>
+      Promise.resolve(lookups++ === 0 ? ["127.0.0.1"] : ["10.9.9.9"]);
+    const { fetch } = gate([`svc.test:${port}`], ["127.0.0.0/8"], rebinding);
+    expect(await (await fetch(`http://svc.test:${port}/`)).text()).toBe("local secret");
+    expect(lookups).toBe(1);
+  });
+
+  it("does not open the metadata address with a wider link-local allowance", async () => {
+    const { fetch } = gate(["169.254.169.254"], ["169.254.0.0/16"]);
+    await expect(fetch("http://169.254.169.254/")).rejects.toThrow(/metadata address/);
+    const exact = await new EgressGate({ allowNetworks: ["169.254.169.254/32"] })
+      .check("169.254.169.254");
+    expect(exact).toMatchObject({ ok: true, address: { text: "169.254.169.254" } });
+  });
+
+  it("reads an entry without a port as the scheme's default port only", async () => {
+    expect(hostAllowed(new URL("http://localhost:8787/"), ["localhost"])).toBe(false);
+    expect(hostAllowed(new URL("http://localhost/"), ["localhost"])).toBe(true);
+    expect(hostAllowed(new URL("https://localhost/"), ["localhost"])).toBe(true);
+    expect(hostAllowed(new URL("http://localhost:443/"), ["localhost"])).toBe(false);
+    expect(hostAllowed(new URL("http://localhost:8787/"), ["localhost:8787"])).toBe(true);
+    const { fetch, denied } = gate(["localhost"], ["127.0.0.0/8"]);
+    await expect(fetch("http://localhost:8787/healthz")).rejects.toThrow(/allowedHosts/);
+    expect(denied).toHaveLength(1);
+  });
+
+  it("answers a name that does not resolve as a network error", async () => {
+    const { fetch, denied } = gate(["nowhere.test"], [], names({}));
+    await expect(fetch("http://nowhere.test/")).rejects.toThrow(
+      /failed \(network_error\): cannot resolve 'nowhere.test' \(ENOTFOUND\)/,
+    );
+    expect(denied).toEqual([]);
+  });
+});
+
+describe("a plugin reaching for the host's own loopback", () => {
+  let t: TestHost;
+  beforeAll(async () => {
+    await probeWasm();
+    t = await testHost({ egress: { resolve: names({ "example.com": ["127.0.0.1"] }) } });
+    await t.host.runtime.load(
+      await signedProbe(t.key, "t.ssrf", {
+        http: { allowedHosts: ["example.com", `example.com:${port}`, `127.0.0.1:${port}`] },
+      }),
+      "test",
+    );
+  }, 120_000);
+  afterAll(async () => await t?.close());
+
+  it("is refused by name and by literal, audited, and the server sees nothing", async () => {
+    hits = [];
+    for (const url of [`http://example.com:${port}/readyz`, `http://127.0.0.1:${port}/readyz`]) {
+      const result = await t.call("t.ssrf", "run", ops({ http: url }));
+      expect(result.ok ? "ok" : result.error.class).toBe("permission_denied");
+      const audit = (await t.events({ type: "audit.denied" })).filter((e) =>
+        e.runId === result.runId
+      );
+      expect(audit.map((e) => (e.payload as { reason: string }).reason)).toEqual([
+        expect.stringContaining("loopback address"),
+      ]);
+    }
+    expect(hits).toEqual([]);
+    // The plugin's output never contains the local answer.
+    const result = await t.call("t.ssrf", "run", ops({ http: `http://example.com:${port}/` }));
+    expect(JSON.stringify(result.ok ? outputOf(result) : result.error)).not.toContain(
+      "local secret",
+    );
+  });
+});

@@ -1,0 +1,302 @@
+/**
+ * Operator policy (issue 13): a zod-checked file capping what manifests ask
+ * for, globally and per plugin id pattern; refusal with every excess listed,
+ * or clamping; `host policy check`; secrets granted per plugin id.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { capabilityProvider, envSecrets } from "../../host/capabilities/mod.ts";
+import { main } from "../../host/cli/main.ts";
+import { resolvePaths } from "../../host/config/paths.ts";
+import { HostError } from "../../host/errors.ts";
+import { parseManifest } from "../../host/manifest/mod.ts";
+import {
+  admitter,
+  capLimits,
+  capsFor,
+  checkManifest,
+  parsePolicy,
+  type Policy,
+  policyJsonSchemaText,
+} from "../../host/policy/mod.ts";
+import { installPlugin, type OpenHost, openHost } from "../../host/runtime/mod.ts";
+import { type SigningKey, trustKey } from "../../host/trust/mod.ts";
+import { outputOf } from "../capabilities/harness.ts";
+import { ops, probeWasm, signedProbe } from "../capabilities/probe.ts";
+import { repoRoot } from "../helpers/cli.ts";
+import { newKey, signedFirstParty } from "../helpers/signing.ts";
+
+const greedy = () =>
+  parseManifest(
+    new TextEncoder().encode(JSON.stringify({
+      schemaVersion: 1,
+      id: "acme.greedy",
+      version: "1.0.0",
+      name: "Greedy",
+      engines: { host: "^0.1.0", abi: 1 },
+      capabilities: { run: { export: "run" } },
+      permissions: {
+        http: { allowedHosts: ["*.com", "api.example.com"] },
+        events: { publish: ["**"], subscribe: ["acme.*"] },
+        secrets: ["DB_PASSWORD", "API_TOKEN"],
+      },
+      limits: { memoryMaxPages: 16384, timeoutMs: 3_600_000 },
+      schedules: [{ name: "hot", cron: "* * * * * *", capability: "run" }],
+    })),
+  );
+
+const strict: Policy = {
+  schemaVersion: 1,
+  defaults: {
+    memoryMaxPages: 256,
+    timeoutMs: 5000,
+    fuel: 1_000_000,
+    http: { hosts: ["*.example.com"] },
+    topics: { publish: ["acme.**"], subscribe: ["acme.*", "run.*"] },
+    secrets: ["API_TOKEN"],
+    minScheduleIntervalSeconds: 60,
+  },
+  plugins: {
+    "acme.*": { memoryMaxPages: 512 },
+    "acme.greedy": { secrets: ["API_TOKEN", "DB_PASSWORD"] },
+  },
+};
+
+describe("the policy file", () => {
+  it("has a JSON Schema that is current (scripts/gen-schemas.ts)", () => {
+    expect(readFileSync(join(repoRoot, "schemas", "policy.schema.json"), "utf8")).toBe(
+      policyJsonSchemaText(),
+    );
+  });
+
+  it.each([
+    ["{", /is not JSON/],
+    ['{"schemaVersion": 1, "defaults": {"memory": 5}}', /memory/],
+    [
+      '{"schemaVersion": 1, "defaults": {"http": {"allowNetworks": ["10.0.0.0/99"]}}}',
+      /not a network/,
+    ],
+    ['{"schemaVersion": 2}', /schemaVersion/],
+  ])("refuses %s with what to fix", (text, message) => {
+    let error: unknown;
+    try {
+      parsePolicy(text, "p.json");
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(HostError);
+    expect((error as HostError).code).toBe("invalid_input");
+    expect((error as HostError).message).toMatch(message);
+  });
+
+  it("merges defaults and matching sections, most specific last", () => {
+    expect(capsFor(strict, "acme.greedy")).toMatchObject({
+      memoryMaxPages: 512,
+      secrets: ["API_TOKEN", "DB_PASSWORD"],
+      timeoutMs: 5000,
+    });
+    expect(capsFor(strict, "other.plugin")).toMatchObject({
+      memoryMaxPages: 256,
+      secrets: ["API_TOKEN"],
+    });
+    expect(capsFor({ schemaVersion: 1 }, "x.y")).toMatchObject({
+      mode: "refuse",
+      allowNetworks: [],
+    });
+  });
+});
+
+describe("checking a manifest", () => {
+  it("lists each excess: memory, timeout, hosts, topics, secrets, schedule interval", () => {
+    const report = checkManifest({ ...strict, plugins: {} }, greedy());
+    expect(report.fits).toBe(false);
+    expect(report.admitted).toBe(false);
+    expect(report.excesses.map((e) => [e.field, e.requested])).toEqual([
+      ["limits.memoryMaxPages", 16384],
+      ["limits.timeoutMs", 3_600_000],
+      ["permissions.http.allowedHosts", "*.com"],
+      ["permissions.events.publish", "**"],
+      ["permissions.secrets", "DB_PASSWORD"],
+      ["schedules[0].cron", "* * * * * * (every 1 s)"],
+    ]);
+  });
+
+  it("fits the built-in policy when modest; the built-in caps 1 GiB memory and 1 h timeouts", () => {
+    const report = checkManifest({ schemaVersion: 1 }, greedy());
+    expect(report.excesses.map((e) => e.field)).toEqual([
+      "limits.memoryMaxPages",
+      "limits.timeoutMs",
+    ]);
+  });
+
+  it("capLimits lowers requested limits to the plugin's caps and names what it lowered", () => {
+    const { applied, excesses } = capLimits(strict, "acme.greedy", {
+      memoryPages: 9999,
+      timeoutMs: 100,
+      fuel: 10n ** 12n,
+    });
+    expect(applied).toMatchObject({ memoryPages: 512, timeoutMs: 100, fuel: 1_000_000n });
+    expect(excesses.map((e) => e.field)).toEqual(["limits.fuel", "limits.memoryMaxPages"]);
+  });
+
+  it("in clamp mode admits what can be lowered or dropped, and still refuses a too-frequent schedule", () => {
+    const clamp: Policy = {
+      ...strict,
+      defaults: { ...strict.defaults, mode: "clamp" },
+      plugins: {},
+    };
+    expect(checkManifest(clamp, greedy()).admitted).toBe(false);
+    const calm = greedy();
+    calm.schedules = [{ name: "ok", cron: "*/5 * * * *", capability: "run" }];
+    expect(checkManifest(clamp, calm)).toMatchObject({ fits: false, admitted: true });
+    expect(() => admitter(clamp)(calm, { memoryPages: 16384 })).not.toThrow();
+    expect(admitter(clamp)(calm, { memoryPages: 16384 })).toMatchObject({ memoryPages: 256 });
+  });
+});
+
+describe("installs and uploads under a policy", () => {
+  let home: string;
+  let key: SigningKey;
+  let host: OpenHost | undefined;
+
+  beforeAll(async () => {
+    await probeWasm();
+    key = await newKey("operator");
+  }, 120_000);
+  const open = async (policy: Policy, secrets?: Record<string, string>) => {
+    home = mkdtempSync(join(tmpdir(), "plughost-policy-"));
+    await trustKey(join(home, "trust"), key.publicKey);
+    host = await openHost({
+      paths: resolvePaths({}, home, { home }),
+      admit: admitter(policy),
+      hostFunctions: capabilityProvider({
+        operatorPolicy: policy,
+        secrets: envSecrets("S_", secrets ?? {}),
+      }),
+    });
+    return host;
+  };
+  const close = async () => {
+    await host?.close();
+    host = undefined;
+    rmSync(home, { recursive: true, force: true });
+  };
+  afterAll(close);
+
+  it("refuses an install that asks for more, with each excess in the error's details", async () => {
+    const h = await open({ schemaVersion: 1, defaults: { memoryMaxPages: 8, timeoutMs: 1000 } });
+    const wasm = await signedFirstParty("hello", key, (m) => {
+      m.limits = { memoryMaxPages: 64, timeoutMs: 60_000 };
+    });
+    const error = await installPlugin(h.runtime, join(home, "plugins"), wasm).catch((e) => e);
+    expect(error).toBeInstanceOf(HostError);
+    expect(error.code).toBe("permission_denied");
+    expect(error.message).toMatch(/limits.memoryMaxPages: asks 64, the policy allows 8/);
+    expect(error.details.excesses).toHaveLength(2);
+    expect(h.runtime.get("example.hello")).toBeUndefined();
+    expect(await h.store.plugins.get("example.hello")).toBeUndefined();
+    await close();
+  });
+
+  it("clamps in clamp mode: the run records the lowered limits", async () => {
+    const h = await open({ schemaVersion: 1, defaults: { mode: "clamp", timeoutMs: 1500 } });
+    const wasm = await signedFirstParty("hello", key, (m) => {
+      m.limits = { memoryMaxPages: 16, timeoutMs: 60_000 };
+    });
+    await installPlugin(h.runtime, join(home, "plugins"), wasm);
+    const result = await h.runtime.invoke({
+      pluginId: "example.hello",
+      capability: "greet",
+      input: new TextEncoder().encode('{"name":"policy"}'),
+      trigger: "cli",
+      durable: true,
+    });
+    expect(result.ok).toBe(true);
+    const run = await h.store.runs.get(result.runId);
+    expect(run?.limits).toMatchObject({ timeoutMs: 1500, memoryPages: 16 });
+    await close();
+  });
+
+  it("scopes secrets per plugin id: a secret not granted is permission_denied and audited", async () => {
+    const policy: Policy = {
+      schemaVersion: 1,
+      defaults: { mode: "clamp", secrets: [] },
+      plugins: { "example.db": { secrets: ["DB_PASSWORD"] } },
+    };
+    const h = await open(policy, {
+      S_DB_PASSWORD: "shared-pw",
+      S_EXAMPLE_DB__DB_PASSWORD: "db-own-pw",
+    });
+    const read = ops({ fn: "secret_get", req: { name: "DB_PASSWORD" } });
+    await h.runtime.load(await signedProbe(key, "example.db", { secrets: ["DB_PASSWORD"] }), "t");
+    await h.runtime.load(await signedProbe(key, "example.web", { secrets: ["DB_PASSWORD"] }), "t");
+    const call = (pluginId: string) =>
+      h.runtime.invoke({
+        pluginId,
+        capability: "run",
+        input: new TextEncoder().encode(JSON.stringify(read)),
+        trigger: "cli",
+        durable: true,
+      });
+    const own = await call("example.db");
+    expect(JSON.stringify(outputOf(own))).toContain("db-own-pw");
+    const other = await call("example.web");
+    expect(JSON.stringify(outputOf(other))).toContain("permission_denied");
+    expect(JSON.stringify(outputOf(other))).not.toContain("pw");
+    await h.store.flush();
+    const audit = (await h.store.events.query({ type: "audit.denied", limit: 10 })).events;
+    expect(audit.map((e) => [e.pluginId, (e.payload as { function: string }).function])).toEqual([
+      ["example.web", "secret_get"],
+    ]);
+    await close();
+  });
+});
+
+describe("host policy check", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "plughost-policy-cli-"));
+    const key = await newKey();
+    writeFileSync(join(dir, "hello.wasm"), await signedFirstParty("hello", key));
+    writeFileSync(
+      join(dir, "big.wasm"),
+      await signedFirstParty("hello", key, (m) => {
+        m.limits = { memoryMaxPages: 16384 };
+      }),
+    );
+    writeFileSync(join(dir, "junk.wasm"), "not wasm");
+    writeFileSync(
+      join(dir, "policy.json"),
+      JSON.stringify({ schemaVersion: 1, defaults: { memoryMaxPages: 32 } }),
+    );
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const run = async (...args: string[]) => {
+    const out: string[] = [];
+    const io = {
+      stdout: (t: string) => out.push(t),
+      stderr: (t: string) => out.push(t),
+      env: {},
+      cwd: dir,
+    };
+    const code = await main(["policy", "check", ...args, "--home", dir], io);
+    return { code, out: out.join("") };
+  };
+
+  it("exits 0 when a file fits, 1 when it exceeds (listing each excess), 65 for a bad file", async () => {
+    expect(await run("hello.wasm")).toMatchObject({
+      code: 0,
+      out: expect.stringContaining("fits"),
+    });
+    const big = await run("big.wasm", "--policy", "policy.json");
+    expect(big.code).toBe(1);
+    expect(big.out).toContain("limits.memoryMaxPages: asks 16384, the policy allows 32");
+    const json = await run("big.wasm", "--json");
+    expect(JSON.parse(json.out)[0]).toMatchObject({ pluginId: "example.hello", fits: false });
+    expect((await run("junk.wasm")).code).toBe(65);
+    expect((await run("hello.wasm", "--policy", "missing.json")).code).toBe(65);
+  });
+});
