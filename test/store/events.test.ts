@@ -101,7 +101,7 @@ describe("events", () => {
 
   it("gives the events API no way to change or remove an event", () => {
     const methods = Object.getOwnPropertyNames(Object.getPrototypeOf(store.events));
-    expect(methods.sort()).toEqual(["append", "appendWithId", "batch", "constructor", "query"]);
+    expect(methods.sort()).toEqual(["append", "appendWithId", "constructor", "query", "readBatch"]);
   });
 });
 
