@@ -15,9 +15,33 @@ export interface CallState {
   deadline: number;
   /** A class decided by host-side code while the call ran. */
   flagged: CallError | null;
+  /** Fuel charged by host-function wrappers (base + bytes moved), part of the call's fuel. */
+  hostFuel: bigint;
+  /**
+   * Set by the instance running the call: takes `amount` of fuel for a host
+   * function and throws (main thread) or stops the call (worker) when the
+   * budget is gone. Called before the host function runs its effect.
+   */
+  charge: ((amount: bigint, name: string) => void) | null;
+  /** Main-thread calls: the fuel of the slice (a smaller budget, after which the call moves). */
+  sliceFuel: bigint | null;
+  /** Main-thread calls: the wall-clock end of the slice (ms since epoch), checked at host calls. */
+  sliceUntil: number | null;
+  /** Host functions called so far (a re-run must know whether any had effects). */
+  called: Set<string>;
 }
 
 /** Makes the state for a call. */
 export function newCallState(call: HostCall, limits: Limits): CallState {
-  return { call, limits, deadline: Date.now() + limits.timeoutMs, flagged: null };
+  return {
+    call,
+    limits,
+    deadline: Date.now() + limits.timeoutMs,
+    flagged: null,
+    hostFuel: 0n,
+    charge: null,
+    sliceFuel: null,
+    sliceUntil: null,
+    called: new Set(),
+  };
 }

@@ -1,13 +1,18 @@
 /**
  * Adapts the host's `HostFunction`s (bytes in, bytes out) to Extism's import
- * signature (memory offset in, memory offset out). A host function that throws
- * gives the plugin an ABI error result (`{"error":{"code":"host_error",...}}`)
- * instead of killing the instance.
+ * signature (memory offset in, memory offset out), and meters them: each call
+ * costs HOST_FUNCTION_FUEL plus HOST_BYTE_FUEL per byte in and out, charged
+ * through the call's state on the thread that runs the host function (see
+ * docs/metering.md, "Host calls"). A host function that throws gives the
+ * plugin an ABI error result (`{"error":{"code":"host_error",...}}`) instead
+ * of killing the instance.
  * @module
  */
 import type { CallContext as ExtismCallContext } from "@extism/extism";
 import { SandboxAbort } from "./classify.ts";
 import type { CallState } from "./call-state.ts";
+import { HOST_BYTE_FUEL, HOST_FUNCTION_FUEL } from "./instrument/costs.ts";
+import { Preempted } from "./slice.ts";
 import type { HostFunction } from "./types.ts";
 
 type ExtismFunction = (ctx: ExtismCallContext, offset: bigint) => bigint | Promise<bigint>;
@@ -36,7 +41,44 @@ function describe(name: string, error: unknown): string {
   }`;
 }
 
-/** Main-thread wrappers: synchronous; the call's deadline is checked around each host call. */
+/** Takes `amount` of fuel for host function `name` (the instance decides what running out means). */
+export function chargeHost(state: CallState, name: string, amount: bigint): void {
+  state.hostFuel += amount;
+  state.charge?.(amount, name);
+}
+
+/** What a call of `name` with `bytes` of input costs before it runs. */
+function entryCost(bytes: number): bigint {
+  return HOST_FUNCTION_FUEL + HOST_BYTE_FUEL * BigInt(bytes);
+}
+
+/**
+ * Stores a host function's answer as an Extism block. Extism refuses a block
+ * past the plugin's memory cap by returning handle 0, which `store` turns
+ * into a plain Error: report it as what it is.
+ */
+function storeOutput(ctx: ExtismCallContext, output: Uint8Array, state: CallState): bigint {
+  try {
+    return ctx.store(output);
+  } catch (error) {
+    if (error instanceof Error && error.message === "failed to store output") {
+      const flagged = {
+        class: "memory_limit" as const,
+        message:
+          `The plugin's Extism blocks passed the memory cap (a host function answered ${output.byteLength} bytes)`,
+      };
+      state.flagged = flagged;
+      throw new SandboxAbort(flagged.class, flagged.message);
+    }
+    throw error;
+  }
+}
+
+/**
+ * Main-thread wrappers: synchronous; the call's deadline and its slice are
+ * checked around each host call, and fuel is charged before the host function
+ * runs (so a call out of fuel has no effect).
+ */
 export function syncHostFunctions(
   functions: Record<string, HostFunction>,
 ): Record<string, ExtismFunction> {
@@ -44,10 +86,13 @@ export function syncHostFunctions(
   for (const [name, fn] of Object.entries(functions)) {
     wrapped[name] = (ctx, offset) => {
       const state = stateOf(ctx);
-      checkDeadline(state, name);
+      checkTime(state, name);
+      const input = inputOf(ctx, offset);
+      chargeHost(state, name, entryCost(input.byteLength));
+      state.called.add(name);
       let output: Uint8Array;
       try {
-        const result = fn(state.call, inputOf(ctx, offset));
+        const result = fn(state.call, input);
         if (result instanceof Promise) {
           result.catch(() => {});
           throw new SandboxAbort(
@@ -60,14 +105,19 @@ export function syncHostFunctions(
         if (error instanceof SandboxAbort) throw error;
         output = errorResult("host_error", describe(name, error));
       }
-      checkDeadline(state, name);
-      return ctx.store(output);
+      chargeHost(state, name, HOST_BYTE_FUEL * BigInt(output.byteLength));
+      checkTime(state, name);
+      return storeOutput(ctx, output, state);
     };
   }
   return wrapped;
 }
 
-/** Worker-mode wrappers: may await; errors never escape (a throw would kill Extism's worker). */
+/**
+ * Worker-mode wrappers: may await; errors never escape (a throw would kill
+ * Extism's worker). A call whose charges pass its budget is stopped by the
+ * instance; the host function does not run.
+ */
 export function asyncHostFunctions(
   functions: Record<string, HostFunction>,
 ): Record<string, ExtismFunction> {
@@ -76,9 +126,19 @@ export function asyncHostFunctions(
     wrapped[name] = async (ctx, offset) => {
       let output: Uint8Array;
       try {
-        output = await fn(stateOf(ctx).call, inputOf(ctx, offset));
+        const state = stateOf(ctx);
+        const input = inputOf(ctx, offset);
+        chargeHost(state, name, entryCost(input.byteLength));
+        state.called.add(name);
+        try {
+          output = await fn(state.call, input);
+        } catch (error) {
+          output = errorResult("host_error", describe(name, error));
+        }
+        chargeHost(state, name, HOST_BYTE_FUEL * BigInt(output.byteLength));
       } catch (error) {
-        output = errorResult("host_error", describe(name, error));
+        // Out of fuel (or no call): the instance is already stopping the call.
+        output = errorResult("fuel_exhausted", describe(name, error));
       }
       return ctx.store(output);
     };
@@ -86,11 +146,18 @@ export function asyncHostFunctions(
   return wrapped;
 }
 
-function checkDeadline(state: CallState, name: string): void {
-  if (Date.now() > state.deadline) {
+function checkTime(state: CallState, name: string): void {
+  const now = Date.now();
+  if (now > state.deadline) {
     throw new SandboxAbort(
       "timeout",
       `The call passed its ${state.limits.timeoutMs} ms timeout (noticed in host function '${name}')`,
     );
   }
+  if (state.sliceUntil !== null && now > state.sliceUntil) throw new Preempted("time");
+}
+
+/** The slice check for host-side code other than host functions (e.g. the alloc override). */
+export function checkSlice(state: CallState | null): void {
+  if (state?.sliceUntil != null && Date.now() > state.sliceUntil) throw new Preempted("time");
 }

@@ -10,7 +10,13 @@ import type { CallError, HostFunction, LogLevel, SandboxLogger } from "./types.t
 
 /** What one call on an instance produced (duration is measured by the caller). */
 export type RunOutcome =
-  & { fuelUsed: number; memoryPages: number; healthy: boolean }
+  & {
+    fuelUsed: number;
+    memoryPages: number;
+    healthy: boolean;
+    /** A main-thread call ended at its slice, not at its budget (see slice.ts). */
+    preempted?: boolean;
+  }
   & ({ ok: true; output: Uint8Array } | { ok: false; error: CallError });
 
 /** One live Extism instance of a plugin. */
@@ -42,19 +48,26 @@ export function fuelUsed(budget: bigint, left: bigint | null): number {
   return Number(used > budget ? budget : used < 0n ? 0n : used);
 }
 
-const MEMORY_LIMIT_LOG = "memory limit exceeded";
+/** How Extism's log line about its block cap begins. */
+export const MEMORY_LIMIT_LOG = "memory limit exceeded";
 
 /**
  * Extism reports its host-side block cap only through `logger.error`; this
- * logger turns that line into `onMemoryLimit` and forwards the rest.
+ * logger (worker mode, where the host cannot see Extism's allocations) turns
+ * a line in exactly Extism's words, naming this plugin's cap, into
+ * `onMemoryLimit` and forwards the rest. A plugin that writes that very line
+ * ends its own call (and only its own call) as memory_limit.
  */
 export function extismLogger(
   target: SandboxLogger | undefined,
+  cap: number,
   onMemoryLimit: (message: string) => void,
 ): NonNullable<ExtismPluginOptions["logger"]> {
+  const exact = new RegExp(`^${MEMORY_LIMIT_LOG}: (\\d+) pages requested, ${cap} allowed$`);
   const forward = (level: keyof SandboxLogger) => (message: unknown) => {
     const text = String(message);
-    if (level === "error" && text.startsWith(MEMORY_LIMIT_LOG)) return onMemoryLimit(text);
+    const match = level === "error" ? exact.exec(text) : null;
+    if (match && Number(match[1]) > cap) return onMemoryLimit(text);
     target?.[level](text);
   };
   return {

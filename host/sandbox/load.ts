@@ -8,10 +8,12 @@ import { messageOf, SandboxAbort } from "./classify.ts";
 import { newCallState } from "./call-state.ts";
 import { type CompiledPlugin, compilePlugin } from "./compile.ts";
 import { addFuelAccessor, FUEL_SWAP_EXPORT } from "./fuel-accessor.ts";
-import type { Instance, InstanceConfig } from "./instance.ts";
+import type { CallState } from "./call-state.ts";
+import type { Instance, InstanceConfig, RunOutcome } from "./instance.ts";
 import { applyPolicy, defaultPolicy, type Limits } from "./limits.ts";
 import { createMainInstance } from "./main-instance.ts";
 import { InstancePool } from "./pool.ts";
+import { defaultSlice, type Slice } from "./slice.ts";
 import type { CallContext, CallResult, SandboxedPlugin, SandboxOptions, Usage } from "./types.ts";
 import { createWorkerInstance } from "./worker-instance.ts";
 
@@ -63,15 +65,30 @@ export async function loadPlugin(
     memoryPages: compiled.memoryPages,
     startFuel: limits.fuel,
   };
-  const create = (): Promise<Instance> =>
-    forWorker ? createWorkerInstance(config, forWorker) : createMainInstance(config);
-  const first = await create();
-  const pool = new InstancePool(create, {
-    concurrency: options.concurrency ?? (mode === "worker" ? 2 : 1),
-    queue: options.queue ?? 64,
-    recycleAfter: options.recycleAfter ?? 10_000,
-  }, first);
-  return new Sandboxed(compiled, limits, policy, mode, pool);
+  const workerCreate = async (): Promise<Instance> =>
+    createWorkerInstance(config, await workerModule(compiled));
+  const queue = options.queue ?? 64;
+  const recycleAfter = options.recycleAfter ?? 10_000;
+  const workerPool = () =>
+    new InstancePool(workerCreate, { concurrency: options.concurrency ?? 2, queue, recycleAfter });
+  let main: InstancePool | null = null;
+  let workers: InstancePool | null = null;
+  if (forWorker) {
+    workers = new InstancePool(workerCreate, {
+      concurrency: options.concurrency ?? 2,
+      queue,
+      recycleAfter,
+    }, await workerCreate());
+  } else {
+    const create = () => createMainInstance(config);
+    main = new InstancePool(create, {
+      concurrency: options.concurrency ?? 1,
+      queue,
+      recycleAfter,
+    }, await create());
+  }
+  const slice = options.slice === false ? null : { ...defaultSlice, ...options.slice };
+  return new Sandboxed(compiled, limits, policy, { main, workers, workerPool, slice }, options);
 }
 
 async function workerModule(compiled: CompiledPlugin): Promise<WebAssembly.Module> {
@@ -98,6 +115,14 @@ async function workerModule(compiled: CompiledPlugin): Promise<WebAssembly.Modul
   return await entry;
 }
 
+/** Where a plugin's calls run: main-thread instances until a call outgrows its slice, then workers. */
+interface Pools {
+  main: InstancePool | null;
+  workers: InstancePool | null;
+  workerPool: () => InstancePool;
+  slice: Slice | null;
+}
+
 class Sandboxed implements SandboxedPlugin {
   readonly digest: string;
   readonly exports: string[];
@@ -107,11 +132,15 @@ class Sandboxed implements SandboxedPlugin {
     compiled: CompiledPlugin,
     readonly limits: Limits,
     private readonly policy: Limits,
-    readonly mode: "main" | "worker",
-    private readonly pool: InstancePool,
+    private readonly pools: Pools,
+    private readonly options: Pick<SandboxOptions, "resetCall">,
   ) {
     this.digest = compiled.digest;
     this.exports = compiled.exports.filter((name) => name !== FUEL_SWAP_EXPORT);
+  }
+
+  get mode(): "main" | "worker" {
+    return this.pools.main ? "main" : "worker";
   }
 
   async call(
@@ -155,48 +184,93 @@ class Sandboxed implements SandboxedPlugin {
         `The input is ${input.byteLength} bytes, over the ${limits.maxInputBytes}-byte limit`,
       );
     }
-    const state = newCallState({
+    const call = {
       runId: context.runId ?? crypto.randomUUID(),
       pluginId: context.pluginId ?? this.digest.slice(0, 16),
       capability: context.capability ?? exportName,
       grants: context.grants ?? null,
-    }, limits);
+    };
+    const run = { exportName, input };
     try {
-      return await this.pool.use(
-        async (instance): Promise<{ value: CallResult; healthy: boolean }> => {
-          // The timeout bounds the call itself: time spent waiting for an
-          // instance (the queue, or a fresh worker after a failure) is not the plugin's.
-          state.deadline = Date.now() + limits.timeoutMs;
-          const outcome = await instance.run(exportName, input, state);
-          const usage = {
-            fuel: outcome.fuelUsed,
-            memoryPages: outcome.memoryPages,
-            durationMs: performance.now() - started,
-          };
-          if (!outcome.ok) {
-            return { value: { ok: false, error: outcome.error, usage }, healthy: outcome.healthy };
+      let state = newCallState(call, limits);
+      let outcome: RunOutcome;
+      const main = this.pools.main;
+      if (main) {
+        const slice = this.pools.slice;
+        outcome = await this.attempt(main, run, state, (s) => {
+          s.sliceFuel = slice?.fuel ?? null;
+          s.sliceUntil = slice ? Date.now() + slice.ms : null;
+        });
+        if (outcome.preempted) {
+          // The call outgrew the main thread: this plugin runs in workers from now on.
+          const workers = this.promote();
+          const undone = state.called.size === 0 ||
+            (await this.options.resetCall?.(call)) === true;
+          if (!undone) {
+            return failure(
+              "timeout",
+              `The call needed more than the main thread's slice after host functions with effects that cannot be undone (${
+                [...state.called].join(", ")
+              }), so it was not re-run; this plugin now runs in a worker, where the same call is not cut short`,
+              { fuel: outcome.fuelUsed, memoryPages: outcome.memoryPages },
+            );
           }
-          if (outcome.output.byteLength > limits.maxOutputBytes) {
-            return {
-              value: failure(
-                "output_too_large",
-                `The output is ${outcome.output.byteLength} bytes, over the ${limits.maxOutputBytes}-byte limit`,
-                usage,
-              ),
-              healthy: true,
-            };
-          }
-          return { value: { ok: true, output: outcome.output, usage }, healthy: true };
-        },
-      );
+          // Re-run from the start with the whole budget, within the same deadline.
+          const deadline = state.deadline;
+          state = newCallState(call, limits);
+          outcome = await this.attempt(workers, run, state, (s) => (s.deadline = deadline));
+        }
+      } else {
+        outcome = await this.attempt(this.pools.workers ?? this.promote(), run, state, () => {});
+      }
+      const usage = {
+        fuel: outcome.fuelUsed,
+        memoryPages: outcome.memoryPages,
+        durationMs: performance.now() - started,
+      };
+      if (!outcome.ok) return { ok: false, error: outcome.error, usage };
+      if (outcome.output.byteLength > limits.maxOutputBytes) {
+        return failure(
+          "output_too_large",
+          `The output is ${outcome.output.byteLength} bytes, over the ${limits.maxOutputBytes}-byte limit`,
+          usage,
+        );
+      }
+      return { ok: true, output: outcome.output, usage };
     } catch (error) {
       if (error instanceof SandboxAbort) return failure(error.code, error.message);
       return failure("host_error", `The host failed to run the call: ${messageOf(error)}`);
     }
   }
 
+  /** One run on an instance of `pool`; `prepare` sets the state once the instance is held. */
+  private attempt(
+    pool: InstancePool,
+    run: { exportName: string; input: Uint8Array },
+    state: CallState,
+    prepare: (state: CallState) => void,
+  ): Promise<RunOutcome> {
+    return pool.use(async (instance) => {
+      // The timeout bounds the call itself: time spent waiting for an
+      // instance (the queue, or a fresh worker after a failure) is not the plugin's.
+      state.deadline = Date.now() + state.limits.timeoutMs;
+      prepare(state);
+      const outcome = await instance.run(run.exportName, run.input, state);
+      return { value: outcome, healthy: outcome.healthy };
+    });
+  }
+
+  /** Moves the plugin to workers (once) and returns the worker pool. */
+  private promote(): InstancePool {
+    const workers = this.pools.workers ?? (this.pools.workers = this.pools.workerPool());
+    const main = this.pools.main;
+    this.pools.main = null;
+    if (main) void main.close();
+    return workers;
+  }
+
   async close(): Promise<void> {
     this.closed = true;
-    await this.pool.close();
+    await Promise.all([this.pools.main?.close(), this.pools.workers?.close()]);
   }
 }

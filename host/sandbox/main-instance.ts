@@ -1,34 +1,45 @@
 /**
  * An instance on the calling thread: the fast path (~10-20 us of overhead per
- * call). Safe because fuel bounds every call; host functions are synchronous.
+ * call). Safe because a main-thread call runs within a slice (fuel, host calls
+ * included, and wall time at host calls): past it the call is ended and the
+ * sandbox moves it to a worker (docs/sandbox.md, "Main-thread slices").
+ * Host functions are synchronous.
  * @module
  */
-import createPlugin, { type Plugin } from "@extism/extism";
+import createPlugin, { type ExtismPluginOptions, type Plugin } from "@extism/extism";
 import { type LinearMemory, mainBulkIo } from "./bulk-io.ts";
 import { classify, SandboxAbort } from "./classify.ts";
 import type { CallState } from "./call-state.ts";
-import { syncHostFunctions } from "./host-functions.ts";
+import { checkSlice, syncHostFunctions } from "./host-functions.ts";
 import { kernelHttpDenied } from "./http-denied.ts";
 import { KERNEL_NAMESPACE, USER_NAMESPACE } from "./imports.ts";
 import {
-  extismLogger,
   extismLogLevel,
   fuelUsed,
   type Instance,
   type InstanceConfig,
+  MEMORY_LIMIT_LOG,
   type RunOutcome,
 } from "./instance.ts";
 import { PAGE_BYTES } from "./limits.ts";
+import { Preempted } from "./slice.ts";
+import type { SandboxLogger } from "./types.ts";
+
+type Level = keyof SandboxLogger;
 
 /** Creates a main-thread instance; throws a `load_error` SandboxAbort if it cannot start. */
 export async function createMainInstance(config: InstanceConfig): Promise<Instance> {
   const capBytes = BigInt(config.memoryPages * PAGE_BYTES);
   const memoryAbort = (message: string): never => {
-    throw new SandboxAbort(
+    const error = new SandboxAbort(
       "memory_limit",
       `The plugin's Extism blocks passed the ${config.memoryPages}-page memory cap (${message})`,
     );
+    const state = holder.state;
+    if (state) state.flagged = { class: error.code, message: error.message };
+    throw error;
   };
+  const holder = new LogHolder(config.logger);
   let plugin: Plugin;
   const linear: LinearMemory = { memory: undefined };
   try {
@@ -36,17 +47,31 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
       useWasi: config.wasi,
       runInWorker: false,
       functions: {
-        [USER_NAMESPACE]: { ...syncHostFunctions(config.hostFunctions), ...mainBulkIo(linear) },
-        // Refuse a single oversized block before Extism allocates it; the running
-        // total is checked by Extism itself (memory.maxPages) and reported through the logger.
+        [USER_NAMESPACE]: {
+          ...syncHostFunctions(config.hostFunctions, config.final),
+          ...mainBulkIo(linear),
+        },
+        // Refuse a single oversized block before Extism allocates it. Extism checks the
+        // running total itself (memory.maxPages) and answers 0 when it refuses: that
+        // answer, not its log line (which a plugin can write too), ends the call.
         [KERNEL_NAMESPACE]: {
-          alloc: (ctx: { alloc(n: bigint): bigint }, n: bigint) =>
-            BigInt(n) > capBytes ? memoryAbort(`one block of ${n} bytes`) : ctx.alloc(n),
+          alloc: (ctx: { alloc(n: bigint): bigint }, n: bigint) => {
+            checkSlice(holder.state);
+            if (BigInt(n) > capBytes) memoryAbort(`one block of ${n} bytes`);
+            holder.allocating = true;
+            let handle: bigint;
+            try {
+              handle = ctx.alloc(n);
+            } finally {
+              holder.allocating = false;
+            }
+            return handle === 0n ? memoryAbort(holder.refusal ?? `a block of ${n} bytes`) : handle;
+          },
           // A refused http_request reported by the host, not by a log line a plugin can write.
           ...(config.allowedHosts.length === 0 ? kernelHttpDenied(config.logger) : {}),
         },
       },
-      logger: extismLogger(config.logger, memoryAbort),
+      logger: holder.logger(),
       logLevel: extismLogLevel(config),
       config: config.config,
       memory: {
@@ -65,7 +90,48 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
     | WebAssembly.Memory
     | undefined;
   linear.memory = memory;
-  return new MainInstance(plugin, fuel, memory, config.memoryPages);
+  return new MainInstance(plugin, fuel, memory, config.memoryPages, holder);
+}
+
+/**
+ * Forwards plugin log lines as they come (the capabilities count them against
+ * the run's budget and react to Extism's own lines during the call). Extism's
+ * own line about its block cap, written while it allocates, is told apart by
+ * when it comes (inside `alloc`), never by its text. A call cut at its slice
+ * and re-run keeps the lines its first attempt wrote.
+ */
+class LogHolder {
+  state: CallState | null = null;
+  allocating = false;
+  refusal: string | null = null;
+  constructor(private readonly target: SandboxLogger | undefined) {}
+
+  logger(): NonNullable<ExtismPluginOptions["logger"]> {
+    const forward = (level: Level) => (message: unknown) => {
+      const text = String(message);
+      if (this.allocating && level === "error" && text.startsWith(MEMORY_LIMIT_LOG)) {
+        this.refusal = text;
+        return;
+      }
+      this.target?.[level](text);
+    };
+    return {
+      trace: forward("trace"),
+      debug: forward("debug"),
+      info: forward("info"),
+      warn: forward("warn"),
+      error: forward("error"),
+    } as unknown as NonNullable<ExtismPluginOptions["logger"]>;
+  }
+
+  begin(state: CallState): void {
+    this.state = state;
+    this.refusal = null;
+  }
+
+  end(): void {
+    this.state = null;
+  }
 }
 
 /** Why an instance could not start, as a load_error. */
@@ -85,6 +151,7 @@ class MainInstance implements Instance {
     private readonly fuel: WebAssembly.Global | null,
     private readonly memory: WebAssembly.Memory | undefined,
     private readonly memoryCap: number,
+    private readonly logs: LogHolder,
   ) {}
 
   private pages(): number {
@@ -94,7 +161,19 @@ class MainInstance implements Instance {
   async run(exportName: string, input: Uint8Array, state: CallState): Promise<RunOutcome> {
     this.calls++;
     const budget = state.limits.fuel;
-    if (this.fuel) this.fuel.value = budget;
+    // Within a slice the instance gets the slice's fuel; running out of it is not running out of budget.
+    const given = state.sliceFuel !== null && state.sliceFuel < budget ? state.sliceFuel : budget;
+    const fuel = this.fuel;
+    if (fuel) fuel.value = given;
+    state.charge = (amount) => {
+      if (!fuel) return;
+      const left = (fuel.value as bigint) - amount;
+      fuel.value = left;
+      if (left >= 0n) return;
+      if (given < budget) throw new Preempted("fuel");
+      throw new SandboxAbort("fuel_exhausted", FUEL_MESSAGE);
+    };
+    this.logs.begin(state);
     let output: Uint8Array | null = null;
     let thrown: unknown = undefined;
     let failed = false;
@@ -104,10 +183,27 @@ class MainInstance implements Instance {
     } catch (error) {
       failed = true;
       thrown = error;
+    } finally {
+      state.charge = null;
     }
-    const fuelLeft = this.fuel ? (this.fuel.value as bigint) : null;
+    const fuelLeft = fuel ? (fuel.value as bigint) : null;
     const memoryPages = this.pages();
-    const used = fuelUsed(budget, fuelLeft);
+    const used = fuelUsed(given, fuelLeft);
+    const preempted = failed &&
+      (thrown instanceof Preempted ||
+        (given < budget && fuelLeft !== null && fuelLeft < 0n &&
+          !(thrown instanceof SandboxAbort)));
+    this.logs.end();
+    if (preempted) {
+      return {
+        ok: false,
+        error: { class: "timeout", message: "The call used its main-thread slice" },
+        fuelUsed: used,
+        memoryPages,
+        healthy: false,
+        preempted: true,
+      };
+    }
     if (failed) {
       const error = classify(thrown, {
         fuelLeft,
@@ -118,7 +214,7 @@ class MainInstance implements Instance {
       return {
         ok: false,
         error,
-        fuelUsed: used,
+        fuelUsed: error.class === "fuel_exhausted" ? Number(budget) : used,
         memoryPages,
         healthy: error.class === "plugin_error",
       };
@@ -136,3 +232,6 @@ class MainInstance implements Instance {
     await this.plugin.close();
   }
 }
+
+const FUEL_MESSAGE =
+  "The call used its whole fuel budget; raise --fuel (or limits.fuel) if the work is legitimate";

@@ -4,6 +4,7 @@
  */
 import type { ErrorCode } from "../errors.ts";
 import type { Limits } from "./limits.ts";
+import type { Slice } from "./slice.ts";
 
 /** Who is calling, passed to host functions. Set by the host per call, never by the plugin. */
 export interface HostCall {
@@ -67,6 +68,20 @@ export interface SandboxOptions {
   recycleAfter?: number;
   /** Directory for the compiled-module cache on disk (the host passes `paths.cache`); default none. */
   cacheDir?: string;
+  /**
+   * Main mode: how much of a call runs on the main thread before it is ended
+   * and re-run in a worker (default `defaultSlice`); `false` runs whole calls
+   * on the main thread (fuel and the timeout still bound them).
+   */
+  slice?: Partial<Slice> | false;
+  /**
+   * Called when a main-thread call that used host functions ran out of its
+   * slice: drop everything those host functions did for `call` (e.g. buffered
+   * KV writes) and answer true, or answer false when some effect cannot be
+   * undone (then the call fails with `timeout` instead of running twice).
+   * Without it, such a call is never re-run.
+   */
+  resetCall?: (call: HostCall) => boolean | Promise<boolean>;
 }
 
 /** What a call used. */
@@ -97,6 +112,7 @@ export interface SandboxedPlugin {
   readonly exports: string[];
   /** The limits calls get by default (after policy). */
   readonly limits: Limits;
+  /** Where calls run now: a main-mode plugin becomes "worker" once a call outgrew its slice. */
   readonly mode: "main" | "worker";
   /** Calls an export; resolves with a result, never rejects for plugin behaviour. */
   call(

@@ -4,6 +4,11 @@
  * reach the instance's globals across the thread, so fuel is set and read
  * through the `plughost_fuel_swap` export (see fuel-accessor.ts). A call past
  * its timeout, or one that passes the memory cap, terminates the worker.
+ * Host functions run on the host's thread: their fuel is counted there and
+ * added to what the module reports. After every call the instance's Extism
+ * blocks are reset on both sides: Extism keeps them for the instance's life
+ * otherwise, and each host call copies the whole block table across the
+ * thread, so host calls got slower with every call the instance had served.
  * @module
  */
 import createPlugin, { type Plugin } from "@extism/extism";
@@ -46,7 +51,11 @@ export async function createWorkerInstance(
       },
       allowedHosts: config.allowedHosts,
       ...(config.fetch ? { fetch: config.fetch } : {}),
-      logger: extismLogger(config.logger, (message) => instance.memoryLimit(message)),
+      logger: extismLogger(
+        config.logger,
+        config.memoryPages,
+        (message) => instance.memoryLimit(message),
+      ),
       logLevel: extismLogLevel(config),
       config: config.config,
       memory: {
@@ -86,6 +95,13 @@ class WorkerInstance implements Instance {
     const budget = state.limits.fuel;
     await plugin.call(FUEL_SWAP_EXPORT, encodeFuel(budget));
     this.state = state;
+    // Host-function charges: past the budget the call stops here (the module cannot be told).
+    state.charge = () => {
+      if (state.hostFuel <= budget) return;
+      const error = new SandboxAbort("fuel_exhausted", FUEL_MESSAGE);
+      this.abort?.(error);
+      throw error;
+    };
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stopped = new Promise<never>((_, reject) => {
       this.abort = reject;
@@ -110,6 +126,7 @@ class WorkerInstance implements Instance {
       clearTimeout(timer);
       this.abort = null;
       this.state = null;
+      state.charge = null;
     }
     if (thrown instanceof SandboxAbort) {
       // Timed out or over the memory cap: the worker may still be running; end it.
@@ -117,13 +134,26 @@ class WorkerInstance implements Instance {
       return {
         ok: false,
         error: { class: thrown.code, message: thrown.message },
-        fuelUsed: 0,
+        fuelUsed: thrown.code === "fuel_exhausted" ? Number(budget) : 0,
         memoryPages: 0,
         healthy: false,
       };
     }
     const report = await readReport(plugin);
-    const used = fuelUsed(budget, report.fuelLeft);
+    const alive = report.fuelLeft !== null && await resetBlocks(plugin);
+    if (!alive) await this.close();
+    const wasm = fuelUsed(budget, report.fuelLeft);
+    const total = BigInt(wasm) + state.hostFuel;
+    const used = total > budget ? Number(budget) : Number(total);
+    if (!failed && total > budget) {
+      return {
+        ok: false,
+        error: { class: "fuel_exhausted", message: FUEL_MESSAGE },
+        fuelUsed: used,
+        memoryPages: report.memoryPages,
+        healthy: alive,
+      };
+    }
     if (failed) {
       const error = classify(thrown, {
         fuelLeft: report.fuelLeft,
@@ -136,7 +166,7 @@ class WorkerInstance implements Instance {
         error,
         fuelUsed: used,
         memoryPages: report.memoryPages,
-        healthy: error.class === "plugin_error",
+        healthy: alive && error.class === "plugin_error",
       };
     }
     return {
@@ -144,7 +174,7 @@ class WorkerInstance implements Instance {
       output: output ?? new Uint8Array(),
       fuelUsed: used,
       memoryPages: report.memoryPages,
-      healthy: true,
+      healthy: alive,
     };
   }
 
@@ -179,5 +209,23 @@ async function readReport(
   }
 }
 
+/** Drops the instance's Extism blocks on both sides; false if the worker did not answer. */
+async function resetBlocks(plugin: Plugin): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      plugin.reset(),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), REPORT_WAIT_MS))),
+    ]);
+  } catch {
+    return false;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** How long a worker may take to report its fuel after a call (it answers in ~1 ms when alive). */
 const REPORT_WAIT_MS = 2_000;
+
+const FUEL_MESSAGE =
+  "The call used its whole fuel budget; raise --fuel (or limits.fuel) if the work is legitimate";

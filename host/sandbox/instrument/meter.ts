@@ -20,6 +20,7 @@ import {
   hostCall,
   wrapHostCalls,
 } from "./exported-fuel.ts";
+import { HOST_CALL_FUEL } from "./costs.ts";
 import { c, type Expr, inspect, mapChildren } from "./walk.ts";
 
 /** The export name of the fuel global. */
@@ -45,6 +46,8 @@ interface Shape {
   localSafe: boolean;
   calls: boolean;
   nodes: number;
+  /** Fuel for the calls to the host it makes (charged with its nodes, not counted as nodes). */
+  hostCost: number;
 }
 
 /** A small leaf function's fuel-free copy and the cost its callers charge for it. */
@@ -57,13 +60,25 @@ const callApi = (binaryen as unknown as {
   Call: { getTarget(call: Expr): string; setTarget(call: Expr, name: string): void };
 }).Call;
 
+/** Whether a call reaches the host: an import, or any call_indirect when a table holds an import. */
+function reachesHost(
+  expr: Expr,
+  kind: number,
+  imported: Set<string>,
+  tableImports: boolean,
+): boolean {
+  if (kind === binaryen.CallIndirectId) return tableImports;
+  return kind === binaryen.CallId && imported.has(callApi.getTarget(expr));
+}
+
 /** First pass: does the function loop, and can the local form meter it exactly? */
-function shapeOf(body: Expr, imported: Set<string>): Shape {
-  const shape: Shape = { loops: false, localSafe: true, calls: false, nodes: 0 };
+function shapeOf(body: Expr, imported: Set<string>, tableImports: boolean): Shape {
+  const shape: Shape = { loops: false, localSafe: true, calls: false, nodes: 0, hostCost: 0 };
   let callDepth = 0;
   const visit = (expr: Expr): Expr => {
     const kind = inspect(expr);
     shape.nodes++;
+    if (reachesHost(expr, kind, imported, tableImports)) shape.hostCost += HOST_CALL_FUEL;
     const isCall = kind === binaryen.CallId || kind === binaryen.CallIndirectId;
     if (kind === binaryen.LoopId) {
       shape.loops = true;
@@ -94,6 +109,7 @@ class FunctionMeter {
     local: boolean,
     private readonly leaves: Map<string, Leaf>,
     private readonly imported: Set<string>,
+    private readonly tableImports: boolean,
   ) {
     this.fuel = local ? addVar(func, binaryen.i64) : null;
   }
@@ -164,6 +180,7 @@ class FunctionMeter {
       return expr;
     }
     mapChildren(expr, kind, this.visit);
+    if (reachesHost(expr, kind, this.imported, this.tableImports)) this.cost += HOST_CALL_FUEL;
     if (kind === binaryen.CallId && callIsReturn(expr) === 0) {
       // A call to a small leaf: charge its cost here and call its fuel-free copy.
       const leaf = this.leaves.get(callApi.getTarget(expr));
@@ -239,9 +256,10 @@ export function meterModule(m: binaryen.Module, startFuel: bigint): void {
     if (info.base !== null && info.base !== "") imported.add(info.name);
     else definedFuncs.push(func);
   }
+  const tableImports = tablesHoldImports(m, imported);
   const defined = definedFuncs.map((func) => ({
     func,
-    shape: shapeOf(functionGetBody(func), imported),
+    shape: shapeOf(functionGetBody(func), imported, tableImports),
   }));
   const leaves = new Map<string, Leaf>();
   for (const { func, shape } of defined) {
@@ -251,15 +269,25 @@ export function meterModule(m: binaryen.Module, startFuel: bigint): void {
     if (m.getFunction(clone) !== 0) continue;
     const body = m.copyExpression(info.body);
     wrapHostCalls(m, m.addFunction(clone, info.params, info.results, info.vars, body), imported);
-    leaves.set(info.name, { clone, cost: Math.max(1, shape.nodes) });
+    leaves.set(info.name, { clone, cost: Math.max(1, shape.nodes) + shape.hostCost });
   }
   for (const { func, shape } of defined) {
     const body = functionGetBody(func);
     const results = functionGetResults(func);
     const local = shape.loops && shape.localSafe && !isTuple(results);
-    const meter = new FunctionMeter(m, func, local, leaves, imported);
+    const meter = new FunctionMeter(m, func, local, leaves, imported, tableImports);
     functionSetBody(func, meter.meterBody(body, results));
   }
   enterThroughWrappers(m);
   m.addGlobalExport(EXPORTED, FUEL_EXPORT);
+}
+
+/** True when an element segment puts an import in a table (so call_indirect may reach the host). */
+function tablesHoldImports(m: binaryen.Module, imported: Set<string>): boolean {
+  const count = m.getNumElementSegments();
+  for (let i = 0; i < count; i++) {
+    const info = binaryen.getElementSegmentInfo(m.getElementSegmentByIndex(i));
+    if (info.data.some((name) => imported.has(name))) return true;
+  }
+  return false;
 }

@@ -1,0 +1,21 @@
+/**
+ * What a call into the host costs in fuel (docs/metering.md, "Host calls").
+ * Static costs are charged by the metered code itself, so they are the same
+ * in both execution modes and on every runtime; byte costs are charged by the
+ * sandbox's host-function wrapper on the thread that runs the host function.
+ * @module
+ */
+
+/**
+ * Charged in the caller's region for every call to an import (Extism kernel
+ * functions, host functions, WASI), and for every `call_indirect` when a
+ * table of the module holds an import. A kernel call costs the host ~0.1-1 us,
+ * about what this many metered operations take.
+ */
+export const HOST_CALL_FUEL = 500;
+
+/** Added by the sandbox for each call of a host function (extism:host/user). */
+export const HOST_FUNCTION_FUEL = 20_000n;
+
+/** Added by the sandbox per byte a host function reads (its input) or returns. */
+export const HOST_BYTE_FUEL = 16n;
