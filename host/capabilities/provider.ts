@@ -115,6 +115,9 @@ function pluginSet(
     needsWorker: invokes || http,
     logger: runLogger(ctx, manifest.id),
     beforeCall: (call) => beforeCall(ctx, call),
+    // KV writes are buffered per call, so a call cut at its main-thread slice can be re-run;
+    // a published event (or an invoke) is final.
+    rerun: { reset: (call) => loadView(ctx, call), final: new Set(["event_publish", "invoke"]) },
     afterCall: (call, outcome) => afterCall(ctx, call, outcome.ok ? null : outcome.error),
   };
   if (http) {
@@ -144,6 +147,11 @@ function pluginSet(
 
 async function beforeCall(ctx: CapabilityContext, call: HostCall): Promise<void> {
   ctx.runs.begin(call.runId, call.pluginId);
+  await loadView(ctx, call);
+}
+
+/** A fresh KV view for the call: its writes so far, if any, are dropped. */
+async function loadView(ctx: CapabilityContext, call: HostCall): Promise<void> {
   const limits = kvLimits(ctx, call);
   if (limits) {
     const snapshot = await ctx.store.kv.snapshot(call.pluginId);

@@ -10,6 +10,7 @@ import type {
   CallResult,
   HostCall,
   HostFunction,
+  Rerun,
   SandboxLogger,
 } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
@@ -31,6 +32,8 @@ export interface HostFunctionSet {
    * KV writes). A returned error replaces the outcome: the run fails with it.
    */
   afterCall?: (call: HostCall, outcome: CallOutcome) => Promise<CallError | null>;
+  /** How the sandbox re-runs a call that outgrew its main-thread slice (docs/sandbox.md). */
+  rerun?: Rerun;
 }
 
 /** How a call ended, as `afterCall` sees it. */

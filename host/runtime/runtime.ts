@@ -87,6 +87,7 @@ export class PluginRuntime {
       mode: functions.needsWorker || (functions.allowedHosts?.length ?? 0) > 0 ? "worker" : "main",
       ...(functions.allowedHosts ? { allowedHosts: functions.allowedHosts } : {}),
       ...(functions.fetch ? { fetch: functions.fetch } : {}),
+      ...(functions.rerun ? { rerun: functions.rerun } : {}),
       ...(this.#options.cacheDir ? { cacheDir: this.#options.cacheDir } : {}),
       logger: this.#options.logger?.(manifest) ?? functions.logger ??
         eventLogger(this.store, manifest.id),

@@ -29,6 +29,8 @@ export interface CallState {
   sliceUntil: number | null;
   /** Host functions called so far (a re-run must know whether any had effects). */
   called: Set<string>;
+  /** True once a host function with a final effect ran (see `Rerun.final`): no re-run, no time cut. */
+  final: boolean;
 }
 
 /** Makes the state for a call. */
@@ -43,5 +45,6 @@ export function newCallState(call: HostCall, limits: Limits): CallState {
     sliceFuel: null,
     sliceUntil: null,
     called: new Set(),
+    final: false,
   };
 }

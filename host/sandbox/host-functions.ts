@@ -81,15 +81,19 @@ function storeOutput(ctx: ExtismCallContext, output: Uint8Array, state: CallStat
  */
 export function syncHostFunctions(
   functions: Record<string, HostFunction>,
+  final: ReadonlySet<string> | null,
 ): Record<string, ExtismFunction> {
   const wrapped: Record<string, ExtismFunction> = {};
   for (const [name, fn] of Object.entries(functions)) {
+    // Without a way to re-run, every host function's effect is final.
+    const isFinal = final === null || final.has(name);
     wrapped[name] = (ctx, offset) => {
       const state = stateOf(ctx);
       checkTime(state, name);
       const input = inputOf(ctx, offset);
       chargeHost(state, name, entryCost(input.byteLength));
       state.called.add(name);
+      if (isFinal) state.final = true;
       let output: Uint8Array;
       try {
         const result = fn(state.call, input);
@@ -154,10 +158,14 @@ function checkTime(state: CallState, name: string): void {
       `The call passed its ${state.limits.timeoutMs} ms timeout (noticed in host function '${name}')`,
     );
   }
-  if (state.sliceUntil !== null && now > state.sliceUntil) throw new Preempted("time");
+  if (state.sliceUntil !== null && !state.final && now > state.sliceUntil) {
+    throw new Preempted("time");
+  }
 }
 
 /** The slice check for host-side code other than host functions (e.g. the alloc override). */
 export function checkSlice(state: CallState | null): void {
-  if (state?.sliceUntil != null && Date.now() > state.sliceUntil) throw new Preempted("time");
+  if (state?.sliceUntil != null && !state.final && Date.now() > state.sliceUntil) {
+    throw new Preempted("time");
+  }
 }

@@ -39,6 +39,8 @@ export interface InstanceConfig {
   logLevel: LogLevel;
   memoryPages: number;
   startFuel: bigint;
+  /** Host functions whose effects are final, or null when none can be undone (no `rerun`). */
+  final: ReadonlySet<string> | null;
 }
 
 /** Fuel used by a call, from its budget and what is left (never more than the budget). */

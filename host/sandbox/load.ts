@@ -64,6 +64,7 @@ export async function loadPlugin(
     logLevel: options.logLevel ?? "info",
     memoryPages: compiled.memoryPages,
     startFuel: limits.fuel,
+    final: options.rerun?.final ?? null,
   };
   const workerCreate = async (): Promise<Instance> =>
     createWorkerInstance(config, await workerModule(compiled));
@@ -133,7 +134,7 @@ class Sandboxed implements SandboxedPlugin {
     readonly limits: Limits,
     private readonly policy: Limits,
     private readonly pools: Pools,
-    private readonly options: Pick<SandboxOptions, "resetCall">,
+    private readonly options: Pick<SandboxOptions, "rerun">,
   ) {
     this.digest = compiled.digest;
     this.exports = compiled.exports.filter((name) => name !== FUEL_SWAP_EXPORT);
@@ -204,8 +205,8 @@ class Sandboxed implements SandboxedPlugin {
         if (outcome.preempted) {
           // The call outgrew the main thread: this plugin runs in workers from now on.
           const workers = this.promote();
-          const undone = state.called.size === 0 ||
-            (await this.options.resetCall?.(call)) === true;
+          const rerun = this.options.rerun;
+          const undone = state.called.size === 0 || (!state.final && rerun !== undefined);
           if (!undone) {
             return failure(
               "timeout",
@@ -216,6 +217,7 @@ class Sandboxed implements SandboxedPlugin {
             );
           }
           // Re-run from the start with the whole budget, within the same deadline.
+          if (state.called.size > 0) await rerun?.reset(call);
           const deadline = state.deadline;
           state = newCallState(call, limits);
           outcome = await this.attempt(workers, run, state, (s) => (s.deadline = deadline));

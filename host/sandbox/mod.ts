@@ -18,6 +18,7 @@ export type {
   HostCall,
   HostFunction,
   LogLevel,
+  Rerun,
   SandboxedPlugin,
   SandboxLogger,
   SandboxOptions,

@@ -75,13 +75,24 @@ export interface SandboxOptions {
    */
   slice?: Partial<Slice> | false;
   /**
-   * Called when a main-thread call that used host functions ran out of its
-   * slice: drop everything those host functions did for `call` (e.g. buffered
-   * KV writes) and answer true, or answer false when some effect cannot be
-   * undone (then the call fails with `timeout` instead of running twice).
-   * Without it, such a call is never re-run.
+   * How a main-thread call that used host functions and outgrew its slice is
+   * re-run in a worker. Without it such a call is never re-run: it ends with
+   * `timeout` (a call that used no host function is always re-run).
    */
-  resetCall?: (call: HostCall) => boolean | Promise<boolean>;
+  rerun?: Rerun;
+}
+
+/** What the sandbox needs to re-run a call whose host functions had effects. */
+export interface Rerun {
+  /** Drops everything the host functions did for `call` so far (e.g. its buffered KV writes). */
+  reset(call: HostCall): void | Promise<void>;
+  /**
+   * Host functions whose effects are final (e.g. a published event): a call
+   * that used one is never re-run, and its slice is counted in fuel only
+   * (never cut by the clock), so whether it succeeds does not depend on the
+   * machine's speed.
+   */
+  final: ReadonlySet<string>;
 }
 
 /** What a call used. */

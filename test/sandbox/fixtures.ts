@@ -36,14 +36,41 @@ export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text)
 export const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
 /**
- * CPU time (user + system, ms) this process used while `ms` of wall time passed idle.
- * A thread left spinning uses close to all of it; callers allow 40% so a busy shared
- * machine (GC, the test runner) does not fail an idle process.
+ * Threads of this process, other than the one asking, that were running or
+ * waiting to run ("R" in /proc/self/task/<tid>/stat) at every one of
+ * `samples` looks, `gapMs` apart. A thread left spinning is in that state at
+ * every look however slow or busy the machine is; an idle thread (waiting on
+ * a lock, a timer or I/O) never is. Null where /proc is not available.
  */
-export async function cpuWhileIdle(ms: number): Promise<number> {
-  const { cpuUsage } = await import("node:process");
-  const before = cpuUsage();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  const after = cpuUsage(before);
-  return (after.user + after.system) / 1000;
+export async function spinningThreads(samples = 12, gapMs = 25): Promise<string[] | null> {
+  const { existsSync, readdirSync, readFileSync, readlinkSync } = await import("node:fs");
+  if (!existsSync("/proc/self/task")) return null;
+  const self = readlinkSync("/proc/thread-self").split("/").pop();
+  const running = (): Set<string> => {
+    const found = new Set<string>();
+    for (const tid of readdirSync("/proc/self/task")) {
+      if (tid === self) continue;
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+        if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("R")) found.add(tid);
+      } catch {
+        // The thread ended between the listing and the read.
+      }
+    }
+    return found;
+  };
+  let always = running();
+  for (let i = 1; i < samples && always.size > 0; i++) {
+    await new Promise((resolve) => setTimeout(resolve, gapMs));
+    const now = running();
+    always = new Set([...always].filter((tid) => now.has(tid)));
+  }
+  return [...always];
 }
+
+/**
+ * Fuel of host-call-loop's "times" export with a 10-byte input (ten host
+ * calls answering `{"ok":true}`): the same on Node and Deno, in both modes.
+ * It changes only when the metering or the host-call costs change.
+ */
+export const HOST_CALL_TIMES_FUEL = 216_303;

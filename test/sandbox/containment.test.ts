@@ -1,0 +1,191 @@
+/**
+ * No plugin call holds the host's event loop: host calls cost fuel, a
+ * main-thread call runs within a slice and moves to a worker past it. Proved
+ * by state (host-call counts, fuel figures, timers that ran), never by timing.
+ * See docs/sandbox.md ("Main-thread slices").
+ */
+import { Worker } from "node:worker_threads";
+import { afterAll, describe, expect, it } from "vitest";
+import {
+  defaultSlice,
+  HOST_BYTE_FUEL,
+  HOST_FUNCTION_FUEL,
+  loadPlugin,
+  type SandboxedPlugin,
+  type SandboxLogger,
+} from "../../host/sandbox/mod.ts";
+import { fixture, HOST_CALL_TIMES_FUEL, spinningThreads, text, utf8 } from "./fixtures.ts";
+
+const open: SandboxedPlugin[] = [];
+afterAll(async () => {
+  await Promise.all(open.map((p) => p.close()));
+});
+async function load(name: string, options: Parameters<typeof loadPlugin>[1] = {}) {
+  const plugin = await loadPlugin(fixture(name), options);
+  open.push(plugin);
+  return plugin;
+}
+const none = new Uint8Array();
+const answer = utf8('{"ok":true}');
+
+/** A timer that counts its runs: it runs only while the event loop is free. */
+function ticker() {
+  let ticks = 0;
+  const timer = setInterval(() => ticks++, 0);
+  return {
+    get ticks() {
+      return ticks;
+    },
+    stop: () => clearInterval(timer),
+  };
+}
+
+function lines(): { logger: SandboxLogger; seen: string[] } {
+  const seen: string[] = [];
+  const push = (message: string) => void seen.push(message);
+  return { logger: { trace: push, debug: push, info: push, warn: push, error: push }, seen };
+}
+
+describe("host-call loops", () => {
+  it("on the main thread: cut at the slice, re-run in a worker to fuel_exhausted, timers ran meanwhile", async () => {
+    const clock = ticker();
+    const seen: number[] = [];
+    let atReset = -1;
+    const plugin = await load("host-call-loop", {
+      // Worker host calls take ~1-2 ms each: a small slice and budget keep the test short.
+      limits: { fuel: 5_000_000n, timeoutMs: 120_000 },
+      slice: { fuel: 2_000_000n },
+      hostFunctions: { probe: () => (seen.push(clock.ticks), answer) },
+      rerun: { reset: () => void (atReset = seen.length), final: new Set() },
+    });
+    expect(plugin.mode).toBe("main");
+    const result = await plugin.call("run", none);
+    clock.stop();
+    expect(result.ok ? "ok" : result.error.class).toBe("fuel_exhausted");
+    expect(result.usage.fuel).toBe(5_000_000);
+    // The main-thread attempt made at most one slice's worth of host calls.
+    expect(atReset).toBeGreaterThan(0);
+    expect(atReset).toBeLessThanOrEqual(Number(2_000_000n / HOST_FUNCTION_FUEL));
+    // The re-run's host calls saw the timer move: the event loop was free during the call.
+    expect(seen.at(-1)!).toBeGreaterThan(seen[atReset]!);
+    // The plugin runs in workers from now on.
+    expect(plugin.mode).toBe("worker");
+    expect((await plugin.call("noop", none)).ok).toBe(true);
+  });
+
+  for (const rerun of [undefined, { reset: () => {}, final: new Set(["probe"]) }]) {
+    it(`${rerun ? "after a host function with a final effect" : "without a way to undo host-function effects"}, the call ends with timeout after one slice of host calls and is not re-run`, async () => {
+      const counts: number[] = [];
+      for (const _ of [1, 2]) {
+        let calls = 0;
+        const plugin = await load("host-call-loop", {
+          limits: { fuel: 100_000_000n },
+          hostFunctions: { probe: () => (calls++, answer) },
+          ...(rerun ? { rerun } : {}),
+        });
+        const result = await plugin.call("run", none);
+        expect(result.ok ? "ok" : result.error.class).toBe("timeout");
+        if (!result.ok) expect(result.error.message).toContain("not re-run");
+        expect(plugin.mode).toBe("worker");
+        counts.push(calls);
+      }
+      // Held to the fuel slice alone (never the clock): the same count on any machine.
+      expect(counts[0]).toBeGreaterThan(0);
+      expect(counts[0]).toBeLessThanOrEqual(Number(defaultSlice.fuel / HOST_FUNCTION_FUEL));
+      expect(counts[1]).toBe(counts[0]);
+    });
+  }
+
+  it("with a budget under the slice, the call stays on the main thread and ends with fuel_exhausted", async () => {
+    let calls = 0;
+    const plugin = await load("host-call-loop", {
+      limits: { fuel: 2_000_000n },
+      hostFunctions: { probe: () => (calls++, answer) },
+    });
+    const result = await plugin.call("run", none);
+    expect(result.ok ? "ok" : result.error.class).toBe("fuel_exhausted");
+    expect(result.usage.fuel).toBe(2_000_000);
+    expect(calls).toBeLessThanOrEqual(Number(2_000_000n / HOST_FUNCTION_FUEL) + 1);
+    expect(plugin.mode).toBe("main");
+  });
+
+  it("host-call fuel is the same on every run and in both modes, and grows by a fixed step per call", async () => {
+    const figures: Record<string, number[]> = {};
+    for (const mode of ["main", "worker"] as const) {
+      const plugin = await load("host-call-loop", { mode, hostFunctions: { probe: () => answer } });
+      figures[mode] = [];
+      for (const n of [10, 20, 30, 10]) {
+        const result = await plugin.call("times", new Uint8Array(n));
+        expect(result.ok).toBe(true);
+        if (result.ok) expect(text(result.output)).toBe('{"ok":true}');
+        figures[mode]!.push(result.usage.fuel);
+      }
+    }
+    const [f10, f20, f30, again] = figures.main!;
+    expect(figures.worker).toEqual(figures.main);
+    expect(again).toBe(f10);
+    expect(f30! - f20!).toBe(f20! - f10!);
+    // Each host call costs at least its base plus the bytes it moved (2 in, 11 out).
+    const perCall = HOST_FUNCTION_FUEL + HOST_BYTE_FUEL * BigInt(2 + answer.byteLength);
+    expect(BigInt(f20! - f10!)).toBeGreaterThanOrEqual(10n * perCall);
+    // The same figure Deno gives (test/deno/sandbox.test.ts holds it too).
+    expect(f10).toBe(HOST_CALL_TIMES_FUEL);
+  });
+});
+
+describe("kernel-call loops and logs", () => {
+  it("an alloc/free loop is cut at its slice and ends in a worker with fuel_exhausted", async () => {
+    const plugin = await load("kernel-call-loop", {
+      limits: { fuel: 10_000_000n },
+      slice: { fuel: 1_000_000n },
+    });
+    const result = await plugin.call("run", none);
+    expect(result.ok ? "ok" : result.error.class).toBe("fuel_exhausted");
+    expect(result.usage.fuel).toBe(10_000_000);
+    expect(plugin.mode).toBe("worker");
+  });
+
+  it("a preempted call's log lines are dropped: only the re-run's reach the logger", async () => {
+    const sliced = lines();
+    const a = await load("kernel-call-loop", {
+      limits: { fuel: 3_000_000n },
+      slice: { fuel: 1_000_000n },
+      logger: sliced.logger,
+    });
+    const whole = lines();
+    const b = await load("kernel-call-loop", {
+      mode: "worker",
+      limits: { fuel: 3_000_000n },
+      logger: whole.logger,
+    });
+    const [ra, rb] = [await a.call("log", none), await b.call("log", none)];
+    expect([ra.ok || ra.error.class, rb.ok || rb.error.class]).toEqual([
+      "fuel_exhausted",
+      "fuel_exhausted",
+    ]);
+    expect(whole.seen.length).toBeGreaterThan(0);
+    expect(sliced.seen.length).toBe(whole.seen.length);
+  });
+});
+
+describe("memory-limit text", () => {
+  for (const mode of ["main", "worker"] as const) {
+    it(`${mode}: a plugin that logs Extism's memory-limit words does not end its call`, async () => {
+      const log = lines();
+      const plugin = await load("forged-memory-log", { mode, logger: log.logger });
+      const result = await plugin.call("run", none);
+      expect(result.ok ? text(result.output) : result.error.class).toBe("ok");
+      expect(log.seen).toContain("memory limit exceeded: 99999 pages requested, 1 allowed");
+    });
+  }
+});
+
+describe("spinningThreads", () => {
+  it("sees a thread that spins, and not once it has ended", async () => {
+    const worker = new Worker("for (;;) {}", { eval: true });
+    await new Promise((resolve) => worker.once("online", resolve));
+    expect((await spinningThreads())?.length).toBe(1);
+    await worker.terminate();
+    expect(await spinningThreads()).toEqual([]);
+  });
+});
