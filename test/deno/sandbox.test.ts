@@ -4,8 +4,16 @@
  * Run: npx deno test -A test/deno/sandbox.test.ts
  */
 import assert from "node:assert/strict";
-import { loadPlugin } from "../../host/sandbox/mod.ts";
-import { conformance, fixture, spinningThreads, text, utf8 } from "../sandbox/fixtures.ts";
+import { HOST_FUNCTION_FUEL, loadPlugin } from "../../host/sandbox/mod.ts";
+import {
+  conformance,
+  fixture,
+  HOST_CALL_TIMES_FUEL,
+  spinningThreads,
+  text,
+  threadIds,
+  utf8,
+} from "../sandbox/fixtures.ts";
 
 // Extism's workers and timers outlive single tests by design (closed at the end of each).
 const opts = { sanitizeOps: false, sanitizeResources: false };
@@ -16,13 +24,14 @@ for (const mode of ["main", "worker"] as const) {
     `${mode}: an infinite loop ends with fuel_exhausted, no thread left spinning`,
     opts,
     async () => {
+      const before = threadIds();
       const plugin = await loadPlugin(fixture("spin"), { mode, limits: { fuel: 1_000_000n } });
       try {
         const result = await plugin.call("run", none);
         assert.equal(result.ok ? "ok" : result.error.class, "fuel_exhausted");
         assert.equal(result.usage.fuel, 1_000_000);
         // A thread left spinning would be running at every look, whatever the machine's speed.
-        assert.deepEqual(await spinningThreads(), []);
+        assert.deepEqual(await spinningThreads(before), []);
         assert.equal((await plugin.call("noop", none)).ok, true);
       } finally {
         await plugin.close();
@@ -64,14 +73,17 @@ for (const mode of ["main", "worker"] as const) {
   Deno.test(`${mode}: Extism alloc in a loop ends with memory_limit`, opts, async () => {
     // A small fuel budget: on Deno a terminated worker keeps running, so in worker
     // mode the plugin goes on allocating until its fuel ends (see docs/sandbox.md).
+    const before = threadIds();
     const plugin = await loadPlugin(fixture("alloc-loop"), {
       mode,
       limits: { memoryPages: 256, fuel: 5_000_000n },
+      // Main mode here means the main thread: no clock-cut slice that would move the call.
+      slice: { ms: 600_000 },
     });
     try {
       const result = await plugin.call("run", none);
       assert.equal(result.ok ? "ok" : result.error.class, "memory_limit");
-      if (mode === "main") assert.deepEqual(await spinningThreads(), []);
+      if (mode === "main") assert.deepEqual(await spinningThreads(before), []);
     } finally {
       await plugin.close();
     }
@@ -92,3 +104,67 @@ for (const mode of ["main", "worker"] as const) {
     }
   });
 }
+
+const answer = utf8('{"ok":true}');
+
+for (const mode of ["main", "worker"] as const) {
+  Deno.test(`${mode}: host-call fuel is the figure Node gives, on every run`, opts, async () => {
+    const plugin = await loadPlugin(fixture("host-call-loop"), {
+      mode,
+      hostFunctions: { probe: () => answer },
+    });
+    try {
+      for (const _ of [1, 2]) {
+        const result = await plugin.call("times", new Uint8Array(10));
+        assert.ok(result.ok);
+        assert.equal(result.usage.fuel, HOST_CALL_TIMES_FUEL);
+      }
+    } finally {
+      await plugin.close();
+    }
+  });
+}
+
+Deno.test(
+  "main: a host-call loop is cut at its slice, re-run in a worker, and timers run during it",
+  opts,
+  async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 0);
+    const seen: number[] = [];
+    let atReset = -1;
+    const plugin = await loadPlugin(fixture("host-call-loop"), {
+      limits: { fuel: 5_000_000n, timeoutMs: 120_000 },
+      slice: { fuel: 2_000_000n },
+      hostFunctions: { probe: () => (seen.push(ticks), answer) },
+      rerun: { reset: () => void (atReset = seen.length), final: new Set() },
+    });
+    try {
+      const result = await plugin.call("run", none);
+      assert.equal(result.ok ? "ok" : result.error.class, "fuel_exhausted");
+      assert.equal(result.usage.fuel, 5_000_000);
+      assert.ok(atReset > 0 && atReset <= Number(2_000_000n / HOST_FUNCTION_FUEL), `${atReset}`);
+      assert.ok(seen.at(-1)! > seen[atReset]!, "the timer never ran during the re-run");
+      assert.equal(plugin.mode, "worker");
+    } finally {
+      clearInterval(timer);
+      await plugin.close();
+    }
+  },
+);
+
+Deno.test(
+  "a plugin that logs Extism's memory-limit words does not end its call",
+  opts,
+  async () => {
+    for (const mode of ["main", "worker"] as const) {
+      const plugin = await loadPlugin(fixture("forged-memory-log"), { mode });
+      try {
+        const result = await plugin.call("run", none);
+        assert.equal(result.ok ? text(result.output) : result.error.class, "ok");
+      } finally {
+        await plugin.close();
+      }
+    }
+  },
+);

@@ -14,7 +14,14 @@ import {
   type SandboxedPlugin,
   type SandboxLogger,
 } from "../../host/sandbox/mod.ts";
-import { fixture, HOST_CALL_TIMES_FUEL, spinningThreads, text, utf8 } from "./fixtures.ts";
+import {
+  fixture,
+  HOST_CALL_TIMES_FUEL,
+  spinningThreads,
+  text,
+  threadIds,
+  utf8,
+} from "./fixtures.ts";
 
 const open: SandboxedPlugin[] = [];
 afterAll(async () => {
@@ -182,10 +189,11 @@ describe("memory-limit text", () => {
 
 describe("spinningThreads", () => {
   it("sees a thread that spins, and not once it has ended", async () => {
+    const before = threadIds();
     const worker = new Worker("for (;;) {}", { eval: true });
     await new Promise((resolve) => worker.once("online", resolve));
-    expect((await spinningThreads())?.length).toBe(1);
+    expect((await spinningThreads(before))?.length).toBe(1);
     await worker.terminate();
-    expect(await spinningThreads()).toEqual([]);
+    expect(await spinningThreads(before)).toEqual([]);
   });
 });

@@ -5,7 +5,7 @@
  * @module
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { conformanceDir } from "../helpers/conformance.ts";
@@ -35,21 +35,31 @@ export function conformance(name: string): Uint8Array {
 export const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
 export const text = (bytes: Uint8Array): string => new TextDecoder().decode(bytes);
 
+/** Ids of this process's threads now (empty where /proc is not available). */
+export function threadIds(): Set<string> {
+  return existsSync("/proc/self/task") ? new Set(readdirSync("/proc/self/task")) : new Set();
+}
+
 /**
- * Threads of this process, other than the one asking, that were running or
- * waiting to run ("R" in /proc/self/task/<tid>/stat) at every one of
- * `samples` looks, `gapMs` apart. A thread left spinning is in that state at
- * every look however slow or busy the machine is; an idle thread (waiting on
- * a lock, a timer or I/O) never is. Null where /proc is not available.
+ * Threads of this process started after `before` (V8's and the runtime's own
+ * helper threads, which may compile for seconds, are older), other than the
+ * one asking, that were running or waiting to run ("R" in
+ * /proc/self/task/<tid>/stat) at every one of `samples` looks, `gapMs` apart.
+ * A thread left spinning is in that state at every look however slow or busy
+ * the machine is; an idle thread (waiting on a lock, a timer or I/O) never is.
+ * Null where /proc is not available.
  */
-export async function spinningThreads(samples = 12, gapMs = 25): Promise<string[] | null> {
-  const { existsSync, readdirSync, readFileSync, readlinkSync } = await import("node:fs");
+export async function spinningThreads(
+  before: Set<string> = new Set(),
+  samples = 12,
+  gapMs = 25,
+): Promise<string[] | null> {
   if (!existsSync("/proc/self/task")) return null;
   const self = readlinkSync("/proc/thread-self").split("/").pop();
   const running = (): Set<string> => {
     const found = new Set<string>();
     for (const tid of readdirSync("/proc/self/task")) {
-      if (tid === self) continue;
+      if (tid === self || before.has(tid)) continue;
       try {
         const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
         if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("R")) found.add(tid);
@@ -65,7 +75,15 @@ export async function spinningThreads(samples = 12, gapMs = 25): Promise<string[
     const now = running();
     always = new Set([...always].filter((tid) => now.has(tid)));
   }
-  return [...always];
+  return [...always].map((tid) => `${tid} ${threadName(tid)}`);
+}
+
+function threadName(tid: string): string {
+  try {
+    return readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim();
+  } catch {
+    return "(ended)";
+  }
 }
 
 /**

@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { loadPlugin, type SandboxedPlugin } from "../../host/sandbox/mod.ts";
-import { fixture, spinningThreads, text, utf8 } from "./fixtures.ts";
+import { fixture, spinningThreads, text, threadIds, utf8 } from "./fixtures.ts";
 
 const open: SandboxedPlugin[] = [];
 afterAll(async () => {
@@ -20,6 +20,7 @@ const none = new Uint8Array();
 for (const mode of ["main", "worker"] as const) {
   describe(`hostile plugins, ${mode} mode`, () => {
     it("an infinite loop ends with fuel_exhausted and leaves no thread spinning", async () => {
+      const before = threadIds();
       const plugin = await load("spin", { mode, limits: { fuel: 1_000_000n } });
       const result = await plugin.call("run", none);
       expect(result.ok).toBe(false);
@@ -27,7 +28,7 @@ for (const mode of ["main", "worker"] as const) {
       expect(result.error.class).toBe("fuel_exhausted");
       expect(result.usage.fuel).toBe(1_000_000);
       // A thread left spinning would be running at every look.
-      expect(await spinningThreads()).toEqual([]);
+      expect(await spinningThreads(before)).toEqual([]);
       // The failed instance was replaced: the next call works.
       const next = await plugin.call("noop", none);
       expect(next.ok).toBe(true);
@@ -42,13 +43,16 @@ for (const mode of ["main", "worker"] as const) {
     });
 
     it("Extism alloc in a loop ends with memory_limit", async () => {
+      const before = threadIds();
       const plugin = await load("alloc-loop", {
         mode,
         limits: { memoryPages: 256, fuel: 5_000_000n },
+        // Main mode here means the main thread: no clock-cut slice that would move the call.
+        slice: { ms: 600_000 },
       });
       const result = await plugin.call("run", none);
       expect(result.ok ? "ok" : result.error.class).toBe("memory_limit");
-      expect(await spinningThreads()).toEqual([]);
+      expect(await spinningThreads(before)).toEqual([]);
     });
 
     it("unbounded recursion ends with stack_overflow", async () => {
@@ -122,13 +126,14 @@ describe("long runs and neighbours", () => {
   });
 
   it("a worker call past its timeout ends with timeout, the thread stops, the next call works", async () => {
+    const before = threadIds();
     const plugin = await load("spin", {
       mode: "worker",
       limits: { fuel: 1_000_000_000_000n, timeoutMs: 300 },
     });
     const result = await plugin.call("run", none);
     expect(result.ok ? "ok" : result.error.class).toBe("timeout");
-    expect(await spinningThreads()).toEqual([]);
+    expect(await spinningThreads(before)).toEqual([]);
     expect((await plugin.call("noop", none)).ok).toBe(true);
   });
 
