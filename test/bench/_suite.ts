@@ -170,6 +170,14 @@ export const suite: BenchSpec[] = [
     timeoutSeconds: 400,
   },
   {
+    name: "hostile",
+    file: "test/bench/hostile.bench.ts",
+    engine: "node",
+    args: own,
+    runs: () => 1,
+    timeoutSeconds: 300,
+  },
+  {
     name: "signatures",
     file: "test/bench/signatures.bench.ts",
     engine: "node",

@@ -1,0 +1,266 @@
+/**
+ * Containment under attack (issue 13): a real server on 127.0.0.1 with a
+ * well-behaved plugin (hello, main thread) is measured idle, then while 8
+ * hostile plugins run at once, one call in flight each, again and again:
+ * host-call loops (kv_get), KV floods (kv_set), CPU spins, memory growth
+ * (memory.grow and Extism alloc). `/healthz` and the hello call are sent one
+ * at a time; their p50/p99 are printed side by side, and the goals judged:
+ * `/healthz` p99 < 50 ms, hello p99 within 2x its idle p99.
+ * Also: worker-mode host calls over an instance's life (first vs last calls).
+ * Run: node scripts/run-ts.mjs test/bench/hostile.bench.ts [--quick]
+ * @module
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { Agent, request as httpRequest } from "node:http";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import process from "node:process";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { capabilityProvider } from "../../host/capabilities/mod.ts";
+import { createRuntime } from "../../host/runtime/mod.ts";
+import { loadPlugin } from "../../host/sandbox/mod.ts";
+import { startServer } from "../../host/server/start.ts";
+import { openStore, TokensRepository } from "../../host/store/mod.ts";
+import { signPlugin } from "../../host/trust/mod.ts";
+import { fixture } from "../sandbox/fixtures.ts";
+import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";
+import { quick, Reporter } from "./_stats.ts";
+
+const seconds = quick ? 4 : 10;
+const report = new Reporter("hostile");
+const dir = mkdtempSync(join(tmpdir(), "plughost-hostile-bench-"));
+const agent = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** One request over keep-alive; resolves with the status and milliseconds taken. */
+function send(
+  url: string,
+  init: { method: string; headers?: Record<string, string>; body?: string },
+) {
+  const t0 = performance.now();
+  return new Promise<{ status: number; ms: number; body: string }>((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method, headers: init.headers, agent }, (res) => {
+      let body = "";
+      res.on("data", (d: Buffer) => (body += d.toString()));
+      res.on(
+        "end",
+        () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, body }),
+      );
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(init.body);
+  });
+}
+
+/** Sends one request after another until the deadline; latencies of 200s, count of others. */
+async function probe(url: string, init: Parameters<typeof send>[1], until: number) {
+  const ms: number[] = [];
+  let failed = 0;
+  while (performance.now() < until) {
+    const r = await send(url, init);
+    if (r.status === 200) ms.push(r.ms);
+    else failed++;
+  }
+  return { ms, failed };
+}
+
+function quantile(samples: number[], q: number): number {
+  const s = [...samples].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] ?? NaN;
+}
+
+interface Hostile {
+  id: string;
+  fixture: string;
+  export: string;
+  kv?: boolean;
+}
+
+const hostiles: Hostile[] = [
+  { id: "hostile.hostcall1", fixture: "hostile-kv", export: "get_loop", kv: true },
+  { id: "hostile.hostcall2", fixture: "hostile-kv", export: "get_loop", kv: true },
+  { id: "hostile.kvflood1", fixture: "hostile-kv", export: "set_loop", kv: true },
+  { id: "hostile.kvflood2", fixture: "hostile-kv", export: "set_loop", kv: true },
+  { id: "hostile.spin1", fixture: "spin", export: "run" },
+  { id: "hostile.spin2", fixture: "spin", export: "run" },
+  { id: "hostile.grow", fixture: "grow", export: "run" },
+  { id: "hostile.alloc", fixture: "alloc-loop", export: "run" },
+];
+
+const store = await openStore({ url: `file:${join(dir, "host.db")}` });
+try {
+  const key = await newKey();
+  const runtime = createRuntime({
+    store,
+    trust: trustStoreOf(key),
+    hostFunctions: capabilityProvider(),
+  });
+  await runtime.load(await signedFirstParty("hello", key), "bench");
+  for (const h of hostiles) {
+    const manifest = {
+      schemaVersion: 1,
+      id: h.id,
+      version: "1.0.0",
+      name: h.id,
+      description: "A hostile plugin for the containment benchmark",
+      engines: { host: "^0.1.0", abi: 1 },
+      capabilities: { attack: { export: h.export, description: "Never stops on its own" } },
+      ...(h.kv ? { permissions: { kv: { quotaBytes: 65536 } } } : {}),
+      limits: { memoryMaxPages: 256, timeoutMs: 5000 },
+    };
+    const signed = await signPlugin(fixture(h.fixture), key, {
+      manifest: JSON.stringify(manifest),
+    });
+    await runtime.load(signed.wasm, "bench");
+  }
+  const { token } = await new TokensRepository(store.db).create({
+    name: "bench",
+    scopes: ["invoke"],
+  });
+  const server = await startServer({
+    host: { store, runtime, close: () => runtime.close() },
+    pluginsDir: join(dir, "plugins"),
+    port: 0,
+    options: { rateLimitPerSecond: 0 },
+  });
+  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
+  const healthz = { url: `${server.url}/healthz`, init: { method: "GET" } };
+  const hello = {
+    url: `${server.url}/v1/plugins/example.hello/capabilities/greet`,
+    init: { method: "POST", headers, body: JSON.stringify({ name: "bench" }) },
+  };
+  process.stdout.write(
+    `hostile.bench: ${report.report.runtime}, ${seconds} s idle then ${seconds} s with ${hostiles.length} hostile plugins\n`,
+  );
+  // Warm-up, then idle figures.
+  await probe(hello.url, hello.init, performance.now() + 500);
+  const idleUntil = performance.now() + seconds * 1000;
+  const [idleHealth, idleHello] = await Promise.all([
+    probe(healthz.url, healthz.init, idleUntil),
+    probe(hello.url, hello.init, idleUntil),
+  ]);
+  // Under attack: each hostile plugin has one call in flight, started again as soon as it ends.
+  const outcomes = new Map<string, number>();
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  const attackUntil = performance.now() + seconds * 1000;
+  const attackers = hostiles.map(async (h) => {
+    while (performance.now() < attackUntil) {
+      const r = await send(`${server.url}/v1/plugins/${h.id}/capabilities/attack`, {
+        method: "POST",
+        headers,
+        body: "{}",
+      });
+      const kind = r.status === 200
+        ? "ok"
+        : (JSON.parse(r.body) as { type?: string }).type?.split("/").pop() ?? `${r.status}`;
+      outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
+    }
+  });
+  const [busyHealth, busyHello] = await Promise.all([
+    probe(healthz.url, healthz.init, attackUntil),
+    probe(hello.url, hello.init, attackUntil),
+  ]);
+  await Promise.all(attackers);
+  loopDelay.disable();
+
+  const row = (label: string, idle: number[], busy: number[]) =>
+    process.stdout.write(
+      `${label.padEnd(26)} idle p50 ${quantile(idle, 0.5).toFixed(2).padStart(7)} p99 ${
+        quantile(idle, 0.99).toFixed(2).padStart(7)
+      } ms (${idle.length})   under attack p50 ${quantile(busy, 0.5).toFixed(2).padStart(7)} p99 ${
+        quantile(busy, 0.99).toFixed(2).padStart(8)
+      } ms (${busy.length})\n`,
+    );
+  row("/healthz", idleHealth.ms, busyHealth.ms);
+  row("hello greet (well-behaved)", idleHello.ms, busyHello.ms);
+  const healthP99 = quantile(busyHealth.ms, 0.99);
+  const ratio = quantile(busyHello.ms, 0.99) / quantile(idleHello.ms, 0.99);
+  report.figure("hostile.healthz.idle.p99", "/healthz p99, idle", "ms", [
+    quantile(idleHealth.ms, 0.99),
+  ]);
+  report.figure("hostile.healthz.p99", "/healthz p99, 8 hostile plugins running", "ms", [
+    healthP99,
+  ]);
+  report.figure("hostile.call.idle.p99", "hello call p99, idle", "ms", [
+    quantile(idleHello.ms, 0.99),
+  ]);
+  report.figure("hostile.call.p99", "hello call p99, 8 hostile plugins running", "ms", [
+    quantile(busyHello.ms, 0.99),
+  ]);
+  report.figure("hostile.call.p99.ratio", "hello call p99, under attack / idle", "x", [ratio]);
+  report.goal({
+    id: "hostile.healthz",
+    label: "/healthz p99 < 50 ms while 8 hostile plugins run",
+    figure: "hostile.healthz.p99",
+    target: 50,
+    kind: "max",
+  });
+  report.goal({
+    id: "hostile.call",
+    label: "a well-behaved call's p99 within 2x idle while 8 hostile plugins run",
+    figure: "hostile.call.p99.ratio",
+    target: 2,
+    kind: "max",
+  });
+  process.stdout.write(
+    `goal /healthz p99 < 50 ms: ${healthP99 < 50 ? "met" : "NOT met"} (${
+      healthP99.toFixed(1)
+    } ms)\n` +
+      `goal hello p99 <= 2x idle: ${ratio <= 2 ? "met" : "NOT met"} (${ratio.toFixed(2)}x)\n`,
+  );
+  report.figure("hostile.loop.delay.max", "event-loop delay under attack, max", "ms", [
+    loopDelay.max / 1e6,
+  ]);
+  report.figure("hostile.loop.delay.p99", "event-loop delay under attack, p99", "ms", [
+    loopDelay.percentile(99) / 1e6,
+  ]);
+  report.note(
+    `hostile calls by outcome: ${
+      [...outcomes].map(([k, n]) => `${k} ${n}`).join(", ")
+    }; failed probes: ` +
+      `healthz ${idleHealth.failed + busyHealth.failed}, hello ${
+        idleHello.failed + busyHello.failed
+      }`,
+  );
+  await server.close();
+  await runtime.close();
+
+  // Worker-mode host calls over an instance's life: before the fix each call got slower.
+  const answer = new TextEncoder().encode('{"ok":true}');
+  const plugin = await loadPlugin(fixture("host-call-loop"), {
+    mode: "worker",
+    concurrency: 1,
+    hostFunctions: { probe: () => answer },
+  });
+  const perCall: number[] = [];
+  const calls = quick ? 60 : 200;
+  for (let i = 0; i < calls; i++) {
+    const t0 = performance.now();
+    const r = await plugin.call("times", new Uint8Array(20));
+    if (!r.ok) throw new Error(`host-call-loop failed: ${r.error.message}`);
+    perCall.push(performance.now() - t0);
+  }
+  await plugin.close();
+  const first = perCall.slice(0, 20);
+  const last = perCall.slice(-20);
+  report.figure(
+    "hostile.worker.first20",
+    "worker call with 20 host calls, calls 1-20",
+    "ms",
+    first,
+  );
+  report.figure(
+    "hostile.worker.last20",
+    `worker call with 20 host calls, calls ${calls - 19}-${calls}`,
+    "ms",
+    last,
+  );
+  report.done();
+} finally {
+  agent.destroy();
+  await store.close().catch(() => {});
+  rmSync(dir, { recursive: true, force: true });
+}
+// Workers of hostile plugins that were cut off may still be winding down: do not wait for them.
+process.exit(0);
