@@ -30,6 +30,9 @@ async function spinServer(graceMs: number, timeoutMs = 60_000) {
     store,
     trust: trustStoreOf(key),
     hostFunctions: () => ({ functions: {}, needsWorker: true }),
+    // Fuel far beyond what the loop can burn before its timeout, so the call's end is decided by
+    // the timeout alone, whatever the machine's speed (1e9 fuel ran out first on an idle machine).
+    defaults: { fuel: 100_000_000_000n },
   });
   const manifest = {
     schemaVersion: 1,
