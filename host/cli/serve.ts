@@ -39,11 +39,12 @@ Options:
   --home DIR           Data directory (default: $PLUGHOST_HOME or ./.plughost)
   --config FILE        JSON config with any of: host, port, plugins, db, trust, home, policy,
                        maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
-                       validateOutput, allowUnsigned, graceMs (flags win)
+                       validateOutput, allowUnsigned, graceMs, privateOpenApi (flags win)
   --max-body N         Largest JSON body in bytes (default 1048576)
   --rate-limit N       Requests per second per token (default 100; 0: no limit)
   --grace-ms N         Shutdown waits this long for calls in flight (default 10000)
   --validate-output    Check capability output against its schema (development)
+  --private-openapi    Serve /openapi.json only to tokens with scope read (default: public)
   --allow-unsigned     Dev mode: load unsigned or untrusted plugins (each load is a warn event)
 
 Exit codes: 0 stopped by a signal; 64 usage; 65 bad config; 91 storage; 93 cannot listen.
@@ -66,6 +67,7 @@ const ConfigFile = z.strictObject({
   validateOutput: z.boolean().optional(),
   allowUnsigned: z.boolean().optional(),
   graceMs: z.number().int().nonnegative().optional(),
+  privateOpenApi: z.boolean().optional(),
 });
 type ConfigFile = z.infer<typeof ConfigFile>;
 
@@ -89,6 +91,7 @@ export const command: Command = {
       "grace-ms": { type: "string" },
       "validate-output": { type: "boolean" },
       "allow-unsigned": { type: "boolean" },
+      "private-openapi": { type: "boolean" },
     }, 0);
     const config = values.config === undefined ? {} : await readConfig(values.config, io.cwd);
     const paths = resolvePaths(io.env, io.cwd, {
@@ -103,6 +106,7 @@ export const command: Command = {
     const options: Partial<ServerOptions> = {
       ...(config.maxUploadBytes ? { maxUploadBytes: config.maxUploadBytes } : {}),
       validateOutput: values["validate-output"] ?? config.validateOutput ?? false,
+      privateOpenApi: values["private-openapi"] ?? config.privateOpenApi ?? false,
     };
     const maxBody = intFlag("max-body", values["max-body"]) ?? config.maxBodyBytes;
     if (maxBody !== undefined) options.maxBodyBytes = maxBody;
