@@ -18,6 +18,7 @@ import { LiveTrustStore } from "../trust/mod.ts";
 import type { ServerOptions } from "../server/context.ts";
 import { startServer } from "../server/start.ts";
 import { type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
+import { startHints } from "./serve-hints.ts";
 
 const usage = `Usage: host serve [options]
 
@@ -156,6 +157,7 @@ export const command: Command = {
         port,
         options,
         graceMs: intFlag("grace-ms", values["grace-ms"]) ?? config.graceMs ?? 10_000,
+        log: (line) => io.stderr(`host serve: ${line}\n`),
       });
     } catch (error) {
       unwatch();
@@ -174,13 +176,15 @@ export const command: Command = {
       plugins: host.loaded.map((p) => ({ id: p.id, version: p.version, state: p.state })),
       failed: host.failed,
     };
-    if (values.json) io.stdout(JSON.stringify({ event: "listening", ...ready }) + "\n");
+    const hints = await startHints(host.store, paths.trust, host.loaded.length);
+    if (values.json) io.stdout(JSON.stringify({ event: "listening", ...ready, hints }) + "\n");
     else {
       io.stdout(
         `host serve: listening on ${server.url} (${host.loaded.length} plugin(s): ${
           host.loaded.map((p) => `${p.id}@${p.version}`).join(", ") || "none"
         })\n`,
       );
+      for (const hint of hints) io.stdout(`host serve: next: ${hint.message}\n`);
     }
     const signal = await waitForSignal();
     io.stderr(`host serve: ${signal}: shutting down\n`);

@@ -55,6 +55,8 @@ export interface AppParts {
   options?: Partial<ServerOptions>;
   /** Extra readiness condition (default: always ready). */
   ready?: () => boolean;
+  /** Operator log lines, e.g. an upload (default: dropped). */
+  log?: (line: string) => void;
   /** Aborted at shutdown, ending event streams (default: never). */
   shutdown?: AbortSignal;
 }
@@ -80,6 +82,7 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     options,
     shutdown: parts.shutdown ?? new AbortController().signal,
     ready: parts.ready ?? (() => true),
+    log: parts.log ?? (() => {}),
   };
   const app: ServerApp = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {

@@ -67,6 +67,8 @@ export interface ServerDeps {
   options: ServerOptions;
   /** Aborted when the server shuts down: long-lived responses (event streams) end. */
   shutdown: AbortSignal;
+  /** Writes one operator log line (the CLI: stderr), for changes made over HTTP. */
+  log(line: string): void;
   /** Readiness beyond the store check: false until plugins are loaded, and after shutdown starts. */
   ready(): boolean;
 }

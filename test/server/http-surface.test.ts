@@ -75,9 +75,19 @@ describe("HTTP surface", () => {
   });
 
   it("speaks HTTP, not CLI, and shows no server paths on refused uploads", async () => {
+    const lines: string[] = [];
+    h.deps.log = (line) => lines.push(line);
     const same = await signedFirstParty("hello", h.key, (m) => (m.version = "1.1.0"));
     expect((await h.call("/v1/plugins", { ...upload(same), token: h.tokens.admin })).status)
       .toBe(201);
+    // The operator sees the upload (serve writes these lines to stderr), and the event log has it.
+    expect(lines).toEqual([
+      expect.stringMatching(/^uploaded example\.hello@1\.1\.0 \(.+\) by token 'admin'$/),
+    ]);
+    const installed = await h.store.events.query({ type: "plugin.installed" });
+    expect(installed.events.map((e) => e.payload)).toEqual([
+      expect.objectContaining({ version: "1.1.0", replaced: null }),
+    ]);
     const conflict = await h.call("/v1/plugins", { ...upload(same), token: h.tokens.admin });
     expect(conflict.status).toBe(409);
     const c = await conflict.json();

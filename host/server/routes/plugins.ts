@@ -130,6 +130,11 @@ export const plugins: RouteModule = {
         source: "upload",
         via: "http",
       }).catch((error) => Promise.reject(forHttp(error)));
+      deps.log(
+        `uploaded ${info.id}@${info.version} (${info.digest.slice(0, 12)}) by token '${
+          c.get("token")?.name ?? "?"
+        }'`,
+      );
       return c.json(pluginDetail(info), 201);
     });
     registerState(app, deps, enablePlugin, "enabled");
