@@ -19,22 +19,29 @@ export interface CommandSpec {
 /** Reads the subcommands and flags of `command` from its usage text. */
 export function specOf(command: Command): CommandSpec {
   const subcommands = new Set<string>();
+  const optional: string[] = [];
   const after = new RegExp(`host ${command.name} (\\S+)`, "g");
   for (const [, token] of command.usage.matchAll(after)) {
-    const bracketed = /^[[<]/.test(token!);
-    const words = token!.replace(/^[[<]|[\]>.]+$/g, "").split("|");
-    // `<file.wasm>` or `[options]` name an argument, not a subcommand; `<a|b>` lists subcommands.
-    if (bracketed && words.length === 1 && !token!.startsWith("[")) continue;
-    for (const word of words) {
-      if (/^[a-z][a-z-]*$/.test(word) && word !== "options") subcommands.add(word);
-    }
+    const words = token!.replace(/^[[<]|[\]>.]+$/g, "").split("|")
+      .filter((w) => /^[a-z][a-z-]*$/.test(w) && w !== "options");
+    // `<file.wasm>` names an argument; `<a|b>` and bare words are subcommands; `[list]` is an
+    // optional subcommand only where the command has others (`[dir]` alone is an argument).
+    if (token!.startsWith("<") && words.length < 2) continue;
+    if (token!.startsWith("[") && words.length === 1) optional.push(words[0]!);
+    else for (const word of words) subcommands.add(word);
   }
+  const all = subcommands.size > 0 ? [...optional, ...subcommands] : [];
   const flags = new Set<string>(["--help", "--json"]);
-  for (const [flag] of command.usage.matchAll(/--[a-z][a-z0-9-]*/g)) flags.add(flag);
+  // Flags of option lines (`  --db URL`, `  -f, --follow`) and synopsis lines (`host x --y`);
+  // prose that mentions another command's flag is neither.
+  for (const line of command.usage.split("\n")) {
+    if (!/^\s+-/.test(line) && !line.includes(`host ${command.name}`)) continue;
+    for (const [flag] of line.matchAll(/--[a-z][a-z0-9-]*/g)) flags.add(flag);
+  }
   return {
     name: command.name,
     summary: command.summary,
-    subcommands: [...subcommands],
+    subcommands: [...new Set(all)],
     flags: [...flags].sort(),
   };
 }

@@ -149,6 +149,7 @@ export const problemTitles: Readonly<Record<ProblemCode, string>> = {
   payload_too_large: "Request body too large",
   unsupported_media_type: "Unsupported media type",
   rate_limited: "Too many requests",
+  invoke_refused: "Plugin call refused",
   load_error: "Plugin failed to load",
   fuel_exhausted: "Fuel exhausted",
   memory_limit: "Memory limit reached",
