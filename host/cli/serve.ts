@@ -176,6 +176,9 @@ export const command: Command = {
       plugins: host.loaded.map((p) => ({ id: p.id, version: p.version, state: p.state })),
       failed: host.failed,
     };
+    // Listen for the stop signal before saying "listening": a supervisor (or a test) that
+    // stops the server as soon as it reads that line must get a graceful stop.
+    const stopSignal = waitForSignal();
     const hints = await startHints(host.store, paths.trust, host.loaded.length);
     if (values.json) io.stdout(JSON.stringify({ event: "listening", ...ready, hints }) + "\n");
     else {
@@ -186,7 +189,7 @@ export const command: Command = {
       );
       for (const hint of hints) io.stdout(`host serve: next: ${hint.message}\n`);
     }
-    const signal = await waitForSignal();
+    const signal = await stopSignal;
     io.stderr(`host serve: ${signal}: shutting down\n`);
     unwatch();
     offHup();
