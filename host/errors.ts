@@ -34,6 +34,8 @@ const codes = {
   verification_failed: [ExitCode.failed, 422],
   not_found: [ExitCode.failed, 404],
   route_not_found: [ExitCode.usage, 404],
+  /** A known path asked with a method it does not answer (HTTP: `Allow` lists the ones it does). */
+  method_not_allowed: [ExitCode.usage, 405],
   conflict: [ExitCode.failed, 409],
   unauthorized: [ExitCode.failed, 401],
   forbidden: [ExitCode.failed, 403],

@@ -4,6 +4,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../errors.ts";
+import { closest, either } from "./suggest.ts";
 
 /** Where a command writes. Tests pass buffers; bin.ts passes the process streams. */
 export interface CliIo {
@@ -39,7 +40,7 @@ export function parseFlags<const O extends Options>(
   try {
     parsed = parseArgs({ args, options, allowPositionals: true, strict: true });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message.replace(/\.$/, "") : String(error));
+    throw new UsageError(flagError(error, options));
   }
   if (parsed.positionals.length > maxPositionals) {
     throw new UsageError(`Unexpected argument '${parsed.positionals[maxPositionals]}'`);
@@ -54,4 +55,18 @@ export function intFlag(name: string, value: string | undefined): number | undef
     throw new UsageError(`--${name} takes a positive integer, got '${value}'`);
   }
   return Number(value);
+}
+
+/** parseArgs' error as one line; an unknown flag names the nearest real ones. */
+function flagError(error: unknown, options: Options): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = (error as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION"
+    ? /'(-{1,2}[^'=]+)/.exec(message)?.[1]
+    : undefined;
+  if (unknown === undefined) return message.replace(/\.$/, "");
+  const names = Object.keys(options).map((n) => `--${n}`);
+  const near = closest(unknown.startsWith("--") ? unknown : `-${unknown}`, names).slice(0, 3);
+  return `unknown option '${unknown}'${
+    near.length > 0 ? `; did you mean ${either(near)}?` : ""
+  } (see --help)`;
 }

@@ -77,4 +77,8 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
     summary: "Rebuild, re-sign and upload a plugin project on every change",
     load: async () => (await import("./dev.ts")).command,
   },
+  completion: {
+    summary: "Print a shell completion script (bash, zsh or fish)",
+    load: async () => (await import("./completion.ts")).command,
+  },
 };

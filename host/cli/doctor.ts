@@ -43,7 +43,7 @@ export const command: Command = {
     const failed = checks.some((c) => c.status === "fail");
     const warned = checks.some((c) => c.status === "warn");
     if (values.json) {
-      io.stdout(JSON.stringify({ ok: !failed, checks }, null, 2) + "\n");
+      io.stdout(JSON.stringify({ ok: !failed, checks }) + "\n");
     } else {
       const width = Math.max(...checks.map((c) => c.name.length));
       for (const c of checks) {

@@ -100,7 +100,7 @@ export const command: Command = {
     } finally {
       await host.close();
     }
-    if (values.json) io.stdout(JSON.stringify(installed, null, 2) + "\n");
+    if (values.json) io.stdout(JSON.stringify(installed) + "\n");
     return ExitCode.ok;
   },
 };

@@ -7,6 +7,7 @@ import { ExitCode, exitCodeOf, HostError, UsageError } from "../errors.ts";
 import { VERSION } from "../version.ts";
 import type { CliIo, Command } from "./command.ts";
 import { commands } from "./commands.ts";
+import { unknownCommand } from "./spec.ts";
 
 /** Top-level usage text. */
 export function usage(): string {
@@ -46,7 +47,7 @@ export async function main(args: string[], io: CliIo): Promise<number> {
   }
   const entry = commands[first];
   if (!entry) {
-    io.stderr(`host: unknown command '${first}'\n\n${usage()}`);
+    io.stderr(`host: ${await unknownCommand(first)}\n`);
     return ExitCode.usage;
   }
   const command = await entry.load();
@@ -63,7 +64,7 @@ export async function main(args: string[], io: CliIo): Promise<number> {
 
 function report(error: unknown, command: Command, io: CliIo): number {
   if (error instanceof UsageError) {
-    io.stderr(`host ${command.name}: ${error.message}\n\n${command.usage}`);
+    io.stderr(`host ${command.name}: ${error.message}\n${hintLine(command, error.message)}`);
   } else if (error instanceof HostError) {
     io.stderr(`host ${command.name}: ${error.message}\n`);
   } else {
@@ -71,4 +72,9 @@ function report(error: unknown, command: Command, io: CliIo): number {
     io.stderr(`host ${command.name}: internal error: ${message}\n`);
   }
   return exitCodeOf(error);
+}
+
+/** After a usage error: where the full usage is (not the whole text: the error stays visible). */
+function hintLine(command: Command, message: string): string {
+  return message.includes("--help") ? "" : `Run 'host ${command.name} --help' for its usage.\n`;
 }

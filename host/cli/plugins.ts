@@ -8,13 +8,15 @@ import { openStore, type Store } from "../store/mod.ts";
 import { KeyIdSchema } from "../trust/mod.ts";
 import type { CliIo } from "./command.ts";
 import { type Command, commonOptions, parseFlags } from "./command.ts";
+import { listPlugins } from "./plugins-list.ts";
 
 const usage = `Usage: host plugins [list] [--json]
        host plugins enable|disable|remove <plugin-id>
        host plugins rekey <plugin-id> --key KEYID [--key KEYID...]
 
 Lists the plugins installed in the data directory (with 'host install' or
-POST /v1/plugins), or changes one. A running host applies enable/disable and
+POST /v1/plugins) and those a running server loaded from --plugins (SOURCE
+"served"), or changes an installed one. A running host applies enable/disable and
 removal on its next start; use the HTTP API to change a running host.
 
 rekey: a plugin id is pinned to the key(s) that first installed it, and a
@@ -26,7 +28,7 @@ Options:
   --key KEYID  rekey: the key id(s) (16 hex digits) to pin the plugin to
   --home DIR   Data directory (default: $PLUGHOST_HOME or ./.plughost)
   --db URL     Database (default: $PLUGHOST_DB or <data dir>/host.db)
-  --json       Print JSON
+  --json       Print one JSON document: {"plugins":[...],"server":{url,startedAt}|null}
 
 Exit codes: 0 ok; 1 no such plugin; 64 usage; 91 storage.
 `;
@@ -66,22 +68,7 @@ export const command: Command = {
     const paths = resolvePaths(io.env, io.cwd, { home: values.home, db: values.db });
     const store = await openStore({ url: paths.db, authToken: io.env.PLUGHOST_DB_TOKEN });
     try {
-      if (action === "list") {
-        const plugins = await store.plugins.list();
-        if (values.json) io.stdout(JSON.stringify(plugins, null, 2) + "\n");
-        else if (plugins.length === 0) {
-          io.stdout("No plugins installed (install one with 'host install FILE.wasm')\n");
-        } else {
-          for (const p of plugins) {
-            io.stdout(
-              `${p.id}  ${p.version}  ${p.state}  sha256:${
-                p.digest.slice(0, 12)
-              }…  ${p.installedAt}\n`,
-            );
-          }
-        }
-        return ExitCode.ok;
-      }
+      if (action === "list") return await listPlugins(store, values.json ?? false, io);
       const pluginId = id as string;
       if (action === "rekey") return await rekey(store, pluginId, keys, values.json ?? false, io);
       const changed = action === "remove"

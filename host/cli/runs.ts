@@ -53,13 +53,13 @@ export const command: Command = {
             `No run '${runId}' in ${url}: list runs with 'host runs'`,
           );
         }
-        io.stdout(values.json ? JSON.stringify(record, null, 2) + "\n" : showRun(record));
+        io.stdout(values.json ? JSON.stringify(record) + "\n" : showRun(record));
         return ExitCode.ok;
       }
       const page = store === undefined
         ? { runs: [] }
         : await store.runs.list({ pluginId: values.plugin, status: status?.data, limit });
-      if (values.json) io.stdout(JSON.stringify(page.runs, null, 2) + "\n");
+      if (values.json) io.stdout(JSON.stringify(page.runs) + "\n");
       else if (page.runs.length === 0) io.stdout(`No runs recorded in ${url}\n`);
       else io.stdout(table(page.runs));
       return ExitCode.ok;

@@ -59,7 +59,7 @@ export const command: Command = {
     const [sub = "list", target] = positionals;
     const paths = resolvePaths(io.env, io.cwd, { db: values.db, plugins: values.plugins });
     const out = (text: string, value: unknown) =>
-      io.stdout(values.json ? JSON.stringify(value, null, 2) + "\n" : text);
+      io.stdout(values.json ? JSON.stringify(value) + "\n" : text);
     if (sub === "list") {
       if (target !== undefined) throw new UsageError(`Unexpected argument '${target}'`);
       const store = await openExistingStore({ url: paths.db });

@@ -18,6 +18,7 @@ import { LiveTrustStore } from "../trust/mod.ts";
 import type { ServerOptions } from "../server/context.ts";
 import { startServer } from "../server/start.ts";
 import { type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
+import { startHints } from "./serve-hints.ts";
 
 const usage = `Usage: host serve [options]
 
@@ -39,11 +40,12 @@ Options:
   --home DIR           Data directory (default: $PLUGHOST_HOME or ./.plughost)
   --config FILE        JSON config with any of: host, port, plugins, db, trust, home, policy,
                        maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
-                       validateOutput, allowUnsigned, graceMs (flags win)
+                       validateOutput, allowUnsigned, graceMs, privateOpenApi (flags win)
   --max-body N         Largest JSON body in bytes (default 1048576)
   --rate-limit N       Requests per second per token (default 100; 0: no limit)
   --grace-ms N         Shutdown waits this long for calls in flight (default 10000)
   --validate-output    Check capability output against its schema (development)
+  --private-openapi    Serve /openapi.json only to tokens with scope read (default: public)
   --allow-unsigned     Dev mode: load unsigned or untrusted plugins (each load is a warn event)
 
 Exit codes: 0 stopped by a signal; 64 usage; 65 bad config; 91 storage; 93 cannot listen.
@@ -66,6 +68,7 @@ const ConfigFile = z.strictObject({
   validateOutput: z.boolean().optional(),
   allowUnsigned: z.boolean().optional(),
   graceMs: z.number().int().nonnegative().optional(),
+  privateOpenApi: z.boolean().optional(),
 });
 type ConfigFile = z.infer<typeof ConfigFile>;
 
@@ -89,6 +92,7 @@ export const command: Command = {
       "grace-ms": { type: "string" },
       "validate-output": { type: "boolean" },
       "allow-unsigned": { type: "boolean" },
+      "private-openapi": { type: "boolean" },
     }, 0);
     const config = values.config === undefined ? {} : await readConfig(values.config, io.cwd);
     const paths = resolvePaths(io.env, io.cwd, {
@@ -103,6 +107,7 @@ export const command: Command = {
     const options: Partial<ServerOptions> = {
       ...(config.maxUploadBytes ? { maxUploadBytes: config.maxUploadBytes } : {}),
       validateOutput: values["validate-output"] ?? config.validateOutput ?? false,
+      privateOpenApi: values["private-openapi"] ?? config.privateOpenApi ?? false,
     };
     const maxBody = intFlag("max-body", values["max-body"]) ?? config.maxBodyBytes;
     if (maxBody !== undefined) options.maxBodyBytes = maxBody;
@@ -152,6 +157,7 @@ export const command: Command = {
         port,
         options,
         graceMs: intFlag("grace-ms", values["grace-ms"]) ?? config.graceMs ?? 10_000,
+        log: (line) => io.stderr(`host serve: ${line}\n`),
       });
     } catch (error) {
       unwatch();
@@ -170,15 +176,20 @@ export const command: Command = {
       plugins: host.loaded.map((p) => ({ id: p.id, version: p.version, state: p.state })),
       failed: host.failed,
     };
-    if (values.json) io.stdout(JSON.stringify({ event: "listening", ...ready }) + "\n");
+    // Listen for the stop signal before saying "listening": a supervisor (or a test) that
+    // stops the server as soon as it reads that line must get a graceful stop.
+    const stopSignal = waitForSignal();
+    const hints = await startHints(host.store, paths.trust, host.loaded.length);
+    if (values.json) io.stdout(JSON.stringify({ event: "listening", ...ready, hints }) + "\n");
     else {
       io.stdout(
         `host serve: listening on ${server.url} (${host.loaded.length} plugin(s): ${
           host.loaded.map((p) => `${p.id}@${p.version}`).join(", ") || "none"
         })\n`,
       );
+      for (const hint of hints) io.stdout(`host serve: next: ${hint.message}\n`);
     }
-    const signal = await waitForSignal();
+    const signal = await stopSignal;
     io.stderr(`host serve: ${signal}: shutting down\n`);
     unwatch();
     offHup();

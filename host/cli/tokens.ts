@@ -99,14 +99,26 @@ export const command: Command = {
 async function list(tokens: TokensRepository, json: boolean, io: CliIo): Promise<number> {
   const all = await tokens.list();
   if (json) io.stdout(JSON.stringify({ tokens: all }) + "\n");
-  else {
-    for (const t of all) {
-      const state = t.revokedAt
+  else if (all.length === 0) {
+    io.stdout("No tokens (create one with 'host tokens create --scope read')\n");
+  } else {
+    const rows = all.map((t) => [
+      t.id,
+      t.revokedAt
         ? "revoked"
         : t.expiresAt && Date.parse(t.expiresAt) <= Date.now()
         ? "expired"
-        : "active";
-      io.stdout(`${t.id}  ${state.padEnd(7)}  ${t.scopes.join(",")}  ${t.name}\n`);
+        : "active",
+      t.scopes.join(","),
+      t.name,
+    ]);
+    const header = ["ID", "STATE", "SCOPES", "NAME"];
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    for (const row of [header, ...rows]) {
+      io.stdout(
+        row.map((cell, i) => i === row.length - 1 ? cell : cell.padEnd(widths[i]!)).join("  ") +
+          "\n",
+      );
     }
   }
   return ExitCode.ok;

@@ -53,6 +53,13 @@ export async function installPlugin(
         throw new HostError(
           "conflict",
           `Plugin '${candidate.id}' ${existing.version} is installed; ${candidate.version} is not higher (use force to replace it)`,
+          {
+            details: {
+              pluginId: candidate.id,
+              installed: existing.version,
+              candidate: candidate.version,
+            },
+          },
         );
       }
       const keyIds = signers.map((s) => s.keyId);

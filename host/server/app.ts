@@ -19,12 +19,14 @@ import {
   type ServerOptions,
 } from "./context.ts";
 import { Inflight } from "./inflight.ts";
+import { allowedMethods } from "./methods.ts";
 import { Metrics } from "./metrics.ts";
 import { isClientError, ProblemError, problemFromError, problemResponse } from "./problem.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { capabilities } from "./routes/capabilities.ts";
 import { events } from "./routes/events.ts";
 import { health } from "./routes/health.ts";
+import { index } from "./routes/index.ts";
 import { meta } from "./routes/meta.ts";
 import { plugins } from "./routes/plugins.ts";
 import { runs } from "./routes/runs.ts";
@@ -33,6 +35,7 @@ import { cachedVerifier, type TokenVerifier } from "./token-cache.ts";
 
 /** Every route group of the API, in registration order. */
 export const routeModules: readonly RouteModule[] = [
+  index,
   health,
   capabilities,
   plugins,
@@ -52,6 +55,8 @@ export interface AppParts {
   options?: Partial<ServerOptions>;
   /** Extra readiness condition (default: always ready). */
   ready?: () => boolean;
+  /** Operator log lines, e.g. an upload (default: dropped). */
+  log?: (line: string) => void;
   /** Aborted at shutdown, ending event streams (default: never). */
   shutdown?: AbortSignal;
 }
@@ -77,6 +82,7 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     options,
     shutdown: parts.shutdown ?? new AbortController().signal,
     ready: parts.ready ?? (() => true),
+    log: parts.log ?? (() => {}),
   };
   const app: ServerApp = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
@@ -161,12 +167,22 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     }
     return problemFromError(error);
   });
-  app.notFound((c) =>
-    problemResponse(
+  const allowed = allowedMethods(app);
+  app.notFound((c) => {
+    const path = new URL(c.req.url).pathname;
+    const methods = allowed(path);
+    if (methods.length > 0) {
+      return problemResponse(
+        "method_not_allowed",
+        `${path.slice(0, 200)} answers ${methods.join(", ")}, not ${c.req.method.slice(0, 20)}`,
+        { headers: { allow: methods.join(", ") }, extensions: { allow: methods } },
+      );
+    }
+    return problemResponse(
       "route_not_found",
-      `No route ${c.req.method} ${new URL(c.req.url).pathname.slice(0, 200)}: see /openapi.json`,
-    )
-  );
+      `No route ${c.req.method.slice(0, 20)} ${path.slice(0, 200)}: see /openapi.json`,
+    );
+  });
   for (const module of routeModules) module.register(app, deps);
   return { app, deps };
 }

@@ -51,7 +51,7 @@ export function authenticate(
       failures?.take(address);
       throw new ProblemError(
         "unauthorized",
-        "The Authorization header must be 'Bearer <token>': create a token with `host tokens create`",
+        "The Authorization header must be 'Bearer <token>': ask the server's operator for a token",
         { headers: challenge },
       );
     }
@@ -60,7 +60,7 @@ export function authenticate(
       failures?.take(address);
       throw new ProblemError(
         "unauthorized",
-        "The bearer token is unknown, revoked or expired: create a new one with `host tokens create`",
+        "The bearer token is unknown, revoked or expired: ask the server's operator for a new one",
         { headers: challenge },
       );
     }

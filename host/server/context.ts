@@ -34,6 +34,8 @@ export interface ServerOptions {
   authFailuresPerSecond: number;
   /** Failed bearer-token checks one client address may make at once (default 30). */
   authFailureBurst: number;
+  /** Serve /openapi.json only to tokens with scope `read` (default false: it is public). */
+  privateOpenApi: boolean;
 }
 
 /** Defaults of `ServerOptions`. */
@@ -49,6 +51,7 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   streamBatch: 200,
   authFailuresPerSecond: 2,
   authFailureBurst: 30,
+  privateOpenApi: false,
 });
 
 /** Everything routes use. Built by `createApp`; route modules receive it. */
@@ -64,6 +67,8 @@ export interface ServerDeps {
   options: ServerOptions;
   /** Aborted when the server shuts down: long-lived responses (event streams) end. */
   shutdown: AbortSignal;
+  /** Writes one operator log line (the CLI: stderr), for changes made over HTTP. */
+  log(line: string): void;
   /** Readiness beyond the store check: false until plugins are loaded, and after shutdown starts. */
   ready(): boolean;
 }

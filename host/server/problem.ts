@@ -126,7 +126,46 @@ export function isClientError(error: unknown): boolean {
     (error instanceof HTTPException && error.status < 500);
 }
 
+/**
+ * The `title` of each problem code: a short, fixed summary in sentence case
+ * (RFC 9457: the same for every occurrence of the type); the `detail` says
+ * what happened this time and what to do.
+ */
+export const problemTitles: Readonly<Record<ProblemCode, string>> = {
+  usage: "Bad request",
+  invalid_input: "Invalid input",
+  invalid_json: "Invalid JSON",
+  schema_mismatch: "Input does not match the schema",
+  invalid_manifest: "Invalid plugin manifest",
+  verification_failed: "Plugin verification failed",
+  not_found: "Not found",
+  route_not_found: "No such route",
+  method_not_allowed: "Method not allowed",
+  conflict: "Conflict",
+  unauthorized: "Authentication required",
+  forbidden: "Forbidden",
+  permission_denied: "Permission denied",
+  quota_exceeded: "Quota exceeded",
+  payload_too_large: "Request body too large",
+  unsupported_media_type: "Unsupported media type",
+  rate_limited: "Too many requests",
+  invoke_refused: "Plugin call refused",
+  load_error: "Plugin failed to load",
+  fuel_exhausted: "Fuel exhausted",
+  memory_limit: "Memory limit reached",
+  timeout: "Timed out",
+  stack_overflow: "Stack overflow",
+  trap: "Plugin trapped",
+  plugin_error: "Plugin returned an error",
+  output_too_large: "Output too large",
+  output_invalid: "Invalid plugin output",
+  busy: "Plugin busy",
+  not_ready: "Not ready",
+  host_error: "Internal error",
+  storage_error: "Storage unavailable",
+  network_error: "Network error",
+};
+
 function titleOf(code: ProblemCode): string {
-  const words = code.replaceAll("_", " ");
-  return words.charAt(0).toUpperCase() + words.slice(1);
+  return problemTitles[code] ?? "Error";
 }

@@ -6,8 +6,10 @@
  * @module
  */
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
+import type { MiddlewareHandler } from "hono";
 import { requireScope, type Scope } from "./auth.ts";
-import type { ServerApp } from "./context.ts";
+import type { AppEnv, ServerApp } from "./context.ts";
+import { ProblemError } from "./problem.ts";
 
 /** Who may call a route: a scope, or anyone (`public`). */
 export type Access = Scope | "public";
@@ -28,8 +30,9 @@ export function defineRoute<
 }
 
 /**
- * Installs the scope check for `route` on `app` (before its handler) and
- * returns the route, for `app.openapi(guarded(app, route), handler)`.
+ * Installs the scope check and the query-parameter check for `route` on
+ * `app` (before its handler) and returns the route, for
+ * `app.openapi(guarded(app, route), handler)`.
  */
 export function guarded<R extends RouteConfig>(
   app: ServerApp,
@@ -41,7 +44,39 @@ export function guarded<R extends RouteConfig>(
   if (access !== "public") {
     app.on(route.method.toUpperCase(), honoPath(route.path), requireScope(access, options));
   }
+  app.on(route.method.toUpperCase(), honoPath(route.path), knownQuery(queryNames(route)));
   return route;
+}
+
+/** The query parameters a route declares (none when it has no query schema). */
+export function queryNames(route: RouteConfig): string[] {
+  const query = route.request?.query as { shape?: Record<string, unknown> } | undefined;
+  return Object.keys(query?.shape ?? {});
+}
+
+/**
+ * Refuses query parameters the route does not declare (400, naming them and
+ * the accepted ones): a misspelt filter (`?plugin=` for `?pluginId=`) would
+ * otherwise be ignored and the answer would look like an unfiltered success.
+ */
+export function knownQuery(accepted: readonly string[]): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const names = [...new Set(new URL(c.req.url).searchParams.keys())];
+    const unknown = names.filter((n) => !accepted.includes(n));
+    if (unknown.length > 0) {
+      const list = unknown.map((n) => `'${n.slice(0, 100)}'`).slice(0, 20).join(", ");
+      throw new ProblemError(
+        "invalid_input",
+        `Unknown query parameter${unknown.length === 1 ? "" : "s"} ${list}: ${
+          accepted.length === 0
+            ? "this route takes none"
+            : `this route accepts ${accepted.map((n) => `'${n}'`).join(", ")}`
+        }`,
+        { extensions: { unknown: unknown.slice(0, 20), accepted } },
+      );
+    }
+    await next();
+  };
 }
 
 /** `/v1/runs/{id}` -> `/v1/runs/:id`. */

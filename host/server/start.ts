@@ -19,6 +19,8 @@ export interface StartOptions {
   /** Default 8787; 0 picks a free port. */
   port?: number;
   options?: Partial<ServerOptions>;
+  /** Where the server writes operator log lines (uploads); default: nowhere. */
+  log?: (line: string) => void;
   /** How long shutdown waits for calls in flight, in ms (default 10000). */
   graceMs?: number;
   /** Longest a request may take to arrive (slow or stalled bodies), in ms (default 30000; Node). */
@@ -43,6 +45,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     runtime: options.host.runtime,
     pluginsDir: options.pluginsDir,
     options: options.options,
+    ...(options.log ? { log: options.log } : {}),
     shutdown: stopping.signal,
     ready: () => !stopping.signal.aborted,
   });
@@ -59,8 +62,23 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const graceMs = options.graceMs ?? 10_000;
   let closing: Promise<{ interrupted: string[] }> | undefined;
   const urlHost = hostname.includes(":") ? `[${hostname}]` : hostname;
+  const url = `http://${urlHost}:${listener.port}`;
+  // What this server loaded (also from --plugins, which the plugins table does not hold), so
+  // `host plugins` over the same database can list what a running server serves.
+  void deps.store.events.append({
+    type: "server.started",
+    payload: {
+      url,
+      plugins: deps.runtime.list().map((p) => ({
+        id: p.id,
+        version: p.version,
+        digest: p.digest,
+        source: p.source,
+      })),
+    },
+  }).catch(() => {});
   return {
-    url: `http://${urlHost}:${listener.port}`,
+    url,
     port: listener.port,
     app,
     deps,
@@ -72,6 +90,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           deps.inflight.drain(graceMs),
         ]);
         const interrupted = drained ? [] : await interruptRuns(deps.store, deps.inflight.ids());
+        await deps.store.events.append({ type: "server.stopped", payload: { url } })
+          .catch(() => {});
         await options.host.close();
         return { interrupted };
       })();

@@ -28,7 +28,8 @@ export async function checkDatabase(url: string, authToken?: string): Promise<Ch
     return [{
       name: "database",
       status: "fail",
-      detail: `no database at ${file}: run any command that opens it (e.g. host runs) or pass --db`,
+      detail:
+        `no database at ${file}: a new data directory has none yet; 'host serve' or 'host tokens list' creates it (or pass --db)`,
     }];
   }
   let client: Client;
@@ -115,7 +116,7 @@ async function migrated(client: Client): Promise<Check> {
       name: "migrations",
       status: "fail",
       detail:
-        `${pending} of ${migrations.length} migrations not applied: open the database with this host (e.g. host runs) to apply them`,
+        `${pending} of ${migrations.length} migrations not applied: open the database with this host ('host serve' or 'host tokens list') to apply them`,
     };
 }
 

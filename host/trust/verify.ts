@@ -44,7 +44,12 @@ export async function verifyPlugin(
   if (!report.ok || report.manifest === undefined || report.digest === undefined) {
     const reason = report.reason ?? "malformed";
     throw new HostError("verification_failed", `${reason}: ${report.message}`, {
-      details: { reason, pluginId: report.pluginId, digest: report.digest },
+      details: {
+        reason,
+        pluginId: report.pluginId,
+        digest: report.digest,
+        keyIds: report.signatures.map((s) => s.keyId),
+      },
     });
   }
   const plugin: VerifiedPlugin = {

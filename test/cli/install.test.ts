@@ -40,12 +40,15 @@ describe("host install and host plugins", () => {
     expect((await host(["install", signed, "--force"])).code).toBe(0);
 
     const list = await host(["plugins", "--json"]);
-    expect(JSON.parse(list.stdout)).toMatchObject([{ id: "example.hello", state: "enabled" }]);
+    expect(JSON.parse(list.stdout).plugins).toMatchObject([
+      { id: "example.hello", state: "enabled", source: "installed" },
+    ]);
   });
 
   it("disables and removes, and says so when the plugin is not installed", async () => {
     expect((await host(["plugins", "disable", "example.hello"])).code).toBe(0);
-    expect(JSON.parse((await host(["plugins", "--json"])).stdout)[0].state).toBe("disabled");
+    expect(JSON.parse((await host(["plugins", "--json"])).stdout).plugins[0].state)
+      .toBe("disabled");
     expect((await host(["plugins", "remove", "example.hello"])).code).toBe(0);
     const missing = await host(["plugins", "remove", "example.hello"]);
     expect(missing.code).toBe(1);

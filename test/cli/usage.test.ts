@@ -22,19 +22,39 @@ describe("host CLI usage", () => {
     expect(result.stdout).toContain("call");
   });
 
-  it("exits 64 with usage on stderr for an unknown command", async () => {
+  it("exits 64 with one line and a pointer to --help for an unknown command", async () => {
     const result = await runCli(["frobnicate"]);
     expect(result.code).toBe(64);
-    expect(result.stderr).toContain("unknown command 'frobnicate'");
-    expect(result.stderr).toContain("Usage: host <command>");
+    expect(result.stderr).toBe(
+      "host: unknown command 'frobnicate'; run 'host --help' for the list of commands\n",
+    );
     expect(result.stdout).toBe("");
   });
 
-  it("exits 64 with the command's usage for an unknown flag", async () => {
+  it("suggests the full command for a subcommand given alone, and near names", async () => {
+    const list = await runCli(["list"]);
+    expect(list.code).toBe(64);
+    expect(list.stderr).toBe(
+      "host: unknown command 'list'; did you mean 'plugins list', 'schedules list' or 'tokens list'?\n",
+    );
+    const typo = await runCli(["plugns"]);
+    expect(typo.code).toBe(64);
+    expect(typo.stderr).toBe("host: unknown command 'plugns'; did you mean 'plugins'?\n");
+  });
+
+  it("exits 64 naming the unknown flag, the nearest real one and --help", async () => {
     const result = await runCli(["call", "x.wasm", "run", "--frob"]);
     expect(result.code).toBe(64);
-    expect(result.stderr).toContain("--frob");
-    expect(result.stderr).toContain("Usage: host call");
+    expect(result.stderr).toContain("unknown option '--frob'");
+    expect(result.stderr).not.toContain("Usage: host call");
+    const typo = await runCli(["runs", "--jsn"]);
+    expect(typo.code).toBe(64);
+    expect(typo.stderr).toBe(
+      "host runs: unknown option '--jsn'; did you mean '--json'? (see --help)\n",
+    );
+    const missing = await runCli(["runs", "--limit"]);
+    expect(missing.code).toBe(64);
+    expect(missing.stderr).toContain("Run 'host runs --help' for its usage.");
   });
 
   it("exits 64 with no command at all", async () => {

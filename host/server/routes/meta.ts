@@ -1,6 +1,6 @@
 /**
  * `GET /metrics` (Prometheus text) and `GET /openapi.json` (this API plus one
- * operation per installed capability).
+ * operation per installed capability; public unless the operator closes it).
  * @module
  */
 import { z } from "@hono/zod-openapi";
@@ -18,18 +18,26 @@ export const metricsRoute = defineRoute("read", {
   },
 });
 
-export const openApiRoute = defineRoute("read", {
-  method: "get",
-  path: "/openapi.json",
+const openApiConfig = {
+  method: "get" as const,
+  path: "/openapi.json" as const,
   tags: ["meta"],
   summary: "This OpenAPI document, with one operation per installed capability",
+  description: "Public: it describes the API, not its data. A server started with " +
+    "`--private-openapi` serves it only to tokens with scope `read`.",
   responses: {
     200: {
       description: "OpenAPI 3.1",
       content: { "application/json": { schema: z.record(z.string(), z.unknown()) } },
     },
   },
-});
+};
+
+/** `/openapi.json` as served by default: public. */
+export const openApiRoute = defineRoute("public", openApiConfig);
+
+/** `/openapi.json` on a server started with `--private-openapi`. */
+export const privateOpenApiRoute = defineRoute("read", openApiConfig);
 
 export const meta: RouteModule = {
   name: "meta",
@@ -42,7 +50,8 @@ export const meta: RouteModule = {
       });
       return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
     });
-    app.openapi(guarded(app, openApiRoute), (c) => {
+    const route = deps.options.privateOpenApi ? privateOpenApiRoute : openApiRoute;
+    app.openapi(guarded(app, route), (c) => {
       return c.json(openApiDocument(app, deps.runtime.list()), 200);
     });
   },

@@ -8,6 +8,7 @@ import { HostError } from "../../errors.ts";
 import { installPlugin, setPluginState, uninstallPlugin } from "../../runtime/mod.ts";
 import { readBody, requireMediaType } from "../body.ts";
 import type { RouteModule, ServerApp, ServerDeps } from "../context.ts";
+import { forHttp } from "../http-wording.ts";
 import { pluginDetail, pluginSummary } from "../plugin-view.ts";
 import { defineRoute, guarded } from "../route.ts";
 import { PluginDetail, PluginSummary, problemContent } from "../schemas.ts";
@@ -128,7 +129,12 @@ export const plugins: RouteModule = {
         rekey: rekey === "true" || rekey === "1",
         source: "upload",
         via: "http",
-      });
+      }).catch((error) => Promise.reject(forHttp(error)));
+      deps.log(
+        `uploaded ${info.id}@${info.version} (${info.digest.slice(0, 12)}) by token '${
+          c.get("token")?.name ?? "?"
+        }'`,
+      );
       return c.json(pluginDetail(info), 201);
     });
     registerState(app, deps, enablePlugin, "enabled");
