@@ -7,11 +7,11 @@
  */
 import { type HostPaths, resolvePaths } from "./config/paths.ts";
 import type { HostFunctionProvider } from "./capabilities/types.ts";
-import { type InstallOptions, installPlugin } from "./runtime/install.ts";
-import type { RunMetrics } from "./runtime/metrics.ts";
-import { openHost } from "./runtime/open-host.ts";
-import type { LoadOptions, PluginRuntime } from "./runtime/runtime.ts";
-import type { InvokeRequest, InvokeResult, PluginInfo, RuntimeOptions } from "./runtime/types.ts";
+import { type InstallOptions, installPlugin } from "./core/install.ts";
+import type { RunMetrics } from "./core/metrics.ts";
+import { openHost } from "./core/open-host.ts";
+import type { LoadOptions, PluginRuntime } from "./core/runtime.ts";
+import type { InvokeRequest, InvokeResult, PluginInfo, RuntimeOptions } from "./core/types.ts";
 import type { Limits } from "./sandbox/mod.ts";
 import { type RunningScheduler, type SchedulerOptions, startScheduler } from "./scheduler/mod.ts";
 import type { EventsRepository, RunsRepository, Store } from "./store/mod.ts";

@@ -5,5 +5,5 @@
  * @module
  */
 export { createHost, type Host, type HostOptions } from "./host.ts";
-export type { InvokeRequest, InvokeResult, PluginInfo, Trigger } from "./runtime/types.ts";
+export type { InvokeRequest, InvokeResult, PluginInfo, Trigger } from "./core/types.ts";
 export { type ErrorCode, HostError } from "./errors.ts";

@@ -69,6 +69,33 @@ if (sqlHits.length > 0) {
 } else {
   process.stdout.write("✔ no SQL outside host/store/\n");
 }
+// Runtime checks by global (Deno.*, or probing globalThis for Deno/Bun) are runtime-specific code
+// too, which an import rule cannot see: they belong in host/adapter/ (tests may probe freely).
+const RUNTIME_PATTERN = /\bDeno\.[a-zA-Z]|globalThis\W+(Deno|Bun)\b|\{\s*(Deno|Bun)\?:/;
+const runtimeHits = [];
+for (const file of walk(join(root, "host"))) {
+  const rel = relative(root, file).split("\\").join("/");
+  if (
+    rel.startsWith("host/adapter/") || /\.test\.ts$/.test(rel) || !/\.(ts|mts|js|mjs)$/.test(rel)
+  ) {
+    continue;
+  }
+  readFileSync(file, "utf8").split("\n").forEach((line, i) => {
+    const code = line.replace(/\/\/.*$/, "").trim();
+    if (code.startsWith("*") || code.startsWith("/*")) return;
+    if (RUNTIME_PATTERN.test(code)) {
+      runtimeHits.push(`  error runtime-specific-in-adapter: ${rel}:${i + 1}: a Deno/Bun global`);
+    }
+  });
+}
+if (runtimeHits.length > 0) {
+  failed = true;
+  process.stdout.write(
+    `${runtimeHits.join("\n")}\n\nx ${runtimeHits.length} runtime check(s) outside host/adapter/\n`,
+  );
+} else {
+  process.stdout.write("✔ no runtime checks outside host/adapter/\n");
+}
 process.exit(failed ? 1 : 0);
 
 function* walk(dir) {

@@ -12,7 +12,7 @@ import { capabilityProvider } from "../capabilities/mod.ts";
 import { HostError } from "../errors.ts";
 import { createHost, type Host } from "../host.ts";
 import { formatIssues } from "../manifest/mod.ts";
-import { capabilityValidator } from "../runtime/validate.ts";
+import { capabilityValidator } from "../core/validate.ts";
 import { readSigningKey, trustKey } from "../trust/mod.ts";
 import type { Project } from "./project.ts";
 import { TESTS_FILE } from "./project.ts";

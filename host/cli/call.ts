@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { resolvePaths } from "../config/paths.ts";
 import { ExitCode, exitCodeFor, HostError, UsageError } from "../errors.ts";
 import { createHost, type Host } from "../host.ts";
-import type { CallLimits, PluginInfo } from "../runtime/mod.ts";
+import type { CallLimits, PluginInfo } from "../core/mod.ts";
 import { type CallResult, defaultPolicy } from "../sandbox/mod.ts";
 import { type CliIo, type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
 import { readFileArg } from "./files.ts";

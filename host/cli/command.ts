@@ -70,3 +70,6 @@ function flagError(error: unknown, options: Options): string {
     near.length > 0 ? `; did you mean ${either(near)}?` : ""
   } (see --help)`;
 }
+
+/** The command table's shape (host/cli/commands.ts), for modules handed the table. */
+export type CommandTable = Record<string, { summary: string; load: () => Promise<Command> }>;

@@ -2,9 +2,9 @@
  * The command table: name -> summary and a lazy loader, one line per command.
  * @module
  */
-import type { Command } from "./command.ts";
+import type { CommandTable } from "./command.ts";
 
-export const commands: Record<string, { summary: string; load: () => Promise<Command> }> = {
+export const commands: CommandTable = {
   call: {
     summary: "Call an export of a plugin file and print its output",
     load: async () => (await import("./call.ts")).command,
@@ -79,6 +79,7 @@ export const commands: Record<string, { summary: string; load: () => Promise<Com
   },
   completion: {
     summary: "Print a shell completion script (bash, zsh or fish)",
-    load: async () => (await import("./completion.ts")).command,
+    // Completion reads the table it is part of, so it is handed the table rather than importing it.
+    load: async () => (await import("./completion.ts")).completionCommand(commands),
   },
 };

@@ -5,7 +5,7 @@
  * @module
  */
 import { ExitCode, UsageError } from "../errors.ts";
-import { type Command, commonOptions, parseFlags } from "./command.ts";
+import { type Command, type CommandTable, commonOptions, parseFlags } from "./command.ts";
 import { allSpecs, type CommandSpec } from "./spec.ts";
 
 const shells = ["bash", "zsh", "fish"] as const;
@@ -27,7 +27,8 @@ Options:
 Exit codes: 0 ok; 64 usage.
 `;
 
-export const command: Command = {
+/** The `completion` command, completing the commands of `table`. */
+export const completionCommand = (table: CommandTable): Command => ({
   name: "completion",
   summary: "Print a shell completion script (bash, zsh or fish)",
   usage,
@@ -48,11 +49,11 @@ export const command: Command = {
     if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) {
       throw new UsageError(`--name takes a command name (letters, digits . _ -), got '${name}'`);
     }
-    const specs = await allSpecs();
+    const specs = await allSpecs(table);
     io.stdout(script(shell as Shell, name, specs));
     return ExitCode.ok;
   },
-};
+});
 
 /** The completion script for `shell`, completing `name`. */
 export function script(shell: Shell, name: string, specs: readonly CommandSpec[]): string {

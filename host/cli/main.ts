@@ -47,7 +47,7 @@ export async function main(args: string[], io: CliIo): Promise<number> {
   }
   const entry = commands[first];
   if (!entry) {
-    io.stderr(`host: ${await unknownCommand(first)}\n`);
+    io.stderr(`host: ${await unknownCommand(commands, first)}\n`);
     return ExitCode.usage;
   }
   const command = await entry.load();

@@ -13,7 +13,7 @@ import { onSignal } from "../adapter/signals.ts";
 import { capabilityProvider } from "../capabilities/mod.ts";
 import { createHost } from "../host.ts";
 import { admitter, defaultPolicyPath, loadPolicy } from "../policy/mod.ts";
-import { watchTrust } from "../runtime/mod.ts";
+import { watchTrust } from "../core/mod.ts";
 import { LiveTrustStore } from "../trust/mod.ts";
 import type { ServerOptions } from "../server/context.ts";
 import { startServer } from "../server/start.ts";

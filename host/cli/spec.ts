@@ -4,8 +4,7 @@
  * completion, so neither keeps a second list that could drift.
  * @module
  */
-import type { Command } from "./command.ts";
-import { commands } from "./commands.ts";
+import type { Command, CommandTable } from "./command.ts";
 import { closest, either } from "./suggest.ts";
 
 /** A command's subcommands and long flags, as its usage text lists them. */
@@ -47,7 +46,7 @@ export function specOf(command: Command): CommandSpec {
 }
 
 /** Every command's spec, in the command table's order (loads every command). */
-export async function allSpecs(): Promise<CommandSpec[]> {
+export async function allSpecs(commands: CommandTable): Promise<CommandSpec[]> {
   return await Promise.all(
     Object.values(commands).map(async (entry) => specOf(await entry.load())),
   );
@@ -57,8 +56,8 @@ export async function allSpecs(): Promise<CommandSpec[]> {
  * The message for an unknown command: the nearest real commands, or, for a
  * word that is some command's subcommand (`host list`), the full command.
  */
-export async function unknownCommand(word: string): Promise<string> {
-  const specs = await allSpecs();
+export async function unknownCommand(commands: CommandTable, word: string): Promise<string> {
+  const specs = await allSpecs(commands);
   const asSubcommand = specs
     .filter((s) => s.subcommands.includes(word))
     .map((s) => `${s.name} ${word}`);

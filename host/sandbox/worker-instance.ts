@@ -27,7 +27,7 @@ import {
   type RunOutcome,
 } from "./instance.ts";
 import { createMainInstance, startFailure } from "./main-instance.ts";
-import { workerArgs } from "./runtime.ts";
+import { workerArgs } from "../adapter/worker-args.ts";
 
 /**
  * Creates a worker-thread instance from `module` (the metered module plus the

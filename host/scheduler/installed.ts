@@ -8,7 +8,7 @@ import { readFile } from "node:fs/promises";
 import { MANIFEST_SECTION, readCustomSections } from "../artifact/mod.ts";
 import { HostError } from "../errors.ts";
 import { type Manifest, parseManifest } from "../manifest/mod.ts";
-import { installedPath } from "../runtime/mod.ts";
+import { installedPath } from "../core/mod.ts";
 import type { Store } from "../store/mod.ts";
 
 /** The installed plugin's manifest; `not_found` when the plugin is not installed. */

@@ -16,7 +16,7 @@
 import { hostname } from "node:os";
 import process from "node:process";
 import { HostError } from "../errors.ts";
-import type { PluginRuntime } from "../runtime/mod.ts";
+import type { PluginRuntime } from "../core/mod.ts";
 import {
   type ClaimResult,
   LeasesRepository,

@@ -7,7 +7,7 @@
  * @module
  */
 import semver from "semver";
-import type { PluginRuntime } from "../runtime/mod.ts";
+import type { PluginRuntime } from "../core/mod.ts";
 import type { SchedulesRepository, Store } from "../store/mod.ts";
 import { messageOf, type ScheduleEmitter } from "./events.ts";
 import { manifestSchedules } from "./validate.ts";

@@ -7,7 +7,7 @@
  */
 import { HostError } from "../errors.ts";
 import type { Manifest } from "../manifest/mod.ts";
-import { capabilityValidator } from "../runtime/mod.ts";
+import { capabilityValidator } from "../core/mod.ts";
 import { type Schedule, type ScheduleInput, type Store } from "../store/mod.ts";
 import { checkCron, checkTimezone } from "./timing.ts";
 

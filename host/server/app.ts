@@ -6,7 +6,7 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import type { PluginRuntime } from "../runtime/mod.ts";
+import type { PluginRuntime } from "../core/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { authenticate } from "./auth.ts";
 import { bodyCutShort } from "./body.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
-import type { PluginRuntime } from "../runtime/mod.ts";
+import type { PluginRuntime } from "../core/mod.ts";
 import type { ApiToken, Store } from "../store/mod.ts";
 import type { Inflight } from "./inflight.ts";
 import type { Metrics } from "./metrics.ts";

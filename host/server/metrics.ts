@@ -5,7 +5,7 @@
  * store writer's queue. Kept in memory, cheap to update.
  * @module
  */
-import { LATENCY_BUCKETS, RunMetrics } from "../runtime/mod.ts";
+import { LATENCY_BUCKETS, RunMetrics } from "../core/mod.ts";
 
 export { LATENCY_BUCKETS };
 

@@ -4,7 +4,7 @@
  * OpenAPI 3.1's schema language), so any OpenAPI client can call plugins.
  * @module
  */
-import type { PluginInfo } from "../runtime/mod.ts";
+import type { PluginInfo } from "../core/mod.ts";
 import { VERSION } from "../version.ts";
 import type { ServerApp } from "./context.ts";
 import { SCOPE_EXTENSION } from "./route.ts";

@@ -3,7 +3,7 @@
  * @module
  */
 import type { z } from "@hono/zod-openapi";
-import type { PluginInfo } from "../runtime/mod.ts";
+import type { PluginInfo } from "../core/mod.ts";
 import type { PluginDetail, PluginSummary } from "./schemas.ts";
 
 /** The list entry of a plugin. */

@@ -6,7 +6,7 @@
  * @module
  */
 import { listen, type Listener } from "../adapter/serve.ts";
-import { interruptRuns, type OpenHost } from "../runtime/mod.ts";
+import { interruptRuns, type OpenHost } from "../core/mod.ts";
 import { createApp } from "./app.ts";
 import type { ServerApp, ServerDeps, ServerOptions } from "./context.ts";
 

@@ -10,7 +10,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { capabilityProvider } from "../../host/capabilities/mod.ts";
-import { createRuntime } from "../../host/runtime/mod.ts";
+import { createRuntime } from "../../host/core/mod.ts";
 import { openStore } from "../../host/store/mod.ts";
 import { trustStoreOf } from "../helpers/signing.ts";
 import { readKey } from "./_coldfiles.ts";

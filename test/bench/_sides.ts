@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { capabilityProvider } from "../../host/capabilities/mod.ts";
-import { createRuntime, type PluginRuntime } from "../../host/runtime/mod.ts";
+import { createRuntime, type PluginRuntime } from "../../host/core/mod.ts";
 import { openStore, type Store, ulid } from "../../host/store/mod.ts";
 import { newKey, trustStoreOf } from "../helpers/signing.ts";
 import { bulkModule, echoModule, signedEcho } from "./_echo.ts";

@@ -19,7 +19,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { capabilityProvider } from "../../host/capabilities/mod.ts";
-import { createRuntime } from "../../host/runtime/mod.ts";
+import { createRuntime } from "../../host/core/mod.ts";
 import { instrument } from "../../host/sandbox/instrument/mod.ts";
 import { openStore } from "../../host/store/mod.ts";
 import { verifyPlugin } from "../../host/trust/mod.ts";

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { capabilityProvider } from "../../host/capabilities/mod.ts";
-import { createRuntime } from "../../host/runtime/mod.ts";
+import { createRuntime } from "../../host/core/mod.ts";
 import { loadPlugin } from "../../host/sandbox/mod.ts";
 import { startServer } from "../../host/server/start.ts";
 import { openStore, TokensRepository } from "../../host/store/mod.ts";

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import process from "node:process";
 import { listen } from "../../host/adapter/serve.ts";
 import { capabilityProvider } from "../../host/capabilities/mod.ts";
-import { createRuntime } from "../../host/runtime/mod.ts";
+import { createRuntime } from "../../host/core/mod.ts";
 import { startServer } from "../../host/server/start.ts";
 import { openStore, TokensRepository } from "../../host/store/mod.ts";
 import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { capabilityProvider } from "../../host/capabilities/mod.ts";
-import { createRuntime } from "../../host/runtime/mod.ts";
+import { createRuntime } from "../../host/core/mod.ts";
 import { openStore } from "../../host/store/mod.ts";
 import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";
 import { quick, Reporter } from "./_stats.ts";

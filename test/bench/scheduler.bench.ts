@@ -6,7 +6,7 @@
 // Run: node scripts/run-ts.mjs test/bench/scheduler.bench.ts [SCHEDULES]
 import { cpus, loadavg } from "node:os";
 import process from "node:process";
-import type { OpenHost } from "../../host/runtime/mod.ts";
+import type { OpenHost } from "../../host/core/mod.ts";
 import { addSchedule, type ScheduledRun, startScheduler } from "../../host/scheduler/mod.ts";
 import { hello, hostWith, testHome } from "../scheduler/helpers.ts";
 

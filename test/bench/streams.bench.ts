@@ -7,7 +7,7 @@ import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { createRuntime } from "../../host/runtime/mod.ts";
+import { createRuntime } from "../../host/core/mod.ts";
 import { startServer } from "../../host/server/start.ts";
 import { openStore, TokensRepository } from "../../host/store/mod.ts";
 import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";

@@ -17,7 +17,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { resolvePaths } from "../../host/config/paths.ts";
-import { openHost } from "../../host/runtime/mod.ts";
+import { openHost } from "../../host/core/mod.ts";
 import { repoRoot, runCli } from "../helpers/cli.ts";
 import { json, outputOf } from "./harness.ts";
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CapabilityOptions, capabilityProvider } from "../../host/capabilities/mod.ts";
 import { resolvePaths } from "../../host/config/paths.ts";
-import { type InvokeResult, type OpenHost, openHost } from "../../host/runtime/mod.ts";
+import { type InvokeResult, type OpenHost, openHost } from "../../host/core/mod.ts";
 import type { Event } from "../../host/store/mod.ts";
 import { type SigningKey, trustKey } from "../../host/trust/mod.ts";
 import { newKey, signedFirstParty } from "../helpers/signing.ts";

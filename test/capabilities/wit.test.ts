@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { capabilityProvider, HOST_FUNCTION_NAMES } from "../../host/capabilities/mod.ts";
 import type { Manifest } from "../../host/manifest/mod.ts";
-import type { ChildRunRequest } from "../../host/runtime/mod.ts";
+import type { ChildRunRequest } from "../../host/core/mod.ts";
 import { repoRoot } from "../helpers/cli.ts";
 import { tempStore } from "../helpers/store.ts";
 

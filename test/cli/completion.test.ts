@@ -16,7 +16,7 @@ const hasBash = spawnSync("bash", ["--version"]).status === 0;
 
 describe("host completion", () => {
   it("reads every command's subcommands and flags from its usage", async () => {
-    const specs = await allSpecs();
+    const specs = await allSpecs(commands);
     expect(specs.map((s) => s.name)).toEqual(Object.keys(commands));
     const plugins = specs.find((s) => s.name === "plugins")!;
     expect(plugins.subcommands.slice(0, 4)).toEqual(["list", "enable", "disable", "remove"]);

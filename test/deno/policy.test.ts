@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { capabilityProvider, envSecrets } from "../../host/capabilities/mod.ts";
 import { resolvePaths } from "../../host/config/paths.ts";
 import { admitter, type Policy } from "../../host/policy/mod.ts";
-import { installPlugin, openHost } from "../../host/runtime/mod.ts";
+import { installPlugin, openHost } from "../../host/core/mod.ts";
 import { trustKey } from "../../host/trust/mod.ts";
 import { outputOf } from "../capabilities/harness.ts";
 import { ops, signedProbe } from "../capabilities/probe.ts";

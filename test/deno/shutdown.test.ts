@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRuntime } from "../../host/runtime/mod.ts";
+import { createRuntime } from "../../host/core/mod.ts";
 import { startServer } from "../../host/server/start.ts";
 import { openStore, TokensRepository } from "../../host/store/mod.ts";
 import { signPlugin } from "../../host/trust/mod.ts";

@@ -9,7 +9,7 @@ import {
   openHost,
   setPluginState,
   uninstallPlugin,
-} from "../../host/runtime/mod.ts";
+} from "../../host/core/mod.ts";
 import { trustKey } from "../../host/trust/mod.ts";
 import type { SigningKey } from "../../host/trust/mod.ts";
 import { newKey, signedFirstParty } from "../helpers/signing.ts";

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { HostError } from "../../host/errors.ts";
-import { createRuntime, type PluginRuntime } from "../../host/runtime/mod.ts";
+import { createRuntime, type PluginRuntime } from "../../host/core/mod.ts";
 import type { Store } from "../../host/store/mod.ts";
 import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";
 import { tempStore } from "../helpers/store.ts";

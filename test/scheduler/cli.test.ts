@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { OpenHost } from "../../host/runtime/mod.ts";
+import type { OpenHost } from "../../host/core/mod.ts";
 import { type RunningScheduler, startScheduler } from "../../host/scheduler/mod.ts";
 import { runCli } from "../helpers/cli.ts";
 import { hello, hostWith, scheduledRuns, type TestHome, testHome, until } from "./helpers.ts";

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type HostPaths, resolvePaths } from "../../host/config/paths.ts";
-import { installPlugin, type OpenHost, openHost } from "../../host/runtime/mod.ts";
+import { installPlugin, type OpenHost, openHost } from "../../host/core/mod.ts";
 import type { Event, RunRecord, Store } from "../../host/store/mod.ts";
 import { type SigningKey, signPlugin, trustKey } from "../../host/trust/mod.ts";
 import { fixture } from "../sandbox/fixtures.ts";

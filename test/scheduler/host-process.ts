@@ -4,7 +4,7 @@
 // JSON line. Usage: node scripts/run-ts.mjs test/scheduler/host-process.ts HOME MS|stdin [LEASE_MS]
 import process from "node:process";
 import { resolvePaths } from "../../host/config/paths.ts";
-import { openHost } from "../../host/runtime/mod.ts";
+import { openHost } from "../../host/core/mod.ts";
 import { type ScheduledRun, startScheduler } from "../../host/scheduler/mod.ts";
 
 const [home, ms, leaseMs] = process.argv.slice(2);

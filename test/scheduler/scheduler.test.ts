@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { OpenHost } from "../../host/runtime/mod.ts";
+import type { OpenHost } from "../../host/core/mod.ts";
 import {
   addSchedule,
   ManualClock,

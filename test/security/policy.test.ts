@@ -21,7 +21,7 @@ import {
   type Policy,
   policyJsonSchemaText,
 } from "../../host/policy/mod.ts";
-import { installPlugin, type OpenHost, openHost } from "../../host/runtime/mod.ts";
+import { installPlugin, type OpenHost, openHost } from "../../host/core/mod.ts";
 import { type SigningKey, trustKey } from "../../host/trust/mod.ts";
 import { outputOf } from "../capabilities/harness.ts";
 import { ops, probeWasm, signedProbe } from "../capabilities/probe.ts";

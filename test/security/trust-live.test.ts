@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { main } from "../../host/cli/main.ts";
 import { resolvePaths } from "../../host/config/paths.ts";
-import { installPlugin, type OpenHost, openHost, watchTrust } from "../../host/runtime/mod.ts";
+import { installPlugin, type OpenHost, openHost, watchTrust } from "../../host/core/mod.ts";
 import { LiveTrustStore, type SigningKey, trustKey } from "../../host/trust/mod.ts";
 import { newKey, signedFirstParty } from "../helpers/signing.ts";
 

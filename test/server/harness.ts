@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRuntime, type PluginRuntime } from "../../host/runtime/mod.ts";
+import { createRuntime, type PluginRuntime } from "../../host/core/mod.ts";
 import { createApp } from "../../host/server/app.ts";
 import type { ServerApp, ServerDeps, ServerOptions } from "../../host/server/context.ts";
 import { openStore, type Store, TokensRepository } from "../../host/store/mod.ts";

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createRuntime } from "../../host/runtime/mod.ts";
+import { createRuntime } from "../../host/core/mod.ts";
 import { startServer } from "../../host/server/start.ts";
 import { openStore, type Store, TokensRepository } from "../../host/store/mod.ts";
 import { signPlugin } from "../../host/trust/mod.ts";

@@ -5,7 +5,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { HostError } from "../../errors.ts";
-import { installPlugin, setPluginState, uninstallPlugin } from "../../runtime/mod.ts";
+import { installPlugin, setPluginState, uninstallPlugin } from "../../core/mod.ts";
 import { readBody, requireMediaType } from "../body.ts";
 import type { RouteModule, ServerApp, ServerDeps } from "../context.ts";
 import { forHttp } from "../http-wording.ts";
