@@ -33,7 +33,10 @@ Options:
                      manifest wins)
   --timeout-ms N     Wall-clock limit for the call (default 10000)
   --db URL           Record the run and keep KV state in this database (file:PATH or
-                     libsql://...; also PLUGHOST_DB). Default: a scratch database, removed after the call
+                     libsql://...; also PLUGHOST_DB). Default: the data directory's database
+                     ($PLUGHOST_HOME/host.db, where host runs and host events read) when the
+                     data directory exists, else a scratch database removed after the call
+  --scratch          Record nothing: use a scratch database, removed after the call
   --trust PATH       Trust store directory (default: $PLUGHOST_TRUST or $PLUGHOST_HOME/trust,
                      PLUGHOST_HOME defaulting to ./.plughost)
   --allow-unsigned   Dev only: run a plugin that is unsigned, has no manifest, or is signed by
@@ -57,6 +60,7 @@ const options = {
   "memory-mb": { type: "string" },
   "timeout-ms": { type: "string" },
   db: { type: "string" },
+  scratch: { type: "boolean" },
   trust: { type: "string" },
   "allow-unsigned": { type: "boolean" },
   wasi: { type: "boolean" },
@@ -89,7 +93,12 @@ export const command: Command = {
       : new TextEncoder().encode(values.input ?? "");
     const wasm = await readFileArg(file, io.cwd);
     const paths = resolvePaths(io.env, io.cwd, { db: values.db, trust: values.trust });
-    const recorded = values.db !== undefined || (io.env.PLUGHOST_DB ?? "") !== "";
+    if (values.scratch && values.db !== undefined) {
+      throw new UsageError("Give either --db or --scratch, not both");
+    }
+    // Recorded where `host runs` reads: the data directory's database, when there is one.
+    const recorded = !values.scratch &&
+      (values.db !== undefined || (io.env.PLUGHOST_DB ?? "") !== "" || existsSync(paths.home));
     const wasi = values.wasi ?? false;
 
     // Without a database the call still gets a real store (KV, events) in a

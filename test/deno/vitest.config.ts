@@ -25,6 +25,7 @@ const spawning = process.env["PLUGHOST_DENO_E2E"] === "1" ? [] : [
   "test/author/sdk-package.test.ts",
   "test/capabilities/authoring.test.ts",
   "test/capabilities/cli.test.ts",
+  "test/cli/call-records.test.ts",
   "test/cli/completion.test.ts",
   "test/cli/docs-walk.test.ts",
   "test/cli/first-run.test.ts",
