@@ -116,6 +116,7 @@ export function pinConflict(id: string, pinned: string[], signers: string[]): Ho
       `this file is signed by ${by}. If the plugin really changed hands, pin it to the new key ` +
       `first ('host plugins rekey ${id} --key ${signers[0] ?? "KEYID"}') or install with ` +
       "--allow-rekey (HTTP: POST /v1/plugins?rekey=true with an admin token); otherwise refuse this file",
+    { details: { pluginId: id, pinnedKeyIds: pinned, signerKeyIds: signers } },
   );
 }
 

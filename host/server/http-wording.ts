@@ -24,6 +24,17 @@ export function forHttp(error: unknown): unknown {
         "not higher: upload again with ?force=true to replace it",
     );
   }
+  if (error.code === "conflict" && Array.isArray(details.pinnedKeyIds)) {
+    const signers = Array.isArray(details.signerKeyIds) ? details.signerKeyIds : [];
+    return reword(
+      `Plugin '${details.pluginId}' is pinned to key(s) ${details.pinnedKeyIds.join(", ")}, ` +
+        `which first installed it; this file is signed by ` +
+        `${
+          signers.length > 0 ? `key(s) ${signers.join(", ")}` : "no trusted key"
+        }. If the plugin ` +
+        "really changed hands, upload again with ?rekey=true (admin scope); otherwise refuse this file",
+    );
+  }
   if (error.code !== "verification_failed") return error;
   const keys = Array.isArray(details.keyIds) ? details.keyIds.join(", ") : "";
   switch (details.reason) {
