@@ -7,6 +7,8 @@ import process from "node:process";
 import { relative } from "node:path";
 import { formatBuild } from "../author/build.ts";
 import { devLoop } from "../author/dev.ts";
+import { followRuns, formatActivity } from "../author/follow.ts";
+import { readProject } from "../author/project.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
 
@@ -16,7 +18,11 @@ Builds the plugin project in <dir> (default: the current directory), signs it
 and uploads it to the server (POST /v1/plugins?force=true), then watches its
 sources (the source's folder, plugin.json, build.json; build.json "watch" to
 change) and does it again on every change, printing each rebuild's result.
-The server replaces the loaded plugin at once: no restart.
+The server replaces the loaded plugin at once: no restart. Meanwhile it follows
+the server's event stream for the plugin and prints each run (capability,
+trigger, ok or the error, fuel, duration) and each log line, however the call
+was made (HTTP, schedule, another plugin); --quiet-runs turns that off. The
+token needs the read scope for that (admin has it).
 
 The server must trust the project's key: start it with
   host serve --trust <dir>/keys/dev.pub
@@ -26,6 +32,7 @@ Options:
   --server URL       The server's base URL, e.g. http://127.0.0.1:8080 (required)
   --token TOKEN      An admin API token (also PLUGHOST_TOKEN), if the server needs one
   --interval-ms N    How often to look for changes (default 250)
+  --quiet-runs       Do not print the plugin's runs and log lines
   --json             Print one JSON line per build, upload or error
 
 Stops on Ctrl-C (exit 0). Exit 64 for usage errors; build and upload errors
@@ -42,6 +49,7 @@ export const command: Command = {
       server: { type: "string" },
       token: { type: "string" },
       "interval-ms": { type: "string" },
+      "quiet-runs": { type: "boolean" },
     }, 1);
     if (values.server === undefined) {
       throw new UsageError(
@@ -60,13 +68,32 @@ export const command: Command = {
     const onSignal = () => stop.abort();
     process.once("SIGINT", onSignal);
     process.once("SIGTERM", onSignal);
+    const token = values.token ?? io.env.PLUGHOST_TOKEN;
+    const following = values["quiet-runs"] ? Promise.resolve() : readProject(
+      positionals[0] ?? ".",
+      io.cwd,
+    ).then((project) =>
+      followRuns({
+        server: values.server as string,
+        token,
+        pluginId: project.manifest.id,
+        signal: stop.signal,
+        report: (activity) =>
+          values.json
+            ? io.stdout(JSON.stringify(activity) + "\n")
+            : io.stdout(formatActivity(activity)),
+        warn: (message) => io.stderr(`host dev: ${message}\n`),
+      })
+    ).catch(() => {
+      // No readable project: devLoop reports that itself.
+    });
     try {
       await devLoop({
         dir: positionals[0] ?? ".",
         cwd: io.cwd,
         env: io.env,
         server: values.server,
-        token: values.token ?? io.env.PLUGHOST_TOKEN,
+        token,
         intervalMs: intFlag("interval-ms", values["interval-ms"]) ?? 250,
         signal: stop.signal,
         report(event) {
@@ -90,6 +117,8 @@ export const command: Command = {
         },
       });
     } finally {
+      stop.abort();
+      await following;
       process.off("SIGINT", onSignal);
       process.off("SIGTERM", onSignal);
     }

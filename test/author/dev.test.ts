@@ -41,6 +41,8 @@ describe("host dev", () => {
       await dev.waitFor(/uploaded devloop 0\.1\.0/, 120_000);
       expect(dev.output()).toMatch(/watching \. for changes/);
       expect(await greet(url, token)).toEqual({ message: "Hello, Ada!", greetings: 1 });
+      // host dev follows the server's event stream: the call shows up with its result and usage.
+      await dev.waitFor(/run [0-9A-Z]{26} greet \(http\) ok \[fuel \d+/, 60_000);
 
       const source = join(dir, "assembly", "index.ts");
       await writeFile(source, (await readFile(source, "utf8")).replace('"Hello, "', '"Howdy, "'));
