@@ -81,7 +81,7 @@ describe("examples/greeter-*", () => {
   }
 });
 
-describe("examples/host-config.json, examples/http/*.sh, examples/deploy/plughost.service", () => {
+describe("examples/host-config.json, examples/http/*.sh, examples/deploy/", () => {
   it(
     "serve with the config; upload, call, list runs, events and plugins with the curl scripts",
     async () => {
@@ -164,6 +164,34 @@ describe("examples/host-config.json, examples/http/*.sh, examples/deploy/plughos
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
+    await server.stop();
+    expect(server.child.exitCode).toBe(0);
+  }, 120_000);
+
+  // No container engine runs on the project's machines, so the image is not built here: what can
+  // be checked is that it copies what build:binary makes and that its command line serves.
+  it("the Containerfile copies the built binary and its ENTRYPOINT + CMD serve", async () => {
+    const file = await readFile(join(examples, "deploy", "Containerfile"), "utf8");
+    const copy = /^COPY (\S+) (\S+)$/m.exec(file);
+    expect(copy?.[1]).toBe("dist/host");
+    expect(await readFile(join(repoRoot, "scripts", "build-binary.mjs"), "utf8")).toMatch(
+      /["'`]dist["'`]|dist\/host/,
+    );
+    expect(/^ENV PLUGHOST_HOME=(.*)$/m.exec(file)?.[1]).toBe("/var/lib/plughost");
+    const json = (name: string) =>
+      JSON.parse(new RegExp(`^${name} (\\[.*\\])$`, "m").exec(file)![1]!);
+    const entry = json("ENTRYPOINT") as string[];
+    const cmd = json("CMD") as string[];
+    expect(entry).toEqual([copy![2]!.split("/").pop()]);
+    // The same arguments on loopback and a free port (the container listens on 0.0.0.0).
+    const args = cmd.map((a, i, all) =>
+      all[i - 1] === "--port" ? "0" : all[i - 1] === "--host" ? "127.0.0.1" : a
+    );
+    expect(cmd).toContain("0.0.0.0");
+    const server = startCli([...args, "--home", join(work, "container-home"), "--json"], work);
+    running.push(server);
+    const [, url] = await server.waitFor(/"url":"(http:[^"]+)"/);
+    expect((await fetch(`${url}/readyz`)).status).toBe(200);
     await server.stop();
     expect(server.child.exitCode).toBe(0);
   }, 120_000);
