@@ -21,6 +21,6 @@ export class events {
     const r = finish(req, event_publish(req));
     if (!r.ok) return errFrom<string>(r.error!);
     const id = r.value.getString("id");
-    return ok<string>(id === null ? "" : id!);
+    return ok<string>(id === null ? "" : id);
   }
 }

@@ -89,8 +89,8 @@ export function decodeResponse(handle: u64): Result<JSONValue> {
       const message = e.getString("message");
       return errFrom<JSONValue>(
         new HostError(
-          code === null ? "host_error" : code!,
-          message === null ? "" : message!,
+          code === null ? "host_error" : code,
+          message === null ? "" : message,
         ),
       );
     }
