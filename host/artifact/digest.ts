@@ -34,7 +34,8 @@ export function sha256Sync(data: Uint8Array | string): Uint8Array {
 
 /** Lower-case hex SHA-256 right away (see sha256Sync). */
 export function sha256HexSync(data: Uint8Array | string): string {
-  return toHex(sha256Sync(data));
+  // Hex straight from node:crypto: half the cost of a copy plus toHex on every run's digests.
+  return createHash("sha256").update(data).digest("hex");
 }
 
 /** The digest as records and the CLI write it: `sha256:<hex>` (see sha256Sync). */

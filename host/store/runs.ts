@@ -9,11 +9,12 @@ import { z } from "zod";
 import { HostError } from "../errors.ts";
 import { storageError } from "./client.ts";
 import { sha256Id } from "../artifact/mod.ts";
-import { configFingerprint } from "./digest.ts";
+import { canonicalJson } from "./digest.ts";
 import type { RunEnd, RunRow, StoreDb, WriteOp } from "./ops.ts";
 import type { Owner } from "./owner.ts";
 import { RunFinish, type RunRecord, RunStart, type RunStatus } from "./run-schema.ts";
 import { toRunRecord } from "./rows.ts";
+import { finishFast, startFast } from "./run-check.ts";
 import { runRecords } from "./schema/index.ts";
 import { ulid } from "./ulid.ts";
 import type { BatchWriter } from "./writer.ts";
@@ -34,12 +35,22 @@ export interface RunPage {
   cursor: string | null;
 }
 
+/** What `start` resolves with once the run's row is durable. */
+export interface StartedRun {
+  id: string;
+}
+
+/** Distinct configs whose fingerprints are remembered at most. */
+const FINGERPRINTS_KEPT = 256;
+
 /** Records runs: one row per invocation. */
 export class RunsRepository {
   readonly #db: StoreDb;
   readonly #writer: BatchWriter<WriteOp>;
   readonly #owner: Owner;
   readonly #inputMaxBytes: number;
+  /** Canonical config text -> its fingerprint (bounded; cleared when full). */
+  readonly #fingerprints = new Map<string, string>();
 
   /** Used by openStore; callers get the instance as `store.runs`. */
   constructor(db: StoreDb, writer: BatchWriter<WriteOp>, owner: Owner, inputMaxBytes: number) {
@@ -50,14 +61,18 @@ export class RunsRepository {
   }
 
   /**
-   * Records a run as `running` and resolves with its record once durable. The
-   * id is known before that: pass `id`, or read it from the resolved record.
-   * Throws a HostError `invalid_input` at once when the spec is malformed.
+   * Records a run as `running` and resolves with its id once durable. The id
+   * is known before that: pass `id`, or read it from the resolved value. No
+   * RunRecord is built here (nobody on the call path reads one); `get` builds
+   * it from the row. Throws a HostError `invalid_input` at once when the spec
+   * is malformed.
    */
-  start(spec: RunStart): Promise<RunRecord> {
-    const s = parse(RunStart, spec, "run start");
+  start(spec: RunStart): Promise<StartedRun> {
+    const s = startFast(spec) ?? parse(RunStart, spec, "run start");
+    const input = s.input;
+    const id = s.id ?? ulid();
     const row: RunRow = {
-      id: s.id ?? ulid(),
+      id,
       parentRunId: s.parentRunId ?? null,
       pluginId: s.pluginId,
       pluginVersion: s.pluginVersion ?? null,
@@ -66,12 +81,13 @@ export class RunsRepository {
       exportName: s.export,
       trigger: s.trigger,
       correlationId: s.correlationId ?? null,
-      inputDigest: sha256Id(s.input),
-      inputSize: s.input.length,
-      input: s.input.length <= this.#inputMaxBytes ? toBuffer(s.input) : null,
+      inputDigest: sha256Id(input),
+      inputSize: input.length,
+      // Bytes into the BLOB column as they are (a view, no copy); base64 only when an API reads it.
+      input: input.length <= this.#inputMaxBytes ? toBuffer(input) : null,
       outputDigest: null,
       outputSize: null,
-      configFingerprint: configFingerprint(s.config),
+      configFingerprint: this.#fingerprint(s.config),
       limits: JSON.stringify(s.limits),
       status: "running",
       errorClass: null,
@@ -85,10 +101,7 @@ export class RunsRepository {
       hostPid: this.#owner.pid,
       hostInstance: this.#owner.instance,
     };
-    const record = toRunRecord(
-      { ...row, input: row.input ?? null } as typeof runRecords.$inferSelect,
-    );
-    return this.#writer.enqueueWith({ kind: "runStart", row }, record);
+    return this.#writer.enqueueWith({ kind: "runStart", row }, { id });
   }
 
   /**
@@ -96,7 +109,8 @@ export class RunsRepository {
    * `running` (e.g. marked interrupted) is left as it is.
    */
   finish(id: string, result: RunFinish): Promise<void> {
-    const r = parse(RunFinish, result, "run finish");
+    const r = finishFast(result) ?? parse(RunFinish, result, "run finish");
+    const usage = r.usage;
     const end: RunEnd = {
       status: r.status,
       endedAt: Date.now(),
@@ -104,11 +118,26 @@ export class RunsRepository {
       outputSize: r.output === undefined ? null : r.output.length,
       errorClass: r.status === "error" ? r.errorClass : null,
       errorMessage: r.status === "error" ? r.errorMessage : null,
-      fuel: r.usage.fuel ?? null,
-      memoryPages: r.usage.memoryPages ?? null,
-      durationMs: r.usage.durationMs ?? null,
+      fuel: usage.fuel ?? null,
+      memoryPages: usage.memoryPages ?? null,
+      durationMs: usage.durationMs ?? null,
     };
     return this.#writer.enqueue({ kind: "runFinish", id, end });
+  }
+
+  /**
+   * The config fingerprint, remembered by canonical text: the runs of a plugin
+   * share a handful of configs, and a SHA-256 per call costs more than the text.
+   */
+  #fingerprint(config: unknown): string {
+    const text = canonical(config);
+    let fingerprint = this.#fingerprints.get(text);
+    if (fingerprint === undefined) {
+      if (this.#fingerprints.size >= FINGERPRINTS_KEPT) this.#fingerprints.clear();
+      fingerprint = sha256Id(text);
+      this.#fingerprints.set(text, fingerprint);
+    }
+    return fingerprint;
   }
 
   /** One run by id, or undefined. Flushes this process's queue first. */
@@ -149,6 +178,15 @@ function parse<S extends z.ZodType>(schema: S, value: unknown, what: string): z.
     throw new HostError("invalid_input", `Invalid ${what}: ${z.prettifyError(parsed.error)}`);
   }
   return parsed.data;
+}
+
+/** Canonical JSON of a config; one that is no JSON (a function, a bigint) is refused. */
+function canonical(config: unknown): string {
+  try {
+    return canonicalJson(config);
+  } catch (error) {
+    throw new HostError("invalid_input", `Invalid run start: config is not JSON (${error})`);
+  }
 }
 
 function toBuffer(bytes: Uint8Array): Buffer {

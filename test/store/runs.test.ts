@@ -1,12 +1,19 @@
 import createPlugin from "@extism/extism";
+import { Buffer } from "node:buffer";
 import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { sha256Id as sha256 } from "../../host/artifact/mod.ts";
 import { HostError } from "../../host/errors.ts";
-import { configFingerprint, openStore, type RunStart, type Store } from "../../host/store/mod.ts";
+import {
+  configFingerprint,
+  openStore,
+  RunFinish,
+  RunStart,
+  type Store,
+} from "../../host/store/mod.ts";
 import { conformanceDir, conformanceTitle, hasConformance } from "../helpers/conformance.ts";
 import { tempDb } from "./helpers.ts";
 
@@ -245,6 +252,141 @@ describe("run records", () => {
       input: new Uint8Array(),
     };
     expect(() => store.runs.start(untyped as unknown as RunStart)).toThrow(/trigger/);
+  });
+});
+
+describe("the call path's RunRecord work", () => {
+  const base = {
+    pluginId: "p",
+    moduleDigest: "d",
+    export: "e",
+    trigger: "cli" as const,
+    input: new Uint8Array([1]),
+  };
+
+  it("resolves start with the run id only: no RunRecord is built per call", async () => {
+    const started = await store.runs.start({ ...base, id: "run-id-only" });
+    expect(started).toEqual({ id: "run-id-only" });
+    expect((await store.runs.get("run-id-only"))?.input).toBe("AQ==");
+  });
+
+  it("checks the specs the host builds without zod, and sends only the rest through it", async () => {
+    const startParse = vi.spyOn(RunStart, "safeParse");
+    const finishParse = vi.spyOn(RunFinish, "safeParse");
+    try {
+      const { id } = await store.runs.start({ ...base, config: { a: 1 }, limits: { fuel: 5 } });
+      await store.runs.finish(id, { status: "ok", output: new Uint8Array(), usage: { fuel: 1 } });
+      expect(startParse).not.toHaveBeenCalled();
+      expect(finishParse).not.toHaveBeenCalled();
+      expect(() => store.runs.start({ ...base, pluginId: "" })).toThrow(/pluginId/);
+      expect(startParse).toHaveBeenCalledTimes(1);
+    } finally {
+      startParse.mockRestore();
+      finishParse.mockRestore();
+    }
+  });
+
+  it("stores the input as bytes and returns it as base64 only when read, byte for byte", async () => {
+    const input = new Uint8Array(65536);
+    for (let i = 0; i < input.length; i++) input[i] = (i * 7919 + (i >> 8)) & 0xff;
+    const { id } = await store.runs.start({ ...base, input });
+    const row = await store.client.execute({
+      sql: "SELECT typeof(input) AS kind, length(input) AS size FROM run_records WHERE id = ?",
+      args: [id],
+    });
+    expect(row.rows[0]).toMatchObject({ kind: "blob", size: 65536 });
+    const record = await store.runs.get(id);
+    expect(record?.input).toBe(Buffer.from(input).toString("base64"));
+    expect(record?.inputDigest).toBe(sha256(input));
+    expect(Uint8Array.from(atob(record!.input!), (c) => c.charCodeAt(0))).toEqual(input);
+  });
+
+  it("fingerprints each config right, past the bound of remembered fingerprints", async () => {
+    const ids: { id: string; config: { n: number; same: string } }[] = [];
+    for (let n = 0; n < 300; n++) {
+      const config = { same: "x", n: n % 290 };
+      ids.push({ ...(await store.runs.start({ ...base, config })), config });
+    }
+    const { runs } = await store.runs.list({ limit: 1000 });
+    const byId = new Map(runs.map((r) => [r.id, r.configFingerprint]));
+    for (const { id, config } of ids) expect(byId.get(id)).toBe(configFingerprint(config));
+    expect(new Set(runs.map((r) => r.configFingerprint)).size).toBe(290);
+  });
+
+  // The hand check of the call path must accept exactly what the zod schemas accept.
+  const starts: [string, unknown][] = [
+    ["minimal", base],
+    ["every field", {
+      ...base,
+      id: "x",
+      parentRunId: null,
+      pluginVersion: "1",
+      capability: null,
+      correlationId: "c",
+      config: { a: [1, "b", null, { c: true }] },
+      limits: { fuel: 1 },
+    }],
+    ["an unknown key", { ...base, extra: 1 }],
+    ["an empty plugin id", { ...base, pluginId: "" }],
+    ["a long plugin id", { ...base, pluginId: "p".repeat(201) }],
+    ["a numeric id", { ...base, id: 5 }],
+    ["an unknown trigger", { ...base, trigger: "cron" }],
+    ["a string input", { ...base, input: "abc" }],
+    ["an array input", { ...base, input: [1, 2] }],
+    ["a long version", { ...base, pluginVersion: "v".repeat(101) }],
+    ["an empty export", { ...base, export: "" }],
+    ["a string limit", { ...base, limits: { fuel: "1" } }],
+    ["an infinite limit", { ...base, limits: { fuel: Infinity } }],
+    ["a function in the config", { ...base, config: { f: () => 1 } }],
+    ["a bigint in the config", { ...base, config: { n: 1n } }],
+    ["NaN in the config", { ...base, config: [Number.NaN] }],
+    ["a Date in the config", { ...base, config: { d: new Date(0) } }],
+    ["null", null],
+  ];
+  it.each(starts)("start with %s: accepted exactly when zod accepts it", async (_, spec) => {
+    const accepted = RunStart.safeParse(spec).success;
+    let error: unknown;
+    try {
+      await store.runs.start(spec as RunStart);
+    } catch (e) {
+      error = e;
+    }
+    if (accepted) expect(error).toBeUndefined();
+    else expect(error).toMatchObject({ code: "invalid_input" });
+  });
+
+  const finishes: [string, unknown][] = [
+    ["ok", { status: "ok", output: new Uint8Array() }],
+    ["ok with usage", {
+      status: "ok",
+      output: new Uint8Array(),
+      usage: { fuel: 1, memoryPages: null },
+    }],
+    ["ok without output", { status: "ok" }],
+    ["negative fuel", { status: "ok", output: new Uint8Array(), usage: { fuel: -1 } }],
+    ["fractional duration", { status: "ok", output: new Uint8Array(), usage: { durationMs: 1.5 } }],
+    ["error", { status: "error", errorClass: "timeout", errorMessage: "" }],
+    ["error with output", {
+      status: "error",
+      errorClass: "timeout",
+      errorMessage: "m",
+      output: new Uint8Array(1),
+    }],
+    ["an empty error class", { status: "error", errorClass: "", errorMessage: "m" }],
+    ["a long message", { status: "error", errorClass: "c", errorMessage: "m".repeat(10_001) }],
+    ["an unknown status", { status: "done", output: new Uint8Array() }],
+  ];
+  it.each(finishes)("finish with %s: accepted exactly when zod accepts it", async (_, result) => {
+    const { id } = await store.runs.start(base);
+    const accepted = RunFinish.safeParse(result).success;
+    let error: unknown;
+    try {
+      await store.runs.finish(id, result as RunFinish);
+    } catch (e) {
+      error = e;
+    }
+    if (accepted) expect(error).toBeUndefined();
+    else expect(error).toMatchObject({ code: "invalid_input" });
   });
 });
 
