@@ -3,8 +3,8 @@
  * transaction: consecutive inserts into a table become multi-row INSERTs.
  * @module
  */
-import type { Client, InArgs, InStatement, InValue } from "@libsql/client";
-import { and, eq, getTableColumns, getTableName, sql, type Table } from "drizzle-orm";
+import type { Client, InStatement, InValue } from "@libsql/client";
+import { getTableColumns, getTableName, type Table } from "drizzle-orm";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import * as schema from "./schema/index.ts";
 
@@ -38,20 +38,27 @@ export type StoreDb = LibSQLDatabase<typeof schema>;
 // Rows per INSERT statement (run rows bind parameters: well under SQLite's 32766).
 const EVENT_ROWS_PER_INSERT = 1000;
 const RUN_ROWS_PER_INSERT = 200;
+const FINISHES_PER_UPDATE = 1000;
 
 /** Writes a batch in one write transaction (BEGIN IMMEDIATE), in order; all or nothing. */
-export async function writeOps(
-  client: Client,
-  db: StoreDb,
-  ops: readonly WriteOp[],
-): Promise<void> {
+export async function writeOps(client: Client, ops: readonly WriteOp[]): Promise<void> {
   const statements: InStatement[] = [];
   let i = 0;
   while (i < ops.length) {
     const op = ops[i]!;
     if (op.kind === "runFinish") {
-      statements.push(finishStatement(db, op.id, op.end));
-      i++;
+      // Consecutive finishes of distinct runs become one UPDATE; a second finish of the same
+      // run starts the next one, so it still sees the first (and leaves the run as it is).
+      const ids = new Set<string>();
+      let j = i;
+      while (j < ops.length && j - i < FINISHES_PER_UPDATE) {
+        const next = ops[j]!;
+        if (next.kind !== "runFinish" || ids.has(next.id)) break;
+        ids.add(next.id);
+        j++;
+      }
+      statements.push(finishStatement(ops.slice(i, j) as FinishOp[]));
+      i = j;
       continue;
     }
     const limit = op.kind === "event" ? EVENT_ROWS_PER_INSERT : RUN_ROWS_PER_INSERT;
@@ -115,12 +122,32 @@ class MultiInsert {
 const eventInsert = new MultiInsert(schema.events);
 const runInsert = new MultiInsert(schema.runRecords);
 
-function finishStatement(db: StoreDb, id: string, end: RunEnd): InStatement {
-  const t = schema.runRecords;
-  const built = db.update(t).set({
-    ...end,
-    // The sandbox's own measure wins; otherwise wall time from the recorded start.
-    durationMs: end.durationMs ?? sql`${end.endedAt} - ${t.startedAt}`,
-  }).where(and(eq(t.id, id), eq(t.status, "running"))).toSQL();
-  return { sql: built.sql, args: built.params as InArgs };
+type FinishOp = Extract<WriteOp, { kind: "runFinish" }>;
+
+/**
+ * Finished runs as one UPDATE ... FROM json_each over one JSON parameter, by
+ * hand: drizzle's builder took ~0.2 ms per finish, more than the write. Only
+ * runs still `running` change. The sandbox's duration wins; otherwise wall time
+ * from the recorded start.
+ */
+const FINISH_SQL = `UPDATE "run_records" SET "status" = f.value ->> 1, "ended_at" = f.value ->> 2,
+ "output_digest" = f.value ->> 3, "output_size" = f.value ->> 4, "error_class" = f.value ->> 5,
+ "error_message" = f.value ->> 6, "fuel" = f.value ->> 7, "memory_pages" = f.value ->> 8,
+ "duration_ms" = coalesce(f.value ->> 9, (f.value ->> 2) - "run_records"."started_at")
+ FROM json_each(?) AS f WHERE "run_records"."id" = f.value ->> 0 AND "run_records"."status" = 'running'`;
+
+function finishStatement(ops: readonly FinishOp[]): InStatement {
+  const values = ops.map(({ id, end }) => [
+    id,
+    end.status,
+    end.endedAt,
+    end.outputDigest ?? null,
+    end.outputSize ?? null,
+    end.errorClass ?? null,
+    end.errorMessage ?? null,
+    end.fuel ?? null,
+    end.memoryPages ?? null,
+    end.durationMs ?? null,
+  ]);
+  return { sql: FINISH_SQL, args: [JSON.stringify(values)] };
 }

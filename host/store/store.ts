@@ -103,7 +103,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const writer: BatchWriter<WriteOp> = new BatchWriter(
       async (ops) => {
         try {
-          await writeOps(ownWriteClient, db, ops);
+          await writeOps(ownWriteClient, ops);
         } catch (error) {
           // After a failed BEGIN (e.g. SQLITE_BUSY) libsql 0.18 can leave the pooled connection
           // with a statement in progress, so every later COMMIT on it fails. Fresh connections

@@ -313,6 +313,51 @@ describe("the call path's RunRecord work", () => {
     expect(new Set(runs.map((r) => r.configFingerprint)).size).toBe(290);
   });
 
+  it("writes the finishes of one batch together, each as if alone", async () => {
+    const ids: string[] = [];
+    for (let n = 0; n < 50; n++) ids.push((await store.runs.start({ ...base, id: `b${n}` })).id);
+    // Queued in one tick, so one transaction: ok and error finishes, a run finished twice
+    // (the first finish wins) and one with no duration from the sandbox (wall time is taken).
+    const pending = ids.map((id, n) =>
+      n % 2 === 0
+        ? store.runs.finish(id, {
+          status: "ok",
+          output: new Uint8Array([n]),
+          usage: { fuel: n, memoryPages: 1, durationMs: n === 0 ? undefined : n },
+        })
+        : store.runs.finish(id, {
+          status: "error",
+          errorClass: "timeout",
+          errorMessage: `late ${n}`,
+          usage: { durationMs: n },
+        })
+    );
+    pending.push(store.runs.finish("b2", { status: "error", errorClass: "x", errorMessage: "no" }));
+    pending.push(store.runs.finish("no-such-run", { status: "ok", output: new Uint8Array() }));
+    await Promise.all(pending);
+    const { runs } = await store.runs.list({ limit: 100 });
+    const byId = new Map(runs.map((r) => [r.id, r]));
+    for (const [n, id] of ids.entries()) {
+      const r = byId.get(id)!;
+      if (n % 2 === 0) {
+        expect(r).toMatchObject({ status: "ok", outputSize: 1, error: null });
+        expect(r.outputDigest).toBe(sha256(new Uint8Array([n])));
+        expect(r.usage.fuel).toBe(n);
+        if (n > 0) expect(r.usage.durationMs).toBe(n);
+      } else {
+        expect(r).toMatchObject({
+          status: "error",
+          outputDigest: null,
+          error: { class: "timeout", message: `late ${n}` },
+          usage: { fuel: null, memoryPages: null, durationMs: n },
+        });
+      }
+      expect(r.endedAt).not.toBeNull();
+    }
+    expect(byId.get("b0")!.usage.durationMs).toBeGreaterThanOrEqual(0);
+    expect(byId.has("no-such-run")).toBe(false);
+  });
+
   // The hand check of the call path must accept exactly what the zod schemas accept.
   const starts: [string, unknown][] = [
     ["minimal", base],
