@@ -358,6 +358,19 @@ describe("the call path's RunRecord work", () => {
     expect(byId.has("no-such-run")).toBe(false);
   });
 
+  it("keeps queue order where it matters: a finish queued before its start does nothing", async () => {
+    // One tick, one batch: the writer groups starts, finishes and events, except here.
+    const early = store.runs.finish("late-start", { status: "ok", output: new Uint8Array() });
+    const started = store.runs.start({ ...base, id: "late-start" });
+    const other = store.runs.start({ ...base, id: "in-order" });
+    const event = store.events.append({ type: "between.runs", runId: "in-order" });
+    const done = store.runs.finish("in-order", { status: "ok", output: new Uint8Array([1]) });
+    await Promise.all([early, started, other, event, done]);
+    expect(await store.runs.get("late-start")).toMatchObject({ status: "running", endedAt: null });
+    expect(await store.runs.get("in-order")).toMatchObject({ status: "ok", outputSize: 1 });
+    expect((await store.events.query({ type: "between.runs" })).events).toHaveLength(1);
+  });
+
   // The hand check of the call path must accept exactly what the zod schemas accept.
   const starts: [string, unknown][] = [
     ["minimal", base],
