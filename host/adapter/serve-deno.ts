@@ -4,7 +4,7 @@
  * @module
  */
 import { HostError } from "../errors.ts";
-import type { Listener, ListenOptions } from "./serve-types.ts";
+import { type Listener, listenFailure, type ListenOptions } from "./serve-types.ts";
 
 interface DenoServer {
   finished: Promise<void>;
@@ -49,9 +49,7 @@ export function listenDeno(options: ListenOptions): Promise<Listener> {
       reject(
         new HostError(
           "network_error",
-          `Cannot listen on ${options.hostname}:${options.port}: ${
-            error instanceof Error ? error.message : error
-          }`,
+          listenFailure(options.hostname, options.port, error),
           { cause: error },
         ),
       );

@@ -5,7 +5,7 @@
 import { serve } from "@hono/node-server";
 import type { Server } from "node:http";
 import { HostError } from "../errors.ts";
-import type { Listener, ListenOptions } from "./serve-types.ts";
+import { type Listener, listenFailure, type ListenOptions } from "./serve-types.ts";
 
 /** Listens with node:http; rejects with a `network_error` HostError when the bind fails. */
 export function listenNode(options: ListenOptions): Promise<Listener> {
@@ -37,7 +37,7 @@ export function listenNode(options: ListenOptions): Promise<Listener> {
       reject(
         new HostError(
           "network_error",
-          `Cannot listen on ${options.hostname}:${options.port}: ${error.message}`,
+          listenFailure(options.hostname, options.port, error),
           { cause: error },
         ),
       );

@@ -36,3 +36,21 @@ export interface Listener {
    */
   close(graceMs: number): Promise<void>;
 }
+
+/**
+ * The message for a listen that failed: with the fix when the port is taken
+ * (Node's EADDRINUSE, Deno's AddrInUse), which is the common case on a
+ * developer's machine (another plughost, or a second `npm start`).
+ */
+export function listenFailure(hostname: string, port: number, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const taken = code === "EADDRINUSE" || (error instanceof Error && error.name === "AddrInUse");
+  return `Cannot listen on ${hostname}:${port}: ${message}` +
+    (taken
+      ? `. The port is taken (another server, maybe another plughost): stop it, or pick another ` +
+        `port with --port ${port === 0 ? 8788 : port + 1} (npm start: PORT=${
+          port === 0 ? 8788 : port + 1
+        })`
+      : "");
+}

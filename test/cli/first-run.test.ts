@@ -112,4 +112,22 @@ describe("first run on a fresh data directory", () => {
     const afterStop = JSON.parse((await runCli(["plugins", "--json"], { env })).stdout);
     expect(afterStop).toEqual({ plugins: [], server: null });
   });
+
+  it("serve on a port already taken exits 93 and says how to pick another", async () => {
+    const home = freshHome();
+    const first = await serve(home, []);
+    try {
+      const port = new URL(first.listening.url).port;
+      const second = await runCli(["serve", "--port", port], {
+        env: { PLUGHOST_HOME: home },
+      });
+      expect(second.code).toBe(93);
+      expect(second.stderr).toContain(`Cannot listen on 127.0.0.1:${port}`);
+      expect(second.stderr).toContain(`--port ${Number(port) + 1}`);
+      expect(second.stderr).toContain(`PORT=${Number(port) + 1}`);
+    } finally {
+      first.child.kill("SIGTERM");
+      await first.exited;
+    }
+  });
 });
