@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { z } from "zod";
-import { capabilityProvider } from "../capabilities/mod.ts";
+import { capabilityProvider, type TransportRequest } from "../capabilities/mod.ts";
 import { HostError } from "../errors.ts";
 import { createHost, type Host } from "../host.ts";
 import { formatIssues } from "../manifest/mod.ts";
@@ -16,6 +16,20 @@ import { capabilityValidator } from "../core/validate.ts";
 import { readSigningKey, trustKey } from "../trust/mod.ts";
 import type { Project } from "./project.ts";
 import { TESTS_FILE } from "./project.ts";
+
+/**
+ * One canned HTTP answer: a request of the plugin to `url` (exact, query included) with `method`
+ * (default GET) is answered with `status`, `headers` and `body` (a string as is, anything else as
+ * JSON), without the network. A request no fixture matches fails as `network_error`.
+ */
+const HttpFixture = z.strictObject({
+  url: z.string().url(),
+  method: z.string().min(1).default("GET"),
+  status: z.number().int().min(100).max(599).default(200),
+  headers: z.record(z.string(), z.string()).default({}),
+  body: z.unknown().default(""),
+});
+type HttpFixture = z.infer<typeof HttpFixture>;
 
 const EventExpectation = z.strictObject({
   topic: z.string().min(1),
@@ -37,6 +51,8 @@ export const TestCaseSchema = z.strictObject({
   events: z.array(EventExpectation).optional(),
   /** Secret values the call sees through secret_get (never printed). */
   secrets: z.record(z.string(), z.string()).optional(),
+  /** HTTP answers the call gets instead of the network (the manifest's allowedHosts still apply). */
+  http: z.array(HttpFixture).optional(),
 }).refine((c) => !(c.output !== undefined && c.error !== undefined), {
   message: "give either output or error, not both",
 });
@@ -94,8 +110,9 @@ export async function runCases(
   onResult: (result: CaseResult) => void = () => {},
 ): Promise<CaseResult[]> {
   const home = await mkdtemp(join(tmpdir(), "plughost-test-"));
-  // Secrets of the case being run: each case sees only its own.
+  // Secrets and HTTP fixtures of the case being run: each case sees only its own.
   let secrets: Record<string, string> = {};
+  let fixtures: HttpFixture[] = [];
   try {
     const key = await readSigningKey(`${project.keyBase}.key`);
     await trustKey(join(home, "trust"), key.publicKey, { label: "project dev key" });
@@ -105,6 +122,7 @@ export async function runCases(
       cache: false,
       hostFunctions: capabilityProvider({
         secrets: { get: (name: string) => secrets[name] },
+        httpTransport: (request) => Promise.resolve(answer(fixtures, request)),
       }),
     });
     try {
@@ -115,6 +133,7 @@ export async function runCases(
       const results: CaseResult[] = [];
       for (const testCase of cases) {
         secrets = testCase.secrets ?? {};
+        fixtures = testCase.http ?? [];
         const result = await runCase(host, info.id, testCase);
         results.push(result);
         onResult(result);
@@ -126,6 +145,27 @@ export async function runCases(
   } finally {
     await rm(home, { recursive: true, force: true });
   }
+}
+
+/** The fixture's answer to `request`, or a network failure naming what had no fixture. */
+function answer(fixtures: HttpFixture[], request: TransportRequest): Response {
+  const found = fixtures.find((f) =>
+    f.method.toUpperCase() === request.method && new URL(f.url).href === request.url.href
+  );
+  if (!found) {
+    throw new Error(
+      `no HTTP fixture for ${request.method} ${request.url.href} in this case's "http" list`,
+    );
+  }
+  const body = typeof found.body === "string" ? found.body : JSON.stringify(found.body);
+  const headers = new Headers(found.headers);
+  if (typeof found.body !== "string" && !headers.has("content-type")) {
+    headers.set("content-type", "application/json");
+  }
+  return new Response([101, 103, 204, 205, 304].includes(found.status) ? null : body, {
+    status: found.status,
+    headers,
+  });
 }
 
 async function runCase(host: Host, pluginId: string, testCase: TestCase): Promise<CaseResult> {

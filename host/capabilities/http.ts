@@ -23,7 +23,25 @@ export interface GuardedFetchOptions {
   onDenied(url: URL, hop: number, reason: string): void;
   /** Which special networks are allowed and how names resolve (or a gate built from them). */
   egress?: EgressOptions | EgressGate;
+  /**
+   * Answers requests without the network (`host test`'s HTTP fixtures): when
+   * set, nothing is resolved or connected; allowedHosts, schemes, redirects and
+   * caps still apply as in production.
+   */
+  transport?: HttpTransport;
 }
+
+/** A request as the gate passes it on, for a transport that answers it without the network. */
+export interface TransportRequest {
+  url: URL;
+  method: string;
+  headers: Headers;
+  body: Uint8Array | null;
+  signal: AbortSignal;
+}
+
+/** Answers a request the gate allowed (see GuardedFetchOptions.transport). */
+export type HttpTransport = (request: TransportRequest) => Promise<Response>;
 
 /**
  * Marks a failure that is not a refusal (resolution, connection, timeout,
@@ -79,20 +97,27 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
       if (!hostAllowed(url, options.allowedHosts)) {
         throw deny(hop, `host '${url.host}' is not in permissions.http.allowedHosts`);
       }
-      const decision = await gate.check(url.hostname);
-      if (!decision.ok) {
-        throw decision.denied ? deny(hop, decision.reason) : fail(decision.reason);
+      const sent = {
+        url,
+        method,
+        headers,
+        body: method === "GET" || method === "HEAD" ? null : body,
+        signal,
+      };
+      const transport = options.transport;
+      let send: () => Promise<Response>;
+      if (transport) {
+        send = () => transport(sent);
+      } else {
+        const decision = await gate.check(url.hostname);
+        if (!decision.ok) {
+          throw decision.denied ? deny(hop, decision.reason) : fail(decision.reason);
+        }
+        send = () => pinnedFetch({ ...sent, address: decision.address });
       }
       let response: Response;
       try {
-        response = await pinnedFetch({
-          url,
-          address: decision.address,
-          method,
-          headers,
-          body: method === "GET" || method === "HEAD" ? null : body,
-          signal,
-        });
+        response = await send();
       } catch (error) {
         throw fail(
           signal.aborted

@@ -14,5 +14,11 @@ export {
   type SecretProvider,
 } from "./secrets.ts";
 export { HOST_FUNCTION_NAMES, type HostFunctionName } from "./abi.ts";
-export { guardedFetch, type GuardedFetchOptions, hostAllowed } from "./http.ts";
+export {
+  guardedFetch,
+  type GuardedFetchOptions,
+  hostAllowed,
+  type HttpTransport,
+  type TransportRequest,
+} from "./http.ts";
 export { topicMatches } from "./topics.ts";

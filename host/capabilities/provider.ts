@@ -14,7 +14,7 @@ import { eventFunctions } from "./events.ts";
 import { grantsOf } from "./grants.ts";
 import { capsFor, clampPermissions, type Policy } from "../policy/mod.ts";
 import type { EgressOptions } from "./egress.ts";
-import { guardedFetch } from "./http.ts";
+import { guardedFetch, type HttpTransport } from "./http.ts";
 import { invokeFunctions } from "./invoke.ts";
 import { kvFunctions } from "./kv.ts";
 import { KvView } from "./kv-view.ts";
@@ -45,6 +45,11 @@ export interface CapabilityOptions {
    * `http.allowNetworks` opens special networks per plugin id.
    */
   operatorPolicy?: Policy;
+  /**
+   * Answers plugins' HTTP without the network (`host test`'s fixtures); never
+   * set by `host serve`. The manifest's allowedHosts still apply.
+   */
+  httpTransport?: HttpTransport;
 }
 
 /** The default secret provider (see CapabilityOptions.secrets). */
@@ -90,7 +95,7 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
     const egress = networks.length > 0
       ? { ...given, allowNetworks: [...(given?.allowNetworks ?? []), ...networks] }
       : given;
-    return pluginSet(ctx, manifest, egress);
+    return pluginSet(ctx, manifest, egress, options.httpTransport);
   };
 }
 
@@ -98,6 +103,7 @@ function pluginSet(
   ctx: CapabilityContext,
   manifest: Manifest,
   egress: EgressOptions | undefined,
+  transport: HttpTransport | undefined,
 ): HostFunctionSet {
   const permissions = ctx.narrow
     ? ctx.narrow(manifest.id, manifest.permissions)
@@ -130,6 +136,7 @@ function pluginSet(
       timeoutMs: ctx.policy.httpTimeoutMs,
       maxRedirects: ctx.policy.httpMaxRedirects,
       ...(egress ? { egress } : {}),
+      ...(transport ? { transport } : {}),
       onDenied(url, hop, reason) {
         const run = ctx.runs.soleRunOf(manifest.id);
         auditDenied(
