@@ -9,7 +9,7 @@ import type { HostFunction } from "../sandbox/mod.ts";
 import { AbiError, okResult, parseRequest, wellFormed } from "./abi.ts";
 import { denied } from "./audit.ts";
 import { type CapabilityContext, grantsFor, syncFunction } from "./context.ts";
-import { secretScope } from "./secrets.ts";
+import { envSafeName, secretScope } from "./secrets.ts";
 
 const SecretRequest = z.object({ name: wellFormed });
 
@@ -31,9 +31,11 @@ export function secretFunctions(ctx: CapabilityContext): Record<string, HostFunc
       if (value === undefined) {
         throw new AbiError(
           "not_found",
-          `secret_get: the host has no value for secret '${name}'; the operator sets it (e.g. PLUGHOST_SECRET_${
-            secretScope(call.pluginId)
-          }__${name})`,
+          `secret_get: the host has no value for secret '${name}'; the operator sets it (${
+            envSafeName(name)
+              ? `e.g. PLUGHOST_SECRET_${secretScope(call.pluginId)}__${name}`
+              : `in the secrets file under "${call.pluginId}": a name with '__' or a leading '_' is never read from the environment`
+          })`,
         );
       }
       ctx.runs.get(call.runId)?.secrets.add(value);

@@ -17,9 +17,28 @@ export interface SecretProvider {
   get(name: string, pluginId?: string): string | undefined;
 }
 
-/** A plugin id as an environment-variable segment: `example.db` -> `EXAMPLE_DB`. */
+/**
+ * A plugin id as an environment-variable segment, one to one (two ids never
+ * share a scope, so one plugin can never read another's secrets):
+ * letters upper-cased, digits kept, `.` -> `_`, `-` -> `__H_`, `_` -> `__U_`.
+ * `example.db` -> `EXAMPLE_DB`; `acme-billing` -> `ACME__H_BILLING`. (A `.` is
+ * always followed by a letter or digit in an id, so `_` + `_` only starts an escape.)
+ */
 export function secretScope(pluginId: string): string {
-  return pluginId.toUpperCase().replace(/[^A-Z0-9]/g, "_");
+  return pluginId.toUpperCase().replace(
+    /[^A-Z0-9]/g,
+    (c) => c === "." ? "_" : c === "-" ? "__H_" : c === "_" ? "__U_" : `__X${c.charCodeAt(0)}_`,
+  );
+}
+
+/**
+ * Whether `name` can be looked up in the environment at all. A name with `__`
+ * or a leading `_` could spell another plugin's scoped variable
+ * (`ACME_BILLING__STRIPE_KEY` is `acme.billing`'s `STRIPE_KEY`), so such names
+ * come only from the secrets file, where every key is exact.
+ */
+export function envSafeName(name: string): boolean {
+  return !name.includes("__") && !name.startsWith("_");
 }
 
 /** Default prefix of `envSecrets`. */
@@ -36,9 +55,12 @@ export function envSecrets(
   env: Record<string, string | undefined> = process.env,
 ): SecretProvider {
   return {
-    get: (name, pluginId) =>
-      (pluginId === undefined ? undefined : env[`${prefix}${secretScope(pluginId)}__${name}`]) ??
-        env[prefix + name],
+    get: (name, pluginId) => {
+      if (!envSafeName(name)) return undefined;
+      return (pluginId === undefined
+        ? undefined
+        : env[`${prefix}${secretScope(pluginId)}__${name}`]) ?? env[prefix + name];
+    },
   };
 }
 

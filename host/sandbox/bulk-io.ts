@@ -12,6 +12,7 @@
  * @module
  */
 import type { CallContext } from "@extism/extism";
+import { meterCopy } from "./host-functions.ts";
 
 /** The core import names, in the "extism:host/user" namespace. */
 export const BULK_IO_FUNCTIONS: readonly string[] = [
@@ -55,6 +56,7 @@ export function mainBulkIo(linear: LinearMemory): Record<string, BulkFunction> {
       const block = ctx.read(handle);
       if (block === null) misuse("plughost_block_read", `no Extism block at handle ${handle}`);
       const bytes = block.bytes(); // a view of the block, no copy
+      meterCopy(ctx, "plughost_block_read", bytes.length);
       range("plughost_block_read", memory, dst, bytes.length).set(bytes);
       return BigInt(bytes.length);
     },
@@ -65,6 +67,7 @@ export function mainBulkIo(linear: LinearMemory): Record<string, BulkFunction> {
       if (len < 0n || len > BigInt(memory.buffer.byteLength)) {
         misuse("plughost_block_write", `length ${len} is larger than linear memory`);
       }
+      meterCopy(ctx, "plughost_block_write", Number(len));
       const view = range("plughost_block_write", memory, src, Number(len));
       // store() copies a partial view into a new block but would keep a view of the whole
       // buffer as the block itself: linear memory must never become a block, so copy that one.

@@ -163,6 +163,18 @@ function checkTime(state: CallState, name: string): void {
   }
 }
 
+/**
+ * Charges a kernel-level copy of `bytes` (the bulk I/O functions) as a host
+ * function's bytes are charged, then checks the call's deadline and slice: a
+ * loop of large copies is bounded by fuel and time like any host call.
+ */
+export function meterCopy(ctx: ExtismCallContext, name: string, bytes: number): void {
+  const state = ctx.hostContext<CallState | null>();
+  if (!state) return;
+  chargeHost(state, name, HOST_BYTE_FUEL * BigInt(bytes));
+  checkTime(state, name);
+}
+
 /** The slice check for host-side code other than host functions (e.g. the alloc override). */
 export function checkSlice(state: CallState | null): void {
   if (state?.sliceUntil != null && !state.final && Date.now() > state.sliceUntil) {

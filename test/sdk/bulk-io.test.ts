@@ -109,6 +109,26 @@ describe("bulk copies in the sandbox", () => {
     }
   }, 120_000);
 
+  it(
+    "charges bulk copies by their bytes, like host functions (a copy loop is bounded by fuel)",
+    async () => {
+      const plugin = await loadPlugin(echoWasm, { mode: "main" });
+      plugins.push(plugin);
+      const fuelOf = async (n: number) => {
+        const result = await plugin.call("echo", bytes(n));
+        expect(result.ok).toBe(true);
+        return result.usage.fuel;
+      };
+      const small = await fuelOf(64 * 1024);
+      const large = await fuelOf(128 * 1024);
+      // One block read and one block write of 64 KiB more, at HOST_BYTE_FUEL (16) per byte each
+      // (2,097,152); without the charge the two calls differ by a few thousand units only.
+      expect(large - small).toBeGreaterThanOrEqual((2n * 16n * 64n * 1024n * 9n) / 10n);
+      expect(await fuelOf(128 * 1024)).toBe(large);
+    },
+    60_000,
+  );
+
   it("fails a call that copies outside linear memory, saying where", async () => {
     const wabt = await wabtInit();
     const module = wabt.parseWat(
