@@ -7,6 +7,11 @@
  * signed plugins. See docs/security.md.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditDenied } from "../../host/capabilities/audit.ts";
+import type { CapabilityContext } from "../../host/capabilities/context.ts";
+import { defaultCapabilityPolicy } from "../../host/capabilities/policy.ts";
+import { RunRegistry } from "../../host/capabilities/runs.ts";
+import { ulid } from "../../host/store/mod.ts";
 import { signPlugin } from "../../host/trust/mod.ts";
 import { outputOf, type TestHost, testHost } from "../capabilities/harness.ts";
 import { ops, probeWasm, signedProbe } from "../capabilities/probe.ts";
@@ -210,5 +215,55 @@ describe("hostile plugin looping denied calls", () => {
     const events = await t.events({ runId: result.runId });
     expect(events.filter((e) => e.type === "audit.denied").length).toBe(DENIED);
     expect(events.filter((e) => e.type === "audit.denied_dropped")).toEqual([]);
+  });
+});
+
+describe("denials the host cannot tie to one run", () => {
+  const LIMIT = 4;
+  let t: TestHost;
+  let ctx: CapabilityContext;
+  beforeAll(async () => {
+    t = await testHost();
+    ctx = {
+      store: t.host.store,
+      invoke: () => Promise.reject(new Error("not used by auditDenied")),
+      secrets: { get: () => undefined },
+      policy: { ...defaultCapabilityPolicy, deniedPerRun: LIMIT },
+      runs: new RunRegistry(),
+      views: new Map(),
+    };
+  });
+  afterAll(async () => await t?.close());
+
+  const deny = (pluginId: string, times: number) => {
+    for (let i = 0; i < times; i++) {
+      auditDenied(ctx, { pluginId, runId: null }, "http_request", {}, "test refusal");
+    }
+  };
+  const of = async (type: string, pluginId: string) =>
+    (await t.events({ type })).filter((e) => e.pluginId === pluginId);
+
+  it("outside any run: the plugin's budget, then one audit.denied_dropped", async () => {
+    deny("x.outside", 3 * LIMIT);
+    expect((await of("audit.denied", "x.outside")).length).toBe(LIMIT);
+    expect((await of("audit.denied_dropped", "x.outside")).map((e) => e.payload)).toEqual([
+      { limit: LIMIT, outsideRun: true },
+    ]);
+    deny("x.outside", LIMIT);
+    expect((await of("audit.denied", "x.outside")).length).toBe(LIMIT);
+    expect((await of("audit.denied_dropped", "x.outside")).length).toBe(1);
+  });
+
+  it("with several runs in progress: counted against each, written while one has room", async () => {
+    const a = ctx.runs.begin(ulid(), "x.two");
+    const b = ctx.runs.begin(ulid(), "x.two");
+    auditDenied(ctx, { pluginId: "x.two", runId: a.runId }, "kv_get", { key: "k" }, "test");
+    deny("x.two", LIMIT + 3);
+    // run-a had one fewer left, so its count starts one earlier; run-b keeps the events coming.
+    expect([a.deniedAudited, a.deniedDropped]).toEqual([LIMIT, 4]);
+    expect([b.deniedAudited, b.deniedDropped]).toEqual([LIMIT, 3]);
+    expect((await of("audit.denied", "x.two")).length).toBe(1 + LIMIT);
+    ctx.runs.end(a.runId);
+    ctx.runs.end(b.runId);
   });
 });
