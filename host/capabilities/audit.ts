@@ -1,25 +1,35 @@
 /**
  * Denied calls: an `audit.denied` event (who, which function, what was asked,
- * why) and the `permission_denied` answer the plugin gets.
+ * why) and the `permission_denied` answer the plugin gets. Each run may write
+ * at most `policy.deniedPerRun` of these events; past it a denial still
+ * answers `permission_denied` but is only counted, and the run's end writes one
+ * `audit.denied_dropped` event with the count (provider.ts). Denials outside
+ * any run are capped the same way per plugin.
  * @module
  */
 import type { HostCall } from "../sandbox/mod.ts";
-import type { Store } from "../store/mod.ts";
 import { errorResult } from "./abi.ts";
+import type { CapabilityContext } from "./context.ts";
 
 /** What a denied call asked for: a key, topic, secret name, invoke target or URL; never a value. */
 export type Asked = Record<string, string>;
 
-/** Writes `audit.denied` (without waiting) for a refused request. */
+/**
+ * Writes `audit.denied` (without waiting) for a refused request, within the
+ * run's denial budget. `who.runId` null means the host cannot tell which call
+ * it served: it counts against every run of the plugin in progress (written
+ * while one of them has room), or the plugin's budget outside runs when none is.
+ */
 export function auditDenied(
-  store: Store,
+  ctx: CapabilityContext,
   who: { pluginId: string; runId: string | null },
   fn: string,
   asked: Asked,
   reason: string,
 ): void {
+  if (!withinBudget(ctx, who)) return;
   try {
-    void store.events.append({
+    void ctx.store.events.append({
       type: "audit.denied",
       level: "warn",
       source: "host",
@@ -32,14 +42,63 @@ export function auditDenied(
   }
 }
 
-/** Audits the refusal and returns the `permission_denied` result for the plugin. */
+/** Counts one denial; true when its event is to be written. */
+function withinBudget(
+  ctx: CapabilityContext,
+  who: { pluginId: string; runId: string | null },
+): boolean {
+  const limit = ctx.policy.deniedPerRun;
+  const tracked = who.runId === null ? undefined : ctx.runs.get(who.runId);
+  const runs = tracked ? [tracked] : who.runId === null ? ctx.runs.runsOf(who.pluginId) : [];
+  if (runs.length === 0) {
+    const outside = ctx.runs.outsideDenials(who.pluginId);
+    if (outside.audited < limit) {
+      outside.audited++;
+      return true;
+    }
+    if (outside.dropped++ === 0) droppedOutside(ctx, who.pluginId, limit);
+    return false;
+  }
+  let write = false;
+  for (const run of runs) {
+    if (run.deniedAudited < limit) {
+      run.deniedAudited++;
+      write = true;
+    } else {
+      run.deniedDropped++;
+    }
+  }
+  return write;
+}
+
+/**
+ * Outside any run there is no end to report a count at: the first denial
+ * past the budget writes one `audit.denied_dropped` saying later ones of this
+ * plugin (until the host restarts) are not recorded.
+ */
+function droppedOutside(ctx: CapabilityContext, pluginId: string, limit: number): void {
+  try {
+    void ctx.store.events.append({
+      type: "audit.denied_dropped",
+      level: "warn",
+      source: "host",
+      pluginId,
+      runId: null,
+      payload: { limit, outsideRun: true },
+    }).catch(() => {});
+  } catch {
+    // As above: never fails the plugin's call.
+  }
+}
+
+/** Audits the refusal (within the run's budget) and returns the `permission_denied` result. */
 export function denied(
-  store: Store,
+  ctx: CapabilityContext,
   call: HostCall,
   fn: string,
   asked: Asked,
   reason: string,
 ): Uint8Array {
-  auditDenied(store, call, fn, asked, reason);
+  auditDenied(ctx, call, fn, asked, reason);
   return errorResult("permission_denied", `${fn}: ${reason}`);
 }

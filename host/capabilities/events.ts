@@ -41,7 +41,7 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
       const root = reservedRoot(topic);
       if (root !== null) {
         return denied(
-          ctx.store,
+          ctx,
           call,
           "event_publish",
           { topic },
@@ -51,7 +51,7 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
       const patterns = grantsFor(ctx, call).publish;
       if (!patterns.some((p) => topicMatches(p, topic))) {
         return denied(
-          ctx.store,
+          ctx,
           call,
           "event_publish",
           { topic },

@@ -54,7 +54,7 @@ export function invokeFunctions(
 
 function refuse(ctx: CapabilityContext, call: HostCall, target: string): Uint8Array {
   return denied(
-    ctx.store,
+    ctx,
     call,
     "invoke",
     { target },

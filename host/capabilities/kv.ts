@@ -23,7 +23,7 @@ export function kvFunctions(ctx: CapabilityContext): Record<string, HostFunction
   /** The call's view, or a permission_denied result when KV is not granted. */
   const view = (call: HostCall, fn: string, asked: Record<string, string>): KvView | Uint8Array => {
     if (grantsFor(ctx, call).kvQuotaBytes === null) {
-      return denied(ctx.store, call, fn, asked, "the manifest does not grant permissions.kv");
+      return denied(ctx, call, fn, asked, "the manifest does not grant permissions.kv");
     }
     const found = ctx.views.get(call.runId);
     if (!found) throw new AbiError("host_error", `${fn}: no KV view for run ${call.runId}`);

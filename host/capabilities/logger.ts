@@ -39,7 +39,7 @@ export function runLogger(ctx: CapabilityContext, pluginId: string): SandboxLogg
       // The sandbox's own report of a refused kernel http_request (its nonce is unknown to
       // plugins): audited as the host's finding, never stored as text.
       auditDenied(
-        ctx.store,
+        ctx,
         { pluginId, runId: runs.length === 1 ? runs[0]!.runId : null },
         "http_request",
         {},

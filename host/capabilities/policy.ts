@@ -11,6 +11,11 @@ export interface CapabilityPolicy {
   publishPerRun: number;
   /** Log lines kept per run (default 200); the rest are dropped and counted. */
   logLinesPerRun: number;
+  /**
+   * `audit.denied` events per run (default 100); later denials still answer
+   * `permission_denied` and are counted in one `audit.denied_dropped` event at the run's end.
+   */
+  deniedPerRun: number;
   /** Longest invoke chain, the first caller included (default 8). */
   maxInvokeDepth: number;
   /** HTTP: largest response body in bytes (default 4 MiB). */
@@ -26,6 +31,7 @@ export const defaultCapabilityPolicy: CapabilityPolicy = {
   maxKvQuotaBytes: 16 * 1024 * 1024,
   publishPerRun: 1000,
   logLinesPerRun: 200,
+  deniedPerRun: 100,
   maxInvokeDepth: 8,
   httpMaxBytes: 4 * 1024 * 1024,
   httpTimeoutMs: 10_000,

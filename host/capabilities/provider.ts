@@ -140,7 +140,7 @@ function pluginSet(
       onDenied(url, hop, reason) {
         const run = ctx.runs.soleRunOf(manifest.id);
         auditDenied(
-          ctx.store,
+          ctx,
           { pluginId: manifest.id, runId: run?.runId ?? null },
           "http_request",
           { host: url.host, hop: String(hop) },
@@ -195,6 +195,17 @@ async function afterCall(
       pluginId: call.pluginId,
       runId: call.runId,
       payload: { dropped: run.logDropped, limit: ctx.policy.logLinesPerRun },
+    }).catch(() => {});
+  }
+  if (run && run.deniedDropped > 0) {
+    // The denials past the run's budget: answered permission_denied but not written one by one.
+    void ctx.store.events.append({
+      type: "audit.denied_dropped",
+      level: "warn",
+      source: "host",
+      pluginId: call.pluginId,
+      runId: call.runId,
+      payload: { dropped: run.deniedDropped, limit: ctx.policy.deniedPerRun },
     }).catch(() => {});
   }
   if (error && run && run.secrets.size > 0) {

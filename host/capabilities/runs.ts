@@ -16,6 +16,15 @@ export interface ActiveRun {
   published: number;
   logLines: number;
   logDropped: number;
+  /** `audit.denied` events written for this run, and denials past the budget (only counted). */
+  deniedAudited: number;
+  deniedDropped: number;
+}
+
+/** Denials of a plugin outside any run: events written, and how many were past the budget. */
+export interface OutsideDenials {
+  audited: number;
+  dropped: number;
 }
 
 /** Active runs by id and by plugin. */
@@ -24,6 +33,8 @@ export class RunRegistry {
   readonly #byPlugin = new Map<string, Set<string>>();
   /** Chains of runs that an `invoke` is about to start, by their chosen run id. */
   readonly #pending = new Map<string, string[]>();
+  /** Per plugin, denials the host could tie to no run (they never reset: no run ends them). */
+  readonly #outside = new Map<string, OutsideDenials>();
 
   /** Records that `invoke` will start `runId` with `chain` (which ends with the callee). */
   expect(runId: string, chain: string[]): void {
@@ -47,6 +58,8 @@ export class RunRegistry {
       published: 0,
       logLines: 0,
       logDropped: 0,
+      deniedAudited: 0,
+      deniedDropped: 0,
     };
     this.#runs.set(runId, run);
     let set = this.#byPlugin.get(pluginId);
@@ -64,6 +77,13 @@ export class RunRegistry {
     set?.delete(runId);
     if (set?.size === 0) this.#byPlugin.delete(run.pluginId);
     return run;
+  }
+
+  /** The denial counters of `pluginId` outside any run. */
+  outsideDenials(pluginId: string): OutsideDenials {
+    let found = this.#outside.get(pluginId);
+    if (!found) this.#outside.set(pluginId, found = { audited: 0, dropped: 0 });
+    return found;
   }
 
   /** A run in progress. */

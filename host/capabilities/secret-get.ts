@@ -20,7 +20,7 @@ export function secretFunctions(ctx: CapabilityContext): Record<string, HostFunc
       const { name } = parseRequest("secret_get", input, SecretRequest);
       if (!grantsFor(ctx, call).secrets.has(name)) {
         return denied(
-          ctx.store,
+          ctx,
           call,
           "secret_get",
           { name },
