@@ -19,7 +19,7 @@ afterEach(() => {
 });
 
 /** A server with the hello plugin and a `spin` plugin whose `run` loops until stopped. */
-async function spinServer(graceMs: number, timeoutMs = 60_000) {
+async function spinServer(graceMs: number, timeoutMs = 60_000, fuel?: bigint) {
   const dir = mkdtempSync(join(tmpdir(), "plughost-shutdown-"));
   dirs.push(dir);
   const url = `file:${join(dir, "host.db")}`;
@@ -30,9 +30,7 @@ async function spinServer(graceMs: number, timeoutMs = 60_000) {
     store,
     trust: trustStoreOf(key),
     hostFunctions: () => ({ functions: {}, needsWorker: true }),
-    // Fuel far beyond what the loop can burn before its timeout, so the call's end is decided by
-    // the timeout alone, whatever the machine's speed (1e9 fuel ran out first on an idle machine).
-    defaults: { fuel: 100_000_000_000n },
+    ...(fuel === undefined ? {} : { defaults: { fuel } }),
   });
   const manifest = {
     schemaVersion: 1,
@@ -106,7 +104,9 @@ describe("graceful shutdown", () => {
   });
 
   it("lets a call finish within the grace period (it ends by its own limit, not interrupted)", async () => {
-    const { server, url, call } = await spinServer(60_000, 1500);
+    // Fuel far beyond what the loop can burn before its timeout, so the call's end is decided by
+    // the timeout alone, whatever the machine's speed (1e9 fuel ran out first on an idle machine).
+    const { server, url, call } = await spinServer(60_000, 1500, 10_000_000_000n);
     const pending = call();
     await waitForInflight(server, 1);
     const { interrupted } = await server.close();
