@@ -4,7 +4,13 @@
  * Run: npx deno test -A test/deno/instrument.test.ts
  */
 import assert from "node:assert/strict";
-import { FIGURES, FIGURES_WAT } from "../../host/sandbox/instrument/_fixtures.ts";
+import {
+  BULK_FILL_FIGURES,
+  BULK_PAGES,
+  BULK_WAT,
+  FIGURES,
+  FIGURES_WAT,
+} from "../../host/sandbox/instrument/_fixtures.ts";
 import { instantiate, metered, wat } from "../../host/sandbox/instrument/_testing.ts";
 import { instrument } from "../../host/sandbox/instrument/mod.ts";
 
@@ -36,4 +42,16 @@ Deno.test("memory.grow past the cap returns -1 on Deno", () => {
   const instance = instantiate(out.bytes);
   assert.equal(metered(instance, "grow", 1000n, 1).value, 1);
   assert.equal(metered(instance, "grow", 1000n, 1).value, -1);
+});
+
+Deno.test("memory.fill costs the same fuel by length on Deno as on Node", () => {
+  const instance = instantiate(
+    instrument(wat(BULK_WAT), { memoryMaxPages: BULK_PAGES }).bytes,
+  );
+  for (const [length, fuel] of BULK_FILL_FIGURES) {
+    assert.deepEqual([length, metered(instance, "fill", 1n << 40n, length).used], [length, fuel]);
+  }
+  const r = metered(instance, "copy", 1_000_000n, 10_000);
+  assert.ok(r.error instanceof WebAssembly.RuntimeError);
+  assert.ok(r.left < 0n);
 });

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { HOST_FUNCTION_FUEL, loadPlugin } from "../../host/sandbox/mod.ts";
 import {
+  BULK_FILL_FUEL,
   conformance,
   fixture,
   HOST_CALL_TIMES_FUEL,
@@ -173,3 +174,25 @@ Deno.test(
     }
   },
 );
+
+for (const mode of ["main", "worker"] as const) {
+  Deno.test(
+    `${mode}: bulk memory operations are charged by length (same fuel as on Node)`,
+    opts,
+    async () => {
+      const plugin = await loadPlugin(fixture("bulk-copy"), {
+        mode,
+        limits: { fuel: 5_000_000n, timeoutMs: 300 },
+      });
+      try {
+        const fill = await plugin.call("fill", none);
+        assert.deepEqual([fill.ok, fill.usage.fuel], [true, BULK_FILL_FUEL]);
+        const run = await plugin.call("run", none);
+        assert.equal(run.ok ? "ok" : run.error.class, "fuel_exhausted");
+        assert.equal(run.usage.fuel, 5_000_000);
+      } finally {
+        await plugin.close();
+      }
+    },
+  );
+}

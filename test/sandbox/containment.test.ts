@@ -15,6 +15,7 @@ import {
   type SandboxLogger,
 } from "../../host/sandbox/mod.ts";
 import {
+  BULK_FILL_FUEL,
   fixture,
   HOST_CALL_TIMES_FUEL,
   spinningThreads,
@@ -175,6 +176,27 @@ describe("kernel-call loops and logs", () => {
     expect(sliced.seen.length).toBeGreaterThan(whole.seen.length);
     expect(sliced.seen.length).toBeLessThan(2 * whole.seen.length);
   });
+});
+
+describe("bulk memory operations", () => {
+  it("a loop of 16 MiB memory.copy on the main thread ends with fuel_exhausted within a small budget", async () => {
+    // Before plughost-instrument/4 each copy cost 1 fuel: 10,000 of them used 130,003 and returned ok.
+    const plugin = await load("bulk-copy", { limits: { fuel: 5_000_000n, timeoutMs: 300 } });
+    expect(plugin.mode).toBe("main");
+    const result = await plugin.call("run", none);
+    expect(result.ok ? "ok" : result.error.class).toBe("fuel_exhausted");
+    expect(result.usage.fuel).toBe(5_000_000);
+    expect(plugin.mode).toBe("main");
+  });
+
+  for (const mode of ["main", "worker"] as const) {
+    it(`${mode}: one 16 MiB memory.fill costs its nodes plus 1 fuel per 64 bytes`, async () => {
+      const plugin = await load("bulk-copy", { mode });
+      const result = await plugin.call("fill", none);
+      expect(result.ok).toBe(true);
+      expect(result.usage.fuel).toBe(BULK_FILL_FUEL);
+    });
+  }
 });
 
 describe("memory-limit text", () => {

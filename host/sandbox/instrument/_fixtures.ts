@@ -35,3 +35,32 @@ export const FIGURES: [string, number, number, bigint][] = [
   ["calls", 10, 55, 202n],
   ["fib", 15, 610, 27622n],
 ];
+
+/**
+ * Bulk memory operations, charged by length: `fill` fills $n bytes; `copy`
+ * copies 16 MiB $n times (the loop that held the event loop for seconds
+ * when a copy cost 1 fuel whatever its length).
+ */
+export const BULK_WAT = `(module
+  (memory 512)
+  (func (export "fill") (param $n i32)
+    (memory.fill (i32.const 0) (i32.const 7) (local.get $n)))
+  (func (export "copy") (param $n i32) (local $i i32)
+    (loop $l
+      (memory.copy (i32.const 0) (i32.const 16777216) (i32.const 16777216))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br_if $l (i32.lt_u (local.get $i) (local.get $n))))))`;
+
+/** Memory pages BULK_WAT needs (32 MiB). */
+export const BULK_PAGES = 512;
+
+/**
+ * Fuel of BULK_WAT's `fill` by length: 4 for its nodes plus 1 per whole 64
+ * bytes (16 MiB = 262,144). [length, fuel used].
+ */
+export const BULK_FILL_FIGURES: [number, bigint][] = [
+  [0, 4n],
+  [63, 4n],
+  [64, 5n],
+  [16 << 20, 262_148n],
+];

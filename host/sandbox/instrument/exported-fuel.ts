@@ -16,6 +16,11 @@ const addVar = c("FunctionAddVar");
 const typeOf = c("ExpressionGetType");
 const functionGetBody = c("FunctionGetBody");
 const functionSetBody = c("FunctionSetBody");
+const callOperands = c("CallGetNumOperands");
+const callOperandAt = c("CallGetOperandAt");
+const setCallOperandAt = c("CallSetOperandAt");
+const indirectTarget = c("CallIndirectGetTarget");
+const setIndirectTarget = c("CallIndirectSetTarget");
 const callApi = (binaryen as unknown as {
   Call: { getTarget(call: Expr): string };
 }).Call;
@@ -98,18 +103,55 @@ export function hostCall(
   kind: number,
   imported: Set<string>,
   temp: (type: number) => number,
+  charging = false,
 ): Expr | undefined {
   const host = kind === binaryen.CallIndirectId ||
     (kind === binaryen.CallId && imported.has(callApi.getTarget(expr)));
   if (!host) return undefined;
   const type = typeOf(expr);
   const out = m.global.set(EXPORTED, m.global.get(GLOBAL, binaryen.i64));
+  if (charging) {
+    // Operands that charge at run time (bulk memory operations): copy out
+    // after they ran, or `back` would undo their charge.
+    const last = lastOperand(expr, kind);
+    if (last !== null) {
+      const operandType = typeOf(last.get());
+      const tmp = temp(operandType);
+      last.set(m.block(null, [
+        m.local.set(tmp, last.get()),
+        out,
+        m.local.get(tmp, operandType),
+      ], operandType));
+      if (type === binaryen.unreachable) return expr;
+      const backAfter = m.global.set(GLOBAL, m.global.get(EXPORTED, binaryen.i64));
+      if (type === binaryen.none) return m.block(null, [expr, backAfter], binaryen.none);
+      const result = temp(type);
+      return m.block(null, [
+        m.local.set(result, expr),
+        backAfter,
+        m.local.get(result, type),
+      ], type);
+    }
+  }
   // A tail call never comes back here: only the copy out is needed.
   if (type === binaryen.unreachable) return m.block(null, [out, expr]);
   const back = m.global.set(GLOBAL, m.global.get(EXPORTED, binaryen.i64));
   if (type === binaryen.none) return m.block(null, [out, expr, back], binaryen.none);
   const tmp = temp(type);
   return m.block(null, [out, m.local.set(tmp, expr), back, m.local.get(tmp, type)], type);
+}
+
+/** The operand of a call evaluated last (call_indirect's target), as get/set; null when none. */
+function lastOperand(expr: Expr, kind: number): { get(): Expr; set(e: Expr): void } | null {
+  if (kind === binaryen.CallIndirectId) {
+    return { get: () => indirectTarget(expr), set: (e) => void setIndirectTarget(expr, e) };
+  }
+  const n = callOperands(expr);
+  if (n === 0) return null;
+  return {
+    get: () => callOperandAt(expr, n - 1),
+    set: (e) => void setCallOperandAt(expr, n - 1, e),
+  };
 }
 
 /** Wraps the host calls in a function that is not otherwise metered (a leaf's fuel-free copy). */

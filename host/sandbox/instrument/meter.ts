@@ -20,7 +20,7 @@ import {
   hostCall,
   wrapHostCalls,
 } from "./exported-fuel.ts";
-import { HOST_CALL_FUEL } from "./costs.ts";
+import { BULK_BYTES_SHIFT, HOST_CALL_FUEL } from "./costs.ts";
 import { c, type Expr, inspect, mapChildren } from "./walk.ts";
 
 /** The export name of the fuel global. */
@@ -38,6 +38,14 @@ const functionGetBody = c("FunctionGetBody");
 const functionSetBody = c("FunctionSetBody");
 const functionGetResults = c("FunctionGetResults");
 
+/** The size operand of each bulk memory kind: [get, set]. */
+const bulkSize = new Map<number, [(e: Expr) => Expr, (e: Expr, size: Expr) => void]>(
+  (["MemoryCopy", "MemoryFill", "MemoryInit"] as const).map((kind) => [
+    (binaryen as unknown as Record<string, number>)[`${kind}Id`] as number,
+    [c(`${kind}GetSize`), c(`${kind}SetSize`)],
+  ]),
+);
+
 const isTuple = (type: number) => binaryen.expandType(type).length > 1;
 const i64 = (m: binaryen.Module, value: bigint) => m.i64.const(value as unknown as number);
 
@@ -48,6 +56,8 @@ interface Shape {
   nodes: number;
   /** Fuel for the calls to the host it makes (charged with its nodes, not counted as nodes). */
   hostCost: number;
+  /** Holds memory.copy/fill/init, charged by length at run time (so never a fuel-free leaf). */
+  bulk: boolean;
 }
 
 /** A small leaf function's fuel-free copy and the cost its callers charge for it. */
@@ -73,12 +83,24 @@ function reachesHost(
 
 /** First pass: does the function loop, and can the local form meter it exactly? */
 function shapeOf(body: Expr, imported: Set<string>, tableImports: boolean): Shape {
-  const shape: Shape = { loops: false, localSafe: true, calls: false, nodes: 0, hostCost: 0 };
+  const shape: Shape = {
+    loops: false,
+    localSafe: true,
+    calls: false,
+    nodes: 0,
+    hostCost: 0,
+    bulk: false,
+  };
   let callDepth = 0;
   const visit = (expr: Expr): Expr => {
     const kind = inspect(expr);
     shape.nodes++;
     if (reachesHost(expr, kind, imported, tableImports)) shape.hostCost += HOST_CALL_FUEL;
+    if (bulkSize.has(kind)) {
+      shape.bulk = true;
+      // Its run-time charge in a call's operands would land after the counter's sync.
+      if (callDepth > 0) shape.localSafe = false;
+    }
     const isCall = kind === binaryen.CallId || kind === binaryen.CallIndirectId;
     if (kind === binaryen.LoopId) {
       shape.loops = true;
@@ -100,6 +122,10 @@ function shapeOf(body: Expr, imported: Set<string>, tableImports: boolean): Shap
 
 class FunctionMeter {
   private cost = 0;
+  /** The local that holds a bulk operation's size while it is charged. */
+  private size: number | null = null;
+  /** Bulk operations rewritten so far (a host call whose operands hold one copies out later). */
+  private bulkCount = 0;
   private readonly temps = new Map<number, number>();
   readonly fuel: number | null;
 
@@ -122,17 +148,21 @@ class FunctionMeter {
     return this.m.i64.lt_s(value, i64(this.m, 0n));
   }
 
-  private minus(value: Expr, cost: number): Expr {
-    return this.m.i64.sub(value, i64(this.m, BigInt(cost)));
-  }
-
   /** The charge for a region: global or local form. */
   charge(cost: number, entry: boolean): Expr[] {
+    return this.chargeBy(() => i64(this.m, BigInt(Math.max(1, cost))), entry);
+  }
+
+  /**
+   * Subtracts `amount` (an i64 expression, built once per use) and traps with
+   * the counter stored once it is below zero: the region charge, and the
+   * run-time charge of bulk memory operations.
+   */
+  private chargeBy(amount: () => Expr, entry: boolean): Expr[] {
     const m = this.m;
-    const amount = Math.max(1, cost);
     if (this.fuel === null) {
       return [
-        m.global.set(GLOBAL, this.minus(this.gget(), amount)),
+        m.global.set(GLOBAL, m.i64.sub(this.gget(), amount())),
         m.if(
           this.below(this.gget()),
           m.block(null, [m.global.set(EXPORTED, this.gget()), m.unreachable()]),
@@ -140,13 +170,42 @@ class FunctionMeter {
       ];
     }
     const f = this.fuel;
-    const value = this.minus(entry ? this.gget() : m.local.get(f, binaryen.i64), amount);
+    const value = m.i64.sub(entry ? this.gget() : m.local.get(f, binaryen.i64), amount());
     const trap = m.block(null, [
       m.global.set(GLOBAL, m.local.get(f, binaryen.i64)),
       m.global.set(EXPORTED, m.local.get(f, binaryen.i64)),
       m.unreachable(),
     ]);
     return [m.if(this.below(m.local.tee(f, value, binaryen.i64)), trap)];
+  }
+
+  /**
+   * Wraps a bulk memory operation's size operand so that, once it is
+   * evaluated (after the other operands, keeping their order), the length is
+   * charged: `size >> BULK_BYTES_SHIFT` fuel, with the same check and trap as
+   * a region. Nothing runs between the local's set and get but the charge,
+   * so one local per function serves every bulk operation, nested ones too.
+   */
+  private chargeSize(expr: Expr, kind: number): void {
+    const access = bulkSize.get(kind);
+    if (access === undefined) return;
+    this.bulkCount++;
+    const m = this.m;
+    if (this.size === null) this.size = addVar(this.func, binaryen.i32);
+    const size = this.size;
+    const bytes = () =>
+      m.i64.shr_u(
+        m.i64.extend_u(m.local.get(size, binaryen.i32)),
+        i64(m, BigInt(BULK_BYTES_SHIFT)),
+      );
+    access[1](
+      expr,
+      m.block(null, [
+        m.local.set(size, access[0](expr)),
+        ...this.chargeBy(bytes, false),
+        m.local.get(size, binaryen.i32),
+      ], binaryen.i32),
+    );
   }
 
   private sync(): Expr {
@@ -179,7 +238,10 @@ class FunctionMeter {
       loopSetBody(expr, this.m.block(null, [...this.charge(inner, false), body], binaryen.auto));
       return expr;
     }
+    const bulkBefore = this.bulkCount;
     mapChildren(expr, kind, this.visit);
+    this.chargeSize(expr, kind);
+    const charging = this.bulkCount > bulkBefore;
     if (reachesHost(expr, kind, this.imported, this.tableImports)) this.cost += HOST_CALL_FUEL;
     if (kind === binaryen.CallId && callIsReturn(expr) === 0) {
       // A call to a small leaf: charge its cost here and call its fuel-free copy.
@@ -191,7 +253,9 @@ class FunctionMeter {
       }
     }
     const temp = (type: number) => this.temp(type);
-    if (this.fuel === null) return hostCall(this.m, expr, kind, this.imported, temp) ?? expr;
+    if (this.fuel === null) {
+      return hostCall(this.m, expr, kind, this.imported, temp, charging) ?? expr;
+    }
     if (kind === binaryen.ReturnId) {
       const value = returnGetValue(expr);
       return this.m.br(RETURN_LABEL, 0, value === 0 ? undefined : value);
@@ -200,7 +264,7 @@ class FunctionMeter {
       const type = typeOf(expr);
       const m = this.m;
       if (type === binaryen.unreachable) return expr;
-      const call = hostCall(m, expr, kind, this.imported, temp) ?? expr;
+      const call = hostCall(m, expr, kind, this.imported, temp, charging) ?? expr;
       if (type === binaryen.none) {
         return m.block(null, [this.sync(), call, this.reload()], binaryen.none);
       }
@@ -239,7 +303,8 @@ const LEAF_MAX_NODES = 200;
 
 /**
  * Adds the fuel global (a copy of it exported as {@link FUEL_EXPORT}, see
- * exported-fuel.ts) and meters every defined function. Direct calls to small leaf functions (no loops, no calls
+ * exported-fuel.ts) and meters every defined function. Direct calls to small leaf functions (no loops,
+ * no bulk memory operations, no calls
  * but to host functions)
  * are charged in the caller's region and go to an unmetered copy, which saves
  * a global round trip per call; the fuel charged is the same.
@@ -263,7 +328,7 @@ export function meterModule(m: binaryen.Module, startFuel: bigint): void {
   }));
   const leaves = new Map<string, Leaf>();
   for (const { func, shape } of defined) {
-    if (shape.loops || shape.calls || shape.nodes > LEAF_MAX_NODES) continue;
+    if (shape.loops || shape.calls || shape.bulk || shape.nodes > LEAF_MAX_NODES) continue;
     const info = binaryen.getFunctionInfo(func);
     const clone = `${info.name}$plughost_free`;
     if (m.getFunction(clone) !== 0) continue;
