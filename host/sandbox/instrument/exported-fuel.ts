@@ -93,9 +93,12 @@ function addEntryWrapper(m: binaryen.Module, target: string, name: string): void
 
 /**
  * A call that may reach the host (an import, or call_indirect, whose table may
- * hold imports) with the exported counter brought up to date before it and
- * read back after it, so a host function sees and may change the live value;
- * undefined for other expressions.
+ * hold imports) with the exported counter brought up to date just before it
+ * and read back after it, so a host function sees and may change the live
+ * value; undefined for other expressions. The copy out comes after the
+ * operands (inside the last one evaluated): operands that charge the counter
+ * (a metered call, a bulk memory operation) would otherwise be undone when
+ * it is read back.
  */
 export function hostCall(
   m: binaryen.Module,
@@ -103,42 +106,35 @@ export function hostCall(
   kind: number,
   imported: Set<string>,
   temp: (type: number) => number,
-  charging = false,
 ): Expr | undefined {
   const host = kind === binaryen.CallIndirectId ||
     (kind === binaryen.CallId && imported.has(callApi.getTarget(expr)));
   if (!host) return undefined;
   const type = typeOf(expr);
   const out = m.global.set(EXPORTED, m.global.get(GLOBAL, binaryen.i64));
-  if (charging) {
-    // Operands that charge at run time (bulk memory operations): copy out
-    // after they ran, or `back` would undo their charge.
-    const last = lastOperand(expr, kind);
-    if (last !== null) {
-      const operandType = typeOf(last.get());
-      const tmp = temp(operandType);
-      last.set(m.block(null, [
-        m.local.set(tmp, last.get()),
-        out,
-        m.local.get(tmp, operandType),
-      ], operandType));
-      if (type === binaryen.unreachable) return expr;
-      const backAfter = m.global.set(GLOBAL, m.global.get(EXPORTED, binaryen.i64));
-      if (type === binaryen.none) return m.block(null, [expr, backAfter], binaryen.none);
-      const result = temp(type);
-      return m.block(null, [
-        m.local.set(result, expr),
-        backAfter,
-        m.local.get(result, type),
-      ], type);
-    }
+  const parts: Expr[] = [];
+  const last = lastOperand(expr, kind);
+  const operandType = last === null ? binaryen.none : typeOf(last.get());
+  // No operand, or one that never completes (the call is then never made).
+  if (last === null || operandType === binaryen.unreachable) parts.push(out);
+  else {
+    const tmp = temp(operandType);
+    last.set(m.block(null, [
+      m.local.set(tmp, last.get()),
+      out,
+      m.local.get(tmp, operandType),
+    ], operandType));
   }
   // A tail call never comes back here: only the copy out is needed.
-  if (type === binaryen.unreachable) return m.block(null, [out, expr]);
+  if (type === binaryen.unreachable) return m.block(null, [...parts, expr]);
   const back = m.global.set(GLOBAL, m.global.get(EXPORTED, binaryen.i64));
-  if (type === binaryen.none) return m.block(null, [out, expr, back], binaryen.none);
+  if (type === binaryen.none) return m.block(null, [...parts, expr, back], binaryen.none);
   const tmp = temp(type);
-  return m.block(null, [out, m.local.set(tmp, expr), back, m.local.get(tmp, type)], type);
+  return m.block(
+    null,
+    [...parts, m.local.set(tmp, expr), back, m.local.get(tmp, type)],
+    type,
+  );
 }
 
 /** The operand of a call evaluated last (call_indirect's target), as get/set; null when none. */

@@ -224,3 +224,30 @@ describe("bulk memory operations", () => {
     expect((1n << 40n) - fuelAtCall).toBeGreaterThanOrEqual(2n * 262_144n);
   });
 });
+
+describe("host calls", () => {
+  it("fuel spent in a metered call inside a host call's operands is counted", () => {
+    const bytes = instrument(
+      wat(`(module
+        (import "env" "probe" (func $probe (param i32 i32)))
+        (memory 1)
+        (func $count (param $n i32) (result i32) (local $i i32)
+          (loop $l
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br_if $l (i32.lt_u (local.get $i) (local.get $n))))
+          (local.get $i))
+        (func (export "f") (param $n i32)
+          (call $probe (i32.const 0) (call $count (local.get $n))))
+        (func (export "g") (param $n i32)
+          (call $probe (call $count (local.get $n)) (unreachable))))`),
+      { memoryMaxPages: 1 },
+    ).bytes;
+    const instance = instantiate(bytes, { env: { probe: () => {} } });
+    // Each iteration of $count costs 9 (FIGURES: count 10 -> 93, 1000 -> 9003).
+    const f = (n: number) => metered(instance, "f", 1n << 40n, n).used;
+    expect(f(1000) - f(10)).toBe(9n * 990n);
+    // An operand that never completes (no local of type unreachable): still a valid module.
+    const g = metered(instance, "g", 1n << 40n, 1000);
+    expect(g.error).toBeInstanceOf(WebAssembly.RuntimeError);
+  });
+});

@@ -124,8 +124,6 @@ class FunctionMeter {
   private cost = 0;
   /** The local that holds a bulk operation's size while it is charged. */
   private size: number | null = null;
-  /** Bulk operations rewritten so far (a host call whose operands hold one copies out later). */
-  private bulkCount = 0;
   private readonly temps = new Map<number, number>();
   readonly fuel: number | null;
 
@@ -189,7 +187,6 @@ class FunctionMeter {
   private chargeSize(expr: Expr, kind: number): void {
     const access = bulkSize.get(kind);
     if (access === undefined) return;
-    this.bulkCount++;
     const m = this.m;
     if (this.size === null) this.size = addVar(this.func, binaryen.i32);
     const size = this.size;
@@ -238,10 +235,8 @@ class FunctionMeter {
       loopSetBody(expr, this.m.block(null, [...this.charge(inner, false), body], binaryen.auto));
       return expr;
     }
-    const bulkBefore = this.bulkCount;
     mapChildren(expr, kind, this.visit);
     this.chargeSize(expr, kind);
-    const charging = this.bulkCount > bulkBefore;
     if (reachesHost(expr, kind, this.imported, this.tableImports)) this.cost += HOST_CALL_FUEL;
     if (kind === binaryen.CallId && callIsReturn(expr) === 0) {
       // A call to a small leaf: charge its cost here and call its fuel-free copy.
@@ -254,7 +249,7 @@ class FunctionMeter {
     }
     const temp = (type: number) => this.temp(type);
     if (this.fuel === null) {
-      return hostCall(this.m, expr, kind, this.imported, temp, charging) ?? expr;
+      return hostCall(this.m, expr, kind, this.imported, temp) ?? expr;
     }
     if (kind === binaryen.ReturnId) {
       const value = returnGetValue(expr);
@@ -264,7 +259,7 @@ class FunctionMeter {
       const type = typeOf(expr);
       const m = this.m;
       if (type === binaryen.unreachable) return expr;
-      const call = hostCall(m, expr, kind, this.imported, temp, charging) ?? expr;
+      const call = hostCall(m, expr, kind, this.imported, temp) ?? expr;
       if (type === binaryen.none) {
         return m.block(null, [this.sync(), call, this.reload()], binaryen.none);
       }
