@@ -95,6 +95,9 @@ const special: [AddressKind, Network][] = ([
   ["loopback", "::1/128"],
   // IPv4-compatible (deprecated) and NAT64 forms can reach IPv4 space; refuse them whole.
   ["reserved", "::/96"],
+  // IPv4-translated (SIIT) and Teredo tunnels embed IPv4 addresses too.
+  ["reserved", "::ffff:0:0:0/96"],
+  ["reserved", "2001::/32"],
   ["reserved", "64:ff9b::/96"],
   ["reserved", "64:ff9b:1::/48"],
   ["reserved", "100::/64"],

@@ -69,6 +69,8 @@ describe("address classification", () => {
     ["224.0.0.1", "multicast"],
     ["ff02::1", "multicast"],
     ["64:ff9b::7f00:1", "reserved"],
+    ["::ffff:0:7f00:1", "reserved"],
+    ["2001:0:4136:e378:8000:63bf:3fff:fdd2", "reserved"],
     ["93.184.215.14", undefined],
     ["2606:2800:21f:cb07:6820:80da:af6b:8b2c", undefined],
   ])("%s is %s", (text, kind) => {
