@@ -2,7 +2,9 @@
  * Live trust for a running host: when the trust store changes (watched,
  * periodically checked, or reloaded on SIGHUP), every loaded plugin none of
  * whose signers is still trusted is stopped (unloaded) with a
- * `plugin.stopped` event, reason `key_revoked`. Installs on this runtime
+ * `plugin.stopped` event, reason `key_revoked` (or `key_expired` when a
+ * signer's expiry passes while the host runs, checked on the same period,
+ * whether or not the directory changed). Installs on this runtime
  * refresh the store first, so an upload right after a revocation is checked
  * against it.
  * @module
@@ -50,12 +52,30 @@ export function watchTrust(
       }).catch(() => {});
     },
   });
+  // Expiry is time, not a change on disk: look at the loaded plugins' signers on the same period.
+  const expiry = setInterval(() => {
+    const expired = runtime.list().filter((info) =>
+      !info.unsigned && info.signers.length > 0 &&
+      !info.signers.some((s) => trust.trusts(s.keyId))
+    ).flatMap((info) => info.signers.map((s) => s.keyId));
+    if (expired.length === 0) return;
+    void stopUntrusted(
+      runtime,
+      trust,
+      { untrusted: [...new Set(expired)], trusted: [] },
+    )
+      .then((stopped) => {
+        if (stopped.length > 0) options.onStopped?.(stopped);
+      });
+  }, options.intervalMs ?? 1000);
+  (expiry as { unref?: () => void }).unref?.();
   void runtime.store.events.append({
     type: "host.trust_watching",
     source: "host",
     payload: { path: trust.path, keys: trust.keys.size, revoked: trust.revoked.size },
   }).catch(() => {});
   return () => {
+    clearInterval(expiry);
     trust.close();
     live.delete(runtime);
   };
@@ -82,7 +102,10 @@ export async function stopUntrusted(
       source: "host",
       pluginId: info.id,
       payload: {
-        reason: "key_revoked",
+        // Revoked or removed: key_revoked; still listed but past its expiry: key_expired.
+        reason: keyIds.some((id) => trust.revoked.has(id) || !trust.keys.has(id))
+          ? "key_revoked"
+          : "key_expired",
         version: info.version,
         digest: info.digest,
         keyIds,

@@ -70,6 +70,26 @@ describe("a trust store that changes while the host runs", () => {
     })).rejects.toThrow(/No plugin 'example.hello' is loaded/);
   });
 
+  it("stops a plugin when its signer's expiry passes while the host runs, reason key_expired", async () => {
+    // Nothing on disk changes: the watcher notices the time. Bob's key expires 2 s from now.
+    await trustKey(join(home, "trust"), b.publicKey, {
+      label: "bob",
+      expires: new Date(Date.now() + 2000).toISOString(),
+    });
+    await trust.reloadNow();
+    unwatch = watchTrust(host.runtime, trust, { intervalMs: 200 });
+    await install(await hello(b));
+    expect(host.runtime.get("example.hello")?.state).toBe("enabled");
+    await vi.waitFor(() => expect(host.runtime.get("example.hello")).toBeUndefined(), {
+      timeout: 15_000,
+      interval: 100,
+    });
+    const stopped = await events("plugin.stopped");
+    expect(stopped.map((e) => [e.pluginId, e.payload])).toEqual([
+      ["example.hello", expect.objectContaining({ reason: "key_expired", keyIds: [b.keyId] })],
+    ]);
+  });
+
   it("stops plugins whose key file is removed, on SIGHUP's reload (reloadNow)", async () => {
     unwatch = watchTrust(host.runtime, trust, { intervalMs: 60_000 });
     await install(await hello(a));
