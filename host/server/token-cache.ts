@@ -9,6 +9,8 @@ import type { ApiToken, TokensRepository } from "../store/mod.ts";
 /** Finds the token for a bearer string, or undefined. */
 export interface TokenVerifier {
   verify(token: string): Promise<ApiToken | undefined>;
+  /** The token if this process verified it within its cache time (no lookup), else undefined. */
+  known?(token: string): ApiToken | undefined;
 }
 
 /** Caches a repository's positive answers for `ttlMs` (at most `maxEntries` tokens). */
@@ -20,6 +22,13 @@ export function cachedVerifier(
   const max = options.maxEntries ?? 10_000;
   const cache = new Map<string, { token: ApiToken; until: number }>();
   return {
+    known(text) {
+      const now = Date.now();
+      const hit = cache.get(text);
+      if (!hit || hit.until <= now) return undefined;
+      const expires = hit.token.expiresAt === null ? Infinity : Date.parse(hit.token.expiresAt);
+      return expires > now ? hit.token : undefined;
+    },
     async verify(text) {
       const now = Date.now();
       const hit = cache.get(text);

@@ -110,6 +110,21 @@ describe("hostile client (in process)", () => {
       headers: { authorization: "Bearer x", "x-forwarded-for": "192.0.2.99" },
     }, from);
     expect(spoofed.status).toBe(429);
+    // A token this server verified moments ago (the read token, just above) still gets in from
+    // the blocked address: a shared address (proxy, NAT) cannot be used to lock others out.
+    const known = await h.app.request(
+      "/v1/runs",
+      { headers: { authorization: `Bearer ${h.tokens.read}` } },
+      from,
+    );
+    expect(known.status).toBe(200);
+    // A valid token this server has not seen yet waits like any other request from there.
+    const unseen = await h.app.request(
+      "/v1/runs",
+      { headers: { authorization: `Bearer ${h.tokens.admin}` } },
+      from,
+    );
+    expect(unseen.status).toBe(429);
   });
 
   it("keeps ids with traversal, encoded slashes and NULs inside their route, as 4xx", async () => {
