@@ -12,7 +12,7 @@ import type { HostPaths } from "../config/paths.ts";
 import type { Limits } from "../sandbox/mod.ts";
 import { openStore, type Store } from "../store/mod.ts";
 import { loadTrustStore, type TrustStore } from "../trust/mod.ts";
-import { loadInstalled } from "./install.ts";
+import { loadInstalled, pinConflict } from "./install.ts";
 import { createRuntime, type PluginRuntime } from "./runtime.ts";
 import type { HostFunctionProvider, PluginInfo, RuntimeOptions } from "./types.ts";
 
@@ -75,7 +75,23 @@ export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
     for (const dir of options.pluginDirs ?? []) {
       for (const file of await wasmFiles(dir)) {
         try {
-          loaded.push(await runtime.load(new Uint8Array(await readFile(file)), file));
+          // A file served from a folder obeys the id's signer pin like an upload: it must not
+          // shadow an installed plugin (and its KV and grants) under another signer's key.
+          loaded.push(
+            await runtime.load(new Uint8Array(await readFile(file)), file, {
+              accept: async (candidate, signers) => {
+                const installed = await store.plugins.get(candidate.id);
+                if (!installed) return;
+                const pinned = installed.pinnedKeyIds.length > 0
+                  ? installed.pinnedKeyIds
+                  : installed.signerKeyIds;
+                const keyIds = signers.map((s) => s.keyId);
+                if (pinned.length > 0 && !keyIds.some((k) => pinned.includes(k))) {
+                  throw pinConflict(candidate.id, pinned, keyIds);
+                }
+              },
+            }),
+          );
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
           failed.push({ source: file, error: message });

@@ -5,7 +5,7 @@
  * installed it, and only an explicit rekey (flag or `host plugins rekey`)
  * lets another signer replace it.
  */
-import { appendFileSync, mkdtempSync, rmSync, unlinkSync } from "node:fs";
+import { appendFileSync, mkdirSync, mkdtempSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
@@ -140,6 +140,26 @@ describe("a plugin id pinned to its first signer", () => {
     expect((await host.store.plugins.get("example.hello"))?.pinnedKeyIds).toEqual([a.keyId]);
     // The pinned key itself still upgrades it.
     expect((await install(await hello(a, "1.1.0"))).version).toBe("1.1.0");
+  });
+
+  it("a file in a --plugins folder signed by another key does not shadow the pinned plugin", async () => {
+    await install(await hello(a));
+    await host.store.flush();
+    const dir = join(home, "served");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "hello.wasm"), await hello(b, "9.0.0"));
+    const second = await openHost({ paths: paths(), trust, pluginDirs: [dir] });
+    try {
+      expect(second.runtime.get("example.hello")?.version).toBe("1.0.0");
+      expect(second.failed).toEqual([
+        {
+          source: join(dir, "hello.wasm"),
+          error: expect.stringMatching(new RegExp(`pinned to key\\(s\\) ${a.keyId}`)),
+        },
+      ]);
+    } finally {
+      await second.close();
+    }
   });
 
   it("accepts another signer with rekey, pins the id to it and records plugin.rekeyed", async () => {
