@@ -107,24 +107,38 @@ export class KvView {
     return true;
   }
 
-  /** One page of keys under `prefix` after `cursor`, in UTF-8 byte order. */
+  /**
+   * One page of keys under `prefix` after `cursor`, in UTF-8 byte order: a
+   * binary search in the snapshot's sorted keys (sorted once per snapshot
+   * version, not per call), then at most `limit + 1` of them merged with this
+   * call's own writes, so a page costs O(log n + limit), not a sort of the namespace.
+   */
   list(prefix: string, cursor: string | null, limit: number): {
     keys: string[];
     cursor: string | null;
   } {
-    const keys = new Set<string>();
-    for (const key of this.#base.entries.keys()) if (key.startsWith(prefix)) keys.add(key);
-    for (const [key, value] of this.#writes) {
-      if (!key.startsWith(prefix)) continue;
-      if (value === null) keys.delete(key);
-      else keys.add(key);
+    const sorted = sortedKeys(this.#base);
+    // Keys sharing a prefix are contiguous in byte order: start at the first >= prefix (> cursor).
+    let i = lowerBound(sorted, prefix, false);
+    if (cursor !== null) i = Math.max(i, lowerBound(sorted, cursor, true));
+    const found: string[] = [];
+    let fromBase = 0;
+    for (; i < sorted.length && fromBase <= limit; i++) {
+      const key = sorted[i]!;
+      if (!key.startsWith(prefix)) break;
+      if (this.#writes.get(key) === null) continue; // deleted by this call
+      found.push(key);
+      fromBase++;
     }
-    const sorted = [...keys].filter((k) => cursor === null || compareUtf8(k, cursor) > 0)
-      .sort(compareUtf8);
-    const page = sorted.slice(0, limit);
+    for (const [key, value] of this.#writes) {
+      if (value === null || this.#base.entries.has(key) || !key.startsWith(prefix)) continue;
+      if (cursor === null || compareUtf8(key, cursor) > 0) found.push(key);
+    }
+    found.sort(compareUtf8);
+    const page = found.slice(0, limit);
     return {
       keys: page,
-      cursor: sorted.length > limit ? page[page.length - 1]! : null,
+      cursor: found.length > limit ? page[page.length - 1]! : null,
     };
   }
 
@@ -145,4 +159,28 @@ export class KvView {
     const value = this.#value(key);
     return value === null ? 0 : utf8Length(key) + utf8Length(value);
   }
+}
+
+/** Each snapshot's keys in UTF-8 byte order, kept while its version and size stay the same. */
+const sortedCache = new WeakMap<KvSnapshot, { version: number; size: number; keys: string[] }>();
+
+function sortedKeys(base: KvSnapshot): string[] {
+  const hit = sortedCache.get(base);
+  if (hit && hit.version === base.version && hit.size === base.entries.size) return hit.keys;
+  const keys = [...base.entries.keys()].sort(compareUtf8);
+  sortedCache.set(base, { version: base.version, size: base.entries.size, keys });
+  return keys;
+}
+
+/** The first index whose key is >= `target` (> `target` when `strict`). */
+function lowerBound(keys: readonly string[], target: string, strict: boolean): number {
+  let lo = 0;
+  let hi = keys.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareUtf8(keys[mid]!, target);
+    if (c < 0 || (strict && c === 0)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }

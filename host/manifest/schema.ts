@@ -44,8 +44,9 @@ const permissions = z.strictObject({
   }),
   kv: z.strictObject({
     quotaBytes: z.int().positive(),
-    maxKeys: z.int().positive().max(1_000_000).optional().meta({
-      description: "Most keys the plugin may hold (default 10000); a write past it is refused",
+    maxKeys: z.int().positive().max(100_000).optional().meta({
+      description:
+        "Most keys the plugin may hold (default 10000, at most 100000); a write past it is refused",
     }),
   }).optional(),
   events: z.strictObject({
