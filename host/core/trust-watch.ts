@@ -53,12 +53,16 @@ export function watchTrust(
     },
   });
   // Expiry is time, not a change on disk: look at the loaded plugins' signers on the same period.
+  // One sweep at a time: an unload slower than the period must not stop (and report) a plugin twice.
+  let sweeping = false;
   const expiry = setInterval(() => {
+    if (sweeping) return;
     const expired = runtime.list().filter((info) =>
       !info.unsigned && info.signers.length > 0 &&
       !info.signers.some((s) => trust.trusts(s.keyId))
     ).flatMap((info) => info.signers.map((s) => s.keyId));
     if (expired.length === 0) return;
+    sweeping = true;
     void stopUntrusted(
       runtime,
       trust,
@@ -66,6 +70,9 @@ export function watchTrust(
     )
       .then((stopped) => {
         if (stopped.length > 0) options.onStopped?.(stopped);
+      })
+      .finally(() => {
+        sweeping = false;
       });
   }, options.intervalMs ?? 1000);
   (expiry as { unref?: () => void }).unref?.();
