@@ -58,6 +58,8 @@ const codes = {
   output_invalid: [ExitCode.failed, 500],
   busy: [ExitCode.failed, 429],
   not_ready: [ExitCode.runtime, 503],
+  /** The plugin's circuit breaker is open (docs/lifecycle.md); HTTP adds `Retry-After`. */
+  plugin_suspended: [ExitCode.failed, 503],
   host_error: [ExitCode.runtime, 500],
   storage_error: [ExitCode.storage, 503],
   network_error: [ExitCode.network, 502],

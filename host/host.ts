@@ -65,6 +65,8 @@ export interface HostOptions {
   trust?: TrustStore;
   /** The operator policy's load-time check (host/policy `admitter`). */
   admit?: RuntimeOptions["admit"];
+  /** Hook timeouts and circuit breakers, capped by the policy (host/policy `lifecycleSettings`). */
+  lifecycle?: RuntimeOptions["lifecycle"];
 }
 
 /**
@@ -178,6 +180,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     ...(options.hostFunctions ? { hostFunctions: options.hostFunctions } : {}),
     ...(options.trust ? { trust: options.trust } : {}),
     ...(options.admit ? { admit: options.admit } : {}),
+    ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
     authToken: options.authToken,
   });
   const { store, runtime } = open;

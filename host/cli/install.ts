@@ -6,7 +6,7 @@
 import { resolve } from "node:path";
 import { capabilityProvider } from "../capabilities/mod.ts";
 import { resolvePaths } from "../config/paths.ts";
-import { admitter, defaultPolicyPath, loadPolicy } from "../policy/mod.ts";
+import { admitter, defaultPolicyPath, lifecycleSettings, loadPolicy } from "../policy/mod.ts";
 import { ExitCode, UsageError } from "../errors.ts";
 import { createHost } from "../host.ts";
 import { type Command, commonOptions, parseFlags } from "./command.ts";
@@ -69,6 +69,7 @@ export const command: Command = {
       paths,
       installed: false,
       admit: admitter(policy, policyFile ? `the policy ${policyFile}` : "the built-in policy"),
+      lifecycle: lifecycleSettings(policy),
       hostFunctions: capabilityProvider({ operatorPolicy: policy }),
       allowUnsigned: values["allow-unsigned"] ?? false,
     });

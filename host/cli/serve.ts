@@ -12,7 +12,7 @@ import { ExitCode, HostError } from "../errors.ts";
 import { onSignal } from "../adapter/signals.ts";
 import { capabilityProvider } from "../capabilities/mod.ts";
 import { createHost } from "../host.ts";
-import { admitter, defaultPolicyPath, loadPolicy } from "../policy/mod.ts";
+import { admitter, defaultPolicyPath, lifecycleSettings, loadPolicy } from "../policy/mod.ts";
 import { watchTrust } from "../core/mod.ts";
 import { LiveTrustStore } from "../trust/mod.ts";
 import type { ServerOptions } from "../server/context.ts";
@@ -129,6 +129,7 @@ export const command: Command = {
       pluginDirs,
       trust,
       admit: admitter(policy, policyFile ? `the policy ${policyFile}` : "the built-in policy"),
+      lifecycle: lifecycleSettings(policy),
       hostFunctions: capabilityProvider({ operatorPolicy: policy }),
       allowUnsigned: values["allow-unsigned"] ?? config.allowUnsigned ?? false,
     });

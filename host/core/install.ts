@@ -133,14 +133,18 @@ export async function loadInstalled(
   for (const record of await runtime.store.plugins.list()) {
     try {
       const wasm = new Uint8Array(await readFile(installedPath(pluginsDir, record.digest)));
-      const info = await runtime.load(wasm, "installed");
+      const info = await runtime.load(
+        wasm,
+        "installed",
+        record.state === "disabled" ? { disabled: true } : {},
+      );
       if (info.digest !== record.digest) {
         throw new HostError(
           "verification_failed",
           `Installed module digest changed for '${record.id}'`,
         );
       }
-      loaded.push(record.state === "disabled" ? runtime.setState(info.id, "disabled") : info);
+      loaded.push(info);
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       failed.push({ id: record.id, error: message });
@@ -161,7 +165,7 @@ export async function setPluginState(
   id: string,
   state: "enabled" | "disabled",
 ): Promise<PluginInfo> {
-  const info = runtime.setState(id, state);
+  const info = await runtime.setState(id, state);
   await runtime.store.plugins.setState(id, state);
   void runtime.store.events.append({ type: `plugin.${state}`, pluginId: id, payload: {} });
   return info;

@@ -9,6 +9,7 @@
  * @module
  */
 import { HostError } from "../errors.ts";
+import { hookExport, hookRunName, type Lifecycles } from "../lifecycle/mod.ts";
 import type { CallResult, HostCall, Limits } from "../sandbox/mod.ts";
 import { type RunStart, type Store, ulid } from "../store/mod.ts";
 import { recordedLimits, resolveLimits } from "./limits.ts";
@@ -22,6 +23,8 @@ export interface InvokeDeps {
   /** The operator's caps on any run's limits. */
   policy: Readonly<Limits>;
   metrics: RunMetrics;
+  /** The plugins' lifecycles: the circuit breaker admits each run and counts how it ended. */
+  lifecycle?: Pick<Lifecycles, "admit" | "settle">;
 }
 
 /** What a request runs: the export, and the capability (with its schemas) when it names one. */
@@ -59,6 +62,10 @@ export async function invokeLoaded(
     throw new HostError("invalid_input", `Invalid limits: ${messageOf(error)}`);
   }
   const name = target.capability ?? target.export;
+  // The breaker and the lifecycle state gate every run here, whatever its trigger
+  // (throws plugin_suspended or not_ready before any run is recorded).
+  const ticket = deps.lifecycle?.admit(info.id, request.hook);
+  let outcome: string | undefined | null = null;
   const series = deps.metrics.started({
     plugin: info.id,
     capability: name,
@@ -111,6 +118,7 @@ export async function invokeLoaded(
     }
     fuel = result.usage.fuel;
     failed = result.ok ? undefined : result.error.class;
+    outcome = failed;
     const usage = {
       fuel: result.usage.fuel,
       memoryPages: result.usage.memoryPages,
@@ -132,6 +140,7 @@ export async function invokeLoaded(
       capability: target.capability,
       export: target.export,
       trigger: request.trigger,
+      ...(request.hook ? { hook: request.hook } : {}),
       usage,
     };
     const event = deps.store.events.append({
@@ -153,6 +162,7 @@ export async function invokeLoaded(
     if (error instanceof HostError) failed = error.code;
     throw error;
   } finally {
+    deps.lifecycle?.settle(ticket, outcome);
     deps.metrics.ended(series, (performance.now() - begun) / 1000, fuel, failed);
   }
 }
@@ -164,6 +174,23 @@ export async function invokeLoaded(
  * that export, if any.
  */
 function resolveTarget(loaded: LoadedPlugin, request: InvokeRequest): Target {
+  if (request.hook !== undefined) {
+    const exported = hookExport(loaded.info.manifest, request.hook);
+    if (exported === undefined) {
+      throw new HostError(
+        "not_found",
+        `Plugin '${loaded.info.id}' declares no ${request.hook} hook (manifest hooks.${request.hook})`,
+      );
+    }
+    // A hook is an export called directly: no schema; recorded as capability `hook:<name>`.
+    return {
+      capability: hookRunName(request.hook),
+      export: exported,
+      input: undefined,
+      output: undefined,
+      isCapability: false,
+    };
+  }
   const capabilities = loaded.info.manifest.capabilities;
   const capability = Object.hasOwn(capabilities, request.capability)
     ? capabilities[request.capability]

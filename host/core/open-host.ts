@@ -35,6 +35,8 @@ export interface OpenHostOptions {
   authToken?: string | undefined;
   /** The operator policy's load-time check (host/policy `admitter`). */
   admit?: RuntimeOptions["admit"];
+  /** Hook timeouts and circuit breakers per plugin (host/policy `lifecycleSettings`). */
+  lifecycle?: RuntimeOptions["lifecycle"];
   /** The trust store to verify with (default: loaded once from `paths.trust`); `host serve` passes a live one. */
   trust?: TrustStore;
 }
@@ -61,6 +63,7 @@ export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
       ...(options.defaults ? { defaults: options.defaults } : {}),
       ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
       ...(options.admit ? { admit: options.admit } : {}),
+      ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
       // Every plugin gets the ABI's host functions, scoped to its grants (host/capabilities).
       hostFunctions: options.hostFunctions ?? capabilityProvider(),
       ...(options.cache ?? true ? { cacheDir: options.paths.cache } : {}),

@@ -6,7 +6,15 @@
  */
 import { basename } from "node:path";
 import { HostError } from "../errors.ts";
+import {
+  type HookName,
+  hookRunName,
+  Lifecycles,
+  type LifecycleSettings,
+  type PluginStatus,
+} from "../lifecycle/mod.ts";
 import type { Manifest } from "../manifest/mod.ts";
+import { lifecycleSettings } from "../policy/mod.ts";
 import { defaultPolicy, type Limits, loadPlugin } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { type VerifiedPlugin, verifyPlugin } from "../trust/mod.ts";
@@ -32,6 +40,8 @@ export interface LoadOptions {
    * kernel, WASI when `wasi` is set. Its exports are called by name.
    */
   bare?: { wasi: boolean };
+  /** Load it disabled: it goes to `stopped` without running onLoad (an installed, disabled plugin). */
+  disabled?: boolean;
 }
 
 /** Loads, holds and calls plugins. Create with `createRuntime`. */
@@ -39,16 +49,27 @@ export class PluginRuntime {
   readonly store: Store;
   /** Every run's counters (by plugin, capability and trigger). */
   readonly metrics: RunMetrics;
+  /** Every loaded plugin's lifecycle state, hooks and circuit breaker (host/lifecycle). */
+  readonly lifecycle: Lifecycles;
   readonly #options: RuntimeOptions;
   readonly #policy: Readonly<Limits>;
+  readonly #settings: (manifest: Manifest) => LifecycleSettings;
   readonly #plugins = new Map<string, LoadedPlugin>();
   #closed = false;
+  /** Closing: only the onShutdown hooks still run. */
+  #closing = false;
 
   constructor(options: RuntimeOptions) {
     this.store = options.store;
     this.metrics = options.metrics ?? new RunMetrics();
     this.#options = options;
     this.#policy = options.policy ?? defaultPolicy;
+    this.#settings = options.lifecycle ?? lifecycleSettings();
+    this.lifecycle = new Lifecycles({
+      publish: (event) => void this.store.events.append(event).catch(() => {}),
+      runHook: (pluginId, hook, timeoutMs) => this.#runHook(pluginId, hook, timeoutMs),
+      restart: (pluginId) => this.#restart(pluginId),
+    });
   }
 
   /**
@@ -79,7 +100,7 @@ export class PluginRuntime {
         store: this.store,
         invoke: (request) => this.invoke({ ...request, trigger: "invoke" }),
       })) || { functions: {}, needsWorker: false };
-    const sandbox = await loadPlugin(verified.wasm, {
+    const sandboxOptions: Parameters<typeof loadPlugin>[1] = {
       limits,
       policy: this.#policy,
       hostFunctions: functions.functions,
@@ -91,7 +112,8 @@ export class PluginRuntime {
       ...(this.#options.cacheDir ? { cacheDir: this.#options.cacheDir } : {}),
       logger: this.#options.logger?.(manifest) ?? functions.logger ??
         eventLogger(this.store, manifest.id),
-    });
+    };
+    const sandbox = await loadPlugin(verified.wasm, sandboxOptions);
     const info: PluginInfo = {
       id: manifest.id,
       version: manifest.version,
@@ -106,15 +128,24 @@ export class PluginRuntime {
       bare,
     };
     const previous = this.#plugins.get(manifest.id);
+    // The old version stops first (its onShutdown runs on its own sandbox), then the new starts.
+    if (previous) await this.lifecycle.stop(manifest.id, `replaced by ${manifest.version}`);
     const hooks = { beforeCall: functions.beforeCall, afterCall: functions.afterCall };
-    this.#plugins.set(manifest.id, { info, sandbox, hooks });
+    const reload = () => loadPlugin(verified.wasm, sandboxOptions);
+    this.#plugins.set(manifest.id, { info, sandbox, hooks, reload });
     if (previous) await previous.sandbox.close();
+    this.lifecycle.register(manifest.id, manifest, this.#settings(manifest));
     void this.store.events.append({
       type: "plugin.loaded",
       pluginId: manifest.id,
       payload: { version: manifest.version, digest: verified.digest, source, mode: sandbox.mode },
     });
-    return info;
+    if (options.disabled) return await this.setState(manifest.id, "disabled");
+    await this.lifecycle.start(
+      manifest.id,
+      previous ? `upgraded to ${manifest.version}` : "loaded",
+    );
+    return this.#plugins.get(manifest.id)?.info ?? info;
   }
 
   /** Every loaded plugin, by id. */
@@ -127,17 +158,32 @@ export class PluginRuntime {
     return this.#plugins.get(id)?.info;
   }
 
-  /** Enables or disables a loaded plugin; a disabled plugin refuses calls. */
-  setState(id: string, state: "enabled" | "disabled"): PluginInfo {
+  /** A loaded plugin's lifecycle (state, reason, breaker), or undefined. */
+  status(id: string): PluginStatus | undefined {
+    return this.lifecycle.status(id);
+  }
+
+  /**
+   * Enables or disables a loaded plugin; a disabled plugin refuses calls.
+   * Disabling stops it (its onShutdown runs first); enabling a stopped one
+   * starts it again (its onLoad runs).
+   */
+  async setState(id: string, state: "enabled" | "disabled"): Promise<PluginInfo> {
     const loaded = this.#require(id);
+    if (state === "disabled") await this.lifecycle.stop(id, "disabled");
     loaded.info = { ...loaded.info, state };
+    if (state === "enabled" && this.lifecycle.state(id) === "stopped") {
+      await this.lifecycle.start(id, "enabled");
+    }
     return loaded.info;
   }
 
-  /** Unloads a plugin (its instances end). */
+  /** Unloads a plugin: it stops (its onShutdown runs), then its instances end. */
   async unload(id: string): Promise<void> {
     const loaded = this.#require(id);
+    await this.lifecycle.stop(id, "unloaded");
     this.#plugins.delete(id);
+    this.lifecycle.forget(id);
     await loaded.sandbox.close();
   }
 
@@ -150,12 +196,15 @@ export class PluginRuntime {
    */
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
     this.#assertOpen();
+    if (this.#closing && request.hook !== "onShutdown") {
+      throw new HostError("not_ready", "The host is stopping: it starts no new runs");
+    }
     const loaded = this.#require(request.pluginId);
     if (loaded.info.state === "disabled") {
       throw new HostError("conflict", `Plugin '${request.pluginId}' is disabled: enable it first`);
     }
     return await invokeLoaded(
-      { store: this.store, policy: this.#policy, metrics: this.metrics },
+      { store: this.store, policy: this.#policy, metrics: this.metrics, lifecycle: this.lifecycle },
       loaded,
       request,
     );
@@ -163,7 +212,12 @@ export class PluginRuntime {
 
   /** Unloads every plugin and drains the store's writer. The store stays open. */
   async close(): Promise<void> {
-    if (this.#closed) return;
+    if (this.#closed || this.#closing) return;
+    this.#closing = true;
+    // Every plugin stops at once, each onShutdown bounded by its hook timeout.
+    await Promise.allSettled(
+      [...this.#plugins.keys()].map((id) => this.lifecycle.stop(id, "host stopping")),
+    );
     this.#closed = true;
     const plugins = [...this.#plugins.values()];
     this.#plugins.clear();
@@ -204,6 +258,34 @@ export class PluginRuntime {
         bare: true,
       };
     }
+  }
+
+  /** Runs a hook through the one invoke (trigger `hook`), its timeout as the run's limit. */
+  async #runHook(pluginId: string, hook: HookName, timeoutMs: number) {
+    const result = await this.invoke({
+      pluginId,
+      capability: hookRunName(hook),
+      hook,
+      input: new Uint8Array(),
+      trigger: "hook",
+      limits: { timeoutMs },
+    });
+    return {
+      runId: result.runId,
+      ok: result.ok,
+      error: result.ok ? undefined : { class: result.error.class, message: result.error.message },
+    };
+  }
+
+  /** Recovery `restart`: a fresh instance pool from the same module; the old one ends. */
+  async #restart(pluginId: string): Promise<void> {
+    const loaded = this.#require(pluginId);
+    if (!loaded.reload) {
+      throw new HostError("host_error", `Plugin '${pluginId}' cannot be restarted`);
+    }
+    const old = loaded.sandbox;
+    loaded.sandbox = await loaded.reload();
+    await old.close();
   }
 
   #require(id: string): LoadedPlugin {

@@ -5,6 +5,7 @@
  * @module
  */
 import type { HostFunctionProvider, HostFunctionSet } from "../capabilities/types.ts";
+import type { HookName, LifecycleSettings } from "../lifecycle/mod.ts";
 import type { Manifest } from "../manifest/mod.ts";
 import type { CallError, Limits, SandboxedPlugin, SandboxLogger, Usage } from "../sandbox/mod.ts";
 import type { RunTrigger, Store } from "../store/mod.ts";
@@ -114,6 +115,12 @@ export interface InvokeRequest {
    * call`); such a call has no schema, so its input is passed as it is.
    */
   allowExport?: boolean | undefined;
+  /**
+   * Run this manifest hook instead of a capability (trigger `hook`, or
+   * `event` for onEvent): its export is called directly, without a schema,
+   * and the run records capability `hook:<name>`. `capability` is ignored.
+   */
+  hook?: HookName | undefined;
 }
 
 /** A run's error: its code (`class` on the wire and in the RunRecord) and message. */
@@ -201,6 +208,8 @@ export interface LoadedPlugin {
   sandbox: SandboxedPlugin;
   /** Its host functions' per-call hooks. */
   hooks?: Pick<HostFunctionSet, "beforeCall" | "afterCall"> | undefined;
+  /** A fresh sandbox from the same module and options (recovery `restart`). */
+  reload?: (() => Promise<SandboxedPlugin>) | undefined;
 }
 
 /** Options of `createRuntime`. */
@@ -226,4 +235,9 @@ export interface RuntimeOptions {
    * manifest, or returns the limits to apply (its requests, capped per plugin).
    */
   admit?: (manifest: Manifest, requested: Partial<Limits>) => Partial<Limits>;
+  /**
+   * Each plugin's hook timeout and circuit breaker, capped by the operator
+   * policy (host/policy `lifecycleSettings`); default: the built-in policy's.
+   */
+  lifecycle?: (manifest: Manifest) => LifecycleSettings;
 }

@@ -74,7 +74,12 @@ const schedule = z.strictObject({
   cron: z.string().refine(isCron, {
     error: "must be a cron expression of 5 fields, or 6 with seconds first, like '*/5 * * * *'",
   }),
-  capability: capabilityName,
+  capability: capabilityName.optional().meta({
+    description: "The capability to call (give this or hook)",
+  }),
+  hook: z.literal("onSchedule").optional().meta({
+    description: "Call the onSchedule hook instead of a capability (give this or capability)",
+  }),
   input: z.unknown().optional(),
   timezone: z.string().refine(isTimeZone, { error: "must be an IANA time zone like 'UTC'" })
     .optional(),
@@ -96,15 +101,52 @@ export const ManifestSchema = z.strictObject({
   limits: z.strictObject({
     memoryMaxPages: z.int().min(1).max(65536).optional(),
     timeoutMs: z.int().positive().optional(),
+    breaker: z.strictObject({
+      failures: z.int().min(1).max(1000).optional().meta({
+        description: "Consecutive failed runs that open the circuit breaker (default 5)",
+      }),
+      windowMs: z.int().min(1000).max(3_600_000).optional().meta({
+        description: "Window of the error rate, in ms (default 60000)",
+      }),
+      errorRate: z.number().gt(0).max(1).optional().meta({
+        description: "Share of failed runs in the window that opens the breaker (default 0.5)",
+      }),
+      minCalls: z.int().min(1).max(10_000).optional().meta({
+        description: "Runs the window must hold before the error rate counts (default 10)",
+      }),
+      coolDownMs: z.int().min(100).max(3_600_000).optional().meta({
+        description:
+          "Wait before the first probe call, in ms (default 30000; doubles after a failed probe)",
+      }),
+      recovery: z.enum(["retry", "restart", "disable"]).optional().meta({
+        description:
+          "retry (default): probe after the cool-down; restart: also restart the instance pool; disable: stay suspended until 'host plugins resume'",
+      }),
+    }).optional().meta({
+      description: "Circuit breaker (docs/lifecycle.md); each value capped by the operator policy",
+    }),
   }).optional(),
   hooks: z.strictObject({
-    onLoad: exportName.optional(),
+    onLoad: exportName.optional().meta({
+      description: "Export run once when the plugin starts; a failure puts it in state error",
+    }),
     onEvent: z.strictObject({
       export: exportName,
       topics: z.array(topicPattern).min(1),
       priority: z.int().optional(),
     }).optional(),
-    onShutdown: exportName.optional(),
+    onShutdown: exportName.optional().meta({
+      description: "Export run when the plugin stops (disable, upgrade, host stop)",
+    }),
+    onSchedule: exportName.optional().meta({
+      description: "Export a schedule entry with hook: onSchedule calls",
+    }),
+    onConfigChange: exportName.optional().meta({
+      description: "Export run when the plugin's configuration changes",
+    }),
+    timeoutMs: z.int().positive().max(600_000).optional().meta({
+      description: "Longest onLoad/onShutdown run, in ms (default 5000, capped by the policy)",
+    }),
   }).optional(),
   schedules: z.array(schedule).optional(),
   config: z.strictObject({ schema: jsonSchema.optional(), default: z.unknown().optional() })
@@ -114,7 +156,19 @@ export const ManifestSchema = z.strictObject({
   // Cross-field rules the JSON Schema cannot express.
   const names = new Set<string>();
   (manifest.schedules ?? []).forEach((s, i) => {
-    if (!Object.hasOwn(manifest.capabilities, s.capability)) {
+    if ((s.capability === undefined) === (s.hook === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["schedules", i],
+        message: "must name exactly one of capability and hook",
+      });
+    } else if (s.hook !== undefined && manifest.hooks?.onSchedule === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["schedules", i, "hook"],
+        message: "names the onSchedule hook, which this manifest's hooks do not declare",
+      });
+    } else if (s.capability !== undefined && !Object.hasOwn(manifest.capabilities, s.capability)) {
       ctx.addIssue({
         code: "custom",
         path: ["schedules", i, "capability"],

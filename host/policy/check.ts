@@ -8,6 +8,7 @@ import { Cron } from "croner";
 import type { Manifest } from "../manifest/mod.ts";
 import { defaultLimits, type Limits } from "../sandbox/limits.ts";
 import { covers, hostCovers } from "./match.ts";
+import { lifecycleExcesses } from "./lifecycle.ts";
 import { capsFor } from "./resolve.ts";
 import type { EffectiveCaps, Policy } from "./schema.ts";
 
@@ -82,6 +83,7 @@ export function checkManifest(policy: Policy, manifest: Manifest): PolicyReport 
   }
   if (manifest.limits?.timeoutMs !== undefined) limits.timeoutMs = manifest.limits.timeoutMs;
   excesses.push(...capLimits(policy, manifest.id, limits).excesses);
+  excesses.push(...lifecycleExcesses(caps, manifest));
   const p = manifest.permissions ?? {};
   const list = (values: readonly string[]) => values.join(", ") || "(none)";
   for (const host of p.http?.allowedHosts ?? []) {

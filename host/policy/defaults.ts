@@ -19,4 +19,12 @@ export const builtinCaps: Readonly<EffectiveCaps> = Object.freeze({
   subscribe: ["**"],
   secrets: null,
   minScheduleIntervalSeconds: 1,
+  hookTimeoutMs: 30_000,
+  breaker: Object.freeze({
+    failures: 5,
+    windowMs: 60_000,
+    errorRate: 0.5,
+    minCalls: 10,
+    coolDownMs: 30_000,
+  }),
 });

@@ -24,3 +24,4 @@ export {
 } from "./check.ts";
 export { policyJsonSchemaText } from "./json-schema.ts";
 export { admitter } from "./admit.ts";
+export { lifecycleExcesses, lifecycleSettings, settingsFor } from "./lifecycle.ts";

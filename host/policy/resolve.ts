@@ -35,4 +35,12 @@ function apply(caps: EffectiveCaps, section: Caps | undefined): void {
   if (section.minScheduleIntervalSeconds !== undefined) {
     caps.minScheduleIntervalSeconds = section.minScheduleIntervalSeconds;
   }
+  if (section.hookTimeoutMs !== undefined) caps.hookTimeoutMs = section.hookTimeoutMs;
+  caps.breaker = { ...caps.breaker, ...stripUndefined(section.breaker ?? {}) };
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<
+    T
+  >;
 }

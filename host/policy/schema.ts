@@ -55,6 +55,19 @@ export const CapsSchema = z.strictObject({
   minScheduleIntervalSeconds: z.int().positive().optional().meta({
     description: "Shortest interval between two runs of one of the plugin's schedules",
   }),
+  hookTimeoutMs: z.int().positive().optional().meta({
+    description: "Longest onLoad/onShutdown hook run, in ms (caps manifest hooks.timeoutMs)",
+  }),
+  breaker: z.strictObject({
+    failures: z.int().min(1).optional(),
+    windowMs: z.int().min(1000).optional(),
+    errorRate: z.number().gt(0).max(1).optional(),
+    minCalls: z.int().min(1).optional(),
+    coolDownMs: z.int().min(100).optional(),
+  }).optional().meta({
+    description:
+      "Circuit breaker: each value is the default and the most a manifest's limits.breaker may ask",
+  }),
 });
 export type Caps = z.infer<typeof CapsSchema>;
 
@@ -90,4 +103,12 @@ export interface EffectiveCaps {
   /** Secret names the plugin may declare; `["*"]`-like "any" is `null`. */
   secrets: string[] | null;
   minScheduleIntervalSeconds: number;
+  hookTimeoutMs: number;
+  breaker: {
+    failures: number;
+    windowMs: number;
+    errorRate: number;
+    minCalls: number;
+    coolDownMs: number;
+  };
 }

@@ -17,6 +17,7 @@ import { hostname } from "node:os";
 import process from "node:process";
 import { HostError } from "../errors.ts";
 import type { PluginRuntime } from "../core/mod.ts";
+import { scheduledHook } from "../lifecycle/mod.ts";
 import {
   type ClaimResult,
   LeasesRepository,
@@ -339,11 +340,14 @@ class Scheduler implements RunningScheduler {
       await new Promise((resolve) => setTimeout(resolve, 0));
       const result = await this.#calls.run(schedule.pluginId, () => {
         callLateMs = this.#clock.now() - planned;
+        // A schedule may target the onSchedule hook (`hook:onSchedule`): a hook run.
+        const hook = scheduledHook(schedule.capability);
         return this.#runtime.invoke({
           pluginId: schedule.pluginId,
           capability: schedule.capability,
           input: new TextEncoder().encode(JSON.stringify(schedule.input)),
-          trigger: "schedule",
+          trigger: hook === undefined ? "schedule" : "hook",
+          ...(hook === undefined ? {} : { hook }),
           correlationId,
           runId,
         });

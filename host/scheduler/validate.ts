@@ -6,6 +6,7 @@
  * @module
  */
 import { HostError } from "../errors.ts";
+import { hookExport, hookRunName, scheduledHook } from "../lifecycle/mod.ts";
 import type { Manifest } from "../manifest/mod.ts";
 import { capabilityValidator } from "../core/mod.ts";
 import { type Schedule, type ScheduleInput, type Store } from "../store/mod.ts";
@@ -29,6 +30,17 @@ export function checkSchedule(input: ScheduleInput, manifest: Manifest): void {
       "invalid_input",
       `The manifest is of '${manifest.id}', not '${input.pluginId}'`,
     );
+  }
+  const hook = scheduledHook(input.capability);
+  if (hook !== undefined) {
+    // A hook target (`hook:onSchedule`): the manifest must declare it; its input is free-form.
+    if (hook !== "onSchedule" || hookExport(manifest, hook) === undefined) {
+      throw new HostError(
+        "not_found",
+        `Plugin '${input.pluginId}' ${manifest.version} declares no ${hook} hook: a schedule may target only hook:onSchedule, declared in the manifest's hooks`,
+      );
+    }
+    return;
   }
   if (!Object.hasOwn(manifest.capabilities, input.capability)) {
     const known = Object.keys(manifest.capabilities).join(", ") || "none";
@@ -77,7 +89,8 @@ export function manifestSchedules(
   return (manifest.schedules ?? []).map((s) => {
     const input = {
       name: s.name,
-      capability: s.capability,
+      // The schema allows exactly one of the two.
+      capability: s.hook === undefined ? s.capability! : hookRunName(s.hook),
       cron: s.cron,
       input: s.input ?? {},
       ...(s.timezone === undefined ? {} : { timezone: s.timezone }),

@@ -161,6 +161,7 @@ export const problemTitles: Readonly<Record<ProblemCode, string>> = {
   output_invalid: "Invalid plugin output",
   busy: "Plugin busy",
   not_ready: "Not ready",
+  plugin_suspended: "Plugin suspended",
   host_error: "Internal error",
   storage_error: "Storage unavailable",
   network_error: "Network error",
