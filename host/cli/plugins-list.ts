@@ -21,6 +21,11 @@ export interface PluginRow {
   /** The file a served plugin came from. */
   file?: string;
   installedAt?: string;
+  /**
+   * The lifecycle state the last host over this database recorded (its last
+   * `plugin.state_changed` event), with why and when; null when none did.
+   */
+  lifecycle: { state: string; reason: string; since: string } | null;
 }
 
 /** Prints the listing (a table with a header, or one JSON document). */
@@ -34,6 +39,7 @@ export async function listPlugins(store: Store, json: boolean, io: CliIo): Promi
     digest: p.digest,
     source: "installed",
     installedAt: p.installedAt,
+    lifecycle: null,
   }));
   const known = new Set(installed.map((p) => p.id));
   for (const p of served?.plugins ?? []) {
@@ -46,9 +52,13 @@ export async function listPlugins(store: Store, json: boolean, io: CliIo): Promi
       digest: p.digest,
       source: "served",
       file: p.source,
+      lifecycle: null,
     });
   }
   rows.sort((a, b) => a.id.localeCompare(b.id));
+  await Promise.all(rows.map(async (row) => {
+    row.lifecycle = await lastLifecycle(store, row.id);
+  }));
   const server = served === undefined ? null : { url: served.url, startedAt: served.startedAt };
   if (json) {
     io.stdout(JSON.stringify({ plugins: rows, server }) + "\n");
@@ -65,10 +75,11 @@ export async function listPlugins(store: Store, json: boolean, io: CliIo): Promi
     r.id,
     r.version,
     r.state,
+    r.lifecycle?.state ?? "-",
     r.source === "served" ? `served: ${r.file}` : "installed",
     `sha256:${r.digest.slice(0, 12)}…`,
   ]);
-  const header = ["ID", "VERSION", "STATE", "SOURCE", "DIGEST"];
+  const header = ["ID", "VERSION", "STATE", "LIFECYCLE", "SOURCE", "DIGEST"];
   const widths = header.map((h, i) => Math.max(h.length, ...table.map((r) => r[i]!.length)));
   for (const row of [header, ...table]) {
     io.stdout(
@@ -81,5 +92,26 @@ export async function listPlugins(store: Store, json: boolean, io: CliIo): Promi
         "it changes through that server's HTTP API)\n",
     );
   }
+  for (const r of rows) {
+    if (r.lifecycle?.state === "suspended" || r.lifecycle?.state === "error") {
+      io.stdout(
+        `${r.id} is ${r.lifecycle.state} since ${r.lifecycle.since}: ${r.lifecycle.reason}\n`,
+      );
+    }
+  }
   return ExitCode.ok;
+}
+
+/** The last lifecycle state recorded for a plugin (docs/lifecycle.md). */
+async function lastLifecycle(store: Store, pluginId: string): Promise<PluginRow["lifecycle"]> {
+  const page = await store.events.query({
+    type: "plugin.state_changed",
+    pluginId,
+    limit: 1,
+    tail: true,
+  });
+  const event = page.events.at(-1);
+  const payload = event?.payload as { to?: unknown; reason?: unknown } | undefined;
+  if (!event || typeof payload?.to !== "string") return null;
+  return { state: payload.to, reason: String(payload.reason ?? ""), since: event.ts };
 }

@@ -1,5 +1,6 @@
 /**
- * `host plugins`: list installed plugins, enable, disable or uninstall one.
+ * `host plugins`: list installed plugins, enable, disable or uninstall one,
+ * or resume one a running server suspended.
  * @module
  */
 import { resolvePaths } from "../config/paths.ts";
@@ -9,10 +10,13 @@ import { KeyIdSchema } from "../trust/mod.ts";
 import type { CliIo } from "./command.ts";
 import { type Command, commonOptions, parseFlags } from "./command.ts";
 import { listPlugins } from "./plugins-list.ts";
+import { resumeOnServer } from "./plugins-resume.ts";
+import { servedPlugins } from "./served.ts";
 
 const usage = `Usage: host plugins [list] [--json]
        host plugins enable|disable|remove <plugin-id>
        host plugins rekey <plugin-id> --key KEYID [--key KEYID...]
+       host plugins resume <plugin-id> [--server URL] [--token TOKEN]
 
 Lists the plugins installed in the data directory (with 'host install' or
 POST /v1/plugins) and those a running server loaded from --plugins (SOURCE
@@ -24,13 +28,20 @@ version signed by another key is refused. When a plugin really changes hands,
 pin it to the new key(s) here (recorded as a plugin.rekeyed event); the next
 install or upload signed by them is then accepted, also by a running host.
 
+resume: a plugin whose circuit breaker opened is suspended on the server that
+runs it (docs/lifecycle.md); resume closes its breaker there (POST
+/v1/plugins/ID/resume), or retries the onLoad hook of a plugin in state error.
+The server is --server, else the one running over this database.
+
 Options:
   --key KEYID  rekey: the key id(s) (16 hex digits) to pin the plugin to
+  --server URL resume: the server's URL (default: the server running over the database)
+  --token T    resume: an admin API token (also PLUGHOST_TOKEN), if the server needs one
   --home DIR   Data directory (default: $PLUGHOST_HOME or ./.plughost)
   --db URL     Database (default: $PLUGHOST_DB or <data dir>/host.db)
   --json       Print one JSON document: {"plugins":[...],"server":{url,startedAt}|null}
 
-Exit codes: 0 ok; 1 no such plugin; 64 usage; 91 storage.
+Exit codes: 0 ok; 1 no such plugin, or not suspended; 64 usage; 91 storage; 93 server unreachable.
 `;
 
 export const command: Command = {
@@ -43,12 +54,17 @@ export const command: Command = {
       home: { type: "string" },
       db: { type: "string" },
       key: { type: "string", multiple: true },
+      server: { type: "string" },
+      token: { type: "string" },
     }, 2);
     const [action = "list", id] = positionals;
-    if (!["list", "enable", "disable", "remove", "rekey"].includes(action)) {
+    if (!["list", "enable", "disable", "remove", "rekey", "resume"].includes(action)) {
       throw new UsageError(
-        `Unknown action '${action}': use list, enable, disable, remove or rekey`,
+        `Unknown action '${action}': use list, enable, disable, remove, rekey or resume`,
       );
+    }
+    if (action !== "resume" && (values.server !== undefined || values.token !== undefined)) {
+      throw new UsageError("--server and --token are only for resume");
     }
     if (action !== "list" && id === undefined) {
       throw new UsageError(`Missing <plugin-id> for ${action}`);
@@ -71,6 +87,19 @@ export const command: Command = {
       if (action === "list") return await listPlugins(store, values.json ?? false, io);
       const pluginId = id as string;
       if (action === "rekey") return await rekey(store, pluginId, keys, values.json ?? false, io);
+      if (action === "resume") {
+        const server = values.server ?? (await servedPlugins(store))?.url;
+        if (server === undefined) {
+          throw new UsageError(
+            "No server is running over this database: a plugin is suspended only on a running server; pass its URL with --server",
+          );
+        }
+        const token = values.token ?? io.env.PLUGHOST_TOKEN;
+        const result = await resumeOnServer(server, pluginId, token);
+        if (values.json) io.stdout(JSON.stringify({ id: pluginId, action, ...result }) + "\n");
+        else io.stdout(`resumed ${pluginId} on ${server}: now ${result.state}\n`);
+        return ExitCode.ok;
+      }
       const changed = action === "remove"
         ? await store.plugins.remove(pluginId)
         : await store.plugins.setState(pluginId, action === "enable" ? "enabled" : "disabled");

@@ -12,6 +12,8 @@ export { LATENCY_BUCKETS };
 /** Gauges read at scrape time. */
 export interface MetricsGauges {
   pluginsLoaded(): number;
+  /** Loaded plugins per lifecycle state (every state, 0 when none). */
+  pluginStates?(): Record<string, number>;
   writerQueue(): number;
   writerFailed(): number;
 }
@@ -70,6 +72,13 @@ export class Metrics {
     }
     head("plughost_plugins_loaded", "gauge", "Plugins loaded");
     out.push(`plughost_plugins_loaded ${gauges.pluginsLoaded()}`);
+    const states = gauges.pluginStates?.();
+    if (states) {
+      head("plughost_plugins_state", "gauge", "Loaded plugins per lifecycle state");
+      for (const [state, n] of Object.entries(states)) {
+        out.push(`plughost_plugins_state{state="${esc(state)}"} ${n}`);
+      }
+    }
     head("plughost_store_queue_depth", "gauge", "Writes waiting in the store's batching writer");
     out.push(`plughost_store_queue_depth ${gauges.writerQueue()}`);
     head("plughost_store_write_failures_total", "counter", "Store writes that failed finally");

@@ -4,10 +4,14 @@
  */
 import type { z } from "@hono/zod-openapi";
 import type { PluginInfo } from "../core/mod.ts";
+import type { PluginStatus } from "../lifecycle/mod.ts";
 import type { PluginDetail, PluginSummary } from "./schemas.ts";
 
 /** The list entry of a plugin. */
-export function pluginSummary(info: PluginInfo): z.infer<typeof PluginSummary> {
+export function pluginSummary(
+  info: PluginInfo,
+  lifecycle?: PluginStatus,
+): z.infer<typeof PluginSummary> {
   return {
     id: info.id,
     version: info.version,
@@ -18,12 +22,16 @@ export function pluginSummary(info: PluginInfo): z.infer<typeof PluginSummary> {
     unsigned: info.unsigned,
     source: info.source,
     capabilities: Object.keys(info.manifest.capabilities).sort(),
+    lifecycle: lifecycle ?? null,
   };
 }
 
 /** A plugin in full: manifest, signers, state and capabilities with their schemas. */
-export function pluginDetail(info: PluginInfo): z.infer<typeof PluginDetail> {
-  const { capabilities: _, ...summary } = pluginSummary(info);
+export function pluginDetail(
+  info: PluginInfo,
+  lifecycle?: PluginStatus,
+): z.infer<typeof PluginDetail> {
+  const { capabilities: _, ...summary } = pluginSummary(info, lifecycle);
   return {
     ...summary,
     mode: info.mode,

@@ -32,6 +32,19 @@ export const CapabilityInfo = z.object({
 }).openapi("Capability");
 
 /** A plugin in lists. */
+/** A plugin's lifecycle on this host (docs/lifecycle.md). */
+export const PluginLifecycle = z.object({
+  state: z.enum(["installed", "loading", "active", "suspended", "error", "stopping", "stopped"]),
+  since: z.string().describe("When it entered this state (ISO 8601)"),
+  reason: z.string(),
+  breaker: z.object({
+    state: z.enum(["closed", "open", "half_open"]),
+    trips: z.number().int().describe("Times it opened since the plugin loaded"),
+    retryAt: z.string().nullable().describe("When the next probe call is let through"),
+    recovery: z.enum(["retry", "restart", "disable"]),
+  }),
+}).openapi("PluginLifecycle");
+
 export const PluginSummary = z.object({
   id: z.string(),
   version: z.string(),
@@ -42,6 +55,7 @@ export const PluginSummary = z.object({
   unsigned: z.boolean(),
   source: z.string(),
   capabilities: z.array(z.string()),
+  lifecycle: PluginLifecycle.nullable(),
 }).openapi("PluginSummary");
 
 /** One plugin in full. */

@@ -39,6 +39,9 @@ export const callCapability = defineRoute("invoke", {
     422: problemContent("Input does not match the schema, or the plugin failed"),
     429: problemContent("Plugin busy or token over its rate limit (see Retry-After)"),
     500: problemContent("The plugin trapped or its output is invalid"),
+    503: problemContent(
+      "The plugin is suspended (circuit breaker open; see Retry-After) or not ready (loading, in error)",
+    ),
     504: problemContent("The call timed out"),
   },
 });

@@ -45,6 +45,7 @@ export const meta: RouteModule = {
     app.openapi(guarded(app, metricsRoute), (c) => {
       const text = deps.metrics.render({
         pluginsLoaded: () => deps.runtime.list().length,
+        pluginStates: () => deps.runtime.lifecycle.counts(),
         writerQueue: () => deps.store.writerStats.queued,
         writerFailed: () => deps.store.writerStats.failed,
       });

@@ -1,6 +1,6 @@
 /**
  * Plugin routes: list, show, upload (verified, kept by digest, enabled),
- * enable, disable and uninstall.
+ * enable, disable, resume (lifecycle) and uninstall.
  * @module
  */
 import { z } from "@hono/zod-openapi";
@@ -101,6 +101,25 @@ const stateRoute = (action: "enable" | "disable") =>
 export const enablePlugin = stateRoute("enable");
 export const disablePlugin = stateRoute("disable");
 
+export const resumePlugin = defineRoute("admin", {
+  method: "post",
+  path: "/v1/plugins/{id}/resume",
+  tags: ["plugins"],
+  summary: "Resume a suspended plugin (close its circuit breaker) or retry one in error",
+  description: "A suspended plugin goes back to active at once (its breaker closes, recorded " +
+    "as plugin.breaker_closed and plugin.state_changed); a plugin in state error runs its " +
+    "onLoad hook again. See docs/lifecycle.md.",
+  request: { params: IdParam },
+  responses: {
+    200: {
+      description: "The plugin, with its new lifecycle state",
+      content: { "application/json": { schema: PluginDetail } },
+    },
+    404: notFound,
+    409: problemContent("The plugin is neither suspended nor in error"),
+  },
+});
+
 export const deletePlugin = defineRoute("admin", {
   method: "delete",
   path: "/v1/plugins/{id}",
@@ -115,10 +134,14 @@ export const plugins: RouteModule = {
   register(app, deps) {
     app.openapi(
       guarded(app, listPlugins),
-      (c) => c.json({ plugins: deps.runtime.list().map(pluginSummary) }, 200),
+      (c) =>
+        c.json({
+          plugins: deps.runtime.list().map((p) => pluginSummary(p, deps.runtime.status(p.id))),
+        }, 200),
     );
     app.openapi(guarded(app, getPlugin), (c) => {
-      return c.json(pluginDetail(required(deps, c.req.valid("param").id)), 200);
+      const info = required(deps, c.req.valid("param").id);
+      return c.json(pluginDetail(info, deps.runtime.status(info.id)), 200);
     });
     app.openapi(guarded(app, uploadPlugin), async (c) => {
       requireMediaType(c, ["application/wasm", "application/octet-stream"]);
@@ -135,10 +158,16 @@ export const plugins: RouteModule = {
           c.get("token")?.name ?? "?"
         }'`,
       );
-      return c.json(pluginDetail(info), 201);
+      return c.json(pluginDetail(info, deps.runtime.status(info.id)), 201);
     });
     registerState(app, deps, enablePlugin, "enabled");
     registerState(app, deps, disablePlugin, "disabled");
+    app.openapi(guarded(app, resumePlugin), async (c) => {
+      const id = c.req.valid("param").id;
+      required(deps, id);
+      await deps.runtime.lifecycle.resume(id, "http");
+      return c.json(pluginDetail(required(deps, id), deps.runtime.status(id)), 200);
+    });
     app.openapi(guarded(app, deletePlugin), async (c) => {
       await uninstallPlugin(deps.runtime, c.req.valid("param").id);
       return c.body(null, 204);
@@ -155,7 +184,8 @@ function registerState(
   app.openapi(guarded(app, route), async (c) => {
     const id = c.req.valid("param").id;
     required(deps, id);
-    return c.json(pluginDetail(await setPluginState(deps.runtime, id, state)), 200);
+    const info = await setPluginState(deps.runtime, id, state);
+    return c.json(pluginDetail(info, deps.runtime.status(id)), 200);
   });
 }
 
