@@ -59,7 +59,7 @@ describe("onLoad", () => {
       );
       // While its onLoad spins, the other plugin serves and it refuses calls as not ready.
       expect(
-        await until(async () => t!.host.runtime.status("t.endless")?.state === "loading", 20_000),
+        await until(() => t!.host.runtime.status("t.endless")?.state === "loading", 20_000),
       )
         .toBe(true);
       const served = await t.call("example.hello", "greet", { name: "meanwhile" });
