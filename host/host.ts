@@ -131,7 +131,8 @@ export interface Host {
   invoke(request: InvokeRequest): Promise<InvokeResult>;
   /** Starts the scheduler (once); `close()` stops it. */
   startScheduler(options?: Omit<SchedulerOptions, "runtime" | "store">): Promise<RunningScheduler>;
-  close(): Promise<void>;
+  /** Stops the plugins (onShutdown hooks within `graceMs` when given), then closes. */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
 
 /**
@@ -204,10 +205,10 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
       scheduler ??= startScheduler({ ...schedulerOptions, runtime, store });
       return scheduler;
     },
-    close() {
+    close(closeOptions) {
       closing ??= (async () => {
         if (scheduler) await (await scheduler.catch(() => undefined))?.stop();
-        await open.close();
+        await open.close(closeOptions);
       })();
       return closing;
     },

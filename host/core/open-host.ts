@@ -48,7 +48,8 @@ export interface OpenHost {
   loaded: PluginInfo[];
   /** Plugins that failed verification or loading, with the reason; the rest started. */
   failed: { source: string; error: string }[];
-  close(): Promise<void>;
+  /** `graceMs` bounds the plugins' onShutdown hooks (a server's shutdown grace). */
+  close(options?: { graceMs?: number }): Promise<void>;
 }
 
 /** Opens the store and trust store at `paths` and loads plugins. */
@@ -111,8 +112,8 @@ export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
       runtime,
       loaded,
       failed,
-      async close() {
-        await runtime.close();
+      async close(closeOptions) {
+        await runtime.close(closeOptions);
         await store.close();
       },
     };

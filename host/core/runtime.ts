@@ -210,13 +210,19 @@ export class PluginRuntime {
     );
   }
 
-  /** Unloads every plugin and drains the store's writer. The store stays open. */
-  async close(): Promise<void> {
+  /**
+   * Stops every plugin (their onShutdown hooks at once, each within its
+   * timeout and `graceMs`), unloads them and drains the store's writer. The
+   * store stays open.
+   */
+  async close(options: { graceMs?: number } = {}): Promise<void> {
     if (this.#closed || this.#closing) return;
     this.#closing = true;
-    // Every plugin stops at once, each onShutdown bounded by its hook timeout.
+    // Every plugin stops at once, each onShutdown bounded by its hook timeout and the grace.
     await Promise.allSettled(
-      [...this.#plugins.keys()].map((id) => this.lifecycle.stop(id, "host stopping")),
+      [...this.#plugins.keys()].map((id) =>
+        this.lifecycle.stop(id, "host stopping", options.graceMs)
+      ),
     );
     this.#closed = true;
     const plugins = [...this.#plugins.values()];

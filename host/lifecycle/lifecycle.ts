@@ -202,16 +202,19 @@ export class Lifecycles {
   /**
    * Stops a plugin: `stopping`, its onShutdown hook when it had started
    * (active or suspended; bounded by its timeout, a failure only recorded),
-   * then `stopped`. A plugin already stopped stays so.
+   * then `stopped`. A plugin already stopped stays so. `withinMs` caps the
+   * hook's timeout (a host's shutdown grace period).
    */
-  async stop(pluginId: string, reason: string): Promise<void> {
+  async stop(pluginId: string, reason: string, withinMs?: number): Promise<void> {
     const entry = this.#entries.get(pluginId);
     if (!entry || entry.state === "stopped" || entry.state === "stopping") return;
     const started = entry.state === "active" || entry.state === "suspended";
     this.move(pluginId, "stopping", reason);
     let extra: Record<string, unknown> = {};
     if (started && hookExport(entry.manifest, "onShutdown") !== undefined) {
-      const outcome = await this.#hook(pluginId, "onShutdown", entry.settings.hookTimeoutMs);
+      // A host stopping within a grace period gives the hook no longer than that.
+      const timeoutMs = Math.max(1, Math.min(entry.settings.hookTimeoutMs, withinMs ?? Infinity));
+      const outcome = await this.#hook(pluginId, "onShutdown", timeoutMs);
       extra = { runId: outcome.runId, ...(outcome.ok ? {} : { error: outcome.error }) };
     }
     this.move(pluginId, "stopped", reason, extra);

@@ -92,7 +92,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         const interrupted = drained ? [] : await interruptRuns(deps.store, deps.inflight.ids());
         await deps.store.events.append({ type: "server.stopped", payload: { url } })
           .catch(() => {});
-        await options.host.close();
+        // The plugins' onShutdown hooks get at most the grace period too.
+        await options.host.close({ graceMs });
         return { interrupted };
       })();
       return closing;

@@ -34,6 +34,7 @@ const spawning = process.env["PLUGHOST_DENO_E2E"] === "1" ? [] : [
   "test/cli/usage.test.ts",
   "test/conformance/extism-plugins.test.ts",
   "test/conformance/skips.test.ts",
+  "test/lifecycle/serve.test.ts",
   "test/plugins/hello.test.ts",
   "test/sandbox/cli.test.ts",
   "test/scheduler/cli.test.ts",
