@@ -68,7 +68,8 @@ async function answer(
     );
   }
   const url = new URL(c.req.url);
-  const path = url.pathname.slice(`/p/${pluginId}`.length) || "/";
+  // Everything after the raw `/p/<id>` segment (Hono hands the id over decoded).
+  const path = "/" + url.pathname.split("/").slice(3).join("/");
   const match = matchRoute(plugin.manifest, c.req.method, path);
   if (match.kind === "none") {
     return problemResponse(
