@@ -122,13 +122,17 @@ function capabilityOperation(
   name: string,
   capability: PluginInfo["manifest"]["capabilities"][string],
 ): Json {
+  const routed = (plugin.manifest.routes ?? []).some((r) => r.capability === name);
   return {
     operationId: operationId(`${plugin.id}.${name}`),
     tags: [plugin.id],
     summary: capability.description ?? `${plugin.id} ${name}`,
     description:
-      `Capability '${name}' of ${plugin.id} ${plugin.version} (export '${capability.export}').`,
-    [SCOPE_EXTENSION]: "invoke",
+      `Capability '${name}' of ${plugin.id} ${plugin.version} (export '${capability.export}').` +
+      (routed
+        ? " It answers plugin routes: other tokens call it through them (docs/routes.md)."
+        : ""),
+    [SCOPE_EXTENSION]: routed ? "admin" : "invoke",
     security: [{ bearerAuth: [] }],
     requestBody: {
       required: true,
@@ -142,7 +146,9 @@ function capabilityOperation(
       },
       400: problemResponse("Malformed JSON"),
       401: problemResponse(everywhere[401]!),
-      403: problemResponse("Missing scope invoke (or invoke:<plugin id>)"),
+      403: problemResponse(
+        routed ? "Not an admin token" : "Missing scope invoke (or invoke:<plugin id>)",
+      ),
       404: problemResponse("The plugin is no longer loaded"),
       422: problemResponse("Input does not match the schema, or the plugin failed"),
       429: problemResponse("Plugin busy or token over its rate limit (see Retry-After)"),

@@ -110,6 +110,28 @@ describe("plugin routes (example.webhook)", () => {
     expect(await missing.json()).toEqual({ error: "no delivery from 'gitlab' yet" });
   });
 
+  it("keeps a route's capability off the generic capability call for all but admin tokens", async () => {
+    const path = "/v1/plugins/example.webhook/capabilities/receive";
+    const forged = {
+      method: "POST",
+      path: "/hooks/Forged!",
+      route: "/hooks/:source",
+      params: { source: "Forged!" },
+      query: {},
+      headers: {},
+      body: { event: "x" },
+    };
+    const refused = await h.call(path, { ...jsonBody(forged), token: h.tokens.invoke });
+    expect(refused.status).toBe(403);
+    expect((await refused.json()).detail).toContain(
+      "answers HTTP routes: call it through POST /p/example.webhook/hooks/:source",
+    );
+    const admin = await h.call(path, { ...jsonBody(forged), token: h.tokens.admin });
+    expect(admin.status).toBe(200);
+    const doc = await (await h.call("/openapi.json")).json();
+    expect(doc.paths[path].post["x-plughost-scope"]).toBe("admin");
+  });
+
   it("answers 404 for an unknown route or plugin and 405 with Allow for another method", async () => {
     const none = await h.call("/p/example.webhook/nothing");
     expect(none.status).toBe(404);

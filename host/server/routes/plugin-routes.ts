@@ -160,7 +160,8 @@ async function run(
       input: new TextEncoder().encode(JSON.stringify(request)),
       trigger: "route",
       requireJson: true,
-      output: "json",
+      // As for capability calls: the output schema is checked only when the server is asked to.
+      output: deps.options.validateOutput ? "schema" : "json",
       durable: true,
       runId,
     }),
