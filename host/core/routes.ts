@@ -179,6 +179,9 @@ export function checkRouteRequest(
       {
         extensions: {
           errors: names.slice(0, 20).map((n) => ({ path: `/query/${n}`, message: "not accepted" })),
+          // As the API's own routes answer an unknown query parameter (docs/http-api.md).
+          unknown: names.slice(0, 20),
+          accepted: [],
         },
       },
     );

@@ -78,7 +78,11 @@ describe("plugin routes (example.webhook)", () => {
     expect((await unknown.json()).detail).toContain("/query/colour");
     const stray = await h.call(`${hook}/github?x=1`, jsonBody({ event: "push" }));
     expect(stray.status).toBe(400);
-    expect((await stray.json()).detail).toContain("Unknown query parameter 'x'");
+    expect(await stray.json()).toMatchObject({
+      detail: expect.stringContaining("Unknown query parameter 'x'"),
+      unknown: ["x"],
+      accepted: [],
+    });
 
     expect(await runCount(h)).toBe(before);
   });
