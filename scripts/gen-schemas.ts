@@ -7,6 +7,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
+import { routeJsonSchemaTexts } from "../host/core/routes.ts";
 import { manifestJsonSchemaText } from "../host/manifest/json-schema.ts";
 import { policyJsonSchemaText } from "../host/policy/json-schema.ts";
 
@@ -15,6 +16,8 @@ const root = process.cwd();
 const files: Record<string, string> = {
   "schemas/manifest.schema.json": manifestJsonSchemaText(),
   "schemas/policy.schema.json": policyJsonSchemaText(),
+  "schemas/route-request.schema.json": routeJsonSchemaTexts().request,
+  "schemas/route-response.schema.json": routeJsonSchemaTexts().response,
 };
 const check = process.argv.includes("--check");
 let stale = 0;

@@ -7,6 +7,7 @@
 import { CronPattern } from "croner";
 import semver from "semver";
 import { z } from "zod";
+import { parseRoutePath, pathsOverlap } from "./route-paths.ts";
 
 const pluginId = z.string().max(128).regex(
   /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/,
@@ -85,6 +86,56 @@ const schedule = z.strictObject({
     .optional(),
 });
 
+/** Request headers a route may never pass to a plugin: credentials stay with the host. */
+const secretHeaders = new Set(["authorization", "cookie", "proxy-authorization"]);
+
+/** An HTTP route the host mounts under `/p/<plugin id>/` (docs/routes.md). */
+const route = z.strictObject({
+  method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]),
+  path: z.string().max(512).superRefine((path, ctx) => {
+    try {
+      parseRoutePath(path);
+    } catch (error) {
+      ctx.addIssue({ code: "custom", message: (error as Error).message });
+    }
+  }).meta({
+    description: "Path under /p/<plugin id>, with ':name' parameters, like '/hooks/:source'",
+  }),
+  capability: capabilityName.meta({ description: "The capability that answers it" }),
+  description: z.string().max(4096).optional(),
+  params: jsonSchema.optional().meta({
+    description: "JSON Schema of the path parameters (an object of strings, coerced to the " +
+      "schema's number, integer or boolean types)",
+  }),
+  query: jsonSchema.optional().meta({
+    description: "JSON Schema of the query (an object; repeated names are arrays; coerced " +
+      "like params); without it the route takes no query parameters",
+  }),
+  body: jsonSchema.optional().meta({
+    description: "JSON Schema of the JSON body; without it the route takes no body",
+  }),
+  auth: z.union([
+    z.literal("public"),
+    z.array(z.enum(["admin", "read", "invoke"])).min(1),
+  ]).meta({
+    description: "'public' (no token), or token scopes of which the caller needs one " +
+      "('invoke' is also granted by invoke:<plugin id>; admin grants all)",
+  }),
+  rateLimit: z.strictObject({
+    requests: z.int().min(1).max(1_000_000),
+    perSeconds: z.int().min(1).max(86_400),
+  }).optional().meta({
+    description: "At most `requests` per `perSeconds` per client (token, or address when " +
+      "public); more answer 429 with Retry-After",
+  }),
+  headers: z.array(
+    z.string().regex(/^[a-z0-9-]{1,64}$/, "must be a lower-case header name like 'x-github-event'")
+      .refine((h) => !secretHeaders.has(h), { error: "is a credential the host never passes on" }),
+  ).max(32).optional().meta({
+    description: "Request headers passed to the plugin (others are not; content-type always is)",
+  }),
+});
+
 /** The zod schema of a plugin manifest (schema version 1). */
 export const ManifestSchema = z.strictObject({
   schemaVersion: z.literal(1),
@@ -152,6 +203,7 @@ export const ManifestSchema = z.strictObject({
   config: z.strictObject({ schema: jsonSchema.optional(), default: z.unknown().optional() })
     .optional(),
   dependencies: z.record(pluginId, semverRange).optional(),
+  routes: z.array(route).max(256).optional(),
 }).superRefine((manifest, ctx) => {
   // Cross-field rules the JSON Schema cannot express.
   const names = new Set<string>();
@@ -184,7 +236,43 @@ export const ManifestSchema = z.strictObject({
     }
     names.add(s.name);
   });
+  routeIssues(manifest.routes ?? [], manifest.capabilities, ctx);
 });
+
+/** Routes naming no capability, and two routes of one method that could match one request. */
+function routeIssues(
+  routes: readonly z.infer<typeof route>[],
+  capabilities: Record<string, unknown>,
+  ctx: z.core.$RefinementCtx,
+): void {
+  const parsed = routes.map((r) => {
+    try {
+      return parseRoutePath(r.path);
+    } catch {
+      return undefined; // already an issue of its path
+    }
+  });
+  routes.forEach((r, i) => {
+    if (!Object.hasOwn(capabilities, r.capability)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["routes", i, "capability"],
+        message: `names '${r.capability}', which is not one of this manifest's capabilities`,
+      });
+    }
+    for (let j = 0; j < i; j++) {
+      const [a, b] = [parsed[j], parsed[i]];
+      if (routes[j]!.method !== r.method || !a || !b || !pathsOverlap(a, b)) continue;
+      ctx.addIssue({
+        code: "custom",
+        path: ["routes", i, "path"],
+        message: `${r.method} ${r.path} conflicts with routes[${j}] (${r.method} ${
+          routes[j]!.path
+        }): some request path would match both; make them differ in a literal segment`,
+      });
+    }
+  });
+}
 
 /** A parsed, valid manifest. */
 export type Manifest = z.infer<typeof ManifestSchema>;

@@ -28,6 +28,7 @@ import { events } from "./routes/events.ts";
 import { health } from "./routes/health.ts";
 import { index } from "./routes/index.ts";
 import { meta } from "./routes/meta.ts";
+import { pluginRoutes } from "./routes/plugin-routes.ts";
 import { plugins } from "./routes/plugins.ts";
 import { runs } from "./routes/runs.ts";
 import { schedules } from "./routes/schedules.ts";
@@ -43,6 +44,7 @@ export const routeModules: readonly RouteModule[] = [
   events,
   schedules,
   meta,
+  pluginRoutes,
 ];
 
 /** What `createApp` needs; everything but store, runtime and pluginsDir has a default. */

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRuntime, type PluginRuntime } from "../../host/core/mod.ts";
+import { createRuntime, type PluginRuntime, type RuntimeOptions } from "../../host/core/mod.ts";
 import { createApp } from "../../host/server/app.ts";
 import type { ServerApp, ServerDeps, ServerOptions } from "../../host/server/context.ts";
 import { openStore, type Store, TokensRepository } from "../../host/store/mod.ts";
@@ -36,13 +36,19 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-/** Builds the harness; close it after each test. */
-export async function harness(options: Partial<ServerOptions> = {}): Promise<Harness> {
+/**
+ * Builds the harness; close it after each test. `runtime` adds runtime
+ * options, e.g. `hostFunctions: capabilityProvider()` for plugins that use KV.
+ */
+export async function harness(
+  options: Partial<ServerOptions> = {},
+  runtime: Pick<RuntimeOptions, "hostFunctions"> = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "plughost-server-"));
   const store = await openStore({ url: `file:${join(dir, "host.db")}` });
   const key = await newKey();
-  const runtime = createRuntime({ store, trust: trustStoreOf(key) });
-  await runtime.load(await signedFirstParty("hello", key), "test");
+  const plugins = createRuntime({ store, trust: trustStoreOf(key), ...runtime });
+  await plugins.load(await signedFirstParty("hello", key), "test");
   const repo = new TokensRepository(store.db);
   const make = async (scopes: string[]) => (await repo.create({ name: scopes.join("+"), scopes }));
   const revoked = await make(["admin"]);
@@ -56,7 +62,7 @@ export async function harness(options: Partial<ServerOptions> = {}): Promise<Har
   };
   const { app, deps } = createApp({
     store,
-    runtime,
+    runtime: plugins,
     pluginsDir: join(dir, "plugins"),
     options: { rateLimitPerSecond: 0, ...options },
   });
@@ -64,7 +70,7 @@ export async function harness(options: Partial<ServerOptions> = {}): Promise<Har
     app,
     deps,
     store,
-    runtime,
+    runtime: plugins,
     key,
     tokens,
     dir,
@@ -75,7 +81,7 @@ export async function harness(options: Partial<ServerOptions> = {}): Promise<Har
       return Promise.resolve(app.request(path, { ...rest, headers }));
     },
     async close() {
-      await runtime.close();
+      await plugins.close();
       await store.close();
       rmSync(dir, { recursive: true, force: true });
     },

@@ -7,7 +7,9 @@
  */
 import { z } from "@hono/zod-openapi";
 import { HostError } from "../../errors.ts";
-import { ulid } from "../../store/mod.ts";
+import type { Manifest } from "../../manifest/mod.ts";
+import { type ApiToken, ulid } from "../../store/mod.ts";
+import { grants } from "../auth.ts";
 import { parseJson, readBody, requireMediaType } from "../body.ts";
 import type { RouteModule, ServerDeps } from "../context.ts";
 import { defineRoute, guarded } from "../route.ts";
@@ -53,9 +55,11 @@ export const capabilities: RouteModule = {
   register(app, deps) {
     app.openapi(guarded(app, callCapability), async (c) => {
       const { id, name } = c.req.valid("param");
-      if (!deps.runtime.get(id)) {
+      const plugin = deps.runtime.get(id);
+      if (!plugin) {
         throw new HostError("not_found", `No plugin '${id}' is loaded: see GET /v1/plugins`);
       }
+      refuseRouted(plugin.manifest, name, c.get("token"));
       requireMediaType(c, ["application/json"]);
       const correlationId = c.req.header("x-correlation-id");
       if (correlationId !== undefined && !correlationPattern.test(correlationId)) {
@@ -72,6 +76,22 @@ export const capabilities: RouteModule = {
     });
   },
 };
+
+/**
+ * A capability that answers plugin routes (docs/routes.md) is called through
+ * them, where its auth, rate limit and request schemas apply; here it would
+ * take any input from any `invoke` token. Only `admin` tokens may call it here.
+ */
+function refuseRouted(manifest: Manifest, name: string, token: ApiToken | undefined): void {
+  const routes = (manifest.routes ?? []).filter((r) => r.capability === name);
+  if (routes.length === 0 || (token && grants(token, "admin"))) return;
+  const list = routes.slice(0, 5).map((r) => `${r.method} /p/${manifest.id}${r.path}`).join(", ");
+  throw new HostError(
+    "forbidden",
+    `Capability '${name}' of '${manifest.id}' answers HTTP routes: call it through ${list} ` +
+      "(only admin tokens call it here)",
+  );
+}
 
 /** Runs the call through the core's invoke (input and output checks, RunRecord, metrics). */
 async function invoke(
