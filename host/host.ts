@@ -7,6 +7,7 @@
  */
 import { type HostPaths, resolvePaths } from "./config/paths.ts";
 import type { HostFunctionProvider } from "./capabilities/types.ts";
+import { stopInDependencyOrder } from "./core/dependencies.ts";
 import { type InstallOptions, installPlugin } from "./core/install.ts";
 import type { RunMetrics } from "./core/metrics.ts";
 import { openHost } from "./core/open-host.ts";
@@ -204,6 +205,8 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     close() {
       closing ??= (async () => {
         if (scheduler) await (await scheduler.catch(() => undefined))?.stop();
+        // Dependents stop before the plugins they depend on.
+        await stopInDependencyOrder(runtime);
         await open.close();
       })();
       return closing;

@@ -140,7 +140,7 @@ export const plugins: RouteModule = {
     registerState(app, deps, enablePlugin, "enabled");
     registerState(app, deps, disablePlugin, "disabled");
     app.openapi(guarded(app, deletePlugin), async (c) => {
-      await uninstallPlugin(deps.runtime, c.req.valid("param").id);
+      await uninstallPlugin(deps.runtime, c.req.valid("param").id, { pluginsDir: deps.pluginsDir });
       return c.body(null, 204);
     });
   },
