@@ -18,6 +18,7 @@ import {
   requireDependencies,
   requireDependents,
 } from "./dependencies.ts";
+import { writeLockfile } from "./lockfile.ts";
 
 /** Where installed modules live, by digest. */
 export function installedPath(pluginsDir: string, digest: string): string {
@@ -34,6 +35,13 @@ export interface InstallOptions {
   source?: string;
   /** Who asked (`cli`, `http`), recorded on a rekey event. */
   via?: string;
+  /**
+   * The caller resolved the dependencies of a whole set (installSet): skip
+   * this file's own dependency checks, which would see the set half-installed.
+   */
+  dependenciesChecked?: boolean;
+  /** Rewrite this lockfile (`plughost.lock`) after the install. */
+  lockfile?: string;
 }
 
 /**
@@ -83,6 +91,10 @@ export async function installPlugin(
       }
       // Its required dependencies must be installed (or loaded), and installed plugins that
       // depend on this id must accept the new version: else it would load and fail later.
+      if (options.dependenciesChecked) {
+        replaced = existing?.version ?? null;
+        return;
+      }
       const manifests = await installedManifests(runtime, pluginsDir);
       const present = new Map([...manifests].map(([id, m]) => [id, m.version]));
       for (const p of runtime.list()) if (!present.has(p.id)) present.set(p.id, p.version);
@@ -105,6 +117,13 @@ export async function installPlugin(
     pinnedKeyIds: pin,
     state: "enabled",
   });
+  await runtime.store.registry.recordInstall({
+    pluginId: info.id,
+    version: info.version,
+    digest: info.digest,
+    source: options.source ?? "upload",
+  });
+  if (options.lockfile !== undefined) await writeLockfile(runtime, pluginsDir, options.lockfile);
   if (rekeyed !== null) {
     void runtime.store.events.append({
       type: "plugin.rekeyed",
@@ -212,6 +231,8 @@ export interface UninstallOptions {
   pluginsDir?: string;
   /** Uninstall even while other plugins depend on it (they fail to activate next start). */
   force?: boolean;
+  /** Rewrite this lockfile (`plughost.lock`) after the uninstall (needs pluginsDir). */
+  lockfile?: string;
 }
 
 /**
@@ -237,6 +258,9 @@ export async function uninstallPlugin(
     throw new HostError("not_found", `No plugin '${id}' is installed`);
   }
   if (loaded) await runtime.unload(id);
+  if (options.lockfile !== undefined && options.pluginsDir !== undefined) {
+    await writeLockfile(runtime, options.pluginsDir, options.lockfile);
+  }
   void runtime.store.events.append({
     type: "plugin.uninstalled",
     pluginId: id,

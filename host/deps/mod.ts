@@ -17,3 +17,11 @@ export {
   type ResolveResult,
 } from "./resolve.ts";
 export { describeUnmet, type Unmet, unmetDependencies } from "./check.ts";
+export { grantsOf, type PermissionDiff, permissionDiff } from "./permissions.ts";
+export {
+  LockedPlugin,
+  Lockfile,
+  LOCKFILE_NAME,
+  parseLockfile,
+  serializeLockfile,
+} from "./lockfile.ts";

@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { uninstallPlugin } from "../../host/core/install.ts";
 import { createHost, type Host } from "../../host/host.ts";
@@ -104,6 +105,70 @@ describe("dependencies at install and activation", () => {
         await helloAs(setup, "t.opt", "1.0.0", { "t.none": { range: "^1.0.0", optional: true } }),
       );
       expect(host.get("t.opt")?.state).toBe("enabled");
+    } finally {
+      await host.close();
+    }
+  });
+
+  it("installs a set as one change: diamond in any order, lockfile, consent, rollback", async () => {
+    const host = await open();
+    try {
+      const base = await helloAs(setup, "d.base", "1.0.0");
+      const left = await helloAs(setup, "d.left", "1.0.0", { "d.base": "^1.0.0" });
+      const right = await helloAs(setup, "d.right", "1.0.0", { "d.base": "~1.0.0" });
+      const top = await helloAs(setup, "d.top", "1.0.0", { "d.left": "^1", "d.right": "^1" });
+      const files = [top, right, base, left].map((wasm) => ({ wasm, source: "test" }));
+      const { changes } = await host.installSet(files);
+      expect(changes.map((c) => c.id)).toEqual(["d.base", "d.left", "d.right", "d.top"]);
+      const lock = JSON.parse(await readFile(host.lockfile, "utf8"));
+      expect(Object.keys(lock.plugins)).toEqual(["d.base", "d.left", "d.right", "d.top"]);
+      expect(lock.plugins["d.top"]).toMatchObject({
+        version: "1.0.0",
+        dependencies: { "d.left": "^1", "d.right": "^1" },
+        resolved: { "d.left": "1.0.0", "d.right": "1.0.0" },
+        signers: [setup.keys.alice.keyId],
+      });
+
+      // An update adding a permission needs consent; refused, nothing changes.
+      const withHttp = await helloAs(setup, "d.base", "1.0.1", undefined, (m) => {
+        m.permissions = { http: { allowedHosts: ["api.example.com"] } };
+      });
+      const refused = await host.installSet([{ wasm: withHttp, source: "test" }], {
+        requireConsent: true,
+      }).catch((e) => e);
+      expect(refused).toMatchObject({
+        code: "consent_required",
+        details: { changes: [{ id: "d.base", permissions: { added: ["http:api.example.com"] } }] },
+      });
+      expect(host.get("d.base")?.version).toBe("1.0.0");
+      await host.installSet([{ wasm: withHttp, source: "test" }], {
+        requireConsent: true,
+        acceptPermissions: true,
+      });
+      expect(host.get("d.base")?.version).toBe("1.0.1");
+      const back = await host.rollback("d.base");
+      expect(back).toMatchObject({ id: "d.base", version: "1.0.0", from: "1.0.1" });
+      expect(host.get("d.base")?.version).toBe("1.0.0");
+
+      // A cycle and a conflict in a set change nothing.
+      const before = await readFile(host.lockfile, "utf8");
+      const c1 = await helloAs(setup, "d.c1", "1.0.0", { "d.c2": "^1.0.0" });
+      const c2 = await helloAs(setup, "d.c2", "1.0.0", { "d.c1": "^1.0.0" });
+      const cycle = await host.installSet([{ wasm: c1, source: "t" }, { wasm: c2, source: "t" }])
+        .catch((e) => e);
+      expect(cycle).toMatchObject({ code: "dependency_error", details: { kind: "cycle" } });
+      expect(cycle.message).toContain("d.c1 -> d.c2 -> d.c1");
+      const far = await helloAs(setup, "d.far", "1.0.0", { "d.base": "^2.0.0" });
+      const conflict = await host.installSet([{ wasm: far, source: "t" }]).catch((e) => e);
+      expect(conflict).toMatchObject({ code: "dependency_error", details: { kind: "conflict" } });
+      expect(conflict.message).toContain("d.far@1.0.0 wants ^2.0.0");
+      expect(await readFile(host.lockfile, "utf8")).toBe(before);
+      expect((await host.store.plugins.list()).map((p) => p.id)).toEqual([
+        "d.base",
+        "d.left",
+        "d.right",
+        "d.top",
+      ]);
     } finally {
       await host.close();
     }
