@@ -87,8 +87,7 @@ export async function installSet(
   for (const [id, { plugin }] of verified) {
     const existing = records.get(id);
     if (
-      existing && !options.force && existing.digest !== plugin.digest &&
-      !semver.gt(plugin.manifest.version, existing.version)
+      existing && !options.force && !semver.gt(plugin.manifest.version, existing.version)
     ) {
       throw new HostError(
         "conflict",

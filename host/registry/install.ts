@@ -146,14 +146,26 @@ export async function installFromRegistry(
     });
   }
   if (files.length === 0) return { planned, changes: [] };
-  const { changes } = await host.installSet(files, {
-    requireConsent: true,
-    acceptPermissions: options.acceptPermissions ?? false,
-    via: "registry",
-    // A requested version below the installed one is a deliberate choice of range.
-    force: true,
-  });
-  return { planned, changes };
+  try {
+    const { changes } = await host.installSet(files, {
+      requireConsent: true,
+      acceptPermissions: options.acceptPermissions ?? false,
+      via: "registry",
+      // A requested version below the installed one is a deliberate choice of range.
+      force: true,
+    });
+    return { planned, changes };
+  } catch (error) {
+    if (!(error instanceof HostError) || error.code !== "consent_required") throw error;
+    // The operator decides with the changelog in front of them.
+    const notes = planned.filter((p) => p.from !== undefined && p.changelog !== null)
+      .map((p) => `${p.id} ${p.version} changelog: ${p.changelog}`);
+    throw new HostError(
+      "consent_required",
+      notes.length === 0 ? error.message : `${error.message}\n${notes.join("\n")}`,
+      { details: { ...error.details, planned } },
+    );
+  }
 }
 
 /**
