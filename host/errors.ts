@@ -46,6 +46,10 @@ const codes = {
   rate_limited: [ExitCode.failed, 429],
   /** A plugin's `invoke` refused: a cycle, or a chain deeper than the host allows. */
   invoke_refused: [ExitCode.failed, 409],
+  /** Plugin dependencies that cannot be met: missing, conflicting ranges, or a cycle (details.kind). */
+  dependency_error: [ExitCode.failed, 409],
+  /** An update asks for permissions the operator has not accepted (details.added). */
+  consent_required: [ExitCode.failed, 409],
   load_error: [ExitCode.failed, 422],
   fuel_exhausted: [ExitCode.failed, 422],
   memory_limit: [ExitCode.failed, 422],

@@ -5,9 +5,18 @@
  * them starts goes through `Host.invoke`.
  * @module
  */
+import { join } from "node:path";
 import { type HostPaths, resolvePaths } from "./config/paths.ts";
 import type { HostFunctionProvider } from "./capabilities/types.ts";
-import { type InstallOptions, installPlugin } from "./core/install.ts";
+import { type InstallOptions, installPlugin, uninstallPlugin } from "./core/install.ts";
+import {
+  installSet,
+  type InstallSetOptions,
+  type SetChange,
+  type SetFile,
+} from "./core/install-set.ts";
+import { rollbackPlugin } from "./core/rollback.ts";
+import { LOCKFILE_NAME } from "./deps/mod.ts";
 import type { RunMetrics } from "./core/metrics.ts";
 import { openHost } from "./core/open-host.ts";
 import type { LoadOptions, PluginRuntime } from "./core/runtime.ts";
@@ -15,7 +24,7 @@ import type { InvokeRequest, InvokeResult, PluginInfo, RuntimeOptions } from "./
 import type { Limits } from "./sandbox/mod.ts";
 import { type RunningScheduler, type SchedulerOptions, startScheduler } from "./scheduler/mod.ts";
 import type { EventsRepository, RunsRepository, Store } from "./store/mod.ts";
-import type { TrustStore } from "./trust/mod.ts";
+import { loadTrustStore, type TrustStore } from "./trust/mod.ts";
 
 /**
  * Options of `createHost`. Every field has a default: a host over
@@ -107,6 +116,8 @@ export interface Host {
   /** Where its data lives. */
   readonly paths: HostPaths;
   readonly store: Store;
+  /** The trust store plugins are verified with (live under `host serve`). */
+  readonly trust: TrustStore;
   /** The plugin core (loaded plugins, the one `invoke`). */
   readonly runtime: PluginRuntime;
   /** Every run's counters, by plugin, capability and trigger (`GET /metrics`). */
@@ -123,6 +134,20 @@ export interface Host {
   load(wasm: Uint8Array, source: string, options?: LoadOptions): Promise<PluginInfo>;
   /** Verifies, keeps, records and loads a plugin; a same or lower version needs `force`. */
   install(wasm: Uint8Array, options?: InstallOptions): Promise<PluginInfo>;
+  /**
+   * Installs files as one change (verified and resolved with what is
+   * installed first; all or nothing) and rewrites `<home>/plughost.lock`.
+   */
+  installSet(
+    files: readonly SetFile[],
+    options?: Omit<InstallSetOptions, "trust" | "allowUnsigned" | "lockfile">,
+  ): Promise<{ installed: PluginInfo[]; changes: SetChange[] }>;
+  /** Back to the previously installed digest of `id`; rewrites the lockfile. */
+  rollback(id: string): Promise<SetChange>;
+  /** Uninstalls `id` (refused while others need it unless `force`); rewrites the lockfile. */
+  uninstall(id: string, options?: { force?: boolean }): Promise<void>;
+  /** Where this host's lockfile is: `<home>/plughost.lock`. */
+  readonly lockfile: string;
   /** The loaded plugins, by id. */
   list(): PluginInfo[];
   /** One loaded plugin, or undefined. */
@@ -170,6 +195,8 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     ...resolvePaths({}, process.cwd(), { home: options.home }),
     ...options.paths,
   };
+  // Loaded once here, so installs that verify a set first use the store the runtime verifies with.
+  const trust = options.trust ?? await loadTrustStore(paths.trust);
   const open = await openHost({
     paths,
     ...(options.pluginDirs ? { pluginDirs: options.pluginDirs } : {}),
@@ -179,17 +206,19 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     ...(options.defaults ? { defaults: options.defaults } : {}),
     ...(options.cache === undefined ? {} : { cache: options.cache }),
     ...(options.hostFunctions ? { hostFunctions: options.hostFunctions } : {}),
-    ...(options.trust ? { trust: options.trust } : {}),
+    trust,
     ...(options.admit ? { admit: options.admit } : {}),
     ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
     authToken: options.authToken,
   });
   const { store, runtime } = open;
+  const lockfile = join(paths.home, LOCKFILE_NAME);
   let scheduler: Promise<RunningScheduler> | undefined;
   let closing: Promise<void> | undefined;
   return {
     paths,
     store,
+    trust,
     runtime,
     metrics: runtime.metrics,
     events: store.events,
@@ -197,7 +226,25 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     loaded: open.loaded,
     failed: open.failed,
     load: (wasm, source, loadOptions) => runtime.load(wasm, source, loadOptions),
-    install: (wasm, installOptions) => installPlugin(runtime, paths.plugins, wasm, installOptions),
+    install: (wasm, installOptions) =>
+      installPlugin(runtime, paths.plugins, wasm, { lockfile, ...installOptions }),
+    installSet: (files, setOptions = {}) =>
+      installSet(runtime, paths.plugins, files, {
+        ...setOptions,
+        trust,
+        allowUnsigned: options.allowUnsigned ?? false,
+        lockfile,
+      }),
+    rollback: (id) =>
+      rollbackPlugin(runtime, paths.plugins, id, {
+        trust,
+        allowUnsigned: options.allowUnsigned ?? false,
+        lockfile,
+        via: "rollback",
+      }),
+    uninstall: (id, uninstallOptions = {}) =>
+      uninstallPlugin(runtime, id, { ...uninstallOptions, pluginsDir: paths.plugins, lockfile }),
+    lockfile,
     list: () => runtime.list(),
     get: (id) => runtime.get(id),
     invoke: (request) => runtime.invoke(request),
@@ -208,6 +255,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     close(closeOptions) {
       closing ??= (async () => {
         if (scheduler) await (await scheduler.catch(() => undefined))?.stop();
+        // Dependents stop before the plugins they depend on (runtime.close, by layers).
         await open.close(closeOptions);
       })();
       return closing;

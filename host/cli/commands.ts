@@ -46,8 +46,32 @@ export const commands: CommandTable = {
     load: async () => (await import("./schedules.ts")).command,
   },
   install: {
-    summary: "Verify plugin files and install them into the data directory",
+    summary: "Install plugin files, plugins from a registry, or the lockfile's exact set",
     load: async () => (await import("./install.ts")).command,
+  },
+  update: {
+    summary: "Update installed plugins from a registry (changelog, permission diff, consent)",
+    load: async () => (await import("./update.ts")).command,
+  },
+  rollback: {
+    summary: "Reinstall the previous version of a plugin (kept by digest)",
+    load: async () => (await import("./rollback.ts")).command,
+  },
+  uninstall: {
+    summary: "Uninstall a plugin (refused while others depend on it unless --force)",
+    load: async () => (await import("./uninstall.ts")).command,
+  },
+  publish: {
+    summary: "Publish signed plugin files to a registry (host publish FILE --registry URL)",
+    load: async () => (await import("./publish.ts")).command,
+  },
+  search: {
+    summary: "Search a registry's plugins (text, capability, host version, verified, channel)",
+    load: async () => (await import("./search.ts")).command,
+  },
+  registry: {
+    summary: "Promote or yank a published version (host registry promote ID@VERSION --channel ga)",
+    load: async () => (await import("./registry.ts")).command,
   },
   plugins: {
     summary: "List installed plugins; enable, disable or remove one",

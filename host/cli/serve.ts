@@ -19,6 +19,7 @@ import type { ServerOptions } from "../server/context.ts";
 import { startServer } from "../server/start.ts";
 import { type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
 import { startHints } from "./serve-hints.ts";
+import { registryOf } from "../registry/mod.ts";
 
 const usage = `Usage: host serve [options]
 
@@ -47,6 +48,8 @@ Options:
   --validate-output    Check capability output against its schema (development)
   --private-openapi    Serve /openapi.json only to tokens with scope read (default: public)
   --allow-unsigned     Dev mode: load unsigned or untrusted plugins (each load is a warn event)
+  --registry           Also serve a plugin registry under /v1/registry/ (docs/registry.md):
+                       publishes are verified against this host's trust store
 
 Exit codes: 0 stopped by a signal; 64 usage; 65 bad config; 91 storage; 93 cannot listen.
 `;
@@ -93,6 +96,7 @@ export const command: Command = {
       "validate-output": { type: "boolean" },
       "allow-unsigned": { type: "boolean" },
       "private-openapi": { type: "boolean" },
+      registry: { type: "boolean" },
     }, 0);
     const config = values.config === undefined ? {} : await readConfig(values.config, io.cwd);
     const paths = resolvePaths(io.env, io.cwd, {
@@ -159,6 +163,7 @@ export const command: Command = {
         options,
         graceMs: intFlag("grace-ms", values["grace-ms"]) ?? config.graceMs ?? 10_000,
         log: (line) => io.stderr(`host serve: ${line}\n`),
+        ...(values.registry ? { registry: registryOf(host) } : {}),
       });
     } catch (error) {
       unwatch();

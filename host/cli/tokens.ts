@@ -16,7 +16,8 @@ token itself is printed once, by create.
 
   host tokens create --scope SCOPE [--scope SCOPE...] [--name NAME] [--expires-days N]
       Scopes: admin (everything), read (plugins, runs, events, metrics, OpenAPI),
-      invoke (every capability), invoke:<plugin id> (that plugin's capabilities).
+      invoke (every capability), invoke:<plugin id> (that plugin's capabilities),
+      registry:publish (publish to a registry), registry:admin (also promote, yank).
   host tokens list
   host tokens revoke ID
   host tokens ensure --file PATH --scope SCOPE [--name NAME]

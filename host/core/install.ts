@@ -11,6 +11,14 @@ import { HostError } from "../errors.ts";
 import type { PluginInfo } from "./types.ts";
 import type { PluginRuntime } from "./runtime.ts";
 import { liveTrustOf } from "./trust-watch.ts";
+import {
+  embeddedManifest,
+  installedManifests,
+  loadOrder,
+  requireDependencies,
+  requireDependents,
+} from "./dependencies.ts";
+import { writeLockfile } from "./lockfile.ts";
 
 /** Where installed modules live, by digest. */
 export function installedPath(pluginsDir: string, digest: string): string {
@@ -27,6 +35,13 @@ export interface InstallOptions {
   source?: string;
   /** Who asked (`cli`, `http`), recorded on a rekey event. */
   via?: string;
+  /**
+   * The caller resolved the dependencies of a whole set (installSet): skip
+   * this file's own dependency checks, which would see the set half-installed.
+   */
+  dependenciesChecked?: boolean;
+  /** Rewrite this lockfile (`plughost.lock`) after the install. */
+  lockfile?: string;
 }
 
 /**
@@ -74,6 +89,18 @@ export async function installPlugin(
         rekeyed = { from: pinned, to: keyIds };
         pin = keyIds;
       }
+      // Its required dependencies must be installed (or loaded), and installed plugins that
+      // depend on this id must accept the new version: else it would load and fail later.
+      if (options.dependenciesChecked) {
+        replaced = existing?.version ?? null;
+        return;
+      }
+      const manifests = await installedManifests(runtime, pluginsDir);
+      const present = new Map([...manifests].map(([id, m]) => [id, m.version]));
+      for (const p of runtime.list()) if (!present.has(p.id)) present.set(p.id, p.version);
+      present.delete(candidate.id);
+      requireDependencies(candidate, present);
+      requireDependents(candidate.id, candidate.version, manifests.values());
       replaced = existing?.version ?? null;
     },
   });
@@ -90,6 +117,13 @@ export async function installPlugin(
     pinnedKeyIds: pin,
     state: "enabled",
   });
+  await runtime.store.registry.recordInstall({
+    pluginId: info.id,
+    version: info.version,
+    digest: info.digest,
+    source: options.source ?? "upload",
+  });
+  if (options.lockfile !== undefined) await writeLockfile(runtime, pluginsDir, options.lockfile);
   if (rekeyed !== null) {
     void runtime.store.events.append({
       type: "plugin.rekeyed",
@@ -130,15 +164,33 @@ export async function loadInstalled(
 ): Promise<{ loaded: PluginInfo[]; failed: { id: string; error: string }[] }> {
   const loaded: PluginInfo[] = [];
   const failed: { id: string; error: string }[] = [];
-  for (const record of await runtime.store.plugins.list()) {
+  const records = new Map((await runtime.store.plugins.list()).map((r) => [r.id, r]));
+  const files = new Map<string, Uint8Array | Error>();
+  for (const record of records.values()) {
+    files.set(
+      record.id,
+      await readFile(installedPath(pluginsDir, record.digest)).then(
+        (b) => new Uint8Array(b),
+        (e: unknown) => e instanceof Error ? e : new Error(String(e)),
+      ),
+    );
+  }
+  // Dependencies first: a plugin whose required dependency did not load is not activated.
+  const manifests = new Map(
+    [...files].map(([id, f]) => [id, f instanceof Error ? undefined : embeddedManifest(f)]),
+  );
+  for (const id of loadOrder(manifests)) {
+    const record = records.get(id)!;
     try {
-      const wasm = new Uint8Array(await readFile(installedPath(pluginsDir, record.digest)));
-      const info = await runtime.load(
-        wasm,
-        "installed",
-        record.state === "disabled" ? { disabled: true } : {},
-      );
+      const wasm = files.get(id)!;
+      if (wasm instanceof Error) throw wasm;
+      const info = await runtime.load(wasm, "installed", {
+        ...(record.state === "disabled" ? { disabled: true } : {}),
+        accept: (manifest) =>
+          requireDependencies(manifest, new Map(loaded.map((p) => [p.id, p.version]))),
+      });
       if (info.digest !== record.digest) {
+        await runtime.unload(info.id);
         throw new HostError(
           "verification_failed",
           `Installed module digest changed for '${record.id}'`,
@@ -148,11 +200,14 @@ export async function loadInstalled(
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       failed.push({ id: record.id, error: message });
+      const reason = error instanceof HostError && error.code === "dependency_error"
+        ? { reason: "dependency_missing", unmet: error.details?.unmet }
+        : {};
       void runtime.store.events.append({
         type: "plugin.load_failed",
         level: "error",
         pluginId: record.id,
-        payload: { source: "installed", error: message },
+        payload: { source: "installed", error: message, ...reason },
       });
     }
   }
@@ -171,13 +226,45 @@ export async function setPluginState(
   return info;
 }
 
-/** Uninstalls a plugin: unloads it and removes its record (the module file stays, by digest). */
-export async function uninstallPlugin(runtime: PluginRuntime, id: string): Promise<void> {
+/** Options of `uninstallPlugin`. */
+export interface UninstallOptions {
+  /** Where installed modules are kept: installed dependents not loaded are checked too. */
+  pluginsDir?: string;
+  /** Uninstall even while other plugins depend on it (they fail to activate next start). */
+  force?: boolean;
+  /** Rewrite this lockfile (`plughost.lock`) after the uninstall (needs pluginsDir). */
+  lockfile?: string;
+}
+
+/**
+ * Uninstalls a plugin: unloads it and removes its record (the module file
+ * stays, by digest). Refused (`dependency_error`) while an installed or
+ * loaded plugin requires it, unless `force`.
+ */
+export async function uninstallPlugin(
+  runtime: PluginRuntime,
+  id: string,
+  options: UninstallOptions = {},
+): Promise<void> {
+  if (!options.force) {
+    const manifests = options.pluginsDir === undefined
+      ? new Map()
+      : await installedManifests(runtime, options.pluginsDir);
+    for (const p of runtime.list()) manifests.set(p.id, p.manifest);
+    requireDependents(id, undefined, manifests.values());
+  }
   const removed = await runtime.store.plugins.remove(id);
   const loaded = runtime.get(id) !== undefined;
   if (!removed && !loaded) {
     throw new HostError("not_found", `No plugin '${id}' is installed`);
   }
   if (loaded) await runtime.unload(id);
-  void runtime.store.events.append({ type: "plugin.uninstalled", pluginId: id, payload: {} });
+  if (options.lockfile !== undefined && options.pluginsDir !== undefined) {
+    await writeLockfile(runtime, options.pluginsDir, options.lockfile);
+  }
+  void runtime.store.events.append({
+    type: "plugin.uninstalled",
+    pluginId: id,
+    payload: options.force ? { forced: true } : {},
+  });
 }

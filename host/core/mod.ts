@@ -13,6 +13,7 @@ export {
   loadInstalled,
   pinConflict,
   setPluginState,
+  type UninstallOptions,
   uninstallPlugin,
 } from "./install.ts";
 export { liveTrustOf, stopUntrusted, type TrustWatchOptions, watchTrust } from "./trust-watch.ts";
@@ -41,3 +42,13 @@ export type {
   RuntimeOptions,
   Trigger,
 } from "./types.ts";
+export {
+  embeddedManifest,
+  installedManifests,
+  loadOrder,
+  requireDependencies,
+  requireDependents,
+} from "./dependencies.ts";
+export { installSet, type InstallSetOptions, type SetChange, type SetFile } from "./install-set.ts";
+export { rollbackPlugin } from "./rollback.ts";
+export { currentLockfile, readLockfile, writeLockfile } from "./lockfile.ts";

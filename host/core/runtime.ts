@@ -5,6 +5,7 @@
  * @module
  */
 import { basename } from "node:path";
+import { stopLayers } from "../deps/mod.ts";
 import { HostError } from "../errors.ts";
 import {
   type HookName,
@@ -218,12 +219,16 @@ export class PluginRuntime {
   async close(options: { graceMs?: number } = {}): Promise<void> {
     if (this.#closed || this.#closing) return;
     this.#closing = true;
-    // Every plugin stops at once, each onShutdown bounded by its hook timeout and the grace.
-    await Promise.allSettled(
-      [...this.#plugins.keys()].map((id) =>
-        this.lifecycle.stop(id, "host stopping", options.graceMs)
-      ),
-    );
+    // Dependents stop before their dependencies, layer by layer; within a layer every plugin
+    // stops at once, each onShutdown bounded by its hook timeout and what is left of the grace.
+    const deadline = options.graceMs === undefined ? undefined : Date.now() + options.graceMs;
+    const manifests = new Map([...this.#plugins].map(([id, p]) => [id, p.info.manifest]));
+    for (const layer of stopLayers(manifests)) {
+      const graceMs = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
+      await Promise.allSettled(
+        layer.map((id) => this.lifecycle.stop(id, "host stopping", graceMs)),
+      );
+    }
     this.#closed = true;
     const plugins = [...this.#plugins.values()];
     this.#plugins.clear();

@@ -202,9 +202,31 @@ export const ManifestSchema = z.strictObject({
   schedules: z.array(schedule).optional(),
   config: z.strictObject({ schema: jsonSchema.optional(), default: z.unknown().optional() })
     .optional(),
-  dependencies: z.record(pluginId, semverRange).optional(),
+  dependencies: z.record(
+    pluginId,
+    z.union([
+      semverRange,
+      z.strictObject({
+        range: semverRange,
+        optional: z.boolean().optional().meta({
+          description:
+            "Not installed with this plugin; when present, it must match the range and is loaded first",
+        }),
+      }),
+    ]),
+  ).optional().meta({
+    description:
+      "Other plugins this one needs: plugin id -> semver range, or {range, optional} (docs/registry.md)",
+  }),
   routes: z.array(route).max(256).optional(),
 }).superRefine((manifest, ctx) => {
+  if (manifest.dependencies !== undefined && Object.hasOwn(manifest.dependencies, manifest.id)) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dependencies", manifest.id],
+      message: "a plugin cannot depend on itself: remove this entry",
+    });
+  }
   // Cross-field rules the JSON Schema cannot express.
   const names = new Set<string>();
   (manifest.schedules ?? []).forEach((s, i) => {

@@ -32,6 +32,8 @@ import { pluginRoutes } from "./routes/plugin-routes.ts";
 import { plugins } from "./routes/plugins.ts";
 import { runs } from "./routes/runs.ts";
 import { schedules } from "./routes/schedules.ts";
+import { registryRoutes } from "./routes/registry.ts";
+import type { RegistryService } from "../registry/service.ts";
 import { cachedVerifier, type TokenVerifier } from "./token-cache.ts";
 
 /** Every route group of the API, in registration order. */
@@ -61,6 +63,8 @@ export interface AppParts {
   log?: (line: string) => void;
   /** Aborted at shutdown, ending event streams (default: never). */
   shutdown?: AbortSignal;
+  /** Serve a plugin registry under /v1/registry/ (`host serve --registry`). */
+  registry?: RegistryService;
 }
 
 /**
@@ -132,7 +136,8 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
   });
   app.use(async (c, next) => {
     if (c.req.method === "GET" || c.req.method === "HEAD") return await next();
-    const upload = c.req.method === "POST" && c.req.path === "/v1/plugins";
+    const upload = c.req.method === "POST" &&
+      (c.req.path === "/v1/plugins" || c.req.path === "/v1/registry/artifacts");
     const limit = upload ? options.maxUploadBytes : options.maxBodyBytes;
     // With a Content-Length the header decides, without touching the body: on Node, reaching
     // for the body makes @hono/node-server build a whole web Request, a large part of a
@@ -186,5 +191,6 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     );
   });
   for (const module of routeModules) module.register(app, deps);
+  if (parts.registry) registryRoutes(parts.registry).register(app, deps);
   return { app, deps };
 }

@@ -1,7 +1,9 @@
 /**
  * Bearer-token auth. `authenticate` (on every request) resolves the token
  * and applies the per-token rate limit; `requireScope(scope)` guards a route.
- * Scopes: `admin` (everything), `read`, `invoke`, `invoke:<plugin id>`.
+ * Scopes: `admin` (everything), `read`, `invoke`, `invoke:<plugin id>`,
+ * `registry:publish` (publish to a registry's draft or beta channel) and
+ * `registry:admin` (also promote, yank and publish to ga).
  * @module
  */
 import type { Context, MiddlewareHandler } from "hono";
@@ -12,7 +14,7 @@ import type { RateLimiter } from "./rate-limit.ts";
 import type { TokenVerifier } from "./token-cache.ts";
 
 /** The scope a route needs; `public` routes need no token. */
-export type Scope = "admin" | "read" | "invoke";
+export type Scope = "admin" | "read" | "invoke" | "registry:publish" | "registry:admin";
 
 const challenge = { "www-authenticate": 'Bearer realm="plughost"' };
 
@@ -83,6 +85,7 @@ export function authenticate(
 export function grants(token: ApiToken, scope: Scope, pluginId?: string): boolean {
   for (const s of token.scopes) {
     if (s === "admin" || s === scope) return true;
+    if (scope === "registry:publish" && s === "registry:admin") return true;
     if (scope === "invoke" && pluginId !== undefined && s === `invoke:${pluginId}`) return true;
   }
   return false;

@@ -7,6 +7,7 @@
  */
 import { listen, type Listener } from "../adapter/serve.ts";
 import { interruptRuns, type OpenHost } from "../core/mod.ts";
+import type { RegistryService } from "../registry/service.ts";
 import { createApp } from "./app.ts";
 import type { ServerApp, ServerDeps, ServerOptions } from "./context.ts";
 
@@ -21,6 +22,8 @@ export interface StartOptions {
   options?: Partial<ServerOptions>;
   /** Where the server writes operator log lines (uploads); default: nowhere. */
   log?: (line: string) => void;
+  /** Serve a plugin registry under /v1/registry/. */
+  registry?: RegistryService;
   /** How long shutdown waits for calls in flight, in ms (default 10000). */
   graceMs?: number;
   /** Longest a request may take to arrive (slow or stalled bodies), in ms (default 30000; Node). */
@@ -46,6 +49,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     pluginsDir: options.pluginsDir,
     options: options.options,
     ...(options.log ? { log: options.log } : {}),
+    ...(options.registry ? { registry: options.registry } : {}),
     shutdown: stopping.signal,
     ready: () => !stopping.signal.aborted,
   });

@@ -39,4 +39,10 @@ export const migrations: readonly Migration[] = [
     when: 1796197567098,
     sql: "ALTER TABLE `plugins` ADD `pinned_key_ids` text DEFAULT '[]' NOT NULL;",
   },
+  {
+    tag: "0006_registry",
+    when: 1796221140532,
+    sql:
+      "CREATE TABLE `plugin_installs` (\n\t`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`plugin_id` text NOT NULL,\n\t`version` text NOT NULL,\n\t`digest` text NOT NULL,\n\t`source` text NOT NULL,\n\t`installed_at` integer NOT NULL\n);\n--> statement-breakpoint\nCREATE INDEX `plugin_installs_plugin_idx` ON `plugin_installs` (`plugin_id`,`seq`);--> statement-breakpoint\nCREATE TABLE `registry_artifacts` (\n\t`digest` text PRIMARY KEY NOT NULL,\n\t`plugin_id` text NOT NULL,\n\t`version` text NOT NULL,\n\t`manifest` text NOT NULL,\n\t`signer_key_ids` text NOT NULL,\n\t`source_url` text,\n\t`changelog` text,\n\t`publisher` text NOT NULL,\n\t`published_at` integer NOT NULL,\n\t`channel` text NOT NULL,\n\t`updated_at` integer NOT NULL,\n\t`yanked_at` integer,\n\t`yank_reason` text,\n\t`size` integer NOT NULL,\n\t`bytes` blob NOT NULL\n);\n--> statement-breakpoint\nCREATE UNIQUE INDEX `registry_artifacts_version_idx` ON `registry_artifacts` (`plugin_id`,`version`);--> statement-breakpoint\nCREATE INDEX `registry_artifacts_updated_idx` ON `registry_artifacts` (`updated_at`);",
+  },
 ];

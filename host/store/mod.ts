@@ -65,3 +65,10 @@ export {
 } from "./schedules.ts";
 export { type ClaimResult, type Lease, LeasesRepository, type OccurrenceKey } from "./leases.ts";
 export type { LeaseBatch, LeaseBatchResult } from "./lease-batch.ts";
+export {
+  type ArtifactInput,
+  type InstallEntry,
+  type RegistryArtifact,
+  RegistryChannel,
+  RegistryRepository,
+} from "./registry.ts";

@@ -15,10 +15,13 @@ import type { StoreDb } from "./ops.ts";
 import { apiTokens } from "./schema/index.ts";
 import { ulid } from "./ulid.ts";
 
-/** A scope: `admin` (everything), `read`, `invoke`, or `invoke:<plugin id>` (that plugin only). */
+/**
+ * A scope: `admin` (everything), `read`, `invoke`, `invoke:<plugin id>` (that
+ * plugin only), `registry:publish` or `registry:admin` (a registry's publishers and curators).
+ */
 export const TokenScope = z.string().regex(
-  /^(admin|read|invoke|invoke:[A-Za-z0-9][A-Za-z0-9._-]{0,199})$/,
-  "a scope is admin, read, invoke or invoke:<plugin id>",
+  /^(admin|read|invoke|invoke:[A-Za-z0-9][A-Za-z0-9._-]{0,199}|registry:publish|registry:admin)$/,
+  "a scope is admin, read, invoke, invoke:<plugin id>, registry:publish or registry:admin",
 );
 export type TokenScope = z.infer<typeof TokenScope>;
 

@@ -169,7 +169,7 @@ export const plugins: RouteModule = {
       return c.json(pluginDetail(required(deps, id), deps.runtime.status(id)), 200);
     });
     app.openapi(guarded(app, deletePlugin), async (c) => {
-      await uninstallPlugin(deps.runtime, c.req.valid("param").id);
+      await uninstallPlugin(deps.runtime, c.req.valid("param").id, { pluginsDir: deps.pluginsDir });
       return c.body(null, 204);
     });
   },
