@@ -4,9 +4,10 @@
  * With --check, writes nothing and exits 1 when a committed file is stale.
  * @module
  */
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import process from "node:process";
+import { contractJsonSchemaText, CONTRACTS } from "../host/contracts/mod.ts";
 import { manifestJsonSchemaText } from "../host/manifest/json-schema.ts";
 import { policyJsonSchemaText } from "../host/policy/json-schema.ts";
 
@@ -15,6 +16,12 @@ const root = process.cwd();
 const files: Record<string, string> = {
   "schemas/manifest.schema.json": manifestJsonSchemaText(),
   "schemas/policy.schema.json": policyJsonSchemaText(),
+  // One file per standard contract (docs/contracts.md).
+  ...Object.fromEntries(
+    [...CONTRACTS].map((
+      [id, c],
+    ) => [`schemas/contracts/${id}.schema.json`, contractJsonSchemaText(c)]),
+  ),
 };
 const check = process.argv.includes("--check");
 let stale = 0;
@@ -26,6 +33,7 @@ for (const [path, text] of Object.entries(files)) {
     process.stderr.write(`${path} is stale: run node scripts/run-ts.mjs scripts/gen-schemas.ts\n`);
     stale++;
   } else {
+    await mkdir(dirname(target), { recursive: true });
     await writeFile(target, text);
     process.stdout.write(`wrote ${path}\n`);
   }
