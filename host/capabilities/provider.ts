@@ -17,6 +17,7 @@ import type { EgressOptions } from "./egress.ts";
 import { guardedFetch, type HttpTransport } from "./http.ts";
 import { invokeFunctions } from "./invoke.ts";
 import { kvFunctions } from "./kv.ts";
+import { progressFunctions } from "./progress.ts";
 import { KvView } from "./kv-view.ts";
 import { runLogger } from "./logger.ts";
 import { type CapabilityPolicy, defaultCapabilityPolicy } from "./policy.ts";
@@ -117,6 +118,7 @@ function pluginSet(
       ...eventFunctions(ctx),
       ...secretFunctions(ctx),
       ...invokeFunctions(ctx, invokes),
+      ...progressFunctions(ctx),
     },
     needsWorker: invokes || http,
     logger: runLogger(ctx, manifest.id),
