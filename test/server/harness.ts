@@ -6,6 +6,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { HostFunctionProvider } from "../../host/capabilities/types.ts";
 import { createRuntime, type PluginRuntime } from "../../host/core/mod.ts";
 import { createApp } from "../../host/server/app.ts";
 import type { ServerApp, ServerDeps, ServerOptions } from "../../host/server/context.ts";
@@ -37,11 +38,18 @@ export interface Harness {
 }
 
 /** Builds the harness; close it after each test. */
-export async function harness(options: Partial<ServerOptions> = {}): Promise<Harness> {
+export async function harness(
+  options: Partial<ServerOptions> = {},
+  parts: { hostFunctions?: HostFunctionProvider } = {},
+): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "plughost-server-"));
   const store = await openStore({ url: `file:${join(dir, "host.db")}` });
   const key = await newKey();
-  const runtime = createRuntime({ store, trust: trustStoreOf(key) });
+  const runtime = createRuntime({
+    store,
+    trust: trustStoreOf(key),
+    ...(parts.hostFunctions ? { hostFunctions: parts.hostFunctions } : {}),
+  });
   await runtime.load(await signedFirstParty("hello", key), "test");
   const repo = new TokensRepository(store.db);
   const make = async (scopes: string[]) => (await repo.create({ name: scopes.join("+"), scopes }));
