@@ -124,7 +124,8 @@ function pluginSet(
     logger: runLogger(ctx, manifest.id),
     beforeCall: (call) => beforeCall(ctx, call),
     // KV writes are buffered per call, so a call cut at its main-thread slice can be re-run;
-    // a published event (or an invoke) is final.
+    // a published event (or an invoke) is final. A progress report is not: like a log line, a
+    // re-run reports its steps again rather than failing a long call with `timeout`.
     rerun: { reset: (call) => loadView(ctx, call), final: new Set(["event_publish", "invoke"]) },
     afterCall: (call, outcome) => afterCall(ctx, call, outcome.ok ? null : outcome.error),
   };

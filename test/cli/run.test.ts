@@ -2,7 +2,7 @@
  * `host run`: the CLI generated from a capability's input schema, in process
  * against a real data directory (plugins installed with `host install`).
  */
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -171,5 +171,44 @@ describe("flags from a schema", () => {
     expect(() => inputFromFlags(schema, ["--target.host", "h", "--retries", "-1"])).toThrow(
       "--retries must be >= 0",
     );
+  });
+});
+
+describe("host run --server", () => {
+  it("runs over the HTTP API; --follow prints the async run's progress, then the output", async () => {
+    const { createHost } = await import("../../host/host.ts");
+    const { startServer } = await import("../../host/server/start.ts");
+    const served = await createHost({
+      home: join(dir, "served"),
+      paths: { trust: join(home, "trust") },
+      cache: false,
+    });
+    await served.install(new Uint8Array(readFileSync(builtPlugin("steps"))));
+    const server = await startServer({ host: served, pluginsDir: served.paths.plugins, port: 0 });
+    try {
+      const { token } = await served.store.tokens.create({
+        name: "run",
+        scopes: ["invoke", "read"],
+      });
+      const base = ["run", "example.steps", "count", "--server", server.url, "--token", token];
+      const help = await host([...base, "--help"]);
+      expect(help.stdout).toMatch(/^ {2}--to INTEGER +Last number \(required\)$/m);
+      const followed = await host([...base, "--to", "2", "--label", "lap", "--follow"]);
+      expect(followed.code, followed.stderr).toBe(0);
+      // A call re-run after its main-thread slice (docs/sandbox.md) logs and reports again, so
+      // the last lines are the ones that count.
+      expect(followed.stderr).toContain("log info: counting to 2\n");
+      expect(followed.stderr.split("\n").filter((l) => l.startsWith("progress")).slice(-2))
+        .toEqual(["progress 50%: lap 1", "progress 100%: lap 2"]);
+      expect(JSON.parse(followed.stdout)).toEqual({ counted: 2 });
+      const plain = await host([...base, "--to", "1", "--json"]);
+      expect(JSON.parse(plain.stdout)).toMatchObject({ ok: true, output: { counted: 1 } });
+      const refused = await host([...base, "--to", "0"]);
+      expect(refused.code).toBe(65);
+      expect(refused.stderr).toContain("--to must be >= 1");
+    } finally {
+      await server.close();
+      await served.close();
+    }
   });
 });

@@ -54,15 +54,19 @@ describe("async runs", () => {
     expect(stream.headers.get("content-type")).toContain("text/event-stream");
     const all = await messages(stream);
     const kinds = all.map((m) => m.event);
-    expect(kinds.filter((k) => k === "run.progress")).toHaveLength(3);
+    // (A call re-run after its main-thread slice reports again: docs/sandbox.md.)
+    expect(kinds.filter((k) => k === "run.progress").length).toBeGreaterThanOrEqual(3);
     // Progress first, the output last (the stream closes after it).
     expect(kinds.indexOf("run.progress")).toBeLessThan(kinds.indexOf("result"));
     expect(kinds.at(-1)).toBe("result");
     expect(kinds).toContain("plugin.log");
+    // Each event once, in commit order.
+    const ids = all.filter((m) => m.event !== "result").map((m) => (m.data as { id: string }).id);
+    expect(new Set(ids).size).toBe(ids.length);
     const progress = all.filter((m) => m.event === "run.progress").map((m) =>
       (m.data as { payload: { message: string; percent: number } }).payload
     );
-    expect(progress).toEqual([
+    expect(progress.slice(-3)).toEqual([
       { message: "step 1", percent: 33 },
       { message: "step 2", percent: 67 },
       { message: "step 3", percent: 100 },
