@@ -10,8 +10,7 @@ import { ExitCode, exitCodeFor, HostError, isErrorCode } from "../errors.ts";
 import { print } from "./call.ts";
 import type { CliIo } from "./command.ts";
 import { followLine } from "./run-follow.ts";
-import { capabilityHelp } from "./run.ts";
-import { inputFromFlags } from "./schema-flags.ts";
+import { capabilityHelp, inputFromFlags } from "./schema-flags.ts";
 
 /** What `host run --server` was asked. */
 export interface RemoteRun {

@@ -21,7 +21,7 @@ import type { CliIo, Command } from "./command.ts";
 import { readFileArg } from "./files.ts";
 import { followLocal } from "./run-follow.ts";
 import { runRemote } from "./run-remote.ts";
-import { flagsHelp, flagsOf, inputFromFlags } from "./schema-flags.ts";
+import { capabilityHelp, inputFromFlags } from "./schema-flags.ts";
 
 const usage = `Usage: host run <plugin> <capability> [--field value ...] [options]
 
@@ -200,24 +200,6 @@ export function baseInput(text: string | boolean | undefined): Record<string, un
     throw new HostError("invalid_input", '--input must be a JSON object, like \'{"name":"Ada"}\'');
   }
   return value as Record<string, unknown>;
-}
-
-/** The generated help of one capability. */
-export function capabilityHelp(
-  pluginId: string,
-  capability: string,
-  description: string | undefined,
-  input: Record<string, unknown> | undefined,
-): string {
-  const flags = flagsOf(input);
-  const required = flags.filter((f) => f.required).map((f) =>
-    `--${f.name} ${f.type.toUpperCase()}`
-  );
-  return `Usage: host run ${[pluginId, capability, ...required].join(" ")}${
-    flags.some((f) => !f.required) ? " [--field value ...]" : ""
-  } [options]\n\n${description ? `${description}\n\n` : ""}Fields (from the input schema):\n${
-    flagsHelp(flags)
-  }\nOptions: --input JSON, --follow, --json, --server URL, --token TOKEN (host run --help)\n`;
 }
 
 /** The installed plugin `id` (its recorded module, verified again), loaded into `host`. */

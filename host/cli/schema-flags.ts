@@ -253,3 +253,21 @@ export function inputFromFlags(
   }
   return input;
 }
+
+/** The generated help of one capability. */
+export function capabilityHelp(
+  pluginId: string,
+  capability: string,
+  description: string | undefined,
+  input: Record<string, unknown> | undefined,
+): string {
+  const flags = flagsOf(input);
+  const required = flags.filter((f) => f.required).map((f) =>
+    `--${f.name} ${f.type.toUpperCase()}`
+  );
+  return `Usage: host run ${[pluginId, capability, ...required].join(" ")}${
+    flags.some((f) => !f.required) ? " [--field value ...]" : ""
+  } [options]\n\n${description ? `${description}\n\n` : ""}Fields (from the input schema):\n${
+    flagsHelp(flags)
+  }\nOptions: --input JSON, --follow, --json, --server URL, --token TOKEN (host run --help)\n`;
+}
