@@ -11,18 +11,21 @@ import {
 import { parseManifest } from "../../host/manifest/mod.ts";
 import { repoRoot } from "../helpers/cli.ts";
 
-const host = {
+const host: Record<string, unknown> = {
   type: "object",
   properties: { id: { type: "string" }, name: { type: "string" } },
   required: ["id", "name"],
 };
-const list = {
+const list: Record<string, unknown> = {
   type: "object",
   properties: { items: { type: "array", items: host } },
   required: ["items"],
 };
 /** Capabilities that implement inventory@1 exactly. */
-function inventory(): Record<string, { export: string; input?: object; output?: object }> {
+function inventory(): Record<
+  string,
+  { export: string; input?: Record<string, unknown>; output?: Record<string, unknown> }
+> {
   return {
     "inventory.list": { export: "list", output: list },
     "inventory.get": {
