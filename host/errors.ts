@@ -67,6 +67,8 @@ const codes = {
   host_error: [ExitCode.runtime, 500],
   storage_error: [ExitCode.storage, 503],
   network_error: [ExitCode.network, 502],
+  /** Every provider of a contract operation failed (each one's error is listed). */
+  providers_failed: [ExitCode.failed, 502],
 } as const satisfies Record<string, readonly [ExitCode, number]>;
 
 /**

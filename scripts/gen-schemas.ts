@@ -4,10 +4,11 @@
  * With --check, writes nothing and exits 1 when a committed file is stale.
  * @module
  */
-import { readFile, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
 import process from "node:process";
 import { routeJsonSchemaTexts } from "../host/core/routes.ts";
+import { contractJsonSchemaText, CONTRACTS } from "../host/contracts/mod.ts";
 import { manifestJsonSchemaText } from "../host/manifest/json-schema.ts";
 import { policyJsonSchemaText } from "../host/policy/json-schema.ts";
 
@@ -18,6 +19,12 @@ const files: Record<string, string> = {
   "schemas/policy.schema.json": policyJsonSchemaText(),
   "schemas/route-request.schema.json": routeJsonSchemaTexts().request,
   "schemas/route-response.schema.json": routeJsonSchemaTexts().response,
+  // One file per standard contract (docs/contracts.md).
+  ...Object.fromEntries(
+    [...CONTRACTS].map((
+      [id, c],
+    ) => [`schemas/contracts/${id}.schema.json`, contractJsonSchemaText(c)]),
+  ),
 };
 const check = process.argv.includes("--check");
 let stale = 0;
@@ -29,6 +36,7 @@ for (const [path, text] of Object.entries(files)) {
     process.stderr.write(`${path} is stale: run node scripts/run-ts.mjs scripts/gen-schemas.ts\n`);
     stale++;
   } else {
+    await mkdir(dirname(target), { recursive: true });
     await writeFile(target, text);
     process.stdout.write(`wrote ${path}\n`);
   }

@@ -17,6 +17,7 @@ import type { EgressOptions } from "./egress.ts";
 import { guardedFetch, type HttpTransport } from "./http.ts";
 import { invokeFunctions } from "./invoke.ts";
 import { kvFunctions } from "./kv.ts";
+import { progressFunctions } from "./progress.ts";
 import { KvView } from "./kv-view.ts";
 import { runLogger } from "./logger.ts";
 import { type CapabilityPolicy, defaultCapabilityPolicy } from "./policy.ts";
@@ -117,12 +118,14 @@ function pluginSet(
       ...eventFunctions(ctx),
       ...secretFunctions(ctx),
       ...invokeFunctions(ctx, invokes),
+      ...progressFunctions(ctx),
     },
     needsWorker: invokes || http,
     logger: runLogger(ctx, manifest.id),
     beforeCall: (call) => beforeCall(ctx, call),
     // KV writes are buffered per call, so a call cut at its main-thread slice can be re-run;
-    // a published event (or an invoke) is final.
+    // a published event (or an invoke) is final. A progress report is not: like a log line, a
+    // re-run reports its steps again rather than failing a long call with `timeout`.
     rerun: { reset: (call) => loadView(ctx, call), final: new Set(["event_publish", "invoke"]) },
     afterCall: (call, outcome) => afterCall(ctx, call, outcome.ok ? null : outcome.error),
   };

@@ -148,7 +148,7 @@ export const command: Command = {
 };
 
 /** A call's result, with its run id when the run was recorded. */
-type Outcome = CallResult & { runId?: string };
+export type Outcome = CallResult & { runId?: string };
 
 /** Verifies (once) and loads the file; a module that cannot run is a failed call (exit 1). */
 async function load(
@@ -181,7 +181,7 @@ async function load(
 }
 
 /** A call that never ran, as a result. */
-function failure(error: HostError): Outcome {
+export function failure(error: HostError): Outcome {
   return {
     ok: false,
     error: { class: error.code, message: error.message },
@@ -189,10 +189,12 @@ function failure(error: HostError): Outcome {
   };
 }
 
-function print(
+/** Prints a call's output (or error) as `host call` does; `host run` shares it. */
+export function print(
   result: Outcome,
   json: boolean,
   io: CliIo,
+  command = "call",
 ): number {
   const usage = { ...result.usage, durationMs: Math.round(result.usage.durationMs * 1000) / 1000 };
   const runId = result.runId === undefined ? {} : { runId: result.runId };
@@ -222,7 +224,7 @@ function print(
       }) + "\n",
     );
   } else {
-    io.stderr(`host call: ${error.class}: ${error.message.split("\n")[0]}\n`);
+    io.stderr(`host ${command}: ${error.class}: ${error.message.split("\n")[0]}\n`);
   }
   return exitCodeFor(error.class);
 }

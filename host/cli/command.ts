@@ -19,6 +19,8 @@ export interface Command {
   name: string;
   summary: string;
   usage: string;
+  /** The command prints its own --help (generated help, like `host run P C --help`). */
+  ownHelp?: boolean;
   run(args: string[], io: CliIo): Promise<number>;
 }
 

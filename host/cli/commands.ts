@@ -9,6 +9,10 @@ export const commands: CommandTable = {
     summary: "Call an export of a plugin file and print its output",
     load: async () => (await import("./call.ts")).command,
   },
+  run: {
+    summary: "Call a capability with flags generated from its input schema (--help lists them)",
+    load: async () => (await import("./run.ts")).command,
+  },
   runs: {
     summary: "List recorded plugin runs, or show one (host runs show RUN_ID)",
     load: async () => (await import("./runs.ts")).command,

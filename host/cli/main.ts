@@ -51,7 +51,7 @@ export async function main(args: string[], io: CliIo): Promise<number> {
     return ExitCode.usage;
   }
   const command = await entry.load();
-  if (rest.includes("--help") || rest.includes("-h")) {
+  if ((rest.includes("--help") || rest.includes("-h")) && !command.ownHelp) {
     io.stdout(command.usage);
     return ExitCode.ok;
   }

@@ -8,6 +8,7 @@ import { CronPattern } from "croner";
 import semver from "semver";
 import { z } from "zod";
 import { parseRoutePath, pathsOverlap } from "./route-paths.ts";
+import { contractProblems } from "../contracts/compat.ts";
 
 const pluginId = z.string().max(128).regex(
   /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*$/,
@@ -30,6 +31,21 @@ const semverRange = z.string().min(1).refine((r) => semver.validRange(r) !== nul
 });
 /** A JSON Schema, kept as data (it describes a capability's input or output). */
 const jsonSchema = z.record(z.string(), z.unknown()).meta({ description: "A JSON Schema" });
+
+const contractRef = z.string().regex(
+  /^[a-z][a-z0-9_-]*@[1-9][0-9]*$/,
+  "must name a contract and its major version, like 'inventory@1'",
+);
+/** One `implements` entry: a contract, or a contract with its provider priority. */
+const implementsEntry = z.union([
+  contractRef,
+  z.strictObject({
+    contract: contractRef,
+    priority: z.int().min(-1000).max(1000).optional().meta({
+      description: "Order among providers of the contract: higher answers first (default 0)",
+    }),
+  }),
+]);
 
 const capability = z.strictObject({
   export: exportName.meta({ description: "The module export that implements it" }),
@@ -219,6 +235,10 @@ export const ManifestSchema = z.strictObject({
       "Other plugins this one needs: plugin id -> semver range, or {range, optional} (docs/registry.md)",
   }),
   routes: z.array(route).max(256).optional(),
+  implements: z.array(implementsEntry).optional().meta({
+    description:
+      "Standard contracts this plugin implements, like 'inventory@1': operation 'list' is the capability 'inventory.list' (docs/contracts.md)",
+  }),
 }).superRefine((manifest, ctx) => {
   if (manifest.dependencies !== undefined && Object.hasOwn(manifest.dependencies, manifest.id)) {
     ctx.addIssue({
@@ -259,6 +279,16 @@ export const ManifestSchema = z.strictObject({
     names.add(s.name);
   });
   routeIssues(manifest.routes ?? [], manifest.capabilities, ctx);
+  // Each contract named must be implemented by compatible capabilities (host/contracts/compat.ts).
+  const refs = (manifest.implements ?? []).map((e) => typeof e === "string" ? e : e.contract);
+  for (const problem of contractProblems(refs, manifest.capabilities)) {
+    const [path, ...rest] = problem.split(": ");
+    ctx.addIssue({
+      code: "custom",
+      path: path!.split("."),
+      message: rest.join(": "),
+    });
+  }
 });
 
 /** Routes naming no capability, and two routes of one method that could match one request. */

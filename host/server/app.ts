@@ -23,13 +23,16 @@ import { allowedMethods } from "./methods.ts";
 import { Metrics } from "./metrics.ts";
 import { isClientError, ProblemError, problemFromError, problemResponse } from "./problem.ts";
 import { RateLimiter } from "./rate-limit.ts";
+import { RunQueue } from "./run-queue.ts";
 import { capabilities } from "./routes/capabilities.ts";
+import { contracts } from "./routes/contracts.ts";
 import { events } from "./routes/events.ts";
 import { health } from "./routes/health.ts";
 import { index } from "./routes/index.ts";
 import { meta } from "./routes/meta.ts";
 import { pluginRoutes } from "./routes/plugin-routes.ts";
 import { plugins } from "./routes/plugins.ts";
+import { runStream } from "./routes/run-stream.ts";
 import { runs } from "./routes/runs.ts";
 import { schedules } from "./routes/schedules.ts";
 import { registryRoutes } from "./routes/registry.ts";
@@ -43,8 +46,10 @@ export const routeModules: readonly RouteModule[] = [
   capabilities,
   plugins,
   runs,
+  runStream,
   events,
   schedules,
+  contracts,
   meta,
   pluginRoutes,
 ];
@@ -78,6 +83,7 @@ export interface AppParts {
  */
 export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps } {
   const options: ServerOptions = { ...serverDefaults, ...parts.options };
+  const shutdown = parts.shutdown ?? new AbortController().signal;
   const deps: ServerDeps = {
     store: parts.store,
     runtime: parts.runtime,
@@ -85,8 +91,14 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     tokens: parts.tokens ?? cachedVerifier(parts.store.tokens),
     metrics: new Metrics(parts.runtime.metrics),
     inflight: new Inflight(),
+    runQueue: new RunQueue({
+      maxQueued: options.asyncMaxQueued,
+      perPlugin: options.asyncPerPlugin,
+      resultTtlMs: options.asyncResultTtlMs,
+      maxResults: options.asyncMaxResults,
+    }, shutdown),
     options,
-    shutdown: parts.shutdown ?? new AbortController().signal,
+    shutdown,
     ready: parts.ready ?? (() => true),
     log: parts.log ?? (() => {}),
   };

@@ -8,6 +8,7 @@ import type { PluginRuntime } from "../core/mod.ts";
 import type { ApiToken, Store } from "../store/mod.ts";
 import type { Inflight } from "./inflight.ts";
 import type { Metrics } from "./metrics.ts";
+import type { RunQueue } from "./run-queue.ts";
 import type { TokenVerifier } from "./token-cache.ts";
 
 /** Tunables of the HTTP API; every field has a default (see `serverDefaults`). */
@@ -36,6 +37,14 @@ export interface ServerOptions {
   authFailureBurst: number;
   /** Serve /openapi.json only to tokens with scope `read` (default false: it is public). */
   privateOpenApi: boolean;
+  /** Async runs (`?async=true`) queued or running at once (default 100); more answer 429. */
+  asyncMaxQueued: number;
+  /** Async runs of one plugin executing at once (default 2); the rest wait their turn. */
+  asyncPerPlugin: number;
+  /** How long an async run's output stays retrievable after it ends, in ms (default 10 min). */
+  asyncResultTtlMs: number;
+  /** Most finished async outcomes kept in memory (default 1000; the oldest go first). */
+  asyncMaxResults: number;
 }
 
 /** Defaults of `ServerOptions`. */
@@ -52,6 +61,10 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   authFailuresPerSecond: 2,
   authFailureBurst: 30,
   privateOpenApi: false,
+  asyncMaxQueued: 100,
+  asyncPerPlugin: 2,
+  asyncResultTtlMs: 10 * 60_000,
+  asyncMaxResults: 1000,
 });
 
 /** Everything routes use. Built by `createApp`; route modules receive it. */
@@ -64,6 +77,8 @@ export interface ServerDeps {
   metrics: Metrics;
   /** Capability calls in progress, for graceful shutdown. */
   inflight: Inflight;
+  /** Async runs: the bounded queue and the outcomes kept for their streams. */
+  runQueue: RunQueue;
   options: ServerOptions;
   /** Aborted when the server shuts down: long-lived responses (event streams) end. */
   shutdown: AbortSignal;

@@ -7,6 +7,7 @@
  * an `operationId` (the table below), explicit `security` and a 4xx answer.
  * @module
  */
+import { CONTRACTS, operationSchemas } from "../contracts/mod.ts";
 import type { PluginInfo } from "../core/mod.ts";
 import { type PluginRoute, pluginRoutes } from "../core/routes.ts";
 import { VERSION } from "../version.ts";
@@ -100,6 +101,14 @@ export function openApiDocument(app: ServerApp, plugins: readonly PluginInfo[]):
       item[route.spec.method.toLowerCase()] = routeOperation(plugin, route);
     }
   }
+  // One operation per contract operation, with the contract's schemas (docs/contracts.md).
+  for (const [id, contract] of CONTRACTS) {
+    for (const [operation, schemas] of Object.entries(operationSchemas(contract))) {
+      paths[`/v1/contracts/${contract.name}/${operation}`] = {
+        post: contractOperation(id, operation, contract.operations[operation]!, schemas),
+      };
+    }
+  }
   return doc;
 }
 
@@ -115,6 +124,71 @@ function completeOperation(key: string, operation: Json): void {
   for (const [status, description] of Object.entries(answers)) {
     responses[status] ??= problemResponse(description);
   }
+}
+
+function contractOperation(
+  id: string,
+  operation: string,
+  op: { description: string; mode: string },
+  schemas: { input: Json; output: Json },
+): Json {
+  const outcomes = {
+    type: "array",
+    items: { $ref: "#/components/schemas/ContractProviderOutcome" },
+  };
+  const answer = op.mode === "merge"
+    ? {
+      type: "object",
+      properties: {
+        contract: { type: "string" },
+        operation: { type: "string" },
+        mode: { const: "merge" },
+        items: {
+          type: "array",
+          description: "Every provider's items, each with `provider` (its plugin id)",
+          items: (schemas.output.properties as Json | undefined)?.items
+            ? ((schemas.output.properties as Json).items as Json).items
+            : {},
+        },
+        providers: outcomes,
+      },
+      required: ["contract", "operation", "mode", "items", "providers"],
+    }
+    : {
+      type: "object",
+      properties: {
+        contract: { type: "string" },
+        operation: { type: "string" },
+        mode: { const: "first" },
+        provider: { type: ["string", "null"] },
+        output: schemas.output,
+        providers: outcomes,
+      },
+      required: ["contract", "operation", "mode", "provider", "output", "providers"],
+    };
+  return {
+    operationId: `contract.${id.replace("@", "_")}.${operation}`,
+    tags: ["contracts"],
+    summary: `${id} ${operation}: ${op.description}`,
+    description: `Contract ${id}, operation '${operation}' (${op.mode}); the same as ` +
+      "POST /v1/contracts/{contract}/{operation}. Needs scope `invoke`.",
+    [SCOPE_EXTENSION]: "invoke",
+    security: [{ bearerAuth: [] }],
+    requestBody: { required: true, content: { "application/json": { schema: schemas.input } } },
+    responses: {
+      200: {
+        description: "The answer",
+        headers: { "x-correlation-id": { schema: { type: "string" } } },
+        content: { "application/json": { schema: answer } },
+      },
+      default: {
+        description: "An error (see docs/http-api.md)",
+        content: {
+          "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } },
+        },
+      },
+    },
+  };
 }
 
 function capabilityOperation(

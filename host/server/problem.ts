@@ -167,6 +167,7 @@ export const problemTitles: Readonly<Record<ProblemCode, string>> = {
   host_error: "Internal error",
   storage_error: "Storage unavailable",
   network_error: "Network error",
+  providers_failed: "Every provider failed",
 };
 
 function titleOf(code: ProblemCode): string {

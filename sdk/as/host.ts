@@ -39,6 +39,11 @@ export declare function kv_list(request: u64): u64;
 @external("extism:host/user", "event_publish")
 export declare function event_publish(request: u64): u64;
 
+/** `progress {message?, percent?, data?}` -> `null` (ABI 1.2). */
+// @ts-ignore: decorator
+@external("extism:host/user", "progress")
+export declare function progress(request: u64): u64;
+
 /** `secret_get {name}` -> `{value}`. */
 // @ts-ignore: decorator
 @external("extism:host/user", "secret_get")

@@ -14,4 +14,5 @@ export { secrets } from "./secrets";
 export { invoke } from "./invoke";
 export { http, HttpRequest, HttpResponse } from "./http";
 export { log } from "./log";
+export { progress } from "./progress";
 export { plughostAbort } from "./abort";

@@ -51,7 +51,7 @@ beforeAll(async () => {
 });
 
 describe("wit/host.wit", () => {
-  it("lists the seven host functions, each (request: json) -> json", () => {
+  it("lists the eight host functions, each (request: json) -> json", () => {
     expect(wit).toEqual([
       "kv_get",
       "kv_set",
@@ -60,6 +60,7 @@ describe("wit/host.wit", () => {
       "event_publish",
       "secret_get",
       "invoke",
+      "progress",
     ]);
   });
 

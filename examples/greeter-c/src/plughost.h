@@ -46,6 +46,8 @@ PLUGHOST_USER(event_publish) plughost_handle plughost_event_publish(plughost_han
 PLUGHOST_USER(secret_get) plughost_handle plughost_secret_get(plughost_handle request);
 /** {"plugin", "capability", "input"?} -> {"ok": <callee output JSON>} */
 PLUGHOST_USER(invoke) plughost_handle plughost_invoke(plughost_handle request);
+/** {"message"?, "percent"?, "data"?} -> {"ok": null}; a run.progress event of this run (ABI 1.2) */
+PLUGHOST_USER(progress) plughost_handle plughost_progress(plughost_handle request);
 
 /* ---- bulk copy (ABI 1.1, wit/host.wit `interface bulk-io`) ---- */
 
@@ -168,6 +170,17 @@ static inline int64_t plughost_call(plughost_handle (*fn)(plughost_handle), cons
   if (len >= cap) return -1;
   buf[len] = 0;
   return (int64_t)len;
+}
+
+/**
+ * Reports the run's progress (ABI 1.2): request is the JSON
+ * {"message"?, "percent"?, "data"?}. Returns 1 when the host recorded it.
+ *   plughost_progress_json("{\"message\":\"copied 3 of 4\",\"percent\":75}");
+ */
+static inline int plughost_progress_json(const char *request) {
+  char res[256];
+  int64_t len = plughost_call(plughost_progress, request, res, sizeof res);
+  return len >= 0 && res[2] == 'o';
 }
 
 #ifdef __cplusplus

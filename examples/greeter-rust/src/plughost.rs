@@ -49,6 +49,7 @@ mod user {
         pub fn event_publish(request: u64) -> u64;
         pub fn secret_get(request: u64) -> u64;
         pub fn invoke(request: u64) -> u64;
+        pub fn progress(request: u64) -> u64;
     }
 }
 
@@ -74,6 +75,8 @@ pub enum HostFn {
     SecretGet,
     /// `{"plugin", "capability", "input"?}` -> `{"ok": <callee output JSON>}`
     Invoke,
+    /// `{"message"?, "percent"?, "data"?}` -> `{"ok": null}` (ABI 1.2)
+    Progress,
 }
 
 /// Copies bytes into a new kernel block and returns its handle.
@@ -137,6 +140,13 @@ pub fn log_error(message: &str) {
     unsafe { env::log_error(store(message.as_bytes())) }
 }
 
+/// Reports the run's progress (ABI 1.2): `request` is the JSON
+/// `{"message"?, "percent"?, "data"?}`; true when the host recorded it.
+pub fn progress(request: &[u8]) -> bool {
+    let mut res = [0u8; 256];
+    call(HostFn::Progress, request, &mut res).is_ok()
+}
+
 /// Why a host call gave no usable answer.
 pub enum CallError<'a> {
     /// The answer did not fit in the buffer.
@@ -158,6 +168,7 @@ pub fn call<'a>(f: HostFn, request: &[u8], res: &'a mut [u8]) -> Result<&'a [u8]
             HostFn::EventPublish => user::event_publish(handle),
             HostFn::SecretGet => user::secret_get(handle),
             HostFn::Invoke => user::invoke(handle),
+            HostFn::Progress => user::progress(handle),
         }
     };
     unsafe { env::extism_free(handle) };

@@ -10,6 +10,7 @@ import { HostError } from "../../errors.ts";
 import type { Manifest } from "../../manifest/mod.ts";
 import { type ApiToken, ulid } from "../../store/mod.ts";
 import { grants } from "../auth.ts";
+import { compileJsonSchema } from "../../core/mod.ts";
 import { parseJson, readBody, requireMediaType } from "../body.ts";
 import type { RouteModule, ServerDeps } from "../context.ts";
 import { defineRoute, guarded } from "../route.ts";
@@ -22,15 +23,37 @@ export const callCapability = defineRoute("invoke", {
   tags: ["capabilities"],
   summary: "Call a capability of a plugin",
   description: "JSON in, JSON out. The response's `x-run-id` names the RunRecord, durable " +
-    "before the response is sent. Needs scope `invoke` (or `invoke:<plugin id>`).",
+    "before the response is sent. With `?async=true` the input is checked, the run queued " +
+    "(per-plugin concurrency) and the answer is 202 with the run id and " +
+    "`Location: /v1/runs/{id}`; `GET /v1/runs/{id}/stream` follows it to its output. " +
+    "Needs scope `invoke` (or `invoke:<plugin id>`).",
   request: {
     params: z.object({ id: z.string().max(200), name: z.string().max(200) }),
+    query: z.object({
+      async: z.enum(["true", "false"]).optional().describe(
+        "true: queue the run and answer 202 at once",
+      ),
+    }),
   },
   responses: {
     200: {
       description: "The capability's output",
       headers: z.object({ "x-run-id": z.string() }),
       content: { "application/json": { schema: z.unknown() } },
+    },
+    202: {
+      description: "Queued (async=true): follow it at `stream`",
+      headers: z.object({ location: z.string(), "x-run-id": z.string() }),
+      content: {
+        "application/json": {
+          schema: z.object({
+            runId: z.string(),
+            status: z.enum(["queued", "running"]),
+            location: z.string(),
+            stream: z.string(),
+          }).openapi("AsyncRunAccepted"),
+        },
+      },
     },
     400: problemContent("Malformed JSON or bad header"),
     403: problemContent("Missing scope, or the plugin was denied a permission"),
@@ -39,7 +62,9 @@ export const callCapability = defineRoute("invoke", {
     413: problemContent("Body too large"),
     415: problemContent("Body is not application/json"),
     422: problemContent("Input does not match the schema, or the plugin failed"),
-    429: problemContent("Plugin busy or token over its rate limit (see Retry-After)"),
+    429: problemContent(
+      "Plugin busy, token over its rate limit, or the async queue full (see Retry-After)",
+    ),
     500: problemContent("The plugin trapped or its output is invalid"),
     503: problemContent(
       "The plugin is suspended (circuit breaker open; see Retry-After) or not ready (loading, in error)",
@@ -71,6 +96,9 @@ export const capabilities: RouteModule = {
       const bytes = await readBody(c, deps.options.maxBodyBytes);
       // An empty body is refused here: the core reads empty input as "no input".
       if (bytes.byteLength === 0) parseJson(bytes);
+      if (c.req.valid("query").async === "true") {
+        return accept(deps, id, name, bytes, correlationId) as never;
+      }
       // A raw Response: the plugin's JSON bytes go out as they came, never re-serialized.
       return (await invoke(deps, id, name, bytes, correlationId)) as never;
     });
@@ -91,6 +119,64 @@ function refuseRouted(manifest: Manifest, name: string, token: ApiToken | undefi
     `Capability '${name}' of '${manifest.id}' answers HTTP routes: call it through ${list} ` +
       "(only admin tokens call it here)",
   );
+}
+
+/**
+ * Queues the call (`?async=true`) after the checks a synchronous call would
+ * fail at once (capability, JSON, input schema), so a 202 means it will run.
+ */
+function accept(
+  deps: ServerDeps,
+  pluginId: string,
+  capability: string,
+  input: Uint8Array,
+  correlationId: string | undefined,
+): Response {
+  const plugin = deps.runtime.get(pluginId)!;
+  const caps = plugin.manifest.capabilities;
+  const cap = Object.hasOwn(caps, capability) ? caps[capability] : undefined;
+  if (cap === undefined) {
+    throw new HostError(
+      "not_found",
+      `Plugin '${pluginId}' has no capability '${capability}' (it has: ${
+        Object.keys(caps).join(", ") || "none"
+      })`,
+    );
+  }
+  const value = parseJson(input);
+  const issues = compileJsonSchema(cap.input)(value);
+  if (issues.length > 0) {
+    throw new HostError(
+      "schema_mismatch",
+      `The input does not match the input schema of ${pluginId}/${capability}: ${
+        issues.slice(0, 5).map((i) => `${i.path || "(root)"} ${i.message}`).join("; ")
+      }`,
+      { extensions: { errors: issues } },
+    );
+  }
+  const runId = ulid();
+  deps.runQueue.submit(runId, pluginId, () =>
+    deps.inflight.track(
+      runId,
+      deps.runtime.invoke({
+        pluginId,
+        capability,
+        input,
+        trigger: "http",
+        requireJson: true,
+        correlationId,
+        output: deps.options.validateOutput ? "schema" : "json",
+        durable: true,
+        runId,
+      }),
+    ));
+  const location = `/v1/runs/${runId}`;
+  return Response.json({
+    runId,
+    status: deps.runQueue.state(runId) === "queued" ? "queued" : "running",
+    location,
+    stream: `${location}/stream`,
+  }, { status: 202, headers: { location, "x-run-id": runId } });
 }
 
 /** Runs the call through the core's invoke (input and output checks, RunRecord, metrics). */

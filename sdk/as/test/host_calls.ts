@@ -1,5 +1,5 @@
 // Test plugin: exercises every typed host binding and reports what it saw as JSON.
-import { events, http, HttpRequest, invoke, kv, log, secrets } from "../index";
+import { events, http, HttpRequest, invoke, kv, log, progress, secrets } from "../index";
 import {
   JSONArray,
   JSONNull,
@@ -130,5 +130,18 @@ export function logs(): i32 {
 /** Result.unwrap on an error aborts the call with "code: message". */
 export function unwrap_denied(): i32 {
   secrets.get("NOT_DECLARED").unwrap();
+  return 0;
+}
+
+/** progress: two reports, then what the host answered to each. */
+export function progress_steps(): i32 {
+  const first = progress("half way", 50);
+  const second = progress("done", 100, new JSONObject().setString("step", "last"));
+  writeOutputJson(
+    new JSONObject().setBool("first", first.ok).setBool("second", second.ok).set(
+      "error",
+      errorJson(second.error),
+    ),
+  );
   return 0;
 }
