@@ -242,10 +242,17 @@ function routeOperation(plugin: PluginInfo, route: PluginRoute): Json {
   for (const segment of route.segments) {
     if (!("param" in segment)) continue;
     const schema = properties(spec.params)[segment.param] ?? { type: "string" };
-    parameters.push({ name: segment.param, in: "path", required: true, schema });
+    parameters.push({
+      name: segment.param,
+      in: "path",
+      required: true,
+      ...described(schema),
+      schema,
+    });
   }
   for (const [name, schema] of Object.entries(properties(spec.query))) {
-    parameters.push({ name, in: "query", required: required(spec.query).includes(name), schema });
+    const isRequired = required(spec.query).includes(name);
+    parameters.push({ name, in: "query", required: isRequired, ...described(schema), schema });
   }
   const scopes = spec.auth === "public" ? undefined : spec.auth;
   const scoped = scopes !== undefined;
@@ -289,6 +296,11 @@ function routeOperation(plugin: PluginInfo, route: PluginRoute): Json {
       : {}),
     responses,
   };
+}
+
+/** The schema's description, for the parameter itself (where client generators look for it). */
+function described(schema: Json): Json {
+  return typeof schema.description === "string" ? { description: schema.description } : {};
 }
 
 /** An operationId from a dotted name: anything but letters, digits, `_` and `.` becomes `_`. */
