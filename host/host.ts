@@ -6,8 +6,10 @@
  * @module
  */
 import { type HostPaths, resolvePaths } from "./config/paths.ts";
+import { type DeliveryOptions, type RunningDelivery, startDelivery } from "./delivery/mod.ts";
 import type { HostFunctionProvider } from "./capabilities/types.ts";
 import { type InstallOptions, installPlugin } from "./core/install.ts";
+import { HostError } from "./errors.ts";
 import type { RunMetrics } from "./core/metrics.ts";
 import { openHost } from "./core/open-host.ts";
 import type { LoadOptions, PluginRuntime } from "./core/runtime.ts";
@@ -129,6 +131,11 @@ export interface Host {
   invoke(request: InvokeRequest): Promise<InvokeResult>;
   /** Starts the scheduler (once); `close()` stops it. */
   startScheduler(options?: Omit<SchedulerOptions, "runtime" | "store">): Promise<RunningScheduler>;
+  /**
+   * Starts delivering events to the plugins' onEvent hooks (once; docs/delivery.md);
+   * `close()` stops it before the plugins unload.
+   */
+  startDelivery(options?: Omit<DeliveryOptions, "runtime" | "store">): RunningDelivery;
   close(): Promise<void>;
 }
 
@@ -182,6 +189,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
   });
   const { store, runtime } = open;
   let scheduler: Promise<RunningScheduler> | undefined;
+  let delivery: RunningDelivery | undefined;
   let closing: Promise<void> | undefined;
   return {
     paths,
@@ -201,9 +209,15 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
       scheduler ??= startScheduler({ ...schedulerOptions, runtime, store });
       return scheduler;
     },
+    startDelivery(deliveryOptions = {}) {
+      if (closing) throw new HostError("host_error", "The host is closed");
+      delivery ??= startDelivery({ ...deliveryOptions, runtime, store });
+      return delivery;
+    },
     close() {
       closing ??= (async () => {
         if (scheduler) await (await scheduler.catch(() => undefined))?.stop();
+        await delivery?.stop();
         await open.close();
       })();
       return closing;

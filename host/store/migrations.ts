@@ -39,4 +39,10 @@ export const migrations: readonly Migration[] = [
     when: 1796197567098,
     sql: "ALTER TABLE `plugins` ADD `pinned_key_ids` text DEFAULT '[]' NOT NULL;",
   },
+  {
+    tag: "0006_delivery",
+    when: 1796220936070,
+    sql:
+      "CREATE TABLE `event_dead_letters` (\n\t`id` text PRIMARY KEY NOT NULL,\n\t`plugin_id` text NOT NULL,\n\t`event_id` text NOT NULL,\n\t`event_cursor` integer NOT NULL,\n\t`topic` text NOT NULL,\n\t`attempts` integer NOT NULL,\n\t`error_class` text NOT NULL,\n\t`error_message` text NOT NULL,\n\t`last_run_id` text,\n\t`state` text NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n--> statement-breakpoint\nCREATE INDEX `event_dead_letters_plugin_idx` ON `event_dead_letters` (`plugin_id`);--> statement-breakpoint\nCREATE INDEX `event_dead_letters_state_idx` ON `event_dead_letters` (`state`);--> statement-breakpoint\nCREATE TABLE `event_deliveries` (\n\t`run_id` text PRIMARY KEY NOT NULL,\n\t`plugin_id` text NOT NULL,\n\t`event_id` text NOT NULL,\n\t`attempt` integer NOT NULL,\n\t`status` text NOT NULL,\n\t`at` integer NOT NULL\n);\n--> statement-breakpoint\nCREATE INDEX `event_deliveries_plugin_idx` ON `event_deliveries` (`plugin_id`,`event_id`);--> statement-breakpoint\nCREATE INDEX `event_deliveries_event_idx` ON `event_deliveries` (`event_id`);--> statement-breakpoint\nCREATE TABLE `event_subscriptions` (\n\t`plugin_id` text PRIMARY KEY NOT NULL,\n\t`cursor` integer NOT NULL,\n\t`holder` text,\n\t`lease_expires_at` integer NOT NULL,\n\t`delivered` integer NOT NULL,\n\t`failures` integer NOT NULL,\n\t`dead_lettered` integer NOT NULL,\n\t`expired` integer NOT NULL,\n\t`created_at` integer NOT NULL,\n\t`updated_at` integer NOT NULL\n);\n",
+  },
 ];

@@ -65,3 +65,12 @@ export {
 } from "./schedules.ts";
 export { type ClaimResult, type Lease, LeasesRepository, type OccurrenceKey } from "./leases.ts";
 export type { LeaseBatch, LeaseBatchResult } from "./lease-batch.ts";
+export {
+  type DeadLetter,
+  type DeadLetterState,
+  type DeliveryOutcome,
+  DeliveryRepository,
+  type LogEvent,
+  type LogPage,
+  type Subscription,
+} from "./delivery.ts";
