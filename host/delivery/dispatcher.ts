@@ -212,17 +212,29 @@ class Dispatcher implements RunningDelivery {
     }
     // Higher priority first: when several lanes are due for the same event, the higher one's
     // run starts first. Each lane then goes at its own pace.
+    // Lanes started together take turns up to their first run's start, higher priority first:
+    // each reads the log after the one before it, so an event both see goes to the higher one
+    // first. The turn passes on as soon as a run starts (or the lane has nothing to do), so a
+    // slow subscriber never holds the next one up beyond that.
+    let previous: Promise<void> = Promise.resolve();
     const order = byPriority(lanes.map((l) => ({ ...pick(l.sub), lane: l })));
     for (const { lane: own } of order) {
       if (!own.held || own.running || this.#now() < own.retryAt) continue;
-      own.running = this.#pump(own)
+      let release = () => {};
+      const turn = new Promise<void>((resolve) => release = resolve);
+      const before = previous;
+      previous = turn;
+      own.running = before.then(() => this.#pump(own, release))
         .catch((error: unknown) => {
           own.retryAt = this.#now() + this.#backoff(1);
           this.#report("delivery.poll_failed", "error", own.sub.pluginId, {
             error: messageOf(error),
           });
         })
-        .finally(() => own.running = undefined);
+        .finally(() => {
+          release();
+          own.running = undefined;
+        });
     }
   }
 
@@ -278,8 +290,8 @@ class Dispatcher implements RunningDelivery {
   }
 
   /** Delivers a lane's due events one at a time until it is caught up, waits, or stops. */
-  async #pump(lane: Lane): Promise<void> {
-    if (!await this.#redeliver(lane)) return;
+  async #pump(lane: Lane, started: () => void): Promise<void> {
+    if (!await this.#redeliver(lane, started)) return;
     const delivery = this.#store.delivery;
     const id = lane.sub.pluginId;
     while (!this.#stopping && lane.held) {
@@ -309,7 +321,7 @@ class Dispatcher implements RunningDelivery {
       }
       lane.attempts ??= await delivery.attempts(id, event.id);
       const attempt = lane.attempts + 1;
-      const result = await this.#deliver(lane, event);
+      const result = await this.#deliver(lane, event, started);
       if (result.kind === "refused") {
         this.#refused(lane, result.error);
         return;
@@ -362,7 +374,7 @@ class Dispatcher implements RunningDelivery {
   }
 
   /** Dead letters an operator queued for this lane: one attempt each. False: stop the pump. */
-  async #redeliver(lane: Lane): Promise<boolean> {
+  async #redeliver(lane: Lane, started: () => void): Promise<boolean> {
     const delivery = this.#store.delivery;
     const id = lane.sub.pluginId;
     let letters: DeadLetter[];
@@ -375,7 +387,7 @@ class Dispatcher implements RunningDelivery {
       if (this.#stopping) return false;
       const event = await delivery.event(letter.eventCursor);
       if (event === undefined) continue;
-      const result = await this.#deliver(lane, event);
+      const result = await this.#deliver(lane, event, started);
       if (result.kind === "refused") {
         this.#refused(lane, result.error);
         return false;
@@ -409,10 +421,12 @@ class Dispatcher implements RunningDelivery {
   }
 
   /** One delivery run through the host's one invoke. */
-  async #deliver(lane: Lane, event: LogEvent): Promise<Attempt> {
+  async #deliver(lane: Lane, event: LogEvent, started: () => void): Promise<Attempt> {
     const runId = ulid();
     try {
-      const result = await this.#runtime.invoke({
+      // invoke records the run and enters the plugin's call before it first waits: once it
+      // returns its promise, the run has started and the next lane may take its turn.
+      const running = this.#runtime.invoke({
         pluginId: lane.sub.pluginId,
         capability: lane.sub.export,
         allowExport: true,
@@ -424,6 +438,8 @@ class Dispatcher implements RunningDelivery {
         parentRunId: event.runId ?? undefined,
         correlationId: event.correlationId ?? event.id,
       });
+      started();
+      const result = await running;
       return result.ok ? { kind: "ok", runId } : {
         kind: "failed",
         runId,
