@@ -4,10 +4,12 @@
  * topics granted, no feedback loop on a subscriber's own failures, the
  * example plugin on real run.failed events, and the lease between hosts.
  */
+import { Buffer } from "node:buffer";
 import { rmSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { startDelivery } from "../../host/delivery/mod.ts";
 import type { Host } from "../../host/host.ts";
+import { ops, signedProbe } from "../capabilities/probe.ts";
 import { signedFirstParty } from "../helpers/signing.ts";
 import {
   delivered,
@@ -218,6 +220,55 @@ describe("event delivery", () => {
       });
     },
     60_000,
+  );
+
+  it(
+    "delivers what a plugin publishes under plugin.<id>. to a subscriber of that namespace",
+    async () => {
+      const { home, host } = await setup();
+      await host.load(
+        await signedProbe(home.key, "test.pub", { events: { publish: ["orders.*"] } }),
+        "test:probe",
+      );
+      await loadSubscriber(host, home.key, "test.sub", { topics: ["plugin.test.pub.**"] });
+      const delivery = host.startDelivery(fast);
+      await until(() => delivery.status().some((l) => l.held));
+      const published = await host.invoke({
+        pluginId: "test.pub",
+        capability: "run",
+        input: new TextEncoder().encode(JSON.stringify(ops(
+          { fn: "event_publish", req: { topic: "orders.created", payload: { n: 7 } } },
+        ))),
+        trigger: "cli",
+      });
+      expect(published.ok).toBe(true);
+      await until(async () => (await delivered(host, "test.sub")).length === 1);
+      const [row] = await host.store.delivery.deliveries("test.sub");
+      const event = (await host.events.query({ type: "plugin.test.pub.orders.created" })).events[0];
+      expect(event).toMatchObject({
+        id: row!.eventId,
+        source: "plugin:test.pub",
+        payload: { n: 7 },
+      });
+      const run = await host.runs.get(row!.runId);
+      expect(run).toMatchObject({
+        trigger: "event",
+        parentRunId: published.runId,
+        correlationId: event!.id,
+      });
+      // The subscriber got the event JSON as its input.
+      expect(JSON.parse(Buffer.from(run!.input!, "base64").toString("utf8"))).toEqual({
+        id: event!.id,
+        type: "plugin.test.pub.orders.created",
+        ts: event!.ts,
+        source: "plugin:test.pub",
+        pluginId: "test.pub",
+        runId: published.runId,
+        correlationId: null,
+        payload: { n: 7 },
+      });
+    },
+    120_000,
   );
 
   it("delivers a subscriber from one host at a time when hosts share the database", async () => {
