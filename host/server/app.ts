@@ -24,6 +24,7 @@ import { Metrics } from "./metrics.ts";
 import { isClientError, ProblemError, problemFromError, problemResponse } from "./problem.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { capabilities } from "./routes/capabilities.ts";
+import { delivery } from "./routes/delivery.ts";
 import { events } from "./routes/events.ts";
 import { health } from "./routes/health.ts";
 import { index } from "./routes/index.ts";
@@ -41,6 +42,7 @@ export const routeModules: readonly RouteModule[] = [
   plugins,
   runs,
   events,
+  delivery,
   schedules,
   meta,
 ];

@@ -379,6 +379,11 @@ export class DeliveryRepository {
   ): Promise<void> {
     await this.#batch("record a redelivery", [
       insertDelivery(o),
+      {
+        sql: `UPDATE event_subscriptions SET delivered = delivered + ?, failures = failures + ?,
+          updated_at = ? WHERE plugin_id = ?`,
+        args: [o.ok ? 1 : 0, o.ok ? 0 : 1, o.now, o.pluginId],
+      },
       o.ok
         ? {
           sql: `UPDATE event_dead_letters SET state = 'redelivered', attempts = ?, last_run_id = ?,
