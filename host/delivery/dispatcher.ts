@@ -86,6 +86,8 @@ interface Lane {
   /** Attempts made on buffer[0]; undefined until read from the store. */
   attempts: number | undefined;
   retryAt: number;
+  /** When this host last asked for the lane's lease (0: never). */
+  claimedAt: number;
   /** Consecutive refusals of the plugin (not loaded as asked, disabled, suspended). */
   refusals: number;
   /** The last refusal reported, so a paused lane reports it once. */
@@ -193,9 +195,13 @@ class Dispatcher implements RunningDelivery {
     this.#syncLanes();
     const now = this.#now();
     const lanes = [...this.#lanes.values()];
-    const unheld = lanes.filter((l) => !l.held).map((l) => l.sub.pluginId);
+    // A lane another host holds is asked for again once a second, not at every poll: each ask
+    // is a write transaction.
+    const unheld = lanes.filter((l) => !l.held && now - l.claimedAt >= 1000);
+    for (const lane of unheld) lane.claimedAt = now;
     if (unheld.length > 0) {
-      for (const s of await this.#store.delivery.claim(unheld, this.holder, now, this.#leaseMs)) {
+      const ids = unheld.map((l) => l.sub.pluginId);
+      for (const s of await this.#store.delivery.claim(ids, this.holder, now, this.#leaseMs)) {
         const lane = this.#lanes.get(s.pluginId);
         if (!lane || lane.running) continue;
         lane.held = true;
@@ -277,6 +283,7 @@ class Dispatcher implements RunningDelivery {
         buffer: [],
         attempts: undefined,
         retryAt: 0,
+        claimedAt: 0,
         refusals: 0,
         reported: undefined,
         running: undefined,
