@@ -113,6 +113,8 @@ class Dispatcher implements RunningDelivery {
   readonly #graceMs: number;
   readonly #now: () => number;
   readonly #lanes = new Map<string, Lane>();
+  /** Loaded plugins whose hook cannot be served, reported once each. */
+  readonly #refusedInfos = new WeakSet<PluginInfo>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #ticking: Promise<void> | undefined;
   #again = false;
@@ -216,8 +218,6 @@ class Dispatcher implements RunningDelivery {
       for (const lane of lanes) if (lane.held && !kept.has(lane.sub.pluginId)) lane.held = false;
       this.#renewedAt = now;
     }
-    // Higher priority first: when several lanes are due for the same event, the higher one's
-    // run starts first. Each lane then goes at its own pace.
     // Lanes started together take turns up to their first run's start, higher priority first:
     // each reads the log after the one before it, so an event both see goes to the higher one
     // first. The turn passes on as soon as a run starts (or the lane has nothing to do), so a
@@ -250,9 +250,28 @@ class Dispatcher implements RunningDelivery {
     for (const info of this.#runtime.list()) {
       const sub = subscriberOf(info);
       if (!sub) continue;
-      seen.add(sub.pluginId);
       const lane = this.#lanes.get(sub.pluginId);
-      if (lane && lane.info === info) continue;
+      if (lane && lane.info === info) {
+        seen.add(sub.pluginId);
+        continue;
+      }
+      // invoke resolves a capability name before an export name: a hook export that is also the
+      // name of a capability with another export would run that other export.
+      const shadow = Object.hasOwn(info.manifest.capabilities, sub.export)
+        ? info.manifest.capabilities[sub.export]!.export
+        : sub.export;
+      if (shadow !== sub.export) {
+        if (!this.#refusedInfos.has(info)) {
+          this.#refusedInfos.add(info);
+          this.#report("delivery.hook_refused", "error", sub.pluginId, {
+            message:
+              `hooks.onEvent.export '${sub.export}' is also the name of capability '${sub.export}', ` +
+              `whose export is '${shadow}': rename one; no events are delivered to this version`,
+          });
+        }
+        continue;
+      }
+      seen.add(sub.pluginId);
       if (sub.denied.length > 0) {
         this.#report("delivery.topics_denied", "warn", sub.pluginId, {
           topics: sub.denied,
