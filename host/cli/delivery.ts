@@ -4,13 +4,8 @@
  * running host that delivers to the plugin picks it up at its next poll.
  * @module
  */
-import { ExitCode, UsageError } from "../errors.ts";
-import {
-  type DeadLetter,
-  type DeadLetterState,
-  openExistingStore,
-  openStore,
-} from "../store/mod.ts";
+import { ExitCode, HostError, UsageError } from "../errors.ts";
+import { type DeadLetter, type DeadLetterState, openExistingStore } from "../store/mod.ts";
 import { resolveDbUrl } from "../store/url.ts";
 import type { CliIo } from "./command.ts";
 
@@ -40,7 +35,10 @@ export async function runDelivery(
     if (target === undefined) {
       throw new UsageError("Missing the dead letter ID: list them with 'host events dead-letters'");
     }
-    const store = await openStore(options);
+    const store = await openExistingStore(options);
+    if (store === undefined) {
+      throw new HostError("not_found", `No database at ${url}: nothing to redeliver`);
+    }
     try {
       const letter = await store.delivery.requestRedelivery(target, Date.now());
       out(
