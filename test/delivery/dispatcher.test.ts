@@ -271,6 +271,42 @@ describe("event delivery", () => {
     120_000,
   );
 
+  it(
+    "takes over a subscriber whose holder stopped renewing its lease; the old holder lets go",
+    async () => {
+      const { home, host } = await setup();
+      await loadSubscriber(host, home.key, "test.shared", { topics: ["orders.*"] });
+      const other = await home.open();
+      open[0]!.hosts.push(other);
+      await loadSubscriber(other, home.key, "test.shared", { topics: ["orders.*"] });
+      // A host whose clock is a minute behind: its leases are expired for everyone else, as if
+      // it had died a minute ago.
+      const stale = startDelivery({
+        runtime: host.runtime,
+        store: host.store,
+        pollMs: 5,
+        leaseMs: 1000,
+        now: () => Date.now() - 60_000,
+      });
+      try {
+        await until(() => stale.status().some((l) => l.held));
+        const fresh = other.startDelivery(fast);
+        await until(() => fresh.status().some((l) => l.held));
+        // The stale host's next renewal finds the lease gone and stops delivering.
+        await until(() => !stale.status()[0]!.held);
+        const [sub] = await other.store.delivery.subscriptions();
+        expect(sub!.holder).toBe(fresh.holder);
+        const event = await publish(other, "orders.created");
+        await until(async () => (await delivered(other, "test.shared")).length === 1);
+        expect(await delivered(other, "test.shared")).toEqual([event.id]);
+        expect(stale.status()[0]!.held).toBe(false);
+      } finally {
+        await stale.stop();
+      }
+    },
+    60_000,
+  );
+
   it("refuses a hook export that is also a capability name with another export", async () => {
     const { home, host } = await setup();
     await host.load(
