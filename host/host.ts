@@ -7,6 +7,7 @@
  */
 import { join } from "node:path";
 import { type HostPaths, resolvePaths } from "./config/paths.ts";
+import { type DeliveryOptions, type RunningDelivery, startDelivery } from "./delivery/mod.ts";
 import type { HostFunctionProvider } from "./capabilities/types.ts";
 import { type InstallOptions, installPlugin, uninstallPlugin } from "./core/install.ts";
 import {
@@ -17,6 +18,7 @@ import {
 } from "./core/install-set.ts";
 import { rollbackPlugin } from "./core/rollback.ts";
 import { LOCKFILE_NAME } from "./deps/mod.ts";
+import { HostError } from "./errors.ts";
 import type { RunMetrics } from "./core/metrics.ts";
 import { openHost } from "./core/open-host.ts";
 import type { LoadOptions, PluginRuntime } from "./core/runtime.ts";
@@ -158,6 +160,11 @@ export interface Host {
   startScheduler(options?: Omit<SchedulerOptions, "runtime" | "store">): Promise<RunningScheduler>;
   /** Stops the plugins (onShutdown hooks within `graceMs` when given), then closes. */
   close(options?: { graceMs?: number }): Promise<void>;
+  /**
+   * Starts delivering events to the plugins' onEvent hooks (once; docs/delivery.md);
+   * `close()` stops it before the plugins unload.
+   */
+  startDelivery(options?: Omit<DeliveryOptions, "runtime" | "store">): RunningDelivery;
 }
 
 /**
@@ -214,6 +221,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
   const { store, runtime } = open;
   const lockfile = join(paths.home, LOCKFILE_NAME);
   let scheduler: Promise<RunningScheduler> | undefined;
+  let delivery: RunningDelivery | undefined;
   let closing: Promise<void> | undefined;
   return {
     paths,
@@ -252,9 +260,15 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
       scheduler ??= startScheduler({ ...schedulerOptions, runtime, store });
       return scheduler;
     },
+    startDelivery(deliveryOptions = {}) {
+      if (closing) throw new HostError("host_error", "The host is closed");
+      delivery ??= startDelivery({ ...deliveryOptions, runtime, store });
+      return delivery;
+    },
     close(closeOptions) {
       closing ??= (async () => {
         if (scheduler) await (await scheduler.catch(() => undefined))?.stop();
+        await delivery?.stop();
         // Dependents stop before the plugins they depend on (runtime.close, by layers).
         await open.close(closeOptions);
       })();

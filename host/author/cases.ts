@@ -198,8 +198,14 @@ async function runCase(host: Host, pluginId: string, testCase: TestCase): Promis
     durationMs: result.usage.durationMs,
     runId: result.runId,
   };
+  // A plugin's publishes are logged as `plugin.<id>.<topic>`; a case names the topic it published.
   const events = (await host.events.query({ runId: result.runId, limit: 1000 })).events
-    .map((e) => ({ topic: e.type, payload: e.payload }));
+    .map((e) => ({
+      topic: e.source === `plugin:${pluginId}` && e.type.startsWith(`plugin.${pluginId}.`)
+        ? e.type.slice(`plugin.${pluginId}.`.length)
+        : e.type,
+      payload: e.payload,
+    }));
   if (!result.ok) return judge(testCase, { ...base, ...usage }, result.error, undefined, events);
 
   const text = new TextDecoder().decode(result.output);

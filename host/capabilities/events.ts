@@ -1,7 +1,7 @@
 /**
  * `event_publish`: a topic the manifest's `permissions.events.publish`
- * patterns allow, into the event log with the plugin and run id. Queued on
- * the store's batching writer, so the call answers at once.
+ * patterns allow, into the event log as `plugin.<id>.<topic>` with the plugin
+ * and run id. Queued on the store's batching writer, so the call answers at once.
  * @module
  */
 import { z } from "zod";
@@ -10,7 +10,13 @@ import { AbiError, okResult, parseRequest, utf8Length, wellFormed } from "./abi.
 import { denied } from "./audit.ts";
 import { type CapabilityContext, grantsFor, syncFunction } from "./context.ts";
 import { pluginEventsLeft } from "./logger.ts";
-import { reservedRoot, topicMatches, topicProblem } from "./topics.ts";
+import {
+  MAX_TOPIC_BYTES,
+  publishedType,
+  reservedRoot,
+  topicMatches,
+  topicProblem,
+} from "./topics.ts";
 
 /** Largest payload, as JSON text. */
 export const MAX_PUBLISH_PAYLOAD_BYTES = 64 * 1024;
@@ -67,8 +73,17 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
           `event_publish: "payload" is ${size} bytes of JSON; the limit is ${MAX_PUBLISH_PAYLOAD_BYTES}`,
         );
       }
+      // Namespaced: what a plugin publishes lands under `plugin.<id>.`, so no plugin can pass
+      // for another or for the host, and subscribers grant topics per publisher.
+      const type = publishedType(call.pluginId, topic);
+      if (type.length > MAX_TOPIC_BYTES) {
+        throw new AbiError(
+          "invalid_input",
+          `event_publish: "topic" is published as '${type}', ${type.length} bytes; the limit is ${MAX_TOPIC_BYTES}: use a shorter topic`,
+        );
+      }
       const { id, written } = ctx.store.events.appendWithId({
-        type: topic,
+        type,
         level: "info",
         source: `plugin:${call.pluginId}`,
         pluginId: call.pluginId,

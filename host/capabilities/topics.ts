@@ -20,6 +20,7 @@ export const RESERVED_TOPIC_ROOTS: ReadonlySet<string> = new Set([
   "policy",
   "token",
   "system",
+  "delivery",
 ]);
 
 /**
@@ -32,9 +33,21 @@ export function reservedRoot(topic: string): string | null {
   return RESERVED_TOPIC_ROOTS.has(root) ? root : null;
 }
 
+/** Longest topic (and event type), in bytes. */
+export const MAX_TOPIC_BYTES = 200;
+
+/**
+ * The event type a plugin's publish of `topic` gets: `plugin.<id>.<topic>`.
+ * Plugins publish short names; the host puts them in the publisher's own
+ * namespace, so `plugin.<id>.**` is everything that plugin ever published.
+ */
+export function publishedType(pluginId: string, topic: string): string {
+  return `plugin.${pluginId}.${topic}`;
+}
+
 /** Why `topic` is not a valid topic, or null when it is. */
 export function topicProblem(topic: string): string | null {
-  if (topic.length === 0 || topic.length > 200) return "must be 1 to 200 bytes";
+  if (topic.length === 0 || topic.length > MAX_TOPIC_BYTES) return "must be 1 to 200 bytes";
   if (!topic.split(".").every((s) => SEGMENT.test(s))) {
     return "must be segments of ASCII letters, digits, '_' and '-' separated by single dots";
   }

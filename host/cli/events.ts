@@ -1,5 +1,6 @@
 /**
- * `host events`: print events from the append-only log, optionally following new ones.
+ * `host events`: print events from the append-only log, optionally following
+ * new ones; its delivery subcommands are in delivery.ts.
  * @module
  */
 import process from "node:process";
@@ -13,17 +14,25 @@ import {
 } from "../store/mod.ts";
 import { resolveDbUrl } from "../store/url.ts";
 import { type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
+import { deliverySubcommands, runDelivery } from "./delivery.ts";
 
 const usage = `Usage: host events [options]
+       host events subscribers [--plugin ID] [--json]
+       host events dead-letters [--plugin ID] [--state dead|pending|redelivered] [--limit N] [--json]
+       host events redeliver DEAD_LETTER_ID [--json]
 
 Prints the newest events (oldest first), optionally following new ones.
+\`subscribers\` shows each onEvent subscriber's cursor, lag and counts;
+\`dead-letters\` the events a subscriber failed on every attempt; \`redeliver\`
+queues one for another attempt, made by a running host (docs/delivery.md).
 
 Options:
   --type T       Only this type, or a prefix ending in .* (e.g. run.*)
   --plugin ID    Only events of this plugin
   --run RUN_ID   Only events of this run
   --since TIME   Only events since an ISO time (2026-01-31T12:00:00Z) or a duration ago (30s, 15m, 2h, 7d)
-  --limit N      At most N events (default 50, at most 1000)
+  --limit N      At most N events (default 50, at most 1000); dead letters: default 100
+  --state S      Dead letters in this state: dead, pending or redelivered
   --follow, -f   Keep printing new events until interrupted (Ctrl-C)
   --db URL       Database (default: $PLUGHOST_DB, else file:<data dir>/host.db)
   --json         One JSON event per line
@@ -34,7 +43,7 @@ export const command: Command = {
   summary: "Print events from the append-only log (--follow to keep watching)",
   usage,
   async run(args, io) {
-    const { values } = parseFlags(args, {
+    const { values, positionals } = parseFlags(args, {
       ...commonOptions,
       type: { type: "string" },
       plugin: { type: "string" },
@@ -43,7 +52,26 @@ export const command: Command = {
       limit: { type: "string" },
       follow: { type: "boolean", short: "f" },
       db: { type: "string" },
-    }, 0);
+      state: { type: "string" },
+    }, 2);
+    const [sub, target] = positionals;
+    if (sub !== undefined) {
+      if (!(deliverySubcommands as readonly string[]).includes(sub)) {
+        throw new UsageError(
+          `Unknown subcommand '${sub}': use subscribers, dead-letters or redeliver (or no subcommand for the log)`,
+        );
+      }
+      return await runDelivery(sub as (typeof deliverySubcommands)[number], target, {
+        plugin: values.plugin,
+        state: values.state,
+        limit: intFlag("limit", values.limit),
+        db: values.db,
+        json: values.json,
+      }, io);
+    }
+    if (values.state !== undefined) {
+      throw new UsageError("--state is for 'host events dead-letters'");
+    }
     const filter: EventQuery = {
       type: values.type,
       pluginId: values.plugin,

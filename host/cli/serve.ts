@@ -177,6 +177,9 @@ export const command: Command = {
         await server.close();
         throw error;
       });
+    // Event delivery to onEvent hooks (docs/delivery.md): leases keep each subscriber to one host;
+    // closing the host stops it before the plugins unload.
+    host.startDelivery();
     const ready = {
       url: server.url,
       plugins: host.loaded.map((p) => ({ id: p.id, version: p.version, state: p.state })),

@@ -200,7 +200,13 @@ export const ManifestSchema = z.strictObject({
     onEvent: z.strictObject({
       export: exportName,
       topics: z.array(topicPattern).min(1),
-      priority: z.int().optional(),
+      priority: z.int().optional().meta({
+        description: "Higher first when several plugins are due for the same event (default 0)",
+      }),
+      ttlMs: z.int().positive().optional().meta({
+        description:
+          "Events older than this when their delivery comes due are skipped and counted (docs/delivery.md)",
+      }),
     }).optional(),
     onShutdown: exportName.optional().meta({
       description: "Export run when the plugin stops (disable, upgrade, host stop)",

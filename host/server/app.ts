@@ -26,6 +26,7 @@ import { RateLimiter } from "./rate-limit.ts";
 import { RunQueue } from "./run-queue.ts";
 import { capabilities } from "./routes/capabilities.ts";
 import { contracts } from "./routes/contracts.ts";
+import { delivery } from "./routes/delivery.ts";
 import { events } from "./routes/events.ts";
 import { health } from "./routes/health.ts";
 import { index } from "./routes/index.ts";
@@ -48,6 +49,7 @@ export const routeModules: readonly RouteModule[] = [
   runs,
   runStream,
   events,
+  delivery,
   schedules,
   contracts,
   meta,

@@ -18,6 +18,20 @@ export interface MetricsGauges {
   writerFailed(): number;
 }
 
+/** Event delivery per subscriber, read from the store at scrape time (docs/delivery.md). */
+export interface DeliveryMetrics {
+  /** The newest event's cursor. */
+  head: number;
+  subscribers: readonly {
+    pluginId: string;
+    cursor: number;
+    delivered: number;
+    failures: number;
+    deadLettered: number;
+    expired: number;
+  }[];
+}
+
 /** The server's metrics: the host's run counters plus HTTP responses. */
 export class Metrics {
   /** The host's run counters (shared with the core, which updates them). */
@@ -34,7 +48,7 @@ export class Metrics {
   }
 
   /** The Prometheus text exposition. */
-  render(gauges: MetricsGauges): string {
+  render(gauges: MetricsGauges, delivery?: DeliveryMetrics): string {
     const out: string[] = [];
     const head = (name: string, type: string, help: string) =>
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
@@ -83,6 +97,32 @@ export class Metrics {
     out.push(`plughost_store_queue_depth ${gauges.writerQueue()}`);
     head("plughost_store_write_failures_total", "counter", "Store writes that failed finally");
     out.push(`plughost_store_write_failures_total ${gauges.writerFailed()}`);
+    if (delivery) {
+      const subs = delivery.subscribers.map((d) => ({ d, l: `plugin="${esc(d.pluginId)}"` }));
+      head(
+        "plughost_event_delivery_lag",
+        "gauge",
+        "Events in the log after the subscriber's cursor (what it has yet to look at)",
+      );
+      for (const { d, l } of subs) {
+        out.push(`plughost_event_delivery_lag{${l}} ${Math.max(0, delivery.head - d.cursor)}`);
+      }
+      head("plughost_event_deliveries_total", "counter", "Event deliveries by outcome");
+      for (const { d, l } of subs) {
+        out.push(`plughost_event_deliveries_total{${l},outcome="ok"} ${d.delivered}`);
+        out.push(`plughost_event_deliveries_total{${l},outcome="failed"} ${d.failures}`);
+      }
+      head(
+        "plughost_event_dead_letters_total",
+        "counter",
+        "Events given up on after every attempt",
+      );
+      for (const { d, l } of subs) {
+        out.push(`plughost_event_dead_letters_total{${l}} ${d.deadLettered}`);
+      }
+      head("plughost_event_expired_total", "counter", "Events skipped because their TTL passed");
+      for (const { d, l } of subs) out.push(`plughost_event_expired_total{${l}} ${d.expired}`);
+    }
     return out.join("\n") + "\n";
   }
 }

@@ -72,3 +72,12 @@ export {
   RegistryChannel,
   RegistryRepository,
 } from "./registry.ts";
+export {
+  type DeadLetter,
+  type DeadLetterState,
+  type DeliveryOutcome,
+  DeliveryRepository,
+  type LogEvent,
+  type LogPage,
+  type Subscription,
+} from "./delivery.ts";

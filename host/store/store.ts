@@ -9,6 +9,7 @@ import type { Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { existsSync } from "node:fs";
 import { openClient, storageError } from "./client.ts";
+import { DeliveryRepository } from "./delivery.ts";
 import { EventsRepository } from "./events.ts";
 import { interruptRuns, markInterrupted, SHUTDOWN_MESSAGE } from "./interrupted.ts";
 import { KvRepository } from "./kv.ts";
@@ -57,6 +58,8 @@ export interface Store {
   readonly tokens: TokensRepository;
   /** Registry artifacts and this host's install history. */
   readonly registry: RegistryRepository;
+  /** Event delivery: subscriber cursors, delivery rows, dead letters (docs/delivery.md). */
+  readonly delivery: DeliveryRepository;
   /** Drizzle over the same client, for queries the repositories do not cover. */
   readonly db: StoreDb;
   readonly client: Client;
@@ -147,6 +150,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       leases: new LeasesRepository(client),
       tokens: new TokensRepository(db),
       registry: new RegistryRepository(db),
+      delivery: new DeliveryRepository(client),
       db,
       client,
       opened: { migrated, interrupted },

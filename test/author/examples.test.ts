@@ -128,7 +128,7 @@ describe("examples/host-config.json, examples/http/*.sh, examples/deploy/", () =
         status: "ok",
       });
 
-      const events = await bash("events.sh", ["greeter-as.greeted"], vars);
+      const events = await bash("events.sh", ["plugin.greeter-as.greeter-as.greeted"], vars);
       expect(events.code, events.stderr).toBe(0);
       expect(JSON.parse(events.stdout).events[0].payload).toEqual({ name: "Ada", greetings: 1 });
 

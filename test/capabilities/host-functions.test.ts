@@ -163,13 +163,14 @@ describe("capability host functions", () => {
       expect(published.map((e) => e.id)).toEqual(answers.map((a) => a.ok.id));
       expect(published).toEqual([
         expect.objectContaining({
-          type: "probe.done",
+          // Namespaced under the publisher: plugin.<id>.<topic>.
+          type: "plugin.t.pub.probe.done",
           source: "plugin:t.pub",
           pluginId: "t.pub",
           runId: result.runId,
           payload: { n: 1, s: "Zoë" },
         }),
-        expect.objectContaining({ type: "deep.a.b", payload: null }),
+        expect.objectContaining({ type: "plugin.t.pub.deep.a.b", payload: null }),
       ]);
     });
 

@@ -25,8 +25,10 @@ describe("plugins/notifier (example.notifier)", () => {
       id: expect.stringMatching(/^[0-9A-HJKMNP-TV-Z]{26}$/),
     });
     const events = await t.events({ runId: result.runId });
-    expect(events.find((e) => e.type === "notifier.sent")?.id).toBe(output.id);
-    expect(events.find((e) => e.type === "notifier.sent")).toMatchObject({
+    expect(events.find((e) => e.type === "plugin.example.notifier.notifier.sent")?.id).toBe(
+      output.id,
+    );
+    expect(events.find((e) => e.type === "plugin.example.notifier.notifier.sent")).toMatchObject({
       pluginId: "example.notifier",
       payload: { message: "deployed ✓", chars: 10 },
     });

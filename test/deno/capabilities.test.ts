@@ -48,7 +48,10 @@ Deno.test(
       assert.equal(output.topic, "notifier.sent");
       assert.match(output.id, /^[0-9A-HJKMNP-TV-Z]{26}$/);
       const events = await t.events({ runId: result.runId });
-      assert.equal(events.find((e) => e.type === "notifier.sent")?.id, output.id);
+      assert.equal(
+        events.find((e) => e.type === "plugin.example.notifier.notifier.sent")?.id,
+        output.id,
+      );
       assert.ok(!JSON.stringify(events).includes("deno-tok-42"));
     } finally {
       await t.close();

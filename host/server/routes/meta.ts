@@ -42,13 +42,17 @@ export const privateOpenApiRoute = defineRoute("read", openApiConfig);
 export const meta: RouteModule = {
   name: "meta",
   register(app, deps) {
-    app.openapi(guarded(app, metricsRoute), (c) => {
+    app.openapi(guarded(app, metricsRoute), async (c) => {
+      const [head, subscribers] = await Promise.all([
+        deps.store.delivery.head(),
+        deps.store.delivery.subscriptions(),
+      ]);
       const text = deps.metrics.render({
         pluginsLoaded: () => deps.runtime.list().length,
         pluginStates: () => deps.runtime.lifecycle.counts(),
         writerQueue: () => deps.store.writerStats.queued,
         writerFailed: () => deps.store.writerStats.failed,
-      });
+      }, { head, subscribers });
       return c.text(text, 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });
     });
     const route = deps.options.privateOpenApi ? privateOpenApiRoute : openApiRoute;

@@ -9,3 +9,4 @@ export * from "./runs.ts";
 export * from "./tokens.ts";
 export * from "./schedules.ts";
 export * from "./registry.ts";
+export * from "./delivery.ts";
