@@ -179,10 +179,17 @@ export class PluginRuntime {
     return loaded.info;
   }
 
-  /** Unloads a plugin: it stops (its onShutdown runs), then its instances end. */
-  async unload(id: string): Promise<void> {
+  /**
+   * Unloads a plugin: it stops (its onShutdown runs), then its instances end.
+   * `trusted: false` (its signer was revoked or expired) stops it without
+   * running any more of its code.
+   */
+  async unload(id: string, options: { trusted?: boolean } = {}): Promise<void> {
     const loaded = this.#require(id);
-    await this.lifecycle.stop(id, "unloaded");
+    const trusted = options.trusted ?? true;
+    await this.lifecycle.stop(id, trusted ? "unloaded" : "signer no longer trusted", undefined, {
+      hook: trusted,
+    });
     this.#plugins.delete(id);
     this.lifecycle.forget(id);
     await loaded.sandbox.close();

@@ -101,7 +101,8 @@ export async function stopUntrusted(
     const keyIds = info.signers.map((s) => s.keyId);
     if (keyIds.some((id) => trust.trusts(id))) continue;
     if (runtime.get(info.id)?.digest !== info.digest) continue; // replaced meanwhile
-    await runtime.unload(info.id).catch(() => {});
+    // Its signer is no longer trusted: none of its code runs again, not even onShutdown.
+    await runtime.unload(info.id, { trusted: false }).catch(() => {});
     stopped.push({ id: info.id, keyIds });
     void runtime.store.events.append({
       type: "plugin.stopped",

@@ -203,12 +203,19 @@ export class Lifecycles {
    * Stops a plugin: `stopping`, its onShutdown hook when it had started
    * (active or suspended; bounded by its timeout, a failure only recorded),
    * then `stopped`. A plugin already stopped stays so. `withinMs` caps the
-   * hook's timeout (a host's shutdown grace period).
+   * hook's timeout (a host's shutdown grace period); `hook: false` skips it
+   * (a plugin whose signer is no longer trusted runs no more code).
    */
-  async stop(pluginId: string, reason: string, withinMs?: number): Promise<void> {
+  async stop(
+    pluginId: string,
+    reason: string,
+    withinMs?: number,
+    options: { hook?: boolean } = {},
+  ): Promise<void> {
     const entry = this.#entries.get(pluginId);
     if (!entry || entry.state === "stopped" || entry.state === "stopping") return;
-    const started = entry.state === "active" || entry.state === "suspended";
+    const started = (entry.state === "active" || entry.state === "suspended") &&
+      (options.hook ?? true);
     this.move(pluginId, "stopping", reason);
     let extra: Record<string, unknown> = {};
     if (started && hookExport(entry.manifest, "onShutdown") !== undefined) {

@@ -102,8 +102,8 @@ describe("first run on a fresh data directory", () => {
       expect(json.plugins.map((p: { id: string }) => p.id)).toContain("example.hello");
       expect(json.plugins.every((p: { source: string }) => p.source === "served")).toBe(true);
       const text = (await runCli(["plugins"], { env })).stdout;
-      expect(text).toMatch(/^ID +VERSION +STATE +SOURCE +DIGEST\n/);
-      expect(text).toMatch(/example\.hello +1\.0\.0 +served +served: .*hello\.wasm/);
+      expect(text).toMatch(/^ID +VERSION +STATE +LIFECYCLE +SOURCE +DIGEST\n/);
+      expect(text).toMatch(/example\.hello +1\.0\.0 +served +active +served: .*hello\.wasm/);
       expect(text).toContain(`loaded by the server at ${full.listening.url}`);
     } finally {
       full.child.kill("SIGTERM");

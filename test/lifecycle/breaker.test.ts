@@ -119,6 +119,17 @@ describe("circuit breaker", () => {
       lastError: "plugin_error",
     });
     expect(opened[1]?.payload).toMatchObject({ reason: "the probe call failed", probe: true });
+    // Queryable over the API: breaker transitions as events, the onLoad hook as a run.
+    const viaApi = await h.call("/v1/events?type=plugin.breaker_opened&pluginId=example.flaky", {
+      token: h.tokens.read,
+    });
+    expect((await viaApi.json()).events).toHaveLength(2);
+    const runs = (await (await h.call("/v1/runs?pluginId=example.flaky&limit=1000", {
+      token: h.tokens.read,
+    })).json()).runs as { capability: string; trigger: string; status: string }[];
+    expect(runs.filter((r) => r.trigger === "hook")).toEqual([
+      expect.objectContaining({ capability: "hook:onLoad", status: "ok" }),
+    ]);
   }, 60_000);
 
   it(

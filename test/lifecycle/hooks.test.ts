@@ -141,6 +141,21 @@ describe("onShutdown", () => {
     }
   });
 
+  it("runs on unload, but not when the signer is no longer trusted", async () => {
+    t = await testHost();
+    const hooks = { hooks: { onShutdown: "ok" } };
+    await t.host.runtime.load(await lifecyclePlugin(t.key, "t.one", hooks), "test");
+    await t.host.runtime.load(await lifecyclePlugin(t.key, "t.two", hooks), "test");
+    await t.host.runtime.unload("t.one");
+    await t.host.runtime.unload("t.two", { trusted: false });
+    expect((await hookRuns(t, "t.one", "onShutdown")).length).toBe(1);
+    expect((await hookRuns(t, "t.two", "onShutdown")).length).toBe(0);
+    const last = (await t.events({ type: "plugin.state_changed" })).filter((e) =>
+      e.pluginId === "t.two"
+    ).at(-1);
+    expect(last?.payload).toMatchObject({ to: "stopped", reason: "signer no longer trusted" });
+  });
+
   it("an onShutdown that hangs does not keep the host from closing; it is recorded", async () => {
     t = await testHost();
     await t.host.runtime.load(

@@ -6,7 +6,13 @@
  * manifest's breaker and hook timeout.
  */
 import { describe, expect, it } from "vitest";
-import { Breaker, canMove, pluginStates, transitions } from "../../host/lifecycle/mod.ts";
+import {
+  Breaker,
+  canMove,
+  Lifecycles,
+  pluginStates,
+  transitions,
+} from "../../host/lifecycle/mod.ts";
 import { assertMove } from "../../host/lifecycle/states.ts";
 import { parseManifest } from "../../host/manifest/mod.ts";
 import { checkManifest, lifecycleSettings } from "../../host/policy/mod.ts";
@@ -32,6 +38,59 @@ describe("transition table", () => {
     expect(() => assertMove("p", "stopped", "active")).toThrow(
       /cannot go from stopped to active \(from stopped it may go to: loading\)/,
     );
+  });
+});
+
+describe("Lifecycles", () => {
+  it("refuses an illegal move without an event, and gates calls by state", async () => {
+    const events: { type: string; payload: Record<string, unknown> }[] = [];
+    let now = 0;
+    const hooks: string[] = [];
+    const life = new Lifecycles({
+      publish: (e) => events.push(e),
+      runHook: (_id, hook) => {
+        hooks.push(hook);
+        return Promise.resolve({ runId: "r1", ok: true });
+      },
+      restart: () => Promise.resolve(),
+      now: () => now,
+    });
+    const manifest = parseManifest(JSON.stringify({
+      schemaVersion: 1,
+      id: "t.unit",
+      version: "1.0.0",
+      name: "Unit",
+      engines: { host: "*", abi: 1 },
+      capabilities: {},
+      hooks: { onLoad: "start", onShutdown: "stop" },
+    }));
+    life.register("t.unit", manifest, {
+      hookTimeoutMs: 100,
+      breaker: { ...policy, failures: 1, coolDownMs: 10 },
+    });
+    expect(() => life.move("t.unit", "active", "skip loading")).toThrow(/cannot go from installed/);
+    expect(events.map((e) => e.payload.to)).toEqual(["installed"]);
+    expect(() => life.admit("t.unit", undefined)).toThrow(/is installed/);
+    expect(await life.start("t.unit", "test")).toBe("active");
+    expect(hooks).toEqual(["onLoad"]);
+    // onLoad runs only while loading.
+    expect(() => life.admit("t.unit", "onLoad")).toThrow(/runs only while it is loading/);
+    const ticket = life.admit("t.unit", undefined);
+    life.settle(ticket, "trap");
+    expect(life.state("t.unit")).toBe("suspended");
+    expect(() => life.admit("t.unit", undefined)).toThrow(
+      expect.objectContaining({ code: "plugin_suspended", headers: { "retry-after": "1" } }),
+    );
+    now = 10;
+    const probe = life.admit("t.unit", undefined);
+    expect(probe?.probe).toBe(true);
+    life.settle(probe, undefined);
+    expect(life.state("t.unit")).toBe("active");
+    expect(life.counts()).toMatchObject({ active: 1, suspended: 0 });
+    await life.stop("t.unit", "test");
+    expect(hooks).toEqual(["onLoad", "onShutdown"]);
+    expect(events.filter((e) => e.type === "plugin.state_changed").map((e) => e.payload.to))
+      .toEqual(["installed", "loading", "active", "suspended", "active", "stopping", "stopped"]);
   });
 });
 

@@ -106,8 +106,8 @@ export const resumePlugin = defineRoute("admin", {
   path: "/v1/plugins/{id}/resume",
   tags: ["plugins"],
   summary: "Resume a suspended plugin (close its circuit breaker) or retry one in error",
-  description: "A suspended plugin goes back to active at once (its breaker closes, recorded " +
-    "as plugin.breaker_closed and plugin.state_changed); a plugin in state error runs its " +
+  description: "A suspended plugin goes back to active immediately: its breaker closes, " +
+    "recorded as plugin.breaker_closed and plugin.state_changed. A plugin in state error runs its " +
     "onLoad hook again. See docs/lifecycle.md.",
   request: { params: IdParam },
   responses: {

@@ -7,7 +7,7 @@ import { JSONObject } from "../../../sdk/as/json";
 export function work(): i32 {
   const input = tryReadInputJson();
   if (input.error !== null) return fail("input is not valid JSON: " + input.error!);
-  if (input.value!.getBool("fail")) return fail("failing on demand ({\"fail\":true})");
+  if (input.value!.getBool("fail")) return fail('failing on demand ({"fail":true})');
   writeOutputJson(new JSONObject().setBool("ok", true));
   return 0;
 }
