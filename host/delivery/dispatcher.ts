@@ -113,8 +113,6 @@ class Dispatcher implements RunningDelivery {
   readonly #graceMs: number;
   readonly #now: () => number;
   readonly #lanes = new Map<string, Lane>();
-  /** Loaded plugins whose hook cannot be served, reported once each. */
-  readonly #refusedInfos = new WeakSet<PluginInfo>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #ticking: Promise<void> | undefined;
   #again = false;
@@ -253,22 +251,6 @@ class Dispatcher implements RunningDelivery {
       const lane = this.#lanes.get(sub.pluginId);
       if (lane && lane.info === info) {
         seen.add(sub.pluginId);
-        continue;
-      }
-      // invoke resolves a capability name before an export name: a hook export that is also the
-      // name of a capability with another export would run that other export.
-      const shadow = Object.hasOwn(info.manifest.capabilities, sub.export)
-        ? info.manifest.capabilities[sub.export]!.export
-        : sub.export;
-      if (shadow !== sub.export) {
-        if (!this.#refusedInfos.has(info)) {
-          this.#refusedInfos.add(info);
-          this.#report("delivery.hook_refused", "error", sub.pluginId, {
-            message:
-              `hooks.onEvent.export '${sub.export}' is also the name of capability '${sub.export}', ` +
-              `whose export is '${shadow}': rename one; no events are delivered to this version`,
-          });
-        }
         continue;
       }
       seen.add(sub.pluginId);
@@ -454,8 +436,10 @@ class Dispatcher implements RunningDelivery {
       // returns its promise, the run has started and the next lane may take its turn.
       const running = this.#runtime.invoke({
         pluginId: lane.sub.pluginId,
-        capability: lane.sub.export,
-        allowExport: true,
+        // The hook path: the export named by hooks.onEvent, recorded as capability `hook:onEvent`
+        // and counted by the plugin's circuit breaker.
+        capability: "hook:onEvent",
+        hook: "onEvent",
         input: encoder.encode(eventJson(event)),
         trigger: "event",
         runId,

@@ -307,26 +307,6 @@ describe("event delivery", () => {
     60_000,
   );
 
-  it("refuses a hook export that is also a capability name with another export", async () => {
-    const { home, host } = await setup();
-    await host.load(
-      await signedFirstParty("failure-counter", home.key, (m) => {
-        m["id"] = "test.shadow";
-        (m["capabilities"] as Record<string, unknown>)["on_event"] = { export: "count" };
-      }),
-      "test:shadow",
-    );
-    const delivery = host.startDelivery(fast);
-    await until(async () => {
-      await host.store.flush();
-      return (await host.events.query({ type: "delivery.hook_refused" })).events.length === 1;
-    });
-    expect(delivery.status()).toEqual([]);
-    const [refused] = (await host.events.query({ type: "delivery.hook_refused" })).events;
-    expect(refused).toMatchObject({ level: "error", pluginId: "test.shadow" });
-    expect(JSON.stringify(refused!.payload)).toContain("whose export is 'count'");
-  }, 60_000);
-
   it("delivers a subscriber from one host at a time when hosts share the database", async () => {
     const { home, host } = await setup();
     await loadSubscriber(host, home.key, "test.shared", { topics: ["orders.*"] });
