@@ -155,6 +155,18 @@ describe("contracts over HTTP", () => {
       "filter",
     ]);
     expect(contracts[1]!.providers).toEqual([]);
+    // /openapi.json: one operation per contract operation, with the contract's schemas.
+    const doc = await (await h.call("/openapi.json")).json() as {
+      paths: Record<string, { post?: Record<string, unknown> }>;
+    };
+    const list = doc.paths["/v1/contracts/inventory/list"]?.post;
+    expect(list).toMatchObject({
+      operationId: "contract.inventory_1.list",
+      security: [{ bearerAuth: [] }],
+      requestBody: { content: { "application/json": { schema: { type: "object" } } } },
+    });
+    expect(doc.paths["/v1/contracts/{contract}/{operation}"]?.post).toBeDefined();
+    expect(doc.paths["/v1/contracts/command/execute"]?.post).toBeDefined();
     const none = await h.call("/v1/contracts/facts/get", {
       method: "POST",
       token: h.tokens.invoke,

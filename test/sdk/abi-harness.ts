@@ -55,6 +55,10 @@ const handlers: Record<string, Handler> = {
     String(r.topic).startsWith("example.") ? { ok: { id: "01JZ0000000000000000000000" } } : denied(
       `topic "${String(r.topic)}" is not in permissions.events.publish`,
     ),
+  progress: (r) =>
+    typeof r.percent === "number" && (r.percent < 0 || r.percent > 100)
+      ? { error: { code: "invalid_input", message: 'progress: "percent" must be 0-100' } }
+      : { ok: null },
   secret_get: (r) =>
     r.name === "API_TOKEN" ? { ok: { value: "s3cr3t-ü" } } : denied(
       `secret "${String(r.name)}" is not declared in permissions.secrets`,

@@ -85,6 +85,14 @@ describe("sdk/as host bindings", () => {
     });
   });
 
+  it("progress: each report is one progress request with message, percent and data", async () => {
+    expect(await call("progress_steps", {})).toEqual({ first: true, second: true, error: null });
+    expect(requests).toEqual([
+      { fn: "progress", req: { message: "half way", percent: 50 } },
+      { fn: "progress", req: { message: "done", percent: 100, data: { step: "last" } } },
+    ]);
+  });
+
   it("events: publish returns the event id; a denied topic returns the error", async () => {
     const payload = { n: 1, who: "Zoë", nested: [true, null] };
     expect(await call("publish", { topic: "example.greeted", payload }))
