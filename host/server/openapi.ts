@@ -42,6 +42,13 @@ export const operationIds: Readonly<Record<string, string>> = {
   "get /v1/schedules/{name}": "getSchedule",
   "patch /v1/schedules/{name}": "updateSchedule",
   "delete /v1/schedules/{name}": "deleteSchedule",
+  "post /v1/plugins/{id}/resume": "resumePlugin",
+  "get /v1/runs/{id}/stream": "streamRun",
+  "get /v1/events/subscribers": "listEventSubscribers",
+  "get /v1/events/dead-letters": "listDeadLetters",
+  "post /v1/events/dead-letters/{id}/redeliver": "redeliverDeadLetter",
+  "get /v1/contracts": "listContracts",
+  "post /v1/contracts/{contract}/{operation}": "callContract",
 };
 
 const methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -181,6 +188,15 @@ function contractOperation(
         headers: { "x-correlation-id": { schema: { type: "string" } } },
         content: { "application/json": { schema: answer } },
       },
+      400: problemResponse("Malformed JSON"),
+      ...Object.fromEntries(
+        Object.entries({ ...everywhere, 403: "Missing scope" }).map((
+          [status, text],
+        ) => [status, problemResponse(text)]),
+      ),
+      404: problemResponse("No such contract or operation"),
+      422: problemResponse("The input does not match the contract's input schema"),
+      502: problemResponse("Every provider failed (providers_failed)"),
       default: {
         description: "An error (see docs/http-api.md)",
         content: {
