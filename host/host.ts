@@ -5,6 +5,7 @@
  * them starts goes through `Host.invoke`.
  * @module
  */
+import process from "node:process";
 import { type HostPaths, resolvePaths } from "./config/paths.ts";
 import type { HostFunctionProvider } from "./capabilities/types.ts";
 import { type InstallOptions, installPlugin } from "./core/install.ts";
@@ -65,6 +66,12 @@ export interface HostOptions {
   trust?: TrustStore;
   /** The operator policy's load-time check (host/policy `admitter`). */
   admit?: RuntimeOptions["admit"];
+  /**
+   * Plugin config: `env` names this host's environment, whose stored overlay
+   * applies (`host serve --env`; default `$PLUGHOST_ENV`); `variables` is where
+   * PLUGHOST_CONFIG__ variables are read (default: the process environment).
+   */
+  config?: RuntimeOptions["config"];
 }
 
 /**
@@ -178,6 +185,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     ...(options.hostFunctions ? { hostFunctions: options.hostFunctions } : {}),
     ...(options.trust ? { trust: options.trust } : {}),
     ...(options.admit ? { admit: options.admit } : {}),
+    config: { env: process.env.PLUGHOST_ENV || undefined, ...options.config },
     authToken: options.authToken,
   });
   const { store, runtime } = open;

@@ -15,6 +15,7 @@ export const HOST_FUNCTION_NAMES = [
   "event_publish",
   "secret_get",
   "invoke",
+  "config_get",
 ] as const;
 
 /** One of the ABI's host function names. */

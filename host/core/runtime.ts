@@ -12,6 +12,7 @@ import type { Store } from "../store/mod.ts";
 import { type VerifiedPlugin, verifyPlugin } from "../trust/mod.ts";
 import { invokeLoaded } from "./invoke.ts";
 import { RunMetrics } from "./metrics.ts";
+import { PluginConfigs } from "./plugin-configs.ts";
 import { eventLogger } from "./plugin-logger.ts";
 import type {
   HostFunctionSet,
@@ -39,7 +40,10 @@ export class PluginRuntime {
   readonly store: Store;
   /** Every run's counters (by plugin, capability and trigger). */
   readonly metrics: RunMetrics;
+  /** Plugin config: effective values per run, operators' changes (plugin-configs.ts). */
+  readonly configs: PluginConfigs;
   readonly #options: RuntimeOptions;
+  readonly #runConfigs = new Map<string, Record<string, unknown>>();
   readonly #policy: Readonly<Limits>;
   readonly #plugins = new Map<string, LoadedPlugin>();
   #closed = false;
@@ -49,6 +53,7 @@ export class PluginRuntime {
     this.metrics = options.metrics ?? new RunMetrics();
     this.#options = options;
     this.#policy = options.policy ?? defaultPolicy;
+    this.configs = new PluginConfigs(options.store, options.config);
   }
 
   /**
@@ -78,6 +83,7 @@ export class PluginRuntime {
       this.#options.hostFunctions?.(manifest, {
         store: this.store,
         invoke: (request) => this.invoke({ ...request, trigger: "invoke" }),
+        config: (runId) => this.#runConfigs.get(runId),
       })) || { functions: {}, needsWorker: false };
     const sandbox = await loadPlugin(verified.wasm, {
       limits,
@@ -154,11 +160,47 @@ export class PluginRuntime {
     if (loaded.info.state === "disabled") {
       throw new HostError("conflict", `Plugin '${request.pluginId}' is disabled: enable it first`);
     }
+    // Bare modules (dev mode) have no manifest config.
+    const config = loaded.info.bare
+      ? undefined
+      : await this.configs.effective(loaded.info.manifest);
+    if (config?.changed && request.trigger !== "hook") await this.#configHook(loaded, config.seq);
     return await invokeLoaded(
-      { store: this.store, policy: this.#policy, metrics: this.metrics },
+      {
+        store: this.store,
+        policy: this.#policy,
+        metrics: this.metrics,
+        runConfigs: this.#runConfigs,
+      },
       loaded,
       request,
+      config?.values,
     );
+  }
+
+  /**
+   * After an operator's change: re-reads a loaded plugin's config and runs
+   * its `onConfigChange` hook if the change is new to this host. Other hosts
+   * sharing the database notice it at their next run of the plugin.
+   */
+  async configChanged(id: string): Promise<void> {
+    const loaded = this.#plugins.get(id);
+    if (!loaded || loaded.info.bare || this.#closed) return;
+    const config = await this.configs.effective(loaded.info.manifest);
+    if (config.changed) await this.#configHook(loaded, config.seq);
+  }
+
+  /** Runs `hooks.onConfigChange` through the one invoke (trigger `hook`); its failure is its own run's. */
+  async #configHook(loaded: LoadedPlugin, seq: number): Promise<void> {
+    const hook = loaded.info.manifest.hooks?.onConfigChange;
+    if (hook === undefined || loaded.info.state === "disabled") return;
+    await this.invoke({
+      pluginId: loaded.info.id,
+      capability: hook,
+      allowExport: true,
+      input: new TextEncoder().encode(JSON.stringify({ configSeq: seq })),
+      trigger: "hook",
+    }).catch(() => {});
   }
 
   /** Unloads every plugin and drains the store's writer. The store stays open. */

@@ -10,6 +10,7 @@ import type { CallError, Limits, SandboxedPlugin, SandboxLogger, Usage } from ".
 import type { RunTrigger, Store } from "../store/mod.ts";
 import type { TrustStore } from "../trust/mod.ts";
 import type { RunMetrics } from "./metrics.ts";
+import type { PluginConfigsOptions } from "./plugin-configs.ts";
 import type { SchemaIssue } from "./validate.ts";
 
 export type {
@@ -226,4 +227,6 @@ export interface RuntimeOptions {
    * manifest, or returns the limits to apply (its requests, capped per plugin).
    */
   admit?: (manifest: Manifest, requested: Partial<Limits>) => Partial<Limits>;
+  /** Plugin config on this host: its environment and where variables come from (default: base only, the process environment). */
+  config?: PluginConfigsOptions;
 }

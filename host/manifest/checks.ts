@@ -43,6 +43,9 @@ export function exportProblems(manifest: Manifest, exports: readonly ExportInfo[
   if (hooks?.onLoad !== undefined) wanted.push(["hooks.onLoad", hooks.onLoad]);
   if (hooks?.onEvent !== undefined) wanted.push(["hooks.onEvent.export", hooks.onEvent.export]);
   if (hooks?.onShutdown !== undefined) wanted.push(["hooks.onShutdown", hooks.onShutdown]);
+  if (hooks?.onConfigChange !== undefined) {
+    wanted.push(["hooks.onConfigChange", hooks.onConfigChange]);
+  }
   return wanted.filter(([, name]) => !functions.has(name)).map(([path, name]) =>
     `${path}: the module exports no function named '${name}'`
   );

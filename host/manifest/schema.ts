@@ -105,10 +105,21 @@ export const ManifestSchema = z.strictObject({
       priority: z.int().optional(),
     }).optional(),
     onShutdown: exportName.optional(),
+    onConfigChange: exportName.optional().meta({
+      description:
+        'Export run (trigger hook) at the first run after the plugin\'s stored config changed; input {"configSeq": n}',
+    }),
   }).optional(),
   schedules: z.array(schedule).optional(),
-  config: z.strictObject({ schema: jsonSchema.optional(), default: z.unknown().optional() })
-    .optional(),
+  config: z.strictObject({
+    schema: jsonSchema.optional().meta({
+      description:
+        'JSON Schema of the plugin\'s config; fields with "writeOnly": true are secret (redacted outside the plugin)',
+    }),
+    default: z.unknown().optional().meta({
+      description: "The config before operators set anything; must match the schema",
+    }),
+  }).optional(),
   dependencies: z.record(pluginId, semverRange).optional(),
 }).superRefine((manifest, ctx) => {
   // Cross-field rules the JSON Schema cannot express.

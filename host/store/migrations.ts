@@ -39,4 +39,10 @@ export const migrations: readonly Migration[] = [
     when: 1796197567098,
     sql: "ALTER TABLE `plugins` ADD `pinned_key_ids` text DEFAULT '[]' NOT NULL;",
   },
+  {
+    tag: "0006_plugin_config",
+    when: 1796220948637,
+    sql:
+      "CREATE TABLE `plugin_config` (\n\t`seq` integer PRIMARY KEY AUTOINCREMENT NOT NULL,\n\t`plugin_id` text NOT NULL,\n\t`env` text NOT NULL,\n\t`version` integer NOT NULL,\n\t`values` text NOT NULL,\n\t`changed_at` integer NOT NULL,\n\t`changed_by` text NOT NULL\n);\n--> statement-breakpoint\nCREATE UNIQUE INDEX `plugin_config_version_idx` ON `plugin_config` (`plugin_id`,`env`,`version`);--> statement-breakpoint\nCREATE INDEX `plugin_config_seq_idx` ON `plugin_config` (`plugin_id`,`seq`);",
+  },
 ];

@@ -9,6 +9,7 @@ import type { Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { existsSync } from "node:fs";
 import { openClient, storageError } from "./client.ts";
+import { ConfigRepository } from "./config.ts";
 import { EventsRepository } from "./events.ts";
 import { interruptRuns, markInterrupted, SHUTDOWN_MESSAGE } from "./interrupted.ts";
 import { KvRepository } from "./kv.ts";
@@ -54,6 +55,8 @@ export interface Store {
   readonly schedules: SchedulesRepository;
   readonly leases: LeasesRepository;
   readonly tokens: TokensRepository;
+  /** Versions of the values operators set per plugin (host/store/config.ts). */
+  readonly config: ConfigRepository;
   /** Drizzle over the same client, for queries the repositories do not cover. */
   readonly db: StoreDb;
   readonly client: Client;
@@ -143,6 +146,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       schedules: new SchedulesRepository(db),
       leases: new LeasesRepository(client),
       tokens: new TokensRepository(db),
+      config: new ConfigRepository(db),
       db,
       client,
       opened: { migrated, interrupted },
