@@ -49,6 +49,10 @@ export const commands: CommandTable = {
     summary: "Verify plugin files and install them into the data directory",
     load: async () => (await import("./install.ts")).command,
   },
+  config: {
+    summary: "Show or change a plugin's config (get, set KEY=VALUE, unset, history)",
+    load: async () => (await import("./config.ts")).command,
+  },
   plugins: {
     summary: "List installed plugins; enable, disable or remove one",
     load: async () => (await import("./plugins.ts")).command,

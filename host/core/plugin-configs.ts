@@ -269,8 +269,11 @@ function scopeView(v: ConfigVersion, schema: Record<string, unknown> | undefined
   };
 }
 
-/** Dotted keys that differ between two configs (leaves; a replaced object counts as its key). */
+/** Dotted keys of the leaves that differ between two configs. */
 export function changedKeys(a: unknown, b: unknown, prefix = ""): string[] {
+  // An object added or removed as a whole counts by its leaves, as a changed one does.
+  if (prefix !== "" && a === undefined && isObject(b)) a = {};
+  if (prefix !== "" && b === undefined && isObject(a)) b = {};
   if (isObject(a) && isObject(b)) {
     const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort();
     return keys.flatMap((k) =>

@@ -17,6 +17,7 @@ export {
   mergeConfig,
   parseValue,
   pointerOf,
+  putOwn,
   schemaAt,
   setPath,
   unsetPath,

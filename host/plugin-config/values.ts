@@ -26,10 +26,23 @@ export function mergeConfig(...layers: unknown[]): ConfigValues {
 function mergeTwo(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...a };
   for (const [key, value] of Object.entries(b)) {
-    const prev = out[key];
-    out[key] = isObject(prev) && isObject(value) ? mergeTwo(prev, value) : value;
+    const prev = Object.hasOwn(out, key) ? out[key] : undefined;
+    putOwn(out, key, isObject(prev) && isObject(value) ? mergeTwo(prev, value) : value);
   }
   return out;
+}
+
+/**
+ * Sets an own property, even one named `__proto__` (JSON.parse makes such
+ * keys; a plain assignment would replace the object's prototype instead).
+ */
+export function putOwn(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, {
+    value,
+    enumerable: true,
+    writable: true,
+    configurable: true,
+  });
 }
 
 /** `"smtp.port"` -> `["smtp", "port"]`; throws `invalid_input` for an empty segment. */

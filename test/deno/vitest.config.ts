@@ -28,6 +28,7 @@ const spawning = process.env["PLUGHOST_DENO_E2E"] === "1" ? [] : [
   "test/capabilities/cli.test.ts",
   "test/cli/call-records.test.ts",
   "test/cli/completion.test.ts",
+  "test/cli/config.test.ts",
   "test/cli/docs-walk.test.ts",
   "test/cli/first-run.test.ts",
   "test/cli/json-style.test.ts",
