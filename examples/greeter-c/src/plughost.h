@@ -46,6 +46,8 @@ PLUGHOST_USER(event_publish) plughost_handle plughost_event_publish(plughost_han
 PLUGHOST_USER(secret_get) plughost_handle plughost_secret_get(plughost_handle request);
 /** {"plugin", "capability", "input"?} -> {"ok": <callee output JSON>} */
 PLUGHOST_USER(invoke) plughost_handle plughost_invoke(plughost_handle request);
+/** {"key"?} -> {"ok": {"value": <JSON>}}: the plugin's config (all of it for no key or ""); not_found for an absent key */
+PLUGHOST_USER(config_get) plughost_handle plughost_config_get(plughost_handle request);
 
 /* ---- bulk copy (ABI 1.1, wit/host.wit `interface bulk-io`) ---- */
 

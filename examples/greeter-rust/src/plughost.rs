@@ -49,6 +49,7 @@ mod user {
         pub fn event_publish(request: u64) -> u64;
         pub fn secret_get(request: u64) -> u64;
         pub fn invoke(request: u64) -> u64;
+        pub fn config_get(request: u64) -> u64;
     }
 }
 
@@ -74,6 +75,8 @@ pub enum HostFn {
     SecretGet,
     /// `{"plugin", "capability", "input"?}` -> `{"ok": <callee output JSON>}`
     Invoke,
+    /// `{"key"?}` -> `{"ok": {"value": <JSON>}}`: the plugin's config (all of it without a key)
+    ConfigGet,
 }
 
 /// Copies bytes into a new kernel block and returns its handle.
@@ -158,6 +161,7 @@ pub fn call<'a>(f: HostFn, request: &[u8], res: &'a mut [u8]) -> Result<&'a [u8]
             HostFn::EventPublish => user::event_publish(handle),
             HostFn::SecretGet => user::secret_get(handle),
             HostFn::Invoke => user::invoke(handle),
+            HostFn::ConfigGet => user::config_get(handle),
         }
     };
     unsafe { env::extism_free(handle) };
