@@ -20,6 +20,7 @@ const spawning = process.env["PLUGHOST_DENO_E2E"] === "1" ? [] : [
   "test/artifact/cli.test.ts",
   "test/author/authoring-guide.test.ts",
   "test/author/http-fixtures.test.ts",
+  "test/author/config-fixtures.test.ts",
   "test/author/dev.test.ts",
   "test/author/examples.test.ts",
   "test/author/new-build-test.test.ts",
