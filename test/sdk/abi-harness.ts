@@ -59,6 +59,21 @@ const handlers: Record<string, Handler> = {
     r.name === "API_TOKEN" ? { ok: { value: "s3cr3t-ü" } } : denied(
       `secret "${String(r.name)}" is not declared in permissions.secrets`,
     ),
+  config_get: (r): Json => {
+    const config: Record<string, Json> = {
+      greeting: "Hej",
+      smtp: { port: 2525 },
+    };
+    if (r.key === undefined || r.key === "") return { ok: { value: config } };
+    const value = String(r.key).split(".").reduce<Json | undefined>(
+      (at, k) => at !== null && typeof at === "object" && !Array.isArray(at) ? at[k] : undefined,
+      config,
+    );
+    if (value === undefined) {
+      return { error: { code: "not_found", message: `no key '${String(r.key)}'` } };
+    }
+    return { ok: { value } };
+  },
   invoke: (r) =>
     r.plugin === "example.other" && r.capability === "greet"
       ? { ok: { echoed: r.input ?? null, by: "example.other" } }
@@ -98,7 +113,10 @@ export interface SdkPluginOptions {
  * A main-thread Extism plugin for an SDK-built module with the harness's host
  * functions, wired as the host's sandbox wires them (host/sandbox/bulk-io.ts).
  */
-export async function sdkPlugin(wasm: Uint8Array, options: SdkPluginOptions = {}): Promise<Plugin> {
+export async function sdkPlugin(
+  wasm: Uint8Array,
+  options: SdkPluginOptions = {},
+): Promise<Plugin> {
   const linear: LinearMemory = { memory: undefined };
   const functions = {
     ...userFunctions(),

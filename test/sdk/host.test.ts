@@ -9,7 +9,13 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import createPlugin, { type Plugin } from "@extism/extism";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Json, requests, sdkPlugin, store, userFunctions } from "./abi-harness.ts";
+import {
+  type Json,
+  requests,
+  sdkPlugin,
+  store,
+  userFunctions,
+} from "./abi-harness.ts";
 import { compileAssemblyScript, root } from "./asc.ts";
 
 let wasm: Uint8Array;
@@ -82,6 +88,22 @@ describe("sdk/as host bindings", () => {
         code: "permission_denied",
         message: 'secret "OTHER" is not declared in permissions.secrets',
       },
+    });
+  });
+
+  it('config: a dotted key\'s value, the whole config for "", not_found for an absent key', async () => {
+    expect(await call("config_read", { key: "smtp.port" })).toEqual({
+      value: 2525,
+      error: null,
+    });
+    expect(requests).toEqual([{ fn: "config_get", req: { key: "smtp.port" } }]);
+    expect(await call("config_read", { key: "" })).toEqual({
+      value: { greeting: "Hej", smtp: { port: 2525 } },
+      error: null,
+    });
+    expect(await call("config_read", { key: "nope" })).toEqual({
+      value: null,
+      error: { code: "not_found", message: "no key 'nope'" },
     });
   });
 

@@ -8,7 +8,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { BULK_IO_FUNCTIONS, mainBulkIo, workerBulkIo } from "../../host/sandbox/bulk-io.ts";
+import {
+  BULK_IO_FUNCTIONS,
+  mainBulkIo,
+  workerBulkIo,
+} from "../../host/sandbox/bulk-io.ts";
 import { compileAssemblyScript, root } from "./asc.ts";
 
 /** Host function import names from wit/host.wit: `name: func(...)` lines inside `interface host { }`. */
@@ -51,7 +55,7 @@ beforeAll(async () => {
 });
 
 describe("wit/host.wit", () => {
-  it("lists the seven host functions, each (request: json) -> json", () => {
+  it("lists the eight host functions, each (request: json) -> json", () => {
     expect(wit).toEqual([
       "kv_get",
       "kv_set",
@@ -60,6 +64,7 @@ describe("wit/host.wit", () => {
       "event_publish",
       "secret_get",
       "invoke",
+      "config_get",
     ]);
   });
 
@@ -82,7 +87,9 @@ describe("wit/host.wit", () => {
     ]
       .map((m) => {
         // C names carry the plughost_ prefix once: kv_get -> plughost_kv_get.
-        expect(m[2]).toBe(m[1]!.startsWith("plughost_") ? m[1] : `plughost_${m[1]}`);
+        expect(m[2]).toBe(
+          m[1]!.startsWith("plughost_") ? m[1] : `plughost_${m[1]}`,
+        );
         return m[1]!;
       });
     expect(declared.sort()).toEqual([...wit, ...bulk].sort());

@@ -1,5 +1,14 @@
 // Test plugin: exercises every typed host binding and reports what it saw as JSON.
-import { events, http, HttpRequest, invoke, kv, log, secrets } from "../index";
+import {
+  config,
+  events,
+  http,
+  HttpRequest,
+  invoke,
+  kv,
+  log,
+  secrets,
+} from "../index";
 import {
   JSONArray,
   JSONNull,
@@ -130,5 +139,17 @@ export function logs(): i32 {
 /** Result.unwrap on an error aborts the call with "code: message". */
 export function unwrap_denied(): i32 {
   secrets.get("NOT_DECLARED").unwrap();
+  return 0;
+}
+
+/** config.get(key) -> {value, error}. */
+export function config_read(): i32 {
+  const r = config.get(readInputJson().getString("key")!);
+  writeOutputJson(
+    new JSONObject().set("value", r.ok ? r.value : new JSONNull()).set(
+      "error",
+      errorJson(r.error),
+    ),
+  );
   return 0;
 }
