@@ -41,7 +41,8 @@ see a change at their next run of the plugin, without a restart.
                                        the schema types "string" always takes the text
   host config set PLUGIN --file F      Merge a JSON object from F (--replace: replace all)
   host config unset PLUGIN KEY...      Remove stored keys (the default shows again)
-  host config history PLUGIN           Every stored version, newest first
+  host config history PLUGIN           Every stored version of the base (or of --env's
+                                       overlay), newest first
 
 KEY is dotted for nested fields: smtp.port=2525. Fields the schema marks
 "writeOnly": true are secret: shown as "[redacted]" everywhere but in the plugin.

@@ -186,8 +186,10 @@ export class PluginRuntime {
   async configChanged(id: string): Promise<void> {
     const loaded = this.#plugins.get(id);
     if (!loaded || loaded.info.bare || this.#closed) return;
-    const config = await this.configs.effective(loaded.info.manifest);
-    if (config.changed) await this.#configHook(loaded, config.seq);
+    // The change is stored whatever happens here: a config this host cannot use (a variable off
+    // the schema, say) is reported by the runs it refuses, not by the change that was made.
+    const config = await this.configs.effective(loaded.info.manifest).catch(() => undefined);
+    if (config?.changed) await this.#configHook(loaded, config.seq);
   }
 
   /** Runs `hooks.onConfigChange` through the one invoke (trigger `hook`); its failure is its own run's. */
