@@ -12,7 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolvePaths } from "../../host/config/paths.ts";
 import { type OpenHost, openHost, type PluginInfo } from "../../host/core/mod.ts";
 import { setPath } from "../../host/plugin-config/mod.ts";
-import { signPlugin } from "../../host/trust/mod.ts";
+import { MANIFEST_SECTION, setCustomSection } from "../../host/artifact/mod.ts";
+import { checkPlugin, emptyTrustStore, signPlugin, verifyPlugin } from "../../host/trust/mod.ts";
 import { json, outputOf, type TestHost, testHost } from "../capabilities/harness.ts";
 import { firstPartyPlugin, signedFirstParty } from "../helpers/signing.ts";
 
@@ -183,6 +184,24 @@ describe("plugin config", () => {
     } finally {
       await wrong.close();
     }
+  });
+
+  it("verification reports a default that fails its own schema, naming the field", async () => {
+    const { wasm, manifest } = firstPartyPlugin("configured");
+    const parsed = JSON.parse(manifest);
+    parsed.config.default.greeting = 42;
+    // Signing refuses such a manifest, so the file is built by hand (and left unsigned).
+    const file = setCustomSection(
+      wasm,
+      MANIFEST_SECTION,
+      new TextEncoder().encode(JSON.stringify(parsed)),
+    );
+    const report = await checkPlugin(file, emptyTrustStore(), { allowUnsigned: true });
+    expect(report).toMatchObject({ ok: false, reason: "invalid_manifest" });
+    expect(report.message).toContain("config.default/greeting: must be string");
+    const refused = await verifyPlugin(file, emptyTrustStore(), { allowUnsigned: true })
+      .catch((e) => e);
+    expect(refused.message).toContain("config.default/greeting: must be string");
   });
 
   it("signing refuses a default that fails its own schema, naming the field", async () => {
