@@ -8,6 +8,7 @@
  */
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { z } from "zod";
 import { resolvePaths } from "../config/paths.ts";
 import { PluginConfigs } from "../core/mod.ts";
 import { ExitCode, HostError, UsageError } from "../errors.ts";
@@ -15,7 +16,6 @@ import type { Manifest } from "../manifest/mod.ts";
 import {
   type ConfigValues,
   getPath,
-  isObject,
   keyPath,
   mergeConfig,
   parseValue,
@@ -62,6 +62,8 @@ plugin's config schema (nothing stored); 91 storage.
 `;
 
 const actions = ["get", "set", "unset", "history"] as const;
+/** What `--file` holds: one JSON object (checked against the plugin's schema afterwards). */
+const ConfigFile = z.record(z.string(), z.unknown());
 type Action = (typeof actions)[number];
 
 export const command: Command = {
@@ -181,8 +183,14 @@ async function setEdit(ctx: Context): Promise<(current: ConfigValues) => ConfigV
         `Cannot read a JSON object from ${path}: ${error instanceof Error ? error.message : error}`,
       );
     }
-    if (!isObject(parsed)) throw new HostError("invalid_input", `${path} must hold a JSON object`);
-    file = parsed;
+    const checked = ConfigFile.safeParse(parsed);
+    if (!checked.success) {
+      throw new HostError(
+        "invalid_input",
+        `${path} must hold a JSON object, like {"smtp": {"port": 2525}}`,
+      );
+    }
+    file = checked.data;
   }
   const pairs = ctx.rest.map((arg) => {
     const at = arg.indexOf("=");

@@ -196,10 +196,10 @@ describe("plugin config", () => {
       MANIFEST_SECTION,
       new TextEncoder().encode(JSON.stringify(parsed)),
     );
-    const report = await checkPlugin(file, emptyTrustStore(), { allowUnsigned: true });
+    const report = await checkPlugin(file, emptyTrustStore("(none)"), { allowUnsigned: true });
     expect(report).toMatchObject({ ok: false, reason: "invalid_manifest" });
     expect(report.message).toContain("config.default/greeting: must be string");
-    const refused = await verifyPlugin(file, emptyTrustStore(), { allowUnsigned: true })
+    const refused = await verifyPlugin(file, emptyTrustStore("(none)"), { allowUnsigned: true })
       .catch((e) => e);
     expect(refused.message).toContain("config.default/greeting: must be string");
   });
