@@ -9,13 +9,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import createPlugin, { type Plugin } from "@extism/extism";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  type Json,
-  requests,
-  sdkPlugin,
-  store,
-  userFunctions,
-} from "./abi-harness.ts";
+import { type Json, requests, sdkPlugin, store, userFunctions } from "./abi-harness.ts";
 import { compileAssemblyScript, root } from "./asc.ts";
 
 let wasm: Uint8Array;

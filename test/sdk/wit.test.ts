@@ -8,11 +8,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  BULK_IO_FUNCTIONS,
-  mainBulkIo,
-  workerBulkIo,
-} from "../../host/sandbox/bulk-io.ts";
+import { BULK_IO_FUNCTIONS, mainBulkIo, workerBulkIo } from "../../host/sandbox/bulk-io.ts";
 import { compileAssemblyScript, root } from "./asc.ts";
 
 /** Host function import names from wit/host.wit: `name: func(...)` lines inside `interface host { }`. */
