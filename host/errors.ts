@@ -31,6 +31,8 @@ const codes = {
   /** Input that is JSON but does not match the capability's input schema. */
   schema_mismatch: [ExitCode.dataError, 422],
   invalid_manifest: [ExitCode.dataError, 422],
+  /** Plugin config (set by an operator, or from the environment) that fails the manifest's config schema. */
+  invalid_config: [ExitCode.dataError, 422],
   verification_failed: [ExitCode.failed, 422],
   not_found: [ExitCode.failed, 404],
   route_not_found: [ExitCode.usage, 404],

@@ -6,6 +6,7 @@
  * @module
  */
 import { join } from "node:path";
+import process from "node:process";
 import { type HostPaths, resolvePaths } from "./config/paths.ts";
 import { type DeliveryOptions, type RunningDelivery, startDelivery } from "./delivery/mod.ts";
 import type { HostFunctionProvider } from "./capabilities/types.ts";
@@ -78,6 +79,12 @@ export interface HostOptions {
   admit?: RuntimeOptions["admit"];
   /** Hook timeouts and circuit breakers, capped by the policy (host/policy `lifecycleSettings`). */
   lifecycle?: RuntimeOptions["lifecycle"];
+  /**
+   * Plugin config: `env` names this host's environment, whose stored overlay
+   * applies (`host serve --env`; default `$PLUGHOST_ENV`); `variables` is where
+   * PLUGHOST_CONFIG__ variables are read (default: the process environment).
+   */
+  config?: RuntimeOptions["config"];
 }
 
 /**
@@ -216,6 +223,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     trust,
     ...(options.admit ? { admit: options.admit } : {}),
     ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
+    config: { env: process.env.PLUGHOST_ENV || undefined, ...options.config },
     authToken: options.authToken,
   });
   const { store, runtime } = open;

@@ -12,6 +12,7 @@ import { capabilityProvider, type TransportRequest } from "../capabilities/mod.t
 import { HostError } from "../errors.ts";
 import { createHost, type Host } from "../host.ts";
 import { formatIssues } from "../manifest/mod.ts";
+import type { PluginInfo } from "../core/mod.ts";
 import { capabilityValidator } from "../core/validate.ts";
 import { readSigningKey, trustKey } from "../trust/mod.ts";
 import type { Project } from "./project.ts";
@@ -53,6 +54,8 @@ export const TestCaseSchema = z.strictObject({
   secrets: z.record(z.string(), z.string()).optional(),
   /** HTTP answers the call gets instead of the network (the manifest's allowedHosts still apply). */
   http: z.array(HttpFixture).optional(),
+  /** The config operators would store for the plugin in this case, over its `config.default` (what config_get answers). */
+  config: z.record(z.string(), z.unknown()).optional(),
 }).refine((c) => !(c.output !== undefined && c.error !== undefined), {
   message: "give either output or error, not both",
 });
@@ -124,6 +127,8 @@ export async function runCases(
         secrets: { get: (name: string) => secrets[name] },
         httpTransport: (request) => Promise.resolve(answer(fixtures, request)),
       }),
+      // The author's shell must not change what the cases see: no PLUGHOST_CONFIG__ variables.
+      config: { env: undefined, variables: {} },
     });
     try {
       const info = await host.runtime.load(
@@ -131,10 +136,24 @@ export async function runCases(
         project.out,
       );
       const results: CaseResult[] = [];
+      let configured = false;
       for (const testCase of cases) {
         secrets = testCase.secrets ?? {};
         fixtures = testCase.http ?? [];
-        const result = await runCase(host, info.id, testCase);
+        // A case's config is stored as the plugin's (validated like `host config set`); a case
+        // without one after a case with one sees the default again.
+        const failure = testCase.config !== undefined || configured
+          ? await storeConfig(host, info, testCase.config ?? {})
+          : undefined;
+        configured = testCase.config !== undefined;
+        const result = failure === undefined ? await runCase(host, info.id, testCase) : {
+          name: testCase.name,
+          ok: false,
+          failure,
+          fuel: 0,
+          memoryPages: 0,
+          durationMs: 0,
+        };
         results.push(result);
         onResult(result);
       }
@@ -144,6 +163,20 @@ export async function runCases(
     }
   } finally {
     await rm(home, { recursive: true, force: true });
+  }
+}
+
+/** Stores a case's config as the plugin's base; the reason when it is refused (off the schema). */
+async function storeConfig(
+  host: Host,
+  info: PluginInfo,
+  config: Record<string, unknown>,
+): Promise<string | undefined> {
+  try {
+    await host.runtime.configs.change(info.manifest, { by: "host test", edit: () => config });
+    return undefined;
+  } catch (error) {
+    return `the case's "config" was refused: ${error instanceof Error ? error.message : error}`;
   }
 }
 

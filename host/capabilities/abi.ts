@@ -16,6 +16,7 @@ export const HOST_FUNCTION_NAMES = [
   "secret_get",
   "invoke",
   "progress",
+  "config_get",
 ] as const;
 
 /** One of the ABI's host function names. */

@@ -24,6 +24,8 @@ export interface CapabilityContext {
   runs: RunRegistry;
   /** KV views of the calls in progress, by run id. */
   views: Map<string, KvView>;
+  /** The effective plugin config of a run in progress, by run id. */
+  config?: ((runId: string) => Record<string, unknown> | undefined) | undefined;
   /** The operator policy's narrowing of grants (hosts, topics, secrets), if any. */
   narrow?: NarrowPermissions | undefined;
 }

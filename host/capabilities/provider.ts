@@ -10,6 +10,7 @@ import type { CallError, HostCall } from "../sandbox/mod.ts";
 import type { KvLimits, Store } from "../store/mod.ts";
 import { auditDenied } from "./audit.ts";
 import { type CapabilityContext, grantsFor } from "./context.ts";
+import { configFunctions } from "./config-get.ts";
 import { eventFunctions } from "./events.ts";
 import { grantsOf } from "./grants.ts";
 import { capsFor, clampPermissions, type Policy } from "../policy/mod.ts";
@@ -75,6 +76,7 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
       ctx = {
         store: host.store,
         invoke: (request) => host.invoke(request),
+        config: host.config ? (runId) => host.config?.(runId) : undefined,
         secrets,
         policy,
         runs: new RunRegistry(),
@@ -117,6 +119,7 @@ function pluginSet(
       ...kvFunctions(ctx),
       ...eventFunctions(ctx),
       ...secretFunctions(ctx),
+      ...configFunctions(ctx),
       ...invokeFunctions(ctx, invokes),
       ...progressFunctions(ctx),
     },

@@ -64,6 +64,8 @@ export interface HostFunctionHost {
    * `schema_mismatch`.
    */
   invoke(request: ChildRunRequest): Promise<ChildRunResult>;
+  /** The effective plugin config of a run in progress (what `config_get` answers), by run id. */
+  config?(runId: string): Record<string, unknown> | undefined;
 }
 
 /** Builds a plugin's host functions (see host/capabilities/provider.ts). */

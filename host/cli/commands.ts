@@ -77,6 +77,10 @@ export const commands: CommandTable = {
     summary: "Promote or yank a published version (host registry promote ID@VERSION --channel ga)",
     load: async () => (await import("./registry.ts")).command,
   },
+  config: {
+    summary: "Show or change a plugin's config (get, set KEY=VALUE, unset, history)",
+    load: async () => (await import("./config.ts")).command,
+  },
   plugins: {
     summary: "List installed plugins; enable, disable or remove one",
     load: async () => (await import("./plugins.ts")).command,

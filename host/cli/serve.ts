@@ -39,7 +39,9 @@ Options:
   --policy FILE        Operator policy (docs/policy.md; default: $PLUGHOST_HOME/policy.json,
                        absent: the built-in policy); plugins that exceed it are refused or clamped
   --home DIR           Data directory (default: $PLUGHOST_HOME or ./.plughost)
-  --config FILE        JSON config with any of: host, port, plugins, db, trust, home, policy,
+  --env NAME           This host's environment: plugins get the config overlay stored for it
+                       (host config set --env NAME; default: $PLUGHOST_ENV; none: the base)
+  --config FILE        JSON config with any of: host, port, plugins, db, trust, home, policy, env,
                        maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
                        validateOutput, allowUnsigned, graceMs, privateOpenApi (flags win)
   --max-body N         Largest JSON body in bytes (default 1048576)
@@ -62,6 +64,7 @@ const ConfigFile = z.strictObject({
   trust: z.string().optional(),
   home: z.string().optional(),
   policy: z.string().optional(),
+  env: z.string().optional(),
   maxBodyBytes: z.number().int().positive().optional(),
   maxUploadBytes: z.number().int().positive().optional(),
   rateLimit: z.strictObject({
@@ -89,6 +92,7 @@ export const command: Command = {
       trust: { type: "string" },
       home: { type: "string" },
       policy: { type: "string" },
+      env: { type: "string" },
       config: { type: "string" },
       "max-body": { type: "string" },
       "rate-limit": { type: "string" },
@@ -136,6 +140,10 @@ export const command: Command = {
       lifecycle: lifecycleSettings(policy),
       hostFunctions: capabilityProvider({ operatorPolicy: policy }),
       allowUnsigned: values["allow-unsigned"] ?? config.allowUnsigned ?? false,
+      config: {
+        env: values.env ?? config.env ?? (io.env.PLUGHOST_ENV || undefined),
+        variables: io.env,
+      },
     });
     for (const f of host.failed) io.stderr(`host serve: skipped ${f.source}: ${f.error}\n`);
     const unwatch = watchTrust(host.runtime, trust, {

@@ -25,6 +25,8 @@ export interface InvokeDeps {
   metrics: RunMetrics;
   /** The plugins' lifecycles: the circuit breaker admits each run and counts how it ended. */
   lifecycle?: Pick<Lifecycles, "admit" | "settle">;
+  /** The effective config of each run in progress, by run id (what `config_get` answers). */
+  runConfigs?: Map<string, Record<string, unknown>>;
 }
 
 /** What a request runs: the export, and the capability (with its schemas) when it names one. */
@@ -49,6 +51,10 @@ export async function invokeLoaded(
   deps: InvokeDeps,
   loaded: LoadedPlugin,
   request: InvokeRequest,
+  config: Record<string, unknown> = (loaded.info.manifest.config?.default ?? {}) as Record<
+    string,
+    unknown
+  >,
 ): Promise<InvokeResult> {
   const { info, sandbox } = loaded;
   const target = resolveTarget(loaded, request);
@@ -74,8 +80,8 @@ export async function invokeLoaded(
   const begun = performance.now();
   let fuel = 0;
   let failed: string | undefined = "host_error";
+  const runId = request.runId ?? ulid();
   try {
-    const runId = request.runId ?? ulid();
     const applied = recordedLimits(limits);
     const started = deps.store.runs.start({
       id: runId,
@@ -88,10 +94,10 @@ export async function invokeLoaded(
       trigger: request.trigger,
       correlationId: request.correlationId ?? null,
       input: request.input as Uint8Array<ArrayBuffer>,
-      // The fingerprint covers the effective config (the manifest's default until operators
-      // can set values) and the limits applied: two runs that share it ran alike.
+      // The fingerprint covers the effective config (default <- stored <- environment, see
+      // plugin-configs.ts) and the limits applied: two runs that share it ran alike.
       config: {
-        config: (info.manifest.config?.default ?? {}) as NonNullable<RunStart["config"]>,
+        config: config as NonNullable<RunStart["config"]>,
         limits: applied,
       },
       limits: applied,
@@ -102,6 +108,7 @@ export async function invokeLoaded(
       capability: name,
       grants: info.manifest.permissions ?? {},
     };
+    deps.runConfigs?.set(runId, config);
     let result: CallResult & { error?: RunError } = await callWithHooks(
       loaded,
       call,
@@ -163,6 +170,7 @@ export async function invokeLoaded(
     throw error;
   } finally {
     deps.lifecycle?.settle(ticket, outcome);
+    deps.runConfigs?.delete(runId);
     deps.metrics.ended(series, (performance.now() - begun) / 1000, fuel, failed);
   }
 }

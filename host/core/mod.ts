@@ -18,6 +18,17 @@ export {
 } from "./install.ts";
 export { liveTrustOf, stopUntrusted, type TrustWatchOptions, watchTrust } from "./trust-watch.ts";
 export { type OpenHost, openHost, type OpenHostOptions } from "./open-host.ts";
+export {
+  changedKeys,
+  checkEnvName,
+  type ConfigChanged,
+  type ConfigChangeRequest,
+  type ConfigView,
+  type EffectiveConfig,
+  PluginConfigs,
+  type PluginConfigsOptions,
+  type ScopeView,
+} from "./plugin-configs.ts";
 export { interruptRuns } from "./interrupt.ts";
 export {
   capabilityValidator,

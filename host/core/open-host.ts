@@ -39,6 +39,8 @@ export interface OpenHostOptions {
   lifecycle?: RuntimeOptions["lifecycle"];
   /** The trust store to verify with (default: loaded once from `paths.trust`); `host serve` passes a live one. */
   trust?: TrustStore;
+  /** Plugin config: this host's environment (its overlay applies) and where PLUGHOST_CONFIG__ variables come from. */
+  config?: RuntimeOptions["config"];
 }
 
 /** An open host: close it to unload plugins and drain the store. */
@@ -65,6 +67,7 @@ export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
       ...(options.allowUnsigned ? { allowUnsigned: true } : {}),
       ...(options.admit ? { admit: options.admit } : {}),
       ...(options.lifecycle ? { lifecycle: options.lifecycle } : {}),
+      ...(options.config ? { config: options.config } : {}),
       // Every plugin gets the ABI's host functions, scoped to its grants (host/capabilities).
       hostFunctions: options.hostFunctions ?? capabilityProvider(),
       ...(options.cache ?? true ? { cacheDir: options.paths.cache } : {}),

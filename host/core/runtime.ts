@@ -21,6 +21,7 @@ import type { Store } from "../store/mod.ts";
 import { type VerifiedPlugin, verifyPlugin } from "../trust/mod.ts";
 import { invokeLoaded } from "./invoke.ts";
 import { RunMetrics } from "./metrics.ts";
+import { PluginConfigs } from "./plugin-configs.ts";
 import { eventLogger } from "./plugin-logger.ts";
 import type {
   HostFunctionSet,
@@ -52,7 +53,10 @@ export class PluginRuntime {
   readonly metrics: RunMetrics;
   /** Every loaded plugin's lifecycle state, hooks and circuit breaker (host/lifecycle). */
   readonly lifecycle: Lifecycles;
+  /** Plugin config: effective values per run, operators' changes (plugin-configs.ts). */
+  readonly configs: PluginConfigs;
   readonly #options: RuntimeOptions;
+  readonly #runConfigs = new Map<string, Record<string, unknown>>();
   readonly #policy: Readonly<Limits>;
   readonly #settings: (manifest: Manifest) => LifecycleSettings;
   readonly #plugins = new Map<string, LoadedPlugin>();
@@ -71,6 +75,7 @@ export class PluginRuntime {
       runHook: (pluginId, hook, timeoutMs) => this.#runHook(pluginId, hook, timeoutMs),
       restart: (pluginId) => this.#restart(pluginId),
     });
+    this.configs = new PluginConfigs(options.store, options.config);
   }
 
   /**
@@ -100,6 +105,7 @@ export class PluginRuntime {
       this.#options.hostFunctions?.(manifest, {
         store: this.store,
         invoke: (request) => this.invoke({ ...request, trigger: "invoke" }),
+        config: (runId) => this.#runConfigs.get(runId),
       })) || { functions: {}, needsWorker: false };
     const sandboxOptions: Parameters<typeof loadPlugin>[1] = {
       limits,
@@ -211,11 +217,50 @@ export class PluginRuntime {
     if (loaded.info.state === "disabled") {
       throw new HostError("conflict", `Plugin '${request.pluginId}' is disabled: enable it first`);
     }
+    // Bare modules (dev mode) have no manifest config.
+    const config = loaded.info.bare
+      ? undefined
+      : await this.configs.effective(loaded.info.manifest);
+    if (config?.changed && request.trigger !== "hook") await this.#configHook(loaded, config.seq);
     return await invokeLoaded(
-      { store: this.store, policy: this.#policy, metrics: this.metrics, lifecycle: this.lifecycle },
+      {
+        store: this.store,
+        policy: this.#policy,
+        metrics: this.metrics,
+        lifecycle: this.lifecycle,
+        runConfigs: this.#runConfigs,
+      },
       loaded,
       request,
+      config?.values,
     );
+  }
+
+  /**
+   * After an operator's change: re-reads a loaded plugin's config and runs
+   * its `onConfigChange` hook if the change is new to this host. Other hosts
+   * sharing the database notice it at their next run of the plugin.
+   */
+  async configChanged(id: string): Promise<void> {
+    const loaded = this.#plugins.get(id);
+    if (!loaded || loaded.info.bare || this.#closed) return;
+    // The change is stored whatever happens here: a config this host cannot use (a variable off
+    // the schema, say) is reported by the runs it refuses, not by the change that was made.
+    const config = await this.configs.effective(loaded.info.manifest).catch(() => undefined);
+    if (config?.changed) await this.#configHook(loaded, config.seq);
+  }
+
+  /** Runs `hooks.onConfigChange` through the one invoke (trigger `hook`); its failure is its own run's. */
+  async #configHook(loaded: LoadedPlugin, seq: number): Promise<void> {
+    const hook = loaded.info.manifest.hooks?.onConfigChange;
+    if (hook === undefined || loaded.info.state === "disabled") return;
+    await this.invoke({
+      pluginId: loaded.info.id,
+      capability: "hook:onConfigChange",
+      hook: "onConfigChange",
+      input: new TextEncoder().encode(JSON.stringify({ configSeq: seq })),
+      trigger: "hook",
+    }).catch(() => {});
   }
 
   /**

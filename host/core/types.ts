@@ -11,6 +11,7 @@ import type { CallError, Limits, SandboxedPlugin, SandboxLogger, Usage } from ".
 import type { RunTrigger, Store } from "../store/mod.ts";
 import type { TrustStore } from "../trust/mod.ts";
 import type { RunMetrics } from "./metrics.ts";
+import type { PluginConfigsOptions } from "./plugin-configs.ts";
 import type { SchemaIssue } from "./validate.ts";
 
 export type {
@@ -240,4 +241,6 @@ export interface RuntimeOptions {
    * policy (host/policy `lifecycleSettings`); default: the built-in policy's.
    */
   lifecycle?: (manifest: Manifest) => LifecycleSettings;
+  /** Plugin config on this host: its environment and where variables come from (default: base only, the process environment). */
+  config?: PluginConfigsOptions;
 }

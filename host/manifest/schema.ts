@@ -215,15 +215,23 @@ export const ManifestSchema = z.strictObject({
       description: "Export a schedule entry with hook: onSchedule calls",
     }),
     onConfigChange: exportName.optional().meta({
-      description: "Export run when the plugin's configuration changes",
+      description:
+        'Export run (trigger hook) at the first run after the plugin\'s stored config changed; input {"configSeq": n}',
     }),
     timeoutMs: z.int().positive().max(600_000).optional().meta({
       description: "Longest onLoad/onShutdown run, in ms (default 5000, capped by the policy)",
     }),
   }).optional(),
   schedules: z.array(schedule).optional(),
-  config: z.strictObject({ schema: jsonSchema.optional(), default: z.unknown().optional() })
-    .optional(),
+  config: z.strictObject({
+    schema: jsonSchema.optional().meta({
+      description:
+        'JSON Schema of the plugin\'s config; fields with "writeOnly": true are secret (redacted outside the plugin)',
+    }),
+    default: z.unknown().optional().meta({
+      description: "The config before operators set anything; must match the schema",
+    }),
+  }).optional(),
   dependencies: z.record(
     pluginId,
     z.union([

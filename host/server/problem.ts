@@ -137,6 +137,7 @@ export const problemTitles: Readonly<Record<ProblemCode, string>> = {
   invalid_json: "Invalid JSON",
   schema_mismatch: "Input does not match the schema",
   invalid_manifest: "Invalid plugin manifest",
+  invalid_config: "Config does not match the schema",
   verification_failed: "Plugin verification failed",
   not_found: "Not found",
   route_not_found: "No such route",

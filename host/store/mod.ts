@@ -55,6 +55,7 @@ export {
   TokenScope,
   TokensRepository,
 } from "./tokens.ts";
+export { type ConfigChange, ConfigRepository, type ConfigVersion } from "./config.ts";
 export type { WriterOptions, WriterStats } from "./writer.ts";
 export {
   MissedPolicy,

@@ -10,6 +10,7 @@ import { drizzle } from "drizzle-orm/libsql";
 import { existsSync } from "node:fs";
 import { openClient, storageError } from "./client.ts";
 import { DeliveryRepository } from "./delivery.ts";
+import { ConfigRepository } from "./config.ts";
 import { EventsRepository } from "./events.ts";
 import { interruptRuns, markInterrupted, SHUTDOWN_MESSAGE } from "./interrupted.ts";
 import { KvRepository } from "./kv.ts";
@@ -60,6 +61,8 @@ export interface Store {
   readonly registry: RegistryRepository;
   /** Event delivery: subscriber cursors, delivery rows, dead letters (docs/delivery.md). */
   readonly delivery: DeliveryRepository;
+  /** Versions of the values operators set per plugin (host/store/config.ts). */
+  readonly config: ConfigRepository;
   /** Drizzle over the same client, for queries the repositories do not cover. */
   readonly db: StoreDb;
   readonly client: Client;
@@ -151,6 +154,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       tokens: new TokensRepository(db),
       registry: new RegistryRepository(db),
       delivery: new DeliveryRepository(client),
+      config: new ConfigRepository(db),
       db,
       client,
       opened: { migrated, interrupted },

@@ -10,6 +10,7 @@ import { moduleProblemOf, parseModule, type WasmModule } from "../artifact/modul
 import { MANIFEST_SECTION, SIGNATURE_SECTION } from "../artifact/names.ts";
 import { HostError } from "../errors.ts";
 import { engineProblems, exportProblems } from "../manifest/checks.ts";
+import { configProblems } from "../plugin-config/check.ts";
 import { parseManifest } from "../manifest/parse.ts";
 import { fromBase64 } from "./base64.ts";
 import { verify } from "./ed25519.ts";
@@ -111,7 +112,7 @@ export async function checkPlugin(
     if (moduleProblemOf(error) !== "malformed") throw error;
     return fail("malformed", (error as HostError).message);
   }
-  const missing = exportProblems(report.manifest, exports);
+  const missing = [...exportProblems(report.manifest, exports), ...configProblems(report.manifest)];
   if (missing.length > 0) {
     return fail("invalid_manifest", `Invalid manifest: ${missing.join("; ")}`);
   }

@@ -13,6 +13,7 @@ import { parseModule } from "../artifact/module.ts";
 import { MANIFEST_SECTION, SIGNATURE_SECTION } from "../artifact/names.ts";
 import { HostError } from "../errors.ts";
 import { engineProblems, exportProblems } from "../manifest/checks.ts";
+import { configProblems } from "../plugin-config/check.ts";
 import { parseManifest } from "../manifest/parse.ts";
 import type { Manifest } from "../manifest/schema.ts";
 import { toBase64 } from "./base64.ts";
@@ -103,7 +104,10 @@ export async function signPlugin(
     }
     manifest = parseManifest(manifestSections[0]?.data);
   }
-  const missing = exportProblems(manifest, moduleInfo(module).exports);
+  const missing = [
+    ...exportProblems(manifest, moduleInfo(module).exports),
+    ...configProblems(manifest),
+  ];
   if (missing.length > 0) {
     throw new HostError("invalid_manifest", `Invalid manifest: ${missing.join("; ")}`);
   }

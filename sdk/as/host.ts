@@ -54,6 +54,11 @@ export declare function secret_get(request: u64): u64;
 @external("extism:host/user", "invoke")
 export declare function invoke(request: u64): u64;
 
+/** `config_get {key?}` -> `{value}`: the plugin's config (all of it without a key). */
+// @ts-ignore: decorator
+@external("extism:host/user", "config_get")
+export declare function config_get(request: u64): u64;
+
 /** Reads an Extism memory block's bytes. */
 export function readBlock(handle: u64): Uint8Array {
   return blockBytes(handle);

@@ -11,6 +11,7 @@ export * from "./result";
 export { kv, KvPage } from "./kv";
 export { events } from "./events";
 export { secrets } from "./secrets";
+export { config } from "./config";
 export { invoke } from "./invoke";
 export { http, HttpRequest, HttpResponse } from "./http";
 export { log } from "./log";

@@ -55,7 +55,7 @@ const handlers: Record<string, Handler> = {
     String(r.topic).startsWith("example.") ? { ok: { id: "01JZ0000000000000000000000" } } : denied(
       `topic "${String(r.topic)}" is not in permissions.events.publish`,
     ),
-  progress: (r) =>
+  progress: (r): Json =>
     typeof r.percent === "number" && (r.percent < 0 || r.percent > 100)
       ? { error: { code: "invalid_input", message: 'progress: "percent" must be 0-100' } }
       : { ok: null },
@@ -63,6 +63,21 @@ const handlers: Record<string, Handler> = {
     r.name === "API_TOKEN" ? { ok: { value: "s3cr3t-ü" } } : denied(
       `secret "${String(r.name)}" is not declared in permissions.secrets`,
     ),
+  config_get: (r): Json => {
+    const config: Record<string, Json> = {
+      greeting: "Hej",
+      smtp: { port: 2525 },
+    };
+    if (r.key === undefined || r.key === "") return { ok: { value: config } };
+    const value = String(r.key).split(".").reduce<Json | undefined>(
+      (at, k) => at !== null && typeof at === "object" && !Array.isArray(at) ? at[k] : undefined,
+      config,
+    );
+    if (value === undefined) {
+      return { error: { code: "not_found", message: `no key '${String(r.key)}'` } };
+    }
+    return { ok: { value } };
+  },
   invoke: (r) =>
     r.plugin === "example.other" && r.capability === "greet"
       ? { ok: { echoed: r.input ?? null, by: "example.other" } }
@@ -102,7 +117,10 @@ export interface SdkPluginOptions {
  * A main-thread Extism plugin for an SDK-built module with the harness's host
  * functions, wired as the host's sandbox wires them (host/sandbox/bulk-io.ts).
  */
-export async function sdkPlugin(wasm: Uint8Array, options: SdkPluginOptions = {}): Promise<Plugin> {
+export async function sdkPlugin(
+  wasm: Uint8Array,
+  options: SdkPluginOptions = {},
+): Promise<Plugin> {
   const linear: LinearMemory = { memory: undefined };
   const functions = {
     ...userFunctions(),

@@ -93,6 +93,22 @@ describe("sdk/as host bindings", () => {
     ]);
   });
 
+  it('config: a dotted key\'s value, the whole config for "", not_found for an absent key', async () => {
+    expect(await call("config_read", { key: "smtp.port" })).toEqual({
+      value: 2525,
+      error: null,
+    });
+    expect(requests).toEqual([{ fn: "config_get", req: { key: "smtp.port" } }]);
+    expect(await call("config_read", { key: "" })).toEqual({
+      value: { greeting: "Hej", smtp: { port: 2525 } },
+      error: null,
+    });
+    expect(await call("config_read", { key: "nope" })).toEqual({
+      value: null,
+      error: { code: "not_found", message: "no key 'nope'" },
+    });
+  });
+
   it("events: publish returns the event id; a denied topic returns the error", async () => {
     const payload = { n: 1, who: "Zoë", nested: [true, null] };
     expect(await call("publish", { topic: "example.greeted", payload }))

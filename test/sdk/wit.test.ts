@@ -61,6 +61,7 @@ describe("wit/host.wit", () => {
       "secret_get",
       "invoke",
       "progress",
+      "config_get",
     ]);
   });
 
@@ -83,7 +84,9 @@ describe("wit/host.wit", () => {
     ]
       .map((m) => {
         // C names carry the plughost_ prefix once: kv_get -> plughost_kv_get.
-        expect(m[2]).toBe(m[1]!.startsWith("plughost_") ? m[1] : `plughost_${m[1]}`);
+        expect(m[2]).toBe(
+          m[1]!.startsWith("plughost_") ? m[1] : `plughost_${m[1]}`,
+        );
         return m[1]!;
       });
     expect(declared.sort()).toEqual([...wit, ...bulk].sort());

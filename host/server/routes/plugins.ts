@@ -11,6 +11,7 @@ import type { RouteModule, ServerApp, ServerDeps } from "../context.ts";
 import { forHttp } from "../http-wording.ts";
 import { pluginDetail, pluginSummary } from "../plugin-view.ts";
 import { defineRoute, guarded } from "../route.ts";
+import { registerConfigRoutes } from "./plugin-config.ts";
 import { PluginDetail, PluginSummary, problemContent } from "../schemas.ts";
 
 const IdParam = z.object({ id: z.string().min(1).max(200) });
@@ -172,6 +173,7 @@ export const plugins: RouteModule = {
       await uninstallPlugin(deps.runtime, c.req.valid("param").id, { pluginsDir: deps.pluginsDir });
       return c.body(null, 204);
     });
+    registerConfigRoutes(app, deps);
   },
 };
 

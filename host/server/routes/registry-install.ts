@@ -26,7 +26,8 @@ export const installFromRegistryRoute = defineRoute("admin", {
   path: "/v1/plugins/install",
   tags: ["plugins"],
   summary: "Install or update plugins from a registry (consent for new permissions)",
-  description: "Resolves `plugins` (`id` or `id@range`) and their dependencies on the registry at " +
+  description:
+    "Resolves `plugins` (`id` or `id@range`) and their dependencies on the registry at " +
     "`registry` with what is installed, verifies every file against this server's trust store and " +
     "installs the set (all or nothing; the lockfile is rewritten). `update` lists installed ids " +
     "free to move to their newest version. A replaced plugin asking for new permissions answers " +

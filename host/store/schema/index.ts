@@ -10,3 +10,4 @@ export * from "./tokens.ts";
 export * from "./schedules.ts";
 export * from "./registry.ts";
 export * from "./delivery.ts";
+export * from "./config.ts";

@@ -1,5 +1,5 @@
 // Test plugin: exercises every typed host binding and reports what it saw as JSON.
-import { events, http, HttpRequest, invoke, kv, log, progress, secrets } from "../index";
+import { config, events, http, HttpRequest, invoke, kv, log, progress, secrets } from "../index";
 import {
   JSONArray,
   JSONNull,
@@ -141,6 +141,18 @@ export function progress_steps(): i32 {
     new JSONObject().setBool("first", first.ok).setBool("second", second.ok).set(
       "error",
       errorJson(second.error),
+    ),
+  );
+  return 0;
+}
+
+/** config.get(key) -> {value, error}. */
+export function config_read(): i32 {
+  const r = config.get(readInputJson().getString("key")!);
+  writeOutputJson(
+    new JSONObject().set("value", r.ok ? r.value : new JSONNull()).set(
+      "error",
+      errorJson(r.error),
     ),
   );
   return 0;
