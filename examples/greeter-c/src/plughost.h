@@ -48,6 +48,8 @@ PLUGHOST_USER(secret_get) plughost_handle plughost_secret_get(plughost_handle re
 PLUGHOST_USER(invoke) plughost_handle plughost_invoke(plughost_handle request);
 /** {"message"?, "percent"?, "data"?} -> {"ok": null}; a run.progress event of this run (ABI 1.2) */
 PLUGHOST_USER(progress) plughost_handle plughost_progress(plughost_handle request);
+/** {"key"?} -> {"ok": {"value": <JSON>}}: the plugin's config (all of it for no key or ""); not_found for an absent key */
+PLUGHOST_USER(config_get) plughost_handle plughost_config_get(plughost_handle request);
 
 /* ---- bulk copy (ABI 1.1, wit/host.wit `interface bulk-io`) ---- */
 

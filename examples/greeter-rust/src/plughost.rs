@@ -50,6 +50,7 @@ mod user {
         pub fn secret_get(request: u64) -> u64;
         pub fn invoke(request: u64) -> u64;
         pub fn progress(request: u64) -> u64;
+        pub fn config_get(request: u64) -> u64;
     }
 }
 
@@ -77,6 +78,8 @@ pub enum HostFn {
     Invoke,
     /// `{"message"?, "percent"?, "data"?}` -> `{"ok": null}` (ABI 1.2)
     Progress,
+    /// `{"key"?}` -> `{"ok": {"value": <JSON>}}`: the plugin's config (all of it without a key)
+    ConfigGet,
 }
 
 /// Copies bytes into a new kernel block and returns its handle.
@@ -169,6 +172,7 @@ pub fn call<'a>(f: HostFn, request: &[u8], res: &'a mut [u8]) -> Result<&'a [u8]
             HostFn::SecretGet => user::secret_get(handle),
             HostFn::Invoke => user::invoke(handle),
             HostFn::Progress => user::progress(handle),
+            HostFn::ConfigGet => user::config_get(handle),
         }
     };
     unsafe { env::extism_free(handle) };
