@@ -39,4 +39,10 @@ export const migrations: readonly Migration[] = [
     when: 1796197567098,
     sql: "ALTER TABLE `plugins` ADD `pinned_key_ids` text DEFAULT '[]' NOT NULL;",
   },
+  {
+    tag: "0006_secrets",
+    when: 1796221573315,
+    sql:
+      "CREATE TABLE `plugin_secrets` (\n\t`plugin_id` text NOT NULL,\n\t`name` text NOT NULL,\n\t`version` integer NOT NULL,\n\t`ciphertext` blob NOT NULL,\n\t`iv` blob NOT NULL,\n\t`key_id` text NOT NULL,\n\t`updated_at` integer NOT NULL,\n\tPRIMARY KEY(`plugin_id`, `name`)\n);\n",
+  },
 ];

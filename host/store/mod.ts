@@ -55,6 +55,12 @@ export {
   TokenScope,
   TokensRepository,
 } from "./tokens.ts";
+export {
+  type SealedSecret,
+  type SecretListing,
+  SecretsRepository,
+  type StoredSecret,
+} from "./secrets.ts";
 export type { WriterOptions, WriterStats } from "./writer.ts";
 export {
   MissedPolicy,

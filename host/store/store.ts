@@ -21,6 +21,7 @@ import { PluginsRepository } from "./plugins.ts";
 import { RunsRepository } from "./runs.ts";
 import { SchedulesRepository } from "./schedules.ts";
 import * as schema from "./schema/index.ts";
+import { SecretsRepository } from "./secrets.ts";
 import { TokensRepository } from "./tokens.ts";
 import { ulid } from "./ulid.ts";
 import { dbFilePath, isMemoryUrl, memoryUnsupported } from "./url.ts";
@@ -54,6 +55,8 @@ export interface Store {
   readonly schedules: SchedulesRepository;
   readonly leases: LeasesRepository;
   readonly tokens: TokensRepository;
+  /** Plugin secrets, sealed (host secrets set). */
+  readonly secrets: SecretsRepository;
   /** Drizzle over the same client, for queries the repositories do not cover. */
   readonly db: StoreDb;
   readonly client: Client;
@@ -143,6 +146,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       schedules: new SchedulesRepository(db),
       leases: new LeasesRepository(client),
       tokens: new TokensRepository(db),
+      secrets: new SecretsRepository(db),
       db,
       client,
       opened: { migrated, interrupted },
