@@ -23,6 +23,7 @@ import { type CapabilityPolicy, defaultCapabilityPolicy } from "./policy.ts";
 import { knownSecrets, redactBytes, redactText } from "./redact.ts";
 import { RunRegistry } from "./runs.ts";
 import { secretFunctions } from "./secret-get.ts";
+import { databaseSecrets, SECRETS_KEY_ENV } from "./secret-vault.ts";
 import {
   cachedSecrets,
   chainSecrets,
@@ -54,6 +55,8 @@ export interface CapabilityOptions {
    * 5 s): a rotated value is seen by plugins within it.
    */
   secretsCacheMs?: number;
+  /** The database secrets key's text (default: `$PLUGHOST_SECRETS_KEY` when a plugin's secrets load). */
+  secretsKey?: () => string | undefined;
   /** Host policy (defaults in policy.ts). */
   policy?: Partial<CapabilityPolicy>;
   /**
@@ -87,10 +90,9 @@ export function defaultSecrets(secretsFile?: string): SecretProvider {
  */
 export function capabilityProvider(options: CapabilityOptions = {}): HostFunctionProvider {
   const policy = { ...defaultCapabilityPolicy, ...options.policy };
-  const secrets = cachedSecrets(
-    options.secrets ?? defaultSecrets(options.secretsFile),
-    options.secretsCacheMs ?? SECRET_CACHE_MS,
-  );
+  const cacheMs = options.secretsCacheMs ?? SECRET_CACHE_MS;
+  const configured = options.secrets ?? defaultSecrets(options.secretsFile);
+  const keyText = options.secretsKey ?? (() => process.env[SECRETS_KEY_ENV]);
   const operator = options.operatorPolicy;
   const contexts = new WeakMap<Store, CapabilityContext>();
   const contextFor = (host: HostFunctionHost): CapabilityContext => {
@@ -99,7 +101,11 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
       ctx = {
         store: host.store,
         invoke: (request) => host.invoke(request),
-        secrets,
+        // The database's own values (host secrets set) first, then the configured providers.
+        secrets: cachedSecrets(
+          chainSecrets(databaseSecrets(host.store.secrets, keyText, cacheMs), configured),
+          cacheMs,
+        ),
         policy,
         runs: new RunRegistry(),
         views: new Map(),

@@ -10,7 +10,7 @@ import { z } from "zod";
 import { resolvePaths } from "../config/paths.ts";
 import { ExitCode, HostError } from "../errors.ts";
 import { onSignal } from "../adapter/signals.ts";
-import { capabilityProvider } from "../capabilities/mod.ts";
+import { capabilityProvider, SECRETS_KEY_ENV } from "../capabilities/mod.ts";
 import { createHost } from "../host.ts";
 import { admitter, defaultPolicyPath, loadPolicy } from "../policy/mod.ts";
 import { watchTrust } from "../core/mod.ts";
@@ -38,8 +38,10 @@ Options:
   --policy FILE        Operator policy (docs/policy.md; default: $PLUGHOST_HOME/policy.json,
                        absent: the built-in policy); plugins that exceed it are refused or clamped
   --home DIR           Data directory (default: $PLUGHOST_HOME or ./.plughost)
+  --secrets-file PATH  Plugin secrets: a JSON file or a directory of files (docs/security.md#secrets;
+                       default: $PLUGHOST_SECRETS_FILE); database secrets need $PLUGHOST_SECRETS_KEY
   --config FILE        JSON config with any of: host, port, plugins, db, trust, home, policy,
-                       maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
+                       secretsFile, maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
                        validateOutput, allowUnsigned, graceMs, privateOpenApi (flags win)
   --max-body N         Largest JSON body in bytes (default 1048576)
   --rate-limit N       Requests per second per token (default 100; 0: no limit)
@@ -59,6 +61,7 @@ const ConfigFile = z.strictObject({
   trust: z.string().optional(),
   home: z.string().optional(),
   policy: z.string().optional(),
+  secretsFile: z.string().optional(),
   maxBodyBytes: z.number().int().positive().optional(),
   maxUploadBytes: z.number().int().positive().optional(),
   rateLimit: z.strictObject({
@@ -86,6 +89,7 @@ export const command: Command = {
       trust: { type: "string" },
       home: { type: "string" },
       policy: { type: "string" },
+      "secrets-file": { type: "string" },
       config: { type: "string" },
       "max-body": { type: "string" },
       "rate-limit": { type: "string" },
@@ -123,13 +127,21 @@ export const command: Command = {
       policyFlag === undefined ? defaultPolicyPath(paths.home) : resolve(io.cwd, policyFlag),
       policyFlag !== undefined,
     );
+    const secretsFlag = values["secrets-file"] ?? config.secretsFile;
+    const secretsFile = secretsFlag === undefined
+      ? io.env.PLUGHOST_SECRETS_FILE
+      : resolve(io.cwd, secretsFlag);
     const trust = await LiveTrustStore.open(paths.trust);
     const host = await createHost({
       paths,
       pluginDirs,
       trust,
       admit: admitter(policy, policyFile ? `the policy ${policyFile}` : "the built-in policy"),
-      hostFunctions: capabilityProvider({ operatorPolicy: policy }),
+      hostFunctions: capabilityProvider({
+        operatorPolicy: policy,
+        ...(secretsFile === undefined ? {} : { secretsFile }),
+        secretsKey: () => io.env[SECRETS_KEY_ENV],
+      }),
       allowUnsigned: values["allow-unsigned"] ?? config.allowUnsigned ?? false,
     });
     for (const f of host.failed) io.stderr(`host serve: skipped ${f.source}: ${f.error}\n`);

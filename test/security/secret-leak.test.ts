@@ -112,7 +112,8 @@ describe("a plugin that leaks its secret", () => {
 
   it("audits every granted read as secret.read, without the value", async () => {
     const reads = await t.events({ type: "secret.read" });
-    expect(reads.length).toBe(2);
+    // One per run that read (a call the sandbox re-runs reads, and is audited, again).
+    expect(new Set(reads.map((e) => e.runId)).size).toBe(2);
     expect(reads[0]!.pluginId).toBe("t.leak");
     expect(reads[0]!.runId).not.toBeNull();
     expect(reads[0]!.payload).toEqual({ name: "API_TOKEN", provider: "env" });
