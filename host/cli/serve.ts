@@ -170,6 +170,7 @@ export const command: Command = {
         options,
         graceMs: intFlag("grace-ms", values["grace-ms"]) ?? config.graceMs ?? 10_000,
         log: (line) => io.stderr(`host serve: ${line}\n`),
+        secretsKey: () => io.env[SECRETS_KEY_ENV],
       });
     } catch (error) {
       unwatch();

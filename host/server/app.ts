@@ -31,6 +31,7 @@ import { meta } from "./routes/meta.ts";
 import { plugins } from "./routes/plugins.ts";
 import { runs } from "./routes/runs.ts";
 import { schedules } from "./routes/schedules.ts";
+import { secrets } from "./routes/secrets.ts";
 import { cachedVerifier, type TokenVerifier } from "./token-cache.ts";
 
 /** Every route group of the API, in registration order. */
@@ -42,6 +43,7 @@ export const routeModules: readonly RouteModule[] = [
   runs,
   events,
   schedules,
+  secrets,
   meta,
 ];
 
@@ -59,6 +61,8 @@ export interface AppParts {
   log?: (line: string) => void;
   /** Aborted at shutdown, ending event streams (default: never). */
   shutdown?: AbortSignal;
+  /** The database secrets key's text (default: none; `PUT .../secrets/{name}` then answers 503). */
+  secretsKey?: () => string | undefined;
 }
 
 /**
@@ -83,6 +87,7 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     shutdown: parts.shutdown ?? new AbortController().signal,
     ready: parts.ready ?? (() => true),
     log: parts.log ?? (() => {}),
+    secretsKey: parts.secretsKey ?? (() => undefined),
   };
   const app: ServerApp = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {

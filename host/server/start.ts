@@ -23,6 +23,8 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** How long shutdown waits for calls in flight, in ms (default 10000). */
   graceMs?: number;
+  /** The database secrets key's text, for the secrets routes (default: none, they answer 503). */
+  secretsKey?: () => string | undefined;
   /** Longest a request may take to arrive (slow or stalled bodies), in ms (default 30000; Node). */
   requestTimeoutMs?: number;
 }
@@ -46,6 +48,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     pluginsDir: options.pluginsDir,
     options: options.options,
     ...(options.log ? { log: options.log } : {}),
+    ...(options.secretsKey ? { secretsKey: options.secretsKey } : {}),
     shutdown: stopping.signal,
     ready: () => !stopping.signal.aborted,
   });
