@@ -107,7 +107,8 @@ describe("a plugin that leaks its secret", () => {
     const child = (await t.host.store.runs.list({ pluginId: "t.sink", limit: 10 })).runs;
     expect(child.length).toBe(1);
     const lines = (await t.events({ runId: child[0]!.id })).filter((e) => e.type === "plugin.log");
-    expect(lines.map((e) => e.payload)).toEqual([{ message: "[redacted]" }]);
+    expect(lines.length).toBeGreaterThan(0);
+    for (const line of lines) expect(line.payload).toEqual({ message: "[redacted]" });
   });
 
   it("audits every granted read as secret.read, without the value", async () => {
@@ -168,7 +169,11 @@ describe("redaction of values the run did not read", () => {
     const lines = (await t.events({ type: "plugin.log" })).map((e) =>
       `${e.pluginId}: ${(e.payload as { message: string }).message}`
     );
-    expect(lines).toEqual(["t.granted: echo [redacted]", `t.ungranted: echo ${OTHER}`]);
+    // Distinct lines: a call the sandbox re-runs after its main-thread slice logs again.
+    expect([...new Set(lines)]).toEqual([
+      "t.granted: echo [redacted]",
+      `t.ungranted: echo ${OTHER}`,
+    ]);
     expect(await t.events({ type: "secret.read" })).toEqual([]);
   });
 });
