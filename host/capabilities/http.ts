@@ -162,6 +162,12 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
               `the host has no value for secret '${result.injection.secret}' to inject for ${url.host} (permissions.http.inject); the operator sets it`,
             );
           }
+          // Checked here: the runtime's own refusal of a bad header value quotes the value.
+          if (/[\0\r\n]/.test(found.value)) {
+            throw fail(
+              `secret '${result.injection.secret}' holds a line break or NUL, which no header value may; the operator fixes it`,
+            );
+          }
           headers.set(
             result.injection.header,
             (result.injection.format ?? "{}").replace("{}", () => found.value),

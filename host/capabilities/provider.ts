@@ -206,8 +206,11 @@ function pluginSet(
 
 async function beforeCall(ctx: CapabilityContext, call: HostCall): Promise<void> {
   ctx.runs.begin(call.runId, call.pluginId);
-  // Providers that read asynchronously (the database) load the plugin's values now.
-  await ctx.secrets.prepare?.(call.pluginId);
+  // Providers that read asynchronously (the database) load the plugin's values now; a plugin
+  // granted no secret has none to load.
+  if ((ctx.secretNames.get(call.pluginId)?.size ?? 0) > 0) {
+    await ctx.secrets.prepare?.(call.pluginId);
+  }
   await loadView(ctx, call);
 }
 

@@ -171,7 +171,7 @@ export function databaseSecrets(
     async prepare(pluginId) {
       const last = loaded.get(pluginId);
       const t = now();
-      if (last && t - last.at < ttlMs) return;
+      if (last && t - last.at < ttlMs) return false;
       const rows = await repo.sealed(pluginId);
       const values: Loaded = new Map();
       if (rows.length > 0) {
@@ -201,6 +201,7 @@ export function databaseSecrets(
         }
       }
       loaded.set(pluginId, { at: t, values });
+      return true;
     },
   };
 }

@@ -23,8 +23,9 @@ export interface SecretProvider {
   /**
    * Loads what `get` will answer for `pluginId`, for providers that cannot
    * read synchronously (the database); awaited before each run of the plugin.
+   * True when it loaded anew (a cache in front then forgets the plugin's answers).
    */
-  prepare?(pluginId: string): Promise<void>;
+  prepare?(pluginId: string): Promise<boolean | void>;
 }
 
 /** A value and the provider kind that holds it (for `secret.read` audit events). */
@@ -185,7 +186,11 @@ export function chainSecrets(...providers: SecretProvider[]): SecretProvider {
     find,
     get: (name, pluginId) => find(name, pluginId)?.value,
     async prepare(pluginId) {
-      for (const provider of providers) await provider.prepare?.(pluginId);
+      let reloaded = false;
+      for (const provider of providers) {
+        if ((await provider.prepare?.(pluginId)) === true) reloaded = true;
+      }
+      return reloaded;
     },
   };
 }
@@ -204,20 +209,34 @@ export function cachedSecrets(
   ttlMs = SECRET_CACHE_MS,
   now: () => number = Date.now,
 ): SecretProvider {
-  const entries = new Map<string, { found: SecretFound | undefined; at: number }>();
+  // Per plugin id ("" for none), per name.
+  const entries = new Map<string, Map<string, { found: SecretFound | undefined; at: number }>>();
   const find = (name: string, pluginId?: string): SecretFound | undefined => {
-    const key = `${pluginId ?? ""}\0${name}`;
-    const entry = entries.get(key);
+    let own = entries.get(pluginId ?? "");
+    const entry = own?.get(name);
     const t = now();
     if (entry && t - entry.at < ttlMs) return entry.found;
     const found = findSecret(provider, name, pluginId);
-    if (ttlMs > 0) entries.set(key, { found, at: t });
+    if (ttlMs > 0) {
+      if (!own) entries.set(pluginId ?? "", own = new Map());
+      own.set(name, { found, at: t });
+    }
     return found;
   };
   return {
     kind: provider.kind ?? "custom",
     find,
     get: (name, pluginId) => find(name, pluginId)?.value,
-    ...(provider.prepare ? { prepare: (id: string) => provider.prepare!(id) } : {}),
+    ...(provider.prepare
+      ? {
+        async prepare(id: string) {
+          // A provider that loaded anew (the database) must not be hidden behind older answers,
+          // such as an environment value cached before the plugin's first load.
+          const reloaded = await provider.prepare!(id);
+          if (reloaded === true) entries.delete(id);
+          return reloaded;
+        },
+      }
+      : {}),
   };
 }

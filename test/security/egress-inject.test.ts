@@ -43,7 +43,7 @@ describe("egress injection", () => {
     otherPort = (other.address() as AddressInfo).port;
     await probeWasm();
     t = await testHost({
-      secrets: envSecrets("T_", { T_API_TOKEN: TOKEN }),
+      secrets: envSecrets("T_", { T_API_TOKEN: TOKEN, T_BAD: "evil\r\nx-smuggled: 1" }),
       egress: { allowNetworks: ["127.0.0.0/8"] },
     });
     await t.host.runtime.load(
@@ -57,6 +57,15 @@ describe("egress injection", () => {
               format: "Bearer {}",
             },
           },
+        },
+      }),
+      "test",
+    );
+    await t.host.runtime.load(
+      await signedProbe(t.key, "t.bad", {
+        http: {
+          allowedHosts: [`127.0.0.1:${port}`],
+          inject: { [`127.0.0.1:${port}`]: { header: "x-key", secret: "BAD" } },
         },
       }),
       "test",
@@ -93,6 +102,15 @@ describe("egress injection", () => {
   it("cannot carry the value back: a server that echoes it reaches the caller redacted", async () => {
     const result = await t.call("t.inject", "run", ops({ http: `http://127.0.0.1:${port}/echo` }));
     expect(outputOf(result)).toEqual([{ status: 200, body: "you sent Bearer [redacted]" }]);
+  });
+
+  it("refuses to send a value with a line break (no header smuggling), without quoting it", async () => {
+    seen.length = 0;
+    const result = await t.call("t.bad", "run", ops({ http: `http://127.0.0.1:${port}/ok` }));
+    const text = JSON.stringify(result.ok ? outputOf(result) : result.error);
+    expect(text).toContain("holds a line break or NUL");
+    expect(text).not.toContain("smuggled");
+    expect(seen).toEqual([]);
   });
 
   it("never sends the header to another host, not even after a redirect", async () => {

@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   cachedSecrets,
+  chainSecrets,
   databaseSecrets,
   envSecrets,
   importSecretsKey,
@@ -153,5 +154,22 @@ describe("database secrets in a host", () => {
     await provider.prepare!("t.db");
     expect(provider.get("API_TOKEN", "t.db")).toBe("db-v3");
     expect(provider.get("API_TOKEN", "another.plugin")).toBeUndefined();
+  });
+
+  it("a reload of the database drops older cached answers, such as the environment's", async () => {
+    let now = 0;
+    const chained = cachedSecrets(
+      chainSecrets(
+        databaseSecrets(t.host.store.secrets, () => KEY, 1000, () => now),
+        envSecrets("T_", { T_API_TOKEN: "from-env" }),
+      ),
+      1000,
+      () => now,
+    );
+    // Before the plugin's first load (e.g. a log line from start code) only the env answers.
+    expect(chained.get("API_TOKEN", "t.db")).toBe("from-env");
+    expect(await chained.prepare!("t.db")).toBe(true);
+    expect(chained.get("API_TOKEN", "t.db")).toBe("db-v3");
+    expect(await chained.prepare!("t.db")).toBe(false);
   });
 });
