@@ -157,7 +157,7 @@ describe("database secrets in a host", () => {
   });
 
   it("a reload of the database drops older cached answers, such as the environment's", async () => {
-    let now = 0;
+    const now = 0;
     const chained = cachedSecrets(
       chainSecrets(
         databaseSecrets(t.host.store.secrets, () => KEY, 1000, () => now),
