@@ -61,7 +61,7 @@ export interface AppParts {
   log?: (line: string) => void;
   /** Aborted at shutdown, ending event streams (default: never). */
   shutdown?: AbortSignal;
-  /** The database secrets key's text (default: none; `PUT .../secrets/{name}` then answers 503). */
+  /** The database secrets key's text (default: none; `PUT .../secrets/{name}` then answers 409). */
   secretsKey?: () => string | undefined;
 }
 

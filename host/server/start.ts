@@ -23,7 +23,7 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** How long shutdown waits for calls in flight, in ms (default 10000). */
   graceMs?: number;
-  /** The database secrets key's text, for the secrets routes (default: none, they answer 503). */
+  /** The database secrets key's text, for the secrets routes (default: none: setting one answers 409). */
   secretsKey?: () => string | undefined;
   /** Longest a request may take to arrive (slow or stalled bodies), in ms (default 30000; Node). */
   requestTimeoutMs?: number;

@@ -1,7 +1,7 @@
 /**
  * The secrets routes: admin only, a value in and never out, names and
  * versions listed, a running host's next run reads a set value, and a server
- * without PLUGHOST_SECRETS_KEY answers 503 saying so.
+ * without PLUGHOST_SECRETS_KEY answers 409 saying so.
  */
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -62,7 +62,7 @@ describe("secrets routes", () => {
     ]);
   });
 
-  it("deletes (204, then 404); refuses a bad name (400) and a server without the key (503)", async () => {
+  it("deletes (204, then 404); refuses a bad name (400) and a server without the key (409)", async () => {
     const path = "/v1/plugins/t.web/secrets/API_TOKEN";
     expect((await call(app, path, tokens.admin, { method: "DELETE" })).status).toBe(204);
     expect((await call(app, path, tokens.admin, { method: "DELETE" })).status).toBe(404);
@@ -75,7 +75,7 @@ describe("secrets routes", () => {
       method: "PUT",
       body: JSON.stringify({ value: "v" }),
     });
-    expect(noKey.status).toBe(503);
+    expect(noKey.status).toBe(409);
     expect(noKey.headers.get("content-type")).toContain("application/problem+json");
     expect(await noKey.text()).toContain("PLUGHOST_SECRETS_KEY is not set");
   });

@@ -62,7 +62,7 @@ export const putSecret = defineRoute("admin", {
         },
       },
     },
-    503: problemContent(`The server has no ${SECRETS_KEY_ENV}`),
+    409: problemContent(`The server was started without a usable ${SECRETS_KEY_ENV}`),
   },
 });
 
@@ -106,13 +106,17 @@ export const secrets: RouteModule = {
   },
 };
 
-/** The server's key; a server started without one answers 503 saying so. */
+/**
+ * The server's key. A server started without one answers 409 `conflict`
+ * saying so: the request is fine, the server's setup refuses it (not a 5xx,
+ * which would read as the server failing).
+ */
 async function serverKey(deps: ServerDeps) {
   try {
     return await importSecretsKey(deps.secretsKey());
   } catch (error) {
     throw new HostError(
-      "not_ready",
+      "conflict",
       `This server cannot store secrets: ${
         (error as Error).message
       }; restart it with ${SECRETS_KEY_ENV}`,
