@@ -4,7 +4,7 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { z } from "zod";
 import { resolvePaths } from "../config/paths.ts";
@@ -17,7 +17,7 @@ import { watchTrust } from "../core/mod.ts";
 import { LiveTrustStore } from "../trust/mod.ts";
 import type { ServerOptions } from "../server/context.ts";
 import { startServer } from "../server/start.ts";
-import { type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
+import { type CliIo, type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
 import { startHints } from "./serve-hints.ts";
 
 const usage = `Usage: host serve [options]
@@ -39,7 +39,8 @@ Options:
                        absent: the built-in policy); plugins that exceed it are refused or clamped
   --home DIR           Data directory (default: $PLUGHOST_HOME or ./.plughost)
   --secrets-file PATH  Plugin secrets: a JSON file or a directory of files (docs/security.md#secrets;
-                       default: $PLUGHOST_SECRETS_FILE); database secrets need $PLUGHOST_SECRETS_KEY
+                       default: the policy's secretsFile, else $PLUGHOST_SECRETS_FILE); database
+                       secrets need $PLUGHOST_SECRETS_KEY
   --config FILE        JSON config with any of: host, port, plugins, db, trust, home, policy,
                        secretsFile, maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
                        validateOutput, allowUnsigned, graceMs, privateOpenApi (flags win)
@@ -52,6 +53,23 @@ Options:
 
 Exit codes: 0 stopped by a signal; 64 usage; 65 bad config; 91 storage; 93 cannot listen.
 `;
+
+/**
+ * Where `serve` reads the secrets file: the flag (or config), else the
+ * policy's (relative to the policy file), else `$PLUGHOST_SECRETS_FILE`.
+ */
+export function secretsFileOf(
+  flag: string | undefined,
+  fromPolicy: string | undefined,
+  policyFile: string | undefined,
+  io: Pick<CliIo, "cwd" | "env">,
+): string | undefined {
+  if (flag !== undefined) return resolve(io.cwd, flag);
+  if (fromPolicy !== undefined) {
+    return resolve(policyFile === undefined ? io.cwd : dirname(policyFile), fromPolicy);
+  }
+  return io.env.PLUGHOST_SECRETS_FILE;
+}
 
 const ConfigFile = z.strictObject({
   host: z.string().min(1).optional(),
@@ -127,10 +145,12 @@ export const command: Command = {
       policyFlag === undefined ? defaultPolicyPath(paths.home) : resolve(io.cwd, policyFlag),
       policyFlag !== undefined,
     );
-    const secretsFlag = values["secrets-file"] ?? config.secretsFile;
-    const secretsFile = secretsFlag === undefined
-      ? io.env.PLUGHOST_SECRETS_FILE
-      : resolve(io.cwd, secretsFlag);
+    const secretsFile = secretsFileOf(
+      values["secrets-file"] ?? config.secretsFile,
+      policy.secretsFile,
+      policyFile,
+      io,
+    );
     const trust = await LiveTrustStore.open(paths.trust);
     const host = await createHost({
       paths,

@@ -5,7 +5,9 @@
  * a plugin reads a database value through the host's providers, with
  * `secret.read` naming the provider.
  */
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -13,11 +15,13 @@ import {
   chainSecrets,
   databaseSecrets,
   envSecrets,
+  fileSecrets,
   importSecretsKey,
   openSecret,
   sealSecret,
   storeSecret,
 } from "../../host/capabilities/mod.ts";
+import { secretsFileOf } from "../../host/cli/serve.ts";
 import { HostError } from "../../host/errors.ts";
 import { outputOf, type TestHost, testHost } from "../capabilities/harness.ts";
 import { ops, probeWasm, signedProbe } from "../capabilities/probe.ts";
@@ -171,5 +175,40 @@ describe("database secrets in a host", () => {
     expect(await chained.prepare!("t.db")).toBe(true);
     expect(chained.get("API_TOKEN", "t.db")).toBe("db-v3");
     expect(await chained.prepare!("t.db")).toBe(false);
+  });
+});
+
+describe("where host serve reads the secrets file", () => {
+  it("takes the flag, else the policy's (relative to the policy file), else the environment", () => {
+    const io = { cwd: "/work", env: { PLUGHOST_SECRETS_FILE: "/env/secrets.json" } };
+    expect(secretsFileOf("s.json", "p", "/etc/plughost/policy.json", io)).toBe("/work/s.json");
+    expect(secretsFileOf(undefined, "secrets", "/etc/plughost/policy.json", io)).toBe(
+      "/etc/plughost/secrets",
+    );
+    expect(secretsFileOf(undefined, undefined, "/etc/plughost/policy.json", io)).toBe(
+      "/env/secrets.json",
+    );
+    expect(secretsFileOf(undefined, undefined, undefined, { cwd: "/w", env: {} })).toBeUndefined();
+  });
+});
+
+describe("the secrets file", () => {
+  it("reads a directory of files: the plugin's own first, then shared, one newline dropped", () => {
+    const dir = mkdtempSync(join(tmpdir(), "plughost-secret-dir-"));
+    try {
+      mkdirSync(join(dir, "a.b"));
+      writeFileSync(join(dir, "a.b", "TOKEN"), "own\n");
+      writeFileSync(join(dir, "TOKEN"), "shared");
+      writeFileSync(join(dir, "ONLY_SHARED"), "two lines\nkept\n");
+      const secrets = fileSecrets(dir);
+      expect(secrets.get("TOKEN", "a.b")).toBe("own");
+      expect(secrets.get("TOKEN", "c.d")).toBe("shared");
+      expect(secrets.get("ONLY_SHARED", "a.b")).toBe("two lines\nkept");
+      expect(secrets.get("MISSING", "a.b")).toBeUndefined();
+      expect(secrets.get("../TOKEN", "a.b")).toBeUndefined();
+      expect(fileSecrets(join(dir, "nope")).get("TOKEN", "a.b")).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
