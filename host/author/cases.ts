@@ -125,6 +125,8 @@ export async function runCases(
       cache: false,
       hostFunctions: capabilityProvider({
         secrets: { get: (name: string) => secrets[name] },
+        // Each case brings its own values: no answer of one case may be reused by the next.
+        secretsCacheMs: 0,
         httpTransport: (request) => Promise.resolve(answer(fixtures, request)),
       }),
       // The author's shell must not change what the cases see: no PLUGHOST_CONFIG__ variables.

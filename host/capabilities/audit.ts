@@ -10,6 +10,7 @@
 import type { HostCall } from "../sandbox/mod.ts";
 import { errorResult } from "./abi.ts";
 import type { CapabilityContext } from "./context.ts";
+import { knownSecrets, redactText } from "./redact.ts";
 
 /** What a denied call asked for: a key, topic, secret name, invoke target or URL; never a value. */
 export type Asked = Record<string, string>;
@@ -28,6 +29,14 @@ export function auditDenied(
   reason: string,
 ): void {
   if (!withinBudget(ctx, who)) return;
+  // What was asked is the plugin's text (a key, a topic, a URL's host): it may carry a secret.
+  const run = who.runId === null ? undefined : ctx.runs.get(who.runId);
+  const secrets = knownSecrets(
+    ctx,
+    who.pluginId,
+    run ? [run] : who.runId === null ? ctx.runs.runsOf(who.pluginId) : [],
+  );
+  const clean = (text: string) => redactText(text, secrets);
   try {
     void ctx.store.events.append({
       type: "audit.denied",
@@ -35,7 +44,11 @@ export function auditDenied(
       source: "host",
       pluginId: who.pluginId,
       runId: who.runId,
-      payload: { function: fn, asked, reason },
+      payload: {
+        function: fn,
+        asked: Object.fromEntries(Object.entries(asked).map(([k, v]) => [k, clean(v)])),
+        reason: clean(reason),
+      },
     }).catch(() => {});
   } catch {
     // A malformed audit event is a host bug; the plugin still gets its answer.

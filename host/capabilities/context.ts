@@ -28,6 +28,11 @@ export interface CapabilityContext {
   config?: ((runId: string) => Record<string, unknown> | undefined) | undefined;
   /** The operator policy's narrowing of grants (hosts, topics, secrets), if any. */
   narrow?: NarrowPermissions | undefined;
+  /**
+   * Per plugin id, the secret names it is granted (to read or to have
+   * injected): their values are redacted from everything the plugin writes.
+   */
+  secretNames: Map<string, ReadonlySet<string>>;
 }
 
 /** The grants of `call` under the context's policy. */

@@ -10,6 +10,7 @@ import { AbiError, okResult, parseRequest, utf8Length, wellFormed } from "./abi.
 import { denied } from "./audit.ts";
 import { type CapabilityContext, grantsFor, syncFunction } from "./context.ts";
 import { pluginEventsLeft } from "./logger.ts";
+import { holdsSecret, knownSecrets, redactJson } from "./redact.ts";
 import {
   MAX_TOPIC_BYTES,
   publishedType,
@@ -43,6 +44,10 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
           );
         }
         run.published++;
+      }
+      const secrets = knownSecrets(ctx, call.pluginId, run ? [run] : []);
+      if (holdsSecret(topic, secrets)) {
+        throw new AbiError("invalid_input", "event_publish: the topic holds a secret value");
       }
       const root = reservedRoot(topic);
       if (root !== null) {
@@ -88,7 +93,7 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
         source: `plugin:${call.pluginId}`,
         pluginId: call.pluginId,
         runId: call.runId,
-        payload: payload ?? null,
+        payload: redactJson(payload ?? null, secrets),
       });
       written.catch(() => {}); // the writer retries and reports failures itself
       return okResult({ id });

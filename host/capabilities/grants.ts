@@ -18,6 +18,17 @@ export interface Grants {
   /** `plugin.id/capability` targets. */
   invoke: ReadonlySet<string>;
   allowedHosts: string[];
+  /** `permissions.http.inject`: per allowedHosts entry, the header the host adds from a secret. */
+  inject: Readonly<Record<string, Injection>>;
+  /** The secret names `inject` uses (their values are redacted like read ones). */
+  injectSecrets: ReadonlySet<string>;
+}
+
+/** One `permissions.http.inject` entry. */
+export interface Injection {
+  header: string;
+  secret: string;
+  format?: string | undefined;
 }
 
 type Permissions = NonNullable<Manifest["permissions"]>;
@@ -34,6 +45,8 @@ export function grantsOf(permissions: Permissions | undefined, maxKvQuotaBytes: 
     secrets: new Set(p.secrets ?? []),
     invoke: new Set(p.invoke ?? []),
     allowedHosts: p.http?.allowedHosts ?? [],
+    inject: p.http?.inject ?? {},
+    injectSecrets: new Set(Object.values(p.http?.inject ?? {}).map((i) => i.secret)),
   };
 }
 

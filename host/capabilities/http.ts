@@ -7,7 +7,9 @@
  * response size. Failures that are not refusals are `network_error`.
  * @module
  */
+import { type Address, addressKind } from "./egress-address.ts";
 import { EgressGate, type EgressOptions } from "./egress.ts";
+import type { Injection } from "./grants.ts";
 import { pinnedFetch } from "../adapter/pinned-request.ts";
 
 /** Options of `guardedFetch`. */
@@ -29,6 +31,16 @@ export interface GuardedFetchOptions {
    * caps still apply as in production.
    */
   transport?: HttpTransport;
+  /**
+   * `permissions.http.inject`: per allowedHosts entry, a header the host sets
+   * from a secret (see `injectHeader`); `secret` looks a value up.
+   */
+  inject?: {
+    entries: Readonly<Record<string, Injection>>;
+    secret(name: string): { value: string; provider: string } | undefined;
+    /** Called for each request that got a secret (an audit event, no value). */
+    onInjected(url: URL, name: string, provider: string): void;
+  };
 }
 
 /** A request as the gate passes it on, for a transport that answers it without the network. */
@@ -66,6 +78,26 @@ export function hostAllowed(url: URL, allowedHosts: readonly string[]): boolean 
   });
 }
 
+/**
+ * The injection that applies to a request to `url` (the first entry whose
+ * host pattern matches, as allowedHosts match), when the value may travel:
+ * over https, or over http only to a loopback address (a local sidecar or a
+ * test server; never in clear text across a network). Undefined otherwise.
+ */
+export function injectHeader(
+  url: URL,
+  address: Address | undefined,
+  entries: Readonly<Record<string, Injection>>,
+): { host: string; injection: Injection } | undefined {
+  const secure = url.protocol === "https:" ||
+    (address !== undefined && addressKind(address) === "loopback");
+  if (!secure) return undefined;
+  for (const [host, injection] of Object.entries(entries)) {
+    if (hostAllowed(url, [host])) return { host, injection };
+  }
+  return undefined;
+}
+
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 /** A fetch that refuses hosts outside the list and special addresses on every hop, and caps time and size. */
@@ -90,7 +122,11 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
     };
     const fail = (reason: string): Error =>
       new Error(`HTTP request to ${url.origin} failed ${NETWORK_ERROR_MARK}: ${reason}`);
+    // The header injected on the last hop: never carried to the next one (a redirect elsewhere).
+    let injected: string | undefined;
     for (let hop = 0;; hop++) {
+      if (injected !== undefined) headers.delete(injected);
+      injected = undefined;
       if (url.protocol !== "http:" && url.protocol !== "https:") {
         throw deny(hop, `scheme ${url.protocol} is not allowed: only http and https are`);
       }
@@ -106,6 +142,7 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
       };
       const transport = options.transport;
       let send: () => Promise<Response>;
+      let address: Address | undefined;
       if (transport) {
         send = () => transport(sent);
       } else {
@@ -113,7 +150,31 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
         if (!decision.ok) {
           throw decision.denied ? deny(hop, decision.reason) : fail(decision.reason);
         }
+        address = decision.address;
         send = () => pinnedFetch({ ...sent, address: decision.address });
+      }
+      if (options.inject) {
+        const result = injectHeader(url, address, options.inject.entries);
+        if (result) {
+          const found = options.inject.secret(result.injection.secret);
+          if (found === undefined) {
+            throw fail(
+              `the host has no value for secret '${result.injection.secret}' to inject for ${url.host} (permissions.http.inject); the operator sets it`,
+            );
+          }
+          // Checked here: the runtime's own refusal of a bad header value quotes the value.
+          if (/[\0\r\n]/.test(found.value)) {
+            throw fail(
+              `secret '${result.injection.secret}' holds a line break or NUL, which no header value may; the operator fixes it`,
+            );
+          }
+          headers.set(
+            result.injection.header,
+            (result.injection.format ?? "{}").replace("{}", () => found.value),
+          );
+          injected = result.injection.header;
+          options.inject.onInjected(url, result.injection.secret, found.provider);
+        }
       }
       let response: Response;
       try {

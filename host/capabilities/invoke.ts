@@ -14,6 +14,7 @@ import { ulid } from "../store/mod.ts";
 import { errorResult, okResult, parseRequest, wellFormed } from "./abi.ts";
 import { denied } from "./audit.ts";
 import { type CapabilityContext, grantsFor, toErrorResult } from "./context.ts";
+import { knownSecrets, redactJson } from "./redact.ts";
 
 const InvokeRequest = z.object({
   plugin: wellFormed,
@@ -62,6 +63,11 @@ function refuse(ctx: CapabilityContext, call: HostCall, target: string): Uint8Ar
   );
 }
 
+function activeRun(ctx: CapabilityContext, call: HostCall) {
+  const run = ctx.runs.get(call.runId);
+  return run ? [run] : [];
+}
+
 async function invoke(ctx: CapabilityContext, call: HostCall, input: Uint8Array) {
   const req = parseRequest("invoke", input, InvokeRequest);
   const target = `${req.plugin}/${req.capability}`;
@@ -88,7 +94,12 @@ async function invoke(ctx: CapabilityContext, call: HostCall, input: Uint8Array)
     result = await ctx.invoke({
       pluginId: req.plugin,
       capability: req.capability,
-      input: encoder.encode(JSON.stringify(req.input ?? null)),
+      // The callee never receives (and its RunRecord never keeps) the caller's secret values.
+      input: encoder.encode(
+        JSON.stringify(
+          redactJson(req.input ?? null, knownSecrets(ctx, call.pluginId, activeRun(ctx, call))),
+        ),
+      ),
       parentRunId: call.runId,
       runId,
     });

@@ -9,6 +9,7 @@ import { AbiError, okResult, parseRequest, wellFormed } from "./abi.ts";
 import { denied } from "./audit.ts";
 import { type CapabilityContext, grantsFor, syncFunction } from "./context.ts";
 import type { KvView } from "./kv-view.ts";
+import { holdsSecret, knownSecrets, redactText } from "./redact.ts";
 
 const KeyRequest = z.object({ key: wellFormed });
 const SetRequest = z.object({ key: wellFormed, value: wellFormed });
@@ -39,7 +40,16 @@ export function kvFunctions(ctx: CapabilityContext): Record<string, HostFunction
       const { key, value } = parseRequest("kv_set", input, SetRequest);
       const v = view(call, "kv_set", { key });
       if (v instanceof Uint8Array) return v;
-      v.set(key, value);
+      // A secret value is never stored: redacted in the value, refused in the key.
+      const run = ctx.runs.get(call.runId);
+      const secrets = knownSecrets(ctx, call.pluginId, run ? [run] : []);
+      if (holdsSecret(key, secrets)) {
+        throw new AbiError(
+          "invalid_input",
+          "kv_set: the key holds a secret value; keys are stored as is",
+        );
+      }
+      v.set(key, redactText(value, secrets));
       return okResult(null);
     }),
     kv_delete: syncFunction("kv_delete", (call, input) => {

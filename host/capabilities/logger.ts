@@ -11,7 +11,8 @@
 import { HTTP_DENIED_LINE, type SandboxLogger } from "../sandbox/mod.ts";
 import { auditDenied } from "./audit.ts";
 import type { CapabilityContext } from "./context.ts";
-import { type ActiveRun, redact } from "./runs.ts";
+import { knownSecrets, redactText } from "./redact.ts";
+import type { ActiveRun } from "./runs.ts";
 
 type Level = "debug" | "info" | "warn" | "error";
 
@@ -60,10 +61,9 @@ export function runLogger(ctx: CapabilityContext, pluginId: string): SandboxLogg
       }
       if (open.length === 0) return;
     }
-    const text = redact(
-      message.length > MAX_MESSAGE ? message.slice(0, MAX_MESSAGE) + "…" : message,
-      runs,
-    );
+    // Redacted before it is cut: a cut through a value would leave its first part unmatched.
+    const clean = redactText(message, knownSecrets(ctx, pluginId, runs));
+    const text = clean.length > MAX_MESSAGE ? clean.slice(0, MAX_MESSAGE) + "…" : clean;
     try {
       void ctx.store.events.append({
         type: "plugin.log",

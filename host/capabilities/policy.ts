@@ -16,6 +16,11 @@ export interface CapabilityPolicy {
    * `permission_denied` and are counted in one `audit.denied_dropped` event at the run's end.
    */
   deniedPerRun: number;
+  /**
+   * Granted `secret_get` answers per run (default 100), each a `secret.read`
+   * audit event; past it `secret_get` answers `rate_limited`, so no read goes unaudited.
+   */
+  secretReadsPerRun: number;
   /** Longest invoke chain, the first caller included (default 8). */
   maxInvokeDepth: number;
   /** HTTP: largest response body in bytes (default 4 MiB). */
@@ -32,6 +37,7 @@ export const defaultCapabilityPolicy: CapabilityPolicy = {
   publishPerRun: 1000,
   logLinesPerRun: 200,
   deniedPerRun: 100,
+  secretReadsPerRun: 100,
   maxInvokeDepth: 8,
   httpMaxBytes: 4 * 1024 * 1024,
   httpTimeoutMs: 10_000,

@@ -22,18 +22,43 @@ import { progressFunctions } from "./progress.ts";
 import { KvView } from "./kv-view.ts";
 import { runLogger } from "./logger.ts";
 import { type CapabilityPolicy, defaultCapabilityPolicy } from "./policy.ts";
-import { redact, RunRegistry } from "./runs.ts";
+import { knownSecrets, redactBytes, redactText } from "./redact.ts";
+import { RunRegistry } from "./runs.ts";
 import { secretFunctions } from "./secret-get.ts";
-import { chainSecrets, envSecrets, fileSecrets, type SecretProvider } from "./secrets.ts";
-import type { HostFunctionHost, HostFunctionProvider, HostFunctionSet } from "./types.ts";
+import { databaseSecrets, SECRETS_KEY_ENV } from "./secret-vault.ts";
+import {
+  cachedSecrets,
+  chainSecrets,
+  envSecrets,
+  fileSecrets,
+  findSecret,
+  SECRET_CACHE_MS,
+  type SecretProvider,
+} from "./secrets.ts";
+import type {
+  CallOutcome,
+  CallOutput,
+  HostFunctionHost,
+  HostFunctionProvider,
+  HostFunctionSet,
+} from "./types.ts";
 
 /** Options of `capabilityProvider`. */
 export interface CapabilityOptions {
   /**
-   * Where secrets come from. Default: `$PLUGHOST_SECRET_<NAME>`, then the JSON
-   * file named by `$PLUGHOST_SECRETS_FILE` when set.
+   * Where secrets come from. Default: `$PLUGHOST_SECRET_<NAME>`, then the
+   * secrets file (`secretsFile`, else `$PLUGHOST_SECRETS_FILE`) when set.
    */
   secrets?: SecretProvider;
+  /** A JSON secrets file or a directory of secret files (see fileSecrets), for the default provider. */
+  secretsFile?: string;
+  /**
+   * How long a looked-up secret is reused, in ms (default SECRET_CACHE_MS,
+   * 5 s): a rotated value is seen by plugins within it.
+   */
+  secretsCacheMs?: number;
+  /** The database secrets key's text (default: `$PLUGHOST_SECRETS_KEY` when a plugin's secrets load). */
+  secretsKey?: () => string | undefined;
   /** Host policy (defaults in policy.ts). */
   policy?: Partial<CapabilityPolicy>;
   /**
@@ -55,8 +80,8 @@ export interface CapabilityOptions {
 }
 
 /** The default secret provider (see CapabilityOptions.secrets). */
-export function defaultSecrets(): SecretProvider {
-  const file = process.env.PLUGHOST_SECRETS_FILE;
+export function defaultSecrets(secretsFile?: string): SecretProvider {
+  const file = secretsFile ?? process.env.PLUGHOST_SECRETS_FILE;
   return file ? chainSecrets(envSecrets(), fileSecrets(file)) : envSecrets();
 }
 
@@ -67,7 +92,9 @@ export function defaultSecrets(): SecretProvider {
  */
 export function capabilityProvider(options: CapabilityOptions = {}): HostFunctionProvider {
   const policy = { ...defaultCapabilityPolicy, ...options.policy };
-  const secrets = options.secrets ?? defaultSecrets();
+  const cacheMs = options.secretsCacheMs ?? SECRET_CACHE_MS;
+  const configured = options.secrets ?? defaultSecrets(options.secretsFile);
+  const keyText = options.secretsKey ?? (() => process.env[SECRETS_KEY_ENV]);
   const operator = options.operatorPolicy;
   const contexts = new WeakMap<Store, CapabilityContext>();
   const contextFor = (host: HostFunctionHost): CapabilityContext => {
@@ -77,13 +104,18 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
         store: host.store,
         invoke: (request) => host.invoke(request),
         config: host.config ? (runId) => host.config?.(runId) : undefined,
-        secrets,
+        // The database's own values (host secrets set) first, then the configured providers.
+        secrets: cachedSecrets(
+          chainSecrets(databaseSecrets(host.store.secrets, keyText, cacheMs), configured),
+          cacheMs,
+        ),
         policy,
         runs: new RunRegistry(),
         views: new Map(),
         narrow: operator
           ? (pluginId, permissions) => clampPermissions(capsFor(operator, pluginId), permissions)
           : undefined,
+        secretNames: new Map(),
       };
       contexts.set(host.store, ctx);
     }
@@ -112,6 +144,7 @@ function pluginSet(
     ? ctx.narrow(manifest.id, manifest.permissions)
     : manifest.permissions;
   const grants = grantsOf(permissions, ctx.policy.maxKvQuotaBytes);
+  ctx.secretNames.set(manifest.id, new Set([...grants.secrets, ...grants.injectSecrets]));
   const invokes = grants.invoke.size > 0;
   const http = grants.allowedHosts.length > 0;
   const set: HostFunctionSet = {
@@ -130,7 +163,7 @@ function pluginSet(
     // a published event (or an invoke) is final. A progress report is not: like a log line, a
     // re-run reports its steps again rather than failing a long call with `timeout`.
     rerun: { reset: (call) => loadView(ctx, call), final: new Set(["event_publish", "invoke"]) },
-    afterCall: (call, outcome) => afterCall(ctx, call, outcome.ok ? null : outcome.error),
+    afterCall: (call, outcome) => afterCall(ctx, call, outcome),
   };
   if (http) {
     // The gate below checks every hop and audits refusals, so Extism's own
@@ -143,6 +176,25 @@ function pluginSet(
       maxRedirects: ctx.policy.httpMaxRedirects,
       ...(egress ? { egress } : {}),
       ...(transport ? { transport } : {}),
+      ...(Object.keys(grants.inject).length > 0
+        ? {
+          inject: {
+            entries: grants.inject,
+            secret: (name: string) => findSecret(ctx.secrets, name, manifest.id),
+            onInjected(url: URL, name: string, provider: string) {
+              const run = ctx.runs.soleRunOf(manifest.id);
+              void ctx.store.events.append({
+                type: "secret.injected",
+                level: "info",
+                source: "host",
+                pluginId: manifest.id,
+                runId: run?.runId ?? null,
+                payload: { name, provider, host: url.host },
+              }).catch(() => {});
+            },
+          },
+        }
+        : {}),
       onDenied(url, hop, reason) {
         const run = ctx.runs.soleRunOf(manifest.id);
         auditDenied(
@@ -160,6 +212,11 @@ function pluginSet(
 
 async function beforeCall(ctx: CapabilityContext, call: HostCall): Promise<void> {
   ctx.runs.begin(call.runId, call.pluginId);
+  // Providers that read asynchronously (the database) load the plugin's values now; a plugin
+  // granted no secret has none to load.
+  if ((ctx.secretNames.get(call.pluginId)?.size ?? 0) > 0) {
+    await ctx.secrets.prepare?.(call.pluginId);
+  }
   await loadView(ctx, call);
 }
 
@@ -172,12 +229,17 @@ async function loadView(ctx: CapabilityContext, call: HostCall): Promise<void> {
   }
 }
 
-/** Commits a successful call's KV writes, drops a failed one's, reports dropped log lines. */
+/**
+ * Commits a successful call's KV writes, drops a failed one's, reports dropped
+ * log lines, and redacts the plugin's known secret values from the output or
+ * the error message (both reach callers; the message is kept in the RunRecord).
+ */
 async function afterCall(
   ctx: CapabilityContext,
   call: HostCall,
-  failure: CallError | null,
-): Promise<CallError | null> {
+  outcome: CallOutcome,
+): Promise<CallError | CallOutput | null> {
+  const failure = outcome.ok ? null : outcome.error;
   const view = ctx.views.get(call.runId);
   ctx.views.delete(call.runId);
   const run = ctx.runs.end(call.runId);
@@ -214,14 +276,20 @@ async function afterCall(
       payload: { dropped: run.deniedDropped, limit: ctx.policy.deniedPerRun },
     }).catch(() => {});
   }
-  if (error && run && run.secrets.size > 0) {
-    const message = redact(error.message, [run]);
+  const secrets = knownSecrets(ctx, call.pluginId, run ? [run] : []);
+  if (error) {
+    const message = redactText(error.message, secrets);
     if (message !== error.message) {
       error = { ...error, message };
       replaced = true;
     }
+    return replaced ? error : null;
   }
-  return replaced ? error : null;
+  if (outcome.ok) {
+    const output = redactBytes(outcome.output, secrets);
+    if (output !== outcome.output) return { output };
+  }
+  return null;
 }
 
 /** The call's KV limits, or null when KV is not granted. */

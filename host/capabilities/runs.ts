@@ -14,6 +14,8 @@ export interface ActiveRun {
   /** Secret values this run read, for redaction. */
   secrets: Set<string>;
   published: number;
+  /** Granted secret_get answers (each audited). */
+  secretReads: number;
   logLines: number;
   logDropped: number;
   /** `audit.denied` events written for this run, and denials past the budget (only counted). */
@@ -56,6 +58,7 @@ export class RunRegistry {
       chain,
       secrets: new Set(),
       published: 0,
+      secretReads: 0,
       logLines: 0,
       logDropped: 0,
       deniedAudited: 0,
@@ -107,15 +110,4 @@ export class RunRegistry {
       Boolean,
     );
   }
-}
-
-/** Replaces every secret value `runs` read in `text` with `[redacted]`. */
-export function redact(text: string, runs: Iterable<ActiveRun>): string {
-  let out = text;
-  for (const run of runs) {
-    for (const secret of run.secrets) {
-      if (secret.length > 0 && out.includes(secret)) out = out.split(secret).join("[redacted]");
-    }
-  }
-  return out;
 }

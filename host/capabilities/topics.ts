@@ -19,6 +19,7 @@ export const RESERVED_TOPIC_ROOTS: ReadonlySet<string> = new Set([
   "trust",
   "policy",
   "token",
+  "secret",
   "system",
   "delivery",
 ]);

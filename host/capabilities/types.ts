@@ -29,15 +29,21 @@ export interface HostFunctionSet {
   beforeCall?: (call: HostCall) => Promise<void>;
   /**
    * Runs after each call, with how it ended (e.g. to commit or drop the call's
-   * KV writes). A returned error replaces the outcome: the run fails with it.
+   * KV writes). A returned error replaces the outcome: the run fails with it;
+   * a returned `{ output }` replaces a successful call's output (secret values redacted).
    */
-  afterCall?: (call: HostCall, outcome: CallOutcome) => Promise<CallError | null>;
+  afterCall?: (call: HostCall, outcome: CallOutcome) => Promise<CallError | CallOutput | null>;
   /** How the sandbox re-runs a call that outgrew its main-thread slice (docs/sandbox.md). */
   rerun?: Rerun;
 }
 
 /** How a call ended, as `afterCall` sees it. */
-export type CallOutcome = { ok: true } | { ok: false; error: CallError };
+export type CallOutcome = { ok: true; output: Uint8Array } | { ok: false; error: CallError };
+
+/** A replacement output `afterCall` returns for a successful call. */
+export interface CallOutput {
+  output: Uint8Array;
+}
 
 /** A child run a plugin starts through the `invoke` host function (trigger `invoke`). */
 export interface ChildRunRequest {

@@ -45,6 +45,10 @@ export const commands: CommandTable = {
     summary: "Create, list and revoke HTTP API tokens",
     load: async () => (await import("./tokens.ts")).command,
   },
+  secrets: {
+    summary: "Set, unset or list plugin secrets in the database (encrypted; values never shown)",
+    load: async () => (await import("./secrets.ts")).command,
+  },
   schedules: {
     summary: "List, add, pause, resume or remove schedules (host schedules add --cron ...)",
     load: async () => (await import("./schedules.ts")).command,

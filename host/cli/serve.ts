@@ -4,20 +4,20 @@
  * @module
  */
 import { readFile } from "node:fs/promises";
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { z } from "zod";
 import { resolvePaths } from "../config/paths.ts";
 import { ExitCode, HostError } from "../errors.ts";
 import { onSignal } from "../adapter/signals.ts";
-import { capabilityProvider } from "../capabilities/mod.ts";
+import { capabilityProvider, SECRETS_KEY_ENV } from "../capabilities/mod.ts";
 import { createHost } from "../host.ts";
 import { admitter, defaultPolicyPath, lifecycleSettings, loadPolicy } from "../policy/mod.ts";
 import { watchTrust } from "../core/mod.ts";
 import { LiveTrustStore } from "../trust/mod.ts";
 import type { ServerOptions } from "../server/context.ts";
 import { startServer } from "../server/start.ts";
-import { type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
+import { type CliIo, type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
 import { startHints } from "./serve-hints.ts";
 import { registryOf } from "../registry/mod.ts";
 
@@ -41,8 +41,11 @@ Options:
   --home DIR           Data directory (default: $PLUGHOST_HOME or ./.plughost)
   --env NAME           This host's environment: plugins get the config overlay stored for it
                        (host config set --env NAME; default: $PLUGHOST_ENV; none: the base)
+  --secrets-file PATH  Plugin secrets: a JSON file or a directory of files (docs/security.md#secrets;
+                       default: the policy's secretsFile, else $PLUGHOST_SECRETS_FILE); database
+                       secrets need $PLUGHOST_SECRETS_KEY
   --config FILE        JSON config with any of: host, port, plugins, db, trust, home, policy, env,
-                       maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
+                       secretsFile, maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
                        validateOutput, allowUnsigned, graceMs, privateOpenApi (flags win)
   --max-body N         Largest JSON body in bytes (default 1048576)
   --rate-limit N       Requests per second per token (default 100; 0: no limit)
@@ -56,6 +59,23 @@ Options:
 Exit codes: 0 stopped by a signal; 64 usage; 65 bad config; 91 storage; 93 cannot listen.
 `;
 
+/**
+ * Where `serve` reads the secrets file: the flag (or config), else the
+ * policy's (relative to the policy file), else `$PLUGHOST_SECRETS_FILE`.
+ */
+export function secretsFileOf(
+  flag: string | undefined,
+  fromPolicy: string | undefined,
+  policyFile: string | undefined,
+  io: Pick<CliIo, "cwd" | "env">,
+): string | undefined {
+  if (flag !== undefined) return resolve(io.cwd, flag);
+  if (fromPolicy !== undefined) {
+    return resolve(policyFile === undefined ? io.cwd : dirname(policyFile), fromPolicy);
+  }
+  return io.env.PLUGHOST_SECRETS_FILE;
+}
+
 const ConfigFile = z.strictObject({
   host: z.string().min(1).optional(),
   port: z.number().int().min(0).max(65535).optional(),
@@ -65,6 +85,7 @@ const ConfigFile = z.strictObject({
   home: z.string().optional(),
   policy: z.string().optional(),
   env: z.string().optional(),
+  secretsFile: z.string().optional(),
   maxBodyBytes: z.number().int().positive().optional(),
   maxUploadBytes: z.number().int().positive().optional(),
   rateLimit: z.strictObject({
@@ -93,6 +114,7 @@ export const command: Command = {
       home: { type: "string" },
       policy: { type: "string" },
       env: { type: "string" },
+      "secrets-file": { type: "string" },
       config: { type: "string" },
       "max-body": { type: "string" },
       "rate-limit": { type: "string" },
@@ -131,6 +153,12 @@ export const command: Command = {
       policyFlag === undefined ? defaultPolicyPath(paths.home) : resolve(io.cwd, policyFlag),
       policyFlag !== undefined,
     );
+    const secretsFile = secretsFileOf(
+      values["secrets-file"] ?? config.secretsFile,
+      policy.secretsFile,
+      policyFile,
+      io,
+    );
     const trust = await LiveTrustStore.open(paths.trust);
     const host = await createHost({
       paths,
@@ -138,7 +166,11 @@ export const command: Command = {
       trust,
       admit: admitter(policy, policyFile ? `the policy ${policyFile}` : "the built-in policy"),
       lifecycle: lifecycleSettings(policy),
-      hostFunctions: capabilityProvider({ operatorPolicy: policy }),
+      hostFunctions: capabilityProvider({
+        operatorPolicy: policy,
+        ...(secretsFile === undefined ? {} : { secretsFile }),
+        secretsKey: () => io.env[SECRETS_KEY_ENV],
+      }),
       allowUnsigned: values["allow-unsigned"] ?? config.allowUnsigned ?? false,
       config: {
         env: values.env ?? config.env ?? (io.env.PLUGHOST_ENV || undefined),
@@ -172,6 +204,7 @@ export const command: Command = {
         graceMs: intFlag("grace-ms", values["grace-ms"]) ?? config.graceMs ?? 10_000,
         log: (line) => io.stderr(`host serve: ${line}\n`),
         ...(values.registry ? { registry: registryOf(host) } : {}),
+        secretsKey: () => io.env[SECRETS_KEY_ENV],
       });
     } catch (error) {
       unwatch();

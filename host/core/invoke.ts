@@ -325,10 +325,13 @@ async function callWithHooks(
   try {
     replaced = await hooks?.afterCall?.(
       call,
-      result.ok ? { ok: true } : { ok: false, error: result.error },
+      result.ok ? { ok: true, output: result.output } : { ok: false, error: result.error },
     );
   } catch (error) {
     replaced = { class: "host_error" as const, message: messageOf(error) };
   }
-  return replaced ? { ok: false, error: replaced, usage: result.usage } : result;
+  if (!replaced) return result;
+  // A new output only replaces a successful call's (the host redacted secret values in it).
+  if ("output" in replaced) return result.ok ? { ...result, output: replaced.output } : result;
+  return { ok: false, error: replaced, usage: result.usage };
 }

@@ -54,6 +54,28 @@ const capability = z.strictObject({
   output: jsonSchema.optional(),
 });
 
+const hostEntry = z.string().regex(
+  /^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d+)?$/,
+  "must be a host name",
+);
+const secretName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a name like 'API_TOKEN'");
+/** Headers the host sets itself (or that frame the message): never injected. */
+const RESERVED_HEADERS = new Set(["host", "content-length", "transfer-encoding", "connection"]);
+const injection = z.strictObject({
+  header: z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, "must be an HTTP header name")
+    .refine((h) => !RESERVED_HEADERS.has(h.toLowerCase()), {
+      error: "must not be host, content-length, transfer-encoding or connection",
+    }).meta({ description: "The request header the host sets, like 'authorization'" }),
+  secret: secretName.meta({
+    description: "The secret whose value goes into the header; the plugin never reads it",
+  }),
+  format: z.string().max(256).refine((f) => f.split("{}").length === 2 && !/[\r\n]/.test(f), {
+    error: "must hold '{}' exactly once (where the value goes) and no line break",
+  }).optional().meta({
+    description: "The header value, '{}' standing for the secret (default '{}')",
+  }),
+});
+
 const permissions = z.strictObject({
   wasi: z.boolean().optional().meta({
     description:
@@ -71,13 +93,13 @@ const permissions = z.strictObject({
     subscribe: z.array(topicPattern).optional(),
   }).optional(),
   http: z.strictObject({
-    allowedHosts: z.array(
-      z.string().regex(/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d+)?$/, "must be a host name"),
-    ),
+    allowedHosts: z.array(hostEntry),
+    inject: z.record(hostEntry, injection).optional().meta({
+      description:
+        "Per allowedHosts entry, a secret the host adds as a header to the plugin's requests there (https, or http to loopback); the operator's policy must allow the secret",
+    }),
   }).optional(),
-  secrets: z.array(
-    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a name like 'API_TOKEN'"),
-  ).optional(),
+  secrets: z.array(secretName).optional(),
   invoke: z.array(
     z.string().regex(
       /^[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*\/[A-Za-z_][A-Za-z0-9_.-]*$/,
@@ -262,6 +284,16 @@ export const ManifestSchema = z.strictObject({
     });
   }
   // Cross-field rules the JSON Schema cannot express.
+  const http = manifest.permissions?.http;
+  for (const host of Object.keys(http?.inject ?? {})) {
+    if (!http!.allowedHosts.includes(host)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["permissions", "http", "inject", host],
+        message: `'${host}' must also be listed in permissions.http.allowedHosts`,
+      });
+    }
+  }
   const names = new Set<string>();
   (manifest.schedules ?? []).forEach((s, i) => {
     if ((s.capability === undefined) === (s.hook === undefined)) {

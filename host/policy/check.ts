@@ -128,6 +128,17 @@ export function checkManifest(policy: Policy, manifest: Manifest): PolicyReport 
       }
     }
   }
+  // An injected secret is a grant like a read one: the operator's secrets list must allow it.
+  for (const [host, injection] of Object.entries(p.http?.inject ?? {})) {
+    if (caps.secrets !== null && !caps.secrets.includes(injection.secret)) {
+      excesses.push({
+        field: `permissions.http.inject["${host}"].secret`,
+        requested: injection.secret,
+        allowed: list(caps.secrets),
+        clamp: "dropped",
+      });
+    }
+  }
   (manifest.schedules ?? []).forEach((s, i) => {
     const seconds = shortestInterval(s.cron, s.timezone);
     if (seconds < caps.minScheduleIntervalSeconds) {
@@ -174,9 +185,17 @@ export function clampPermissions(
   const secrets = caps.secrets === null
     ? permissions.secrets
     : permissions.secrets?.filter((n) => caps.secrets?.includes(n));
+  // Injections survive only for a kept host and a secret the policy allows.
+  const inject = permissions.http?.inject === undefined ? undefined : Object.fromEntries(
+    Object.entries(permissions.http.inject).filter(([host, i]) =>
+      hosts?.includes(host) && (caps.secrets === null || caps.secrets.includes(i.secret))
+    ),
+  );
   return {
     ...permissions,
-    ...(permissions.http && hosts ? { http: { allowedHosts: hosts } } : {}),
+    ...(permissions.http && hosts
+      ? { http: { allowedHosts: hosts, ...(inject ? { inject } : {}) } }
+      : {}),
     ...(permissions.events
       ? {
         events: {

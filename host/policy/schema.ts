@@ -81,6 +81,10 @@ const idPattern = z.string().regex(
 export const PolicySchema = z.strictObject({
   $schema: z.string().optional(),
   schemaVersion: z.literal(1),
+  secretsFile: z.string().min(1).optional().meta({
+    description:
+      "Where plugin secrets are read from besides the database and the environment: a JSON file or a directory of files, relative to this policy file (host serve --secrets-file wins)",
+  }),
   defaults: CapsSchema.optional().meta({ description: "Caps for every plugin" }),
   plugins: z.record(idPattern, CapsSchema).optional().meta({
     description:

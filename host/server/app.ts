@@ -38,6 +38,7 @@ import { runs } from "./routes/runs.ts";
 import { schedules } from "./routes/schedules.ts";
 import { registryRoutes } from "./routes/registry.ts";
 import type { RegistryService } from "../registry/service.ts";
+import { secrets } from "./routes/secrets.ts";
 import { cachedVerifier, type TokenVerifier } from "./token-cache.ts";
 
 /** Every route group of the API, in registration order. */
@@ -52,6 +53,7 @@ export const routeModules: readonly RouteModule[] = [
   delivery,
   schedules,
   contracts,
+  secrets,
   meta,
   pluginRoutes,
 ];
@@ -72,6 +74,8 @@ export interface AppParts {
   shutdown?: AbortSignal;
   /** Serve a plugin registry under /v1/registry/ (`host serve --registry`). */
   registry?: RegistryService;
+  /** The database secrets key's text (default: none; `PUT .../secrets/{name}` then answers 409). */
+  secretsKey?: () => string | undefined;
 }
 
 /**
@@ -103,6 +107,7 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     shutdown,
     ready: parts.ready ?? (() => true),
     log: parts.log ?? (() => {}),
+    secretsKey: parts.secretsKey ?? (() => undefined),
   };
   const app: ServerApp = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {

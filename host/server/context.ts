@@ -86,6 +86,8 @@ export interface ServerDeps {
   log(line: string): void;
   /** Readiness beyond the store check: false until plugins are loaded, and after shutdown starts. */
   ready(): boolean;
+  /** The text of the key that seals database secrets (`$PLUGHOST_SECRETS_KEY`), if the server has one. */
+  secretsKey(): string | undefined;
 }
 
 /** Hono environment of the app: variables set by middleware. */

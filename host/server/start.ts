@@ -26,6 +26,8 @@ export interface StartOptions {
   registry?: RegistryService;
   /** How long shutdown waits for calls in flight, in ms (default 10000). */
   graceMs?: number;
+  /** The database secrets key's text, for the secrets routes (default: none: setting one answers 409). */
+  secretsKey?: () => string | undefined;
   /** Longest a request may take to arrive (slow or stalled bodies), in ms (default 30000; Node). */
   requestTimeoutMs?: number;
 }
@@ -50,6 +52,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     options: options.options,
     ...(options.log ? { log: options.log } : {}),
     ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.secretsKey ? { secretsKey: options.secretsKey } : {}),
     shutdown: stopping.signal,
     ready: () => !stopping.signal.aborted,
   });

@@ -56,6 +56,12 @@ export {
   TokensRepository,
 } from "./tokens.ts";
 export { type ConfigChange, ConfigRepository, type ConfigVersion } from "./config.ts";
+export {
+  type SealedSecret,
+  type SecretListing,
+  SecretsRepository,
+  type StoredSecret,
+} from "./secrets.ts";
 export type { WriterOptions, WriterStats } from "./writer.ts";
 export {
   MissedPolicy,

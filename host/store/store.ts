@@ -24,6 +24,7 @@ import { RegistryRepository } from "./registry.ts";
 import { RunsRepository } from "./runs.ts";
 import { SchedulesRepository } from "./schedules.ts";
 import * as schema from "./schema/index.ts";
+import { SecretsRepository } from "./secrets.ts";
 import { TokensRepository } from "./tokens.ts";
 import { ulid } from "./ulid.ts";
 import { dbFilePath, isMemoryUrl, memoryUnsupported } from "./url.ts";
@@ -63,6 +64,8 @@ export interface Store {
   readonly delivery: DeliveryRepository;
   /** Versions of the values operators set per plugin (host/store/config.ts). */
   readonly config: ConfigRepository;
+  /** Plugin secrets, sealed (host secrets set). */
+  readonly secrets: SecretsRepository;
   /** Drizzle over the same client, for queries the repositories do not cover. */
   readonly db: StoreDb;
   readonly client: Client;
@@ -155,6 +158,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       registry: new RegistryRepository(db),
       delivery: new DeliveryRepository(client),
       config: new ConfigRepository(db),
+      secrets: new SecretsRepository(db),
       db,
       client,
       opened: { migrated, interrupted },

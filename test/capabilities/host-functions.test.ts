@@ -226,7 +226,9 @@ describe("capability host functions", () => {
         { fn: "secret_get", req: { name: "OTHER" } },
         { fn: "secret_get", req: { name: "UNSET" } },
       );
-      expect(out[0]).toEqual({ ok: { value: SECRET } });
+      // The output the host hands back has the value redacted (the next test but one shows the
+      // plugin got it).
+      expect(out[0]).toEqual({ ok: { value: "[redacted]" } });
       expect(out[1]).toMatchObject({ error: { code: "permission_denied" } });
       expect(out[2]).toMatchObject({ error: { code: "not_found" } });
       const audit = (await t.events({ type: "audit.denied" })).filter((e) =>
@@ -273,6 +275,12 @@ describe("capability host functions", () => {
         }
       }
       expect(rows).toBeGreaterThan(10);
+    });
+
+    it("hands the plugin the value itself (after the search above: the input holds the value)", async () => {
+      expect(await run("t.pub", { secretIs: "API_TOKEN", value: SECRET })).toEqual([
+        { secretIs: true },
+      ]);
     });
   });
 

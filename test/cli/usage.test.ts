@@ -35,7 +35,7 @@ describe("host CLI usage", () => {
     const list = await runCli(["list"]);
     expect(list.code).toBe(64);
     expect(list.stderr).toBe(
-      "host: unknown command 'list'; did you mean 'plugins list', 'schedules list' or 'tokens list'?\n",
+      "host: unknown command 'list'; did you mean 'plugins list', 'schedules list', 'secrets list' or 'tokens list'?\n",
     );
     const typo = await runCli(["plugns"]);
     expect(typo.code).toBe(64);

@@ -33,6 +33,7 @@ const spawning = process.env["PLUGHOST_DENO_E2E"] === "1" ? [] : [
   "test/cli/docs-walk.test.ts",
   "test/cli/first-run.test.ts",
   "test/cli/json-style.test.ts",
+  "test/cli/secrets.test.ts",
   "test/cli/usage.test.ts",
   "test/conformance/extism-plugins.test.ts",
   "test/conformance/skips.test.ts",

@@ -228,6 +228,7 @@ describe("denials the host cannot tie to one run", () => {
       store: t.host.store,
       invoke: () => Promise.reject(new Error("not used by auditDenied")),
       secrets: { get: () => undefined },
+      secretNames: new Map(),
       policy: { ...defaultCapabilityPolicy, deniedPerRun: LIMIT },
       runs: new RunRegistry(),
       views: new Map(),

@@ -229,7 +229,10 @@ describe("installs and uploads under a policy", () => {
       S_DB_PASSWORD: "shared-pw",
       S_EXAMPLE_DB__DB_PASSWORD: "db-own-pw",
     });
-    const read = ops({ fn: "secret_get", req: { name: "DB_PASSWORD" } });
+    const read = ops({ fn: "secret_get", req: { name: "DB_PASSWORD" } }, {
+      secretIs: "DB_PASSWORD",
+      value: "db-own-pw",
+    });
     await h.runtime.load(await signedProbe(key, "example.db", { secrets: ["DB_PASSWORD"] }), "t");
     await h.runtime.load(await signedProbe(key, "example.web", { secrets: ["DB_PASSWORD"] }), "t");
     const call = (pluginId: string) =>
@@ -241,13 +244,16 @@ describe("installs and uploads under a policy", () => {
         durable: true,
       });
     const own = await call("example.db");
-    expect(JSON.stringify(outputOf(own))).toContain("db-own-pw");
+    // The plugin read its own value (the output it hands back has it redacted).
+    expect(outputOf(own)).toEqual([{ ok: { value: "[redacted]" } }, { secretIs: true }]);
     const other = await call("example.web");
     expect(JSON.stringify(outputOf(other))).toContain("permission_denied");
     expect(JSON.stringify(outputOf(other))).not.toContain("pw");
     await h.store.flush();
     const audit = (await h.store.events.query({ type: "audit.denied", limit: 10 })).events;
+    // Two denials: the raw secret_get and the SDK's under `secretIs`.
     expect(audit.map((e) => [e.pluginId, (e.payload as { function: string }).function])).toEqual([
+      ["example.web", "secret_get"],
       ["example.web", "secret_get"],
     ]);
     await close();

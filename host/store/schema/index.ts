@@ -11,3 +11,4 @@ export * from "./schedules.ts";
 export * from "./registry.ts";
 export * from "./delivery.ts";
 export * from "./config.ts";
+export * from "./secrets.ts";

@@ -1,7 +1,13 @@
 // @ts-nocheck: AssemblyScript (u64, nullable narrowing), compiled by asc, not tsc.
 // A test plugin that does what its input says, to drive every host function from tests:
 // {"ops": [{"fn": "kv_get", "req": {...}} | {"log": text} | {"logSecret": name}
-//          | {"failSecret": name} | {"fail": text} | {"http": url}]}
+//          | {"failSecret": name} | {"fail": text} | {"http": url}
+//          | {"leak": name, "topic": topic, "sink"?: plugin id} | {"secretIs": name, "value": v}]}
+// "secretIs" answers whether the secret read equals `value` (the host redacts the value itself from
+// outputs, so tests see what the plugin got this way).
+// "leak" reads the secret and hands it to the host every way it can: an event payload (as a value
+// and a key), a long log line (the value past the host's cut), a KV value, the input of the sink
+// plugin's "run" (which logs it), and the output.
 // It outputs the JSON array of the raw host responses (and HTTP results) in order.
 import {
   event_publish,
@@ -14,10 +20,14 @@ import {
   secret_get,
 } from "../../../sdk/as/host";
 import { free } from "@extism/as-pdk/lib/env";
+import { invoke as invokePlugin } from "../../../sdk/as/invoke";
 import {
+  events,
   fail,
   http,
+  JSONArray,
   JSONObject,
+  kv,
   log,
   outputString,
   readInputJson,
@@ -52,6 +62,32 @@ export function run(): i32 {
       out.push(utf8Decode(readBlock(res)));
       free(res);
       continue;
+    }
+    const leak = op.getString("leak");
+    if (leak !== null) {
+      const value = secrets.get(leak!).unwrap();
+      const payload = new JSONObject().setString("token", value).setNumber("k" + value, 1);
+      const published = events.publish(op.getString("topic")!, payload);
+      log.info("x".repeat(8190) + " token=" + value);
+      log.warn("token=" + value);
+      const stored = kv.set("stored", "v=" + value);
+      const report = new JSONObject().setBool("published", published.ok).setBool(
+        "stored",
+        stored.ok,
+      );
+      const sink = op.getString("sink");
+      if (sink !== null) {
+        const line = new JSONObject().setString("log", value);
+        const input = new JSONObject().set("ops", new JSONArray().push(line));
+        report.setBool("invoked", invokePlugin(sink!, "run", input).ok);
+      }
+      out.push(report.setString("value", value).toString());
+    }
+    const secretIs = op.getString("secretIs");
+    if (secretIs !== null) {
+      const got = secrets.get(secretIs!);
+      const same = got.ok && got.value == op.getString("value")!;
+      out.push(new JSONObject().setBool("secretIs", same).toString());
     }
     const line = op.getString("log");
     if (line !== null) log.info(line!);
