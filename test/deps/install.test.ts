@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { readFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { uninstallPlugin } from "../../host/core/install.ts";
+import { createApp } from "../../host/server/app.ts";
 import { createHost, type Host } from "../../host/host.ts";
 import { signedFirstParty } from "../helpers/signing.ts";
 import { type SigningSetup, signingSetup } from "../artifact/signing-fixture.ts";
@@ -169,6 +170,43 @@ describe("dependencies at install and activation", () => {
         "d.right",
         "d.top",
       ]);
+    } finally {
+      await host.close();
+    }
+  });
+
+  it("HTTP: an upload with a missing dependency and a DELETE of a needed plugin are 409, in HTTP words", async () => {
+    const host = await open();
+    try {
+      const { app } = createApp({
+        store: host.store,
+        runtime: host.runtime,
+        pluginsDir: host.paths.plugins,
+        options: { rateLimitPerSecond: 0 },
+      });
+      const { token } = await host.store.tokens.create({ name: "op", scopes: ["admin"] });
+      const headers = { authorization: `Bearer ${token}`, "content-type": "application/wasm" };
+      const top = await helloAs(setup, "h.top", "1.0.0", { "h.base": "^1.0.0" });
+      const refused = await app.request("/v1/plugins", { method: "POST", headers, body: top });
+      expect(refused.status).toBe(409);
+      expect(await refused.json()).toMatchObject({ code: "dependency_error" });
+      const base = await helloAs(setup, "h.base", "1.0.0");
+      expect((await app.request("/v1/plugins", { method: "POST", headers, body: base })).status)
+        .toBe(201);
+      expect((await app.request("/v1/plugins", { method: "POST", headers, body: top })).status)
+        .toBe(201);
+      const removal = await app.request("/v1/plugins/h.base", { method: "DELETE", headers });
+      expect(removal.status).toBe(409);
+      const problem = await removal.json();
+      expect(problem.detail).toBe(
+        "Plugin 'h.base' is needed by installed plugins (h.top@1.0.0 needs ^1.0.0): uninstall them first",
+      );
+      expect((await app.request("/v1/plugins/h.top", { method: "DELETE", headers })).status).toBe(
+        204,
+      );
+      expect((await app.request("/v1/plugins/h.base", { method: "DELETE", headers })).status).toBe(
+        204,
+      );
     } finally {
       await host.close();
     }

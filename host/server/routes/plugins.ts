@@ -140,7 +140,8 @@ export const plugins: RouteModule = {
     registerState(app, deps, enablePlugin, "enabled");
     registerState(app, deps, disablePlugin, "disabled");
     app.openapi(guarded(app, deletePlugin), async (c) => {
-      await uninstallPlugin(deps.runtime, c.req.valid("param").id, { pluginsDir: deps.pluginsDir });
+      await uninstallPlugin(deps.runtime, c.req.valid("param").id, { pluginsDir: deps.pluginsDir })
+        .catch((error) => Promise.reject(forHttp(error)));
       return c.body(null, 204);
     });
   },
