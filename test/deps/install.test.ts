@@ -187,13 +187,29 @@ describe("dependencies at install and activation", () => {
       const { token } = await host.store.tokens.create({ name: "op", scopes: ["admin"] });
       const headers = { authorization: `Bearer ${token}`, "content-type": "application/wasm" };
       const top = await helloAs(setup, "h.top", "1.0.0", { "h.base": "^1.0.0" });
-      const refused = await app.request("/v1/plugins", { method: "POST", headers, body: top });
+      const refused = await app.request("/v1/plugins", {
+        method: "POST",
+        headers,
+        body: top as Uint8Array<ArrayBuffer>,
+      });
       expect(refused.status).toBe(409);
       expect(await refused.json()).toMatchObject({ code: "dependency_error" });
       const base = await helloAs(setup, "h.base", "1.0.0");
-      expect((await app.request("/v1/plugins", { method: "POST", headers, body: base })).status)
+      expect(
+        (await app.request("/v1/plugins", {
+          method: "POST",
+          headers,
+          body: base as Uint8Array<ArrayBuffer>,
+        })).status,
+      )
         .toBe(201);
-      expect((await app.request("/v1/plugins", { method: "POST", headers, body: top })).status)
+      expect(
+        (await app.request("/v1/plugins", {
+          method: "POST",
+          headers,
+          body: top as Uint8Array<ArrayBuffer>,
+        })).status,
+      )
         .toBe(201);
       const removal = await app.request("/v1/plugins/h.base", { method: "DELETE", headers });
       expect(removal.status).toBe(409);
