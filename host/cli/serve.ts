@@ -163,6 +163,7 @@ export const command: Command = {
         graceMs: intFlag("grace-ms", values["grace-ms"]) ?? config.graceMs ?? 10_000,
         log: (line) => io.stderr(`host serve: ${line}\n`),
         ...(values.registry ? { registry: registryOf(host) } : {}),
+        fullHost: host,
       });
     } catch (error) {
       unwatch();

@@ -32,6 +32,8 @@ import { plugins } from "./routes/plugins.ts";
 import { runs } from "./routes/runs.ts";
 import { schedules } from "./routes/schedules.ts";
 import { registryRoutes } from "./routes/registry.ts";
+import { registryInstallRoutes } from "./routes/registry-install.ts";
+import type { Host } from "../host.ts";
 import type { RegistryService } from "../registry/service.ts";
 import { cachedVerifier, type TokenVerifier } from "./token-cache.ts";
 
@@ -63,6 +65,8 @@ export interface AppParts {
   shutdown?: AbortSignal;
   /** Serve a plugin registry under /v1/registry/ (`host serve --registry`). */
   registry?: RegistryService;
+  /** The host being served: enables POST /v1/plugins/install (installs from a registry). */
+  host?: Host;
 }
 
 /**
@@ -190,5 +194,6 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
   });
   for (const module of routeModules) module.register(app, deps);
   if (parts.registry) registryRoutes(parts.registry).register(app, deps);
+  if (parts.host) registryInstallRoutes(parts.host).register(app, deps);
   return { app, deps };
 }

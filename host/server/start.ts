@@ -7,6 +7,7 @@
  */
 import { listen, type Listener } from "../adapter/serve.ts";
 import { interruptRuns, type OpenHost } from "../core/mod.ts";
+import type { Host } from "../host.ts";
 import type { RegistryService } from "../registry/service.ts";
 import { createApp } from "./app.ts";
 import type { ServerApp, ServerDeps, ServerOptions } from "./context.ts";
@@ -24,6 +25,8 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** Serve a plugin registry under /v1/registry/. */
   registry?: RegistryService;
+  /** The full host: enables POST /v1/plugins/install (installs from a registry). */
+  fullHost?: Host;
   /** How long shutdown waits for calls in flight, in ms (default 10000). */
   graceMs?: number;
   /** Longest a request may take to arrive (slow or stalled bodies), in ms (default 30000; Node). */
@@ -50,6 +53,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     options: options.options,
     ...(options.log ? { log: options.log } : {}),
     ...(options.registry ? { registry: options.registry } : {}),
+    ...(options.fullHost ? { host: options.fullHost } : {}),
     shutdown: stopping.signal,
     ready: () => !stopping.signal.aborted,
   });
