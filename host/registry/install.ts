@@ -191,7 +191,8 @@ export async function installLocked(
       installedPath(host.paths.plugins, entry.digest),
     )
       .then((b) => new Uint8Array(b), () => undefined);
-    let source = "lockfile";
+    // Where it came from stays on record (the lockfile's `registry` is taken from it).
+    let source = entry.registry ?? "lockfile";
     if (wasm === undefined) {
       if (entry.registry === undefined || options.client === undefined) {
         throw new HostError(

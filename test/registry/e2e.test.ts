@@ -201,6 +201,7 @@ describe("registry end to end (two hosts on loopback)", () => {
       );
       expect(await digests(clean)).toEqual(expected);
       expect(await digests(clean)).toEqual(await digests(consumer));
+      expect(await readLockfile(clean.lockfile)).toEqual(locked);
       // A lockfile naming a digest the registry does not have fails and changes nothing.
       const other = await open();
       try {
