@@ -1,9 +1,11 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readFile } from "node:fs/promises";
+import { appendFile, readFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { uninstallPlugin } from "../../host/core/install.ts";
+import { stopUntrusted } from "../../host/core/trust-watch.ts";
+import { LiveTrustStore } from "../../host/trust/mod.ts";
 import { createApp } from "../../host/server/app.ts";
 import { createHost, type Host } from "../../host/host.ts";
 import { signedFirstParty } from "../helpers/signing.ts";
@@ -225,6 +227,33 @@ describe("dependencies at install and activation", () => {
       );
     } finally {
       await host.close();
+    }
+  });
+
+  it("a plugin stopped by a revocation takes its dependents with it (dependency_stopped)", async () => {
+    const live = await LiveTrustStore.open(setup.trustDir);
+    const host = await createHost({ home, trust: live, cache: false });
+    try {
+      const base = await signedFirstParty("hello", setup.keys.bob, (m) => {
+        m.id = "r.base";
+      });
+      await host.install(base);
+      await host.install(await helloAs(setup, "r.top", "1.0.0", { "r.base": "^1.0.0" }));
+      await host.install(await helloAs(setup, "r.other", "1.0.0"));
+      await appendFile(join(setup.trustDir, "revoked.txt"), `${setup.keys.bob.keyId} test\n`);
+      const change = await live.refresh(true);
+      const stopped = await stopUntrusted(host.runtime, live, change!);
+      expect(stopped.map((s) => s.id)).toEqual(["r.base"]);
+      expect(host.list().map((p) => p.id)).toEqual(["r.other"]);
+      await host.store.flush();
+      const events = (await host.events.query({ type: "plugin.stopped" })).events;
+      expect(events.map((e) => [e.pluginId, (e.payload as { reason: string }).reason])).toEqual([
+        ["r.base", "key_revoked"],
+        ["r.top", "dependency_stopped"],
+      ]);
+    } finally {
+      await host.close();
+      live.close();
     }
   });
 });
