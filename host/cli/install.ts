@@ -81,6 +81,14 @@ export const command: Command = {
     });
     const url = registryUrl(values.registry, io);
     const token = registryToken(values.token, io);
+    const fromFiles = !values.locked &&
+      (url === undefined || positionals.some((p) => p.endsWith(".wasm")));
+    if (!fromFiles && (values.force || values["allow-rekey"])) {
+      // Registry and lockfile installs pick versions themselves; a signer change is a file install.
+      throw new UsageError(
+        "--force and --allow-rekey go with plugin files, not --registry or --locked",
+      );
+    }
     if (values.locked) {
       if (positionals.length > 0) {
         throw new UsageError("--locked installs the lockfile's set: give no plugins");
@@ -116,8 +124,14 @@ export const command: Command = {
       }
       return ExitCode.ok;
     }
-    if (values.channel !== undefined || values["accept-permissions"]) {
-      throw new UsageError("--channel and --accept-permissions go with --registry and plugin ids");
+    if (
+      values.channel !== undefined || values["accept-permissions"] ||
+      values.registry !== undefined ||
+      values.token !== undefined
+    ) {
+      throw new UsageError(
+        "--registry, --channel, --token and --accept-permissions go with plugin ids, not files",
+      );
     }
     const files = await Promise.all(
       positionals.map(async (f) => ({ wasm: await readFileArg(f, io.cwd), source: f })),

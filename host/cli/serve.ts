@@ -205,6 +205,7 @@ export const command: Command = {
         log: (line) => io.stderr(`host serve: ${line}\n`),
         ...(values.registry ? { registry: registryOf(host) } : {}),
         secretsKey: () => io.env[SECRETS_KEY_ENV],
+        fullHost: host,
       });
     } catch (error) {
       unwatch();

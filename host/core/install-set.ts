@@ -133,7 +133,7 @@ export async function installSet(
           `${c.id} ${c.from} -> ${c.version} adds ${c.permissions.added.join(", ")}`
         )
           .join("; ")
-      }. Review them and accept with --accept-permissions (HTTP: acceptPermissions=true)`,
+      }. Review them and accept with --accept-permissions (HTTP: acceptPermissions true)`,
       { details: { changes: consent } },
     );
   }

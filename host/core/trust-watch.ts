@@ -6,9 +6,11 @@
  * signer's expiry passes while the host runs, checked on the same period,
  * whether or not the directory changed). Installs on this runtime
  * refresh the store first, so an upload right after a revocation is checked
- * against it.
+ * against it. Plugins that required a stopped plugin are stopped after it
+ * (reason `dependency_stopped`).
  * @module
  */
+import { dependenciesOf, unmetDependencies } from "../deps/mod.ts";
 import type { LiveTrustStore, TrustChange } from "../trust/live.ts";
 import type { PluginRuntime } from "./runtime.ts";
 
@@ -122,5 +124,40 @@ export async function stopUntrusted(
       },
     }).catch(() => {});
   }
+  if (stopped.length > 0) await stopDependents(runtime, stopped.map((s) => s.id));
   return stopped;
+}
+
+/**
+ * Stops the loaded plugins that required one of `gone` (and, in turn, their
+ * dependents): a plugin is not active without its required dependencies.
+ * Each is a `plugin.stopped` event with reason `dependency_stopped`.
+ */
+async function stopDependents(runtime: PluginRuntime, gone: string[]): Promise<void> {
+  const missing = new Set(gone);
+  for (let changed = true; changed;) {
+    changed = false;
+    const present = new Map(runtime.list().map((p) => [p.id, p.version]));
+    for (const info of runtime.list()) {
+      const unmet = unmetDependencies(dependenciesOf(info.manifest), present)
+        .filter((u) => missing.has(u.id));
+      if (unmet.length === 0) continue;
+      await runtime.unload(info.id).catch(() => {});
+      missing.add(info.id);
+      changed = true;
+      void runtime.store.events.append({
+        type: "plugin.stopped",
+        level: "warn",
+        source: "host",
+        pluginId: info.id,
+        payload: {
+          reason: "dependency_stopped",
+          version: info.version,
+          digest: info.digest,
+          dependencies: unmet.map((u) => u.id),
+        },
+      }).catch(() => {});
+      break;
+    }
+  }
 }

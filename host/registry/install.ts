@@ -22,6 +22,7 @@ import {
 } from "../deps/mod.ts";
 import { HostError } from "../errors.ts";
 import type { Host } from "../host.ts";
+import { engineProblems } from "../manifest/checks.ts";
 import { ManifestSchema } from "../manifest/schema.ts";
 import type { RegistryChannel } from "../store/mod.ts";
 import type { RegistryClient } from "./client.ts";
@@ -84,11 +85,14 @@ export async function installFromRegistry(
     const id = queue.shift()!;
     if (seen.has(id)) continue;
     seen.add(id);
-    const published = (await options.client.versions(id, channel)).filter((v) => !v.yanked);
-    const candidates: Candidate<RegistryVersion | null>[] = published.map((v) => ({
+    // Yanked versions and versions for another host version or ABI are never chosen.
+    const published = (await options.client.versions(id, channel)).filter((v) => !v.yanked)
+      .map((v) => ({ v, manifest: ManifestSchema.parse(v.manifest) }))
+      .filter(({ manifest }) => engineProblems(manifest).length === 0);
+    const candidates: Candidate<RegistryVersion | null>[] = published.map(({ v, manifest }) => ({
       id,
       version: v.version,
-      dependencies: dependenciesOf(ManifestSchema.parse(v.manifest)),
+      dependencies: dependenciesOf(manifest),
       data: v,
     }));
     const mine = installed.get(id);
@@ -187,7 +191,8 @@ export async function installLocked(
       installedPath(host.paths.plugins, entry.digest),
     )
       .then((b) => new Uint8Array(b), () => undefined);
-    let source = "lockfile";
+    // Where it came from stays on record (the lockfile's `registry` is taken from it).
+    let source = entry.registry ?? "lockfile";
     if (wasm === undefined) {
       if (entry.registry === undefined || options.client === undefined) {
         throw new HostError(

@@ -11,7 +11,14 @@ import { dependenciesOf, grantsOf } from "../deps/mod.ts";
 import { HostError } from "../errors.ts";
 import { type Manifest, ManifestSchema } from "../manifest/schema.ts";
 import type { RegistryArtifact, RegistryChannel, Store } from "../store/mod.ts";
-import { type TrustStore, verifyPlugin } from "../trust/mod.ts";
+import {
+  checkPlugin,
+  LiveTrustStore,
+  type TrustStore,
+  type VerifiedPlugin,
+  verifyPlugin,
+} from "../trust/mod.ts";
+import { ABI_VERSION } from "../version.ts";
 import type { Probe } from "./probe.ts";
 
 /** Channels from least to most stable; a channel shows its own versions and more stable ones. */
@@ -108,7 +115,9 @@ export class RegistryService {
         "Publishing straight to ga needs a token with scope registry:admin: publish to beta and promote it",
       );
     }
-    const verified = await verifyPlugin(wasm, this.#trust);
+    // A key revoked a moment ago must already be refused (the watcher polls; this reads now).
+    if (this.#trust instanceof LiveTrustStore) await this.#trust.refresh();
+    const verified = await this.#verify(wasm);
     const manifest = verified.manifest;
     const existing = await this.#store.registry.find(manifest.id, manifest.version);
     if (existing) {
@@ -215,21 +224,22 @@ export class RegistryService {
     const latest = new Map<string, RegistryArtifact>();
     for (const a of await this.#store.registry.all()) {
       if (a.yankedAt !== null || rank(a.channel) < rank(channel)) continue;
+      // With a host version, the newest version that runs there represents the plugin.
+      const engines = (a.manifest as unknown as Manifest).engines;
+      if (
+        query.host !== undefined &&
+        !semver.satisfies(query.host, engines.host, { includePrerelease: true })
+      ) continue;
       const current = latest.get(a.pluginId);
       if (!current || semver.gt(a.version, current.version)) latest.set(a.pluginId, a);
     }
     const words = (query.q ?? "").toLowerCase().split(/\s+/).filter((w) => w !== "");
     const items = [...latest.values()].map((a) => this.#summary(a)).filter((s) => {
-      const m = latest.get(s.id)!.manifest as unknown as Manifest;
       const text = `${s.id} ${s.name} ${s.description ?? ""}`.toLowerCase();
       if (!words.every((w) => text.includes(w))) return false;
       if (query.capability !== undefined && !s.capabilities.includes(query.capability)) {
         return false;
       }
-      if (
-        query.host !== undefined &&
-        !semver.satisfies(query.host, m.engines.host, { includePrerelease: true })
-      ) return false;
       if (query.verified === true && !s.verified) return false;
       if (query.verified === false && s.verified) return false;
       return true;
@@ -254,6 +264,34 @@ export class RegistryService {
         ? encodeCursor({ s: sort, k: key(last), id: last.id })
         : null,
     };
+  }
+
+  /**
+   * verifyPlugin, except that a plugin for other host versions (engines.host
+   * excluding this host's, same ABI) is accepted: a registry serves many hosts,
+   * and search's `host` filter and installs pick what fits each.
+   */
+  async #verify(wasm: Uint8Array): Promise<VerifiedPlugin> {
+    try {
+      return await verifyPlugin(wasm, this.#trust);
+    } catch (error) {
+      if (!(error instanceof HostError) || error.details?.reason !== "incompatible") throw error;
+      const report = await checkPlugin(wasm, this.#trust);
+      const manifest = report.manifest;
+      if (manifest === undefined || manifest.engines.abi !== ABI_VERSION || !report.digest) {
+        throw error;
+      }
+      return {
+        manifest,
+        digest: report.digest,
+        signers: report.signatures.filter((s) => s.trusted).map((s) => ({
+          keyId: s.keyId,
+          label: s.label,
+        })),
+        wasm,
+        warnings: [],
+      };
+    }
   }
 
   async #require(id: string, version: string): Promise<RegistryArtifact> {

@@ -37,6 +37,8 @@ import { runStream } from "./routes/run-stream.ts";
 import { runs } from "./routes/runs.ts";
 import { schedules } from "./routes/schedules.ts";
 import { registryRoutes } from "./routes/registry.ts";
+import { registryInstallRoutes } from "./routes/registry-install.ts";
+import type { Host } from "../host.ts";
 import type { RegistryService } from "../registry/service.ts";
 import { secrets } from "./routes/secrets.ts";
 import { cachedVerifier, type TokenVerifier } from "./token-cache.ts";
@@ -76,6 +78,8 @@ export interface AppParts {
   registry?: RegistryService;
   /** The database secrets key's text (default: none; `PUT .../secrets/{name}` then answers 409). */
   secretsKey?: () => string | undefined;
+  /** The host being served: enables POST /v1/plugins/install (installs from a registry). */
+  host?: Host;
 }
 
 /**
@@ -211,5 +215,6 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
   });
   for (const module of routeModules) module.register(app, deps);
   if (parts.registry) registryRoutes(parts.registry).register(app, deps);
+  if (parts.host) registryInstallRoutes(parts.host).register(app, deps);
   return { app, deps };
 }

@@ -35,6 +35,16 @@ export function forHttp(error: unknown): unknown {
         "really changed hands, upload again with ?rekey=true (admin scope); otherwise refuse this file",
     );
   }
+  if (
+    error.code === "dependency_error" && details.kind === "dependents" &&
+    details.version === undefined && Array.isArray(details.dependents)
+  ) {
+    const wants = (details.dependents as { by: string; range: string }[])
+      .map((d) => `${d.by} needs ${d.range}`).join(", ");
+    return reword(
+      `Plugin '${details.pluginId}' is needed by installed plugins (${wants}): uninstall them first`,
+    );
+  }
   if (error.code !== "verification_failed") return error;
   const keys = Array.isArray(details.keyIds) ? details.keyIds.join(", ") : "";
   switch (details.reason) {

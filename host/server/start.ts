@@ -7,6 +7,7 @@
  */
 import { listen, type Listener } from "../adapter/serve.ts";
 import { interruptRuns, type OpenHost } from "../core/mod.ts";
+import type { Host } from "../host.ts";
 import type { RegistryService } from "../registry/service.ts";
 import { createApp } from "./app.ts";
 import type { ServerApp, ServerDeps, ServerOptions } from "./context.ts";
@@ -24,6 +25,8 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** Serve a plugin registry under /v1/registry/. */
   registry?: RegistryService;
+  /** The full host: enables POST /v1/plugins/install (installs from a registry). */
+  fullHost?: Host;
   /** How long shutdown waits for calls in flight, in ms (default 10000). */
   graceMs?: number;
   /** The database secrets key's text, for the secrets routes (default: none: setting one answers 409). */
@@ -53,6 +56,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ...(options.log ? { log: options.log } : {}),
     ...(options.registry ? { registry: options.registry } : {}),
     ...(options.secretsKey ? { secretsKey: options.secretsKey } : {}),
+    ...(options.fullHost ? { host: options.fullHost } : {}),
     shutdown: stopping.signal,
     ready: () => !stopping.signal.aborted,
   });

@@ -3,6 +3,7 @@
  * and the install history (what `host rollback` returns to).
  * @module
  */
+import { Buffer } from "node:buffer";
 import { and, asc, desc, eq } from "drizzle-orm";
 import { z } from "zod";
 import { HostError } from "../errors.ts";

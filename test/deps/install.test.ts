@@ -1,9 +1,12 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { readFile } from "node:fs/promises";
+import { appendFile, readFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { uninstallPlugin } from "../../host/core/install.ts";
+import { stopUntrusted } from "../../host/core/trust-watch.ts";
+import { LiveTrustStore } from "../../host/trust/mod.ts";
+import { createApp } from "../../host/server/app.ts";
 import { createHost, type Host } from "../../host/host.ts";
 import { signedFirstParty } from "../helpers/signing.ts";
 import { type SigningSetup, signingSetup } from "../artifact/signing-fixture.ts";
@@ -171,6 +174,86 @@ describe("dependencies at install and activation", () => {
       ]);
     } finally {
       await host.close();
+    }
+  });
+
+  it("HTTP: an upload with a missing dependency and a DELETE of a needed plugin are 409, in HTTP words", async () => {
+    const host = await open();
+    try {
+      const { app } = createApp({
+        store: host.store,
+        runtime: host.runtime,
+        pluginsDir: host.paths.plugins,
+        options: { rateLimitPerSecond: 0 },
+      });
+      const { token } = await host.store.tokens.create({ name: "op", scopes: ["admin"] });
+      const headers = { authorization: `Bearer ${token}`, "content-type": "application/wasm" };
+      const top = await helloAs(setup, "h.top", "1.0.0", { "h.base": "^1.0.0" });
+      const refused = await app.request("/v1/plugins", {
+        method: "POST",
+        headers,
+        body: top as Uint8Array<ArrayBuffer>,
+      });
+      expect(refused.status).toBe(409);
+      expect(await refused.json()).toMatchObject({ code: "dependency_error" });
+      const base = await helloAs(setup, "h.base", "1.0.0");
+      expect(
+        (await app.request("/v1/plugins", {
+          method: "POST",
+          headers,
+          body: base as Uint8Array<ArrayBuffer>,
+        })).status,
+      )
+        .toBe(201);
+      expect(
+        (await app.request("/v1/plugins", {
+          method: "POST",
+          headers,
+          body: top as Uint8Array<ArrayBuffer>,
+        })).status,
+      )
+        .toBe(201);
+      const removal = await app.request("/v1/plugins/h.base", { method: "DELETE", headers });
+      expect(removal.status).toBe(409);
+      const problem = await removal.json();
+      expect(problem.detail).toBe(
+        "Plugin 'h.base' is needed by installed plugins (h.top@1.0.0 needs ^1.0.0): uninstall them first",
+      );
+      expect((await app.request("/v1/plugins/h.top", { method: "DELETE", headers })).status).toBe(
+        204,
+      );
+      expect((await app.request("/v1/plugins/h.base", { method: "DELETE", headers })).status).toBe(
+        204,
+      );
+    } finally {
+      await host.close();
+    }
+  });
+
+  it("a plugin stopped by a revocation takes its dependents with it (dependency_stopped)", async () => {
+    const live = await LiveTrustStore.open(setup.trustDir);
+    const host = await createHost({ home, trust: live, cache: false });
+    try {
+      const base = await signedFirstParty("hello", setup.keys.bob, (m) => {
+        m.id = "r.base";
+      });
+      await host.install(base);
+      await host.install(await helloAs(setup, "r.top", "1.0.0", { "r.base": "^1.0.0" }));
+      await host.install(await helloAs(setup, "r.other", "1.0.0"));
+      await appendFile(join(setup.trustDir, "revoked.txt"), `${setup.keys.bob.keyId} test\n`);
+      const change = await live.refresh(true);
+      const stopped = await stopUntrusted(host.runtime, live, change!);
+      expect(stopped.map((s) => s.id)).toEqual(["r.base"]);
+      expect(host.list().map((p) => p.id)).toEqual(["r.other"]);
+      await host.store.flush();
+      const events = (await host.events.query({ type: "plugin.stopped" })).events;
+      expect(events.map((e) => [e.pluginId, (e.payload as { reason: string }).reason])).toEqual([
+        ["r.base", "key_revoked"],
+        ["r.top", "dependency_stopped"],
+      ]);
+    } finally {
+      await host.close();
+      live.close();
     }
   });
 });

@@ -9,6 +9,7 @@ import {
   unmetDependencies,
 } from "../../host/deps/mod.ts";
 import { parseManifest } from "../../host/manifest/parse.ts";
+import { newKey, signedFirstParty } from "../helpers/signing.ts";
 
 type Spec = Record<string, string | { range: string; optional?: boolean }>;
 
@@ -253,5 +254,15 @@ describe("manifest dependencies", () => {
   it("refuses a self-dependency and a bad range", () => {
     expect(() => parse({ "example.a": "^1.0.0" })).toThrow(/cannot depend on itself/);
     expect(() => parse({ "example.b": "not a range" })).toThrow(/semver range/);
+  });
+
+  it("signing refuses a self-dependency", async () => {
+    const key = await newKey();
+    await expect(signedFirstParty("hello", key, (m) => {
+      m.dependencies = { "example.hello": "^1.0.0" };
+    })).rejects.toMatchObject({
+      code: "invalid_manifest",
+      message: expect.stringContaining("cannot depend on itself"),
+    });
   });
 });

@@ -163,6 +163,12 @@ describe("registry commands", () => {
     expect(again.plugins["c.app"].digest).toBe(lock.plugins["c.app"].digest);
     expect(again.plugins["c.base"].digest).toBe(lock.plugins["c.base"].digest);
 
+    // Flags that would be ignored are refused.
+    expect((await host("install", "c.app", "--force")).code).toBe(64);
+    expect((await host("install", base, "--registry", server.url)).code).toBe(64);
+    expect((await host("install", base, "--accept-permissions")).code).toBe(64);
+    expect((await host("install", "c.app", "--channel", "nightly")).code).toBe(64);
+
     // A broken lockfile is invalid input (65).
     await writeFile(lockPath, '{"lockfileVersion":2}');
     expect((await host("install", "--locked", "--lockfile", lockPath)).code).toBe(65);

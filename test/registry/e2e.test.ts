@@ -14,6 +14,7 @@ import {
   RegistryClient,
   registryOf,
 } from "../../host/registry/mod.ts";
+import { createApp } from "../../host/server/app.ts";
 import { type RunningServer, startServer } from "../../host/server/start.ts";
 import { type SigningSetup, signingSetup } from "../artifact/signing-fixture.ts";
 import { signedFirstParty } from "../helpers/signing.ts";
@@ -200,6 +201,7 @@ describe("registry end to end (two hosts on loopback)", () => {
       );
       expect(await digests(clean)).toEqual(expected);
       expect(await digests(clean)).toEqual(await digests(consumer));
+      expect(await readLockfile(clean.lockfile)).toEqual(locked);
       // A lockfile naming a digest the registry does not have fails and changes nothing.
       const other = await open();
       try {
@@ -256,7 +258,8 @@ describe("registry end to end (two hosts on loopback)", () => {
   it("refuses a tampered or untrusted upload, a ga publish without registry:admin, and a changed version", async () => {
     const good = await plugin("e.tamper", "1.0.0");
     const tampered = good.slice();
-    const at = Buffer.from(tampered).indexOf("Plugin e.tamper");
+    const at = new TextDecoder("latin1").decode(tampered).indexOf("Plugin e.tamper");
+    expect(at).toBeGreaterThan(0);
     tampered[at] = "Q".charCodeAt(0);
     await expect(publisher.publish(tampered)).rejects.toMatchObject({
       code: "verification_failed",
@@ -289,5 +292,43 @@ describe("registry end to end (two hosts on loopback)", () => {
     const yanked = await curator.yank("e.far", "1.0.0", "depends on a major that never shipped");
     expect(yanked.yanked).toBe(true);
     expect((await reader.download(yanked.digest)).byteLength).toBe(yanked.size);
+  });
+
+  it("a running host updates over HTTP: 409 consent_required with the diff, then confirmed", async () => {
+    const { app } = createApp({
+      store: consumer.store,
+      runtime: consumer.runtime,
+      pluginsDir: consumer.paths.plugins,
+      options: { rateLimitPerSecond: 0 },
+      host: consumer,
+    });
+    const { token } = await consumer.store.tokens.create({ name: "op", scopes: ["admin"] });
+    const post = (body: unknown) =>
+      app.request("/v1/plugins/install", {
+        method: "POST",
+        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    expect(consumer.get("e.base")?.version).toBe("1.0.0");
+    const asked = await post({ registry: server.url, update: ["e.base"] });
+    expect(asked.status).toBe(409);
+    const problem = await asked.json();
+    expect(problem).toMatchObject({
+      code: "consent_required",
+      details: { changes: [{ id: "e.base", permissions: { added: ["http:api.example.com"] } }] },
+    });
+    expect(consumer.get("e.base")?.version).toBe("1.0.0");
+    const confirmed = await post({
+      registry: server.url,
+      update: ["e.base"],
+      acceptPermissions: true,
+    });
+    expect(confirmed.status).toBe(200);
+    expect((await confirmed.json()).changes).toEqual([
+      expect.objectContaining({ id: "e.base", version: "1.0.1", from: "1.0.0" }),
+    ]);
+    // Live: the running runtime serves the new version, and the lockfile says so.
+    expect(consumer.get("e.base")?.version).toBe("1.0.1");
+    expect((await readLockfile(consumer.lockfile)).plugins["e.base"]?.version).toBe("1.0.1");
   });
 });

@@ -170,7 +170,8 @@ export const plugins: RouteModule = {
       return c.json(pluginDetail(required(deps, id), deps.runtime.status(id)), 200);
     });
     app.openapi(guarded(app, deletePlugin), async (c) => {
-      await uninstallPlugin(deps.runtime, c.req.valid("param").id, { pluginsDir: deps.pluginsDir });
+      await uninstallPlugin(deps.runtime, c.req.valid("param").id, { pluginsDir: deps.pluginsDir })
+        .catch((error) => Promise.reject(forHttp(error)));
       return c.body(null, 204);
     });
     registerConfigRoutes(app, deps);
