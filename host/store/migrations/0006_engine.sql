@@ -80,4 +80,14 @@ CREATE TABLE `plugin_config` (
 );
 --> statement-breakpoint
 CREATE UNIQUE INDEX `plugin_config_version_idx` ON `plugin_config` (`plugin_id`,`env`,`version`);--> statement-breakpoint
-CREATE INDEX `plugin_config_seq_idx` ON `plugin_config` (`plugin_id`,`seq`);
+CREATE INDEX `plugin_config_seq_idx` ON `plugin_config` (`plugin_id`,`seq`);--> statement-breakpoint
+CREATE TABLE `plugin_secrets` (
+	`plugin_id` text NOT NULL,
+	`name` text NOT NULL,
+	`version` integer NOT NULL,
+	`ciphertext` blob NOT NULL,
+	`iv` blob NOT NULL,
+	`key_id` text NOT NULL,
+	`updated_at` integer NOT NULL,
+	PRIMARY KEY(`plugin_id`, `name`)
+);
