@@ -49,6 +49,20 @@ export const operationIds: Readonly<Record<string, string>> = {
   "post /v1/events/dead-letters/{id}/redeliver": "redeliverDeadLetter",
   "get /v1/contracts": "listContracts",
   "post /v1/contracts/{contract}/{operation}": "callContract",
+  "get /v1/plugins/{id}/config": "getPluginConfig",
+  "put /v1/plugins/{id}/config": "replacePluginConfig",
+  "patch /v1/plugins/{id}/config": "patchPluginConfig",
+  "get /v1/plugins/{id}/config/history": "getPluginConfigHistory",
+  "get /v1/plugins/{id}/secrets": "listPluginSecrets",
+  "put /v1/plugins/{id}/secrets/{name}": "setPluginSecret",
+  "delete /v1/plugins/{id}/secrets/{name}": "deletePluginSecret",
+  "post /v1/plugins/install": "installFromRegistry",
+  "post /v1/registry/artifacts": "publishArtifact",
+  "get /v1/registry/artifacts/{digest}": "downloadArtifact",
+  "get /v1/registry/plugins": "searchRegistry",
+  "get /v1/registry/plugins/{id}": "getRegistryPlugin",
+  "post /v1/registry/plugins/{id}/versions/{version}/promote": "promoteVersion",
+  "post /v1/registry/plugins/{id}/versions/{version}/yank": "yankVersion",
 };
 
 const methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
