@@ -128,7 +128,7 @@ describe("docs/plugin-authoring.md", () => {
       await runCallLines(blockAfter(text, "call: as"), dir);
       const { outputs, types } = await callTwice(dir, "visits.wasm", "visit", { name: "Zoë" });
       expect(outputs).toEqual([{ name: "Zoë", visits: 1 }, { name: "Zoë", visits: 2 }]);
-      expect(types.filter((t) => t === "visits.counted")).toHaveLength(2);
+      expect(types.filter((t) => t === "plugin.example.visits.visits.counted")).toHaveLength(2);
       expect(types).toContain("plugin.log");
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -152,7 +152,7 @@ describe("docs/plugin-authoring.md", () => {
         await runCallLines(blockAfter(text, "call: c"), dir);
         const { outputs, types } = await callTwice(dir, "pings.wasm", "ping", undefined);
         expect(outputs).toEqual([{ pings: 1 }, { pings: 2 }]);
-        expect(types.filter((t) => t === "pings.ping")).toHaveLength(2);
+        expect(types.filter((t) => t === "plugin.example.pings.pings.ping")).toHaveLength(2);
       } finally {
         rmSync(dir, { recursive: true, force: true });
       }

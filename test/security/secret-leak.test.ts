@@ -78,7 +78,7 @@ describe("a plugin that leaks its secret", () => {
 
   it("redacts it from the event payload (values and keys), the log lines and KV", async () => {
     const events = await t.events();
-    const published = events.find((e) => e.type === "probe.leak");
+    const published = events.find((e) => e.type === "plugin.t.leak.probe.leak");
     expect(published?.payload).toEqual({ token: "[redacted]", "k[redacted]": 1 });
     const lines = events.filter((e) => e.type === "plugin.log").map((e) =>
       (e.payload as { message: string }).message
