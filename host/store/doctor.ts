@@ -1,11 +1,13 @@
 /**
  * Read-only health checks of the host database for `host doctor`: reachable,
- * migrated, intact, append-only triggers in place, WAL for files. Nothing here
+ * migrated, intact, append-only triggers in place, WAL for files, RunRecord
+ * coverage (doctor-runs.ts). Nothing here
  * creates, migrates or changes the database.
  * @module
  */
 import { type Client, createClient } from "@libsql/client";
 import { existsSync } from "node:fs";
+import { checkPlugins, checkRunCoverage } from "./doctor-runs.ts";
 import { appliedMigrations, migrationHash } from "./migrate.ts";
 import { migrations } from "./migrations.ts";
 import { dbFilePath } from "./url.ts";
@@ -21,7 +23,11 @@ export interface Check {
 export const APPEND_ONLY_TRIGGERS = ["events_no_update", "events_no_delete"] as const;
 
 /** Checks the database at `url`; stops at the first check the rest depend on. */
-export async function checkDatabase(url: string, authToken?: string): Promise<Check[]> {
+export async function checkDatabase(
+  url: string,
+  authToken?: string,
+  pluginsDir?: string,
+): Promise<Check[]> {
   const checks: Check[] = [];
   const file = dbFilePath(url);
   if (file !== undefined && !existsSync(file)) {
@@ -46,8 +52,13 @@ export async function checkDatabase(url: string, authToken?: string): Promise<Ch
   }
   try {
     if (file !== undefined) checks.push(await integrity(client), await walMode(client));
-    checks.push(await migrated(client));
+    const migrations = await migrated(client);
+    checks.push(migrations);
     checks.push(await triggers(client));
+    // The run tables are only there to read once migrated.
+    if (migrations.status === "ok") {
+      checks.push(...await checkRunCoverage(client), await checkPlugins(client, pluginsDir));
+    }
   } catch (error) {
     checks.push({
       name: "database",
