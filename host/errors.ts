@@ -46,6 +46,10 @@ const codes = {
   rate_limited: [ExitCode.failed, 429],
   /** A plugin's `invoke` refused: a cycle, or a chain deeper than the host allows. */
   invoke_refused: [ExitCode.failed, 409],
+  /** A host call with outside effects (http_request, invoke, secret_get) refused in strict mode. */
+  nondeterministic: [ExitCode.failed, 403],
+  /** A replay refused: the run's input, module, tape or replay record is not available. */
+  not_replayable: [ExitCode.dataError, 422],
   load_error: [ExitCode.failed, 422],
   fuel_exhausted: [ExitCode.failed, 422],
   memory_limit: [ExitCode.failed, 422],

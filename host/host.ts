@@ -9,6 +9,7 @@ import { type HostPaths, resolvePaths } from "./config/paths.ts";
 import type { HostFunctionProvider } from "./capabilities/types.ts";
 import { type InstallOptions, installPlugin } from "./core/install.ts";
 import type { RunMetrics } from "./core/metrics.ts";
+import { type ReplayReport, replayRun } from "./core/replay.ts";
 import { openHost } from "./core/open-host.ts";
 import type { LoadOptions, PluginRuntime } from "./core/runtime.ts";
 import type { InvokeRequest, InvokeResult, PluginInfo, RuntimeOptions } from "./core/types.ts";
@@ -127,6 +128,12 @@ export interface Host {
   get(id: string): PluginInfo | undefined;
   /** Runs a capability: the one path of every trigger (see docs/core.md). */
   invoke(request: InvokeRequest): Promise<InvokeResult>;
+  /**
+   * Replays a recorded run through `invoke` (trigger `replay`) and compares
+   * output digest, fuel and outcome (docs/replay.md). Throws HostError
+   * `not_found` or `not_replayable` (with the reason).
+   */
+  replay(runId: string): Promise<ReplayReport>;
   /** Starts the scheduler (once); `close()` stops it. */
   startScheduler(options?: Omit<SchedulerOptions, "runtime" | "store">): Promise<RunningScheduler>;
   close(): Promise<void>;
@@ -197,6 +204,13 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     list: () => runtime.list(),
     get: (id) => runtime.get(id),
     invoke: (request) => runtime.invoke(request),
+    replay: (runId) =>
+      replayRun({
+        runs: store.runs,
+        replay: store.replay,
+        get: (id) => runtime.get(id),
+        invoke: (request) => runtime.invoke(request),
+      }, runId),
     startScheduler(schedulerOptions = {}) {
       scheduler ??= startScheduler({ ...schedulerOptions, runtime, store });
       return scheduler;

@@ -26,6 +26,8 @@ export interface CapabilityContext {
   views: Map<string, KvView>;
   /** The operator policy's narrowing of grants (hosts, topics, secrets), if any. */
   narrow?: NarrowPermissions | undefined;
+  /** The operator policy's determinism override for a plugin, if any. */
+  determinism?: ((pluginId: string) => "strict" | "best-effort" | undefined) | undefined;
 }
 
 /** The grants of `call` under the context's policy. */

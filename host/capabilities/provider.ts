@@ -21,6 +21,7 @@ import { KvView } from "./kv-view.ts";
 import { runLogger } from "./logger.ts";
 import { type CapabilityPolicy, defaultCapabilityPolicy } from "./policy.ts";
 import { redact, RunRegistry } from "./runs.ts";
+import { taped, tapedFetch, tapeOf } from "./tape.ts";
 import { secretFunctions } from "./secret-get.ts";
 import { chainSecrets, envSecrets, fileSecrets, type SecretProvider } from "./secrets.ts";
 import type { HostFunctionHost, HostFunctionProvider, HostFunctionSet } from "./types.ts";
@@ -81,6 +82,9 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
         narrow: operator
           ? (pluginId, permissions) => clampPermissions(capsFor(operator, pluginId), permissions)
           : undefined,
+        determinism: operator
+          ? (pluginId) => capsFor(operator, pluginId).determinism ?? undefined
+          : undefined,
       };
       contexts.set(host.store, ctx);
     }
@@ -111,49 +115,67 @@ function pluginSet(
   const grants = grantsOf(permissions, ctx.policy.maxKvQuotaBytes);
   const invokes = grants.invoke.size > 0;
   const http = grants.allowedHosts.length > 0;
+  const functions: HostFunctionSet["functions"] = {
+    ...kvFunctions(ctx),
+    ...eventFunctions(ctx),
+    ...secretFunctions(ctx),
+    ...invokeFunctions(ctx, invokes),
+  };
   const set: HostFunctionSet = {
-    functions: {
-      ...kvFunctions(ctx),
-      ...eventFunctions(ctx),
-      ...secretFunctions(ctx),
-      ...invokeFunctions(ctx, invokes),
-    },
+    // Every answer goes through the run's tape (docs/replay.md).
+    functions: Object.fromEntries(
+      Object.entries(functions).map(([name, fn]) => [name, taped(ctx, name, fn)]),
+    ),
     needsWorker: invokes || http,
     logger: runLogger(ctx, manifest.id),
     beforeCall: (call) => beforeCall(ctx, call),
     // KV writes are buffered per call, so a call cut at its main-thread slice can be re-run;
     // a published event (or an invoke) is final.
-    rerun: { reset: (call) => loadView(ctx, call), final: new Set(["event_publish", "invoke"]) },
+    rerun: {
+      reset: (call) => {
+        tapeOf(call)?.reset();
+        return loadView(ctx, call);
+      },
+      final: new Set(["event_publish", "invoke"]),
+    },
     afterCall: (call, outcome) => afterCall(ctx, call, outcome.ok ? null : outcome.error),
   };
   if (http) {
     // The gate below checks every hop and audits refusals, so Extism's own
     // first-hop check (which refuses silently) is opened to it.
     set.allowedHosts = ["*"];
-    set.fetch = guardedFetch({
-      allowedHosts: grants.allowedHosts,
-      maxBytes: ctx.policy.httpMaxBytes,
-      timeoutMs: ctx.policy.httpTimeoutMs,
-      maxRedirects: ctx.policy.httpMaxRedirects,
-      ...(egress ? { egress } : {}),
-      ...(transport ? { transport } : {}),
-      onDenied(url, hop, reason) {
-        const run = ctx.runs.soleRunOf(manifest.id);
-        auditDenied(
-          ctx,
-          { pluginId: manifest.id, runId: run?.runId ?? null },
-          "http_request",
-          { host: url.host, hop: String(hop) },
-          reason,
-        );
-      },
-    });
+    set.fetch = tapedFetch(
+      ctx,
+      manifest.id,
+      guardedFetch({
+        allowedHosts: grants.allowedHosts,
+        maxBytes: ctx.policy.httpMaxBytes,
+        timeoutMs: ctx.policy.httpTimeoutMs,
+        maxRedirects: ctx.policy.httpMaxRedirects,
+        ...(egress ? { egress } : {}),
+        ...(transport ? { transport } : {}),
+        onDenied(url, hop, reason) {
+          const run = ctx.runs.soleRunOf(manifest.id);
+          auditDenied(
+            ctx,
+            { pluginId: manifest.id, runId: run?.runId ?? null },
+            "http_request",
+            { host: url.host, hop: String(hop) },
+            reason,
+          );
+        },
+      }),
+    );
   }
+  const override = ctx.determinism?.(manifest.id);
+  if (override) set.determinism = override;
   return set;
 }
 
 async function beforeCall(ctx: CapabilityContext, call: HostCall): Promise<void> {
-  ctx.runs.begin(call.runId, call.pluginId);
+  const run = ctx.runs.begin(call.runId, call.pluginId);
+  run.determinism = call.determinism;
+  run.tape = tapeOf(call);
   await loadView(ctx, call);
 }
 

@@ -13,6 +13,10 @@ export const commands: CommandTable = {
     summary: "List recorded plugin runs, or show one (host runs show RUN_ID)",
     load: async () => (await import("./runs.ts")).command,
   },
+  replay: {
+    summary: "Re-run a recorded run and check it gives the same output and fuel",
+    load: async () => (await import("./replay.ts")).command,
+  },
   events: {
     summary: "Print events from the append-only log (--follow to keep watching)",
     load: async () => (await import("./events.ts")).command,

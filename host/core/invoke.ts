@@ -8,9 +8,11 @@
  * `run.failed`, and count it in the metrics.
  * @module
  */
+import { Tape, tapeUnreplayable } from "../capabilities/tape.ts";
 import { HostError } from "../errors.ts";
 import type { CallResult, HostCall, Limits } from "../sandbox/mod.ts";
 import { type RunStart, type Store, ulid } from "../store/mod.ts";
+import { checkStrict, determinismOf, usedEntropy } from "./determinism.ts";
 import { recordedLimits, resolveLimits } from "./limits.ts";
 import type { RunMetrics } from "./metrics.ts";
 import type { InvokeRequest, InvokeResult, LoadedPlugin, RunError } from "./types.ts";
@@ -59,6 +61,12 @@ export async function invokeLoaded(
     throw new HostError("invalid_input", `Invalid limits: ${messageOf(error)}`);
   }
   const name = target.capability ?? target.export;
+  // The run's determinism and tape (docs/replay.md): a replay brings the original's.
+  const mode = request.replay?.mode ??
+    determinismOf(info.manifest, target.capability, loaded.determinism);
+  checkStrict(info.manifest, mode, name);
+  const seed = request.replay?.seed ?? randomSeed();
+  const tape = request.replay ? Tape.replay(request.replay.tape) : Tape.record();
   const series = deps.metrics.started({
     plugin: info.id,
     capability: name,
@@ -70,6 +78,7 @@ export async function invokeLoaded(
   try {
     const runId = request.runId ?? ulid();
     const applied = recordedLimits(limits);
+    const config = (info.manifest.config?.default ?? {}) as NonNullable<RunStart["config"]>;
     const started = deps.store.runs.start({
       id: runId,
       parentRunId: request.parentRunId ?? null,
@@ -83,10 +92,7 @@ export async function invokeLoaded(
       input: request.input as Uint8Array<ArrayBuffer>,
       // The fingerprint covers the effective config (the manifest's default until operators
       // can set values) and the limits applied: two runs that share it ran alike.
-      config: {
-        config: (info.manifest.config?.default ?? {}) as NonNullable<RunStart["config"]>,
-        limits: applied,
-      },
+      config: { config, limits: applied },
       limits: applied,
     });
     const call: HostCall = {
@@ -94,6 +100,8 @@ export async function invokeLoaded(
       pluginId: info.id,
       capability: name,
       grants: info.manifest.permissions ?? {},
+      determinism: mode,
+      tape,
     };
     let result: CallResult & { error?: RunError } = await callWithHooks(
       loaded,
@@ -145,7 +153,17 @@ export async function invokeLoaded(
         ? payload
         : { ...payload, error: { class: result.error.class, message: result.error.message } },
     });
-    if (request.durable) await Promise.all([started, finished, event]);
+    const replayable = deps.store.replay.record({
+      runId,
+      mode,
+      seed,
+      entropy: usedEntropy(info.manifest, tape.entries.map((e) => e.fn)),
+      config,
+      tape: tape.entries as unknown as Record<string, unknown>[],
+      unreplayable: tape.incomplete ?? tapeUnreplayable(tape.entries),
+    });
+    if (request.durable) await Promise.all([started, finished, event, replayable]);
+    else replayable.catch((error) => reportLost(deps, info.id, runId, error));
     return result.ok
       ? { runId, ok: true, output: result.output, usage: result.usage }
       : { runId, ok: false, error: result.error, usage: result.usage };
@@ -259,6 +277,24 @@ function checkOutput(
       }`,
     errors: issues,
   };
+}
+
+/** 32 hex digits from the system's CSPRNG: the run's seed (docs/replay.md). */
+function randomSeed(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A replay record that could not be written: said in the event log (the run itself stands). */
+function reportLost(deps: InvokeDeps, pluginId: string, runId: string, error: unknown): void {
+  void deps.store.events.append({
+    type: "store.write_failed",
+    level: "error",
+    source: "host",
+    pluginId,
+    runId,
+    payload: { what: "run_replay", message: messageOf(error) },
+  }).catch(() => {});
 }
 
 function describe(issues: SchemaIssue[]): string {

@@ -107,7 +107,7 @@ export class PluginRuntime {
     };
     const previous = this.#plugins.get(manifest.id);
     const hooks = { beforeCall: functions.beforeCall, afterCall: functions.afterCall };
-    this.#plugins.set(manifest.id, { info, sandbox, hooks });
+    this.#plugins.set(manifest.id, { info, sandbox, hooks, determinism: functions.determinism });
     if (previous) await previous.sandbox.close();
     void this.store.events.append({
       type: "plugin.loaded",

@@ -4,6 +4,7 @@
  * come) ask `invoke` for and get back.
  * @module
  */
+import type { TapeEntry } from "../capabilities/tape.ts";
 import type { HostFunctionProvider, HostFunctionSet } from "../capabilities/types.ts";
 import type { Manifest } from "../manifest/mod.ts";
 import type { CallError, Limits, SandboxedPlugin, SandboxLogger, Usage } from "../sandbox/mod.ts";
@@ -114,6 +115,18 @@ export interface InvokeRequest {
    * call`); such a call has no schema, so its input is passed as it is.
    */
   allowExport?: boolean | undefined;
+  /**
+   * Replays a recorded run (trigger `replay`, docs/replay.md): its mode and
+   * seed, and the tape whose answers the host functions serve back.
+   */
+  replay?: ReplaySource | undefined;
+}
+
+/** What a replay brings of the original run. */
+export interface ReplaySource {
+  mode: "strict" | "best-effort";
+  seed: string;
+  tape: readonly TapeEntry[];
 }
 
 /** A run's error: its code (`class` on the wire and in the RunRecord) and message. */
@@ -201,6 +214,8 @@ export interface LoadedPlugin {
   sandbox: SandboxedPlugin;
   /** Its host functions' per-call hooks. */
   hooks?: Pick<HostFunctionSet, "beforeCall" | "afterCall"> | undefined;
+  /** The operator's determinism override for its capabilities, if any (docs/replay.md). */
+  determinism?: "strict" | "best-effort" | undefined;
 }
 
 /** Options of `createRuntime`. */

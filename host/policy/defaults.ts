@@ -19,4 +19,5 @@ export const builtinCaps: Readonly<EffectiveCaps> = Object.freeze({
   subscribe: ["**"],
   secrets: null,
   minScheduleIntervalSeconds: 1,
+  determinism: null,
 });

@@ -55,6 +55,10 @@ export const CapsSchema = z.strictObject({
   minScheduleIntervalSeconds: z.int().positive().optional().meta({
     description: "Shortest interval between two runs of one of the plugin's schedules",
   }),
+  determinism: z.enum(["strict", "best-effort"]).optional().meta({
+    description:
+      "Overrides the determinism mode of every capability of the plugin (docs/replay.md)",
+  }),
 });
 export type Caps = z.infer<typeof CapsSchema>;
 
@@ -90,4 +94,6 @@ export interface EffectiveCaps {
   /** Secret names the plugin may declare; `["*"]`-like "any" is `null`. */
   secrets: string[] | null;
   minScheduleIntervalSeconds: number;
+  /** The operator's determinism override; null leaves it to the manifest. */
+  determinism: "strict" | "best-effort" | null;
 }

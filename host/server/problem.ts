@@ -150,6 +150,8 @@ export const problemTitles: Readonly<Record<ProblemCode, string>> = {
   unsupported_media_type: "Unsupported media type",
   rate_limited: "Too many requests",
   invoke_refused: "Plugin call refused",
+  nondeterministic: "Refused in strict determinism mode",
+  not_replayable: "Run cannot be replayed",
   load_error: "Plugin failed to load",
   fuel_exhausted: "Fuel exhausted",
   memory_limit: "Memory limit reached",

@@ -39,4 +39,10 @@ export const migrations: readonly Migration[] = [
     when: 1796197567098,
     sql: "ALTER TABLE `plugins` ADD `pinned_key_ids` text DEFAULT '[]' NOT NULL;",
   },
+  {
+    tag: "0006_replay",
+    when: 1796221065549,
+    sql:
+      "CREATE TABLE `run_replay` (\n\t`run_id` text PRIMARY KEY NOT NULL,\n\t`mode` text NOT NULL,\n\t`seed` text NOT NULL,\n\t`entropy` text NOT NULL,\n\t`config` text NOT NULL,\n\t`tape` text NOT NULL,\n\t`unreplayable` text,\n\t`created_at` integer NOT NULL\n);\n",
+  },
 ];

@@ -65,3 +65,5 @@ export {
 } from "./schedules.ts";
 export { type ClaimResult, type Lease, LeasesRepository, type OccurrenceKey } from "./leases.ts";
 export type { LeaseBatch, LeaseBatchResult } from "./lease-batch.ts";
+export { ReplayRecord, ReplayRepository } from "./replay.ts";
+export { determinismModes } from "./schema/replay.ts";

@@ -18,6 +18,7 @@ import { migrations } from "./migrations.ts";
 import { type StoreDb, type WriteOp, writeOps } from "./ops.ts";
 import { claimOwner, releaseOwner } from "./owner.ts";
 import { PluginsRepository } from "./plugins.ts";
+import { ReplayRepository } from "./replay.ts";
 import { RunsRepository } from "./runs.ts";
 import { SchedulesRepository } from "./schedules.ts";
 import * as schema from "./schema/index.ts";
@@ -54,6 +55,8 @@ export interface Store {
   readonly schedules: SchedulesRepository;
   readonly leases: LeasesRepository;
   readonly tokens: TokensRepository;
+  /** Replay records of runs (docs/replay.md). */
+  readonly replay: ReplayRepository;
   /** Drizzle over the same client, for queries the repositories do not cover. */
   readonly db: StoreDb;
   readonly client: Client;
@@ -143,6 +146,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       schedules: new SchedulesRepository(db),
       leases: new LeasesRepository(client),
       tokens: new TokensRepository(db),
+      replay: new ReplayRepository(db),
       db,
       client,
       opened: { migrated, interrupted },

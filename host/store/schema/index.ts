@@ -8,3 +8,4 @@ export * from "./plugins.ts";
 export * from "./runs.ts";
 export * from "./tokens.ts";
 export * from "./schedules.ts";
+export * from "./replay.ts";

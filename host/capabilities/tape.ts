@@ -1,0 +1,235 @@
+/**
+ * The host-call tape of a run (docs/replay.md): every answer the host gave
+ * the plugin (KV reads and writes, event publishes, invoke results, HTTP
+ * responses), in order, so a replay can serve the same answers without
+ * touching state or the network. Bounded: past `TAPE_MAX_BYTES` the tape is
+ * cut and the run is marked not replayable. Secret values are never
+ * recorded: a `secret_get` leaves an entry that makes the run not replayable.
+ * In strict mode the calls with outside effects are refused here, audited.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import { sha256Id } from "../artifact/mod.ts";
+import type { HostCall, HostFunction } from "../sandbox/mod.ts";
+import { errorResult } from "./abi.ts";
+import { auditDenied } from "./audit.ts";
+import type { CapabilityContext } from "./context.ts";
+
+/** Most bytes of recorded answers one run keeps (1 MiB). */
+export const TAPE_MAX_BYTES = 1024 * 1024;
+
+/** Host calls with outside effects: refused in strict mode, recorded in best-effort mode. */
+export const OUTSIDE_EFFECTS: ReadonlySet<string> = new Set([
+  "http_request",
+  "invoke",
+  "secret_get",
+]);
+
+/** One recorded host call: its function, a digest of what the plugin asked, and the answer. */
+export interface TapeEntry {
+  fn: string;
+  /** sha256 of the request bytes (HTTP: of `METHOD URL`). */
+  in: string;
+  /** The answer as base64; absent for a secret read. */
+  out?: string;
+  /** HTTP only: the response's status and headers (`out` is its body). */
+  status?: number;
+  headers?: [string, string][];
+  /** A secret read: its value is never recorded, so the run cannot be replayed. */
+  secret?: true;
+}
+
+/** Why a recorded tape cannot serve a replay, or null when it can. */
+export function tapeUnreplayable(entries: readonly TapeEntry[]): string | null {
+  const secret = entries.find((e) => e.secret);
+  return secret ? "the run read a secret (secret_get): secret values are never recorded" : null;
+}
+
+/** A run's tape: recording (a normal run) or replaying (trigger `replay`). */
+export class Tape {
+  readonly entries: TapeEntry[];
+  readonly replaying: boolean;
+  /** Why the recording is incomplete (size cap, an unattributable HTTP answer), if it is. */
+  incomplete: string | null = null;
+  #bytes = 0;
+  #cursor = 0;
+
+  private constructor(entries: TapeEntry[], replaying: boolean) {
+    this.entries = entries;
+    this.replaying = replaying;
+  }
+
+  /** An empty tape that records. */
+  static record(): Tape {
+    return new Tape([], false);
+  }
+
+  /** A tape that serves `entries` back in order. */
+  static replay(entries: readonly TapeEntry[]): Tape {
+    return new Tape([...entries], true);
+  }
+
+  /** Starts over (a call cut at its main-thread slice is re-run from the start). */
+  reset(): void {
+    if (this.replaying) this.#cursor = 0;
+    else {
+      this.entries.length = 0;
+      this.#bytes = 0;
+      this.incomplete = null;
+    }
+  }
+
+  /** Records one answer; past the cap the tape is cut (the run stays, its replay does not). */
+  add(entry: TapeEntry): void {
+    if (this.incomplete !== null) return;
+    const size = (entry.out?.length ?? 0) + entry.fn.length + 80;
+    if (this.#bytes + size > TAPE_MAX_BYTES) {
+      this.incomplete = `the host-call tape passed its ${TAPE_MAX_BYTES}-byte cap`;
+      this.entries.length = 0;
+      return;
+    }
+    this.#bytes += size;
+    this.entries.push(entry);
+  }
+
+  /**
+   * The recorded answer for the next call, which must be `fn` asked the same
+   * `digest`; a replay that asks anything else has diverged from the original.
+   */
+  next(fn: string, digest: string): TapeEntry {
+    const entry = this.entries[this.#cursor];
+    if (!entry || entry.fn !== fn || entry.in !== digest) {
+      const recorded = entry ? `${entry.fn}` : "nothing more";
+      throw new ReplayDiverged(
+        `Replay diverged at host call ${this.#cursor + 1}: the plugin called ${fn}` +
+          (entry?.fn === fn ? " with other input" : "") + `, the original run called ${recorded}`,
+      );
+    }
+    this.#cursor++;
+    return entry;
+  }
+}
+
+/** A replayed plugin asked the host something the original run did not. */
+export class ReplayDiverged extends Error {
+  override readonly name = "ReplayDiverged";
+}
+
+/** The tape of a call, if its run has one. */
+export function tapeOf(call: HostCall): Tape | undefined {
+  return call.tape instanceof Tape ? call.tape : undefined;
+}
+
+function refusal(fn: string): string {
+  return `${fn} is refused in strict determinism mode: it has outside effects; declare ` +
+    `"determinism": "best-effort" on the capability (or in the operator policy) to allow it`;
+}
+
+/**
+ * Wraps one host function: refused in strict mode when it has outside
+ * effects (audited, `nondeterministic`); answered from the tape in a replay
+ * (no effect happens); recorded otherwise. Sync functions stay sync.
+ */
+export function taped(ctx: CapabilityContext, fn: string, inner: HostFunction): HostFunction {
+  return (call, input) => {
+    if (call.determinism === "strict" && OUTSIDE_EFFECTS.has(fn)) {
+      auditDenied(
+        ctx,
+        { pluginId: call.pluginId, runId: call.runId },
+        fn,
+        {},
+        `nondeterministic: ${refusal(fn)}`,
+      );
+      return errorResult("nondeterministic", refusal(fn));
+    }
+    const tape = tapeOf(call);
+    if (!tape) return inner(call, input);
+    const digest = sha256Id(input);
+    if (tape.replaying) {
+      try {
+        const entry = tape.next(fn, digest);
+        return Buffer.from(entry.out ?? "", "base64");
+      } catch (error) {
+        return errorResult("replay_diverged", (error as Error).message);
+      }
+    }
+    const record = (output: Uint8Array): Uint8Array => {
+      tape.add(
+        fn === "secret_get"
+          ? { fn, in: digest, secret: true }
+          : { fn, in: digest, out: Buffer.from(output).toString("base64") },
+      );
+      return output;
+    };
+    const output = inner(call, input);
+    return output instanceof Promise ? output.then(record) : record(output);
+  };
+}
+
+/**
+ * Wraps the fetch behind Extism's `http_request`: refused in strict mode
+ * (audited), answered from the tape in a replay (no network), recorded
+ * otherwise. Extism's fetch carries no call, so the answer is tied to the
+ * plugin's one active run; with several at once none of their tapes is
+ * complete, and they are marked so.
+ */
+export function tapedFetch(
+  ctx: CapabilityContext,
+  pluginId: string,
+  inner: typeof fetch,
+): typeof fetch {
+  return async (resource, init) => {
+    const request = new Request(resource, init);
+    const active = ctx.runs.runsOf(pluginId);
+    const run = active.length === 1 ? active[0] : undefined;
+    if (active.some((r) => r.determinism === "strict")) {
+      const reason = refusal("http_request");
+      auditDenied(
+        ctx,
+        { pluginId, runId: run?.runId ?? null },
+        "http_request",
+        { host: new URL(request.url).host },
+        `nondeterministic: ${reason}`,
+      );
+      throw new TypeError(reason);
+    }
+    const digest = sha256Id(`${request.method} ${request.url}`);
+    const tape = run?.tape;
+    if (tape?.replaying) {
+      const entry = tape.next("http_request", digest);
+      const recorded = Buffer.from(entry.out ?? "", "base64");
+      return new Response(recorded.length === 0 ? null : recorded, {
+        status: entry.status ?? 200,
+        headers: entry.headers ?? [],
+      });
+    }
+    const response = await inner(request);
+    if (!run) {
+      for (const r of active) {
+        if (r.tape) {
+          r.tape.incomplete = "an HTTP answer could not be tied to one of concurrent runs";
+        }
+      }
+      return response;
+    }
+    if (!tape) return response;
+    const body = new Uint8Array(await response.arrayBuffer());
+    tape.add({
+      fn: "http_request",
+      in: digest,
+      out: Buffer.from(body).toString("base64"),
+      status: response.status,
+      headers: headerPairs(response.headers),
+    });
+    return new Response(body.length === 0 ? null : body, {
+      status: response.status,
+      headers: response.headers,
+    });
+  };
+}
+
+function headerPairs(headers: Headers): [string, string][] {
+  const pairs: [string, string][] = [];
+  headers.forEach((value, key) => pairs.push([key, value]));
+  return pairs;
+}
