@@ -13,7 +13,7 @@ import { sha256Id } from "../artifact/mod.ts";
 import type { HostCall, HostFunction } from "../sandbox/mod.ts";
 import { errorResult } from "./abi.ts";
 import { auditDenied } from "./audit.ts";
-import type { CapabilityContext } from "./context.ts";
+import { type CapabilityContext, grantsFor } from "./context.ts";
 
 /** Most bytes of recorded answers one run keeps (1 MiB). */
 export const TAPE_MAX_BYTES = 1024 * 1024;
@@ -120,6 +120,14 @@ export function tapeOf(call: HostCall): Tape | undefined {
   return call.tape instanceof Tape ? call.tape : undefined;
 }
 
+/** Whether the call's plugin was granted the outside effect `fn` has. */
+function granted(ctx: CapabilityContext, call: HostCall, fn: string): boolean {
+  const grants = grantsFor(ctx, call);
+  if (fn === "invoke") return grants.invoke.size > 0;
+  if (fn === "secret_get") return grants.secrets.size > 0;
+  return true;
+}
+
 function refusal(fn: string): string {
   return `${fn} is refused in strict determinism mode: it has outside effects; declare ` +
     `"determinism": "best-effort" on the capability (or in the operator policy) to allow it`;
@@ -132,7 +140,8 @@ function refusal(fn: string): string {
  */
 export function taped(ctx: CapabilityContext, fn: string, inner: HostFunction): HostFunction {
   return (call, input) => {
-    if (call.determinism === "strict" && OUTSIDE_EFFECTS.has(fn)) {
+    // Not granted at all: the function itself answers permission_denied, as in any mode.
+    if (call.determinism === "strict" && OUTSIDE_EFFECTS.has(fn) && granted(ctx, call, fn)) {
       auditDenied(
         ctx,
         { pluginId: call.pluginId, runId: call.runId },
