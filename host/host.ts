@@ -16,7 +16,8 @@ import type { InvokeRequest, InvokeResult, PluginInfo, RuntimeOptions } from "./
 import type { Limits } from "./sandbox/mod.ts";
 import { type RunningScheduler, type SchedulerOptions, startScheduler } from "./scheduler/mod.ts";
 import type { EventsRepository, RunsRepository, Store } from "./store/mod.ts";
-import type { TrustStore } from "./trust/mod.ts";
+import { hostSigningKey, loadTrustStore, type SigningKey, type TrustStore } from "./trust/mod.ts";
+import { evidenceTrigger, type EvidenceTriggerOptions } from "./core/evidence-trigger.ts";
 
 /**
  * Options of `createHost`. Every field has a default: a host over
@@ -66,6 +67,12 @@ export interface HostOptions {
   trust?: TrustStore;
   /** The operator policy's load-time check (host/policy `admitter`). */
   admit?: RuntimeOptions["admit"];
+  /**
+   * Evidence triggers: a run failing with one of `onRunFailed`'s error classes
+   * (`*`: any) gets a signed bundle in `dir` and an `evidence.written` event
+   * (docs/replay.md). Signed with `key`, default the host's key (`<home>/keys/host.key`).
+   */
+  evidence?: EvidenceTriggerOptions & { key?: SigningKey };
 }
 
 /**
@@ -188,6 +195,18 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     authToken: options.authToken,
   });
   const { store, runtime } = open;
+  let evidence: ReturnType<typeof evidenceTrigger> | undefined;
+  if (options.evidence) {
+    const { key, ...trigger } = options.evidence;
+    evidence = evidenceTrigger({
+      store,
+      trust: options.trust ?? await loadTrustStore(paths.trust),
+      key: key ?? (await hostSigningKey(paths.keys)).key,
+      get: (id) => runtime.get(id),
+      pluginsDir: paths.plugins,
+    }, trigger);
+    runtime.onRunEnded(evidence.listener);
+  }
   let scheduler: Promise<RunningScheduler> | undefined;
   let closing: Promise<void> | undefined;
   return {
@@ -218,6 +237,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     close() {
       closing ??= (async () => {
         if (scheduler) await (await scheduler.catch(() => undefined))?.stop();
+        await evidence?.settled();
         await open.close();
       })();
       return closing;

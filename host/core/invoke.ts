@@ -24,6 +24,20 @@ export interface InvokeDeps {
   /** The operator's caps on any run's limits. */
   policy: Readonly<Limits>;
   metrics: RunMetrics;
+  /** Told of every run once its records are written (e.g. evidence triggers); must not throw. */
+  ended?: ((run: RunEnded) => void) | undefined;
+}
+
+/** A run that ended, as `InvokeDeps.ended` hears of it. */
+export interface RunEnded {
+  runId: string;
+  pluginId: string;
+  trigger: InvokeRequest["trigger"];
+  ok: boolean;
+  /** The error class of a failed run. */
+  errorClass: string | null;
+  /** Resolves once the run's records are durable. */
+  written: Promise<unknown>;
 }
 
 /** What a request runs: the export, and the capability (with its schemas) when it names one. */
@@ -162,8 +176,17 @@ export async function invokeLoaded(
       tape: tape.entries as unknown as Record<string, unknown>[],
       unreplayable: tape.incomplete ?? tapeUnreplayable(tape.entries),
     });
-    if (request.durable) await Promise.all([started, finished, event, replayable]);
+    const written = Promise.all([started, finished, event, replayable]);
+    if (request.durable) await written;
     else replayable.catch((error) => reportLost(deps, info.id, runId, error));
+    deps.ended?.({
+      runId,
+      pluginId: info.id,
+      trigger: request.trigger,
+      ok: result.ok,
+      errorClass: result.ok ? null : result.error.class,
+      written: written.catch(() => undefined),
+    });
     return result.ok
       ? { runId, ok: true, output: result.output, usage: result.usage }
       : { runId, ok: false, error: result.error, usage: result.usage };

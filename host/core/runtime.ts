@@ -10,7 +10,7 @@ import type { Manifest } from "../manifest/mod.ts";
 import { defaultPolicy, type Limits, loadPlugin } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { type VerifiedPlugin, verifyPlugin } from "../trust/mod.ts";
-import { invokeLoaded } from "./invoke.ts";
+import { invokeLoaded, type RunEnded } from "./invoke.ts";
 import { RunMetrics } from "./metrics.ts";
 import { eventLogger } from "./plugin-logger.ts";
 import type {
@@ -40,6 +40,7 @@ export class PluginRuntime {
   /** Every run's counters (by plugin, capability and trigger). */
   readonly metrics: RunMetrics;
   readonly #options: RuntimeOptions;
+  readonly #ended = new Set<(run: RunEnded) => void>();
   readonly #policy: Readonly<Limits>;
   readonly #plugins = new Map<string, LoadedPlugin>();
   #closed = false;
@@ -155,10 +156,31 @@ export class PluginRuntime {
       throw new HostError("conflict", `Plugin '${request.pluginId}' is disabled: enable it first`);
     }
     return await invokeLoaded(
-      { store: this.store, policy: this.#policy, metrics: this.metrics },
+      {
+        store: this.store,
+        policy: this.#policy,
+        metrics: this.metrics,
+        ended: this.#ended.size > 0 ? (run) => this.#tellEnded(run) : undefined,
+      },
       loaded,
       request,
     );
+  }
+
+  /** Listens to every run that ends (after its records are queued); returns how to stop. */
+  onRunEnded(listener: (run: RunEnded) => void): () => void {
+    this.#ended.add(listener);
+    return () => this.#ended.delete(listener);
+  }
+
+  #tellEnded(run: RunEnded): void {
+    for (const listener of this.#ended) {
+      try {
+        listener(run);
+      } catch {
+        // A listener's failure is its own (it reports it); the run is unaffected.
+      }
+    }
   }
 
   /** Unloads every plugin and drains the store's writer. The store stays open. */
