@@ -4,7 +4,7 @@
  * per-run counters. Entries live from beforeCall to afterCall.
  * @module
  */
-import type { Tape } from "./tape.ts";
+import type { Tape } from "./tape-record.ts";
 
 /** What the host functions track about one running call. */
 export interface ActiveRun {

@@ -10,7 +10,7 @@ import type { Client } from "@libsql/client";
 import { existsSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import type { Check } from "./doctor.ts";
+import type { Check } from "./check.ts";
 import { ownerIsGone } from "./owner.ts";
 
 /** How far past its own timeout a live run must be to count as stuck. */

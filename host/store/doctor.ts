@@ -12,12 +12,9 @@ import { appliedMigrations, migrationHash } from "./migrate.ts";
 import { migrations } from "./migrations.ts";
 import { dbFilePath } from "./url.ts";
 
-/** One finding. `fail` makes doctor exit 1; `warn` exits 2 under --strict. */
-export interface Check {
-  name: string;
-  status: "ok" | "warn" | "fail";
-  detail: string;
-}
+import type { Check } from "./check.ts";
+
+export type { Check } from "./check.ts";
 
 /** Triggers that keep `events` append-only. */
 export const APPEND_ONLY_TRIGGERS = ["events_no_update", "events_no_delete"] as const;
