@@ -6,7 +6,8 @@
 import { inArray } from "drizzle-orm";
 import { z } from "zod";
 import { storageError } from "./client.ts";
-import type { StoreDb } from "./ops.ts";
+import type { StoreDb, WriteOp } from "./ops.ts";
+import type { BatchWriter } from "./writer.ts";
 import { determinismModes, runReplay } from "./schema/index.ts";
 
 /** A run's replay record. */
@@ -22,34 +23,32 @@ export const ReplayRecord = z.object({
 });
 export type ReplayRecord = z.infer<typeof ReplayRecord>;
 
-/** Reads and writes `run_replay`. */
+/** Reads and writes `run_replay`; writes go through the store's batching writer with the runs. */
 export class ReplayRepository {
   readonly #db: StoreDb;
-  /** Writes in flight, so a read right after a run sees its record. */
-  readonly #pending = new Set<Promise<void>>();
+  readonly #writer: BatchWriter<WriteOp>;
 
-  constructor(db: StoreDb) {
+  constructor(db: StoreDb, writer: BatchWriter<WriteOp>) {
     this.#db = db;
+    this.#writer = writer;
   }
 
-  /** Records a run's replay record; resolves once durable. */
+  /** Queues a run's replay record; resolves once durable. */
   record(record: ReplayRecord): Promise<void> {
     const r = ReplayRecord.parse(record);
-    const write = this.#db.insert(runReplay).values({
-      runId: r.runId,
-      mode: r.mode,
-      seed: r.seed,
-      entropy: JSON.stringify(r.entropy),
-      config: JSON.stringify(r.config),
-      tape: JSON.stringify(r.tape),
-      unreplayable: r.unreplayable,
-      createdAt: Date.now(),
-    }).onConflictDoNothing().then(() => {}, (error) => {
-      throw storageError("Cannot write the replay record", error);
+    return this.#writer.enqueue({
+      kind: "replay",
+      row: {
+        runId: r.runId,
+        mode: r.mode,
+        seed: r.seed,
+        entropy: JSON.stringify(r.entropy),
+        config: JSON.stringify(r.config),
+        tape: JSON.stringify(r.tape),
+        unreplayable: r.unreplayable,
+        createdAt: Date.now(),
+      },
     });
-    const tracked = write.finally(() => this.#pending.delete(tracked));
-    this.#pending.add(tracked);
-    return write;
   }
 
   /** The replay record of a run, or undefined. */
@@ -59,7 +58,7 @@ export class ReplayRepository {
 
   /** The replay records of these runs (those that have one). */
   async many(runIds: readonly string[]): Promise<ReplayRecord[]> {
-    await Promise.allSettled([...this.#pending]);
+    await this.#writer.flush();
     if (runIds.length === 0) return [];
     try {
       const rows = await this.#db.select().from(runReplay).where(inArray(runReplay.runId, [

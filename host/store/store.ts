@@ -146,7 +146,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       schedules: new SchedulesRepository(db),
       leases: new LeasesRepository(client),
       tokens: new TokensRepository(db),
-      replay: new ReplayRepository(db),
+      replay: new ReplayRepository(db, writer),
       db,
       client,
       opened: { migrated, interrupted },
