@@ -138,7 +138,19 @@ export function tapedFetch(
       return response;
     }
     if (!tape) return response;
-    const body = new Uint8Array(await response.arrayBuffer());
+    let body: Uint8Array<ArrayBuffer>;
+    try {
+      body = new Uint8Array(await response.arrayBuffer());
+    } catch (error) {
+      // The gate cut the body (size or time cap): hand the plugin the same failing body.
+      tape.incomplete = `an HTTP answer could not be recorded: ${
+        error instanceof Error ? error.message : String(error)
+      }`;
+      return new Response(new ReadableStream({ start: (c) => c.error(error) }), {
+        status: response.status,
+        headers: response.headers,
+      });
+    }
     tape.add({
       fn: "http_request",
       in: digest,
