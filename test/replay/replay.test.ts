@@ -113,6 +113,29 @@ describe("replay of strict runs", () => {
   });
 });
 
+describe("WASI entropy", () => {
+  it("refuses a strict run of a plugin granted WASI (its clock cannot be pinned yet); best-effort lists the entropy", async () => {
+    t = await testHost();
+    await t.load("hello", (m) => {
+      m.permissions = { wasi: true };
+      (m.capabilities as Record<string, Record<string, unknown>>).greet!.determinism = "strict";
+    });
+    await expect(t.call("example.hello", "greet", { name: "Ada" })).rejects.toMatchObject({
+      code: "nondeterministic",
+      message: expect.stringMatching(/wasi\.clock and wasi\.random through WASI.*best-effort/),
+    });
+    await t.load("hello", (m) => {
+      m.permissions = { wasi: true };
+    });
+    const run = await t.call("example.hello", "greet", { name: "Ada" });
+    expect(run.ok).toBe(true);
+    expect(await t.host.store.replay.get(run.runId)).toMatchObject({
+      mode: "best-effort",
+      entropy: ["wasi.clock", "wasi.random"],
+    });
+  });
+});
+
 describe("outside effects", () => {
   let server: Server | undefined;
   afterEach(() => {
