@@ -52,6 +52,10 @@ const codes = {
   dependency_error: [ExitCode.failed, 409],
   /** An update asks for permissions the operator has not accepted (details.added). */
   consent_required: [ExitCode.failed, 409],
+  /** A host call with outside effects (http_request, invoke, secret_get) refused in strict mode. */
+  nondeterministic: [ExitCode.failed, 403],
+  /** A replay refused: the run's input, module, tape or replay record is not available. */
+  not_replayable: [ExitCode.dataError, 422],
   load_error: [ExitCode.failed, 422],
   fuel_exhausted: [ExitCode.failed, 422],
   memory_limit: [ExitCode.failed, 422],

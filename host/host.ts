@@ -21,13 +21,15 @@ import { rollbackPlugin } from "./core/rollback.ts";
 import { LOCKFILE_NAME } from "./deps/mod.ts";
 import { HostError } from "./errors.ts";
 import type { RunMetrics } from "./core/metrics.ts";
+import { type ReplayReport, replayRun } from "./core/replay.ts";
 import { openHost } from "./core/open-host.ts";
 import type { LoadOptions, PluginRuntime } from "./core/runtime.ts";
 import type { InvokeRequest, InvokeResult, PluginInfo, RuntimeOptions } from "./core/types.ts";
 import type { Limits } from "./sandbox/mod.ts";
 import { type RunningScheduler, type SchedulerOptions, startScheduler } from "./scheduler/mod.ts";
 import type { EventsRepository, RunsRepository, Store } from "./store/mod.ts";
-import { loadTrustStore, type TrustStore } from "./trust/mod.ts";
+import { hostSigningKey, loadTrustStore, type SigningKey, type TrustStore } from "./trust/mod.ts";
+import { evidenceTrigger, type EvidenceTriggerOptions } from "./core/evidence-trigger.ts";
 
 /**
  * Options of `createHost`. Every field has a default: a host over
@@ -85,6 +87,12 @@ export interface HostOptions {
    * PLUGHOST_CONFIG__ variables are read (default: the process environment).
    */
   config?: RuntimeOptions["config"];
+  /**
+   * Evidence triggers: a run failing with one of `onRunFailed`'s error classes
+   * (`*`: any) gets a signed bundle in `dir` and an `evidence.written` event
+   * (docs/replay.md). Signed with `key`, default the host's key (`<home>/keys/host.key`).
+   */
+  evidence?: EvidenceTriggerOptions & { key?: SigningKey };
 }
 
 /**
@@ -163,6 +171,12 @@ export interface Host {
   get(id: string): PluginInfo | undefined;
   /** Runs a capability: the one path of every trigger (see docs/core.md). */
   invoke(request: InvokeRequest): Promise<InvokeResult>;
+  /**
+   * Replays a recorded run through `invoke` (trigger `replay`) and compares
+   * output digest, fuel and outcome (docs/replay.md). Throws HostError
+   * `not_found` or `not_replayable` (with the reason).
+   */
+  replay(runId: string): Promise<ReplayReport>;
   /** Starts the scheduler (once); `close()` stops it. */
   startScheduler(options?: Omit<SchedulerOptions, "runtime" | "store">): Promise<RunningScheduler>;
   /** Stops the plugins (onShutdown hooks within `graceMs` when given), then closes. */
@@ -228,6 +242,18 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
   });
   const { store, runtime } = open;
   const lockfile = join(paths.home, LOCKFILE_NAME);
+  let evidence: ReturnType<typeof evidenceTrigger> | undefined;
+  if (options.evidence) {
+    const { key, ...trigger } = options.evidence;
+    evidence = evidenceTrigger({
+      store,
+      trust: trust,
+      key: key ?? (await hostSigningKey(paths.keys)).key,
+      get: (id) => runtime.get(id),
+      pluginsDir: paths.plugins,
+    }, trigger);
+    runtime.onRunEnded(evidence.listener);
+  }
   let scheduler: Promise<RunningScheduler> | undefined;
   let delivery: RunningDelivery | undefined;
   let closing: Promise<void> | undefined;
@@ -264,6 +290,13 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     list: () => runtime.list(),
     get: (id) => runtime.get(id),
     invoke: (request) => runtime.invoke(request),
+    replay: (runId) =>
+      replayRun({
+        runs: store.runs,
+        replay: store.replay,
+        get: (id) => runtime.get(id),
+        invoke: (request) => runtime.invoke(request),
+      }, runId),
     startScheduler(schedulerOptions = {}) {
       scheduler ??= startScheduler({ ...schedulerOptions, runtime, store });
       return scheduler;
@@ -277,6 +310,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
       closing ??= (async () => {
         if (scheduler) await (await scheduler.catch(() => undefined))?.stop();
         await delivery?.stop();
+        await evidence?.settled();
         // Dependents stop before the plugins they depend on (runtime.close, by layers).
         await open.close(closeOptions);
       })();

@@ -33,6 +33,8 @@ export interface CapabilityContext {
    * injected): their values are redacted from everything the plugin writes.
    */
   secretNames: Map<string, ReadonlySet<string>>;
+  /** The operator policy's determinism override for a plugin, if any. */
+  determinism?: ((pluginId: string) => "strict" | "best-effort" | undefined) | undefined;
 }
 
 /** The grants of `call` under the context's policy. */

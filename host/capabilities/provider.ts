@@ -24,6 +24,7 @@ import { runLogger } from "./logger.ts";
 import { type CapabilityPolicy, defaultCapabilityPolicy } from "./policy.ts";
 import { knownSecrets, redactBytes, redactText } from "./redact.ts";
 import { RunRegistry } from "./runs.ts";
+import { taped, tapedFetch, tapeOf } from "./tape.ts";
 import { secretFunctions } from "./secret-get.ts";
 import { databaseSecrets, SECRETS_KEY_ENV } from "./secret-vault.ts";
 import {
@@ -116,6 +117,9 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
           ? (pluginId, permissions) => clampPermissions(capsFor(operator, pluginId), permissions)
           : undefined,
         secretNames: new Map(),
+        determinism: operator
+          ? (pluginId) => capsFor(operator, pluginId).determinism ?? undefined
+          : undefined,
       };
       contexts.set(host.store, ctx);
     }
@@ -147,71 +151,89 @@ function pluginSet(
   ctx.secretNames.set(manifest.id, new Set([...grants.secrets, ...grants.injectSecrets]));
   const invokes = grants.invoke.size > 0;
   const http = grants.allowedHosts.length > 0;
+  const functions: HostFunctionSet["functions"] = {
+    ...kvFunctions(ctx),
+    ...eventFunctions(ctx),
+    ...secretFunctions(ctx),
+    ...configFunctions(ctx),
+    ...invokeFunctions(ctx, invokes),
+    ...progressFunctions(ctx),
+  };
   const set: HostFunctionSet = {
-    functions: {
-      ...kvFunctions(ctx),
-      ...eventFunctions(ctx),
-      ...secretFunctions(ctx),
-      ...configFunctions(ctx),
-      ...invokeFunctions(ctx, invokes),
-      ...progressFunctions(ctx),
-    },
+    // Every answer goes through the run's tape (docs/replay.md).
+    functions: Object.fromEntries(
+      Object.entries(functions).map(([name, fn]) => [name, taped(ctx, name, fn)]),
+    ),
     needsWorker: invokes || http,
     logger: runLogger(ctx, manifest.id),
     beforeCall: (call) => beforeCall(ctx, call),
     // KV writes are buffered per call, so a call cut at its main-thread slice can be re-run;
     // a published event (or an invoke) is final. A progress report is not: like a log line, a
     // re-run reports its steps again rather than failing a long call with `timeout`.
-    rerun: { reset: (call) => loadView(ctx, call), final: new Set(["event_publish", "invoke"]) },
+    rerun: {
+      reset: (call) => {
+        tapeOf(call)?.reset();
+        return loadView(ctx, call);
+      },
+      final: new Set(["event_publish", "invoke"]),
+    },
     afterCall: (call, outcome) => afterCall(ctx, call, outcome),
   };
   if (http) {
     // The gate below checks every hop and audits refusals, so Extism's own
     // first-hop check (which refuses silently) is opened to it.
     set.allowedHosts = ["*"];
-    set.fetch = guardedFetch({
-      allowedHosts: grants.allowedHosts,
-      maxBytes: ctx.policy.httpMaxBytes,
-      timeoutMs: ctx.policy.httpTimeoutMs,
-      maxRedirects: ctx.policy.httpMaxRedirects,
-      ...(egress ? { egress } : {}),
-      ...(transport ? { transport } : {}),
-      ...(Object.keys(grants.inject).length > 0
-        ? {
-          inject: {
-            entries: grants.inject,
-            secret: (name: string) => findSecret(ctx.secrets, name, manifest.id),
-            onInjected(url: URL, name: string, provider: string) {
-              const run = ctx.runs.soleRunOf(manifest.id);
-              void ctx.store.events.append({
-                type: "secret.injected",
-                level: "info",
-                source: "host",
-                pluginId: manifest.id,
-                runId: run?.runId ?? null,
-                payload: { name, provider, host: url.host },
-              }).catch(() => {});
+    set.fetch = tapedFetch(
+      ctx,
+      manifest.id,
+      guardedFetch({
+        allowedHosts: grants.allowedHosts,
+        maxBytes: ctx.policy.httpMaxBytes,
+        timeoutMs: ctx.policy.httpTimeoutMs,
+        maxRedirects: ctx.policy.httpMaxRedirects,
+        ...(egress ? { egress } : {}),
+        ...(transport ? { transport } : {}),
+        ...(Object.keys(grants.inject).length > 0
+          ? {
+            inject: {
+              entries: grants.inject,
+              secret: (name: string) => findSecret(ctx.secrets, name, manifest.id),
+              onInjected(url: URL, name: string, provider: string) {
+                const run = ctx.runs.soleRunOf(manifest.id);
+                void ctx.store.events.append({
+                  type: "secret.injected",
+                  level: "info",
+                  source: "host",
+                  pluginId: manifest.id,
+                  runId: run?.runId ?? null,
+                  payload: { name, provider, host: url.host },
+                }).catch(() => {});
+              },
             },
-          },
-        }
-        : {}),
-      onDenied(url, hop, reason) {
-        const run = ctx.runs.soleRunOf(manifest.id);
-        auditDenied(
-          ctx,
-          { pluginId: manifest.id, runId: run?.runId ?? null },
-          "http_request",
-          { host: url.host, hop: String(hop) },
-          reason,
-        );
-      },
-    });
+          }
+          : {}),
+        onDenied(url, hop, reason) {
+          const run = ctx.runs.soleRunOf(manifest.id);
+          auditDenied(
+            ctx,
+            { pluginId: manifest.id, runId: run?.runId ?? null },
+            "http_request",
+            { host: url.host, hop: String(hop) },
+            reason,
+          );
+        },
+      }),
+    );
   }
+  const override = ctx.determinism?.(manifest.id);
+  if (override) set.determinism = override;
   return set;
 }
 
 async function beforeCall(ctx: CapabilityContext, call: HostCall): Promise<void> {
-  ctx.runs.begin(call.runId, call.pluginId);
+  const run = ctx.runs.begin(call.runId, call.pluginId);
+  run.determinism = call.determinism;
+  run.tape = tapeOf(call);
   // Providers that read asynchronously (the database) load the plugin's values now; a plugin
   // granted no secret has none to load.
   if ((ctx.secretNames.get(call.pluginId)?.size ?? 0) > 0) {

@@ -4,6 +4,7 @@
  * per-run counters. Entries live from beforeCall to afterCall.
  * @module
  */
+import type { Tape } from "./tape-record.ts";
 
 /** What the host functions track about one running call. */
 export interface ActiveRun {
@@ -21,6 +22,9 @@ export interface ActiveRun {
   /** `audit.denied` events written for this run, and denials past the budget (only counted). */
   deniedAudited: number;
   deniedDropped: number;
+  /** The run's determinism mode and host-call tape (docs/replay.md), set by beforeCall. */
+  determinism?: "strict" | "best-effort" | undefined;
+  tape?: Tape | undefined;
 }
 
 /** Denials of a plugin outside any run: events written, and how many were past the budget. */

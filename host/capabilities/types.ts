@@ -35,6 +35,8 @@ export interface HostFunctionSet {
   afterCall?: (call: HostCall, outcome: CallOutcome) => Promise<CallError | CallOutput | null>;
   /** How the sandbox re-runs a call that outgrew its main-thread slice (docs/sandbox.md). */
   rerun?: Rerun;
+  /** The operator's determinism override for every capability of the plugin (docs/replay.md). */
+  determinism?: "strict" | "best-effort";
 }
 
 /** How a call ended, as `afterCall` sees it. */

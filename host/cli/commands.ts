@@ -17,6 +17,14 @@ export const commands: CommandTable = {
     summary: "List recorded plugin runs, or show one (host runs show RUN_ID)",
     load: async () => (await import("./runs.ts")).command,
   },
+  replay: {
+    summary: "Re-run a recorded run and check it gives the same output and fuel",
+    load: async () => (await import("./replay.ts")).command,
+  },
+  export: {
+    summary: "Write a signed evidence bundle of runs (host verify checks it)",
+    load: async () => (await import("./export.ts")).command,
+  },
   events: {
     summary: "Print events from the append-only log (--follow to keep watching)",
     load: async () => (await import("./events.ts")).command,

@@ -12,7 +12,12 @@ import { type Command, commonOptions, parseFlags } from "./command.ts";
 const usage = `Usage: host doctor [options]
 
 Checks the host's database (reachable, migrated, integrity, append-only
-triggers, WAL) and trust store, and prints what it found. Changes nothing.
+triggers, WAL), RunRecord coverage (runs never finished, left running by a
+host that is gone; runs still running past their timeout; ended runs without
+their terminal event), installed plugins in error, and the trust store (keys
+expired or expiring within 30 days), and prints what it found. Changes nothing.
+There is no stored plugin config to validate yet (config is the manifest's
+default), so no config check runs.
 
 Options:
   --db URL       Database (default: $PLUGHOST_DB, else file:<data dir>/host.db)
@@ -22,6 +27,9 @@ Options:
 
 Exit codes: 0 healthy, 1 a check failed, 2 warnings with --strict.
 `;
+
+/** A trusted key expiring within this is reported (30 days). */
+const EXPIRING_SOON_MS = 30 * 24 * 3600_000;
 
 export const command: Command = {
   name: "doctor",
@@ -37,7 +45,7 @@ export const command: Command = {
     const paths = resolvePaths(io.env, io.cwd, { db: values.db, trust: values.trust });
     const url = normalizeDbUrl(paths.db, io.cwd);
     const checks = [
-      ...(await checkDatabase(url, io.env.PLUGHOST_DB_TOKEN)),
+      ...(await checkDatabase(url, io.env.PLUGHOST_DB_TOKEN, paths.plugins)),
       ...(await checkTrust(paths.trust)),
     ];
     const failed = checks.some((c) => c.status === "fail");
@@ -103,6 +111,16 @@ async function checkTrust(dir: string): Promise<Check[]> {
         name: "trust",
         status: "warn",
         detail: `key ${key.keyId} (${key.file}) expired ${key.expires.toISOString()}`,
+      });
+    } else if (
+      key.expires !== undefined && key.expires.getTime() <= now + EXPIRING_SOON_MS &&
+      !store.revoked.has(key.keyId)
+    ) {
+      checks.push({
+        name: "trust",
+        status: "warn",
+        detail:
+          `key ${key.keyId} (${key.file}) expires soon, ${key.expires.toISOString()}: plugins signed only by it stop loading then; rotate it (docs/signing.md)`,
       });
     }
   }

@@ -8,10 +8,12 @@
  * `run.failed`, and count it in the metrics.
  * @module
  */
+import { Tape, tapeUnreplayable } from "../capabilities/tape.ts";
 import { HostError } from "../errors.ts";
 import { hookExport, hookRunName, type Lifecycles } from "../lifecycle/mod.ts";
 import type { CallResult, HostCall, Limits } from "../sandbox/mod.ts";
 import { type RunStart, type Store, ulid } from "../store/mod.ts";
+import { checkStrict, determinismOf, usedEntropy } from "./determinism.ts";
 import { recordedLimits, resolveLimits } from "./limits.ts";
 import type { RunMetrics } from "./metrics.ts";
 import type { InvokeRequest, InvokeResult, LoadedPlugin, RunError } from "./types.ts";
@@ -27,6 +29,20 @@ export interface InvokeDeps {
   lifecycle?: Pick<Lifecycles, "admit" | "settle">;
   /** The effective config of each run in progress, by run id (what `config_get` answers). */
   runConfigs?: Map<string, Record<string, unknown>>;
+  /** Told of every run once its records are written (e.g. evidence triggers); must not throw. */
+  ended?: ((run: RunEnded) => void) | undefined;
+}
+
+/** A run that ended, as `InvokeDeps.ended` hears of it. */
+export interface RunEnded {
+  runId: string;
+  pluginId: string;
+  trigger: InvokeRequest["trigger"];
+  ok: boolean;
+  /** The error class of a failed run. */
+  errorClass: string | null;
+  /** Resolves once the run's records are durable. */
+  written: Promise<unknown>;
 }
 
 /** What a request runs: the export, and the capability (with its schemas) when it names one. */
@@ -68,6 +84,12 @@ export async function invokeLoaded(
     throw new HostError("invalid_input", `Invalid limits: ${messageOf(error)}`);
   }
   const name = target.capability ?? target.export;
+  // The run's determinism and tape (docs/replay.md): a replay brings the original's.
+  const mode = request.replay?.mode ??
+    determinismOf(info.manifest, target.capability, loaded.determinism);
+  checkStrict(info.manifest, mode, name);
+  const seed = request.replay?.seed ?? randomSeed();
+  const tape = request.replay ? Tape.replay(request.replay.tape) : Tape.record();
   // The breaker and the lifecycle state gate every run here, whatever its trigger
   // (throws plugin_suspended or not_ready before any run is recorded).
   const ticket = deps.lifecycle?.admit(info.id, request.hook);
@@ -107,6 +129,8 @@ export async function invokeLoaded(
       pluginId: info.id,
       capability: name,
       grants: info.manifest.permissions ?? {},
+      determinism: mode,
+      tape,
     };
     deps.runConfigs?.set(runId, config);
     let result: CallResult & { error?: RunError } = await callWithHooks(
@@ -161,7 +185,26 @@ export async function invokeLoaded(
         ? payload
         : { ...payload, error: { class: result.error.class, message: result.error.message } },
     });
-    if (request.durable) await Promise.all([started, finished, event]);
+    const replayable = deps.store.replay.record({
+      runId,
+      mode,
+      seed,
+      entropy: usedEntropy(info.manifest, tape.entries.map((e) => e.fn)),
+      config: config as NonNullable<RunStart["config"]>,
+      tape: tape.entries as unknown as Record<string, unknown>[],
+      unreplayable: tape.incomplete ?? tapeUnreplayable(tape.entries),
+    });
+    const written = Promise.all([started, finished, event, replayable]);
+    if (request.durable) await written;
+    else replayable.catch((error) => reportLost(deps, info.id, runId, error));
+    deps.ended?.({
+      runId,
+      pluginId: info.id,
+      trigger: request.trigger,
+      ok: result.ok,
+      errorClass: result.ok ? null : result.error.class,
+      written: written.catch(() => undefined),
+    });
     return result.ok
       ? { runId, ok: true, output: result.output, usage: result.usage }
       : { runId, ok: false, error: result.error, usage: result.usage };
@@ -294,6 +337,24 @@ function checkOutput(
       }`,
     errors: issues,
   };
+}
+
+/** 32 hex digits from the system's CSPRNG: the run's seed (docs/replay.md). */
+function randomSeed(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** A replay record that could not be written: said in the event log (the run itself stands). */
+function reportLost(deps: InvokeDeps, pluginId: string, runId: string, error: unknown): void {
+  void deps.store.events.append({
+    type: "store.write_failed",
+    level: "error",
+    source: "host",
+    pluginId,
+    runId,
+    payload: { what: "run_replay", message: messageOf(error) },
+  }).catch(() => {});
 }
 
 function describe(issues: SchemaIssue[]): string {

@@ -19,7 +19,7 @@ import { lifecycleSettings } from "../policy/mod.ts";
 import { defaultPolicy, type Limits, loadPlugin } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { type VerifiedPlugin, verifyPlugin } from "../trust/mod.ts";
-import { invokeLoaded } from "./invoke.ts";
+import { invokeLoaded, type RunEnded } from "./invoke.ts";
 import { RunMetrics } from "./metrics.ts";
 import { PluginConfigs } from "./plugin-configs.ts";
 import { eventLogger } from "./plugin-logger.ts";
@@ -57,6 +57,7 @@ export class PluginRuntime {
   readonly configs: PluginConfigs;
   readonly #options: RuntimeOptions;
   readonly #runConfigs = new Map<string, Record<string, unknown>>();
+  readonly #ended = new Set<(run: RunEnded) => void>();
   readonly #policy: Readonly<Limits>;
   readonly #settings: (manifest: Manifest) => LifecycleSettings;
   readonly #plugins = new Map<string, LoadedPlugin>();
@@ -139,7 +140,13 @@ export class PluginRuntime {
     if (previous) await this.lifecycle.stop(manifest.id, `replaced by ${manifest.version}`);
     const hooks = { beforeCall: functions.beforeCall, afterCall: functions.afterCall };
     const reload = () => loadPlugin(verified.wasm, sandboxOptions);
-    this.#plugins.set(manifest.id, { info, sandbox, hooks, reload });
+    this.#plugins.set(manifest.id, {
+      info,
+      sandbox,
+      hooks,
+      reload,
+      determinism: functions.determinism,
+    });
     if (previous) await previous.sandbox.close();
     this.lifecycle.register(manifest.id, manifest, this.#settings(manifest));
     void this.store.events.append({
@@ -217,8 +224,8 @@ export class PluginRuntime {
     if (loaded.info.state === "disabled") {
       throw new HostError("conflict", `Plugin '${request.pluginId}' is disabled: enable it first`);
     }
-    // Bare modules (dev mode) have no manifest config.
-    const config = loaded.info.bare
+    // Bare modules (dev mode) have no manifest config; a replay runs with the original's.
+    const config = loaded.info.bare || request.replay?.config
       ? undefined
       : await this.configs.effective(loaded.info.manifest);
     if (config?.changed && request.trigger !== "hook") await this.#configHook(loaded, config.seq);
@@ -229,11 +236,28 @@ export class PluginRuntime {
         metrics: this.metrics,
         lifecycle: this.lifecycle,
         runConfigs: this.#runConfigs,
+        ended: this.#ended.size > 0 ? (run) => this.#tellEnded(run) : undefined,
       },
       loaded,
       request,
-      config?.values,
+      request.replay?.config ?? config?.values,
     );
+  }
+
+  /** Listens to every run that ends (after its records are queued); returns how to stop. */
+  onRunEnded(listener: (run: RunEnded) => void): () => void {
+    this.#ended.add(listener);
+    return () => this.#ended.delete(listener);
+  }
+
+  #tellEnded(run: RunEnded): void {
+    for (const listener of this.#ended) {
+      try {
+        listener(run);
+      } catch {
+        // A listener's failure is its own (it reports it); the run is unaffected.
+      }
+    }
   }
 
   /**

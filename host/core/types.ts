@@ -4,6 +4,7 @@
  * come) ask `invoke` for and get back.
  * @module
  */
+import type { TapeEntry } from "../capabilities/tape.ts";
 import type { HostFunctionProvider, HostFunctionSet } from "../capabilities/types.ts";
 import type { HookName, LifecycleSettings } from "../lifecycle/mod.ts";
 import type { Manifest } from "../manifest/mod.ts";
@@ -122,6 +123,20 @@ export interface InvokeRequest {
    * and the run records capability `hook:<name>`. `capability` is ignored.
    */
   hook?: HookName | undefined;
+  /**
+   * Replays a recorded run (trigger `replay`, docs/replay.md): its mode and
+   * seed, and the tape whose answers the host functions serve back.
+   */
+  replay?: ReplaySource | undefined;
+}
+
+/** What a replay brings of the original run. */
+export interface ReplaySource {
+  mode: "strict" | "best-effort";
+  seed: string;
+  tape: readonly TapeEntry[];
+  /** The effective config the original ran with (its replay record). */
+  config?: Record<string, unknown> | undefined;
 }
 
 /** A run's error: its code (`class` on the wire and in the RunRecord) and message. */
@@ -211,6 +226,8 @@ export interface LoadedPlugin {
   hooks?: Pick<HostFunctionSet, "beforeCall" | "afterCall"> | undefined;
   /** A fresh sandbox from the same module and options (recovery `restart`). */
   reload?: (() => Promise<SandboxedPlugin>) | undefined;
+  /** The operator's determinism override for its capabilities, if any (docs/replay.md). */
+  determinism?: "strict" | "best-effort" | undefined;
 }
 
 /** Options of `createRuntime`. */

@@ -52,6 +52,10 @@ const capability = z.strictObject({
   description: z.string().optional(),
   input: jsonSchema.optional(),
   output: jsonSchema.optional(),
+  determinism: z.enum(["strict", "best-effort"]).optional().meta({
+    description:
+      "strict: host calls with outside effects (http_request, invoke, secret_get) are refused and the run must replay exactly; best-effort: they are allowed and their results recorded for replay. Default: strict when the plugin asks for no http, invoke, secrets or wasi, else best-effort (docs/replay.md)",
+  }),
 });
 
 const hostEntry = z.string().regex(

@@ -27,4 +27,5 @@ export const builtinCaps: Readonly<EffectiveCaps> = Object.freeze({
     minCalls: 10,
     coolDownMs: 30_000,
   }),
+  determinism: null,
 });

@@ -68,6 +68,10 @@ export const CapsSchema = z.strictObject({
     description:
       "Circuit breaker: each value is the default and the most a manifest's limits.breaker may ask",
   }),
+  determinism: z.enum(["strict", "best-effort"]).optional().meta({
+    description:
+      "Overrides the determinism mode of every capability of the plugin (docs/replay.md)",
+  }),
 });
 export type Caps = z.infer<typeof CapsSchema>;
 
@@ -115,4 +119,6 @@ export interface EffectiveCaps {
     minCalls: number;
     coolDownMs: number;
   };
+  /** The operator's determinism override; null leaves it to the manifest. */
+  determinism: "strict" | "best-effort" | null;
 }

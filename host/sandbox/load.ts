@@ -190,6 +190,8 @@ class Sandboxed implements SandboxedPlugin {
       pluginId: context.pluginId ?? this.digest.slice(0, 16),
       capability: context.capability ?? exportName,
       grants: context.grants ?? null,
+      determinism: context.determinism,
+      tape: context.tape,
     };
     const run = { exportName, input };
     try {
@@ -259,7 +261,7 @@ class Sandboxed implements SandboxedPlugin {
       prepare(state);
       const outcome = await instance.run(run.exportName, run.input, state);
       return { value: outcome, healthy: outcome.healthy };
-    });
+    }, state.call.determinism === "strict");
   }
 
   /** Moves the plugin to workers (once) and returns the worker pool. */

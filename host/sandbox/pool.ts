@@ -30,15 +30,22 @@ export class InstancePool {
     if (first) this.idle.push(first);
   }
 
-  /** Runs `fn` with an instance; `fn` says whether the instance may be reused. */
-  async use<T>(fn: (instance: Instance) => Promise<{ value: T; healthy: boolean }>): Promise<T> {
+  /**
+   * Runs `fn` with an instance; `fn` says whether the instance may be reused.
+   * `fresh`: on a new instance, retired after the call, so no state of earlier
+   * calls (heap, globals) can change this one (strict determinism, docs/replay.md).
+   */
+  async use<T>(
+    fn: (instance: Instance) => Promise<{ value: T; healthy: boolean }>,
+    fresh = false,
+  ): Promise<T> {
     await this.acquireSlot();
     let instance: Instance | undefined;
     try {
       if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
-      instance = this.idle.pop() ?? await this.create();
+      instance = (fresh ? undefined : this.idle.pop()) ?? await this.create();
       const { value, healthy } = await fn(instance);
-      if (healthy && instance.calls < this.options.recycleAfter && !this.closed) {
+      if (healthy && !fresh && instance.calls < this.options.recycleAfter && !this.closed) {
         this.idle.push(instance);
       } else {
         retire(instance);

@@ -13,6 +13,10 @@ export interface HostCall {
   capability: string;
   /** What the plugin's manifest was granted (shape owned by host/capabilities). */
   grants: unknown;
+  /** The run's determinism mode (docs/replay.md); absent means best-effort. */
+  determinism?: "strict" | "best-effort" | undefined;
+  /** The run's host-call tape, recording or replaying (shape owned by host/capabilities). */
+  tape?: unknown;
 }
 
 /** Per-call context given to `call()`; missing fields get defaults (random run id, digest, export name). */

@@ -153,6 +153,8 @@ export const problemTitles: Readonly<Record<ProblemCode, string>> = {
   invoke_refused: "Plugin call refused",
   dependency_error: "Plugin dependencies cannot be met",
   consent_required: "New permissions need consent",
+  nondeterministic: "Refused in strict determinism mode",
+  not_replayable: "Run cannot be replayed",
   load_error: "Plugin failed to load",
   fuel_exhausted: "Fuel exhausted",
   memory_limit: "Memory limit reached",

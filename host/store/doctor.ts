@@ -1,27 +1,30 @@
 /**
  * Read-only health checks of the host database for `host doctor`: reachable,
- * migrated, intact, append-only triggers in place, WAL for files. Nothing here
+ * migrated, intact, append-only triggers in place, WAL for files, RunRecord
+ * coverage (doctor-runs.ts). Nothing here
  * creates, migrates or changes the database.
  * @module
  */
 import { type Client, createClient } from "@libsql/client";
 import { existsSync } from "node:fs";
+import { checkPlugins, checkRunCoverage } from "./doctor-runs.ts";
 import { appliedMigrations, migrationHash } from "./migrate.ts";
 import { migrations } from "./migrations.ts";
 import { dbFilePath } from "./url.ts";
 
-/** One finding. `fail` makes doctor exit 1; `warn` exits 2 under --strict. */
-export interface Check {
-  name: string;
-  status: "ok" | "warn" | "fail";
-  detail: string;
-}
+import type { Check } from "./check.ts";
+
+export type { Check } from "./check.ts";
 
 /** Triggers that keep `events` append-only. */
 export const APPEND_ONLY_TRIGGERS = ["events_no_update", "events_no_delete"] as const;
 
 /** Checks the database at `url`; stops at the first check the rest depend on. */
-export async function checkDatabase(url: string, authToken?: string): Promise<Check[]> {
+export async function checkDatabase(
+  url: string,
+  authToken?: string,
+  pluginsDir?: string,
+): Promise<Check[]> {
   const checks: Check[] = [];
   const file = dbFilePath(url);
   if (file !== undefined && !existsSync(file)) {
@@ -46,8 +49,13 @@ export async function checkDatabase(url: string, authToken?: string): Promise<Ch
   }
   try {
     if (file !== undefined) checks.push(await integrity(client), await walMode(client));
-    checks.push(await migrated(client));
+    const migrations = await migrated(client);
+    checks.push(migrations);
     checks.push(await triggers(client));
+    // The run tables are only there to read once migrated.
+    if (migrations.status === "ok") {
+      checks.push(...await checkRunCoverage(client), await checkPlugins(client, pluginsDir));
+    }
   } catch (error) {
     checks.push({
       name: "database",

@@ -88,3 +88,5 @@ export {
   type LogPage,
   type Subscription,
 } from "./delivery.ts";
+export { ReplayRecord, ReplayRepository } from "./replay.ts";
+export { determinismModes } from "./schema/replay.ts";

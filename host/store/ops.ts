@@ -12,6 +12,8 @@ import * as schema from "./schema/index.ts";
 export type EventRow = typeof schema.events.$inferInsert;
 /** A row of `run_records` as inserted. */
 export type RunRow = typeof schema.runRecords.$inferInsert;
+/** A row of `run_replay` as inserted. */
+export type ReplayRow = typeof schema.runReplay.$inferInsert;
 /** The columns a finished run sets. */
 export type RunEnd = Pick<
   RunRow,
@@ -30,7 +32,8 @@ export type RunEnd = Pick<
 export type WriteOp =
   | { kind: "event"; row: EventRow }
   | { kind: "runStart"; row: RunRow }
-  | { kind: "runFinish"; id: string; end: RunEnd };
+  | { kind: "runFinish"; id: string; end: RunEnd }
+  | { kind: "replay"; row: ReplayRow };
 
 /** The drizzle database over the store's schema. */
 export type StoreDb = LibSQLDatabase<typeof schema>;
@@ -39,6 +42,8 @@ export type StoreDb = LibSQLDatabase<typeof schema>;
 const EVENT_ROWS_PER_INSERT = 1000;
 const RUN_ROWS_PER_INSERT = 200;
 const FINISHES_PER_UPDATE = 1000;
+// Replay records carry tapes of up to 1 MiB each: few per statement.
+const REPLAY_ROWS_PER_INSERT = 16;
 
 /** Writes a batch in one write transaction (BEGIN IMMEDIATE), in order; all or nothing. */
 export async function writeOps(client: Client, batch: readonly WriteOp[]): Promise<void> {
@@ -62,12 +67,20 @@ export async function writeOps(client: Client, batch: readonly WriteOp[]): Promi
       i = j;
       continue;
     }
-    const limit = op.kind === "event" ? EVENT_ROWS_PER_INSERT : RUN_ROWS_PER_INSERT;
+    const limit = op.kind === "event"
+      ? EVENT_ROWS_PER_INSERT
+      : op.kind === "replay"
+      ? REPLAY_ROWS_PER_INSERT
+      : RUN_ROWS_PER_INSERT;
     let j = i;
     while (j < ops.length && j - i < limit && ops[j]!.kind === op.kind) j++;
     const rows = ops.slice(i, j).map((o) => (o as { row: Record<string, unknown> }).row);
     statements.push(
-      op.kind === "event" ? eventInsert.jsonStatement(rows) : runInsert.statement(rows),
+      op.kind === "event"
+        ? eventInsert.jsonStatement(rows)
+        : op.kind === "replay"
+        ? replayInsert.statement(rows)
+        : runInsert.statement(rows),
     );
     i = j;
   }
@@ -122,6 +135,7 @@ class MultiInsert {
 
 const eventInsert = new MultiInsert(schema.events);
 const runInsert = new MultiInsert(schema.runRecords);
+const replayInsert = new MultiInsert(schema.runReplay);
 
 type FinishOp = Extract<WriteOp, { kind: "runFinish" }>;
 

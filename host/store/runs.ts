@@ -23,6 +23,8 @@ import type { BatchWriter } from "./writer.ts";
 export interface RunQuery {
   pluginId?: string | undefined;
   status?: RunStatus | undefined;
+  /** Only runs with this correlation id. */
+  correlationId?: string | undefined;
   /** Cursor from a previous page: only runs older than it. */
   before?: string | undefined;
   /** At most this many (default 50, at most 1000). */
@@ -157,6 +159,9 @@ export class RunsRepository {
     const where: SQL[] = [];
     if (query.pluginId !== undefined) where.push(eq(runRecords.pluginId, query.pluginId));
     if (query.status !== undefined) where.push(eq(runRecords.status, query.status));
+    if (query.correlationId !== undefined) {
+      where.push(eq(runRecords.correlationId, query.correlationId));
+    }
     if (query.before !== undefined) where.push(lt(runRecords.id, query.before));
     await this.#writer.flush();
     try {

@@ -21,6 +21,7 @@ import { type StoreDb, type WriteOp, writeOps } from "./ops.ts";
 import { claimOwner, releaseOwner } from "./owner.ts";
 import { PluginsRepository } from "./plugins.ts";
 import { RegistryRepository } from "./registry.ts";
+import { ReplayRepository } from "./replay.ts";
 import { RunsRepository } from "./runs.ts";
 import { SchedulesRepository } from "./schedules.ts";
 import * as schema from "./schema/index.ts";
@@ -66,6 +67,8 @@ export interface Store {
   readonly config: ConfigRepository;
   /** Plugin secrets, sealed (host secrets set). */
   readonly secrets: SecretsRepository;
+  /** Replay records of runs (docs/replay.md). */
+  readonly replay: ReplayRepository;
   /** Drizzle over the same client, for queries the repositories do not cover. */
   readonly db: StoreDb;
   readonly client: Client;
@@ -159,6 +162,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       delivery: new DeliveryRepository(client),
       config: new ConfigRepository(db),
       secrets: new SecretsRepository(db),
+      replay: new ReplayRepository(db, writer),
       db,
       client,
       opened: { migrated, interrupted },

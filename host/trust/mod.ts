@@ -41,3 +41,12 @@ export { verifyPlugin } from "./verify.ts";
 export type { VerifiedPlugin } from "./verify.ts";
 export { signPlugin } from "./sign.ts";
 export type { SignResult } from "./sign.ts";
+export {
+  BUNDLE_MAGIC,
+  type BundleCheck,
+  checkBundle,
+  HOST_KEY_NAME,
+  hostSigningKey,
+  isEvidenceBundle,
+  writeBundle,
+} from "./evidence.ts";

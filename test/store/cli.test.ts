@@ -149,7 +149,11 @@ describe("host events", () => {
 
 describe("host doctor", () => {
   it("passes on a healthy database; a missing trust store is a warning (exit 2 with --strict)", async () => {
-    await seed();
+    const { bad } = await seed();
+    // Every ended run has its terminal event in a healthy database (else: a coverage gap).
+    const store = await openStore({ url: db.url });
+    await store.events.append({ type: "run.failed", pluginId: "example.other", runId: bad.id });
+    await store.close();
     const healthy = await host(["doctor", "--db", db.url, "--json"]);
     expect(healthy.code).toBe(0);
     const report = JSON.parse(healthy.stdout);
@@ -163,6 +167,10 @@ describe("host doctor", () => {
       "wal",
       "migrations",
       "append-only",
+      "run-coverage",
+      "stuck-runs",
+      "run-events",
+      "plugins",
       "trust",
     ]);
     expect((await host(["doctor", "--db", db.url, "--strict"])).code).toBe(2);

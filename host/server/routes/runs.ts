@@ -1,9 +1,10 @@
 /**
- * RunRecords: `GET /v1/runs` (filters, cursor pagination, newest first) and
- * `GET /v1/runs/{id}`.
+ * RunRecords: `GET /v1/runs` (filters, cursor pagination, newest first),
+ * `GET /v1/runs/{id}`, and `POST /v1/runs/{id}/replay` (docs/replay.md).
  * @module
  */
 import { z } from "@hono/zod-openapi";
+import { replayRun } from "../../core/replay.ts";
 import { HostError } from "../../errors.ts";
 import { RunStatus } from "../../store/mod.ts";
 import type { RouteModule } from "../context.ts";
@@ -44,6 +45,46 @@ export const getRun = defineRoute("read", {
   },
 });
 
+const Difference = z.object({
+  field: z.enum(["outputDigest", "fuel", "status", "errorClass"]),
+  original: z.union([z.string(), z.number()]).nullable(),
+  replay: z.union([z.string(), z.number()]).nullable(),
+});
+const Side = z.object({
+  status: z.string(),
+  outputDigest: z.string().nullable(),
+  fuel: z.number().nullable(),
+});
+const ReplayReportSchema = z.object({
+  runId: z.string(),
+  replayRunId: z.string(),
+  pluginId: z.string(),
+  capability: z.string().nullable(),
+  mode: z.enum(["strict", "best-effort"]),
+  match: z.boolean(),
+  differences: z.array(Difference),
+  original: Side,
+  replay: Side,
+}).openapi("ReplayReport");
+
+export const replayRoute = defineRoute("admin", {
+  method: "post",
+  path: "/v1/runs/{id}/replay",
+  tags: ["runs"],
+  summary: "Replay a run and compare its output digest, fuel and outcome",
+  description:
+    "Re-runs the recorded run through the one invoke (trigger replay, parentRunId the original) with its recorded input, limits, determinism mode, seed and host-call answers. 200 with the report whether or not it matched: `match` false with `mode` strict is a determinism failure. 422 not_replayable with the reason when the run cannot be replayed.",
+  request: { params: z.object({ id: z.string().min(1).max(200) }) },
+  responses: {
+    200: {
+      description: "The replay report",
+      content: { "application/json": { schema: ReplayReportSchema } },
+    },
+    404: problemContent("No such run"),
+    422: problemContent("The run cannot be replayed (not_replayable, with the reason)"),
+  },
+});
+
 export const runs: RouteModule = {
   name: "runs",
   register(app, deps) {
@@ -62,6 +103,16 @@ export const runs: RouteModule = {
       const record = await deps.store.runs.get(id);
       if (!record) throw new HostError("not_found", `No run '${id}': see GET /v1/runs`);
       return c.json(record, 200);
+    });
+    app.openapi(guarded(app, replayRoute), async (c) => {
+      const id = c.req.valid("param").id;
+      const report = await replayRun({
+        runs: deps.store.runs,
+        replay: deps.store.replay,
+        get: (pluginId) => deps.runtime.get(pluginId),
+        invoke: (request) => deps.runtime.invoke(request),
+      }, id);
+      return c.json(report, 200);
     });
   },
 };

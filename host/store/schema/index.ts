@@ -12,3 +12,4 @@ export * from "./registry.ts";
 export * from "./delivery.ts";
 export * from "./config.ts";
 export * from "./secrets.ts";
+export * from "./replay.ts";
