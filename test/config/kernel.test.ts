@@ -3,7 +3,8 @@
  * `Config.get`) follows the effective config: the mapping to plain strings;
  * a plugin reading it (test/fixtures/kernel-config.wat) sees the manifest
  * default at first and an operator's stored change at its next call, without
- * a reload, in main-thread and worker mode; calls in flight during the change
+ * a reload, in main-thread and worker mode and on a second host over the same
+ * database; calls in flight during the change
  * (running or queued for an instance) finish on their old instances with the
  * old values; one restart per change.
  */
@@ -11,9 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createRuntime, type PluginRuntime } from "../../host/core/mod.ts";
 import { KernelConfigSync } from "../../host/core/kernel-config.ts";
 import type { Manifest } from "../../host/manifest/mod.ts";
-import { kernelConfig, setPath } from "../../host/plugin-config/mod.ts";
+import { configEnvName, kernelConfig, setPath } from "../../host/plugin-config/mod.ts";
 import type { HostFunction } from "../../host/sandbox/mod.ts";
-import { signPlugin } from "../../host/trust/mod.ts";
+import { type SigningKey, signPlugin } from "../../host/trust/mod.ts";
 import { newKey, trustStoreOf } from "../helpers/signing.ts";
 import { tempStore } from "../helpers/store.ts";
 import { fixture, text, utf8 } from "../sandbox/fixtures.ts";
@@ -121,8 +122,10 @@ for (const mode of ["main", "worker"] as const) {
       return new Uint8Array();
     };
 
+    let key: SigningKey;
+    let signed: Uint8Array;
     beforeAll(async () => {
-      const key = await newKey();
+      key = await newKey();
       let store;
       ({ store, cleanup } = await tempStore());
       runtime = createRuntime({
@@ -131,10 +134,10 @@ for (const mode of ["main", "worker"] as const) {
         config: { variables: {} },
         hostFunctions: () => ({ functions: { gate }, needsWorker: mode === "worker" }),
       });
-      const signed = await signPlugin(fixture("kernel-config"), key, {
+      signed = (await signPlugin(fixture("kernel-config"), key, {
         manifest: JSON.stringify(manifest),
-      });
-      const info = await runtime.load(signed.wasm, "test");
+      })).wasm;
+      const info = await runtime.load(signed, "test");
       expect(info.mode).toBe(mode);
       plugin = info.manifest;
     }, 120_000);
@@ -168,13 +171,61 @@ for (const mode of ["main", "worker"] as const) {
     });
 
     if (mode === "main") {
-      it("sees a stored change at its next call, without a reload", async () => {
-        await set("greeting", "Hi");
-        // No configChanged: the next run notices the change in the database itself.
-        expect(await get("greeting")).toBe("Hi");
-        await set("smtp.port", 2525);
-        expect(await get("smtp.port")).toBe("2525");
-        expect(await get("greeting")).toBe("Hi");
+      it("sees a stored change at its next call, without a reload, on a second host too", async () => {
+        // A second runtime over the same database, as a second `host serve` would be.
+        const second = createRuntime({
+          store: runtime.store,
+          trust: trustStoreOf(key),
+          config: { variables: {} },
+          hostFunctions: () => ({ functions: { gate }, needsWorker: false }),
+        });
+        try {
+          await second.load(signed, "test");
+          const secondGet = async (name: string) => {
+            const result = await second.invoke({
+              pluginId: ID,
+              capability: "get",
+              input: utf8(name),
+              trigger: "cli",
+            });
+            return result.ok ? text(result.output) : result.error.message;
+          };
+          expect(await secondGet("greeting")).toBe("Hello");
+          await set("greeting", "Hi");
+          // No configChanged: the next run notices the change in the database itself.
+          expect(await get("greeting")).toBe("Hi");
+          expect(await secondGet("greeting")).toBe("Hi");
+          await set("smtp.port", 2525);
+          expect(await get("smtp.port")).toBe("2525");
+          expect(await get("greeting")).toBe("Hi");
+          expect(await secondGet("smtp.port")).toBe("2525");
+        } finally {
+          await second.close();
+        }
+      });
+
+      it("a config the host cannot use still loads (from the default); its runs are refused", async () => {
+        const variables = { [configEnvName(ID, ["smtp", "port"])]: "not a port" };
+        const third = createRuntime({
+          store: runtime.store,
+          trust: trustStoreOf(key),
+          config: { variables },
+          hostFunctions: () => ({ functions: { gate }, needsWorker: false }),
+        });
+        try {
+          expect((await third.load(signed, "test")).id).toBe(ID);
+          await expect(
+            third.invoke({
+              pluginId: ID,
+              capability: "get",
+              input: utf8("greeting"),
+              trigger: "cli",
+            }),
+          )
+            .rejects.toMatchObject({ code: "invalid_config" });
+        } finally {
+          await third.close();
+        }
       });
     } else {
       it("calls in flight during a change finish with the old values; the next call sees the new", async () => {
