@@ -136,7 +136,9 @@ export async function invokeLoaded(
     let result: CallResult & { error?: RunError } = await callWithHooks(
       loaded,
       call,
-      () => sandbox.call(target.export, request.input, call, limits),
+      // Read at call time: a sandbox restarted meanwhile (a config change) takes the run, while
+      // the old one drains the calls already inside it.
+      () => loaded.sandbox.call(target.export, request.input, call, limits),
     );
     if (result.ok && (request.output ?? "none") !== "none") {
       const error = checkOutput(

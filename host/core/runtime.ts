@@ -15,12 +15,14 @@ import {
   type PluginStatus,
 } from "../lifecycle/mod.ts";
 import type { Manifest } from "../manifest/mod.ts";
+import { type ConfigValues, kernelConfig, mergeConfig } from "../plugin-config/mod.ts";
 import { lifecycleSettings } from "../policy/mod.ts";
 import { defaultPolicy, type Limits, loadPlugin } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { type VerifiedPlugin, verifyPlugin } from "../trust/mod.ts";
 import { invokeLoaded, type RunEnded } from "./invoke.ts";
 import { RunMetrics } from "./metrics.ts";
+import { KernelConfigSync } from "./kernel-config.ts";
 import { PluginConfigs } from "./plugin-configs.ts";
 import { eventLogger } from "./plugin-logger.ts";
 import type {
@@ -108,8 +110,17 @@ export class PluginRuntime {
         invoke: (request) => this.invoke({ ...request, trigger: "invoke" }),
         config: (runId) => this.#runConfigs.get(runId),
       })) || { functions: {}, needsWorker: false };
-    const sandboxOptions: Parameters<typeof loadPlugin>[1] = {
+    // Extism's kernel config starts as the effective config; a config this host cannot use yet
+    // (refused at each run until fixed) starts it from the manifest default instead.
+    const initial: { values: ConfigValues; seq: number } | undefined = bare
+      ? undefined
+      : await this.configs.effective(manifest).catch(() => ({
+        values: mergeConfig(manifest.config?.default),
+        seq: -1,
+      }));
+    const sandboxOptions: NonNullable<Parameters<typeof loadPlugin>[1]> = {
       limits,
+      ...(initial ? { config: kernelConfig(initial.values) } : {}),
       policy: this.#policy,
       hostFunctions: functions.functions,
       wasi: manifest.permissions?.wasi ?? false,
@@ -139,14 +150,24 @@ export class PluginRuntime {
     // The old version stops first (its onShutdown runs on its own sandbox), then the new starts.
     if (previous) await this.lifecycle.stop(manifest.id, `replaced by ${manifest.version}`);
     const hooks = { beforeCall: functions.beforeCall, afterCall: functions.afterCall };
+    // Reads sandboxOptions when it runs: a restart after a config change loads the new kernel config.
     const reload = () => loadPlugin(verified.wasm, sandboxOptions);
-    this.#plugins.set(manifest.id, {
+    const loaded: LoadedPlugin = {
       info,
       sandbox,
       hooks,
       reload,
       determinism: functions.determinism,
-    });
+    };
+    if (initial) {
+      loaded.kernelConfig = new KernelConfigSync(
+        manifest.id,
+        sandboxOptions,
+        initial.seq,
+        () => this.#renew(loaded),
+      );
+    }
+    this.#plugins.set(manifest.id, loaded);
     if (previous) await previous.sandbox.close();
     this.lifecycle.register(manifest.id, manifest, this.#settings(manifest));
     void this.store.events.append({
@@ -228,6 +249,8 @@ export class PluginRuntime {
     const config = loaded.info.bare || request.replay?.config
       ? undefined
       : await this.configs.effective(loaded.info.manifest);
+    // A new config reaches Extism's kernel config too: one sandbox restart per change.
+    if (config) await loaded.kernelConfig?.apply(config.values, config.seq);
     if (config?.changed && request.trigger !== "hook") await this.#configHook(loaded, config.seq);
     return await invokeLoaded(
       {
@@ -271,6 +294,7 @@ export class PluginRuntime {
     // The change is stored whatever happens here: a config this host cannot use (a variable off
     // the schema, say) is reported by the runs it refuses, not by the change that was made.
     const config = await this.configs.effective(loaded.info.manifest).catch(() => undefined);
+    if (config) await loaded.kernelConfig?.apply(config.values, config.seq).catch(() => {});
     if (config?.changed) await this.#configHook(loaded, config.seq);
   }
 
@@ -373,6 +397,25 @@ export class PluginRuntime {
     const old = loaded.sandbox;
     loaded.sandbox = await loaded.reload();
     await old.close();
+  }
+
+  /**
+   * A config change's restart: a fresh sandbox from the same module and
+   * (updated) options takes the next runs; the old one drains the calls
+   * already inside it, then ends. Not a lifecycle transition: the plugin
+   * stays active throughout.
+   */
+  async #renew(loaded: LoadedPlugin): Promise<void> {
+    if (!loaded.reload) throw new Error("it cannot be reloaded");
+    const fresh = await loaded.reload();
+    // Unloaded, replaced or shut down meanwhile: the fresh sandbox has no one to serve.
+    if (this.#closed || this.#plugins.get(loaded.info.id) !== loaded) {
+      await fresh.close();
+      return;
+    }
+    const old = loaded.sandbox;
+    loaded.sandbox = fresh;
+    void old.close({ drain: true }).catch(() => {});
   }
 
   #require(id: string): LoadedPlugin {

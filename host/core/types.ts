@@ -11,6 +11,7 @@ import type { Manifest } from "../manifest/mod.ts";
 import type { CallError, Limits, SandboxedPlugin, SandboxLogger, Usage } from "../sandbox/mod.ts";
 import type { RunTrigger, Store } from "../store/mod.ts";
 import type { TrustStore } from "../trust/mod.ts";
+import type { KernelConfigSync } from "./kernel-config.ts";
 import type { RunMetrics } from "./metrics.ts";
 import type { PluginConfigsOptions } from "./plugin-configs.ts";
 import type { SchemaIssue } from "./validate.ts";
@@ -228,6 +229,8 @@ export interface LoadedPlugin {
   reload?: (() => Promise<SandboxedPlugin>) | undefined;
   /** The operator's determinism override for its capabilities, if any (docs/replay.md). */
   determinism?: "strict" | "best-effort" | undefined;
+  /** Keeps Extism's kernel config equal to the effective config (not for bare modules). */
+  kernelConfig?: KernelConfigSync | undefined;
 }
 
 /** Options of `createRuntime`. */

@@ -8,6 +8,7 @@
  */
 export { assertConfig, configProblems } from "./check.ts";
 export { CONFIG_ENV_PREFIX, configEnvName, type EnvConfig, envConfig } from "./env.ts";
+export { kernelConfig, kernelConfigKey } from "./kernel.ts";
 export { redactConfig, REDACTED, secretPaths } from "./secret.ts";
 export {
   type ConfigValues,

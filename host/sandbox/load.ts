@@ -128,6 +128,9 @@ class Sandboxed implements SandboxedPlugin {
   readonly digest: string;
   readonly exports: string[];
   private closed = false;
+  /** Calls inside `call` now, and who waits for them to end (a draining close). */
+  private inflight = 0;
+  private readonly drained: Array<() => void> = [];
 
   constructor(
     compiled: CompiledPlugin,
@@ -149,6 +152,20 @@ class Sandboxed implements SandboxedPlugin {
     input: Uint8Array,
     context: CallContext = {},
     callLimits?: Partial<Limits>,
+  ): Promise<CallResult> {
+    this.inflight++;
+    try {
+      return await this.run(exportName, input, context, callLimits);
+    } finally {
+      if (--this.inflight === 0) { for (const done of this.drained.splice(0)) done(); }
+    }
+  }
+
+  private async run(
+    exportName: string,
+    input: Uint8Array,
+    context: CallContext,
+    callLimits: Partial<Limits> | undefined,
   ): Promise<CallResult> {
     const started = performance.now();
     const failure = (code: SandboxAbort["code"], message: string, usage?: Partial<Usage>) => ({
@@ -273,8 +290,13 @@ class Sandboxed implements SandboxedPlugin {
     return workers;
   }
 
-  async close(): Promise<void> {
+  async close(options: { drain?: boolean } = {}): Promise<void> {
     this.closed = true;
+    // Draining: calls already inside (running, queued, or moving to a worker) end on these
+    // instances; only then do the pools close.
+    if (options.drain && this.inflight > 0) {
+      await new Promise<void>((resolve) => this.drained.push(resolve));
+    }
     await Promise.all([this.pools.main?.close(), this.pools.workers?.close()]);
   }
 }

@@ -58,7 +58,11 @@ export interface SandboxOptions {
   allowedHosts?: string[];
   /** The fetch used by Extism HTTP (check every redirect hop in it). */
   fetch?: typeof fetch;
-  /** Extism plugin config (`config_get`). */
+  /**
+   * Extism's kernel config (`extism:host/env` `config_get`, the PDKs' `Config.get`): fixed per
+   * instance when it starts (main-thread instances keep a reference to this object, workers a copy),
+   * so replace the object, never edit it, and load again for a change to apply.
+   */
   config?: Record<string, string>;
   /** Calls running at once on this plugin (instances). Default 1 in main mode, 2 in worker mode. */
   concurrency?: number;
@@ -136,6 +140,10 @@ export interface SandboxedPlugin {
     context?: CallContext,
     limits?: Partial<Limits>,
   ): Promise<CallResult>;
-  /** Ends every instance; later calls fail with `host_error`. */
-  close(): Promise<void>;
+  /**
+   * Ends every instance; later calls fail with `host_error`. `drain`: calls
+   * already started finish on their instances first (the returned promise
+   * waits for them); without it a call waiting for an instance fails.
+   */
+  close(options?: { drain?: boolean }): Promise<void>;
 }
