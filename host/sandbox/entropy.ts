@@ -20,7 +20,7 @@ export const PINNED_EPOCH_NS = 1_704_067_200_000_000_000n;
 /** How far the pinned clock moves per read (and its reported resolution): 1 ms. */
 export const PINNED_TICK_NS = 1_000_000n;
 
-/** The seed of instance start code (before any call sets one): all zeros. */
+/** The seed of a strict call that was given none: all zeros. */
 export const ZERO_SEED = "0".repeat(32);
 
 /** The globals' values for one call. */
@@ -47,6 +47,15 @@ export function pinnedEntropy(seed: string): EntropyState {
   const lo = BigInt(`0x${seed.slice(16)}`);
   return { pinned: 1, clock: PINNED_EPOCH_NS + (hi & MASK_32) * PINNED_TICK_NS, rng: lo };
 }
+
+/**
+ * What instance start code sees, before any call sets the globals (in either
+ * mode: the host cannot set them before the start code runs): pinned, the
+ * clock at 0 (the Unix epoch) and the generator at 0. Any later clock a call
+ * reads is ahead of it, pinned (2024 on) or real, so no clock the plugin
+ * remembers from its start runs backwards.
+ */
+export const START_ENTROPY: EntropyState = { pinned: 1, clock: 0n, rng: 0n };
 
 /** The state of a best-effort call: the runtime's own clock and randomness. */
 export const REAL_ENTROPY: EntropyState = { pinned: 0, clock: 0n, rng: 0n };

@@ -87,6 +87,18 @@ describe("pinned WASI entropy", () => {
     expect(calls).toEqual([]);
   });
 
+  it("starts pinned at clock 0 and generator state 0, before any call sets the globals", () => {
+    const { exports, calls } = load();
+    const view = () => new DataView(exports.memory.buffer);
+    expect(exports.time(1, 0)).toBe(0);
+    expect(view().getBigUint64(0, true)).toBe(0n);
+    expect(exports.time(0, 0)).toBe(0);
+    expect(view().getBigUint64(0, true)).toBe(PINNED_TICK_NS);
+    expect(exports.random(8, 8)).toBe(0);
+    expect(view().getBigUint64(8, true)).toBe(splitmix64(0n).value);
+    expect(calls).toEqual([]);
+  });
+
   it("forwards to the runtime's WASI when not pinned", () => {
     const { exports, calls } = load();
     // The globals start pinned (for start code): unpin as the host does for a best-effort call.

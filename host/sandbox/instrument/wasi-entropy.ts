@@ -11,7 +11,7 @@
  */
 import binaryen from "binaryen";
 import { HostError } from "../../errors.ts";
-import { ENTROPY_GLOBALS, PINNED_TICK_NS, pinnedEntropy, ZERO_SEED } from "../entropy.ts";
+import { ENTROPY_GLOBALS, PINNED_TICK_NS, START_ENTROPY } from "../entropy.ts";
 
 const WASI = "wasi_snapshot_preview1";
 const { i32, i64, none } = binaryen;
@@ -61,8 +61,8 @@ export function pinWasiEntropy(m: binaryen.Module): boolean {
       );
     }
   }
-  // Start code runs before any call sets the globals: it sees the zero seed, pinned.
-  const start = pinnedEntropy(ZERO_SEED);
+  // Start code runs before any call sets the globals: it sees START_ENTROPY, pinned.
+  const start = START_ENTROPY;
   m.addGlobal(ENTROPY_GLOBALS.pinned, i32, true, m.i32.const(1));
   m.addGlobal(ENTROPY_GLOBALS.clock, i64, true, c64(m, start.clock));
   m.addGlobal(ENTROPY_GLOBALS.rng, i64, true, c64(m, start.rng));
