@@ -4,12 +4,12 @@
  * manifest `determinism`, else strict when the plugin asks for no outside
  * effects (no http, invoke, secrets, wasi) and best-effort when it does.
  * Strict: host calls with outside effects are refused (`nondeterministic`)
- * and no unpinned entropy is visible. Best-effort: they run, and the answers
- * are on the run's tape.
+ * and the WASI clock and random are pinned from the run's seed by the sandbox
+ * (host/sandbox/entropy.ts). Best-effort: they run, the answers are on the
+ * run's tape, and WASI's clock and random are the runtime's own.
  * @module
  */
 import type { Manifest } from "../manifest/mod.ts";
-import { HostError } from "../errors.ts";
 
 /** A run's determinism mode. */
 export type Determinism = "strict" | "best-effort";
@@ -37,33 +37,22 @@ export function determinismOf(
 }
 
 /**
- * The entropy sources a plugin can see outside the tape: WASI's clock and
- * random (Extism's kernel has neither, and the host ABI has no clock).
+ * The entropy sources a run of `mode` can see outside the tape: in a
+ * best-effort run WASI's real clock and random (Extism's kernel has neither,
+ * and the host ABI has no clock); a strict run sees them pinned to its seed,
+ * which is not entropy.
  */
-export function visibleEntropy(manifest: Manifest): string[] {
-  return manifest.permissions?.wasi ? ["wasi.clock", "wasi.random"] : [];
+export function visibleEntropy(manifest: Manifest, mode: Determinism): string[] {
+  return manifest.permissions?.wasi && mode === "best-effort" ? ["wasi.clock", "wasi.random"] : [];
 }
 
-/**
- * Refuses a strict run whose plugin sees entropy the host cannot pin: WASI's
- * clock and random come from the runtime's WASI, which the host does not
- * intercept yet (docs/replay.md, "Limits").
- */
-export function checkStrict(manifest: Manifest, mode: Determinism, name: string): void {
-  if (mode !== "strict") return;
-  const unpinned = visibleEntropy(manifest);
-  if (unpinned.length === 0) return;
-  throw new HostError(
-    "nondeterministic",
-    `Strict determinism is refused for ${manifest.id}/${name}: the plugin sees ${
-      unpinned.join(" and ")
-    } through WASI, which this host cannot pin yet; declare "determinism": "best-effort"`,
-  );
-}
-
-/** The entropy sources a run used, from its tape: the host calls with outside answers. */
-export function usedEntropy(manifest: Manifest, tapeFns: Iterable<string>): string[] {
-  const used = new Set(visibleEntropy(manifest));
+/** The entropy sources a run used: the unpinned ones it could see, and its host calls' outside answers. */
+export function usedEntropy(
+  manifest: Manifest,
+  mode: Determinism,
+  tapeFns: Iterable<string>,
+): string[] {
+  const used = new Set(visibleEntropy(manifest, mode));
   for (const fn of tapeFns) {
     if (fn === "http_request") used.add("http");
     else if (fn === "invoke") used.add("invoke");

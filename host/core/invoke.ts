@@ -13,7 +13,7 @@ import { HostError } from "../errors.ts";
 import { hookExport, hookRunName, type Lifecycles } from "../lifecycle/mod.ts";
 import type { CallResult, HostCall, Limits } from "../sandbox/mod.ts";
 import { type RunStart, type Store, ulid } from "../store/mod.ts";
-import { checkStrict, determinismOf, usedEntropy } from "./determinism.ts";
+import { determinismOf, usedEntropy } from "./determinism.ts";
 import { recordedLimits, resolveLimits } from "./limits.ts";
 import type { RunMetrics } from "./metrics.ts";
 import type { InvokeRequest, InvokeResult, LoadedPlugin, RunError } from "./types.ts";
@@ -87,7 +87,6 @@ export async function invokeLoaded(
   // The run's determinism and tape (docs/replay.md): a replay brings the original's.
   const mode = request.replay?.mode ??
     determinismOf(info.manifest, target.capability, loaded.determinism);
-  checkStrict(info.manifest, mode, name);
   const seed = request.replay?.seed ?? randomSeed();
   const tape = request.replay ? Tape.replay(request.replay.tape) : Tape.record();
   // The breaker and the lifecycle state gate every run here, whatever its trigger
@@ -131,6 +130,7 @@ export async function invokeLoaded(
       grants: info.manifest.permissions ?? {},
       determinism: mode,
       tape,
+      seed,
     };
     deps.runConfigs?.set(runId, config);
     let result: CallResult & { error?: RunError } = await callWithHooks(
@@ -191,7 +191,7 @@ export async function invokeLoaded(
       runId,
       mode,
       seed,
-      entropy: usedEntropy(info.manifest, tape.entries.map((e) => e.fn)),
+      entropy: usedEntropy(info.manifest, mode, tape.entries.map((e) => e.fn)),
       config: config as NonNullable<RunStart["config"]>,
       tape: tape.entries as unknown as Record<string, unknown>[],
       unreplayable: tape.incomplete ?? tapeUnreplayable(tape.entries),

@@ -54,7 +54,7 @@ const capability = z.strictObject({
   output: jsonSchema.optional(),
   determinism: z.enum(["strict", "best-effort"]).optional().meta({
     description:
-      "strict: host calls with outside effects (http_request, invoke, secret_get) are refused and the run must replay exactly; best-effort: they are allowed and their results recorded for replay. Default: strict when the plugin asks for no http, invoke, secrets or wasi, else best-effort (docs/replay.md)",
+      "strict: host calls with outside effects (http_request, invoke, secret_get) are refused, WASI's clock and random are pinned to the run's seed, and the run must replay exactly; best-effort: they are allowed and their results recorded for replay, and WASI's clock and random are real. Default: strict when the plugin asks for no http, invoke, secrets or wasi, else best-effort (docs/replay.md)",
   }),
 });
 
@@ -83,7 +83,7 @@ const injection = z.strictObject({
 const permissions = z.strictObject({
   wasi: z.boolean().optional().meta({
     description:
-      "WASI preview 1 (clocks, random, args/env empty; no files, no sockets); needed by plugins built for wasm32-wasi",
+      "WASI preview 1 (clocks, random, args/env empty; no files, no sockets); needed by plugins built for wasm32-wasi. In strict runs the clock and random are pinned to the run's seed (docs/replay.md)",
   }),
   kv: z.strictObject({
     quotaBytes: z.int().positive(),

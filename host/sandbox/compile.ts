@@ -13,6 +13,7 @@ import type { InstrumentedModule, InstrumentOptions } from "./instrument/types.t
 import { readCachedModule, writeCachedModule } from "./module-cache.ts";
 import { messageOf, SandboxAbort } from "./classify.ts";
 import { checkImports, type ProvidedImports } from "./imports.ts";
+import { ENTROPY_GLOBALS } from "./entropy.ts";
 
 /** A module ready to instantiate. */
 export interface CompiledPlugin {
@@ -25,6 +26,8 @@ export interface CompiledPlugin {
   memoryPages: number;
   /** The instrumented bytes (worker mode adds its fuel accessor to them). */
   bytes: Uint8Array;
+  /** The module has the pinned WASI clock and random in front of WASI's (entropy.ts). */
+  pinsEntropy: boolean;
 }
 
 /** What changes the compiled result, and where instrumented modules may be cached. */
@@ -111,7 +114,8 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
   } catch (error) {
     throw new SandboxAbort("load_error", `Cannot compile the plugin: ${messageOf(error)}`);
   }
-  const exports = WebAssembly.Module.exports(module)
+  const described = WebAssembly.Module.exports(module);
+  const exports = described
     .filter((e) => e.kind === "function")
     .map((e) => e.name);
   return {
@@ -121,5 +125,6 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
     fuelGlobal: rewritten.fuelGlobal,
     memoryPages: rewritten.memoryMaxPages,
     bytes: rewritten.bytes,
+    pinsEntropy: described.some((e) => e.kind === "global" && e.name === ENTROPY_GLOBALS.pinned),
   };
 }

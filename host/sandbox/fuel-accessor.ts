@@ -3,10 +3,13 @@
  * Extism's worker), so for that mode the host adds one tiny export to the
  * already-metered module: `plughost_fuel_swap`. Called through Extism like any
  * export, it outputs 16 bytes (fuel left as i64 LE, then memory pages as i64
- * LE) and, when given 8 input bytes, sets the fuel to that value. The added
- * function is not metered (it is added after instrumentation).
+ * LE) and, when given 8 input bytes, sets the fuel to that value. A module
+ * with the pinned WASI entropy (entropy.ts) also takes 32 bytes: the fuel,
+ * then the three entropy globals (switch, clock, generator state), as i64 LE.
+ * The added function is not metered (it is added after instrumentation).
  * @module
  */
+import { ENTROPY_GLOBALS, type EntropyState } from "./entropy.ts";
 import { KERNEL_NAMESPACE } from "./imports.ts";
 
 /** The export added for worker mode. */
@@ -36,6 +39,20 @@ export async function addFuelAccessor(bytes: Uint8Array, fuelExport: string): Pr
     imp("input_load_u64", [i64], i64);
     imp("output_set", [i64, i64], none);
     const out = () => mod.local.get(0, i64);
+    const inputLength = () => mod.call("plughost_input_length", [], i64);
+    const load = (at: bigint) =>
+      mod.call("plughost_input_load_u64", [mod.i64.const(at as unknown as number)], i64);
+    const setEntropy = mod.getExport(ENTROPY_GLOBALS.pinned)
+      ? [mod.if(
+        mod.i64.eq(inputLength(), mod.i64.const(32 as unknown as number)),
+        mod.block(null, [
+          mod.global.set(fuel, load(0n)),
+          mod.global.set(ENTROPY_GLOBALS.pinned, mod.i32.wrap(load(8n))),
+          mod.global.set(ENTROPY_GLOBALS.clock, load(16n)),
+          mod.global.set(ENTROPY_GLOBALS.rng, load(24n)),
+        ]),
+      )]
+      : [];
     const pages = mod.hasMemory() ? mod.i64.extend_u(mod.memory.size()) : mod.i64.const(0n);
     const body = mod.block(null, [
       mod.local.set(0, mod.call("plughost_alloc", [mod.i64.const(16n)], i64)),
@@ -43,8 +60,9 @@ export async function addFuelAccessor(bytes: Uint8Array, fuelExport: string): Pr
       mod.call("plughost_store_u64", [mod.i64.add(out(), mod.i64.const(8n)), pages], none),
       mod.if(
         mod.i64.eq(mod.call("plughost_input_length", [], i64), mod.i64.const(8n)),
-        mod.global.set(fuel, mod.call("plughost_input_load_u64", [mod.i64.const(0n)], i64)),
+        mod.global.set(fuel, load(0n)),
       ),
+      ...setEntropy,
       mod.call("plughost_output_set", [out(), mod.i64.const(16n)], none),
       mod.i32.const(0),
     ]);
@@ -57,10 +75,16 @@ export async function addFuelAccessor(bytes: Uint8Array, fuelExport: string): Pr
   }
 }
 
-/** Encodes a fuel budget as the accessor's 8-byte input. */
-export function encodeFuel(fuel: bigint): Uint8Array {
-  const bytes = new Uint8Array(8);
-  new DataView(bytes.buffer).setBigInt64(0, fuel, true);
+/** Encodes a fuel budget (8 bytes), and the entropy globals when given (32 bytes), as the accessor's input. */
+export function encodeFuel(fuel: bigint, entropy?: EntropyState): Uint8Array {
+  const bytes = new Uint8Array(entropy ? 32 : 8);
+  const view = new DataView(bytes.buffer);
+  view.setBigInt64(0, fuel, true);
+  if (entropy) {
+    view.setBigUint64(8, BigInt(entropy.pinned), true);
+    view.setBigUint64(16, entropy.clock, true);
+    view.setBigUint64(24, entropy.rng, true);
+  }
   return bytes;
 }
 

@@ -209,6 +209,7 @@ class Sandboxed implements SandboxedPlugin {
       grants: context.grants ?? null,
       determinism: context.determinism,
       tape: context.tape,
+      seed: context.seed,
     };
     const run = { exportName, input };
     try {

@@ -11,6 +11,7 @@ import { type LinearMemory, mainBulkIo } from "./bulk-io.ts";
 import { classify, SandboxAbort } from "./classify.ts";
 import type { CallState } from "./call-state.ts";
 import { checkSlice, syncHostFunctions } from "./host-functions.ts";
+import { ENTROPY_GLOBALS, entropyFor } from "./entropy.ts";
 import { kernelHttpDenied } from "./http-denied.ts";
 import { KERNEL_NAMESPACE, USER_NAMESPACE } from "./imports.ts";
 import {
@@ -90,7 +91,14 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
     | WebAssembly.Memory
     | undefined;
   linear.memory = memory;
-  return new MainInstance(plugin, fuel, memory, config.memoryPages, holder);
+  const entropy = config.compiled.pinsEntropy
+    ? {
+      pinned: instance.exports[ENTROPY_GLOBALS.pinned] as WebAssembly.Global,
+      clock: instance.exports[ENTROPY_GLOBALS.clock] as WebAssembly.Global,
+      rng: instance.exports[ENTROPY_GLOBALS.rng] as WebAssembly.Global,
+    }
+    : null;
+  return new MainInstance(plugin, fuel, memory, config.memoryPages, holder, entropy);
 }
 
 /**
@@ -152,6 +160,8 @@ class MainInstance implements Instance {
     private readonly memory: WebAssembly.Memory | undefined,
     private readonly memoryCap: number,
     private readonly logs: LogHolder,
+    /** The pinned WASI entropy's globals, when the module has them (entropy.ts). */
+    private readonly entropy: Record<keyof typeof ENTROPY_GLOBALS, WebAssembly.Global> | null,
   ) {}
 
   private pages(): number {
@@ -165,6 +175,12 @@ class MainInstance implements Instance {
     const given = state.sliceFuel !== null && state.sliceFuel < budget ? state.sliceFuel : budget;
     const fuel = this.fuel;
     if (fuel) fuel.value = given;
+    if (this.entropy) {
+      const set = entropyFor(state.call.determinism, state.call.seed);
+      this.entropy.pinned.value = set.pinned;
+      this.entropy.clock.value = set.clock;
+      this.entropy.rng.value = set.rng;
+    }
     state.charge = (amount) => {
       if (!fuel) return;
       const left = (fuel.value as bigint) - amount;

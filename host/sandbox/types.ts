@@ -17,6 +17,11 @@ export interface HostCall {
   determinism?: "strict" | "best-effort" | undefined;
   /** The run's host-call tape, recording or replaying (shape owned by host/capabilities). */
   tape?: unknown;
+  /**
+   * The run's seed (32 hex digits): a strict call's WASI clock and random derive from it
+   * (entropy.ts); a strict call without one gets the zero seed.
+   */
+  seed?: string | undefined;
 }
 
 /** Per-call context given to `call()`; missing fields get defaults (random run id, digest, export name). */

@@ -18,6 +18,7 @@ import { decodeFuelReport, encodeFuel, FUEL_SWAP_EXPORT } from "./fuel-accessor.
 import { workerBulkIo } from "./bulk-io.ts";
 import { asyncHostFunctions } from "./host-functions.ts";
 import { USER_NAMESPACE } from "./imports.ts";
+import { entropyFor } from "./entropy.ts";
 import {
   extismLogger,
   extismLogLevel,
@@ -40,7 +41,7 @@ export async function createWorkerInstance(
   module: WebAssembly.Module,
 ): Promise<Instance> {
   await (await createMainInstance(config)).close();
-  const instance = new WorkerInstance(config.memoryPages);
+  const instance = new WorkerInstance(config.memoryPages, config.compiled.pinsEntropy);
   const nodeWorkerArgs = workerArgs();
   try {
     instance.plugin = await createPlugin({ wasm: [{ module }] }, {
@@ -76,7 +77,11 @@ class WorkerInstance implements Instance {
   private state: CallState | null = null;
   private abort: ((reason: SandboxAbort) => void) | null = null;
 
-  constructor(private readonly memoryCap: number) {}
+  constructor(
+    private readonly memoryCap: number,
+    /** The module has the pinned WASI entropy globals (entropy.ts), set with the fuel. */
+    private readonly pinsEntropy: boolean,
+  ) {}
 
   /** Extism logged that its blocks passed the cap: flag the call and stop the worker. */
   memoryLimit(message: string): void {
@@ -93,7 +98,10 @@ class WorkerInstance implements Instance {
     if (!plugin) throw new SandboxAbort("host_error", "The worker instance is closed");
     this.calls++;
     const budget = state.limits.fuel;
-    await plugin.call(FUEL_SWAP_EXPORT, encodeFuel(budget));
+    const entropy = this.pinsEntropy
+      ? entropyFor(state.call.determinism, state.call.seed)
+      : undefined;
+    await plugin.call(FUEL_SWAP_EXPORT, encodeFuel(budget, entropy));
     this.state = state;
     // Host-function charges: past the budget the call stops here (the module cannot be told).
     state.charge = () => {

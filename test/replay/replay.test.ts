@@ -114,16 +114,19 @@ describe("replay of strict runs", () => {
 });
 
 describe("WASI entropy", () => {
-  it("refuses a strict run of a plugin granted WASI (its clock cannot be pinned yet); best-effort lists the entropy", async () => {
+  it("runs a strict run of a plugin granted WASI (its clock and random are pinned, test/replay/wasi-entropy.test.ts); best-effort lists the entropy", async () => {
     t = await testHost();
     await t.load("hello", (m) => {
       m.permissions = { wasi: true };
       (m.capabilities as Record<string, Record<string, unknown>>).greet!.determinism = "strict";
     });
-    await expect(t.call("example.hello", "greet", { name: "Ada" })).rejects.toMatchObject({
-      code: "nondeterministic",
-      message: expect.stringMatching(/wasi\.clock and wasi\.random through WASI.*best-effort/),
+    const strict = await t.call("example.hello", "greet", { name: "Ada" });
+    expect(strict.ok).toBe(true);
+    expect(await t.host.store.replay.get(strict.runId)).toMatchObject({
+      mode: "strict",
+      entropy: [],
     });
+    expect(await replayRun(deps(t.host), strict.runId)).toMatchObject({ match: true });
     await t.load("hello", (m) => {
       m.permissions = { wasi: true };
     });

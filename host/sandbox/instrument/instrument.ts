@@ -9,6 +9,7 @@ import { SectionId } from "../../artifact/mod.ts";
 import { capMemories, rebuild, restoreCustomSections } from "./memory.ts";
 import { FUEL_EXPORT, meterModule } from "./meter.ts";
 import { scanModule } from "./scan.ts";
+import { pinWasiEntropy } from "./wasi-entropy.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./types.ts";
 
 /** Default initial fuel: bounds a start function to well under a second. */
@@ -123,6 +124,8 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
   try {
     const declared = m.getFeatures();
     m.setFeatures(declared | WIDE_FEATURES);
+    // Before metering: the pinned WASI functions are charged like the plugin's own code.
+    pinWasiEntropy(m);
     meterModule(m, options.startFuel ?? DEFAULT_START_FUEL);
     // A target_features section is written back from the features: keep it as it was.
     if (hasTargetFeatures) m.setFeatures(declared);
