@@ -89,7 +89,8 @@ export interface HostOptions {
   config?: RuntimeOptions["config"];
   /**
    * Evidence triggers: a run failing with one of `onRunFailed`'s error classes
-   * (`*`: any) gets a signed bundle in `dir` and an `evidence.written` event
+   * (`*`: any), and with `onSuspended` a plugin its circuit breaker suspends,
+   * get a signed bundle in `dir` and an `evidence.written` event
    * (docs/replay.md). Signed with `key`, default the host's key (`<home>/keys/host.key`).
    */
   evidence?: EvidenceTriggerOptions & { key?: SigningKey };
@@ -253,6 +254,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
       pluginsDir: paths.plugins,
     }, trigger);
     runtime.onRunEnded(evidence.listener);
+    runtime.lifecycle.onMove(evidence.moved);
   }
   let scheduler: Promise<RunningScheduler> | undefined;
   let delivery: RunningDelivery | undefined;
