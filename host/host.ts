@@ -220,6 +220,13 @@ export interface Host {
  * ```
  */
 export async function createHost(options: HostOptions = {}): Promise<Host> {
+  // Refused before anything opens: a folder without a trigger would write nothing.
+  if (options.evidence && !options.evidence.onRunFailed?.length && !options.evidence.onSuspended) {
+    throw new HostError(
+      "invalid_input",
+      'evidence needs a trigger: onRunFailed (error classes, or ["*"]) and/or onSuspended: true',
+    );
+  }
   const paths: HostPaths = {
     ...resolvePaths({}, process.cwd(), { home: options.home }),
     ...options.paths,

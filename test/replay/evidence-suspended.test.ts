@@ -134,6 +134,11 @@ describe("evidence on suspension", () => {
     }]);
   });
 
+  it("refuses an evidence option without a trigger", async () => {
+    await expect(createHost({ home, installed: false, evidence: { dir: join(home, "ev") } }))
+      .rejects.toMatchObject({ code: "invalid_input", message: /evidence needs a trigger/ });
+  });
+
   it("writes nothing on suspension unless onSuspended is set", async () => {
     host = await flakyHost(false);
     for (let i = 0; i < 3; i++) await work(host, true);
