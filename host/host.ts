@@ -89,7 +89,8 @@ export interface HostOptions {
   config?: RuntimeOptions["config"];
   /**
    * Evidence triggers: a run failing with one of `onRunFailed`'s error classes
-   * (`*`: any) gets a signed bundle in `dir` and an `evidence.written` event
+   * (`*`: any), and with `onSuspended` a plugin its circuit breaker suspends,
+   * get a signed bundle in `dir` and an `evidence.written` event
    * (docs/replay.md). Signed with `key`, default the host's key (`<home>/keys/host.key`).
    */
   evidence?: EvidenceTriggerOptions & { key?: SigningKey };
@@ -219,6 +220,13 @@ export interface Host {
  * ```
  */
 export async function createHost(options: HostOptions = {}): Promise<Host> {
+  // Refused before anything opens: a folder without a trigger would write nothing.
+  if (options.evidence && !options.evidence.onRunFailed?.length && !options.evidence.onSuspended) {
+    throw new HostError(
+      "invalid_input",
+      'evidence needs a trigger: onRunFailed (error classes, or ["*"]) and/or onSuspended: true',
+    );
+  }
   const paths: HostPaths = {
     ...resolvePaths({}, process.cwd(), { home: options.home }),
     ...options.paths,
@@ -253,6 +261,7 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
       pluginsDir: paths.plugins,
     }, trigger);
     runtime.onRunEnded(evidence.listener);
+    runtime.lifecycle.onMove(evidence.moved);
   }
   let scheduler: Promise<RunningScheduler> | undefined;
   let delivery: RunningDelivery | undefined;

@@ -2,6 +2,7 @@
  * `host runs`: list RunRecords, or show one with `host runs show RUN_ID`.
  * @module
  */
+import { runWithDeterminism } from "../core/run-view.ts";
 import { ExitCode, HostError, UsageError } from "../errors.ts";
 import { openExistingStore, type RunRecord, RunStatus } from "../store/mod.ts";
 import { resolveDbUrl } from "../store/url.ts";
@@ -11,6 +12,9 @@ const usage = `Usage: host runs [options]
        host runs show <run-id> [--json]
 
 Lists recorded plugin runs, newest first, or shows one run in full.
+
+\`show\` includes the run's determinism: its mode (strict or best-effort), seed,
+entropy sources and whether its record can be replayed (docs/replay.md).
 
 Options:
   --plugin ID    Only runs of this plugin
@@ -46,7 +50,7 @@ export const command: Command = {
     const store = await openExistingStore({ url, authToken: io.env.PLUGHOST_DB_TOKEN });
     try {
       if (runId !== undefined) {
-        const record = await store?.runs.get(runId);
+        const record = store === undefined ? undefined : await runWithDeterminism(store, runId);
         if (record === undefined) {
           throw new HostError(
             "not_found",
@@ -104,6 +108,7 @@ function showRun(r: RunRecord): string {
     ],
     ["output", r.outputDigest === null ? null : `${r.outputSize} bytes, ${r.outputDigest}`],
     ["config", r.configFingerprint],
+    ...determinismLines(r.determinism),
     ["limits", JSON.stringify(r.limits)],
     ["fuel", r.usage.fuel],
     ["memory pages", r.usage.memoryPages],
@@ -114,4 +119,16 @@ function showRun(r: RunRecord): string {
   ];
   return lines.filter(([, v]) => v !== null).map(([k, v]) => `${(k + ":").padEnd(14)}${v}`)
     .join("\n") + "\n";
+}
+
+/** The run's determinism (docs/replay.md); "none recorded" without a replay record. */
+function determinismLines(d: RunRecord["determinism"]): [string, string | null][] {
+  if (d === undefined) return [];
+  if (d === null) return [["determinism", "none recorded (still running, or no replay record)"]];
+  return [
+    ["determinism", d.mode],
+    ["seed", d.seed],
+    ["entropy", d.entropy.length === 0 ? "none" : d.entropy.join(", ")],
+    ["replay", d.unreplayable === null ? "record complete" : `not replayable: ${d.unreplayable}`],
+  ];
 }

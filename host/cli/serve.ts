@@ -19,6 +19,12 @@ import type { ServerOptions } from "../server/context.ts";
 import { startServer } from "../server/start.ts";
 import { type CliIo, type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
 import { startHints } from "./serve-hints.ts";
+import {
+  describeEvidence,
+  EvidenceConfig,
+  evidenceFlagOptions,
+  evidenceOptions,
+} from "./serve-evidence.ts";
 import { registryOf } from "../registry/mod.ts";
 
 const usage = `Usage: host serve [options]
@@ -46,7 +52,8 @@ Options:
                        secrets need $PLUGHOST_SECRETS_KEY
   --config FILE        JSON config with any of: host, port, plugins, db, trust, home, policy, env,
                        secretsFile, maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
-                       validateOutput, allowUnsigned, graceMs, privateOpenApi (flags win)
+                       validateOutput, allowUnsigned, graceMs, privateOpenApi,
+                       evidence {dir, onRunFailed: [classes] | "*", onSuspended} (flags win)
   --max-body N         Largest JSON body in bytes (default 1048576)
   --rate-limit N       Requests per second per token (default 100; 0: no limit)
   --grace-ms N         Shutdown waits this long for calls in flight (default 10000)
@@ -55,6 +62,13 @@ Options:
   --allow-unsigned     Dev mode: load unsigned or untrusted plugins (each load is a warn event)
   --registry           Also serve a plugin registry under /v1/registry/ (docs/registry.md):
                        publishes are verified against this host's trust store
+  --evidence-dir DIR   Write evidence bundles here when a trigger below fires (docs/replay.md)
+  --evidence-on-failed CLASSES
+                       Trigger: a run failing with one of these error classes (comma-separated,
+                       repeatable; '*' for any) gets <DIR>/<run id>.evidence
+  --evidence-on-suspended
+                       Trigger: a plugin its circuit breaker suspends gets a bundle of its
+                       recent runs; each bundle is an evidence.written event
 
 Exit codes: 0 stopped by a signal; 64 usage; 65 bad config; 91 storage; 93 cannot listen.
 `;
@@ -96,6 +110,7 @@ const ConfigFile = z.strictObject({
   allowUnsigned: z.boolean().optional(),
   graceMs: z.number().int().nonnegative().optional(),
   privateOpenApi: z.boolean().optional(),
+  evidence: EvidenceConfig.optional(),
 });
 type ConfigFile = z.infer<typeof ConfigFile>;
 
@@ -123,8 +138,11 @@ export const command: Command = {
       "allow-unsigned": { type: "boolean" },
       "private-openapi": { type: "boolean" },
       registry: { type: "boolean" },
+      ...evidenceFlagOptions,
     }, 0);
     const config = values.config === undefined ? {} : await readConfig(values.config, io.cwd);
+    // Checked before anything opens: a bad trigger is a usage or config error, not a late surprise.
+    const evidence = evidenceOptions(values, config.evidence, io.cwd, values.config);
     const paths = resolvePaths(io.env, io.cwd, {
       home: values.home ?? config.home,
       db: values.db ?? config.db,
@@ -176,7 +194,9 @@ export const command: Command = {
         env: values.env ?? config.env ?? (io.env.PLUGHOST_ENV || undefined),
         variables: io.env,
       },
+      ...(evidence ? { evidence } : {}),
     });
+    if (evidence) io.stderr(`host serve: ${describeEvidence(evidence)}\n`);
     for (const f of host.failed) io.stderr(`host serve: skipped ${f.source}: ${f.error}\n`);
     const unwatch = watchTrust(host.runtime, trust, {
       onStopped: (stopped) => {

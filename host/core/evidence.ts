@@ -68,6 +68,19 @@ export async function collectEvidence(
     const page = await deps.store.events.query({ runId: run.id, limit: 1000 });
     events.push(...page.events);
   }
+  if ("plugin" in selector) {
+    // The plugin's own host events in the window (state changes, breaker opened or closed):
+    // they belong to no run, and say why a plugin was suspended.
+    const page = await deps.store.events.query({
+      type: "plugin.*",
+      pluginId: selector.plugin,
+      since: selector.since,
+      limit: 1000,
+    });
+    events.push(
+      ...page.events.filter((e) => e.runId === null && Date.parse(e.ts) < selector.until),
+    );
+  }
   const replay = await deps.store.replay.many(runs.map((r) => r.id));
   const plugins: EvidenceBody["plugins"] = [];
   const seen = new Set<string>();

@@ -60,6 +60,18 @@ export interface PluginStatus {
   };
 }
 
+/** A move `Lifecycles.onMove` listeners hear of (after its `plugin.state_changed` event is queued). */
+export interface StateMove {
+  pluginId: string;
+  from: PluginState;
+  to: PluginState;
+  reason: string;
+  /** When it moved (ms since the epoch). */
+  at: number;
+  /** The plugin's breaker settings (what a `suspended` move was judged by). */
+  breaker: BreakerPolicy;
+}
+
 /** A call `admit` let through; hand it back to `settle`. */
 export interface Ticket {
   pluginId: string;
@@ -85,6 +97,7 @@ export class Lifecycles {
   readonly #deps: LifecycleDeps;
   readonly #entries = new Map<string, Entry>();
   readonly #now: () => number;
+  readonly #moved = new Set<(move: StateMove) => void>();
 
   constructor(deps: LifecycleDeps) {
     this.#deps = deps;
@@ -116,6 +129,12 @@ export class Lifecycles {
       pluginId,
       payload: { from: null, to: "installed", reason: "loaded" },
     });
+  }
+
+  /** Listens to every state move (evidence triggers, host/core/evidence-trigger.ts); returns how to stop. */
+  onMove(listener: (move: StateMove) => void): () => void {
+    this.#moved.add(listener);
+    return () => this.#moved.delete(listener);
   }
 
   /** The plugin's state, or undefined when it is not registered. */
@@ -170,6 +189,14 @@ export class Lifecycles {
       pluginId,
       payload: { from, to, reason, ...extra },
     });
+    const move = { pluginId, from, to, reason, at: entry.since, breaker: entry.settings.breaker };
+    for (const listener of this.#moved) {
+      try {
+        listener(move);
+      } catch {
+        // A listener's failure is its own (it reports it); the move stands.
+      }
+    }
   }
 
   /**

@@ -26,5 +26,6 @@ export {
   Lifecycles,
   type LifecycleSettings,
   type PluginStatus,
+  type StateMove,
   type Ticket,
 } from "./lifecycle.ts";

@@ -35,6 +35,7 @@ export const operationIds: Readonly<Record<string, string>> = {
   "post /v1/plugins/{id}/disable": "disablePlugin",
   "get /v1/runs": "listRuns",
   "get /v1/runs/{id}": "getRun",
+  "post /v1/runs/{id}/replay": "replayRun",
   "get /v1/events": "listEvents",
   "get /v1/events/stream": "streamEvents",
   "get /v1/schedules": "listSchedules",

@@ -36,6 +36,7 @@ export {
 export { type InstalledPlugin, PluginInput, PluginsRepository } from "./plugins.ts";
 export { Event, EVENT_SCHEMA_VERSION, EventInput, EventLevel } from "./event-schema.ts";
 export {
+  RunDeterminism,
   RunFinish,
   RunLimits,
   RunRecord,

@@ -4,6 +4,7 @@
  * @module
  */
 import { z } from "zod";
+import { determinismModes } from "./schema/replay.ts";
 import { runStatuses, runTriggers } from "./schema/runs.ts";
 
 /** What started a run. */
@@ -69,6 +70,23 @@ export const RunFinish = z.discriminatedUnion("status", [
 ]);
 export type RunFinish = z.input<typeof RunFinish>;
 
+/**
+ * How a run stands to replay, from its replay record (docs/replay.md): never
+ * the config snapshot nor the tape, so no recorded value shows (and the
+ * record holds no secret value anyway).
+ */
+export const RunDeterminism = z.object({
+  mode: z.enum(determinismModes).describe("The determinism mode the run had"),
+  seed: z.string().regex(/^[0-9a-f]{32}$/).describe("The per-run seed (32 hex digits)"),
+  entropy: z.array(z.string()).describe(
+    "Entropy sources the plugin saw or used: wasi.clock, wasi.random, http, invoke, secret, kv",
+  ),
+  unreplayable: z.string().nullable().describe(
+    "Why its record cannot be replayed (a secret read, the tape cut), or null",
+  ),
+});
+export type RunDeterminism = z.infer<typeof RunDeterminism>;
+
 /** A stored RunRecord. */
 export const RunRecord = z.object({
   id: z.string(),
@@ -95,5 +113,9 @@ export const RunRecord = z.object({
   startedAt: z.iso.datetime(),
   endedAt: z.iso.datetime().nullable(),
   host: z.object({ name: z.string(), pid: z.number().int() }).describe("Host process that ran it"),
+  determinism: RunDeterminism.nullable().optional().describe(
+    "Only on one run (GET /v1/runs/{id}, host runs show): its determinism mode, seed and entropy " +
+      "sources; null while it runs, or when it has no replay record (interrupted, or older than them)",
+  ),
 }).meta({ title: "plughost run record", description: "One plugin invocation" });
 export type RunRecord = z.infer<typeof RunRecord>;

@@ -39,6 +39,7 @@ const spawning = process.env["PLUGHOST_DENO_E2E"] === "1" ? [] : [
   "test/conformance/skips.test.ts",
   "test/lifecycle/serve.test.ts",
   "test/plugins/hello.test.ts",
+  "test/replay/serve-evidence.test.ts",
   "test/sandbox/cli.test.ts",
   "test/scheduler/cli.test.ts",
   "test/scheduler/multi-host.test.ts",

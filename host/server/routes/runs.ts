@@ -5,6 +5,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { replayRun } from "../../core/replay.ts";
+import { runWithDeterminism } from "../../core/run-view.ts";
 import { HostError } from "../../errors.ts";
 import { RunStatus } from "../../store/mod.ts";
 import type { RouteModule } from "../context.ts";
@@ -37,7 +38,9 @@ export const getRun = defineRoute("read", {
   method: "get",
   path: "/v1/runs/{id}",
   tags: ["runs"],
-  summary: "One RunRecord",
+  summary: "One RunRecord, with its determinism mode, seed and entropy sources",
+  description:
+    "The RunRecord and `determinism` from its replay record (docs/replay.md): `mode` (strict or best-effort), the per-run `seed`, the `entropy` sources the plugin saw or used, and `unreplayable` (why it cannot be replayed, or null); `determinism` is null while the run runs or when it has no replay record. Never a recorded value (config snapshot, host-call answers), never a secret.",
   request: { params: z.object({ id: z.string().min(1).max(200) }) },
   responses: {
     200: { description: "The run", content: { "application/json": { schema: RunRecord } } },
@@ -100,7 +103,7 @@ export const runs: RouteModule = {
     });
     app.openapi(guarded(app, getRun), async (c) => {
       const id = c.req.valid("param").id;
-      const record = await deps.store.runs.get(id);
+      const record = await runWithDeterminism(deps.store, id);
       if (!record) throw new HostError("not_found", `No run '${id}': see GET /v1/runs`);
       return c.json(record, 200);
     });
