@@ -64,7 +64,6 @@ export const operationIds: Readonly<Record<string, string>> = {
   "get /v1/registry/plugins/{id}": "getRegistryPlugin",
   "post /v1/registry/plugins/{id}/versions/{version}/promote": "promoteVersion",
   "post /v1/registry/plugins/{id}/versions/{version}/yank": "yankVersion",
-  "post /v1/runs/{id}/replay": "replayRun",
 };
 
 const methods = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
