@@ -198,18 +198,34 @@ describe("host new --template subscriber|route, untouched", () => {
     }
   }
 
-  it("a hook case that expects the wrong count fails, naming the difference", async () => {
-    const dir = join(work, "subscriber-as");
-    const cases = JSON.parse(await readFile(join(dir, "plugin.test.json"), "utf8"));
-    // Without the second event, count must read 1: the hook case really ran the export.
-    cases.cases.splice(2, 1);
-    await writeFile(join(dir, "plugin.test.json"), JSON.stringify(cases));
-    const tested = await runCli(["test", "--no-build"], { cwd: dir });
-    expect(tested.code).toBe(1);
-    expect(tested.stdout).toMatch(/^FAIL +count reads what on_event kept/m);
-    expect(tested.stdout).toContain('-   "count": 2,');
-    expect(tested.stdout).toContain('+   "count": 1,');
-  }, 120_000);
+  it(
+    "a hook case that expects the wrong count fails with a diff; a bad hook case is refused",
+    async () => {
+      const dir = join(work, "subscriber-as");
+      const cases = JSON.parse(await readFile(join(dir, "plugin.test.json"), "utf8"));
+      // Without the second event, count must read 1: the hook case really ran the export.
+      cases.cases.splice(2, 1);
+      await writeFile(join(dir, "plugin.test.json"), JSON.stringify(cases));
+      const tested = await runCli(["test", "--no-build"], { cwd: dir });
+      expect(tested.code).toBe(1);
+      expect(tested.stdout).toMatch(/^FAIL +count reads what on_event kept/m);
+      expect(tested.stdout).toContain('-   "count": 2,');
+      expect(tested.stdout).toContain('+   "count": 1,');
+
+      // A hook the manifest does not declare fails its case; a case naming both is refused.
+      cases.cases.push({ name: "an undeclared hook", hook: "onLoad" });
+      await writeFile(join(dir, "plugin.test.json"), JSON.stringify(cases));
+      const undeclared = await runCli(["test", "--no-build"], { cwd: dir });
+      expect(undeclared.code).toBe(1);
+      expect(undeclared.stdout).toMatch(/^FAIL +an undeclared hook[\s\S]*declares no onLoad hook/m);
+      cases.cases.push({ name: "both", capability: "count", hook: "onEvent" });
+      await writeFile(join(dir, "plugin.test.json"), JSON.stringify(cases));
+      const both = await runCli(["test", "--no-build"], { cwd: dir });
+      expect(both.code).toBe(65);
+      expect(both.stderr).toMatch(/give either "capability" or "hook"/);
+    },
+    120_000,
+  );
 });
 
 describe("host new refusals", () => {
