@@ -7,7 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findClang, findRustc } from "../../host/author/toolchains.ts";
+import { capabilityProvider } from "../../host/capabilities/mod.ts";
+import { createHost } from "../../host/host.ts";
+import { readSigningKey, signPlugin, trustKey } from "../../host/trust/mod.ts";
 import { repoRoot, runCli } from "../helpers/cli.ts";
+import { signedFirstParty } from "../helpers/signing.ts";
+import { until } from "../delivery/helpers.ts";
+import { harness } from "../server/harness.ts";
 
 const env = process.env as Record<string, string>;
 const clang = findClang(env);
@@ -197,6 +203,69 @@ describe("host new --template subscriber|route, untouched", () => {
       );
     }
   }
+
+  // host test calls the exports the way delivery and the route layer would; here the real ones do.
+  it.skipIf(missing.c !== undefined)(
+    "the C subscriber gets run.failed delivered by the host; the C route answers on /p/<id>/",
+    async () => {
+      const dir = join(work, "subscriber-c");
+      const key = await readSigningKey(join(dir, "keys", "dev.key"));
+      const home = await mkdtemp(join(tmpdir(), "plughost-template-e2e-"));
+      await trustKey(join(home, "trust"), key.publicKey, { label: "project" });
+      const host = await createHost({ home, cache: false });
+      try {
+        await host.load(await readFile(join(dir, "build", "subscriber-c.wasm")), "test");
+        await host.load(await signedFirstParty("flaky", key), "test");
+        const delivery = host.startDelivery({ pollMs: 5 });
+        await until(() => delivery.status().some((l) => l.pluginId === "subscriber-c" && l.held));
+        const failed = await host.invoke({
+          pluginId: "example.flaky",
+          capability: "work",
+          input: new TextEncoder().encode('{"fail":true}'),
+          trigger: "cli",
+        });
+        expect(failed.ok).toBe(false);
+        const count = async () => {
+          const result = await host.invoke({
+            pluginId: "subscriber-c",
+            capability: "count",
+            input: new TextEncoder().encode("{}"),
+            trigger: "cli",
+          });
+          if (!result.ok) throw new Error(`count failed: ${result.error.message}`);
+          return JSON.parse(new TextDecoder().decode(result.output)) as { count: number };
+        };
+        await until(async () => (await count()).count === 1);
+        const runs = (await host.store.runs.list({ pluginId: "subscriber-c", limit: 10 })).runs;
+        expect(runs.filter((r) => r.trigger === "event")).toMatchObject([
+          { capability: "hook:onEvent", status: "ok" },
+        ]);
+      } finally {
+        await host.close();
+        await rm(home, { recursive: true, force: true });
+      }
+
+      const h = await harness({}, { hostFunctions: capabilityProvider() });
+      try {
+        const project = join(work, "route-c");
+        const signed = await signPlugin(
+          await readFile(join(project, "build", "route-c.raw.wasm")),
+          h.key,
+          { manifest: await readFile(join(project, "plugin.json"), "utf8") },
+        );
+        await h.runtime.load(signed.wasm, "test");
+        const res = await h.app.request("/p/route-c/hello/Ada");
+        expect(res.status).toBe(200);
+        expect(res.headers.get("cache-control")).toBe("no-store");
+        expect(await res.json()).toEqual({ message: "Hello, Ada!", visits: 1 });
+        const tooLong = await h.app.request(`/p/route-c/hello/${"x".repeat(65)}`);
+        expect(tooLong.status).toBe(400);
+      } finally {
+        await h.close();
+      }
+    },
+    120_000,
+  );
 
   it(
     "a hook case that expects the wrong count fails with a diff; a bad hook case is refused",
