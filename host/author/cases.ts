@@ -13,6 +13,7 @@ import { HostError } from "../errors.ts";
 import { createHost, type Host } from "../host.ts";
 import { formatIssues } from "../manifest/mod.ts";
 import type { PluginInfo } from "../core/mod.ts";
+import { hookNames } from "../lifecycle/mod.ts";
 import { capabilityValidator } from "../core/validate.ts";
 import { readSigningKey, trustKey } from "../trust/mod.ts";
 import type { Project } from "./project.ts";
@@ -39,7 +40,13 @@ const EventExpectation = z.strictObject({
 
 export const TestCaseSchema = z.strictObject({
   name: z.string().min(1),
-  capability: z.string().min(1),
+  /** The capability to call; or `hook`. */
+  capability: z.string().min(1).optional(),
+  /**
+   * A manifest hook to run instead (e.g. `onEvent` with an event as `input`): its export is
+   * called as the host calls it, with no schema. Its output is checked only when `output` says.
+   */
+  hook: z.enum(hookNames).optional(),
   /** The input JSON value (default `{}`). */
   input: z.unknown().default({}),
   /** Expected output JSON (omit to accept any successful output). */
@@ -58,6 +65,8 @@ export const TestCaseSchema = z.strictObject({
   config: z.record(z.string(), z.unknown()).optional(),
 }).refine((c) => !(c.output !== undefined && c.error !== undefined), {
   message: "give either output or error, not both",
+}).refine((c) => (c.capability === undefined) !== (c.hook === undefined), {
+  message: 'give either "capability" or "hook" (e.g. "onEvent"), one of them',
 });
 export type TestCase = z.infer<typeof TestCaseSchema>;
 
@@ -208,11 +217,14 @@ async function runCase(host: Host, pluginId: string, testCase: TestCase): Promis
   const manifest = host.get(pluginId)!.manifest;
   let result;
   try {
+    // A hook runs as the host runs it (onEvent: trigger `event`), recorded as `hook:<name>`.
+    const hook = testCase.hook;
     result = await host.invoke({
       pluginId,
-      capability: testCase.capability,
+      capability: testCase.capability ?? `hook:${hook}`,
+      ...(hook === undefined ? {} : { hook }),
       input: new TextEncoder().encode(JSON.stringify(testCase.input)),
-      trigger: "cli",
+      trigger: hook === undefined ? "cli" : hook === "onEvent" ? "event" : "hook",
       durable: true,
     });
   } catch (error) {
@@ -244,6 +256,10 @@ async function runCase(host: Host, pluginId: string, testCase: TestCase): Promis
   if (!result.ok) return judge(testCase, { ...base, ...usage }, result.error, undefined, events);
 
   const text = new TextDecoder().decode(result.output);
+  // A hook has no output schema and usually no output: only a case that expects some reads it.
+  if (testCase.hook !== undefined && testCase.output === undefined) {
+    return judge(testCase, { ...base, ...usage }, undefined, { value: undefined }, events);
+  }
   let output: unknown;
   try {
     output = JSON.parse(text);
@@ -255,7 +271,9 @@ async function runCase(host: Host, pluginId: string, testCase: TestCase): Promis
       failure: `output is not JSON: ${JSON.stringify(text.slice(0, 200))}`,
     };
   }
-  const outputIssues = capabilityValidator(manifest, testCase.capability, "output")(output);
+  const outputIssues = testCase.capability === undefined
+    ? []
+    : capabilityValidator(manifest, testCase.capability, "output")(output);
   if (outputIssues.length > 0) {
     return {
       ...base,

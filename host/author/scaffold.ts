@@ -8,7 +8,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import { HostError } from "../errors.ts";
 import { parseManifest } from "../manifest/mod.ts";
 import type { Language } from "./project.ts";
-import { pluginIdFor, templateFiles, templateMissing, type TemplateName } from "./templates.ts";
+import { pluginIdFor, templateFiles, type TemplateName } from "./templates.ts";
 
 /** What `createProject` wrote. */
 export interface CreatedProject {
@@ -22,8 +22,6 @@ export async function createProject(
   nameArg: string,
   options: { lang: Language; template: TemplateName; cwd: string; id?: string | undefined },
 ): Promise<CreatedProject> {
-  const missing = templateMissing(options.template);
-  if (missing !== undefined) throw new HostError("usage", `Cannot create it: ${missing}`);
   const dir = resolve(options.cwd, nameArg);
   const name = basename(dir);
   const existing = await readdir(dir).catch(() => [] as string[]);
@@ -34,7 +32,7 @@ export async function createProject(
     );
   }
   const id = options.id ?? pluginIdFor(name);
-  const files = await templateFiles(options.lang, { name, id });
+  const files = await templateFiles(options.lang, options.template, { name, id });
   // A bad --id is refused before anything is written (invalid_manifest names the field).
   parseManifest(files["plugin.json"]);
   for (const [path, content] of Object.entries(files)) {

@@ -20,9 +20,10 @@ build.json (build settings), .gitignore and a README. It builds with
 Options:
   --lang as|c|rust     AssemblyScript, C (clang + wasm-ld) or Rust (rustc with the
                        wasm32-unknown-unknown target) (required)
-  --template NAME      capability (default): a capability using KV and events.
-                       subscriber and route are refused (exit 64) until the host runs
-                       event hooks and plugin routes
+  --template NAME      capability (default): a capability using KV and events;
+                       subscriber: an onEvent hook counting run.failed events in KV,
+                       and a capability reading the count;
+                       route: a public HTTP route GET /p/<id>/hello/:name
   --id ID              Plugin id (default: <name>, lower-cased)
   --json               Print {"dir","id","lang","files"}
 

@@ -21,6 +21,8 @@ failing case prints why, with a diff of expected and actual output.
 A case: {"name", "capability", "input" (JSON, default {}), "output" (expected
 JSON), "match": "exact"|"partial", "error" (expected error class, e.g.
 "schema_mismatch"), "events": [{"topic", "payload"?}], "secrets": {"NAME": "value"}}.
+Instead of "capability", "hook": "onEvent" (or another manifest hook) runs that
+hook's export with "input" (for onEvent, an event as the host delivers it).
 
 Options:
   --no-build   Test build/<id>.wasm as it is
