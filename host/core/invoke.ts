@@ -1,7 +1,7 @@
 /**
  * The one path every run takes, whatever started it (HTTP, CLI, schedule,
- * a plugin's `invoke`, and the hooks, event deliveries, routes and replays to
- * come): look the capability up once, check the input against its schema,
+ * a plugin's `invoke`, hooks, event deliveries, routes, contract calls and
+ * replays): look the capability up once, check the input against its schema,
  * resolve the limits once, record the run as `running` with its config
  * fingerprint, call the sandbox with the per-call host context, check the
  * output when asked, record how it ended, publish `run.finished` or

@@ -1,7 +1,7 @@
 /**
  * The public types of the plugin core: what callers (CLI, HTTP, scheduler,
- * host functions, and the hooks, event deliveries, routes and replays to
- * come) ask `invoke` for and get back.
+ * host functions, hooks, event deliveries, routes, contract calls and
+ * replays) ask `invoke` for and get back.
  * @module
  */
 import type { TapeEntry } from "../capabilities/tape.ts";
@@ -27,7 +27,8 @@ export type {
 
 /**
  * What started a run: `http`, `cli`, `schedule`, `invoke` (a plugin's child
- * run), and `event`, `hook`, `route`, `replay` for the triggers to come.
+ * run), `event` (a delivery to an onEvent hook), `hook` (a lifecycle hook),
+ * `route` (a plugin HTTP route) and `replay`.
  * Runs and metrics are labelled with it.
  *
  * @example
