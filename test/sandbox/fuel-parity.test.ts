@@ -11,6 +11,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { capabilityProvider } from "../../host/capabilities/mod.ts";
 import { createHost, type Host } from "../../host/host.ts";
+import { loadPlugin } from "../../host/sandbox/mod.ts";
 
 const calls = [
   { plugin: "example.hello", capability: "greet", input: { name: "Ada" } },
@@ -104,4 +105,39 @@ describe("fuel is the same on the main thread and in workers", () => {
     const expectedOk = [...calls, ...calls].map((c) => c.plugin !== "example.hello" || !!c.input);
     expect(main.map((o) => o.ok)).toEqual(expectedOk);
   });
+});
+
+describe("a budget that runs out in a bulk copy", () => {
+  // 64 KiB of input: reading it costs 1,048,576 fuel (16 per byte) in one bulk copy.
+  const input = new TextEncoder().encode(JSON.stringify({ name: "x".repeat(65_536) }));
+
+  async function outcome(mode: "main" | "worker", fuel?: bigint) {
+    const plugin = await loadPlugin(await readFile("build/plugins/hello.wasm"), {
+      mode,
+      slice: false,
+      ...(fuel === undefined ? {} : { limits: { fuel } }),
+    });
+    try {
+      const result = await plugin.call("greet", input);
+      return {
+        class: result.ok ? "ok" : result.error.class,
+        fuel: result.usage.fuel,
+        output: result.ok ? result.output.byteLength : 0,
+      };
+    } finally {
+      await plugin.close();
+    }
+  }
+
+  it("ends the same way, with the same fuel, in both modes", async () => {
+    const full = await outcome("main");
+    expect(full.class).toBe("ok");
+    expect(await outcome("worker")).toEqual(full);
+    // Inside the input's copy, and one short of the whole call.
+    for (const budget of [600_000n, BigInt(full.fuel - 1)]) {
+      const main = await outcome("main", budget);
+      expect(main).toEqual({ class: "fuel_exhausted", fuel: Number(budget), output: 0 });
+      expect(await outcome("worker", budget)).toEqual(main);
+    }
+  }, 60_000);
 });
