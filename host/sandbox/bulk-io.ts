@@ -6,9 +6,11 @@
  * at a few tens of MiB/s; one `Uint8Array.set` moves gigabytes per second.
  *
  * They need the instance's linear memory, which the host holds only for
- * main-thread instances. In Extism's worker mode (and before the memory is
- * known) both answer {@link BULK_UNAVAILABLE}; the SDKs then take the 8-byte
- * kernel path, so a plugin built with them runs in either mode.
+ * main-thread instances. The module built for workers replaces the two
+ * imports by WebAssembly copies that run in the worker (worker-bulk.ts) and
+ * charge the same fuel, so a call takes the same path and fuel in both modes.
+ * Where neither can copy (no memory known) both answer {@link BULK_UNAVAILABLE};
+ * the SDKs then take the 8-byte kernel path.
  * @module
  */
 import type { CallContext } from "@extism/extism";
@@ -76,7 +78,10 @@ export function mainBulkIo(linear: LinearMemory): Record<string, BulkFunction> {
   };
 }
 
-/** The functions for a worker-mode instance: no linear memory here, so the SDKs fall back. */
+/**
+ * The host-side functions for a worker-mode instance: no linear memory here.
+ * Reached only by a module whose imports worker-bulk.ts could not replace.
+ */
 export function workerBulkIo(): Record<string, BulkFunction> {
   return {
     plughost_block_read: () => BULK_UNAVAILABLE,

@@ -7,10 +7,13 @@
  * with the pinned WASI entropy (entropy.ts) also takes 32 bytes: the fuel,
  * then the three entropy globals (switch, clock, generator state), as i64 LE.
  * The added function is not metered (it is added after instrumentation).
+ * The same step replaces the bulk-copy imports by worker-side copies
+ * (worker-bulk.ts), charged as on the main thread.
  * @module
  */
 import { ENTROPY_GLOBALS, type EntropyState } from "./entropy.ts";
 import { KERNEL_NAMESPACE } from "./imports.ts";
+import { inlineBulkIo } from "./worker-bulk.ts";
 
 /** The export added for worker mode. */
 export const FUEL_SWAP_EXPORT = "plughost_fuel_swap";
@@ -38,6 +41,20 @@ export async function addFuelAccessor(bytes: Uint8Array, fuelExport: string): Pr
     imp("input_length", [], i64);
     imp("input_load_u64", [i64], i64);
     imp("output_set", [i64, i64], none);
+    // The bulk-copy imports become kernel copies that run in the worker (worker-bulk.ts).
+    inlineBulkIo(binaryen, mod, fuel, (name, params, result) => {
+      const internal = `plughost_bulk_${name}`;
+      if (!mod.getFunction(internal)) {
+        mod.addFunctionImport(
+          internal,
+          KERNEL_NAMESPACE,
+          name,
+          binaryen.createType(params),
+          result,
+        );
+      }
+      return internal;
+    });
     const out = () => mod.local.get(0, i64);
     const inputLength = () => mod.call("plughost_input_length", [], i64);
     const load = (at: bigint) =>

@@ -11,7 +11,7 @@
 import type { CallContext as ExtismCallContext } from "@extism/extism";
 import { SandboxAbort } from "./classify.ts";
 import type { CallState } from "./call-state.ts";
-import { HOST_BYTE_FUEL, HOST_FUNCTION_FUEL } from "./instrument/costs.ts";
+import { bulkCopyFuel, HOST_BYTE_FUEL, HOST_FUNCTION_FUEL } from "./instrument/costs.ts";
 import { Preempted } from "./slice.ts";
 import type { HostFunction } from "./types.ts";
 
@@ -164,14 +164,14 @@ function checkTime(state: CallState, name: string): void {
 }
 
 /**
- * Charges a kernel-level copy of `bytes` (the bulk I/O functions) as a host
- * function's bytes are charged, then checks the call's deadline and slice: a
+ * Charges a kernel-level copy of `bytes` (the bulk I/O functions) with
+ * {@link bulkCopyFuel}, the figure worker-bulk.ts charges in a worker, then checks the call's deadline and slice: a
  * loop of large copies is bounded by fuel and time like any host call.
  */
 export function meterCopy(ctx: ExtismCallContext, name: string, bytes: number): void {
   const state = ctx.hostContext<CallState | null>();
   if (!state) return;
-  chargeHost(state, name, HOST_BYTE_FUEL * BigInt(bytes));
+  chargeHost(state, name, bulkCopyFuel(bytes));
   checkTime(state, name);
 }
 

@@ -22,13 +22,6 @@ interface GoldenCase {
   file: string;
   capability: string;
   input: unknown;
-  /**
-   * Fuel is locked for plugins without host calls. A plugin that calls host
-   * functions (counter's KV) is charged differently once the sandbox moves it
-   * to workers after a call outgrew its main-thread slice, which load on the
-   * machine can cause: its fuel is normalized out here (docs/replay.md, "Limits").
-   */
-  hostCalls?: true;
 }
 
 interface Golden {
@@ -68,7 +61,6 @@ const cases: GoldenCase[] = [
     file: "counter",
     capability: "increment",
     input: {},
-    hostCalls: true,
   },
   {
     name: "counter increment by 5",
@@ -76,7 +68,6 @@ const cases: GoldenCase[] = [
     file: "counter",
     capability: "increment",
     input: { by: 5 },
-    hostCalls: true,
   },
   {
     name: "counter get",
@@ -84,7 +75,6 @@ const cases: GoldenCase[] = [
     file: "counter",
     capability: "get",
     input: undefined,
-    hostCalls: true,
   },
   {
     name: "counter reset",
@@ -92,7 +82,6 @@ const cases: GoldenCase[] = [
     file: "counter",
     capability: "reset",
     input: undefined,
-    hostCalls: true,
   },
 ];
 
@@ -100,16 +89,15 @@ const goldenFile = resolve("test/golden/runs.json");
 const update = process.env["PLUGHOST_GOLDEN_UPDATE"] === "1";
 
 /** A RunRecord with what differs between two runs of the same call taken out. */
-function normalized(run: RunRecord, hostCalls: boolean): Record<string, unknown> {
+function normalized(run: RunRecord): Record<string, unknown> {
   const { id: _id, parentRunId: _p, startedAt: _s, endedAt: _e, host: _h, ...rest } = run;
-  const fuel = hostCalls ? null : rest.usage.fuel;
-  return { ...rest, usage: { ...rest.usage, fuel, durationMs: null } };
+  return { ...rest, usage: { ...rest.usage, durationMs: null } };
 }
 
 describe("golden runs of the example plugins", () => {
   let home: string;
   let host: Host;
-  const recorded: { golden: Golden; runId: string; hostCalls: boolean }[] = [];
+  const recorded: { golden: Golden; runId: string }[] = [];
 
   beforeAll(async () => {
     home = await mkdtemp(join(tmpdir(), "plughost-golden-"));
@@ -130,13 +118,12 @@ describe("golden runs of the example plugins", () => {
       const run = (await host.runs.get(result.runId))!;
       recorded.push({
         runId: run.id,
-        hostCalls: c.hostCalls ?? false,
         golden: {
           name: c.name,
           status: run.status,
           outputDigest: run.outputDigest,
-          fuel: c.hostCalls ? null : run.usage.fuel,
-          recordHash: sha256Id(canonicalJson(normalized(run, c.hostCalls ?? false))),
+          fuel: run.usage.fuel,
+          recordHash: sha256Id(canonicalJson(normalized(run))),
         },
       });
     }
@@ -154,11 +141,10 @@ describe("golden runs of the example plugins", () => {
     expect(recorded.map((r) => r.golden)).toEqual(locked);
   });
 
-  it("each replays with the same output digest (and fuel, without host calls)", async () => {
-    for (const { runId, golden, hostCalls } of recorded) {
+  it("each replays with the same output digest and fuel", async () => {
+    for (const { runId, golden } of recorded) {
       const report = await host.replay(runId);
-      const differences = report.differences.filter((d) => !hostCalls || d.field !== "fuel");
-      expect(differences, golden.name).toEqual([]);
+      expect(report.differences, golden.name).toEqual([]);
       expect(report.mode, golden.name).toBe("strict");
     }
   });

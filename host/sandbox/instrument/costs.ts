@@ -27,3 +27,17 @@ export const HOST_BYTE_FUEL = 16n;
  * next to one metered operation. Without it a 16 MiB copy cost 1 fuel.
  */
 export const BULK_BYTES_SHIFT = 6;
+
+/**
+ * Charged per byte copied by `plughost_block_read` / `plughost_block_write`.
+ * The one figure both implementations charge: JavaScript on the main thread
+ * ({@link bulkCopyFuel}, host/sandbox/bulk-io.ts) and WebAssembly in a worker
+ * (host/sandbox/worker-bulk.ts, `bytes * BULK_COPY_BYTE_FUEL`), so a plugin's
+ * fuel does not depend on where it runs.
+ */
+export const BULK_COPY_BYTE_FUEL = Number(HOST_BYTE_FUEL);
+
+/** The fuel of a bulk copy of `bytes` bytes. */
+export function bulkCopyFuel(bytes: number): bigint {
+  return BigInt(BULK_COPY_BYTE_FUEL) * BigInt(bytes);
+}
