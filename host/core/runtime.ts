@@ -323,8 +323,13 @@ export class PluginRuntime {
     // stops at once, each onShutdown bounded by its hook timeout and what is left of the grace.
     const deadline = options.graceMs === undefined ? undefined : Date.now() + options.graceMs;
     const manifests = new Map([...this.#plugins].map(([id, p]) => [id, p.info.manifest]));
+    let first = true;
     for (const layer of stopLayers(manifests)) {
-      const graceMs = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
+      // The first layer gets the whole grace; later ones what is left of it.
+      const graceMs = deadline === undefined || first
+        ? options.graceMs
+        : Math.max(0, deadline - Date.now());
+      first = false;
       await Promise.allSettled(
         layer.map((id) => this.lifecycle.stop(id, "host stopping", graceMs)),
       );
