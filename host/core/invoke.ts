@@ -73,10 +73,7 @@ export async function invokeLoaded(
   >,
 ): Promise<InvokeResult> {
   const { info, sandbox } = loaded;
-  const target = resolveTarget(loaded, request);
-  if (target.isCapability) {
-    checkInput(info.id, request.capability, target.input, request.input, request.requireJson);
-  }
+  const target = checkedTarget(loaded, request);
   let limits: Limits;
   try {
     limits = resolveLimits(sandbox.limits, request.limits, deps.policy);
@@ -226,6 +223,30 @@ export async function invokeLoaded(
  * (the CLI's `host call`); the run then records the capability that maps to
  * that export, if any.
  */
+/**
+ * The checks a request fails before it becomes a run (capability or hook,
+ * JSON, input schema), without running it: callers that answer before the run
+ * starts (an async HTTP call's 202) ask here, so the rules stay in one place.
+ */
+export function checkRequest(loaded: LoadedPlugin, request: InvokeRequest): void {
+  checkedTarget(loaded, request);
+}
+
+/** What `request` runs, after its input passed the capability's schema. */
+function checkedTarget(loaded: LoadedPlugin, request: InvokeRequest): Target {
+  const target = resolveTarget(loaded, request);
+  if (target.isCapability) {
+    checkInput(
+      loaded.info.id,
+      request.capability,
+      target.input,
+      request.input,
+      request.requireJson,
+    );
+  }
+  return target;
+}
+
 function resolveTarget(loaded: LoadedPlugin, request: InvokeRequest): Target {
   if (request.hook !== undefined) {
     const exported = hookExport(loaded.info.manifest, request.hook);

@@ -20,7 +20,7 @@ import { lifecycleSettings } from "../policy/mod.ts";
 import { defaultPolicy, type Limits, loadPlugin } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { type VerifiedPlugin, verifyPlugin } from "../trust/mod.ts";
-import { invokeLoaded, type RunEnded } from "./invoke.ts";
+import { checkRequest, invokeLoaded, type RunEnded } from "./invoke.ts";
 import { RunMetrics } from "./metrics.ts";
 import { KernelConfigSync } from "./kernel-config.ts";
 import { PluginConfigs } from "./plugin-configs.ts";
@@ -236,6 +236,14 @@ export class PluginRuntime {
    * (plugin or capability), `conflict` (disabled plugin), `invalid_json` or
    * `schema_mismatch` (input), `invalid_input` (limits).
    */
+  /**
+   * Throws what `invoke` would throw for `request` before it becomes a run
+   * (`not_found`, `invalid_json`, `schema_mismatch`), without running it.
+   */
+  check(request: InvokeRequest): void {
+    checkRequest(this.#require(request.pluginId), request);
+  }
+
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
     this.#assertOpen();
     if (this.#closing && request.hook !== "onShutdown") {

@@ -10,7 +10,7 @@ import { HostError } from "../../errors.ts";
 import type { Manifest } from "../../manifest/mod.ts";
 import { type ApiToken, ulid } from "../../store/mod.ts";
 import { grants } from "../auth.ts";
-import { compileJsonSchema } from "../../core/mod.ts";
+import type { InvokeRequest } from "../../core/mod.ts";
 import { parseJson, readBody, requireMediaType } from "../body.ts";
 import type { RouteModule, ServerDeps } from "../context.ts";
 import { defineRoute, guarded } from "../route.ts";
@@ -132,44 +132,14 @@ function accept(
   input: Uint8Array,
   correlationId: string | undefined,
 ): Response {
-  const plugin = deps.runtime.get(pluginId)!;
-  const caps = plugin.manifest.capabilities;
-  const cap = Object.hasOwn(caps, capability) ? caps[capability] : undefined;
-  if (cap === undefined) {
-    throw new HostError(
-      "not_found",
-      `Plugin '${pluginId}' has no capability '${capability}' (it has: ${
-        Object.keys(caps).join(", ") || "none"
-      })`,
-    );
-  }
-  const value = parseJson(input);
-  const issues = compileJsonSchema(cap.input)(value);
-  if (issues.length > 0) {
-    throw new HostError(
-      "schema_mismatch",
-      `The input does not match the input schema of ${pluginId}/${capability}: ${
-        issues.slice(0, 5).map((i) => `${i.path || "(root)"} ${i.message}`).join("; ")
-      }`,
-      { extensions: { errors: issues } },
-    );
-  }
   const runId = ulid();
-  deps.runQueue.submit(runId, pluginId, () =>
-    deps.inflight.track(
-      runId,
-      deps.runtime.invoke({
-        pluginId,
-        capability,
-        input,
-        trigger: "http",
-        requireJson: true,
-        correlationId,
-        output: deps.options.validateOutput ? "schema" : "json",
-        durable: true,
-        runId,
-      }),
-    ));
+  const request = httpRequest(deps, pluginId, capability, input, correlationId, runId);
+  deps.runtime.check(request);
+  deps.runQueue.submit(
+    runId,
+    pluginId,
+    () => deps.inflight.track(runId, deps.runtime.invoke(request)),
+  );
   const location = `/v1/runs/${runId}`;
   return Response.json({
     runId,
@@ -190,17 +160,7 @@ async function invoke(
   const runId = ulid();
   const result = await deps.inflight.track(
     runId,
-    deps.runtime.invoke({
-      pluginId,
-      capability,
-      input,
-      trigger: "http",
-      requireJson: true,
-      correlationId,
-      output: deps.options.validateOutput ? "schema" : "json",
-      durable: true,
-      runId,
-    }),
+    deps.runtime.invoke(httpRequest(deps, pluginId, capability, input, correlationId, runId)),
   );
   const headers: Record<string, string> = { "x-run-id": result.runId };
   if (!result.ok) {
@@ -214,4 +174,26 @@ async function invoke(
     status: 200,
     headers: { "content-type": "application/json", ...headers },
   });
+}
+
+/** The core request of an HTTP capability call, synchronous or async. */
+function httpRequest(
+  deps: ServerDeps,
+  pluginId: string,
+  capability: string,
+  input: Uint8Array,
+  correlationId: string | undefined,
+  runId: string,
+): InvokeRequest {
+  return {
+    pluginId,
+    capability,
+    input,
+    trigger: "http",
+    requireJson: true,
+    correlationId,
+    output: deps.options.validateOutput ? "schema" : "json",
+    durable: true,
+    runId,
+  };
 }
