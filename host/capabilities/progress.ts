@@ -11,6 +11,7 @@ import type { HostFunction } from "../sandbox/mod.ts";
 import { AbiError, okResult, parseRequest, utf8Length, wellFormed } from "./abi.ts";
 import { type CapabilityContext, syncFunction } from "./context.ts";
 import { pluginEventsLeft } from "./logger.ts";
+import { knownSecrets, redactJson, redactText } from "./redact.ts";
 
 /** Longest message, in characters. */
 export const MAX_PROGRESS_MESSAGE = 1000;
@@ -49,10 +50,12 @@ export function progressFunctions(ctx: CapabilityContext): Record<string, HostFu
           );
         }
       }
+      // Like a publish or a log line, a progress report never carries the plugin's secrets.
+      const secrets = knownSecrets(ctx, call.pluginId, run ? [run] : []);
       const payload: Record<string, unknown> = {};
-      if (request.message !== undefined) payload.message = request.message;
+      if (request.message !== undefined) payload.message = redactText(request.message, secrets);
       if (request.percent !== undefined) payload.percent = request.percent;
-      if (request.data !== undefined) payload.data = request.data;
+      if (request.data !== undefined) payload.data = redactJson(request.data, secrets);
       const { written } = ctx.store.events.appendWithId({
         type: "run.progress",
         level: "info",
