@@ -93,7 +93,12 @@ interface Lane {
   /** The last refusal reported, so a paused lane reports it once. */
   reported: string | undefined;
   running: Promise<void> | undefined;
+  /** This lane's recent delivery runs, oldest first: what they write is not delivered back. */
+  own: Set<string>;
 }
+
+/** How many recent delivery runs a lane remembers (their events are read soon after they end). */
+const OWN_RUNS = 1_000;
 
 type Attempt =
   | { kind: "ok"; runId: string }
@@ -282,6 +287,7 @@ class Dispatcher implements RunningDelivery {
         held: false,
         cursor: 0,
         buffer: [],
+        own: new Set(),
         attempts: undefined,
         retryAt: 0,
         claimedAt: 0,
@@ -305,7 +311,7 @@ class Dispatcher implements RunningDelivery {
     while (!this.#stopping && lane.held) {
       if (lane.buffer.length === 0) {
         const page = await delivery.read(lane.cursor, lane.sub.prefixes, this.#batch);
-        lane.buffer = page.events.filter((e) => this.#due(lane.sub, e));
+        lane.buffer = page.events.filter((e) => this.#due(lane, e));
         lane.attempts = undefined;
         if (lane.buffer.length === 0) {
           if (page.scanned <= lane.cursor) return; // caught up
@@ -431,6 +437,8 @@ class Dispatcher implements RunningDelivery {
   /** One delivery run through the host's one invoke. */
   async #deliver(lane: Lane, event: LogEvent, started: () => void): Promise<Attempt> {
     const runId = ulid();
+    lane.own.add(runId);
+    if (lane.own.size > OWN_RUNS) lane.own.delete(lane.own.values().next().value!);
     try {
       // invoke records the run and enters the plugin's call before it first waits: once it
       // returns its promise, the run has started and the next lane may take its turn.
@@ -482,12 +490,17 @@ class Dispatcher implements RunningDelivery {
   }
 
   /**
-   * Whether `event` is due to `sub`. A subscriber never gets the `run.*`
-   * events of its own deliveries: a handler that fails on `run.failed` would
-   * otherwise feed itself forever.
+   * Whether `event` is due to the lane's subscriber. A subscriber never gets
+   * the `run.*` events of its own deliveries, nor what its recent delivery
+   * runs wrote: a handler that fails on `run.failed`, or publishes on a topic
+   * it subscribes to, would otherwise feed itself forever.
    */
-  #due(sub: Subscriber, event: LogEvent): boolean {
+  #due(lane: Lane, event: LogEvent): boolean {
+    const sub = lane.sub;
     if (!isDue(sub, event.type)) return false;
+    // Nor anything its own delivery runs wrote (publishes, logs, progress): a handler that
+    // publishes, logs or reports on a topic it subscribes to would feed itself forever.
+    if (event.runId !== null && lane.own.has(event.runId)) return false;
     if (event.pluginId === sub.pluginId && event.type.startsWith("run.")) {
       try {
         const payload = JSON.parse(event.payload) as { trigger?: unknown };
