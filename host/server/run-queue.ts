@@ -4,12 +4,19 @@
  * runs kept in memory for a while so `GET /v1/runs/{id}/stream` can end with
  * the output. The store keeps the RunRecord (status, digests, usage) but not
  * the output bytes, so the output of an async run is retrievable from this
- * server for `resultTtlMs` after it ends (at most `maxResults` outcomes, the
- * oldest dropped first); see docs/http-api.md.
+ * server for `resultTtlMs` after it ends (at most `maxResults` outcomes and
+ * `MAX_KEPT_OUTPUT_BYTES` of output, the oldest dropped first); see
+ * docs/http-api.md.
  * @module
  */
 import { HostError } from "../errors.ts";
 import type { InvokeResult } from "../core/mod.ts";
+
+/**
+ * Most output bytes kept across finished outcomes: a count alone would let
+ * 1,000 large outputs (up to the policy's output cap each) hold gigabytes.
+ */
+export const MAX_KEPT_OUTPUT_BYTES = 256 * 1024 * 1024;
 
 /** Tunables of the queue (ServerOptions carries them). */
 export interface RunQueueOptions {
@@ -162,18 +169,34 @@ export class RunQueue {
     this.#expire();
   }
 
-  /** Drops outcomes older than the TTL, and the oldest beyond `maxResults`. */
+  /**
+   * Drops outcomes older than the TTL, and the oldest beyond `maxResults` or
+   * beyond `MAX_KEPT_OUTPUT_BYTES` of output.
+   */
   #expire(): void {
     const now = Date.now();
     let kept = 0;
-    for (const entry of this.#entries.values()) if (entry.state === "done") kept++;
+    let bytes = 0;
+    for (const entry of this.#entries.values()) {
+      if (entry.state !== "done") continue;
+      kept++;
+      bytes += outputBytes(entry);
+    }
     // Map order is submission order: the oldest first.
     for (const [id, entry] of this.#entries) {
       if (entry.state !== "done") continue;
-      if (kept > this.#options.maxResults || now - entry.endedAt! > this.#options.resultTtlMs) {
+      if (
+        kept > this.#options.maxResults || bytes > MAX_KEPT_OUTPUT_BYTES ||
+        now - entry.endedAt! > this.#options.resultTtlMs
+      ) {
         this.#entries.delete(id);
         kept--;
+        bytes -= outputBytes(entry);
       }
     }
   }
+}
+
+function outputBytes(entry: Entry): number {
+  return entry.outcome?.ok ? entry.outcome.output.byteLength : 0;
 }
