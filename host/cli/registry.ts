@@ -48,9 +48,13 @@ export const command: Command = {
     let v;
     if (action === "promote") {
       if (values.channel === undefined) throw new UsageError("promote needs --channel beta or ga");
+      if (values.reason !== undefined) throw new UsageError("--reason goes with yank, not promote");
       v = await client.promote(id, version, channelFlag(values.channel, "ga"));
     } else {
       if (values.reason === undefined) throw new UsageError("yank needs --reason TEXT");
+      if (values.channel !== undefined) {
+        throw new UsageError("--channel goes with promote; a yank applies to every channel");
+      }
       v = await client.yank(id, version, values.reason);
     }
     io.stdout(
