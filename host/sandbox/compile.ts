@@ -24,8 +24,10 @@ export interface CompiledPlugin {
   /** Name of the exported fuel global, or null when the module is not metered. */
   fuelGlobal: string | null;
   memoryPages: number;
-  /** The instrumented bytes (worker mode adds its fuel accessor to them). */
+  /** The instrumented bytes. */
   bytes: Uint8Array;
+  /** The worker-mode variant (fuel accessor added in the same pass), or null when not metered. */
+  workerBytes: Uint8Array | null;
   /** The module has the pinned WASI clock and random in front of WASI's (entropy.ts). */
   pinsEntropy: boolean;
 }
@@ -125,6 +127,7 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
     fuelGlobal: rewritten.fuelGlobal,
     memoryPages: rewritten.memoryMaxPages,
     bytes: rewritten.bytes,
+    workerBytes: rewritten.workerBytes,
     pinsEntropy: described.some((e) => e.kind === "global" && e.name === ENTROPY_GLOBALS.pinned),
   };
 }

@@ -18,11 +18,33 @@ import { inlineBulkIo } from "./worker-bulk.ts";
 /** The export added for worker mode. */
 export const FUEL_SWAP_EXPORT = "plughost_fuel_swap";
 
+type Binaryen = typeof import("binaryen").default;
+type BinaryenModule = InstanceType<Binaryen["Module"]>;
+
 /** Returns `bytes` with the fuel accessor export added (imports binaryen on first use). */
 export async function addFuelAccessor(bytes: Uint8Array, fuelExport: string): Promise<Uint8Array> {
   const { default: binaryen } = await import("binaryen");
   const mod = binaryen.readBinary(bytes);
   try {
+    addFuelAccessorTo(binaryen, mod, fuelExport);
+    return mod.emitBinary();
+  } finally {
+    mod.dispose();
+  }
+}
+
+/**
+ * Adds the accessor (and the worker-side bulk copies) to an open binaryen
+ * module, for emitting the worker variant in the same pass as the metering
+ * (instrument.ts): reading the module again later cost tens of ms of the
+ * host's thread when a plugin moved to workers.
+ */
+export function addFuelAccessorTo(
+  binaryen: Binaryen,
+  mod: BinaryenModule,
+  fuelExport: string,
+): void {
+  {
     // The added code needs only MVP features; keep the module's own set for emitting.
     const declared = mod.getFeatures();
     mod.setFeatures(declared | binaryen.Features.All);
@@ -86,9 +108,6 @@ export async function addFuelAccessor(bytes: Uint8Array, fuelExport: string): Pr
     mod.addFunction(FUEL_SWAP_EXPORT, none, binaryen.i32, [i64], body);
     mod.addFunctionExport(FUEL_SWAP_EXPORT, FUEL_SWAP_EXPORT);
     mod.setFeatures(declared);
-    return mod.emitBinary();
-  } finally {
-    mod.dispose();
   }
 }
 

@@ -13,6 +13,7 @@ import { SandboxAbort } from "./classify.ts";
 import type { CallState } from "./call-state.ts";
 import { bulkCopyFuel, HOST_BYTE_FUEL, HOST_FUNCTION_FUEL } from "./instrument/costs.ts";
 import { Preempted } from "./slice.ts";
+import { hostCallGate } from "./host-call-gate.ts";
 import type { HostFunction } from "./types.ts";
 
 type ExtismFunction = (ctx: ExtismCallContext, offset: bigint) => bigint | Promise<bigint>;
@@ -128,14 +129,21 @@ export function asyncHostFunctions(
   const wrapped: Record<string, ExtismFunction> = {};
   for (const [name, fn] of Object.entries(functions)) {
     wrapped[name] = async (ctx, offset) => {
+      // The host thread's share for worker host calls (host-call-gate.ts): wait for a turn.
+      const turn = hostCallGate.admit();
+      if (turn) await turn;
+      let busy = 0;
       let output: Uint8Array;
       try {
         const state = stateOf(ctx);
         const input = inputOf(ctx, offset);
         chargeHost(state, name, entryCost(input.byteLength));
         state.called.add(name);
+        const t0 = performance.now();
         try {
-          output = await fn(state.call, input);
+          const pending = fn(state.call, input);
+          busy = performance.now() - t0;
+          output = await pending;
         } catch (error) {
           output = errorResult("host_error", describe(name, error));
         }
@@ -144,6 +152,9 @@ export function asyncHostFunctions(
         // Out of fuel (or no call): the instance is already stopping the call.
         output = errorResult("fuel_exhausted", describe(name, error));
       }
+      // Extism copies the block table back after this returns; the check phase comes after it.
+      const t1 = performance.now();
+      setImmediate(() => hostCallGate.settle(busy + performance.now() - t1));
       return ctx.store(output);
     };
   }

@@ -7,7 +7,7 @@ import { BULK_IO_FUNCTIONS } from "./bulk-io.ts";
 import { messageOf, SandboxAbort } from "./classify.ts";
 import { newCallState } from "./call-state.ts";
 import { type CompiledPlugin, compilePlugin } from "./compile.ts";
-import { addFuelAccessor, FUEL_SWAP_EXPORT } from "./fuel-accessor.ts";
+import { FUEL_SWAP_EXPORT } from "./fuel-accessor.ts";
 import type { CallState } from "./call-state.ts";
 import type { Instance, InstanceConfig, RunOutcome } from "./instance.ts";
 import { applyPolicy, defaultPolicy, type Limits } from "./limits.ts";
@@ -95,15 +95,14 @@ export async function loadPlugin(
 async function workerModule(compiled: CompiledPlugin): Promise<WebAssembly.Module> {
   let entry = workerModules.get(compiled);
   if (!entry) {
-    const fuel = compiled.fuelGlobal;
-    if (fuel === null) {
+    const bytes = compiled.workerBytes;
+    if (compiled.fuelGlobal === null || bytes === null) {
       throw new SandboxAbort("load_error", "Worker mode needs a metered module (no fuel global)");
     }
     entry = (async () => {
       try {
-        return await WebAssembly.compile(
-          (await addFuelAccessor(compiled.bytes, fuel)) as Uint8Array<ArrayBuffer>,
-        );
+        // Compiled off the host's thread by the engine; the variant was emitted at load.
+        return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
       } catch (error) {
         throw new SandboxAbort(
           "load_error",

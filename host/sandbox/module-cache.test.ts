@@ -40,6 +40,9 @@ describe("compiled-module cache on disk", () => {
     const cached = await readCachedModule(dir, await keyFor(3));
     const fresh = instrument(source, { memoryMaxPages: 3, startFuel: 1_000_000n });
     expect(cached?.bytes).toEqual(fresh.bytes);
+    // The worker variant is kept too: moving to workers needs no second instrumenting pass.
+    expect(cached?.workerBytes).toEqual(fresh.workerBytes);
+    expect(fresh.workerBytes).not.toBeNull();
     expect(cached?.fuelGlobal).toBe("plughost_fuel");
     expect(cached?.memoryMaxPages).toBe(fresh.memoryMaxPages);
   });
@@ -47,7 +50,12 @@ describe("compiled-module cache on disk", () => {
   it("answers a load from the entry instead of instrumenting", async () => {
     // An entry holding the module as it came (not metered) proves the load used the cache.
     const key = await keyFor(4);
-    await writeCachedModule(dir, key, { bytes: source, fuelGlobal: null, memoryMaxPages: 4 });
+    await writeCachedModule(dir, key, {
+      bytes: source,
+      workerBytes: null,
+      fuelGlobal: null,
+      memoryMaxPages: 4,
+    });
     const compiled = await compilePlugin(
       source,
       { memoryPages: 4, startFuel: 1_000_000n, cacheDir: dir },
@@ -61,6 +69,7 @@ describe("compiled-module cache on disk", () => {
     const key = await keyFor(5);
     await writeCachedModule(dir, key, {
       bytes: instrument(source, { memoryMaxPages: 5, startFuel: 1_000_000n }).bytes,
+      workerBytes: null,
       fuelGlobal: "plughost_fuel",
       memoryMaxPages: 1,
     });
@@ -82,7 +91,12 @@ describe("compiled-module cache on disk", () => {
 
   it("misses when any part of the key differs", async () => {
     const key = await keyFor(6);
-    await writeCachedModule(dir, key, { bytes: source, fuelGlobal: null, memoryMaxPages: 6 });
+    await writeCachedModule(dir, key, {
+      bytes: source,
+      workerBytes: null,
+      fuelGlobal: null,
+      memoryMaxPages: 6,
+    });
     expect(await readCachedModule(dir, key)).toBeDefined();
     expect(await readCachedModule(dir, { ...key, memoryPages: 7 })).toBeUndefined();
     expect(await readCachedModule(dir, { ...key, startFuel: 2n })).toBeUndefined();

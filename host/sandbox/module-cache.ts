@@ -18,6 +18,8 @@ import { INSTRUMENTER_VERSION } from "./instrument/version.ts";
 export interface CachedModule {
   /** The instrumented module. */
   bytes: Uint8Array;
+  /** Its worker-mode variant (instrument.ts), or null when not metered. */
+  workerBytes: Uint8Array | null;
   fuelGlobal: string | null;
   memoryMaxPages: number;
 }
@@ -36,6 +38,8 @@ const Header = z.object({
   key: z.string(),
   fuelGlobal: z.string().nullable(),
   memoryMaxPages: z.number().int().positive(),
+  /** Length of the module bytes; the worker variant follows them (none when equal to the rest). */
+  mainLength: z.number().int().nonnegative(),
 });
 
 /** The entry's file name for a key (a hash of every part, so any change misses). */
@@ -81,17 +85,20 @@ function entryPath(dir: string, name: string): string {
   return join(dir, "modules", `${name}.wasmc`);
 }
 
-// Layout: "PHMC", SHA-256 of the rest, u32 LE header length, header JSON, module bytes.
+// Layout: "PHMC", SHA-256 of the rest, u32 LE header length, header JSON, module bytes, worker variant.
 async function encode(module: CachedModule, name: string): Promise<Uint8Array> {
   const header = new TextEncoder().encode(JSON.stringify({
     key: name,
     fuelGlobal: module.fuelGlobal,
     memoryMaxPages: module.memoryMaxPages,
+    mainLength: module.bytes.length,
   }));
-  const rest = new Uint8Array(4 + header.length + module.bytes.length);
+  const worker = module.workerBytes ?? new Uint8Array();
+  const rest = new Uint8Array(4 + header.length + module.bytes.length + worker.length);
   new DataView(rest.buffer).setUint32(0, header.length, true);
   rest.set(header, 4);
   rest.set(module.bytes, 4 + header.length);
+  rest.set(worker, 4 + header.length + module.bytes.length);
   const out = new Uint8Array(MAGIC.length + HASH_BYTES + rest.length);
   out.set(MAGIC, 0);
   out.set(await sha256(rest), MAGIC.length);
@@ -115,7 +122,19 @@ async function decode(file: Uint8Array, name: string): Promise<CachedModule | un
     return undefined;
   }
   if (header.key !== name) return undefined;
-  const bytes = new Uint8Array(rest.subarray(4 + length)); // a copy, and a plain Uint8Array
+  const body = rest.subarray(4 + length);
+  if (header.mainLength > body.length) return undefined;
+  // Copies, and plain Uint8Arrays.
+  const bytes = new Uint8Array(body.subarray(0, header.mainLength));
+  const workerBytes = header.mainLength === body.length
+    ? null
+    : new Uint8Array(body.subarray(header.mainLength));
   if (!WebAssembly.validate(bytes)) return undefined;
-  return { bytes, fuelGlobal: header.fuelGlobal, memoryMaxPages: header.memoryMaxPages };
+  if (workerBytes !== null && !WebAssembly.validate(workerBytes)) return undefined;
+  return {
+    bytes,
+    workerBytes,
+    fuelGlobal: header.fuelGlobal,
+    memoryMaxPages: header.memoryMaxPages,
+  };
 }

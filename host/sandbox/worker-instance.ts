@@ -29,6 +29,7 @@ import {
 } from "./instance.ts";
 import { createMainInstance, startFailure } from "./main-instance.ts";
 import { workerArgs } from "../adapter/worker-args.ts";
+import { lowerPluginThreads, recordHostThreads } from "../adapter/thread-priority.ts";
 
 /**
  * Creates a worker-thread instance from `module` (the metered module plus the
@@ -43,6 +44,7 @@ export async function createWorkerInstance(
   await (await createMainInstance(config)).close();
   const instance = new WorkerInstance(config.memoryPages, config.compiled.pinsEntropy);
   const nodeWorkerArgs = workerArgs();
+  recordHostThreads();
   try {
     instance.plugin = await createPlugin({ wasm: [{ module }] }, {
       useWasi: config.wasi,
@@ -68,6 +70,8 @@ export async function createWorkerInstance(
   } catch (error) {
     throw startFailure(error, config);
   }
+  // The worker's threads yield the CPU to the event loop (thread-priority.ts).
+  lowerPluginThreads();
   return instance;
 }
 

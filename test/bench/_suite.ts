@@ -178,6 +178,14 @@ export const suite: BenchSpec[] = [
     timeoutSeconds: 300,
   },
   {
+    name: "hostile-deno",
+    file: "test/bench/hostile.bench.ts",
+    engine: "deno",
+    args: own,
+    runs: () => 1,
+    timeoutSeconds: 300,
+  },
+  {
     name: "signatures",
     file: "test/bench/signatures.bench.ts",
     engine: "node",

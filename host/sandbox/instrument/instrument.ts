@@ -10,6 +10,7 @@ import { capMemories, rebuild, restoreCustomSections } from "./memory.ts";
 import { FUEL_EXPORT, meterModule } from "./meter.ts";
 import { scanModule } from "./scan.ts";
 import { pinWasiEntropy } from "./wasi-entropy.ts";
+import { addFuelAccessorTo } from "../fuel-accessor.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./types.ts";
 
 /** Default initial fuel: bounds a start function to well under a second. */
@@ -69,7 +70,8 @@ function emit(m: binaryen.Module): Uint8Array {
 /**
  * Rewrites a module before instantiation: caps every memory at
  * `memoryMaxPages`, and (unless `meter: false`) injects fuel metering with an
- * exported i64 global `plughost_fuel`. Custom sections (other than DWARF) are
+ * exported i64 global `plughost_fuel`, and emits the worker variant too
+ * (`workerBytes`: the same module plus the fuel accessor, fuel-accessor.ts). Custom sections (other than DWARF) are
  * kept; the result is deterministic for the same input and options.
  * Throws `HostError` `load_error` (invalid or refused module) or
  * `memory_limit` (initial memory above the cap).
@@ -98,6 +100,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
   const result: InstrumentedModule = {
     bytes: stripped,
     fuelGlobal: null,
+    workerBytes: null,
     memoryMaxPages: first === undefined ? cap : Math.min(first.maximum ?? cap, cap),
     originalMemory: first === undefined ? null : { initial: first.initial, maximum: first.maximum },
   };
@@ -130,11 +133,17 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
     // A target_features section is written back from the features: keep it as it was.
     if (hasTargetFeatures) m.setFeatures(declared);
     result.bytes = restoreCustomSections(stripped, emit(m));
+    // The worker variant from the same parse: the fuel accessor and worker-side bulk copies.
+    addFuelAccessorTo(binaryen, m, FUEL_EXPORT);
+    result.workerBytes = restoreCustomSections(stripped, emit(m));
   } finally {
     m.dispose();
   }
   result.fuelGlobal = "plughost_fuel";
-  if (!WebAssembly.validate(result.bytes as BufferSource)) {
+  if (
+    !WebAssembly.validate(result.bytes as BufferSource) ||
+    !WebAssembly.validate(result.workerBytes as BufferSource)
+  ) {
     throw new HostError(
       "load_error",
       "Instrumenting the module produced an invalid module (a host bug); report it with the plugin",

@@ -1,0 +1,94 @@
+/**
+ * The host thread's share for worker host calls (host/sandbox/host-call-gate.ts)
+ * and the lower CPU priority of plugin worker threads
+ * (host/adapter/thread-priority.ts). The gate runs on a fake clock and fake
+ * timers; the priority is read back from /proc, not timed.
+ */
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import process from "node:process";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { HostCallGate } from "../../host/sandbox/host-call-gate.ts";
+import { PLUGIN_THREAD_NICE } from "../../host/adapter/thread-priority.ts";
+import { loadPlugin } from "../../host/sandbox/mod.ts";
+import { fixture, utf8 } from "./fixtures.ts";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("HostCallGate", () => {
+  it("lets calls in while the bucket lasts, then one turn per refill, in arrival order", async () => {
+    vi.useFakeTimers();
+    let now = 0;
+    const gate = new HostCallGate(0.25, 4, () => now);
+    // A quiet loop: calls pass at once and spend their time.
+    expect(gate.admit()).toBeUndefined();
+    gate.settle(3);
+    expect(gate.admit()).toBeUndefined();
+    gate.settle(3); // the bucket is now 2 ms in debt
+    const order: string[] = [];
+    const a = gate.admit();
+    const b = gate.admit();
+    expect(a).toBeInstanceOf(Promise);
+    expect(b).toBeInstanceOf(Promise);
+    expect(gate.queued).toBe(2);
+    void a!.then(() => order.push("a"));
+    void b!.then(() => order.push("b"));
+    // 2 ms of debt at a 25% share takes 8 ms of wall time to repay: nothing before that.
+    now = 4;
+    await vi.advanceTimersByTimeAsync(4);
+    expect(order).toEqual([]);
+    now = 9;
+    await vi.advanceTimersByTimeAsync(5);
+    // Repaid: the first in line goes; the second follows while the bucket is not in debt.
+    expect(order[0]).toBe("a");
+    gate.settle(1);
+    now = 20;
+    await vi.advanceTimersByTimeAsync(11);
+    expect(order).toEqual(["a", "b"]);
+    expect(gate.queued).toBe(0);
+  });
+
+  it("a long host call is paid for before the next one runs", () => {
+    const now = 0;
+    const gate = new HostCallGate(0.25, 4, () => now);
+    expect(gate.admit()).toBeUndefined();
+    gate.settle(50);
+    expect(gate.admit()).toBeInstanceOf(Promise);
+  });
+});
+
+const linux = existsSync("/proc/self/task");
+
+function niceOf(tid: string): number | null {
+  try {
+    // Field 19 of /proc/<tid>/stat, counted after the command name's closing parenthesis.
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return Number(fields[16]);
+  } catch {
+    return null;
+  }
+}
+
+describe.skipIf(!linux)("plugin worker threads yield the CPU (Linux: /proc/self/task)", () => {
+  it("a worker plugin's threads run at the plugin nice value; the host's thread keeps its own", async () => {
+    const before = new Set(readdirSync("/proc/self/task"));
+    const mainNice = niceOf(String(process.pid));
+    const plugin = await loadPlugin(fixture("host-call-loop"), {
+      mode: "worker",
+      concurrency: 1,
+      hostFunctions: { probe: () => utf8('{"ok":true}') },
+    });
+    try {
+      const r = await plugin.call("times", new Uint8Array(3));
+      expect(r.ok).toBe(true);
+      const added = readdirSync("/proc/self/task").filter((t) => !before.has(t));
+      const niced = added.filter((t) => niceOf(t) === PLUGIN_THREAD_NICE);
+      expect(niced.length).toBeGreaterThan(0);
+      expect(niceOf(String(process.pid))).toBe(mainNice);
+    } finally {
+      await plugin.close();
+    }
+  });
+});
