@@ -3,8 +3,10 @@
  * request and each redirect) must be to a host and port in
  * `permissions.http.allowedHosts` and, once resolved, to an address the
  * operator's policy allows (egress.ts); the socket then goes to that checked
- * address (host/adapter/pinned-request.ts). The whole exchange is capped in time and
- * response size. Failures that are not refusals are `network_error`.
+ * address (host/adapter/pinned-request.ts). A redirect to another origin drops
+ * the plugin's credential headers. The whole exchange, name resolution
+ * included, is capped in time, and the response in size. Failures that are
+ * not refusals are `network_error`.
  * @module
  */
 import { type Address, addressKind } from "./egress-address.ts";
@@ -100,6 +102,9 @@ export function injectHeader(
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
+/** Request headers dropped when a redirect leaves the origin (scheme, host or port). */
+export const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"] as const;
+
 /** A fetch that refuses hosts outside the list and special addresses on every hop, and caps time and size. */
 export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
   const gate = options.egress instanceof EgressGate
@@ -192,7 +197,12 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
       }
       await response.body?.cancel();
       if (hop >= options.maxRedirects) throw fail(`followed ${hop} redirects, the host's limit`);
+      const from = url;
       url = new URL(location, url);
+      // As fetch and curl do: credentials the plugin set for one origin do not follow it elsewhere.
+      if (url.origin !== from.origin) {
+        for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+      }
       if (
         response.status === 303 ||
         (response.status !== 307 && response.status !== 308 && method === "POST")
