@@ -20,7 +20,7 @@ export interface GuardedFetchOptions {
   allowedHosts: readonly string[];
   /** Largest response body; past it the body stream fails (Extism then hands the plugin 0). */
   maxBytes: number;
-  /** Time for the whole exchange, redirects and body included. */
+  /** Time for the whole exchange, name resolution, redirects and body included. */
   timeoutMs: number;
   maxRedirects: number;
   /** Called for a refused hop (0 = the plugin's own URL), before the request fails. */
@@ -116,6 +116,7 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
     let body = await bytesOf(init?.body);
     const headers = new Headers(init?.headers);
     const signal = AbortSignal.timeout(options.timeoutMs);
+    const timedOut = `no complete answer within the host's ${options.timeoutMs} ms limit`;
     const deny = (hop: number, reason: string): Error => {
       options.onDenied(url, hop, reason);
       // Worded like Extism's own refusal, which the sandbox classifies as permission_denied.
@@ -151,9 +152,11 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
       if (transport) {
         send = () => transport(sent);
       } else {
-        const decision = await gate.check(url.hostname);
+        // Resolution counts against the same deadline as the exchange (a hung DNS server included).
+        const decision = await gate.check(url.hostname, signal);
         if (!decision.ok) {
-          throw decision.denied ? deny(hop, decision.reason) : fail(decision.reason);
+          if (decision.denied) throw deny(hop, decision.reason);
+          throw fail(decision.timedOut ? `${timedOut} (${decision.reason})` : decision.reason);
         }
         address = decision.address;
         send = () => pinnedFetch({ ...sent, address: decision.address });
@@ -186,9 +189,7 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
         response = await send();
       } catch (error) {
         throw fail(
-          signal.aborted
-            ? `no complete answer within the host's ${options.timeoutMs} ms limit`
-            : (error as { code?: string }).code ?? String(error),
+          signal.aborted ? timedOut : (error as { code?: string }).code ?? String(error),
         );
       }
       const location = response.headers.get("location");

@@ -163,6 +163,19 @@ describe("the egress gate", () => {
     expect(denied).toHaveLength(1);
   });
 
+  it(
+    "bounds name resolution by the request's time limit: a resolver that never answers is a network error",
+    async () => {
+      const never: Resolver = () => new Promise<string[]>(() => {});
+      const { fetch, denied } = gate(["hang.test"], [], never);
+      await expect(fetch("http://hang.test/")).rejects.toThrow(
+        /failed \(network_error\): no complete answer within the host's 2000 ms limit \(resolving 'hang.test'\)/,
+      );
+      expect(denied).toEqual([]);
+    },
+    60_000,
+  );
+
   it("answers a name that does not resolve as a network error", async () => {
     const { fetch, denied } = gate(["nowhere.test"], [], names({}));
     await expect(fetch("http://nowhere.test/")).rejects.toThrow(
@@ -259,6 +272,30 @@ describe("credential headers on redirects", () => {
     expect(seen.map((s) => s.url)).toEqual(["/same", "/landed"]);
     expect(seen[1]?.headers).toMatchObject(credentials);
   });
+});
+
+describe("a plugin whose host name never resolves", () => {
+  let t: TestHost;
+  beforeAll(async () => {
+    await probeWasm();
+    const never: Resolver = () => new Promise<string[]>(() => {});
+    // The call's own timeout (10 s by default) is far above the HTTP limit: only the
+    // HTTP limit bounding the lookup ends this call as network_error rather than timeout.
+    t = await testHost({ policy: { httpTimeoutMs: 300 }, egress: { resolve: never } });
+    await t.host.runtime.load(
+      await signedProbe(t.key, "t.dns", { http: { allowedHosts: ["hang.test"] } }),
+      "test",
+    );
+  }, 120_000);
+  afterAll(async () => await t?.close());
+
+  it("ends the call with network_error at the HTTP time limit", async () => {
+    const result = await t.call("t.dns", "run", ops({ http: "http://hang.test/" }));
+    expect(result.ok ? "ok" : result.error.class).toBe("network_error");
+    expect(result.ok ? "" : result.error.message).toContain(
+      "no complete answer within the host's 300 ms limit (resolving 'hang.test')",
+    );
+  }, 60_000);
 });
 
 describe("a plugin reaching for the host's own loopback", () => {
