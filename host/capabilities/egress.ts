@@ -35,7 +35,7 @@ export interface EgressOptions {
 export type EgressDecision =
   | { ok: true; address: Address }
   | { ok: false; denied: true; reason: string }
-  | { ok: false; denied: false; reason: string };
+  | { ok: false; denied: false; reason: string; timedOut?: true };
 
 /** Checks destinations against the special ranges and the operator's networks. */
 export class EgressGate {
@@ -48,16 +48,23 @@ export class EgressGate {
     this.#resolve = options.resolve ?? systemResolver;
   }
 
-  /** Resolves `hostname` (a name or an IP literal) and decides. */
-  async check(hostname: string): Promise<EgressDecision> {
+  /**
+   * Resolves `hostname` (a name or an IP literal) and decides. When `signal`
+   * aborts first (the request's deadline), the lookup is abandoned and the
+   * decision is `timedOut`: a hung resolver cannot hold the request past it.
+   */
+  async check(hostname: string, signal?: AbortSignal): Promise<EgressDecision> {
     const literal = parseAddress(hostname);
     let addresses: Address[];
     if (literal !== undefined) addresses = [literal];
     else {
       let texts: string[];
       try {
-        texts = await this.#resolve(hostname);
+        texts = await untilAborted(this.#resolve(hostname), signal);
       } catch (error) {
+        if (signal?.aborted) {
+          return { ok: false, denied: false, timedOut: true, reason: `resolving '${hostname}'` };
+        }
         const code = (error as { code?: string }).code ?? String(error);
         return { ok: false, denied: false, reason: `cannot resolve '${hostname}' (${code})` };
       }
@@ -81,4 +88,18 @@ export class EgressGate {
     }
     return { ok: true, address: addresses[0] as Address };
   }
+}
+
+/**
+ * `work`, or a rejection once `signal` aborts. The system resolver
+ * (getaddrinfo) cannot be cancelled: its answer, when it comes, is dropped.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }

@@ -3,8 +3,10 @@
  * request and each redirect) must be to a host and port in
  * `permissions.http.allowedHosts` and, once resolved, to an address the
  * operator's policy allows (egress.ts); the socket then goes to that checked
- * address (host/adapter/pinned-request.ts). The whole exchange is capped in time and
- * response size. Failures that are not refusals are `network_error`.
+ * address (host/adapter/pinned-request.ts). A redirect to another origin drops
+ * the plugin's credential headers. The whole exchange, name resolution
+ * included, is capped in time, and the response in size. Failures that are
+ * not refusals are `network_error`.
  * @module
  */
 import { type Address, addressKind } from "./egress-address.ts";
@@ -18,7 +20,7 @@ export interface GuardedFetchOptions {
   allowedHosts: readonly string[];
   /** Largest response body; past it the body stream fails (Extism then hands the plugin 0). */
   maxBytes: number;
-  /** Time for the whole exchange, redirects and body included. */
+  /** Time for the whole exchange, name resolution, redirects and body included. */
   timeoutMs: number;
   maxRedirects: number;
   /** Called for a refused hop (0 = the plugin's own URL), before the request fails. */
@@ -100,6 +102,9 @@ export function injectHeader(
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
+/** Request headers dropped when a redirect leaves the origin (scheme, host or port). */
+export const CREDENTIAL_HEADERS = ["authorization", "cookie", "proxy-authorization"] as const;
+
 /** A fetch that refuses hosts outside the list and special addresses on every hop, and caps time and size. */
 export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
   const gate = options.egress instanceof EgressGate
@@ -111,6 +116,7 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
     let body = await bytesOf(init?.body);
     const headers = new Headers(init?.headers);
     const signal = AbortSignal.timeout(options.timeoutMs);
+    const timedOut = `no complete answer within the host's ${options.timeoutMs} ms limit`;
     const deny = (hop: number, reason: string): Error => {
       options.onDenied(url, hop, reason);
       // Worded like Extism's own refusal, which the sandbox classifies as permission_denied.
@@ -146,9 +152,11 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
       if (transport) {
         send = () => transport(sent);
       } else {
-        const decision = await gate.check(url.hostname);
+        // Resolution counts against the same deadline as the exchange (a hung DNS server included).
+        const decision = await gate.check(url.hostname, signal);
         if (!decision.ok) {
-          throw decision.denied ? deny(hop, decision.reason) : fail(decision.reason);
+          if (decision.denied) throw deny(hop, decision.reason);
+          throw fail(decision.timedOut ? `${timedOut} (${decision.reason})` : decision.reason);
         }
         address = decision.address;
         send = () => pinnedFetch({ ...sent, address: decision.address });
@@ -181,9 +189,7 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
         response = await send();
       } catch (error) {
         throw fail(
-          signal.aborted
-            ? `no complete answer within the host's ${options.timeoutMs} ms limit`
-            : (error as { code?: string }).code ?? String(error),
+          signal.aborted ? timedOut : (error as { code?: string }).code ?? String(error),
         );
       }
       const location = response.headers.get("location");
@@ -192,7 +198,12 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
       }
       await response.body?.cancel();
       if (hop >= options.maxRedirects) throw fail(`followed ${hop} redirects, the host's limit`);
+      const from = url;
       url = new URL(location, url);
+      // As fetch and curl do: credentials the plugin set for one origin do not follow it elsewhere.
+      if (url.origin !== from.origin) {
+        for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+      }
       if (
         response.status === 303 ||
         (response.status !== 307 && response.status !== 308 && method === "POST")

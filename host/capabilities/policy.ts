@@ -25,7 +25,7 @@ export interface CapabilityPolicy {
   maxInvokeDepth: number;
   /** HTTP: largest response body in bytes (default 4 MiB). */
   httpMaxBytes: number;
-  /** HTTP: time for a whole request, redirects and body included, in ms (default 10,000). */
+  /** HTTP: time for a whole request, name resolution, redirects and body included, in ms (default 10,000). */
   httpTimeoutMs: number;
   /** HTTP: redirects followed per request (default 5). */
   httpMaxRedirects: number;

@@ -7,7 +7,8 @@
 import { Cron } from "croner";
 import type { Manifest } from "../manifest/mod.ts";
 import { defaultLimits, type Limits } from "../sandbox/limits.ts";
-import { covers, hostCovers } from "./match.ts";
+import { hostsCover } from "./host-pattern.ts";
+import { covers } from "./match.ts";
 import { lifecycleExcesses } from "./lifecycle.ts";
 import { capsFor } from "./resolve.ts";
 import type { EffectiveCaps, Policy } from "./schema.ts";
@@ -87,7 +88,7 @@ export function checkManifest(policy: Policy, manifest: Manifest): PolicyReport 
   const p = manifest.permissions ?? {};
   const list = (values: readonly string[]) => values.join(", ") || "(none)";
   for (const host of p.http?.allowedHosts ?? []) {
-    if (!caps.httpHosts.some((q) => hostCovers(q, host))) {
+    if (!hostsCover(caps.httpHosts, host)) {
       excesses.push({
         field: "permissions.http.allowedHosts",
         requested: host,
@@ -173,9 +174,7 @@ export function clampPermissions(
   permissions: Manifest["permissions"],
 ): Manifest["permissions"] {
   if (permissions === undefined) return permissions;
-  const hosts = permissions.http?.allowedHosts.filter((h) =>
-    caps.httpHosts.some((q) => hostCovers(q, h))
-  );
+  const hosts = permissions.http?.allowedHosts.filter((h) => hostsCover(caps.httpHosts, h));
   const publish = permissions.events?.publish?.filter((t) =>
     caps.publish.some((q) => covers(q, t))
   );

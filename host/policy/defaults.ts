@@ -13,7 +13,7 @@ export const builtinCaps: Readonly<EffectiveCaps> = Object.freeze({
   fuel: 10_000_000_000,
   timeoutMs: 60_000,
   maxOutputBytes: 16 * 1024 * 1024,
-  httpHosts: ["*"],
+  httpHosts: ["*:*"],
   allowNetworks: [],
   publish: ["**"],
   subscribe: ["**"],

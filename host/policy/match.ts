@@ -1,8 +1,8 @@
 /**
  * Pattern coverage for the policy: does a policy pattern allow everything a
  * manifest pattern could name? Plugin ids and topics share one glob syntax
- * (dot-separated, `*` one segment, a final `**` one or more); host names use
- * `*` (any) and `*.suffix`.
+ * (dot-separated, `*` one segment, a final `**` one or more); host patterns
+ * are in host-pattern.ts.
  * @module
  */
 
@@ -27,18 +27,6 @@ export function covers(outer: string, inner: string): boolean {
     if (seg !== s) return false;
   }
   return o.length === i.length;
-}
-
-/** Whether host pattern `outer` (`*`, `*.s`, a name) allows every host `entry` (`*.x` or a name, port stripped) names. */
-export function hostCovers(outer: string, entry: string): boolean {
-  const o = outer.toLowerCase();
-  const e = entry.toLowerCase().replace(/:\d+$/, "");
-  if (o === "*") return true;
-  if (o === e) return true;
-  if (!o.startsWith("*.")) return false;
-  const suffix = o.slice(2);
-  const name = e.startsWith("*.") ? e.slice(2) : e;
-  return name.endsWith(`.${suffix}`) || (e.startsWith("*.") && name === suffix);
 }
 
 /** How specific an id pattern is (more literal segments, fewer wildcards), for ordering overrides. */

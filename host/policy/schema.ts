@@ -5,11 +5,11 @@
  * @module
  */
 import { z } from "zod";
+import { HOST_PATTERN, hostPatternError } from "./host-pattern.ts";
 
-const hostPattern = z.string().regex(
-  /^(\*|(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*)$/,
-  "must be a host name, '*.example.com' or '*'",
-);
+const hostPattern = z.string().regex(HOST_PATTERN, {
+  error: (issue) => hostPatternError(issue.input),
+});
 const cidr = z.string().regex(
   /^[0-9A-Fa-f.:]+(\/\d{1,3})?$/,
   "must be a network like 10.0.0.0/8 or fd00::/8",
@@ -38,7 +38,7 @@ export const CapsSchema = z.strictObject({
   http: z.strictObject({
     hosts: z.array(hostPattern).optional().meta({
       description:
-        "Host patterns a manifest's allowedHosts may name ('*' any name, '*.example.com' its subdomains)",
+        "Host patterns a manifest's allowedHosts may name ('*' any name, '*.example.com' its subdomains), each with an optional ':port' (':*' any port; none: only the default ports 80 and 443)",
     }),
     allowNetworks: z.array(cidr).optional().meta({
       description:

@@ -163,6 +163,19 @@ describe("the egress gate", () => {
     expect(denied).toHaveLength(1);
   });
 
+  it(
+    "bounds name resolution by the request's time limit: a resolver that never answers is a network error",
+    async () => {
+      const never: Resolver = () => new Promise<string[]>(() => {});
+      const { fetch, denied } = gate(["hang.test"], [], never);
+      await expect(fetch("http://hang.test/")).rejects.toThrow(
+        /failed \(network_error\): no complete answer within the host's 2000 ms limit \(resolving 'hang.test'\)/,
+      );
+      expect(denied).toEqual([]);
+    },
+    60_000,
+  );
+
   it("answers a name that does not resolve as a network error", async () => {
     const { fetch, denied } = gate(["nowhere.test"], [], names({}));
     await expect(fetch("http://nowhere.test/")).rejects.toThrow(
@@ -170,6 +183,119 @@ describe("the egress gate", () => {
     );
     expect(denied).toEqual([]);
   });
+});
+
+describe("credential headers on redirects", () => {
+  let first: Server;
+  let second: Server;
+  let firstPort = 0;
+  let secondPort = 0;
+  const seen: { server: string; url: string; headers: Record<string, unknown> }[] = [];
+  const listen = async (server: Server) => {
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    return (server.address() as AddressInfo).port;
+  };
+  beforeAll(async () => {
+    first = createServer((req, res) => {
+      seen.push({ server: "first", url: req.url ?? "", headers: req.headers });
+      if (req.url === "/away") {
+        return void res.writeHead(302, { location: `http://127.0.0.1:${secondPort}/landed` })
+          .end();
+      }
+      if (req.url === "/renamed") {
+        return void res.writeHead(307, { location: `http://svc.test:${firstPort}/landed` }).end();
+      }
+      if (req.url === "/same") return void res.writeHead(302, { location: "/landed" }).end();
+      res.end("first");
+    });
+    second = createServer((req, res) => {
+      seen.push({ server: "second", url: req.url ?? "", headers: req.headers });
+      res.end("second");
+    });
+    firstPort = await listen(first);
+    secondPort = await listen(second);
+  });
+  afterAll(() => {
+    for (const s of [first, second]) {
+      s.closeAllConnections();
+      s.close();
+    }
+  });
+  const credentials = {
+    authorization: "Bearer plugin-token",
+    cookie: "session=abc",
+    "proxy-authorization": "Basic cHJveHk6cHc=",
+    "x-trace": "kept",
+  };
+  const client = () =>
+    gate(
+      [`127.0.0.1:${firstPort}`, `127.0.0.1:${secondPort}`, `svc.test:${firstPort}`],
+      ["127.0.0.0/8"],
+      names({ "svc.test": ["127.0.0.1"] }),
+    ).fetch;
+
+  it("drops Authorization, Cookie and Proxy-Authorization when a redirect goes to another port", async () => {
+    seen.length = 0;
+    const response = await client()(`http://127.0.0.1:${firstPort}/away`, {
+      headers: credentials,
+    });
+    expect(await response.text()).toBe("second");
+    expect(seen.map((s) => [s.server, s.url])).toEqual([["first", "/away"], [
+      "second",
+      "/landed",
+    ]]);
+    expect(seen[0]?.headers).toMatchObject(credentials);
+    expect(seen[1]?.headers).toMatchObject({ "x-trace": "kept" });
+    expect(Object.keys(seen[1]?.headers ?? {})).not.toContain("authorization");
+    expect(Object.keys(seen[1]?.headers ?? {})).not.toContain("cookie");
+    expect(Object.keys(seen[1]?.headers ?? {})).not.toContain("proxy-authorization");
+  });
+
+  it("drops them when only the host name changes (same address and port)", async () => {
+    seen.length = 0;
+    await (await client()(`http://127.0.0.1:${firstPort}/renamed`, { headers: credentials }))
+      .text();
+    expect(seen.map((s) => [s.url, s.headers.host])).toEqual([
+      ["/renamed", `127.0.0.1:${firstPort}`],
+      ["/landed", `svc.test:${firstPort}`],
+    ]);
+    expect(seen[1]?.headers.authorization).toBeUndefined();
+    expect(seen[1]?.headers.cookie).toBeUndefined();
+  });
+
+  it("keeps them on a redirect within the same origin", async () => {
+    seen.length = 0;
+    const response = await client()(`http://127.0.0.1:${firstPort}/same`, {
+      headers: credentials,
+    });
+    expect(await response.text()).toBe("first");
+    expect(seen.map((s) => s.url)).toEqual(["/same", "/landed"]);
+    expect(seen[1]?.headers).toMatchObject(credentials);
+  });
+});
+
+describe("a plugin whose host name never resolves", () => {
+  let t: TestHost;
+  beforeAll(async () => {
+    await probeWasm();
+    const never: Resolver = () => new Promise<string[]>(() => {});
+    // The call's own timeout (10 s by default) is far above the HTTP limit: only the
+    // HTTP limit bounding the lookup ends this call as network_error rather than timeout.
+    t = await testHost({ policy: { httpTimeoutMs: 300 }, egress: { resolve: never } });
+    await t.host.runtime.load(
+      await signedProbe(t.key, "t.dns", { http: { allowedHosts: ["hang.test"] } }),
+      "test",
+    );
+  }, 120_000);
+  afterAll(async () => await t?.close());
+
+  it("ends the call with network_error at the HTTP time limit", async () => {
+    const result = await t.call("t.dns", "run", ops({ http: "http://hang.test/" }));
+    expect(result.ok ? "ok" : result.error.class).toBe("network_error");
+    expect(result.ok ? "" : result.error.message).toContain(
+      "no complete answer within the host's 300 ms limit (resolving 'hang.test')",
+    );
+  }, 60_000);
 });
 
 describe("a plugin reaching for the host's own loopback", () => {

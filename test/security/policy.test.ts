@@ -17,6 +17,7 @@ import {
   capLimits,
   capsFor,
   checkManifest,
+  clampPermissions,
   parsePolicy,
   type Policy,
   policyJsonSchemaText,
@@ -153,6 +154,81 @@ describe("checking a manifest", () => {
     expect(checkManifest(clamp, calm)).toMatchObject({ fits: false, admitted: true });
     expect(() => admitter(clamp)(calm, { memoryPages: 16384 })).not.toThrow();
     expect(admitter(clamp)(calm, { memoryPages: 16384 })).toMatchObject({ memoryPages: 256 });
+  });
+});
+
+describe("HTTP destination patterns with ports", () => {
+  const asking = (allowedHosts: string[]) => {
+    const manifest = greedy();
+    manifest.permissions = { http: { allowedHosts } };
+    delete manifest.limits;
+    manifest.schedules = [];
+    return manifest;
+  };
+  const hostsPolicy = (hosts: string[], mode: "refuse" | "clamp" = "refuse"): Policy => ({
+    schemaVersion: 1,
+    defaults: { mode, http: { hosts } },
+  });
+  const refused = (hosts: string[], allowedHosts: string[]) =>
+    checkManifest(hostsPolicy(hosts), asking(allowedHosts)).excesses.map((e) => e.requested);
+
+  it("reads a pattern without a port as the default ports 80 and 443 only, as a manifest entry", () => {
+    const asked = [
+      "api.example.com",
+      "api.example.com:443",
+      "api.example.com:80",
+      "api.example.com:8443",
+    ];
+    expect(refused(["api.example.com"], asked)).toEqual(["api.example.com:8443"]);
+    expect(refused(["*.example.com"], asked)).toEqual(["api.example.com:8443"]);
+    expect(refused(["*"], ["x.test:8080", "x.test"])).toEqual(["x.test:8080"]);
+  });
+
+  it("allows a port only when a pattern covering the host names that port (or ':*')", () => {
+    expect(refused(["api.example.com:8443"], ["api.example.com:8443", "api.example.com"]))
+      .toEqual(["api.example.com"]);
+    expect(refused(["other.example.com:8443"], ["api.example.com:8443"]))
+      .toEqual(["api.example.com:8443"]);
+    expect(refused(["*.example.com:*"], ["a.example.com:9000", "*.example.com", "x.test:80"]))
+      .toEqual(["x.test:80"]);
+    // An entry without a port reaches 80 and 443: one of them alone does not cover it.
+    expect(refused(["h.test:443"], ["h.test"])).toEqual(["h.test"]);
+    expect(refused(["h.test:443", "h.test:80"], ["h.test"])).toEqual([]);
+  });
+
+  it("keeps any port open under the built-in policy ('*:*')", () => {
+    expect(checkManifest({ schemaVersion: 1 }, asking(["x.test:8443", "x.test"])).excesses)
+      .toEqual([]);
+  });
+
+  it("drops, in clamp mode, the entries whose port the policy does not allow", () => {
+    const manifest = asking(["api.example.com", "api.example.com:8443"]);
+    const report = checkManifest(hostsPolicy(["api.example.com"], "clamp"), manifest);
+    expect(report).toMatchObject({ fits: false, admitted: true });
+    expect(clampPermissions(report.caps, manifest.permissions)?.http?.allowedHosts)
+      .toEqual(["api.example.com"]);
+  });
+
+  it.each(["api.example.com:0", "api.example.com:65536", "api.example.com:", "h.test:08", "*:x"])(
+    "refuses the pattern %s, naming it",
+    (pattern) => {
+      const text = JSON.stringify(hostsPolicy(["ok.test:8443", pattern]));
+      let error: unknown;
+      try {
+        parsePolicy(text, "p.json");
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(HostError);
+      expect((error as HostError).code).toBe("invalid_input");
+      expect((error as HostError).message).toContain(`'${pattern}' is not a host pattern`);
+      expect((error as HostError).message).toContain("defaults.http.hosts[1]");
+    },
+  );
+
+  it("accepts ports 1 to 65535 and ':*'", () => {
+    const text = JSON.stringify(hostsPolicy(["a.test:1", "*.b.test:65535", "*:*", "c.test:*"]));
+    expect(parsePolicy(text, "p.json").defaults?.http?.hosts).toHaveLength(4);
   });
 });
 
