@@ -165,7 +165,10 @@ export class Subscription {
     if (this.#closed || this.#overflow || items.length === 0) return;
     let bytes = this.#pendingBytes;
     for (const item of items) bytes += item.bytes;
-    if (this.#pending.length + items.length > this.#maxPending || bytes > this.#maxBytes) {
+    // Into an empty queue a tick's items always go: the hub hands out at most `maxBytes`
+    // per tick (or one larger event), so a client that keeps up never overflows.
+    const over = this.#pending.length + items.length > this.#maxPending || bytes > this.#maxBytes;
+    if (over && this.#pending.length > 0) {
       // A slow client: drop what is queued (the memory goes now) and queue nothing more;
       // the stream ends and its client resumes from the store with its last event id.
       this.#pending = [];
@@ -245,7 +248,12 @@ export class EventHub {
 
   constructor(
     store: Store,
-    options: { pollMs: number; maxPending?: number; maxPendingBytes?: number; signal?: AbortSignal },
+    options: {
+      pollMs: number;
+      maxPending?: number;
+      maxPendingBytes?: number;
+      signal?: AbortSignal;
+    },
   ) {
     this.#store = store;
     this.#pollMs = options.pollMs;
@@ -329,6 +337,17 @@ export class EventHub {
         runId: item.runId,
       };
     });
+    // At most `maxPendingBytes` per tick (at least one event): a stream's queue can take
+    // any one tick's share; the rest is read again at once.
+    let count = 0;
+    let bytes = 0;
+    while (
+      count < items.length && (count === 0 || bytes + items[count]!.bytes <= this.#maxPendingBytes)
+    ) {
+      bytes += items[count]!.bytes;
+      count++;
+    }
+    if (count < items.length) items.length = count;
     this.#cursor = items[items.length - 1]!.cursor;
     for (const sub of this.#subs) {
       const f = sub.filter;
@@ -337,7 +356,7 @@ export class EventHub {
       sub.push(all ? items : items.filter((i) => matches(f, i)));
       if (!was && sub.overflowed) this.overflows++;
     }
-    return page.items.length === HUB_BATCH;
+    return count < page.items.length || page.items.length === HUB_BATCH;
   }
 }
 

@@ -18,8 +18,8 @@ import {
   type EventHub,
   ReplayGate,
   replayTexts,
-  type StreamFilter,
   streamEndMessage,
+  type StreamFilter,
 } from "../stream-hub.ts";
 
 const filters = {

@@ -38,7 +38,9 @@ export const streamRun = defineRoute("read", {
   request: {
     params: z.object({ id: z.string().min(1).max(200) }),
     query: z.object({
-      cursor: z.string().regex(/^\d{1,15}$/).optional().describe("The run's events after this cursor"),
+      cursor: z.string().regex(/^\d{1,15}$/).optional().describe(
+        "The run's events after this cursor",
+      ),
     }),
   },
   responses: {
@@ -100,9 +102,15 @@ export const runStream: RouteModule = {
           if (!closed) await stream.write(text);
         };
         const end = (reason: "slow_client" | "follow_limit", detail: string) =>
-          write(streamEndMessage(reason, cursor, `${detail}: reconnect with Last-Event-ID: ${
-            cursor < 0 ? "(none)" : cursor
-          } to read on`));
+          write(
+            streamEndMessage(
+              reason,
+              cursor,
+              `${detail}: reconnect with Last-Event-ID: ${
+                cursor < 0 ? "(none)" : cursor
+              } to read on`,
+            ),
+          );
         try {
           cursor = await replay(deps, runId, cursor, write);
           const done = pending
@@ -120,7 +128,9 @@ export const runStream: RouteModule = {
                 await end(
                   "follow_limit",
                   `Run '${runId}' is still running on another server after ` +
-                    `${Math.round(deps.options.runStreamFollowMs / 1000)} s, the most this server ` +
+                    `${
+                      Math.round(deps.options.runStreamFollowMs / 1000)
+                    } s, the most this server ` +
                     `follows it (see GET /v1/runs/${runId})`,
                 );
                 return;
