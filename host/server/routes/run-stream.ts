@@ -101,16 +101,12 @@ export const runStream: RouteModule = {
         const write = async (text: string) => {
           if (!closed) await stream.write(text);
         };
-        const end = (reason: "slow_client" | "follow_limit", detail: string) =>
-          write(
-            streamEndMessage(
-              reason,
-              cursor,
-              `${detail}: reconnect with Last-Event-ID: ${
-                cursor < 0 ? "(none)" : cursor
-              } to read on`,
-            ),
+        const end = (reason: "slow_client" | "follow_limit", detail: string) => {
+          const from = cursor < 0 ? "(none)" : String(cursor);
+          return write(
+            streamEndMessage(reason, cursor, `${detail}: reconnect with Last-Event-ID: ${from}`),
           );
+        };
         try {
           cursor = await replay(deps, runId, cursor, write);
           const done = pending
@@ -125,13 +121,11 @@ export const runStream: RouteModule = {
               if (next === "done") break;
               if (next === "closed") return;
               if (next === "follow_limit") {
+                const limit = Math.round(deps.options.runStreamFollowMs / 1000);
                 await end(
                   "follow_limit",
-                  `Run '${runId}' is still running on another server after ` +
-                    `${
-                      Math.round(deps.options.runStreamFollowMs / 1000)
-                    } s, the most this server ` +
-                    `follows it (see GET /v1/runs/${runId})`,
+                  `Run '${runId}' is still running on another server after ${limit} s, the ` +
+                    `most this server follows it (see GET /v1/runs/${runId})`,
                 );
                 return;
               }
