@@ -166,7 +166,7 @@ export class Subscription {
     let bytes = this.#pendingBytes;
     for (const item of items) bytes += item.bytes;
     // Into an empty queue a tick's items always go: the hub hands out at most `maxBytes`
-    // per tick (or one larger event), so a client that keeps up never overflows.
+    // per tick (or one larger event), so one tick alone never ends a stream that took all.
     const over = this.#pending.length + items.length > this.#maxPending || bytes > this.#maxBytes;
     if (over && this.#pending.length > 0) {
       // A slow client: drop what is queued (the memory goes now) and queue nothing more;
