@@ -82,42 +82,69 @@ export async function runRemote(run: RemoteRun, io: CliIo): Promise<number> {
     );
   }
   const accepted = await request(`${url}?async=true`, init) as { runId: string };
-  const stream = await fetch(`${base}/v1/runs/${encodeURIComponent(accepted.runId)}/stream`, {
-    headers: { ...headers, accept: "text/event-stream" },
-  }).catch(unreachable(base));
-  if (!stream.ok || stream.body === null) {
-    return printProblem(
-      await stream.json().catch(() => ({})),
-      stream.status,
-      accepted.runId,
-      run.json,
-      io,
-    );
-  }
-  for await (const message of sseMessages(stream.body)) {
-    if (message.event === "result") {
-      const result = JSON.parse(message.data) as {
-        ok: boolean;
-        output?: unknown;
-        error?: { class: string; message: string };
-        usage?: typeof noUsage;
-      };
-      const usage = result.usage ?? noUsage;
-      if (result.ok) {
-        const output = new TextEncoder().encode(JSON.stringify(result.output));
-        return print({ ok: true, output, usage, runId: accepted.runId }, run.json, io, "run");
-      }
-      const error = result.error ?? { class: "host_error", message: "no result" };
-      const cls = isErrorCode(error.class) ? error.class : "host_error";
-      return print(
-        { ok: false, error: { class: cls, message: error.message }, usage, runId: accepted.runId },
+  // A stream the server ends early (server.stream.end, e.g. this client was too slow)
+  // is resumed after the cursor it names; a few times at most.
+  let resumeAfter: string | null = null;
+  for (let attempt = 0; attempt < 20; attempt++) {
+    const stream = await fetch(`${base}/v1/runs/${encodeURIComponent(accepted.runId)}/stream`, {
+      headers: {
+        ...headers,
+        accept: "text/event-stream",
+        ...(resumeAfter !== null ? { "last-event-id": resumeAfter } : {}),
+      },
+    }).catch(unreachable(base));
+    if (!stream.ok || stream.body === null) {
+      return printProblem(
+        await stream.json().catch(() => ({})),
+        stream.status,
+        accepted.runId,
         run.json,
         io,
-        "run",
       );
     }
-    const line = followLine({ ...JSON.parse(message.data), type: message.event });
-    if (line !== undefined) io.stderr(line);
+    let ended: { reason?: unknown; cursor?: unknown; detail?: unknown } | undefined;
+    for await (const message of sseMessages(stream.body)) {
+      if (message.event === "server.stream.end") {
+        ended = JSON.parse(message.data) as typeof ended;
+        break;
+      }
+      if (message.event === "result") {
+        const result = JSON.parse(message.data) as {
+          ok: boolean;
+          output?: unknown;
+          error?: { class: string; message: string };
+          usage?: typeof noUsage;
+        };
+        const usage = result.usage ?? noUsage;
+        if (result.ok) {
+          const output = new TextEncoder().encode(JSON.stringify(result.output));
+          return print({ ok: true, output, usage, runId: accepted.runId }, run.json, io, "run");
+        }
+        const error = result.error ?? { class: "host_error", message: "no result" };
+        const cls = isErrorCode(error.class) ? error.class : "host_error";
+        return print(
+          {
+            ok: false,
+            error: { class: cls, message: error.message },
+            usage,
+            runId: accepted.runId,
+          },
+          run.json,
+          io,
+          "run",
+        );
+      }
+      const line = followLine({ ...JSON.parse(message.data), type: message.event });
+      if (line !== undefined) io.stderr(line);
+    }
+    if (ended?.reason !== "slow_client") {
+      if (ended === undefined) break;
+      throw new HostError(
+        "network_error",
+        `The server ended the stream of run ${accepted.runId}: ${String(ended.detail)}`,
+      );
+    }
+    resumeAfter = typeof ended.cursor === "string" ? ended.cursor : resumeAfter;
   }
   throw new HostError(
     "network_error",

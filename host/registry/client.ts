@@ -1,7 +1,10 @@
 /**
  * The registry's HTTP client: publish, search, versions, download, promote,
  * yank. Problems come back as HostErrors with the server's code; an
- * unreachable registry is `network_error` (exit 93).
+ * unreachable registry is `network_error` (exit 93), and so is one that does
+ * not answer in time or sends more than a plugin file may weigh: each request
+ * has a deadline (30 s) and each body a size bound (64 MiB, the upload limit
+ * of `POST /v1/plugins`), read as it arrives and never buffered past it.
  * @module
  */
 import { HostError, isErrorCode } from "../errors.ts";
@@ -14,13 +17,26 @@ export interface ClientOptions {
   token?: string | undefined;
   /** The fetch to use (default: the global one). */
   fetch?: typeof fetch;
+  /** Deadline of one request, body included, in ms (default 30 s). */
+  timeoutMs?: number;
+  /** Largest response body, in bytes (default 64 MiB, the host's plugin upload limit). */
+  maxBytes?: number;
 }
+
+/** Default deadline of one registry request, body included. */
+export const REGISTRY_TIMEOUT_MS = 30_000;
+/** Default largest registry response (the same bound as `maxUploadBytes`: a plugin file). */
+export const REGISTRY_MAX_BYTES = 64 * 1024 * 1024;
+/** Most of an error body read (its problem JSON is small). */
+const MAX_ERROR_BYTES = 64 * 1024;
 
 /** A registry at `baseUrl` (e.g. `http://127.0.0.1:8787`). */
 export class RegistryClient {
   readonly baseUrl: string;
   readonly #token: string | undefined;
   readonly #fetch: typeof fetch;
+  readonly #timeoutMs: number;
+  readonly #maxBytes: number;
 
   constructor(baseUrl: string, options: ClientOptions = {}) {
     let url: URL;
@@ -41,6 +57,8 @@ export class RegistryClient {
     this.baseUrl = url.href.replace(/\/+$/, "");
     this.#token = options.token;
     this.#fetch = options.fetch ?? fetch;
+    this.#timeoutMs = options.timeoutMs ?? REGISTRY_TIMEOUT_MS;
+    this.#maxBytes = options.maxBytes ?? REGISTRY_MAX_BYTES;
   }
 
   /** Publishes a signed plugin file. */
@@ -80,9 +98,8 @@ export class RegistryClient {
   }
 
   /** A published file by digest. */
-  async download(digest: string): Promise<Uint8Array> {
-    const res = await this.#request(`/v1/registry/artifacts/${digest}`);
-    return new Uint8Array(await res.arrayBuffer());
+  download(digest: string): Promise<Uint8Array> {
+    return this.#request(`/v1/registry/artifacts/${digest}`);
   }
 
   /** Promotes a version (registry:admin). */
@@ -107,25 +124,104 @@ export class RegistryClient {
   }
 
   async #json<T>(path: string, init: RequestInit = {}): Promise<T> {
-    return await (await this.#request(path, init)).json() as T;
-  }
-
-  async #request(path: string, init: RequestInit = {}): Promise<Response> {
-    const headers = new Headers(init.headers);
-    if (this.#token) headers.set("authorization", `Bearer ${this.#token}`);
-    let res: Response;
+    const body = await this.#request(path, init);
     try {
-      res = await this.#fetch(`${this.baseUrl}${path}`, { ...init, headers });
-    } catch (error) {
+      return JSON.parse(new TextDecoder().decode(body)) as T;
+    } catch {
       throw new HostError(
         "network_error",
-        `Cannot reach the registry at ${this.baseUrl}: ${
-          error instanceof Error ? error.message : String(error)
-        } (is 'host serve --registry' running there?)`,
+        `The registry at ${this.baseUrl} answered ${path} with a body that is not JSON`,
       );
     }
-    if (res.ok) return res;
-    const body = await res.text();
+  }
+
+  /** One request within the deadline: the body of a 2xx answer, else the registry's problem. */
+  async #request(path: string, init: RequestInit = {}): Promise<Uint8Array> {
+    const headers = new Headers(init.headers);
+    if (this.#token) headers.set("authorization", `Bearer ${this.#token}`);
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), this.#timeoutMs);
+    const late = () =>
+      new HostError(
+        "network_error",
+        `The registry at ${this.baseUrl} did not answer ${path.split("?")[0]} within ` +
+          `${this.#timeoutMs / 1000} s: try again, or check that registry`,
+      );
+    try {
+      let res: Response;
+      try {
+        res = await this.#fetch(`${this.baseUrl}${path}`, {
+          ...init,
+          headers,
+          signal: deadline.signal,
+        });
+      } catch (error) {
+        if (deadline.signal.aborted) throw late();
+        throw new HostError(
+          "network_error",
+          `Cannot reach the registry at ${this.baseUrl}: ${
+            error instanceof Error ? error.message : String(error)
+          } (is 'host serve --registry' running there?)`,
+        );
+      }
+      try {
+        if (res.ok) return await this.#body(res, this.#maxBytes, path);
+        const body = new TextDecoder().decode(await this.#body(res, MAX_ERROR_BYTES, path, true));
+        throw this.#problem(res.status, body);
+      } catch (error) {
+        if (deadline.signal.aborted && !(error instanceof HostError)) throw late();
+        throw error;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The body, read as it arrives: refused past `limit` bytes (by Content-Length
+   * before reading, else when the count passes it), or cut at `limit` if `truncate`.
+   */
+  async #body(res: Response, limit: number, path: string, truncate = false): Promise<Uint8Array> {
+    const tooLarge = () =>
+      new HostError(
+        "network_error",
+        `The registry at ${this.baseUrl} sent more than ${limit} bytes for ` +
+          `${path.split("?")[0]}, the most this host accepts (a plugin file's upload limit)`,
+      );
+    const declared = Number(res.headers.get("content-length") ?? NaN);
+    if (!truncate && Number.isFinite(declared) && declared > limit) {
+      await res.body?.cancel().catch(() => {});
+      throw tooLarge();
+    }
+    if (res.body === null) return new Uint8Array();
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (size + value.byteLength > limit) {
+        // Nothing past the bound is kept; the rest of the body is not read.
+        await reader.cancel().catch(() => {});
+        if (!truncate) throw tooLarge();
+        chunks.push(value.subarray(0, limit - size));
+        size = limit;
+        break;
+      }
+      chunks.push(value);
+      size += value.byteLength;
+    }
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const chunk of chunks) {
+      out.set(chunk, at);
+      at += chunk.byteLength;
+    }
+    return out;
+  }
+
+  /** The HostError of a non-2xx answer: the registry's own code when it sent problem JSON. */
+  #problem(status: number, body: string): HostError {
     let problem: { code?: unknown; detail?: unknown; details?: unknown } = {};
     try {
       problem = JSON.parse(body) as typeof problem;
@@ -136,7 +232,7 @@ export class RegistryClient {
       ? problem.code
       : "network_error";
     const detail = typeof problem.detail === "string" ? problem.detail : body.slice(0, 200);
-    throw new HostError(code, `The registry at ${this.baseUrl} answered ${res.status}: ${detail}`, {
+    return new HostError(code, `The registry at ${this.baseUrl} answered ${status}: ${detail}`, {
       ...(typeof problem.details === "object" && problem.details !== null
         ? { details: problem.details as Record<string, unknown> }
         : {}),

@@ -24,6 +24,8 @@ import { Metrics } from "./metrics.ts";
 import { isClientError, ProblemError, problemFromError, problemResponse } from "./problem.ts";
 import { RateLimiter } from "./rate-limit.ts";
 import { RunQueue } from "./run-queue.ts";
+import { StreamCounts } from "./stream-caps.ts";
+import { EventHub } from "./stream-hub.ts";
 import { capabilities } from "./routes/capabilities.ts";
 import { contracts } from "./routes/contracts.ts";
 import { delivery } from "./routes/delivery.ts";
@@ -107,6 +109,12 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
       resultTtlMs: options.asyncResultTtlMs,
       maxResults: options.asyncMaxResults,
     }, shutdown),
+    eventHub: new EventHub(parts.store, {
+      pollMs: options.streamPollMs,
+      maxPendingBytes: options.streamQueueBytes,
+      signal: shutdown,
+    }),
+    openStreams: new StreamCounts(),
     options,
     shutdown,
     ready: parts.ready ?? (() => true),

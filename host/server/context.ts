@@ -9,6 +9,8 @@ import type { ApiToken, Store } from "../store/mod.ts";
 import type { Inflight } from "./inflight.ts";
 import type { Metrics } from "./metrics.ts";
 import type { RunQueue } from "./run-queue.ts";
+import type { StreamCounts } from "./stream-caps.ts";
+import type { EventHub } from "./stream-hub.ts";
 import type { TokenVerifier } from "./token-cache.ts";
 
 /** Tunables of the HTTP API; every field has a default (see `serverDefaults`). */
@@ -25,12 +27,24 @@ export interface ServerOptions {
   validateOutput: boolean;
   /** How often the event streams' shared follower polls the store, in ms (default 250). */
   streamPollMs: number;
-  /** Event streams one token may hold open at once (default 8); more answer 429. */
+  /** Event and run streams one token may hold open at once (default 8); more answer 429. */
   maxStreamsPerToken: number;
-  /** Event streams open at once across all tokens (default 500); more answer 429. */
+  /** Event and run streams open at once across all tokens (default 500); more answer 429. */
   maxStreams: number;
   /** Events per query and per write when a stream replays the log (default 200). */
   streamBatch: number;
+  /**
+   * Bytes of events one stream may have waiting for a slow client, and the most one replay
+   * holds (default 4 MiB); past it the stream ends with `server.stream.end` (`slow_client`).
+   */
+  streamQueueBytes: number;
+  /** How often a run stream checks a run running on another server, in ms (default 1000). */
+  runStreamPollMs: number;
+  /**
+   * Longest a run stream follows a run running on another server, in ms (default 30 min);
+   * then it ends with `server.stream.end` (`follow_limit`).
+   */
+  runStreamFollowMs: number;
   /** Failed bearer-token checks per second one client address may make on average (default 2; 0 turns it off). */
   authFailuresPerSecond: number;
   /** Failed bearer-token checks one client address may make at once (default 30). */
@@ -58,6 +72,9 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
   maxStreamsPerToken: 8,
   maxStreams: 500,
   streamBatch: 200,
+  streamQueueBytes: 4 * 1024 * 1024,
+  runStreamPollMs: 1000,
+  runStreamFollowMs: 30 * 60_000,
   authFailuresPerSecond: 2,
   authFailureBurst: 30,
   privateOpenApi: false,
@@ -79,6 +96,10 @@ export interface ServerDeps {
   inflight: Inflight;
   /** Async runs: the bounded queue and the outcomes kept for their streams. */
   runQueue: RunQueue;
+  /** The one follower of the event log that event and run streams share. */
+  eventHub: EventHub;
+  /** Open event and run streams, against `maxStreamsPerToken` and `maxStreams`. */
+  openStreams: StreamCounts;
   options: ServerOptions;
   /** Aborted when the server shuts down: long-lived responses (event streams) end. */
   shutdown: AbortSignal;

@@ -192,7 +192,7 @@ describe("runs and events", () => {
     const over = await h.call("/v1/events/stream", { token: h.tokens.read });
     expect(over.status).toBe(429);
     expect(over.headers.get("content-type")).toBe("application/problem+json");
-    expect((await over.json()).detail).toMatch(/already has \d+ event streams open/);
+    expect((await over.json()).detail).toMatch(/already has \d+ streams open/);
     // Another token is not affected by this one's streams.
     const other = await h.call("/v1/events/stream", { token: h.tokens.admin });
     expect(other.status).toBe(200);

@@ -3,16 +3,24 @@
  * and `GET /v1/events/stream` (server-sent events; each event's `id` is its
  * cursor, so a client resumes with `Last-Event-ID`). Streams replay in
  * batches and then share one follower of the log (host/server/stream-hub.ts);
- * each token may hold a few open, the server a bounded number.
+ * each token may hold a few open, the server a bounded number (run streams
+ * count too, stream-caps.ts). A client too slow for its stream's bounded
+ * queue gets `server.stream.end` and resumes with its last event id.
  * @module
  */
 import { z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
-import type { RouteModule, ServerDeps, ServerOptions } from "../context.ts";
+import type { RouteModule, ServerDeps } from "../context.ts";
 import { ProblemError } from "../problem.ts";
 import { defineRoute, guarded } from "../route.ts";
 import { EventPageSchema, problemContent } from "../schemas.ts";
-import { EventHub, ReplayGate, sseMessage, type StreamFilter } from "../stream-hub.ts";
+import {
+  type EventHub,
+  ReplayGate,
+  replayTexts,
+  streamEndMessage,
+  type StreamFilter,
+} from "../stream-hub.ts";
 
 const filters = {
   type: z.string().min(1).max(200).optional().describe("Exact type, or a prefix like run.*"),
@@ -49,7 +57,9 @@ export const streamEvents = defineRoute("read", {
   summary: "Follow events as server-sent events",
   description: "Each message has `event: <type>`, `id: <cursor>` and the event JSON as data. " +
     "Resume with the `Last-Event-ID` header (or ?cursor=); without either the stream starts " +
-    "at the time of the request.",
+    "at the time of the request. A client too slow for the stream's queue gets " +
+    '`event: server.stream.end` with `{"reason":"slow_client","cursor","detail"}` (no id) and ' +
+    "the stream closes: reconnect with `Last-Event-ID: <cursor>`.",
   request: { query: z.object(filters) },
   responses: {
     200: {
@@ -64,11 +74,7 @@ export const streamEvents = defineRoute("read", {
 export const events: RouteModule = {
   name: "events",
   register(app, deps) {
-    const hub = new EventHub(deps.store, {
-      pollMs: deps.options.streamPollMs,
-      signal: deps.shutdown,
-    });
-    const open = new StreamCounts();
+    const hub = deps.eventHub;
     const gate = new ReplayGate();
     app.openapi(guarded(app, listEvents), async (c) => {
       const q = c.req.valid("query");
@@ -95,7 +101,7 @@ export const events: RouteModule = {
       const filter: StreamFilter = { type: q.type, pluginId: q.pluginId, runId: q.runId };
       const since = cursor === undefined ? Date.now() : undefined;
       const token = c.get("token");
-      const release = open.take(token?.id ?? "", token?.name ?? "", deps.options);
+      const release = deps.openStreams.take(token?.id ?? "", token?.name ?? "", deps.options);
       return streamSSE(c, async (stream) => {
         try {
           await follow(deps, hub, gate, stream, filter, cursor, since);
@@ -112,43 +118,6 @@ export const events: RouteModule = {
 
 type SseStream = Parameters<Parameters<typeof streamSSE>[1]>[0];
 
-/** Open streams per token and in all, against the caps in ServerOptions. */
-class StreamCounts {
-  #total = 0;
-  readonly #byToken = new Map<string, number>();
-
-  /** Counts one more stream of `tokenId`, or throws 429; returns the release. */
-  take(tokenId: string, tokenName: string, options: ServerOptions): () => void {
-    const mine = this.#byToken.get(tokenId) ?? 0;
-    if (mine >= options.maxStreamsPerToken) {
-      throw new ProblemError(
-        "rate_limited",
-        `Token '${tokenName}' already has ${mine} event streams open, its limit: close one ` +
-          `(or filter one stream by type prefix instead of opening several)`,
-        { headers: { "retry-after": "5" }, extensions: { limit: options.maxStreamsPerToken } },
-      );
-    }
-    if (this.#total >= options.maxStreams) {
-      throw new ProblemError(
-        "rate_limited",
-        `The server has ${this.#total} event streams open, its limit: retry later`,
-        { headers: { "retry-after": "5" }, extensions: { limit: options.maxStreams } },
-      );
-    }
-    this.#total++;
-    this.#byToken.set(tokenId, mine + 1);
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      this.#total--;
-      const left = (this.#byToken.get(tokenId) ?? 1) - 1;
-      if (left <= 0) this.#byToken.delete(tokenId);
-      else this.#byToken.set(tokenId, left);
-    };
-  }
-}
-
 /** Largest text written at once while replaying; a batch of big events is split. */
 const MAX_WRITE = 1024 * 1024;
 /** A comment line sent after this long without an event, so proxies keep the stream. */
@@ -156,9 +125,10 @@ const KEEP_ALIVE_MS = 15_000;
 
 /**
  * Replays the log after `start` in batches (one query and one write each,
- * yielding between them), then follows the hub; back to replay if the client
- * is too slow for the hub's queue. Each message's id is the event's own
- * cursor, so a resume never repeats or skips an event.
+ * yielding between them, holding at most `streamQueueBytes` of text), then
+ * follows the hub; ends with `server.stream.end` if the client is too slow
+ * for the hub's queue. Each message's id is the event's own cursor, so a
+ * resume never repeats or skips an event.
  */
 async function follow(
   deps: ServerDeps,
@@ -183,52 +153,51 @@ async function follow(
     if (!closed) await stream.write(text);
   };
   try {
-    while (!closed) {
-      // Replay: read straight from the store, a batch at a time, taking turns with other
-      // streams (the write waits for the client outside the turn).
-      for (;;) {
-        const after = cursor < 0 ? undefined : String(cursor);
-        const { texts, count, last } = await gate.run(async () => {
-          const page = await deps.store.events.readBatch({
-            ...filter,
-            after,
-            since,
-            limit: deps.options.streamBatch,
-          });
-          const texts: string[] = [];
-          let text = "";
-          for (const item of page.items) {
-            text += sseMessage(item);
-            if (text.length > MAX_WRITE) {
-              texts.push(text);
-              text = "";
-            }
-          }
-          if (text !== "") texts.push(text);
-          return { texts, count: page.items.length, last: page.items[page.items.length - 1] };
+    // Replay: read straight from the store, a batch at a time, taking turns with other
+    // streams (the write waits for the client outside the turn).
+    for (;;) {
+      const after = cursor < 0 ? undefined : String(cursor);
+      const { texts, full, last } = await gate.run(async () => {
+        const page = await deps.store.events.readBatch({
+          ...filter,
+          after,
+          since,
+          limit: deps.options.streamBatch,
         });
-        for (const text of texts) await write(text);
-        if (last) cursor = Number(last.cursor);
-        if (closed || count < deps.options.streamBatch) break;
+        const batch = replayTexts(page.items, deps.options.streamQueueBytes, MAX_WRITE);
+        const full = batch.taken < page.items.length ||
+          page.items.length === deps.options.streamBatch;
+        return { texts: batch.texts, full, last: batch.last };
+      });
+      for (const text of texts) await write(text);
+      if (last !== undefined) cursor = last;
+      if (closed || !full) break;
+    }
+    // Live: what the hub hands over, minus what the replay already sent.
+    while (!closed) {
+      const next = await sub.next(KEEP_ALIVE_MS);
+      if (next === "closed") return;
+      if (next === "overflow") {
+        await write(streamEndMessage(
+          "slow_client",
+          cursor,
+          `This stream's client read slower than events came (more than ` +
+            `${deps.options.streamQueueBytes} bytes or 5000 events waiting): reconnect with ` +
+            `Last-Event-ID: ${cursor < 0 ? "(none)" : cursor} to read on from the log`,
+        ));
+        return;
       }
-      since = undefined;
-      // Live: what the hub hands over, minus what the replay already sent.
-      for (;;) {
-        const next = await sub.next(KEEP_ALIVE_MS);
-        if (next === "closed") return;
-        if (next === "overflow") break;
-        if (next === "idle") {
-          await write(": keep-alive\n\n");
-          continue;
-        }
-        let text = "";
-        for (const item of next) {
-          if (item.cursor <= cursor) continue;
-          text += item.message;
-          cursor = item.cursor;
-        }
-        if (text !== "") await write(text);
+      if (next === "idle") {
+        await write(": keep-alive\n\n");
+        continue;
       }
+      let text = "";
+      for (const item of next) {
+        if (item.cursor <= cursor) continue;
+        text += item.message;
+        cursor = item.cursor;
+      }
+      if (text !== "") await write(text);
     }
   } finally {
     deps.shutdown.removeEventListener("abort", stop);

@@ -4,7 +4,11 @@
  * are written, each as `GET /v1/events/stream` sends it (event type, cursor
  * id, the event JSON), replayed from the start of the run; then one `result`
  * message with the outcome and output, and the stream closes. It reuses the
- * event streams' follower (stream-hub.ts). The output of an async run is
+ * event streams' follower (stream-hub.ts) and counts against their caps
+ * (stream-caps.ts); a client resumes after `Last-Event-ID`. It ends early
+ * with `server.stream.end` when its client is too slow for its bounded
+ * queue (`slow_client`), or when a run running on another server is still
+ * running after `runStreamFollowMs` (`follow_limit`). The output of an async run is
  * kept by the run queue for `asyncResultTtlMs`; for an older run, or one
  * that was not async, `result` carries the RunRecord's status without output.
  * @module
@@ -14,10 +18,11 @@ import { streamSSE } from "hono/streaming";
 import { HostError } from "../../errors.ts";
 import type { RunRecord } from "../../store/mod.ts";
 import type { RouteModule, ServerDeps } from "../context.ts";
+import { ProblemError } from "../problem.ts";
 import { defineRoute, guarded } from "../route.ts";
 import type { RunOutcome } from "../run-queue.ts";
 import { problemContent } from "../schemas.ts";
-import { EventHub, sseMessage } from "../stream-hub.ts";
+import { replayTexts, streamEndMessage, type Subscription } from "../stream-hub.ts";
 
 export const streamRun = defineRoute("read", {
   method: "get",
@@ -26,63 +31,115 @@ export const streamRun = defineRoute("read", {
   summary: "Follow one run's progress and logs, ending with its output (server-sent events)",
   description: "Messages: the run's events (`event: run.progress`, `plugin.log`, " +
     "`run.finished`...; data: the event JSON), then `event: result` with " +
-    '`{"runId","ok","output"|"error","usage","outputKept"}`, then the stream closes.',
-  request: { params: z.object({ id: z.string().min(1).max(200) }) },
+    '`{"runId","ok","output"|"error","usage","outputKept"}`, then the stream closes. ' +
+    "Resume with `Last-Event-ID` (or ?cursor=). A stream the server ends early sends " +
+    '`event: server.stream.end` with `{"reason":"slow_client"|"follow_limit","cursor","detail"}` ' +
+    "instead of `result`: reconnect with `Last-Event-ID: <cursor>`.",
+  request: {
+    params: z.object({ id: z.string().min(1).max(200) }),
+    query: z.object({
+      cursor: z.string().regex(/^\d{1,15}$/).optional().describe(
+        "The run's events after this cursor",
+      ),
+    }),
+  },
   responses: {
     200: {
       description: "The run's event stream",
       content: { "text/event-stream": { schema: z.string() } },
     },
+    400: problemContent("Bad cursor"),
     404: problemContent("No such run"),
+    429: problemContent("Too many streams open for this token, or on the server"),
   },
 });
 
 /** Keep-alive comment interval while a run is quiet. */
 const KEEP_ALIVE_MS = 15_000;
+/** Largest text written at once while replaying. */
+const MAX_WRITE = 1024 * 1024;
 const decoder = new TextDecoder();
 
 export const runStream: RouteModule = {
   name: "run-stream",
   register(app, deps) {
-    const hub = new EventHub(deps.store, {
-      pollMs: deps.options.streamPollMs,
-      signal: deps.shutdown,
-    });
+    const hub = deps.eventHub;
     app.openapi(guarded(app, streamRun), async (c) => {
       const runId = c.req.valid("param").id;
+      const lastId = c.req.header("last-event-id")?.trim();
+      if (lastId !== undefined && lastId !== "" && !/^\d{1,15}$/.test(lastId)) {
+        throw new ProblemError(
+          "invalid_input",
+          "Last-Event-ID must be an event id this stream sent",
+        );
+      }
+      const start = lastId || c.req.valid("query").cursor;
       const pending = deps.runQueue.outcome(runId);
       const record = pending ? undefined : await deps.store.runs.get(runId);
       if (!pending && !record) {
         throw new HostError("not_found", `No run '${runId}': see GET /v1/runs`);
       }
-      // Subscribed before the replay, so nothing written in between is missed.
-      const sub = await hub.subscribe({ runId });
+      const token = c.get("token");
+      const release = deps.openStreams.take(token?.id ?? "", token?.name ?? "", deps.options);
+      let sub: Subscription;
+      try {
+        // Subscribed before the replay, so nothing written in between is missed.
+        sub = await hub.subscribe({ runId });
+      } catch (error) {
+        release();
+        throw error;
+      }
       return streamSSE(c, async (stream) => {
         let closed = false;
+        let cursor = start === undefined ? -1 : Number(start);
         const stop = () => {
           closed = true;
           sub.close();
         };
         stream.onAbort(stop);
         deps.shutdown.addEventListener("abort", stop, { once: true });
+        const write = async (text: string) => {
+          if (!closed) await stream.write(text);
+        };
+        const end = (reason: "slow_client" | "follow_limit", detail: string) => {
+          const from = cursor < 0 ? "(none)" : String(cursor);
+          return write(
+            streamEndMessage(reason, cursor, `${detail}: reconnect with Last-Event-ID: ${from}`),
+          );
+        };
         try {
-          let cursor = await replay(deps, runId, -1, (text) => stream.write(text));
-          const ended = pending ??
-            (record!.status === "running" ? waitForRecord(deps, runId) : undefined);
-          if (ended !== undefined) {
-            const done = ended.then(() => "done" as const);
+          cursor = await replay(deps, runId, cursor, write);
+          const done = pending
+            ? pending.then(() => "done" as const)
+            : record!.status === "running"
+            ? waitForRecord(deps, runId, () => closed)
+            : undefined;
+          if (done !== undefined) {
             for (;;) {
               if (closed) return;
               const next = await Promise.race([sub.next(KEEP_ALIVE_MS), done]);
               if (next === "done") break;
               if (next === "closed") return;
+              if (next === "follow_limit") {
+                const limit = Math.round(deps.options.runStreamFollowMs / 1000);
+                await end(
+                  "follow_limit",
+                  `Run '${runId}' is still running on another server after ${limit} s, the ` +
+                    `most this server follows it (see GET /v1/runs/${runId})`,
+                );
+                return;
+              }
               if (next === "idle") {
-                await stream.write(": keep-alive\n\n");
+                await write(": keep-alive\n\n");
                 continue;
               }
               if (next === "overflow") {
-                cursor = await replay(deps, runId, cursor, (text) => stream.write(text));
-                continue;
+                await end(
+                  "slow_client",
+                  `This stream's client read slower than the run's events came (more than ` +
+                    `${deps.options.streamQueueBytes} bytes or 5000 events waiting)`,
+                );
+                return;
               }
               let text = "";
               for (const item of next) {
@@ -90,14 +147,14 @@ export const runStream: RouteModule = {
                 text += item.message;
                 cursor = item.cursor;
               }
-              if (text !== "") await stream.write(text);
+              if (text !== "") await write(text);
             }
             // Every event of the run is durable before its outcome: read the rest, then end.
-            cursor = await replay(deps, runId, cursor, (text) => stream.write(text));
+            cursor = await replay(deps, runId, cursor, write);
           }
           const outcome = pending ? await pending : undefined;
           const final = await deps.store.runs.get(runId);
-          await stream.write(
+          await write(
             `event: result\ndata: ${JSON.stringify(result(runId, outcome, final))}\n\n`,
           );
         } catch {
@@ -105,6 +162,7 @@ export const runStream: RouteModule = {
         } finally {
           deps.shutdown.removeEventListener("abort", stop);
           sub.close();
+          release();
         }
       });
     });
@@ -124,24 +182,36 @@ async function replay(
       after: cursor < 0 ? undefined : String(cursor),
       limit: deps.options.streamBatch,
     });
-    let text = "";
-    for (const item of page.items) {
-      text += sseMessage(item);
-      cursor = Number(item.cursor);
+    // At most `streamQueueBytes` held for the client at a time, whatever the events weigh.
+    const batch = replayTexts(page.items, deps.options.streamQueueBytes, MAX_WRITE);
+    for (const text of batch.texts) await write(text);
+    if (batch.last !== undefined) cursor = batch.last;
+    if (batch.taken === page.items.length && page.items.length < deps.options.streamBatch) {
+      return cursor;
     }
-    if (text !== "") await write(text);
-    if (page.items.length < deps.options.streamBatch) return cursor;
   }
 }
 
-/** A run that is not this server's async run but still running: ends with its run.* event. */
-function waitForRecord(deps: ServerDeps, runId: string): Promise<void> {
+/**
+ * A run that is not this server's async run but still running: its RunRecord
+ * read every `runStreamPollMs` until it ends (`done`), the stream closes, or
+ * `runStreamFollowMs` has passed (`follow_limit`).
+ */
+function waitForRecord(
+  deps: ServerDeps,
+  runId: string,
+  closed: () => boolean,
+): Promise<"done" | "follow_limit"> {
+  const until = Date.now() + deps.options.runStreamFollowMs;
   return new Promise((resolve) => {
     const check = async () => {
       const record = await deps.store.runs.get(runId).catch(() => undefined);
-      if (record === undefined || record.status !== "running" || deps.shutdown.aborted) {
-        resolve();
-      } else setTimeout(check, deps.options.streamPollMs);
+      if (
+        record === undefined || record.status !== "running" || deps.shutdown.aborted || closed()
+      ) {
+        resolve("done");
+      } else if (Date.now() >= until) resolve("follow_limit");
+      else setTimeout(check, Math.min(deps.options.runStreamPollMs, until - Date.now()));
     };
     void check();
   });

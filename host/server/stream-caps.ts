@@ -1,0 +1,50 @@
+/**
+ * Open streams per token and in all, against the caps in ServerOptions:
+ * event streams (`GET /v1/events/stream`) and run streams
+ * (`GET /v1/runs/{id}/stream`) count together.
+ * @module
+ */
+import type { ServerOptions } from "./context.ts";
+import { ProblemError } from "./problem.ts";
+
+/** The open-stream counts of one server. */
+export class StreamCounts {
+  #total = 0;
+  readonly #byToken = new Map<string, number>();
+
+  /** Streams open now. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Counts one more stream of `tokenId`, or throws 429; returns the release. */
+  take(tokenId: string, tokenName: string, options: ServerOptions): () => void {
+    const mine = this.#byToken.get(tokenId) ?? 0;
+    if (mine >= options.maxStreamsPerToken) {
+      throw new ProblemError(
+        "rate_limited",
+        `Token '${tokenName}' already has ${mine} streams open (event and run streams), its ` +
+          `limit: close one (or filter one event stream by type prefix instead of opening several)`,
+        { headers: { "retry-after": "5" }, extensions: { limit: options.maxStreamsPerToken } },
+      );
+    }
+    if (this.#total >= options.maxStreams) {
+      throw new ProblemError(
+        "rate_limited",
+        `The server has ${this.#total} streams open (event and run streams), its limit: retry later`,
+        { headers: { "retry-after": "5" }, extensions: { limit: options.maxStreams } },
+      );
+    }
+    this.#total++;
+    this.#byToken.set(tokenId, mine + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#total--;
+      const left = (this.#byToken.get(tokenId) ?? 1) - 1;
+      if (left <= 0) this.#byToken.delete(tokenId);
+      else this.#byToken.set(tokenId, left);
+    };
+  }
+}
