@@ -217,7 +217,6 @@ export const command: Command = {
     try {
       server = await startServer({
         host,
-        pluginsDir: paths.plugins,
         hostname: values.host ?? config.host ?? "127.0.0.1",
         port,
         options,
@@ -225,7 +224,6 @@ export const command: Command = {
         log: (line) => io.stderr(`host serve: ${line}\n`),
         ...(values.registry ? { registry: registryOf(host) } : {}),
         secretsKey: () => io.env[SECRETS_KEY_ENV],
-        fullHost: host,
       });
     } catch (error) {
       unwatch();

@@ -6,8 +6,6 @@
  */
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import type { PluginRuntime } from "../core/mod.ts";
-import type { Store } from "../store/mod.ts";
 import { authenticate } from "./auth.ts";
 import { bodyCutShort } from "./body.ts";
 import {
@@ -62,11 +60,14 @@ export const routeModules: readonly RouteModule[] = [
   pluginRoutes,
 ];
 
-/** What `createApp` needs; everything but store, runtime and pluginsDir has a default. */
+/** What `createApp` needs; everything but the host has a default. */
 export interface AppParts {
-  store: Store;
-  runtime: PluginRuntime;
-  pluginsDir: string;
+  /**
+   * The host to serve (what `createHost` returns): the routes reach its store,
+   * plugins and metrics through it, uploads go to `host.paths.plugins`, and
+   * POST /v1/plugins/install installs with it.
+   */
+  host: Host;
   /** Token lookup (default: the store's api_tokens, cached 5 s). */
   tokens?: TokenVerifier;
   options?: Partial<ServerOptions>;
@@ -80,8 +81,6 @@ export interface AppParts {
   registry?: RegistryService;
   /** The database secrets key's text (default: none; `PUT .../secrets/{name}` then answers 409). */
   secretsKey?: () => string | undefined;
-  /** The host being served: enables POST /v1/plugins/install (installs from a registry). */
-  host?: Host;
 }
 
 /**
@@ -89,19 +88,22 @@ export interface AppParts {
  *
  * @example
  * ```ts
- * const { app } = createApp({ store, runtime, pluginsDir: paths.plugins });
+ * const host = await createHost({ home });
+ * const { app } = createApp({ host });
  * const res = await app.request("/healthz"); // 200 {"status":"ok"}
  * ```
  */
 export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps } {
   const options: ServerOptions = { ...serverDefaults, ...parts.options };
   const shutdown = parts.shutdown ?? new AbortController().signal;
+  const { host } = parts;
   const deps: ServerDeps = {
-    store: parts.store,
-    runtime: parts.runtime,
-    pluginsDir: parts.pluginsDir,
-    tokens: parts.tokens ?? cachedVerifier(parts.store.tokens),
-    metrics: new Metrics(parts.runtime.metrics),
+    host,
+    store: host.store,
+    runtime: host.runtime,
+    pluginsDir: host.paths.plugins,
+    tokens: parts.tokens ?? cachedVerifier(host.store.tokens),
+    metrics: new Metrics(host.metrics),
     inflight: new Inflight(),
     runQueue: new RunQueue({
       maxQueued: options.asyncMaxQueued,
@@ -223,6 +225,6 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
   });
   for (const module of routeModules) module.register(app, deps);
   if (parts.registry) registryRoutes(parts.registry).register(app, deps);
-  if (parts.host) registryInstallRoutes(parts.host).register(app, deps);
+  registryInstallRoutes(host).register(app, deps);
   return { app, deps };
 }

@@ -1,10 +1,11 @@
 /**
- * What the HTTP app is built from (the open host's parts plus server
- * options) and the per-request variables middleware sets.
+ * What the HTTP app is built from (a `Host`, what `createHost` returns, plus
+ * server options) and the per-request variables middleware sets.
  * @module
  */
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { PluginRuntime } from "../core/mod.ts";
+import type { Host } from "../host.ts";
 import type { ApiToken, Store } from "../store/mod.ts";
 import type { Inflight } from "./inflight.ts";
 import type { Metrics } from "./metrics.ts";
@@ -86,9 +87,13 @@ export const serverDefaults: Readonly<ServerOptions> = Object.freeze({
 
 /** Everything routes use. Built by `createApp`; route modules receive it. */
 export interface ServerDeps {
+  /** The host served: the one source of everything below that is not the server's own. */
+  host: Host;
+  /** `host.store`, at hand for routes. */
   store: Store;
+  /** `host.runtime`, at hand for routes. */
   runtime: PluginRuntime;
-  /** Where uploaded plugins are kept by digest (the host's installed plugins directory). */
+  /** Where uploaded plugins are kept by digest: `host.paths.plugins`. */
   pluginsDir: string;
   tokens: TokenVerifier;
   metrics: Metrics;

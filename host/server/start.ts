@@ -1,12 +1,12 @@
 /**
- * A running HTTP server over an open host, with graceful shutdown: stop
- * accepting, end event streams, let calls in flight finish within the grace
- * period, mark the rest interrupted, then close the host (draining the
- * store's writer). Used by `host serve`, tests and the benchmark.
+ * A running HTTP server over a `Host` (what `createHost` returns), with
+ * graceful shutdown: stop accepting, end event streams, let calls in flight
+ * finish within the grace period, mark the rest interrupted, then close the
+ * host (draining the store's writer). Used by `host serve`, tests and the benchmark.
  * @module
  */
 import { listen, type Listener } from "../adapter/serve.ts";
-import { interruptRuns, type OpenHost } from "../core/mod.ts";
+import { interruptRuns } from "../core/mod.ts";
 import type { Host } from "../host.ts";
 import type { RegistryService } from "../registry/service.ts";
 import { createApp } from "./app.ts";
@@ -14,9 +14,11 @@ import type { ServerApp, ServerDeps, ServerOptions } from "./context.ts";
 
 /** Options of `startServer`. */
 export interface StartOptions {
-  host: Pick<OpenHost, "store" | "runtime" | "close">;
-  /** Where uploads are kept (the host's installed plugins directory). */
-  pluginsDir: string;
+  /**
+   * The host to serve, the server's one source of store, plugins, metrics and
+   * paths (uploads go to `host.paths.plugins`). The server closes it last.
+   */
+  host: Host;
   hostname?: string;
   /** Default 8787; 0 picks a free port. */
   port?: number;
@@ -25,8 +27,6 @@ export interface StartOptions {
   log?: (line: string) => void;
   /** Serve a plugin registry under /v1/registry/. */
   registry?: RegistryService;
-  /** The full host: enables POST /v1/plugins/install (installs from a registry). */
-  fullHost?: Host;
   /** How long shutdown waits for calls in flight, in ms (default 10000). */
   graceMs?: number;
   /** The database secrets key's text, for the secrets routes (default: none: setting one answers 409). */
@@ -49,14 +49,11 @@ export interface RunningServer {
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const stopping = new AbortController();
   const { app, deps } = createApp({
-    store: options.host.store,
-    runtime: options.host.runtime,
-    pluginsDir: options.pluginsDir,
+    host: options.host,
     options: options.options,
     ...(options.log ? { log: options.log } : {}),
     ...(options.registry ? { registry: options.registry } : {}),
     ...(options.secretsKey ? { secretsKey: options.secretsKey } : {}),
-    ...(options.fullHost ? { host: options.fullHost } : {}),
     shutdown: stopping.signal,
     ready: () => !stopping.signal.aborted,
   });

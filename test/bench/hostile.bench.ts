@@ -17,10 +17,9 @@ import { join } from "node:path";
 import process from "node:process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { capabilityProvider } from "../../host/capabilities/mod.ts";
-import { createRuntime } from "../../host/core/mod.ts";
+import { createHost } from "../../host/host.ts";
 import { loadPlugin } from "../../host/sandbox/mod.ts";
 import { startServer } from "../../host/server/start.ts";
-import { openStore, TokensRepository } from "../../host/store/mod.ts";
 import { signPlugin } from "../../host/trust/mod.ts";
 import { fixture } from "../sandbox/fixtures.ts";
 import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";
@@ -87,15 +86,15 @@ const hostiles: Hostile[] = [
   { id: "hostile.alloc", fixture: "alloc-loop", export: "run" },
 ];
 
-const store = await openStore({ url: `file:${join(dir, "host.db")}` });
+const key = await newKey();
+const host = await createHost({
+  home: dir,
+  trust: trustStoreOf(key),
+  cache: false,
+  hostFunctions: capabilityProvider(),
+});
 try {
-  const key = await newKey();
-  const runtime = createRuntime({
-    store,
-    trust: trustStoreOf(key),
-    hostFunctions: capabilityProvider(),
-  });
-  await runtime.load(await signedFirstParty("hello", key), "bench");
+  await host.load(await signedFirstParty("hello", key), "bench");
   for (const h of hostiles) {
     const manifest = {
       schemaVersion: 1,
@@ -111,15 +110,11 @@ try {
     const signed = await signPlugin(fixture(h.fixture), key, {
       manifest: JSON.stringify(manifest),
     });
-    await runtime.load(signed.wasm, "bench");
+    await host.load(signed.wasm, "bench");
   }
-  const { token } = await new TokensRepository(store.db).create({
-    name: "bench",
-    scopes: ["invoke"],
-  });
+  const { token } = await host.store.tokens.create({ name: "bench", scopes: ["invoke"] });
   const server = await startServer({
-    host: { store, runtime, close: () => runtime.close() },
-    pluginsDir: join(dir, "plugins"),
+    host,
     port: 0,
     options: { rateLimitPerSecond: 0 },
   });
@@ -223,8 +218,7 @@ try {
         idleHello.failed + busyHello.failed
       }`,
   );
-  await server.close();
-  await runtime.close();
+  await server.close(); // closes the host too
 
   // Worker-mode host calls over an instance's life: before the fix each call got slower.
   const answer = new TextEncoder().encode('{"ok":true}');
@@ -259,7 +253,7 @@ try {
   report.done();
 } finally {
   agent.destroy();
-  await store.close().catch(() => {});
+  await host.close().catch(() => {});
   rmSync(dir, { recursive: true, force: true });
 }
 // Workers of hostile plugins that were cut off may still be winding down: do not wait for them.

@@ -11,9 +11,8 @@ import { join } from "node:path";
 import process from "node:process";
 import { listen } from "../../host/adapter/serve.ts";
 import { capabilityProvider } from "../../host/capabilities/mod.ts";
-import { createRuntime } from "../../host/core/mod.ts";
+import { createHost } from "../../host/host.ts";
 import { startServer } from "../../host/server/start.ts";
-import { openStore, TokensRepository } from "../../host/store/mod.ts";
 import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";
 
 const seconds = Number(process.argv[2] ?? 5);
@@ -106,23 +105,20 @@ function print(r: Result): void {
   );
 }
 
-const store = await openStore({ url: `file:${join(dir, "host.db")}` });
+const key = await newKey();
+// The host functions `host serve` gives every plugin (createHost's default), hooks included.
+const host = await createHost({
+  home: dir,
+  trust: trustStoreOf(key),
+  cache: false,
+  hostFunctions: capabilityProvider(),
+});
+const store = host.store;
 try {
-  const key = await newKey();
-  // The host functions `host serve` gives every plugin (openHost's default), hooks included.
-  const runtime = createRuntime({
-    store,
-    trust: trustStoreOf(key),
-    hostFunctions: capabilityProvider(),
-  });
-  await runtime.load(await signedFirstParty("hello", key), "bench");
-  const { token } = await new TokensRepository(store.db).create({
-    name: "bench",
-    scopes: ["invoke"],
-  });
+  await host.load(await signedFirstParty("hello", key), "bench");
+  const { token } = await store.tokens.create({ name: "bench", scopes: ["invoke"] });
   const server = await startServer({
-    host: { store, runtime, close: () => runtime.close() },
-    pluginsDir: join(dir, "plugins"),
+    host,
     port: 0,
     options: { rateLimitPerSecond: 0 },
   });
@@ -194,6 +190,6 @@ try {
   await bareListener.close(1000);
   await server.close();
 } finally {
-  await store.close().catch(() => {});
+  await host.close().catch(() => {});
   rmSync(dir, { recursive: true, force: true });
 }

@@ -7,9 +7,8 @@ import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
-import { createRuntime } from "../../host/core/mod.ts";
+import { createHost } from "../../host/host.ts";
 import { startServer } from "../../host/server/start.ts";
-import { openStore, TokensRepository } from "../../host/store/mod.ts";
 import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";
 import { quick, Reporter } from "./_stats.ts";
 
@@ -20,11 +19,11 @@ const REPLAYS = 20;
 
 const dir = mkdtempSync(join(tmpdir(), "plughost-streams-bench-"));
 const report = new Reporter("streams");
-const store = await openStore({ url: `file:${join(dir, "host.db")}` });
 const key = await newKey();
-const runtime = createRuntime({ store, trust: trustStoreOf(key) });
-await runtime.load(await signedFirstParty("hello", key), "bench");
-const { token } = await new TokensRepository(store.db).create({ name: "r", scopes: ["read"] });
+const host = await createHost({ home: dir, trust: trustStoreOf(key), cache: false });
+const store = host.store;
+await host.load(await signedFirstParty("hello", key), "bench");
+const { token } = await store.tokens.create({ name: "r", scopes: ["read"] });
 for (let i = 0; i < EVENTS; i += 1000) {
   await Promise.all(
     Array.from(
@@ -35,8 +34,7 @@ for (let i = 0; i < EVENTS; i += 1000) {
   );
 }
 const server = await startServer({
-  host: { store, runtime, close: () => runtime.close() },
-  pluginsDir: join(dir, "plugins"),
+  host,
   port: 0,
   graceMs: 1000,
   // One token opens every stream here; the cap per token is what the test suite checks.
@@ -118,8 +116,7 @@ report.note(
 );
 for (const s of replays) s.close();
 
-await server.close();
-await store.close();
+await server.close(); // closes the host, its store last
 rmSync(dir, { recursive: true, force: true });
 report.done();
 process.exit(0);

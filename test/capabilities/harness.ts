@@ -1,6 +1,6 @@
 /**
  * A real host for capability tests: a temp data directory with a trusted key,
- * opened with openHost (store, trust, runtime, the capability provider).
+ * opened with createHost (store, trust, runtime, the capability provider).
  * @module
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -8,7 +8,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type CapabilityOptions, capabilityProvider } from "../../host/capabilities/mod.ts";
 import { resolvePaths } from "../../host/config/paths.ts";
-import { type InvokeResult, type OpenHost, openHost } from "../../host/core/mod.ts";
+import type { InvokeResult } from "../../host/core/mod.ts";
+import { createHost, type Host } from "../../host/host.ts";
 import type { Event } from "../../host/store/mod.ts";
 import { type SigningKey, trustKey } from "../../host/trust/mod.ts";
 import { newKey, signedFirstParty } from "../helpers/signing.ts";
@@ -20,7 +21,7 @@ export const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
 export interface TestHost {
   home: string;
   key: SigningKey;
-  host: OpenHost;
+  host: Host;
   /** Loads a first-party plugin signed with the test key, its manifest optionally edited. */
   load(name: string, edit?: (manifest: Record<string, unknown>) => void): Promise<void>;
   call(pluginId: string, capability: string, input?: unknown): Promise<InvokeResult>;
@@ -35,7 +36,8 @@ export async function testHost(
 ): Promise<TestHost> {
   const key = await newKey("operator");
   await trustKey(join(home, "trust"), key.publicKey, { label: "operator" });
-  const host = await openHost({
+  const host = await createHost({
+    home,
     paths: resolvePaths({}, home, { home }),
     ...(capabilities ? { hostFunctions: capabilityProvider(capabilities) } : {}),
   });

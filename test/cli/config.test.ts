@@ -31,9 +31,7 @@ describe("host config", () => {
     await served.install(await signedFirstParty("configured", key));
     token = (await served.store.tokens.create({ name: "t", scopes: ["invoke"] })).token;
     app = createApp({
-      store: served.store,
-      runtime: served.runtime,
-      pluginsDir: served.paths.plugins,
+      host: served,
       options: { rateLimitPerSecond: 0 },
     }).app;
     second = await createHost({ home, cache: false });

@@ -184,7 +184,7 @@ describe("host run --server", () => {
       cache: false,
     });
     await served.install(new Uint8Array(readFileSync(builtPlugin("steps"))));
-    const server = await startServer({ host: served, pluginsDir: served.paths.plugins, port: 0 });
+    const server = await startServer({ host: served, port: 0 });
     try {
       const { token } = await served.store.tokens.create({
         name: "run",

@@ -70,7 +70,7 @@ describe("delivery surfaces", () => {
   });
 
   it("serves them over HTTP (redeliver needs admin) and in /metrics", async () => {
-    const { app } = createApp({ store: host.store, runtime: host.runtime, pluginsDir: home.home });
+    const { app } = createApp({ host });
     const admin = await host.store.tokens.create({ name: "a", scopes: ["admin"] });
     const reader = await host.store.tokens.create({ name: "r", scopes: ["read"] });
     const get = (path: string, token: string, method = "GET") =>

@@ -4,9 +4,8 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRuntime } from "../../host/core/mod.ts";
+import { createHost } from "../../host/host.ts";
 import { startServer } from "../../host/server/start.ts";
-import { openStore, TokensRepository } from "../../host/store/mod.ts";
 import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";
 
 Deno.test({
@@ -15,17 +14,15 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const dir = mkdtempSync(join(tmpdir(), "plughost-deno-server-"));
-    const store = await openStore({ url: `file:${join(dir, "host.db")}` });
+    const key = await newKey();
+    const host = await createHost({ home: dir, trust: trustStoreOf(key), cache: false });
     try {
-      const key = await newKey();
-      const runtime = createRuntime({ store, trust: trustStoreOf(key) });
-      await runtime.load(await signedFirstParty("hello", key), "test");
-      const tokens = new TokensRepository(store.db);
+      await host.load(await signedFirstParty("hello", key), "test");
+      const tokens = host.store.tokens;
       const invoke = (await tokens.create({ name: "i", scopes: ["invoke:example.hello"] })).token;
       const read = (await tokens.create({ name: "r", scopes: ["read"] })).token;
       const server = await startServer({
-        host: { store, runtime, close: () => runtime.close() },
-        pluginsDir: join(dir, "plugins"),
+        host,
         port: 0,
         options: { streamPollMs: 20 },
       });
@@ -72,7 +69,7 @@ Deno.test({
       assert.deepEqual(interrupted, []);
       await assert.rejects(fetch(`${server.url}/healthz`));
     } finally {
-      await store.close().catch(() => {});
+      await host.close().catch(() => {});
       rmSync(dir, { recursive: true, force: true });
     }
   },

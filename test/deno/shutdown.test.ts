@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRuntime } from "../../host/core/mod.ts";
+import { createHost } from "../../host/host.ts";
 import { startServer } from "../../host/server/start.ts";
-import { openStore, TokensRepository } from "../../host/store/mod.ts";
+import { openStore } from "../../host/store/mod.ts";
 import { signPlugin } from "../../host/trust/mod.ts";
 import { newKey, trustStoreOf } from "../helpers/signing.ts";
 import { fixture } from "../sandbox/fixtures.ts";
@@ -18,15 +18,15 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     const dir = mkdtempSync(join(tmpdir(), "plughost-deno-shutdown-"));
-    const url = `file:${join(dir, "host.db")}`;
     try {
-      const store = await openStore({ url });
       const key = await newKey();
-      const runtime = createRuntime({
-        store,
+      const host = await createHost({
+        home: dir,
         trust: trustStoreOf(key),
+        cache: false,
         hostFunctions: () => ({ functions: {}, needsWorker: true }),
       });
+      const url = host.paths.db;
       const manifest = {
         schemaVersion: 1,
         id: "test.spin",
@@ -38,21 +38,10 @@ Deno.test({
         limits: { timeoutMs: 60_000 },
       };
       const signed = await signPlugin(fixture("spin"), key, { manifest: JSON.stringify(manifest) });
-      await runtime.load(signed.wasm, "test");
-      const { token } = await new TokensRepository(store.db).create({
-        name: "t",
-        scopes: ["invoke"],
-      });
+      await host.load(signed.wasm, "test");
+      const { token } = await host.store.tokens.create({ name: "t", scopes: ["invoke"] });
       const server = await startServer({
-        host: {
-          store,
-          runtime,
-          async close() {
-            await runtime.close();
-            await store.close();
-          },
-        },
-        pluginsDir: join(dir, "plugins"),
+        host,
         port: 0,
         graceMs: 200,
         options: { rateLimitPerSecond: 0 },

@@ -181,9 +181,7 @@ describe("dependencies at install and activation", () => {
     const host = await open();
     try {
       const { app } = createApp({
-        store: host.store,
-        runtime: host.runtime,
-        pluginsDir: host.paths.plugins,
+        host,
         options: { rateLimitPerSecond: 0 },
       });
       const { token } = await host.store.tokens.create({ name: "op", scopes: ["admin"] });

@@ -57,7 +57,6 @@ describe("registry commands", () => {
     });
     server = await startServer({
       host: registryHost,
-      pluginsDir: registryHost.paths.plugins,
       port: 0,
       options: { rateLimitPerSecond: 0 },
       registry: registryOf(registryHost),

@@ -59,7 +59,6 @@ describe("registry end to end (two hosts on loopback)", () => {
     registryHost = await open();
     server = await startServer({
       host: registryHost,
-      pluginsDir: registryHost.paths.plugins,
       port: 0,
       options: { rateLimitPerSecond: 0 },
       registry: registryOf(registryHost),
@@ -295,13 +294,7 @@ describe("registry end to end (two hosts on loopback)", () => {
   });
 
   it("a running host updates over HTTP: 409 consent_required with the diff, then confirmed", async () => {
-    const { app } = createApp({
-      store: consumer.store,
-      runtime: consumer.runtime,
-      pluginsDir: consumer.paths.plugins,
-      options: { rateLimitPerSecond: 0 },
-      host: consumer,
-    });
+    const { app } = createApp({ host: consumer, options: { rateLimitPerSecond: 0 } });
     const { token } = await consumer.store.tokens.create({ name: "op", scopes: ["admin"] });
     const post = (body: unknown) =>
       app.request("/v1/plugins/install", {

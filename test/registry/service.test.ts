@@ -56,9 +56,7 @@ describe("registry service", () => {
       probe: sandboxProbe(registry.store),
     });
     const { app } = createApp({
-      store: registry.store,
-      runtime: registry.runtime,
-      pluginsDir: registry.paths.plugins,
+      host: registry,
       options: { rateLimitPerSecond: 0 },
       registry: service,
     });

@@ -197,8 +197,7 @@ describe("hostile client (real socket)", () => {
     "cuts off a client that stops sending its body (slowloris), on its request timeout",
     async () => {
       const server = await startServer({
-        host: { store: h.store, runtime: h.runtime, close: async () => {} },
-        pluginsDir: h.dir,
+        host: h.host,
         port: 0,
         requestTimeoutMs: 1000,
         graceMs: 100,

@@ -6,7 +6,6 @@
  * `secret.read` audit event without the value.
  */
 import { existsSync, readFileSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envSecrets } from "../../host/capabilities/mod.ts";
@@ -51,12 +50,7 @@ describe("a plugin that leaks its secret", () => {
     await t.host.runtime.load(await signedProbe(t.key, "t.sink", {}), "test");
     token = (await new TokensRepository(t.host.store.db).create({ name: "t", scopes: ["admin"] }))
       .token;
-    app = createApp({
-      store: t.host.store,
-      runtime: t.host.runtime,
-      pluginsDir: join(t.home, "plugins"),
-      options: { rateLimitPerSecond: 0 },
-    }).app;
+    app = createApp({ host: t.host, options: { rateLimitPerSecond: 0 } }).app;
   }, 120_000);
   afterAll(() => {
     // The last test closes the host itself, to read the files once they are at rest.

@@ -1,15 +1,17 @@
 /**
- * A real server app for tests: a temp store, a trust store with a fresh key,
- * the signed hello plugin loaded, and tokens of every scope. No mocks.
+ * A real server app for tests: a host (createHost) over a temp directory, a
+ * trust store with a fresh key, the signed hello plugin loaded, and tokens of
+ * every scope. No mocks.
  * @module
  */
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRuntime, type PluginRuntime, type RuntimeOptions } from "../../host/core/mod.ts";
+import type { PluginRuntime } from "../../host/core/mod.ts";
+import { createHost, type Host, type HostOptions } from "../../host/host.ts";
 import { createApp } from "../../host/server/app.ts";
 import type { ServerApp, ServerDeps, ServerOptions } from "../../host/server/context.ts";
-import { openStore, type Store, TokensRepository } from "../../host/store/mod.ts";
+import { type Store, TokensRepository } from "../../host/store/mod.ts";
 import type { SigningKey } from "../../host/trust/mod.ts";
 import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";
 
@@ -26,6 +28,7 @@ export interface Tokens {
 export interface Harness {
   app: ServerApp;
   deps: ServerDeps;
+  host: Host;
   store: Store;
   runtime: PluginRuntime;
   key: SigningKey;
@@ -37,18 +40,18 @@ export interface Harness {
 }
 
 /**
- * Builds the harness; close it after each test. `runtime` adds runtime
- * options, e.g. `hostFunctions: capabilityProvider()` for plugins that use KV.
+ * Builds the harness; close it after each test. `host` adds host options,
+ * e.g. `hostFunctions: capabilityProvider({ ... })`.
  */
 export async function harness(
   options: Partial<ServerOptions> = {},
-  runtime: Pick<RuntimeOptions, "hostFunctions"> = {},
+  host: Pick<HostOptions, "hostFunctions"> = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), "plughost-server-"));
-  const store = await openStore({ url: `file:${join(dir, "host.db")}` });
   const key = await newKey();
-  const plugins = createRuntime({ store, trust: trustStoreOf(key), ...runtime });
-  await plugins.load(await signedFirstParty("hello", key), "test");
+  const served = await createHost({ home: dir, trust: trustStoreOf(key), cache: false, ...host });
+  const { store, runtime: plugins } = served;
+  await served.load(await signedFirstParty("hello", key), "test");
   const repo = new TokensRepository(store.db);
   const make = async (scopes: string[]) => (await repo.create({ name: scopes.join("+"), scopes }));
   const revoked = await make(["admin"]);
@@ -61,14 +64,13 @@ export async function harness(
     revoked: revoked.token,
   };
   const { app, deps } = createApp({
-    store,
-    runtime: plugins,
-    pluginsDir: join(dir, "plugins"),
+    host: served,
     options: { rateLimitPerSecond: 0, ...options },
   });
   return {
     app,
     deps,
+    host: served,
     store,
     runtime: plugins,
     key,
@@ -81,8 +83,7 @@ export async function harness(
       return Promise.resolve(app.request(path, { ...rest, headers }));
     },
     async close() {
-      await plugins.close();
-      await store.close();
+      await served.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

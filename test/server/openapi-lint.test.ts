@@ -56,12 +56,9 @@ describe("/openapi.json under Redocly's recommended rules", () => {
     const host = await createHost({ home, trust: trustStoreOf(await newKey()), cache: false });
     try {
       const { app } = createApp({
-        store: host.store,
-        runtime: host.runtime,
-        pluginsDir: host.paths.plugins,
+        host,
         options: { rateLimitPerSecond: 0 },
         registry: registryOf(host),
-        host,
       });
       const doc = await (await app.request("/openapi.json")).json();
       expect(Object.keys(doc.paths).filter((p) => p.startsWith("/v1/registry/")).length)

@@ -23,12 +23,7 @@ describe("HTTP plugin config", () => {
     await t.load("configured");
     admin = (await t.host.store.tokens.create({ name: "ops", scopes: ["admin"] })).token;
     read = (await t.host.store.tokens.create({ name: "viewer", scopes: ["read", "invoke"] })).token;
-    app = createApp({
-      store: t.host.store,
-      runtime: t.host.runtime,
-      pluginsDir: t.home,
-      options: { rateLimitPerSecond: 0 },
-    }).app;
+    app = createApp({ host: t.host, options: { rateLimitPerSecond: 0 } }).app;
   }, 120_000);
   afterAll(async () => await t?.close());
 

@@ -3,7 +3,6 @@
  * versions listed, a running host's next run reads a set value, and a server
  * without PLUGHOST_SECRETS_KEY answers 409 saying so.
  */
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../host/server/app.ts";
 import type { ServerApp } from "../../host/server/context.ts";
@@ -33,7 +32,7 @@ describe("secrets routes", () => {
     const repo = new TokensRepository(t.host.store.db);
     tokens.admin = (await repo.create({ name: "ops", scopes: ["admin"] })).token;
     tokens.read = (await repo.create({ name: "r", scopes: ["read"] })).token;
-    const parts = { store: t.host.store, runtime: t.host.runtime, pluginsDir: join(t.home, "p") };
+    const parts = { host: t.host };
     app = createApp({ ...parts, options: { rateLimitPerSecond: 0 }, secretsKey: () => KEY }).app;
     keyless = createApp({ ...parts, options: { rateLimitPerSecond: 0 } }).app;
   }, 120_000);

@@ -6,9 +6,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { createRuntime } from "../../host/core/mod.ts";
+import { createHost } from "../../host/host.ts";
 import { startServer } from "../../host/server/start.ts";
-import { openStore, type Store, TokensRepository } from "../../host/store/mod.ts";
+import { openStore, type Store } from "../../host/store/mod.ts";
 import { signPlugin } from "../../host/trust/mod.ts";
 import { newKey, trustStoreOf } from "../helpers/signing.ts";
 import { fixture } from "../sandbox/fixtures.ts";
@@ -22,16 +22,16 @@ afterEach(() => {
 async function spinServer(graceMs: number, timeoutMs = 60_000, fuel?: bigint) {
   const dir = mkdtempSync(join(tmpdir(), "plughost-shutdown-"));
   dirs.push(dir);
-  const url = `file:${join(dir, "host.db")}`;
-  const store = await openStore({ url });
   const key = await newKey();
   // Worker mode, so a spinning call leaves the event loop free (as a plugin with host functions).
-  const runtime = createRuntime({
-    store,
+  const host = await createHost({
+    home: dir,
     trust: trustStoreOf(key),
+    cache: false,
     hostFunctions: () => ({ functions: {}, needsWorker: true }),
     ...(fuel === undefined ? {} : { defaults: { fuel } }),
   });
+  const url = host.paths.db;
   const manifest = {
     schemaVersion: 1,
     id: "test.spin",
@@ -43,18 +43,10 @@ async function spinServer(graceMs: number, timeoutMs = 60_000, fuel?: bigint) {
     limits: { timeoutMs },
   };
   const signed = await signPlugin(fixture("spin"), key, { manifest: JSON.stringify(manifest) });
-  await runtime.load(signed.wasm, "test");
-  const { token } = await new TokensRepository(store.db).create({ name: "t", scopes: ["invoke"] });
+  await host.load(signed.wasm, "test");
+  const { token } = await host.store.tokens.create({ name: "t", scopes: ["invoke"] });
   const server = await startServer({
-    host: {
-      store,
-      runtime,
-      async close() {
-        await runtime.close();
-        await store.close();
-      },
-    },
-    pluginsDir: join(dir, "plugins"),
+    host,
     port: 0,
     graceMs,
     options: { rateLimitPerSecond: 0 },

@@ -59,7 +59,7 @@ export const installFromRegistryRoute = defineRoute("admin", {
   },
 });
 
-/** The route over the server's host (`host serve` passes it). */
+/** The route over the served host (`createApp` registers it on every app). */
 export function registryInstallRoutes(host: Host): RouteModule {
   return {
     name: "registry-install",
