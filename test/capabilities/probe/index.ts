@@ -6,8 +6,8 @@
 // "secretIs" answers whether the secret read equals `value` (the host redacts the value itself from
 // outputs, so tests see what the plugin got this way).
 // "leak" reads the secret and hands it to the host every way it can: an event payload (as a value
-// and a key), a long log line (the value across the host's 8192-character cut), a KV value, the input of the sink
-// plugin's "run" (which logs it), and the output.
+// and a key), a long log line (the value across the host's 8192-character cut), a KV value, the
+// input of the sink plugin's "run" (which logs it), and the output.
 // It outputs the JSON array of the raw host responses (and HTTP results) in order.
 import {
   event_publish,
