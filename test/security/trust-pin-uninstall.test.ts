@@ -11,7 +11,14 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { main } from "../../host/cli/main.ts";
 import { resolvePaths } from "../../host/config/paths.ts";
-import { installPlugin, type OpenHost, openHost, uninstallPlugin } from "../../host/core/mod.ts";
+import {
+  installPlugin,
+  installSet,
+  type OpenHost,
+  openHost,
+  uninstallPlugin,
+} from "../../host/core/mod.ts";
+import { admitter } from "../../host/policy/mod.ts";
 import { LiveTrustStore, type SigningKey, trustKey } from "../../host/trust/mod.ts";
 import { newKey, signedFirstParty } from "../helpers/signing.ts";
 
@@ -124,6 +131,41 @@ describe("a signer pin after uninstall", () => {
         source: join(dir, "hello.wasm"),
         error: expect.stringMatching(new RegExp(`pinned to key\\(s\\) ${a.keyId}`)),
       }]);
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+describe("an install set that fails part way", () => {
+  it("leaves a new id's pin as it was: none, or the uninstalled id's", async () => {
+    const trust = await LiveTrustStore.open(join(home, "trust"));
+    const admit = admitter({ schemaVersion: 1, defaults: { memoryMaxPages: 32 } });
+    const second = await openHost({ paths: paths(), trust, admit });
+    try {
+      // t.top needs example.hello, so hello is installed first; t.top is then refused by the policy.
+      const top = await signedFirstParty("hello", b, (m) => {
+        m.id = "t.top";
+        m.dependencies = { "example.hello": "^1.0.0" };
+        m.limits = { memoryMaxPages: 64 };
+      });
+      const set = async (by: SigningKey, rekey = false) =>
+        installSet(second.runtime, paths().plugins, [
+          { wasm: await hello(by), source: "hello.wasm" },
+          { wasm: top, source: "top.wasm" },
+        ], { trust, rekey });
+      await expect(set(b)).rejects.toMatchObject({ code: "permission_denied" });
+      expect(await second.store.plugins.get("example.hello")).toBeUndefined();
+      expect(await second.store.plugins.pin("example.hello")).toBeUndefined();
+
+      await installPlugin(second.runtime, paths().plugins, await hello(a));
+      await uninstallPlugin(second.runtime, "example.hello");
+      await expect(set(b)).rejects.toThrow(/pinned to key\(s\)/);
+      await expect(set(a)).rejects.toMatchObject({ code: "permission_denied" });
+      expect(await second.store.plugins.pin("example.hello")).toEqual([a.keyId]);
+      // A rekey inside a set that fails is undone with the rest.
+      await expect(set(b, true)).rejects.toMatchObject({ code: "permission_denied" });
+      expect(await second.store.plugins.pin("example.hello")).toEqual([a.keyId]);
     } finally {
       await second.close();
     }
