@@ -48,7 +48,8 @@ Options:
   --db URL     Database (default: $PLUGHOST_DB or <data dir>/host.db)
   --json       Print one JSON document: {"plugins":[...],"server":{url,startedAt}|null}
 
-Exit codes: 0 ok; 1 no such plugin, or not suspended; 64 usage; 91 storage; 93 server unreachable.
+Exit codes: 0 ok; 1 no such plugin (or pin), not suspended, or unpin of an installed id;
+64 usage; 91 storage; 93 server unreachable.
 `;
 
 export const command: Command = {
