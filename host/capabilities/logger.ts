@@ -11,7 +11,7 @@
 import { HTTP_DENIED_LINE, type SandboxLogger } from "../sandbox/mod.ts";
 import { auditDenied } from "./audit.ts";
 import type { CapabilityContext } from "./context.ts";
-import { knownSecrets, redactText } from "./redact.ts";
+import { knownSecrets, REDACTED, redactText } from "./redact.ts";
 import type { ActiveRun } from "./runs.ts";
 
 type Level = "debug" | "info" | "warn" | "error";
@@ -24,8 +24,26 @@ export function pluginEventsLeft(ctx: CapabilityContext, run: ActiveRun): number
   return ctx.policy.publishPerRun - run.published - run.logLines;
 }
 
-/** Longest message kept, in characters; longer ones are cut. */
-const MAX_MESSAGE = 8192;
+/** Longest message kept, in UTF-16 code units; longer ones are cut (and end in `…`). */
+export const MAX_LOG_MESSAGE = 8192;
+
+/**
+ * A plugin's log line as stored: every value of `secrets` redacted, then cut
+ * to MAX_LOG_MESSAGE. Redaction comes first: a cut through a value would
+ * leave its first part, which no longer matches the value, in the log. The
+ * cut never splits a `[redacted]` marker (a half marker would hide that a
+ * value was there) nor a surrogate pair.
+ */
+export function logMessage(message: string, secrets: readonly string[]): string {
+  const clean = redactText(message, secrets);
+  if (clean.length <= MAX_LOG_MESSAGE) return clean;
+  let cut = MAX_LOG_MESSAGE;
+  const marker = clean.lastIndexOf(REDACTED, cut - 1);
+  if (marker >= 0 && marker + REDACTED.length > cut) cut = marker;
+  const last = clean.charCodeAt(cut - 1);
+  if (last >= 0xd800 && last <= 0xdbff) cut--;
+  return clean.slice(0, cut) + "…";
+}
 
 /**
  * The logger of one plugin. Extism does not say which call a line belongs
@@ -61,9 +79,7 @@ export function runLogger(ctx: CapabilityContext, pluginId: string): SandboxLogg
       }
       if (open.length === 0) return;
     }
-    // Redacted before it is cut: a cut through a value would leave its first part unmatched.
-    const clean = redactText(message, knownSecrets(ctx, pluginId, runs));
-    const text = clean.length > MAX_MESSAGE ? clean.slice(0, MAX_MESSAGE) + "…" : clean;
+    const text = logMessage(message, knownSecrets(ctx, pluginId, runs));
     try {
       void ctx.store.events.append({
         type: "plugin.log",

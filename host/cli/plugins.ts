@@ -1,6 +1,6 @@
 /**
  * `host plugins`: list installed plugins, enable, disable or uninstall one,
- * or resume one a running server suspended.
+ * move or forget an id's signer pin, or resume one a running server suspended.
  * @module
  */
 import { resolvePaths } from "../config/paths.ts";
@@ -16,6 +16,7 @@ import { servedPlugins } from "./served.ts";
 const usage = `Usage: host plugins [list] [--json]
        host plugins enable|disable|remove <plugin-id>
        host plugins rekey <plugin-id> --key KEYID [--key KEYID...]
+       host plugins unpin <plugin-id>
        host plugins resume <plugin-id> [--server URL] [--token TOKEN]
 
 Lists the plugins installed in the data directory (with 'host install' or
@@ -24,9 +25,15 @@ POST /v1/plugins) and those a running server loaded from --plugins (SOURCE
 removal on its next start; use the HTTP API to change a running host.
 
 rekey: a plugin id is pinned to the key(s) that first installed it, and a
-version signed by another key is refused. When a plugin really changes hands,
-pin it to the new key(s) here (recorded as a plugin.rekeyed event); the next
-install or upload signed by them is then accepted, also by a running host.
+version signed by another key is refused, also after the plugin was
+uninstalled (remove or 'host uninstall' keep the pin). When a plugin really
+changes hands, pin it to the new key(s) here (recorded as a plugin.rekeyed
+event); the next install or upload signed by them is then accepted, also by a
+running host.
+
+unpin: forgets the pin of an uninstalled id (recorded as a plugin.unpinned
+event), so the next install pins it to whichever trusted key signed it.
+Refused while the id is installed.
 
 resume: a plugin whose circuit breaker opened is suspended on the server that
 runs it (docs/lifecycle.md); resume closes its breaker there (POST
@@ -41,7 +48,8 @@ Options:
   --db URL     Database (default: $PLUGHOST_DB or <data dir>/host.db)
   --json       Print one JSON document: {"plugins":[...],"server":{url,startedAt}|null}
 
-Exit codes: 0 ok; 1 no such plugin, or not suspended; 64 usage; 91 storage; 93 server unreachable.
+Exit codes: 0 ok; 1 no such plugin (or pin), not suspended, or unpin of an installed id;
+64 usage; 91 storage; 93 server unreachable.
 `;
 
 export const command: Command = {
@@ -58,9 +66,9 @@ export const command: Command = {
       token: { type: "string" },
     }, 2);
     const [action = "list", id] = positionals;
-    if (!["list", "enable", "disable", "remove", "rekey", "resume"].includes(action)) {
+    if (!["list", "enable", "disable", "remove", "rekey", "unpin", "resume"].includes(action)) {
       throw new UsageError(
-        `Unknown action '${action}': use list, enable, disable, remove, rekey or resume`,
+        `Unknown action '${action}': use list, enable, disable, remove, rekey, unpin or resume`,
       );
     }
     if (action !== "resume" && (values.server !== undefined || values.token !== undefined)) {
@@ -87,6 +95,7 @@ export const command: Command = {
       if (action === "list") return await listPlugins(store, values.json ?? false, io);
       const pluginId = id as string;
       if (action === "rekey") return await rekey(store, pluginId, keys, values.json ?? false, io);
+      if (action === "unpin") return await unpin(store, pluginId, values.json ?? false, io);
       if (action === "resume") {
         const server = values.server ?? (await servedPlugins(store))?.url;
         if (server === undefined) {
@@ -123,7 +132,7 @@ export const command: Command = {
   },
 };
 
-/** Pins `pluginId` to `keys`, recorded as `plugin.rekeyed`. */
+/** Pins `pluginId` (installed, or uninstalled with its pin kept) to `keys`, recorded as `plugin.rekeyed`. */
 async function rekey(
   store: Store,
   pluginId: string,
@@ -131,14 +140,14 @@ async function rekey(
   json: boolean,
   io: CliIo,
 ): Promise<number> {
-  const existing = await store.plugins.get(pluginId);
-  if (!existing) {
+  const from = await store.plugins.pin(pluginId);
+  if (from === undefined) {
     throw new HostError(
       "not_found",
-      `No plugin '${pluginId}' is installed: list them with 'host plugins'`,
+      `No plugin '${pluginId}' is installed or pinned: list them with 'host plugins'; ` +
+        "an id never installed is pinned by its first install",
     );
   }
-  const from = existing.pinnedKeyIds.length > 0 ? existing.pinnedKeyIds : existing.signerKeyIds;
   await store.plugins.setPinnedKeys(pluginId, keys);
   await store.events.append({
     type: "plugin.rekeyed",
@@ -149,5 +158,33 @@ async function rekey(
   });
   if (json) io.stdout(JSON.stringify({ id: pluginId, action: "rekey", from, to: keys }) + "\n");
   else io.stdout(`pinned ${pluginId} to ${keys.join(", ")} (was ${from.join(", ") || "none"})\n`);
+  return ExitCode.ok;
+}
+
+/** Forgets the pin of an uninstalled `pluginId`, recorded as `plugin.unpinned`. */
+async function unpin(store: Store, pluginId: string, json: boolean, io: CliIo): Promise<number> {
+  if (await store.plugins.get(pluginId)) {
+    throw new HostError(
+      "conflict",
+      `Plugin '${pluginId}' is installed: its pin stays while it is. Move the pin with ` +
+        `'host plugins rekey ${pluginId} --key KEYID', or uninstall it first ('host uninstall ${pluginId}')`,
+    );
+  }
+  const from = await store.plugins.pin(pluginId);
+  if (from === undefined || !(await store.plugins.forgetPin(pluginId))) {
+    throw new HostError(
+      "not_found",
+      `No pin is kept for '${pluginId}': it was never installed here, or its pin was already forgotten`,
+    );
+  }
+  await store.events.append({
+    type: "plugin.unpinned",
+    level: "warn",
+    source: "host",
+    pluginId,
+    payload: { from, via: "cli" },
+  });
+  if (json) io.stdout(JSON.stringify({ id: pluginId, action: "unpin", from }) + "\n");
+  else io.stdout(`forgot the pin of ${pluginId} (was ${from.join(", ") || "none"})\n`);
   return ExitCode.ok;
 }

@@ -139,12 +139,14 @@ export async function installSet(
   }
 
   const order = resolution.plugins.map((p) => p.candidate.id).filter((id) => verified.has(id));
-  const done: { id: string; previous: { digest: string } | undefined }[] = [];
+  const done: Undo[] = [];
   const infos: PluginInfo[] = [];
   try {
     for (const id of order) {
       const { file } = verified.get(id)!;
       const previous = records.get(id);
+      // A new id's pin as it was (none, or an uninstalled id's): a failed set must not pin it.
+      const pin = previous === undefined ? await runtime.store.plugins.pin(id) : undefined;
       infos.push(
         await installPlugin(runtime, pluginsDir, file.wasm, {
           force: true,
@@ -154,7 +156,7 @@ export async function installSet(
           dependenciesChecked: true,
         }),
       );
-      done.push({ id, previous: previous && { digest: previous.digest } });
+      done.push({ id, previous: previous && { digest: previous.digest }, pin });
     }
   } catch (error) {
     await putBack(runtime, pluginsDir, done);
@@ -164,16 +166,25 @@ export async function installSet(
   return { installed: infos, changes: order.map((id) => changes.find((c) => c.id === id)!) };
 }
 
+/** One install of a set to undo: the record it replaced, or the pin a new id had before. */
+interface Undo {
+  id: string;
+  previous: { digest: string } | undefined;
+  pin: string[] | undefined;
+}
+
 /** Undoes the installs of a failed set, newest first; best effort (each step reported). */
 async function putBack(
   runtime: PluginRuntime,
   pluginsDir: string,
-  done: { id: string; previous: { digest: string } | undefined }[],
+  done: Undo[],
 ): Promise<void> {
-  for (const { id, previous } of done.reverse()) {
+  for (const { id, previous, pin } of done.reverse()) {
     try {
       if (previous === undefined) {
         await uninstallPlugin(runtime, id, { force: true });
+        if (pin === undefined) await runtime.store.plugins.forgetPin(id);
+        else await runtime.store.plugins.setPinnedKeys(id, pin);
       } else {
         const wasm = new Uint8Array(await readFile(installedPath(pluginsDir, previous.digest)));
         await installPlugin(runtime, pluginsDir, wasm, {

@@ -78,11 +78,8 @@ export async function installPlugin(
         );
       }
       const keyIds = signers.map((s) => s.keyId);
-      const pinned = existing === undefined
-        ? []
-        : existing.pinnedKeyIds.length > 0
-        ? existing.pinnedKeyIds
-        : existing.signerKeyIds;
+      // The pin outlives uninstall: an id once installed stays its first signers' until a rekey.
+      const pinned = await runtime.store.plugins.pin(candidate.id) ?? [];
       pin = pinned.length > 0 ? pinned : keyIds;
       if (pinned.length > 0 && !keyIds.some((k) => pinned.includes(k))) {
         if (!options.rekey) throw pinConflict(candidate.id, pinned, keyIds);
@@ -238,8 +235,9 @@ export interface UninstallOptions {
 
 /**
  * Uninstalls a plugin: unloads it and removes its record (the module file
- * stays, by digest). Refused (`dependency_error`) while an installed or
- * loaded plugin requires it, unless `force`.
+ * stays, by digest; its signer pin stays too, until `forgetPin`). Refused
+ * (`dependency_error`) while an installed or loaded plugin requires it,
+ * unless `force`.
  */
 export async function uninstallPlugin(
   runtime: PluginRuntime,

@@ -83,15 +83,11 @@ export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
       for (const file of await wasmFiles(dir)) {
         try {
           // A file served from a folder obeys the id's signer pin like an upload: it must not
-          // shadow an installed plugin (and its KV and grants) under another signer's key.
+          // shadow an installed (or uninstalled) plugin's KV and grants under another signer's key.
           loaded.push(
             await runtime.load(new Uint8Array(await readFile(file)), file, {
               accept: async (candidate, signers) => {
-                const installed = await store.plugins.get(candidate.id);
-                if (!installed) return;
-                const pinned = installed.pinnedKeyIds.length > 0
-                  ? installed.pinnedKeyIds
-                  : installed.signerKeyIds;
+                const pinned = await store.plugins.pin(candidate.id) ?? [];
                 const keyIds = signers.map((s) => s.keyId);
                 if (pinned.length > 0 && !keyIds.some((k) => pinned.includes(k))) {
                   throw pinConflict(candidate.id, pinned, keyIds);

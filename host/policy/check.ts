@@ -7,6 +7,7 @@
 import { Cron } from "croner";
 import type { Manifest } from "../manifest/mod.ts";
 import { defaultLimits, type Limits } from "../sandbox/limits.ts";
+import { DEFAULT_KV_MAX_KEYS } from "../store/kv-limits.ts";
 import { hostsCover } from "./host-pattern.ts";
 import { covers } from "./match.ts";
 import { lifecycleExcesses } from "./lifecycle.ts";
@@ -129,6 +130,15 @@ export function checkManifest(policy: Policy, manifest: Manifest): PolicyReport 
       }
     }
   }
+  // Like a limit: an explicit maxKeys above the cap is an excess; the default is lowered silently.
+  if (p.kv?.maxKeys !== undefined && p.kv.maxKeys > caps.kvMaxKeys) {
+    excesses.push({
+      field: "permissions.kv.maxKeys",
+      requested: p.kv.maxKeys,
+      allowed: caps.kvMaxKeys,
+      clamp: "lowered",
+    });
+  }
   // An injected secret is a grant like a read one: the operator's secrets list must allow it.
   for (const [host, injection] of Object.entries(p.http?.inject ?? {})) {
     if (caps.secrets !== null && !caps.secrets.includes(injection.secret)) {
@@ -167,7 +177,9 @@ export function describeExcesses(report: PolicyReport): string {
 
 /**
  * The manifest's permissions without the grants clamp mode drops (hosts,
- * topics and secrets beyond the policy); the same object when nothing is dropped.
+ * topics and secrets beyond the policy), and with `kv.maxKeys` (or its
+ * default) lowered to the cap: what the capability host functions and the KV
+ * store enforce at run time.
  */
 export function clampPermissions(
   caps: EffectiveCaps,
@@ -204,6 +216,14 @@ export function clampPermissions(
       }
       : {}),
     ...(secrets ? { secrets } : {}),
+    ...(permissions.kv
+      ? {
+        kv: {
+          ...permissions.kv,
+          maxKeys: Math.min(permissions.kv.maxKeys ?? DEFAULT_KV_MAX_KEYS, caps.kvMaxKeys),
+        },
+      }
+      : {}),
   };
 }
 

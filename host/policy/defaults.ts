@@ -18,6 +18,8 @@ export const builtinCaps: Readonly<EffectiveCaps> = Object.freeze({
   publish: ["**"],
   subscribe: ["**"],
   secrets: null,
+  // The manifest schema's own maximum: without a policy, permissions.kv.maxKeys applies as asked.
+  kvMaxKeys: 100_000,
   minScheduleIntervalSeconds: 1,
   hookTimeoutMs: 30_000,
   breaker: Object.freeze({

@@ -32,6 +32,7 @@ function apply(caps: EffectiveCaps, section: Caps | undefined): void {
   if (section.topics?.publish !== undefined) caps.publish = section.topics.publish;
   if (section.topics?.subscribe !== undefined) caps.subscribe = section.topics.subscribe;
   if (section.secrets !== undefined) caps.secrets = section.secrets;
+  if (section.kvMaxKeys !== undefined) caps.kvMaxKeys = section.kvMaxKeys;
   if (section.determinism !== undefined) caps.determinism = section.determinism;
   if (section.minScheduleIntervalSeconds !== undefined) {
     caps.minScheduleIntervalSeconds = section.minScheduleIntervalSeconds;

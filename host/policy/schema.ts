@@ -52,6 +52,10 @@ export const CapsSchema = z.strictObject({
   secrets: z.array(secretName).optional().meta({
     description: "Secret names the plugin may declare and read",
   }),
+  kvMaxKeys: z.int().positive().max(100_000).optional().meta({
+    description:
+      "Most KV keys the plugin may hold: caps permissions.kv.maxKeys, and the 10,000 default of a manifest that sets none",
+  }),
   minScheduleIntervalSeconds: z.int().positive().optional().meta({
     description: "Shortest interval between two runs of one of the plugin's schedules",
   }),
@@ -110,6 +114,8 @@ export interface EffectiveCaps {
   subscribe: string[];
   /** Secret names the plugin may declare; `["*"]`-like "any" is `null`. */
   secrets: string[] | null;
+  /** Most KV keys (`permissions.kv.maxKeys`, or its default, is lowered to it). */
+  kvMaxKeys: number;
   minScheduleIntervalSeconds: number;
   hookTimeoutMs: number;
   breaker: {

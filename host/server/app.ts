@@ -111,7 +111,7 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
       resultTtlMs: options.asyncResultTtlMs,
       maxResults: options.asyncMaxResults,
     }, shutdown),
-    eventHub: new EventHub(parts.store, {
+    eventHub: new EventHub(host.store, {
       pollMs: options.streamPollMs,
       maxPendingBytes: options.streamQueueBytes,
       signal: shutdown,

@@ -100,7 +100,7 @@ export async function checkPlugins(client: Client, pluginsDir: string | undefine
     "SELECT p.id, p.digest, " +
       "(SELECT max(e.id) FROM events e WHERE e.plugin_id = p.id AND e.type = 'plugin.loaded'), " +
       "(SELECT max(e.id) FROM events e WHERE e.plugin_id = p.id AND e.type = 'plugin.load_failed') " +
-      "FROM plugins p ORDER BY p.id",
+      "FROM plugins p WHERE p.state != 'uninstalled' ORDER BY p.id",
   );
   const problems: string[] = [];
   for (const row of rows.rows) {

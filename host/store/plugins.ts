@@ -1,9 +1,10 @@
 /**
  * The plugins repository: which plugins are installed, at which version and
- * digest, signed by whom, and whether they are enabled.
+ * digest, signed by whom, and whether they are enabled; and the signer pin of
+ * every id ever installed, which outlives uninstall (docs/signing.md).
  * @module
  */
-import { asc, eq } from "drizzle-orm";
+import { and, asc, eq, ne } from "drizzle-orm";
 import { z } from "zod";
 import { HostError } from "../errors.ts";
 import { storageError } from "./client.ts";
@@ -34,6 +35,9 @@ export interface InstalledPlugin {
   installedAt: string;
 }
 
+/** Rows of installed plugins (uninstalled ids keep a row only for their pin). */
+const installed = ne(plugins.state, "uninstalled");
+
 /** Installed plugins, one row per plugin id. */
 export class PluginsRepository {
   readonly #db: StoreDb;
@@ -43,7 +47,7 @@ export class PluginsRepository {
     this.#db = db;
   }
 
-  /** Installs or replaces a plugin (same id: the new version replaces the old). */
+  /** Installs or replaces a plugin (same id: the new version replaces the old, or an uninstalled id's pin row). */
   async put(input: PluginInput): Promise<InstalledPlugin> {
     const parsed = PluginInput.safeParse(input);
     if (!parsed.success) {
@@ -70,16 +74,30 @@ export class PluginsRepository {
   async get(id: string): Promise<InstalledPlugin | undefined> {
     const rows = await this.#run(
       "read plugins",
-      () => this.#db.select().from(plugins).where(eq(plugins.id, id)).limit(1),
+      () => this.#db.select().from(plugins).where(and(eq(plugins.id, id), installed)).limit(1),
     );
     return rows[0] === undefined ? undefined : toPlugin(rows[0]);
+  }
+
+  /**
+   * The keys `id` is pinned to, installed or not (a pin outlives uninstall);
+   * undefined when the id was never installed or its pin was forgotten.
+   */
+  async pin(id: string): Promise<string[] | undefined> {
+    const rows = await this.#run(
+      "read plugins",
+      () => this.#db.select().from(plugins).where(eq(plugins.id, id)).limit(1),
+    );
+    if (rows[0] === undefined) return undefined;
+    const p = toPin(rows[0]);
+    return p.pinnedKeyIds.length > 0 ? p.pinnedKeyIds : p.signerKeyIds;
   }
 
   /** Every installed plugin, by id. */
   async list(): Promise<InstalledPlugin[]> {
     const rows = await this.#run(
       "read plugins",
-      () => this.#db.select().from(plugins).orderBy(asc(plugins.id)),
+      () => this.#db.select().from(plugins).where(installed).orderBy(asc(plugins.id)),
     );
     return rows.map(toPlugin);
   }
@@ -88,12 +106,12 @@ export class PluginsRepository {
   async setState(id: string, state: InstalledPlugin["state"]): Promise<boolean> {
     const result = await this.#run(
       "write plugins",
-      () => this.#db.update(plugins).set({ state }).where(eq(plugins.id, id)),
+      () => this.#db.update(plugins).set({ state }).where(and(eq(plugins.id, id), installed)),
     );
     return result.rowsAffected > 0;
   }
 
-  /** Pins a plugin id to `keyIds` (an operator's rekey); false when it is not installed. */
+  /** Pins a plugin id to `keyIds` (an operator's rekey), installed or not; false when it has no row. */
   async setPinnedKeys(id: string, keyIds: string[]): Promise<boolean> {
     const result = await this.#run(
       "write plugins",
@@ -105,11 +123,27 @@ export class PluginsRepository {
     return result.rowsAffected > 0;
   }
 
-  /** Removes a plugin's record; false when it was not installed. */
+  /**
+   * Uninstalls a plugin: its record goes, its pin stays (the row is kept in
+   * state `uninstalled`); false when it was not installed.
+   */
   async remove(id: string): Promise<boolean> {
     const result = await this.#run(
       "write plugins",
-      () => this.#db.delete(plugins).where(eq(plugins.id, id)),
+      () =>
+        this.#db.update(plugins).set({ state: "uninstalled" }).where(
+          and(eq(plugins.id, id), installed),
+        ),
+    );
+    return result.rowsAffected > 0;
+  }
+
+  /** Forgets the pin of an uninstalled id (an operator's step); false when it has none or is installed. */
+  async forgetPin(id: string): Promise<boolean> {
+    const result = await this.#run(
+      "write plugins",
+      () =>
+        this.#db.delete(plugins).where(and(eq(plugins.id, id), eq(plugins.state, "uninstalled"))),
     );
     return result.rowsAffected > 0;
   }
@@ -123,14 +157,24 @@ export class PluginsRepository {
   }
 }
 
-function toPlugin(row: typeof plugins.$inferSelect): InstalledPlugin {
+type PluginRow = typeof plugins.$inferSelect;
+
+function toPin(row: Pick<PluginRow, "signerKeyIds" | "pinnedKeyIds">) {
+  return {
+    signerKeyIds: z.array(z.string()).parse(JSON.parse(row.signerKeyIds)),
+    pinnedKeyIds: z.array(z.string()).parse(JSON.parse(row.pinnedKeyIds)),
+  };
+}
+
+/** An installed row (the queries above exclude `uninstalled` ones). */
+function toPlugin(row: PluginRow): InstalledPlugin {
+  const state = z.enum(pluginStates).parse(row.state);
   return {
     id: row.id,
     version: row.version,
     digest: row.digest,
-    signerKeyIds: z.array(z.string()).parse(JSON.parse(row.signerKeyIds)),
-    pinnedKeyIds: z.array(z.string()).parse(JSON.parse(row.pinnedKeyIds)),
-    state: row.state,
+    ...toPin(row),
+    state,
     installedAt: new Date(row.installedAt).toISOString(),
   };
 }

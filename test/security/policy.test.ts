@@ -18,6 +18,7 @@ import {
   capsFor,
   checkManifest,
   clampPermissions,
+  describeExcesses,
   parsePolicy,
   type Policy,
   policyJsonSchemaText,
@@ -232,6 +233,51 @@ describe("HTTP destination patterns with ports", () => {
   });
 });
 
+describe("the KV key cap (kvMaxKeys)", () => {
+  const withKv = (kv: { quotaBytes: number; maxKeys?: number }) => {
+    const m = greedy();
+    m.permissions = { kv };
+    m.limits = {};
+    m.schedules = [];
+    return m;
+  };
+  const capped: Policy = { schemaVersion: 1, plugins: { "acme.*": { kvMaxKeys: 50 } } };
+
+  it("reports an explicit permissions.kv.maxKeys above the cap as an excess clamp lowers", () => {
+    const report = checkManifest(capped, withKv({ quotaBytes: 1000, maxKeys: 500 }));
+    expect(report).toMatchObject({ fits: false, admitted: false, mode: "refuse" });
+    expect(report.excesses).toEqual([
+      { field: "permissions.kv.maxKeys", requested: 500, allowed: 50, clamp: "lowered" },
+    ]);
+    expect(describeExcesses(report)).toBe(
+      "permissions.kv.maxKeys: asks 500, the policy allows 50",
+    );
+    const clamp: Policy = { ...capped, defaults: { mode: "clamp" } };
+    expect(checkManifest(clamp, withKv({ quotaBytes: 1000, maxKeys: 500 }))).toMatchObject({
+      fits: false,
+      admitted: true,
+    });
+    // Within the cap, or left to the default: no excess.
+    expect(checkManifest(capped, withKv({ quotaBytes: 1000, maxKeys: 50 })).fits).toBe(true);
+    expect(checkManifest(capped, withKv({ quotaBytes: 1000 })).fits).toBe(true);
+    expect(capsFor(capped, "other.x").kvMaxKeys).toBe(100_000);
+  });
+
+  it("clampPermissions lowers maxKeys, and the 10,000 default, to the cap", () => {
+    const caps = capsFor(capped, "acme.greedy");
+    expect(clampPermissions(caps, { kv: { quotaBytes: 9, maxKeys: 500 } })?.kv).toEqual({
+      quotaBytes: 9,
+      maxKeys: 50,
+    });
+    expect(clampPermissions(caps, { kv: { quotaBytes: 9 } })?.kv).toEqual({
+      quotaBytes: 9,
+      maxKeys: 50,
+    });
+    expect(clampPermissions(caps, { kv: { quotaBytes: 9, maxKeys: 7 } })?.kv?.maxKeys).toBe(7);
+    expect(clampPermissions(caps, { secrets: [] })?.kv).toBeUndefined();
+  });
+});
+
 describe("installs and uploads under a policy", () => {
   let home: string;
   let key: SigningKey;
@@ -333,6 +379,66 @@ describe("installs and uploads under a policy", () => {
       ["example.web", "secret_get"],
     ]);
     await close();
+  });
+});
+
+describe("the KV key cap at run time", () => {
+  let home: string;
+  let key: SigningKey;
+  let host: OpenHost | undefined;
+  beforeAll(async () => {
+    await probeWasm();
+    key = await newKey("operator");
+  }, 120_000);
+  afterAll(async () => {
+    await host?.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it("refuses a manifest over the cap in refuse mode; the KV store enforces the clamped cap", async () => {
+    home = mkdtempSync(join(tmpdir(), "plughost-policy-kv-"));
+    await trustKey(join(home, "trust"), key.publicKey);
+    const policy: Policy = {
+      schemaVersion: 1,
+      defaults: { kvMaxKeys: 2 },
+      plugins: { "t.clamped": { mode: "clamp" } },
+    };
+    host = await openHost({
+      paths: resolvePaths({}, home, { home }),
+      admit: admitter(policy),
+      hostFunctions: capabilityProvider({ operatorPolicy: policy }),
+    });
+    const h = host;
+    const asks = { kv: { quotaBytes: 10_000, maxKeys: 5 } };
+    const refused = await h.runtime.load(await signedProbe(key, "t.refused", asks), "t")
+      .catch((e) => e);
+    expect(refused).toBeInstanceOf(HostError);
+    expect(refused.code).toBe("permission_denied");
+    expect(refused.message).toMatch(/permissions\.kv\.maxKeys: asks 5, the policy allows 2/);
+    await h.runtime.load(await signedProbe(key, "t.clamped", asks), "t");
+    // No maxKeys: the 10,000 default is lowered to the cap, in refuse mode too.
+    await h.runtime.load(
+      await signedProbe(key, "t.default", { kv: { quotaBytes: 10_000 } }),
+      "t",
+    );
+    for (const id of ["t.clamped", "t.default"]) {
+      const result = await h.runtime.invoke({
+        pluginId: id,
+        capability: "run",
+        input: new TextEncoder().encode(JSON.stringify(ops(
+          { fn: "kv_set", req: { key: "a", value: "1" } },
+          { fn: "kv_set", req: { key: "b", value: "2" } },
+          { fn: "kv_set", req: { key: "c", value: "3" } },
+        ))),
+        trigger: "cli",
+        durable: true,
+      });
+      const out = outputOf(result) as unknown[];
+      expect(out.slice(0, 2), id).toEqual([{ ok: null }, { ok: null }]);
+      expect(out[2], id).toMatchObject({ error: { code: "quota_exceeded" } });
+      expect(JSON.stringify(out[2]), id).toMatch(/over its limit of 2 /);
+      expect(await h.store.kv.usage(id), id).toEqual({ keys: 2, bytes: 4 });
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { envSecrets } from "../../host/capabilities/mod.ts";
+import { MAX_LOG_MESSAGE } from "../../host/capabilities/logger.ts";
 import { createApp } from "../../host/server/app.ts";
 import type { ServerApp } from "../../host/server/context.ts";
 import { TokensRepository } from "../../host/store/mod.ts";
@@ -78,9 +79,10 @@ describe("a plugin that leaks its secret", () => {
       (e.payload as { message: string }).message
     );
     expect(lines).toContain("token=[redacted]");
-    // The long line is cut after redaction: no prefix of the value survives the cut.
+    // The long line holds the value across the 8192-character cut: it is redacted before the
+    // cut, so no prefix of it survives, and the cut falls before the whole marker.
     const long = lines.find((l) => l.startsWith("xxxx"))!;
-    expect(long.endsWith("…")).toBe(true);
+    expect(long).toBe(`${"x".repeat(8180)} token=…`);
     expect(long).not.toContain(SECRET.slice(0, 4));
     const snapshot = await t.host.store.kv.snapshot("t.leak");
     expect(snapshot.entries.get("stored")?.value).toBe("v=[redacted]");
@@ -169,5 +171,28 @@ describe("redaction of values the run did not read", () => {
       `t.ungranted: echo ${OTHER}`,
     ]);
     expect(await t.events({ type: "secret.read" })).toEqual([]);
+  });
+
+  it("redacts a value that straddles the log line cut before cutting", async () => {
+    const pad = (before: number) => "y".repeat(MAX_LOG_MESSAGE - before);
+    await t.call(
+      "t.granted",
+      "run",
+      ops(
+        { log: pad(1) + OTHER },
+        { log: pad(6) + OTHER + " and more" },
+        // The marker fits before the cut here: the line is cut in the text after it.
+        { log: pad(OTHER.length - 1) + OTHER + "z".repeat(100) },
+      ),
+    );
+    const lines = new Set(
+      (await t.events({ type: "plugin.log" }))
+        .filter((e) => e.pluginId === "t.granted")
+        .map((e) => (e.payload as { message: string }).message)
+        .filter((m) => m.startsWith("yyyy")),
+    );
+    const fits = `${pad(OTHER.length - 1)}[redacted]${"z".repeat(100)}`.slice(0, MAX_LOG_MESSAGE);
+    expect([...lines]).toEqual([`${pad(1)}…`, `${pad(6)}…`, `${fits}…`]);
+    for (const line of lines) expect(line).not.toContain(OTHER.slice(0, 6));
   });
 });

@@ -154,8 +154,7 @@ describe("a client that does not read (real server on 127.0.0.1)", () => {
       async () => {
         h = await harness();
         server = await startServer({
-          host: { store: h.store, runtime: h.runtime, close: async () => {} },
-          pluginsDir: h.dir,
+          host: h.host,
           port: 0,
           graceMs: 100,
           options: { streamQueueBytes: QUEUE, streamPollMs: 20, rateLimitPerSecond: 0 },

@@ -125,7 +125,7 @@ export const deletePlugin = defineRoute("admin", {
   method: "delete",
   path: "/v1/plugins/{id}",
   tags: ["plugins"],
-  summary: "Uninstall a plugin (unload it and remove its record)",
+  summary: "Uninstall a plugin (unload it and remove its record; its signer pin stays)",
   request: { params: IdParam },
   responses: { 204: { description: "Uninstalled" }, 404: notFound },
 });

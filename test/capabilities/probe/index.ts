@@ -6,8 +6,8 @@
 // "secretIs" answers whether the secret read equals `value` (the host redacts the value itself from
 // outputs, so tests see what the plugin got this way).
 // "leak" reads the secret and hands it to the host every way it can: an event payload (as a value
-// and a key), a long log line (the value past the host's cut), a KV value, the input of the sink
-// plugin's "run" (which logs it), and the output.
+// and a key), a long log line (the value across the host's 8192-character cut), a KV value, the
+// input of the sink plugin's "run" (which logs it), and the output.
 // It outputs the JSON array of the raw host responses (and HTTP results) in order.
 import {
   event_publish,
@@ -68,7 +68,8 @@ export function run(): i32 {
       const value = secrets.get(leak!).unwrap();
       const payload = new JSONObject().setString("token", value).setNumber("k" + value, 1);
       const published = events.publish(op.getString("topic")!, payload);
-      log.info("x".repeat(8190) + " token=" + value);
+      // The value starts at 8187: a cut before redaction would keep its first 5 characters.
+      log.info("x".repeat(8180) + " token=" + value);
       log.warn("token=" + value);
       const stored = kv.set("stored", "v=" + value);
       const report = new JSONObject().setBool("published", published.ok).setBool(
