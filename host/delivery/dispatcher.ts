@@ -17,6 +17,7 @@ import process from "node:process";
 import { HostError } from "../errors.ts";
 import type { PluginInfo, PluginRuntime } from "../core/mod.ts";
 import { type DeadLetter, type LogEvent, type Store, ulid } from "../store/mod.ts";
+import { type Chain, Chains } from "./hops.ts";
 import { byPriority, isDue, type Subscriber, subscriberOf } from "./subscription.ts";
 
 /** Retry policy of failed deliveries. */
@@ -46,7 +47,15 @@ export interface DeliveryOptions {
   holder?: string;
   /** The wall clock (ms since the epoch); TTLs and backoff read it. */
   now?: () => number;
+  /**
+   * Delivery runs one chain of events may take (default 16): an event written
+   * by the chain's `maxHops`-th delivery run is logged but not delivered.
+   */
+  maxHops?: number;
 }
+
+/** Default of `DeliveryOptions.maxHops`. */
+export const MAX_HOPS = 16;
 
 /** One lane as this host sees it. */
 export interface LaneStatus {
@@ -117,6 +126,8 @@ class Dispatcher implements RunningDelivery {
   readonly #batch: number;
   readonly #graceMs: number;
   readonly #now: () => number;
+  readonly #maxHops: number;
+  readonly #chains: Chains;
   readonly #lanes = new Map<string, Lane>();
   #timer: ReturnType<typeof setTimeout> | undefined;
   #ticking: Promise<void> | undefined;
@@ -138,6 +149,16 @@ class Dispatcher implements RunningDelivery {
     this.#batch = Math.max(1, options.batch ?? 100);
     this.#graceMs = Math.max(0, options.graceMs ?? 10_000);
     this.#now = options.now ?? Date.now;
+    if (
+      options.maxHops !== undefined && !(Number.isInteger(options.maxHops) && options.maxHops >= 1)
+    ) {
+      throw new HostError(
+        "invalid_input",
+        `Delivery option maxHops must be a whole number of at least 1, got ${options.maxHops}`,
+      );
+    }
+    this.#maxHops = options.maxHops ?? MAX_HOPS;
+    this.#chains = new Chains(options.store, this.#maxHops);
     this.holder = options.holder ?? `${hostname()}:${process.pid}:${ulid()}`;
     this.poke();
   }
@@ -333,9 +354,20 @@ class Dispatcher implements RunningDelivery {
         this.#advance(lane, event);
         continue;
       }
+      const chain = await this.#chains.of(event);
+      if (this.#chains.exceeded(chain)) {
+        // Logged, not delivered: the chain ends here (a loop between subscribers, say).
+        if (!await delivery.skip(id, this.holder, event.cursor, 0, this.#now())) {
+          lane.held = false;
+          return;
+        }
+        this.#advance(lane, event);
+        if (this.#chains.firstCut(chain)) this.#reportCut(id, event, chain);
+        continue;
+      }
       lane.attempts ??= await delivery.attempts(id, event.id);
       const attempt = lane.attempts + 1;
-      const result = await this.#deliver(lane, event, started);
+      const result = await this.#deliver(lane, event, chain, started);
       if (result.kind === "refused") {
         this.#refused(lane, result.error);
         return;
@@ -401,7 +433,9 @@ class Dispatcher implements RunningDelivery {
       if (this.#stopping) return false;
       const event = await delivery.event(letter.eventCursor);
       if (event === undefined) continue;
-      const result = await this.#deliver(lane, event, started);
+      // An operator's redelivery is not held to the hop limit; what its run writes is one hop
+      // further, so a loop it restarts is cut again.
+      const result = await this.#deliver(lane, event, await this.#chains.of(event), started);
       if (result.kind === "refused") {
         this.#refused(lane, result.error);
         return false;
@@ -435,8 +469,14 @@ class Dispatcher implements RunningDelivery {
   }
 
   /** One delivery run through the host's one invoke. */
-  async #deliver(lane: Lane, event: LogEvent, started: () => void): Promise<Attempt> {
+  async #deliver(
+    lane: Lane,
+    event: LogEvent,
+    chain: Chain,
+    started: () => void,
+  ): Promise<Attempt> {
     const runId = ulid();
+    this.#chains.started(runId, chain);
     lane.own.add(runId);
     if (lane.own.size > OWN_RUNS) lane.own.delete(lane.own.values().next().value!);
     try {
@@ -483,6 +523,32 @@ class Dispatcher implements RunningDelivery {
     });
   }
 
+  /**
+   * Says once per chain that it was cut. The event names the run that wrote the
+   * last event, so it is itself past the limit: a subscriber of `delivery.*`
+   * cannot start the loop again from it.
+   */
+  #reportCut(subscriber: string, event: LogEvent, chain: Chain): void {
+    this.#report(
+      "delivery.hop_limit",
+      "warn",
+      subscriber,
+      {
+        chain: chain.root,
+        hops: chain.hops,
+        maxHops: this.#maxHops,
+        eventId: event.id,
+        topic: event.type,
+        publisher: event.pluginId,
+        message:
+          `a chain of ${chain.hops} delivery runs reached the host's limit of ${this.#maxHops}: ` +
+          `its events are logged but no longer delivered (a loop between subscribers?)`,
+      },
+      chain.root,
+      event.runId,
+    );
+  }
+
   #advance(lane: Lane, event: LogEvent): void {
     lane.buffer.shift();
     lane.cursor = event.cursor;
@@ -522,6 +588,7 @@ class Dispatcher implements RunningDelivery {
     pluginId: string | null,
     payload: Record<string, unknown>,
     correlationId?: string,
+    runId?: string | null,
   ): void {
     void this.#store.events.append({
       type,
@@ -529,6 +596,7 @@ class Dispatcher implements RunningDelivery {
       source: "host",
       pluginId,
       ...(correlationId ? { correlationId } : {}),
+      ...(runId ? { runId } : {}),
       payload,
     }).catch(() => {});
   }

@@ -8,6 +8,7 @@ export {
   type DeliveryOptions,
   eventJson,
   type LaneStatus,
+  MAX_HOPS,
   type RetryPolicy,
   type RunningDelivery,
   startDelivery,

@@ -203,6 +203,38 @@ export class DeliveryRepository {
     return row === undefined ? undefined : toLogEvent(row);
   }
 
+  /**
+   * How many delivery runs (trigger `event`) lead up to run `runId`, itself
+   * included: the hops of the events it wrote. Walks `parent_run_id` upwards
+   * and stops once `limit` hops are counted (or after `maxSteps` runs, a guard
+   * against a malformed parent chain). `root` is the correlation id of the
+   * topmost delivery run found: the event that started the chain. Undefined
+   * when there is no such run (yet, or pruned).
+   */
+  async runChain(
+    runId: string,
+    limit: number,
+    maxSteps = 10_000,
+  ): Promise<{ hops: number; root: string | null } | undefined> {
+    const rs = await this.#exec("read a run's parent chain", {
+      sql: `WITH RECURSIVE up(parent, hops, root, step) AS (
+          SELECT parent_run_id, trigger = 'event',
+            CASE WHEN trigger = 'event' THEN correlation_id END, 1
+          FROM run_records WHERE id = ?
+          UNION ALL
+          SELECT r.parent_run_id, up.hops + (r.trigger = 'event'),
+            CASE WHEN r.trigger = 'event' THEN r.correlation_id ELSE up.root END, up.step + 1
+          FROM run_records r JOIN up ON r.id = up.parent
+          WHERE up.hops < ? AND up.step < ?
+        )
+        SELECT hops, root FROM up ORDER BY step DESC LIMIT 1`,
+      args: [runId, limit, maxSteps],
+    });
+    const row = rs.rows[0];
+    if (row === undefined) return undefined;
+    return { hops: Number(row[0]), root: row[1] === null ? null : String(row[1]) };
+  }
+
   /** Delivery runs recorded for one event and subscriber (the attempts made so far). */
   async attempts(pluginId: string, eventId: string): Promise<number> {
     const rs = await this.#exec("read event deliveries", {
