@@ -4,8 +4,13 @@
  * (`GET /v1/runs/{id}/stream`) count together.
  * @module
  */
-import type { ServerOptions } from "./context.ts";
 import { ProblemError } from "./problem.ts";
+
+/** The caps `take` checks (ServerOptions has them; this module does not import it: no cycle). */
+export interface StreamCaps {
+  maxStreamsPerToken: number;
+  maxStreams: number;
+}
 
 /** The open-stream counts of one server. */
 export class StreamCounts {
@@ -18,7 +23,7 @@ export class StreamCounts {
   }
 
   /** Counts one more stream of `tokenId`, or throws 429; returns the release. */
-  take(tokenId: string, tokenName: string, options: ServerOptions): () => void {
+  take(tokenId: string, tokenName: string, options: StreamCaps): () => void {
     const mine = this.#byToken.get(tokenId) ?? 0;
     if (mine >= options.maxStreamsPerToken) {
       throw new ProblemError(
