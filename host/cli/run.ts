@@ -48,7 +48,8 @@ Options:
 These option names win over a field of the same name; give such a field in --input.
 
 Exit codes: 0 ok; 1 the call failed or the plugin is not installed; 64 usage (an
-unknown flag); 65 the input does not match the schema (the flag is named).
+unknown flag); 65 the input does not match the schema (the flag is named); 93 --server
+unreachable.
 `;
 
 /** The command's own options; everything else is a field flag. */

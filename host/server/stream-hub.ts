@@ -100,6 +100,20 @@ export function replayTexts(
   return { texts, taken, last };
 }
 
+/**
+ * The SSE text of the items past `cursor` (a replay and the live feed may overlap), and the
+ * cursor after them.
+ */
+export function unseenText(items: StreamItem[], cursor: number): { text: string; cursor: number } {
+  let text = "";
+  for (const item of items) {
+    if (item.cursor <= cursor) continue;
+    text += item.message;
+    cursor = item.cursor;
+  }
+  return { text, cursor };
+}
+
 /** Builds the SSE message of one event (`id` is its cursor, so clients resume after it). */
 export function sseMessage(item: EventBatchItem): string {
   // Types are checked against [A-Za-z0-9_.:-] on append, and JSON text has no raw newline,

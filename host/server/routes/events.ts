@@ -20,6 +20,7 @@ import {
   replayTexts,
   streamEndMessage,
   type StreamFilter,
+  unseenText,
 } from "../stream-hub.ts";
 
 const filters = {
@@ -191,13 +192,9 @@ async function follow(
         await write(": keep-alive\n\n");
         continue;
       }
-      let text = "";
-      for (const item of next) {
-        if (item.cursor <= cursor) continue;
-        text += item.message;
-        cursor = item.cursor;
-      }
-      if (text !== "") await write(text);
+      const unseen = unseenText(next, cursor);
+      cursor = unseen.cursor;
+      if (unseen.text !== "") await write(unseen.text);
     }
   } finally {
     deps.shutdown.removeEventListener("abort", stop);

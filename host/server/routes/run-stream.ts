@@ -22,7 +22,7 @@ import { ProblemError } from "../problem.ts";
 import { defineRoute, guarded } from "../route.ts";
 import type { RunOutcome } from "../run-queue.ts";
 import { problemContent } from "../schemas.ts";
-import { replayTexts, streamEndMessage, type Subscription } from "../stream-hub.ts";
+import { replayTexts, streamEndMessage, type Subscription, unseenText } from "../stream-hub.ts";
 
 export const streamRun = defineRoute("read", {
   method: "get",
@@ -141,13 +141,9 @@ export const runStream: RouteModule = {
                 );
                 return;
               }
-              let text = "";
-              for (const item of next) {
-                if (item.cursor <= cursor) continue;
-                text += item.message;
-                cursor = item.cursor;
-              }
-              if (text !== "") await write(text);
+              const unseen = unseenText(next, cursor);
+              cursor = unseen.cursor;
+              if (unseen.text !== "") await write(unseen.text);
             }
             // Every event of the run is durable before its outcome: read the rest, then end.
             cursor = await replay(deps, runId, cursor, write);
