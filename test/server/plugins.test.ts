@@ -1,3 +1,4 @@
+import { readFile } from "node:fs/promises";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { newKey, signedFirstParty } from "../helpers/signing.ts";
 import { type Harness, harness, jsonBody } from "./harness.ts";
@@ -105,5 +106,22 @@ describe("plugin routes", () => {
         token: h.tokens.admin,
       })).status,
     ).toBe(404);
+  });
+
+  it("an upload and a delete over HTTP rewrite the lockfile, as host install and uninstall do", async () => {
+    const lock = async () =>
+      JSON.parse(await readFile(h.host.lockfile, "utf8")) as {
+        plugins: Record<string, { version: string }>;
+      };
+    const v2 = await signedFirstParty("hello", h.key, (m) => (m.version = "1.2.0"));
+    const created = await h.call("/v1/plugins", { ...upload(v2), token: h.tokens.admin });
+    expect(created.status).toBe(201);
+    expect((await lock()).plugins["example.hello"]).toMatchObject({ version: "1.2.0" });
+    const removed = await h.call("/v1/plugins/example.hello", {
+      method: "DELETE",
+      token: h.tokens.admin,
+    });
+    expect(removed.status).toBe(204);
+    expect((await lock()).plugins["example.hello"]).toBeUndefined();
   });
 });

@@ -5,7 +5,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { HostError } from "../../errors.ts";
-import { installPlugin, setPluginState, uninstallPlugin } from "../../core/mod.ts";
+import { setPluginState } from "../../core/mod.ts";
 import { readBody, requireMediaType } from "../body.ts";
 import type { RouteModule, ServerApp, ServerDeps } from "../context.ts";
 import { forHttp } from "../http-wording.ts";
@@ -148,7 +148,8 @@ export const plugins: RouteModule = {
       requireMediaType(c, ["application/wasm", "application/octet-stream"]);
       const wasm = await readBody(c, deps.options.maxUploadBytes);
       const { force, rekey } = c.req.valid("query");
-      const info = await installPlugin(deps.runtime, deps.pluginsDir, wasm, {
+      // Through the Host: the same install as `host install`, lockfile rewritten too.
+      const info = await deps.host.install(wasm, {
         force: force === "true" || force === "1",
         rekey: rekey === "true" || rekey === "1",
         source: "upload",
@@ -170,7 +171,7 @@ export const plugins: RouteModule = {
       return c.json(pluginDetail(required(deps, id), deps.runtime.status(id)), 200);
     });
     app.openapi(guarded(app, deletePlugin), async (c) => {
-      await uninstallPlugin(deps.runtime, c.req.valid("param").id, { pluginsDir: deps.pluginsDir })
+      await deps.host.uninstall(c.req.valid("param").id)
         .catch((error) => Promise.reject(forHttp(error)));
       return c.body(null, 204);
     });
