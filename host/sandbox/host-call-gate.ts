@@ -59,10 +59,16 @@ export class HostCallGate {
     });
   }
 
-  /** Records that a call let in took `ms` of host-thread time. */
+  /**
+   * Records that a call let in took `ms` of host-thread time. The debt is
+   * floored at one burst: that time is spent already, and a deeper debt (one
+   * call whose block-table copy took 500 ms, or other work that ran before the
+   * check phase and was counted) would only hold every other worker plugin's
+   * host calls back for four times as long.
+   */
   settle(ms: number): void {
     this.refill();
-    this.tokens += ESTIMATE_MS - Math.max(0, ms);
+    this.tokens = Math.max(-this.burstMs, this.tokens + ESTIMATE_MS - Math.max(0, ms));
   }
 
   /** How many calls wait for a turn (for tests and metrics). */

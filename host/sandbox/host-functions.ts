@@ -136,6 +136,10 @@ export function asyncHostFunctions(
       let output: Uint8Array;
       try {
         const state = stateOf(ctx);
+        // A call ended (timeout) while this host call waited for its turn must have no effect.
+        if (Date.now() > state.deadline) {
+          throw new SandboxAbort("timeout", `The call passed its timeout before '${name}' ran`);
+        }
         const input = inputOf(ctx, offset);
         chargeHost(state, name, entryCost(input.byteLength));
         state.called.add(name);
@@ -149,8 +153,10 @@ export function asyncHostFunctions(
         }
         chargeHost(state, name, HOST_BYTE_FUEL * BigInt(output.byteLength));
       } catch (error) {
-        // Out of fuel (or no call): the instance is already stopping the call.
-        output = errorResult("fuel_exhausted", describe(name, error));
+        // Out of fuel, past the deadline (or no call): the instance is already stopping the call.
+        output = error instanceof SandboxAbort && error.code === "timeout"
+          ? errorResult("timeout", error.message)
+          : errorResult("fuel_exhausted", describe(name, error));
       }
       // Extism copies the block table back after this returns; the check phase comes after it.
       const t1 = performance.now();

@@ -49,6 +49,20 @@ describe("HostCallGate", () => {
     expect(gate.queued).toBe(0);
   });
 
+  it("one very long host call does not hold other plugins' calls back for long: the debt is floored at one burst", () => {
+    let now = 0;
+    const gate = new HostCallGate(0.25, 4, () => now);
+    expect(gate.admit()).toBeUndefined();
+    gate.settle(500);
+    expect(gate.admit()).toBeInstanceOf(Promise);
+    // A 4 ms debt at a 25% share is repaid after 16 ms (plus the estimate), not after 2 s.
+    const fresh = new HostCallGate(0.25, 4, () => now);
+    expect(fresh.admit()).toBeUndefined();
+    fresh.settle(500);
+    now = 17;
+    expect(fresh.admit()).toBeUndefined();
+  });
+
   it("a long host call is paid for before the next one runs", () => {
     const now = 0;
     const gate = new HostCallGate(0.25, 4, () => now);
