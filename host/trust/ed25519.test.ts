@@ -3,6 +3,8 @@ import { describe, expect, it } from "vitest";
 import {
   generateKeyPair,
   hasWebCryptoEd25519,
+  PROBE_VECTOR,
+  publicKeyOf,
   sign,
   verify,
   verifyNoble,
@@ -27,6 +29,22 @@ function withS(signature: Uint8Array, add: bigint): Uint8Array {
 describe("ed25519 engines", () => {
   it("this runtime has WebCrypto Ed25519 (Node 20)", async () => {
     expect(await hasWebCryptoEd25519()).toBe(true);
+  });
+
+  it("the probe's vector is RFC 8032 TEST 1, as noble makes and checks it", async () => {
+    const hex = (bytes: Uint8Array) =>
+      Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    const bytes = (text: string) =>
+      Uint8Array.from(text.match(/../g) ?? [], (h) => parseInt(h, 16));
+    const secret = bytes("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+    expect(hex(await publicKeyOf(secret))).toBe(PROBE_VECTOR.publicKey);
+    expect(hex(await sign(new Uint8Array(), secret))).toBe(PROBE_VECTOR.signature);
+    const [signature, publicKey] = [bytes(PROBE_VECTOR.signature), bytes(PROBE_VECTOR.publicKey)];
+    expect(await verifyNoble(signature, new Uint8Array(), publicKey)).toBe(true);
+    expect(await verifyWebCrypto(signature, new Uint8Array(), publicKey)).toBe(true);
+    const flipped = signature.slice();
+    flipped[0]! ^= 1;
+    expect(await verifyWebCrypto(flipped, new Uint8Array(), publicKey)).toBe(false);
   });
 
   it("noble and WebCrypto agree on valid and invalid signatures", async () => {
