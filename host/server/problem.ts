@@ -29,7 +29,8 @@ export interface ProblemBody {
  * A HostError thrown by routes and middleware, named for where it is used;
  * `status`, `extensions` and `headers` are the HostError's own. It carries no
  * stack: it is a client's answer, never logged with one and never sent one,
- * and capturing it was the largest cost of a refused request (~7% of a 415).
+ * and on Node capturing it was the largest cost of a refused request (~7% of
+ * a 415; Deno's Error costs the same with or without, see docs/performance.md).
  */
 export class ProblemError extends HostError {
   override readonly name = "ProblemError";

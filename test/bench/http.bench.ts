@@ -60,13 +60,11 @@ const send: Send = "Deno" in globalThis
       req.end(init.body as string);
     });
 
-// HTTP_BENCH_PROFILE=DIR (Node): a CPU profile of each measured scenario, written to
+// HTTP_BENCH_PROFILE=DIR (Node and Deno): a CPU profile of each measured scenario, written to
 // DIR/<label>.cpuprofile, to see where the server's time goes (top self time: see
 // docs/performance.md). Profiling slows the run, so its figures are not the ones to report.
 const profileDir = process.env.HTTP_BENCH_PROFILE;
-const profiler = profileDir && !("Deno" in globalThis)
-  ? new (await import("node:inspector/promises")).Session()
-  : undefined;
+const profiler = profileDir ? new (await import("node:inspector/promises")).Session() : undefined;
 if (profiler) {
   profiler.connect();
   await profiler.post("Profiler.enable");
