@@ -59,7 +59,8 @@ export function authenticate(
         { headers: challenge },
       );
     }
-    const token = await tokens.verify(match[1]!);
+    // A cache hit answers without the verifier's promise (one microtask hop less per request).
+    const token = tokens.known?.(match[1]!) ?? await tokens.verify(match[1]!);
     if (!token) {
       failures?.take(address);
       throw new ProblemError(

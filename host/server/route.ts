@@ -41,10 +41,20 @@ export function guarded<R extends RouteConfig>(
 ): R {
   const access = (route as Record<string, unknown>)[SCOPE_EXTENSION] as Access | undefined;
   if (access === undefined) throw new Error(`Route ${route.path} has no ${SCOPE_EXTENSION}`);
-  if (access !== "public") {
-    app.on(route.method.toUpperCase(), honoPath(route.path), requireScope(access, options));
-  }
-  app.on(route.method.toUpperCase(), honoPath(route.path), knownQuery(queryNames(route)));
+  const query = knownQuery(queryNames(route));
+  // One middleware, not two: each handler on a path is one more router entry matched and one
+  // more step composed on every request to it.
+  const scope = access === "public" ? undefined : requireScope(access, options);
+  app.on(
+    route.method.toUpperCase(),
+    honoPath(route.path),
+    scope
+      ? (c, next) =>
+        scope(c, async () => {
+          await query(c, next);
+        })
+      : query,
+  );
   return route;
 }
 
@@ -61,7 +71,10 @@ export function queryNames(route: RouteConfig): string[] {
  */
 export function knownQuery(accepted: readonly string[]): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const names = [...new Set(new URL(c.req.url).searchParams.keys())];
+    const url = c.req.url;
+    // Most requests have no query: no URL to parse.
+    if (!url.includes("?")) return await next();
+    const names = [...new Set(new URL(url).searchParams.keys())];
     const unknown = names.filter((n) => !accepted.includes(n));
     if (unknown.length > 0) {
       const list = unknown.map((n) => `'${n.slice(0, 100)}'`).slice(0, 20).join(", ");

@@ -122,6 +122,7 @@ export function parseHttp(runtime: string): Parser {
       "bare Hono route": "bare",
       "capability call (durable RunRecord)": "capability",
       "capability route, input refused (422)": "refused",
+      "capability route, refused by server (415)": "server_refused",
     };
     for (
       const m of out.matchAll(

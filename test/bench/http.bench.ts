@@ -4,7 +4,7 @@
 // Run: node scripts/run-ts.mjs test/bench/http.bench.ts [SECONDS=5] [CONCURRENCY=16]
 //      npx deno run -A test/bench/http.bench.ts [SECONDS] [CONCURRENCY]
 import { Hono } from "hono";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { Agent, request as httpRequest } from "node:http";
 import { join } from "node:path";
@@ -24,6 +24,8 @@ interface Result {
   label: string;
   ok: number;
   failed: number;
+  /** Statuses of the failed requests, e.g. "503x2". */
+  failures: string;
   perSecond: number;
   p50: number;
   p99: number;
@@ -58,6 +60,30 @@ const send: Send = "Deno" in globalThis
       req.end(init.body as string);
     });
 
+// HTTP_BENCH_PROFILE=DIR (Node and Deno): a CPU profile of each measured scenario, written to
+// DIR/<label>.cpuprofile, to see where the server's time goes (top self time: see
+// docs/performance.md). Profiling slows the run, so its figures are not the ones to report.
+const profileDir = process.env.HTTP_BENCH_PROFILE;
+const profiler = profileDir ? new (await import("node:inspector/promises")).Session() : undefined;
+if (profiler) {
+  profiler.connect();
+  await profiler.post("Profiler.enable");
+  await profiler.post("Profiler.setSamplingInterval", { interval: 200 });
+}
+
+/** Runs `phase` inside a CPU profile named for `label` when profiling is on. */
+async function profiled<T>(label: string, phase: () => Promise<T>): Promise<T> {
+  if (!profiler || !profileDir) return await phase();
+  await profiler.post("Profiler.start");
+  try {
+    return await phase();
+  } finally {
+    const { profile } = await profiler.post("Profiler.stop");
+    const name = label.replaceAll(/[^A-Za-z0-9]+/g, "-");
+    writeFileSync(join(profileDir, `${name}.cpuprofile`), JSON.stringify(profile));
+  }
+}
+
 /** `concurrency` loops sending `request()` until the deadline; latencies in ms. */
 async function load(
   label: string,
@@ -66,8 +92,19 @@ async function load(
   ms: number,
   expect = 200,
 ): Promise<Result> {
+  return await profiled(label, () => measure(label, url, init, ms, expect));
+}
+
+async function measure(
+  label: string,
+  url: string,
+  init: RequestInit,
+  ms: number,
+  expect: number,
+): Promise<Result> {
   const latencies: number[] = [];
   let failed = 0;
+  const statuses = new Map<number, number>();
   const cpu0 = process.cpuUsage();
   const started = performance.now();
   const deadline = started + ms;
@@ -76,7 +113,10 @@ async function load(
       const t0 = performance.now();
       const status = await send(url, init);
       if (status === expect) latencies.push(performance.now() - t0);
-      else failed++;
+      else {
+        failed++;
+        statuses.set(status, (statuses.get(status) ?? 0) + 1);
+      }
     }
   }));
   const elapsed = performance.now() - started;
@@ -88,6 +128,7 @@ async function load(
     label,
     ok: latencies.length,
     failed,
+    failures: [...statuses].map(([status, n]) => `${status}x${n}`).join(" "),
     perSecond: latencies.length / (elapsed / 1000),
     p50: at(0.5),
     p99: at(0.99),
@@ -101,7 +142,7 @@ function print(r: Result): void {
       r.perSecond.toFixed(0).padStart(6)
     } calls/s  p50 ${r.p50.toFixed(2).padStart(6)} ms  p99 ${r.p99.toFixed(2).padStart(7)} ms  ${
       r.perCpuSecond.toFixed(0).padStart(6)
-    } per CPU-second\n`,
+    } per CPU-second${r.failures ? `  (failed: ${r.failures})` : ""}\n`,
   );
 }
 
@@ -144,8 +185,8 @@ try {
   process.stdout.write(
     `http.bench: ${runtimeName}, ${seconds} s per scenario, ${concurrency} concurrent clients on loopback\n`,
   );
-  await load("warm-up", bareUrl, plain, 500);
-  await load("warm-up", capUrl, capability, 1000);
+  await measure("warm-up", bareUrl, plain, 500, 200);
+  await measure("warm-up", capUrl, capability, 1000, 200);
   const before = Number(
     (await store.client.execute("SELECT count(*) FROM run_records")).rows[0]?.[0],
   );
@@ -156,8 +197,18 @@ try {
     capability,
     seconds * 1000,
   );
-  // The same route refusing the input at the schema check: the HTTP layer's own cost
-  // (routing, auth, body, validation, problem+json) without the call and its RunRecord.
+  // The same route refused by the HTTP layer before the core (Content-Type not JSON): the
+  // server's own cost per request (routing, auth, scope, query and path checks, plugin
+  // lookup, problem+json), without the core's invoke.
+  const httpOnly = await load(
+    "capability route, refused by server (415)",
+    capUrl,
+    { ...capability, headers: { ...capability.headers, "content-type": "text/plain" } },
+    seconds * 1000,
+    415,
+  );
+  // The same route refusing the input at the schema check, inside the core's invoke (which
+  // may reach the store before the check): no sandbox call, no RunRecord.
   const refused = await load(
     "capability route, input refused (422)",
     capUrl,
@@ -168,10 +219,16 @@ try {
   print(bareResult);
   print(capResult);
   print(refused);
+  print(httpOnly);
   const after = Number(
     (await store.client.execute(
       "SELECT count(*) FROM run_records WHERE status = 'ok'",
     )).rows[0]?.[0],
+  );
+  process.stdout.write(
+    `server refusal (415) / bare route, per CPU-second: ${
+      (100 * httpOnly.perCpuSecond / bareResult.perCpuSecond).toFixed(0)
+    }% (the HTTP layer's own cost, without the core)\n`,
   );
   process.stdout.write(
     `ratio (CPU): ${(100 * capResult.perCpuSecond / bareResult.perCpuSecond).toFixed(0)}% ` +
