@@ -48,6 +48,11 @@ const REPLAY_ROWS_PER_INSERT = 16;
 
 /** Writes a batch in one write transaction (BEGIN IMMEDIATE), in order; all or nothing. */
 export async function writeOps(client: Client, batch: readonly WriteOp[]): Promise<void> {
+  await client.batch(opsStatements(batch), "write");
+}
+
+/** The statements that write a batch, to run in one write transaction in this order. */
+export function opsStatements(batch: readonly WriteOp[]): InStatement[] {
   const ops = byKind(batch);
   const statements: InStatement[] = [];
   let i = 0;
@@ -85,7 +90,7 @@ export async function writeOps(client: Client, batch: readonly WriteOp[]): Promi
     );
     i = j;
   }
-  await client.batch(statements, "write");
+  return statements;
 }
 
 /**
