@@ -39,7 +39,9 @@ module.exports = {
       comment: "Only host/store/ talks to the database: ask the store for a repository instead.",
       severity: "error",
       from: { path: "^host/", pathNot: "^host/store/" },
-      to: { path: "(^|/)node_modules/(@libsql/|drizzle-orm/)|^(@libsql/client|drizzle-orm)" },
+      to: {
+        path: "(^|/)node_modules/(@libsql/|libsql/|drizzle-orm/)|^(@libsql/client|libsql|drizzle-orm)",
+      },
     },
   ],
   options: {

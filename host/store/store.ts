@@ -17,7 +17,7 @@ import { KvRepository } from "./kv.ts";
 import { LeasesRepository } from "./leases.ts";
 import { applyMigrations } from "./migrate.ts";
 import { migrations } from "./migrations.ts";
-import { type StoreDb, type WriteOp, writeOps } from "./ops.ts";
+import { opsStatements, type StoreDb, type WriteOp, writeOps } from "./ops.ts";
 import { claimOwner, releaseOwner } from "./owner.ts";
 import { PluginsRepository } from "./plugins.ts";
 import { RegistryRepository } from "./registry.ts";
@@ -29,6 +29,7 @@ import { SecretsRepository } from "./secrets.ts";
 import { TokensRepository } from "./tokens.ts";
 import { ulid } from "./ulid.ts";
 import { dbFilePath, isMemoryUrl, memoryUnsupported } from "./url.ts";
+import { WriteConnection } from "./write-connection.ts";
 import { BatchWriter, type WriterOptions, type WriterStats } from "./writer.ts";
 
 /** How to open the store. */
@@ -98,7 +99,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     authToken: options.authToken,
     busyTimeoutMs: options.busyTimeoutMs,
   });
-  let writeClient: Client | undefined;
+  let closeWriter: (() => void) | undefined;
   try {
     const migrated = await applyMigrations(client, migrations);
     const owner = claimOwner(ulid());
@@ -108,15 +109,23 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const db: StoreDb = drizzle(client, { schema });
     const kv = new KvRepository(client);
     await kv.dropStaleStaged();
-    // The writer's own connections, so a reconnect after a failed flush touches nothing else.
-    const ownWriteClient = await openClient({
-      url: options.url,
-      authToken: options.authToken,
-      busyTimeoutMs: options.busyTimeoutMs,
-    });
-    writeClient = ownWriteClient;
-    const writer: BatchWriter<WriteOp> = new BatchWriter(
-      async (ops) => {
+    // The writer's own connection, so a reconnect after a failed flush touches nothing else.
+    // A local file gets one that keeps its prepared statements (write-connection.ts).
+    const file = dbFilePath(options.url);
+    let write: (ops: WriteOp[]) => Promise<void>;
+    if (file !== undefined) {
+      const connection = new WriteConnection(file, options.busyTimeoutMs ?? 5000);
+      closeWriter = () => connection.close();
+      // Synchronous like every local libSQL call; async only for the writer's contract.
+      write = async (ops) => connection.write(opsStatements(ops));
+    } else {
+      const ownWriteClient = await openClient({
+        url: options.url,
+        authToken: options.authToken,
+        busyTimeoutMs: options.busyTimeoutMs,
+      });
+      closeWriter = () => ownWriteClient.close();
+      write = async (ops) => {
         try {
           await writeOps(ownWriteClient, ops);
         } catch (error) {
@@ -126,7 +135,10 @@ export async function openStore(options: StoreOptions): Promise<Store> {
           await ownWriteClient.reconnect();
           throw error;
         }
-      },
+      };
+    }
+    const writer: BatchWriter<WriteOp> = new BatchWriter(
+      write,
       options.writer,
       {
         onRetry(error, attempt, items, delayMs) {
@@ -190,14 +202,14 @@ export async function openStore(options: StoreOptions): Promise<Store> {
           await writer.close();
         } finally {
           releaseOwner(owner);
-          writeClient?.close();
+          closeWriter?.();
           client.close();
         }
       },
     };
     return store;
   } catch (error) {
-    writeClient?.close();
+    closeWriter?.();
     client.close();
     throw storageError(`Cannot open the store at ${options.url}`, error);
   }

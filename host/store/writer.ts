@@ -44,11 +44,18 @@ export interface WriterStats {
 
 /**
  * Items queued together share one group and one settlement: per item the
- * writer keeps only the item itself, not a promise and two callbacks (at tens
- * of thousands of events a second that garbage was a fifth of the profile).
+ * writer keeps only the item itself and the promise it returned, not two
+ * callbacks (at tens of thousands of events a second that garbage was a fifth
+ * of the profile).
  */
 interface Group<T> {
   items: T[];
+  /**
+   * The promise each item's caller got, by index: only an item that finally
+   * fails needs its rejection marked handled (before the group settles), so
+   * no item pays for a `.catch` promise up front.
+   */
+  outcomes: Promise<unknown>[];
   /** Resolves (never rejects) once the group's transaction ended either way. */
   done: Promise<void>;
   settle(): void;
@@ -108,14 +115,37 @@ export class BatchWriter<T> {
    * is durable: saves callers a `.then` (one more promise per item).
    */
   enqueueWith<R>(item: T, value: R): Promise<R> {
-    if (this.#closed) {
-      return handled(Promise.reject(
-        new HostError("storage_error", "The store is closed: open it again before writing"),
-      ));
-    }
+    if (this.#closed) return closedError();
     this.#enqueued++;
     const group = this.#place(item);
-    return handled(outcome(group, group.items.length - 1, value));
+    const index = group.items.length - 1;
+    const promise = group.done.then(() => {
+      const failure = group.failures?.get(index);
+      if (failure !== undefined) throw failure;
+      return value;
+    });
+    group.outcomes.push(promise);
+    return promise;
+  }
+
+  /**
+   * Like {@link enqueueWith}, but the value is made from the item by `result`
+   * once the item is durable: what the caller gets back need not sit in the
+   * queue next to the item (less to keep alive, and nothing made for callers
+   * that never look).
+   */
+  enqueueAs<R>(item: T, result: (item: T) => R): Promise<R> {
+    if (this.#closed) return closedError();
+    this.#enqueued++;
+    const group = this.#place(item);
+    const index = group.items.length - 1;
+    const promise = group.done.then(() => {
+      const failure = group.failures?.get(index);
+      if (failure !== undefined) throw failure;
+      return result(item);
+    });
+    group.outcomes.push(promise);
+    return promise;
   }
 
   /** Writes everything queued so far; resolves once it is committed (or finally failed). */
@@ -266,7 +296,11 @@ export class BatchWriter<T> {
         );
       }
     }
-    if (failures.size > 0) group.failures = failures;
+    if (failures.size > 0) {
+      group.failures = failures;
+      // Callers that did not await must not see an unhandled rejection; awaiters still get it.
+      for (const index of failures.keys()) handled(group.outcomes[index]!);
+    }
     if (failed.length > 0) this.#hooks.onFailure?.(lastError, failed);
   }
 }
@@ -274,15 +308,13 @@ export class BatchWriter<T> {
 function newGroup<T>(): Group<T> {
   let settle!: () => void;
   const done = new Promise<void>((resolve) => (settle = resolve));
-  return { items: [], done, settle, failures: undefined };
+  return { items: [], outcomes: [], done, settle, failures: undefined };
 }
 
-function outcome<T, R>(group: Group<T>, index: number, value: R): Promise<R> {
-  return group.done.then(() => {
-    const failure = group.failures?.get(index);
-    if (failure !== undefined) throw failure;
-    return value;
-  });
+function closedError<R>(): Promise<R> {
+  return handled(Promise.reject(
+    new HostError("storage_error", "The store is closed: open it again before writing"),
+  ));
 }
 
 /** Marks a promise's rejection handled (awaiters still see it) and returns the promise. */

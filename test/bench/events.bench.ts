@@ -1,6 +1,6 @@
 // Events per second into a real database file (WAL, synchronous=FULL: every commit is
 // fsynced), through the batching writer and with one INSERT per transaction, in the same run.
-// Run: node scripts/run-ts.mjs test/bench/events.bench.ts [N]
+// Run: node scripts/run-ts.mjs test/bench/events.bench.ts [N | --quick] (--quick: 20000)
 import { createClient } from "@libsql/client";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,7 +9,11 @@ import process from "node:process";
 import { pathToFileURL } from "node:url";
 import { openStore } from "../../host/store/mod.ts";
 
-const total = Number(process.argv[2] ?? 100_000);
+const arg = process.argv[2];
+const total = arg === "--quick" ? 20_000 : Number(arg ?? 100_000);
+if (!Number.isSafeInteger(total) || total < 64) {
+  throw new Error(`events.bench: expected an event count of at least 64 or --quick, got ${arg}`);
+}
 const singleTotal = Math.min(total, 2_000);
 const dir = mkdtempSync(join(tmpdir(), "plughost-bench-"));
 

@@ -40,6 +40,51 @@ describe("events", () => {
     });
   });
 
+  it("stores every field as given: the event append returns is the one read back", async () => {
+    const payload = {
+      text: 'quote " backslash \\ \u2603 \ud83d\ude00',
+      list: [1, 2.5, null, true],
+      nested: { a: [] },
+    };
+    const written = await store.events.append({
+      type: "test.fields",
+      level: "error",
+      source: "plugin:x",
+      pluginId: "x",
+      runId: "run-9",
+      correlationId: "corr-9",
+      payload,
+      ts: 1_700_000_000_123,
+    });
+    const bare = await store.events.append({ type: "test.bare", payload: "just text" });
+    expect(written).toEqual({
+      id: written.id,
+      schemaVersion: 1,
+      ts: "2023-11-14T22:13:20.123Z",
+      type: "test.fields",
+      level: "error",
+      source: "plugin:x",
+      pluginId: "x",
+      runId: "run-9",
+      correlationId: "corr-9",
+      payload,
+    });
+    expect(bare).toMatchObject({
+      level: "info",
+      source: "host",
+      pluginId: null,
+      payload: "just text",
+    });
+    expect((await store.events.query({})).events).toEqual([written, bare]);
+    const raw = await store.client.execute(
+      "SELECT schema_version, typeof(ts), payload FROM events ORDER BY rowid",
+    );
+    expect(raw.rows.map((row) => [row[0], row[1], row[2]])).toEqual([
+      [1, "integer", JSON.stringify(payload)],
+      [1, "integer", '"just text"'],
+    ]);
+  });
+
   it("filters by type (exact and prefix), plugin, run, since, and pages with a cursor", async () => {
     for (let i = 0; i < 5; i++) {
       void store.events.append({

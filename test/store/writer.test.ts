@@ -1,5 +1,6 @@
 import { createClient } from "@libsql/client";
 import { execFile } from "node:child_process";
+import process from "node:process";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../host/store/mod.ts";
@@ -63,6 +64,35 @@ describe("batching writer", () => {
     await writer.close();
     expect(written).toEqual(Array.from({ length: 500 }, (_, i) => i));
     expect(maxSeen).toBe(20);
+  });
+
+  it("rejects a finally failed item only to its awaiter: a caller that did not await sees no unhandled rejection", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const written: string[] = [];
+      const writer = new BatchWriter<string>(async (items) => {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        if (items.some((item) => item.startsWith("bad"))) throw new Error("refused");
+        written.push(...items);
+      }, { retryDelayMs: 1, maxAttempts: 2 });
+      const first = writer.enqueueAs("good-1", (item) => item.toUpperCase());
+      void writer.enqueue("bad-ignored");
+      const awaited = writer.enqueueWith("bad-awaited", 1);
+      const last = writer.enqueueAs("good-2", (item) => item.length);
+      await expect(awaited).rejects.toMatchObject({ code: "storage_error" });
+      expect(await first).toBe("GOOD-1");
+      expect(await last).toBe(6);
+      await writer.close();
+      // Node reports an unhandled rejection after the microtasks of the turn it happened in.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      expect(written).toEqual(["good-1", "good-2"]);
+      expect(writer.stats.failed).toBe(2);
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
   });
 
   it("retries a flush that fails because another connection holds the write lock, and reports it", async () => {
