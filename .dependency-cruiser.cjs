@@ -40,7 +40,8 @@ module.exports = {
       severity: "error",
       from: { path: "^host/", pathNot: "^host/store/" },
       to: {
-        path: "(^|/)node_modules/(@libsql/|libsql/|drizzle-orm/)|^(@libsql/client|libsql|drizzle-orm)",
+        path:
+          "(^|/)node_modules/(@libsql/|libsql/|drizzle-orm/)|^(@libsql/client|libsql|drizzle-orm)",
       },
     },
   ],

@@ -117,7 +117,14 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       const connection = new WriteConnection(file, options.busyTimeoutMs ?? 5000);
       closeWriter = () => connection.close();
       // Synchronous like every local libSQL call; async only for the writer's contract.
-      write = async (ops) => connection.write(opsStatements(ops));
+      write = (ops) => {
+        try {
+          connection.write(opsStatements(ops));
+          return Promise.resolve();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+      };
     } else {
       const ownWriteClient = await openClient({
         url: options.url,
