@@ -9,7 +9,7 @@ import { and, desc, eq, max, sql } from "drizzle-orm";
 import { HostError } from "../errors.ts";
 import { storageError } from "./client.ts";
 import type { StoreDb } from "./ops.ts";
-import { QuietFiles } from "./quiet-files.ts";
+import { WalIndex } from "./wal-index.ts";
 import { pluginConfig } from "./schema/index.ts";
 
 /** The values of one plugin in one scope at one version. */
@@ -50,21 +50,21 @@ export class ConfigRepository {
     ).prepare();
   }
 
-  /** The database file's watch (null: no local file, e.g. in memory); found on first use. */
-  #files: Promise<QuietFiles | null> | undefined;
+  /** The database's WAL index (null: no local file, e.g. in memory); found on first use. */
+  #wal: Promise<WalIndex | null> | undefined;
   /** Seqs read while the files had stamp `#stamp`: still true while the stamp holds. */
   readonly #seqs = new Map<string, number>();
   #stamp: string | null = null;
 
   /**
    * The newest change's sequence number for a plugin (0: never configured).
-   * Every run asks: one indexed read, skipped while the database files show
-   * no commit since the last read (quiet-files.ts), so a change made by any
-   * host sharing the database is seen at the next call all the same.
+   * Every run asks: one indexed read, skipped while the WAL index shows no
+   * commit since the last read (wal-index.ts), so a change made by any host
+   * sharing the database is seen at the next call all the same.
    */
   async latestSeq(pluginId: string): Promise<number> {
-    const files = await (this.#files ??= this.#databaseFile());
-    const stamp = files?.stamp() ?? null;
+    const wal = await (this.#wal ??= this.#walIndex());
+    const stamp = wal?.stamp() ?? null;
     if (stamp !== null && stamp === this.#stamp) {
       const seq = this.#seqs.get(pluginId);
       if (seq !== undefined) return seq;
@@ -80,12 +80,12 @@ export class ConfigRepository {
     return seq;
   }
 
-  /** The main database's file, when it is one on this machine. */
-  async #databaseFile(): Promise<QuietFiles | null> {
+  /** The main database's WAL index, when it is a file on this machine. */
+  async #walIndex(): Promise<WalIndex | null> {
     try {
       const rows = await this.#db.all<{ name: string; file: string }>(sql`PRAGMA database_list`);
       const file = rows.find((r) => r.name === "main")?.file;
-      return file ? new QuietFiles(file) : null;
+      return file ? new WalIndex(file) : null;
     } catch {
       return null;
     }
