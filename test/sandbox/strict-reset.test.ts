@@ -59,4 +59,18 @@ describe("strict runs on a reset instance", () => {
     expect(await bump(plugin, "strict")).toEqual([1, 1, 0]);
     expect(plugin.instances).toBe(2);
   });
+
+  it("a module whose state a reset cannot reach (a data.drop in a call) gets a new instance per strict call", async () => {
+    const plugin = await loadPlugin(fixture("stateful-drop"));
+    open.push(plugin);
+    const strict = async () => {
+      const result = await plugin.call("bump", new Uint8Array(), { determinism: "strict" });
+      if (!result.ok) throw new Error(result.error.message);
+      return [...result.output];
+    };
+    expect(await strict()).toEqual([1]);
+    expect(await strict()).toEqual([1]);
+    expect(await strict()).toEqual([1]);
+    expect(plugin.instances).toBe(3);
+  });
 });

@@ -32,6 +32,8 @@ export function exposeState(m: binaryen.Module, memories: number): boolean {
   let memoryExported = false;
   for (let i = 0; i < m.getNumExports(); i++) {
     const info = binaryen.getExportInfo(m.getExportByIndex(i));
+    // Names the host would add: a module that has one already keeps fresh instances.
+    if (info.name.startsWith(STATE_GLOBAL_PREFIX) || info.name === RESETTABLE_EXPORT) return false;
     if (info.kind === binaryen.ExternalGlobal) exported.add(info.value);
     if (info.kind === binaryen.ExternalMemory) memoryExported = true;
   }
