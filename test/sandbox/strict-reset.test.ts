@@ -46,6 +46,14 @@ describe("strict runs on a reset instance", () => {
     await bump(plugin, "best-effort");
     await bump(plugin, "best-effort");
     for (let i = 0; i < 5; i++) expect(await bump(plugin, "strict")).toEqual([1, 1, 0]);
+    // The same fuel as on a new instance, call after call.
+    const fuel = async (p: SandboxedPlugin) => {
+      const result = await p.call("bump", new Uint8Array(), { determinism: "strict" });
+      return result.usage.fuel;
+    };
+    const onNew = await fuel(await stateful());
+    expect(onNew).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) expect(await fuel(plugin)).toBe(onNew);
     // Nor does a best-effort call after strict ones see more than one strict call's state.
     expect(await bump(plugin, "best-effort")).toEqual([2, 2, 1]);
     expect(plugin.instances).toBe(1);
