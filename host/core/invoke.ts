@@ -362,10 +362,20 @@ function checkOutput(
   };
 }
 
+/** Seed bytes drawn from the CSPRNG in bulk: one system call per 256 runs, not one per run. */
+const seedBytes = new Uint8Array(16 * 256);
+let seedAt = seedBytes.length;
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 /** 32 hex digits from the system's CSPRNG: the run's seed (docs/replay.md). */
 function randomSeed(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  if (seedAt === seedBytes.length) {
+    crypto.getRandomValues(seedBytes);
+    seedAt = 0;
+  }
+  let seed = "";
+  for (const end = seedAt + 16; seedAt < end; seedAt++) seed += HEX[seedBytes[seedAt]!];
+  return seed;
 }
 
 /** A replay record that could not be written: said in the event log (the run itself stands). */

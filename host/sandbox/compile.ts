@@ -14,6 +14,7 @@ import { readCachedModule, writeCachedModule } from "./module-cache.ts";
 import { messageOf, SandboxAbort } from "./classify.ts";
 import { checkImports, type ProvidedImports } from "./imports.ts";
 import { ENTROPY_GLOBALS } from "./entropy.ts";
+import { RESETTABLE_EXPORT } from "./reset.ts";
 
 /** A module ready to instantiate. */
 export interface CompiledPlugin {
@@ -30,6 +31,8 @@ export interface CompiledPlugin {
   workerBytes: Uint8Array | null;
   /** The module has the pinned WASI clock and random in front of WASI's (entropy.ts). */
   pinsEntropy: boolean;
+  /** The instrumenter exposed the module's whole mutable state: an instance can be reset (state.ts). */
+  resettable: boolean;
 }
 
 /** What changes the compiled result, and where instrumented modules may be cached. */
@@ -129,5 +132,6 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
     bytes: rewritten.bytes,
     workerBytes: rewritten.workerBytes,
     pinsEntropy: described.some((e) => e.kind === "global" && e.name === ENTROPY_GLOBALS.pinned),
+    resettable: described.some((e) => e.kind === "global" && e.name === RESETTABLE_EXPORT),
   };
 }

@@ -24,6 +24,11 @@ export interface Instance {
   /** Calls run so far (for recycling). */
   readonly calls: number;
   run(exportName: string, input: Uint8Array, state: CallState): Promise<RunOutcome>;
+  /**
+   * Puts the instance back to its state right after instantiation (memory,
+   * globals, Extism vars); false when it cannot, and then it must be retired.
+   */
+  reset(): boolean;
   close(): Promise<void>;
 }
 

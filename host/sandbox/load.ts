@@ -146,6 +146,13 @@ class Sandboxed implements SandboxedPlugin {
     return this.pools.main ? "main" : "worker";
   }
 
+  get instances(): number {
+    return this.#retiredMain + (this.pools.main?.created ?? 0) + (this.pools.workers?.created ?? 0);
+  }
+
+  /** Instances the main pool made before the plugin moved to workers. */
+  #retiredMain = 0;
+
   async call(
     exportName: string,
     input: Uint8Array,
@@ -286,7 +293,10 @@ class Sandboxed implements SandboxedPlugin {
     const workers = this.pools.workers ?? (this.pools.workers = this.pools.workerPool());
     const main = this.pools.main;
     this.pools.main = null;
-    if (main) void main.close();
+    if (main) {
+      this.#retiredMain += main.created;
+      void main.close();
+    }
     return workers;
   }
 

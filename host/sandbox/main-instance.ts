@@ -23,6 +23,7 @@ import {
   type RunOutcome,
 } from "./instance.ts";
 import { PAGE_BYTES } from "./limits.ts";
+import { Snapshot } from "./reset.ts";
 import { Preempted } from "./slice.ts";
 import type { SandboxLogger } from "./types.ts";
 
@@ -41,6 +42,9 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
     throw error;
   };
   const holder = new LogHolder(config.logger);
+  // WASI keeps state outside the module (its host object): such instances are never reset.
+  const resettable = config.compiled.resettable && !config.wasi;
+  const vars = new KernelVars(config.logger);
   let plugin: Plugin;
   const linear: LinearMemory = { memory: undefined };
   try {
@@ -68,6 +72,8 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
             }
             return handle === 0n ? memoryAbort(holder.refusal ?? `a block of ${n} bytes`) : handle;
           },
+          // Extism keeps vars across calls: a resettable instance tracks them to clear them.
+          ...(resettable ? vars.functions() : {}),
           // A refused http_request reported by the host, not by a log line a plugin can write.
           ...(config.allowedHosts.length === 0 ? kernelHttpDenied(config.logger) : {}),
         },
@@ -98,7 +104,62 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
       rng: instance.exports[ENTROPY_GLOBALS.rng] as WebAssembly.Global,
     }
     : null;
-  return new MainInstance(plugin, fuel, memory, config.memoryPages, holder, entropy);
+  const reset = resettable ? { snapshot: Snapshot.take(instance.exports), vars } : null;
+  return new MainInstance(plugin, fuel, memory, config.memoryPages, holder, entropy, reset);
+}
+
+/** What of Extism's call context `var_set` needs (its public methods). */
+interface KernelContext {
+  read(addr: bigint): { string(): string; bytes(): Uint8Array } | null;
+  setVariable(name: string, value: Uint8Array): void;
+  deleteVariable(name: string): void;
+  setError(error: Error | null): void;
+}
+
+/**
+ * Extism's `var_set`, as Extism does it, plus the names set, so a reset can
+ * delete them: Extism's vars live in its call context, outside the module.
+ */
+class KernelVars {
+  readonly #names = new Set<string>();
+  #context: KernelContext | null = null;
+  constructor(private readonly logger: SandboxLogger | undefined) {}
+
+  functions(): Record<string, (ctx: KernelContext, key: bigint, value: bigint) => void> {
+    return {
+      var_set: (ctx, addr, valueAddr) => {
+        this.#context = ctx;
+        const key = ctx.read(addr)?.string();
+        if (key === undefined) {
+          this.logger?.error(`attempted to set variable using invalid key address`);
+          return;
+        }
+        if (valueAddr === 0n) {
+          ctx.deleteVariable(key);
+          return;
+        }
+        const value = ctx.read(valueAddr);
+        if (value === null) {
+          this.logger?.error(`attempted to set variable to invalid address (key="${key}")`);
+          return;
+        }
+        this.#names.add(key);
+        try {
+          ctx.setVariable(key, value.bytes().slice());
+        } catch (error) {
+          const failure = error instanceof Error ? error : new Error(String(error));
+          this.logger?.error(failure.message);
+          ctx.setError(failure);
+        }
+      },
+    };
+  }
+
+  /** Deletes every var set since the last clear. */
+  clear(): void {
+    for (const name of this.#names) this.#context?.deleteVariable(name);
+    this.#names.clear();
+  }
 }
 
 /**
@@ -162,7 +223,21 @@ class MainInstance implements Instance {
     private readonly logs: LogHolder,
     /** The pinned WASI entropy's globals, when the module has them (entropy.ts). */
     private readonly entropy: Record<keyof typeof ENTROPY_GLOBALS, WebAssembly.Global> | null,
+    /** The state right after instantiation, when the instance can be put back to it. */
+    private readonly resetTo: { snapshot: Snapshot; vars: KernelVars } | null,
   ) {}
+
+  /** No call ran since instantiation or the last reset. */
+  #pristine = true;
+
+  reset(): boolean {
+    if (this.#pristine) return true;
+    if (!this.resetTo) return false;
+    this.resetTo.vars.clear();
+    if (!this.resetTo.snapshot.restore()) return false;
+    this.#pristine = true;
+    return true;
+  }
 
   private pages(): number {
     return this.memory ? this.memory.buffer.byteLength / PAGE_BYTES : 0;
@@ -170,6 +245,7 @@ class MainInstance implements Instance {
 
   async run(exportName: string, input: Uint8Array, state: CallState): Promise<RunOutcome> {
     this.calls++;
+    this.#pristine = false;
     const budget = state.limits.fuel;
     // Within a slice the instance gets the slice's fuel; running out of it is not running out of budget.
     const given = state.sliceFuel !== null && state.sliceFuel < budget ? state.sliceFuel : budget;

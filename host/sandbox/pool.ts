@@ -2,7 +2,9 @@
  * Per-plugin instance pool: at most `concurrency` calls run at once, at most
  * `queue` wait; past that a call fails fast with `busy`. Instances that
  * failed (trap, fuel, memory, timeout) or served `recycleAfter` calls are
- * closed and replaced by fresh ones from the cached module.
+ * closed and replaced by fresh ones from the cached module. A call that must
+ * see no earlier call's state gets an idle instance reset to its state right
+ * after instantiation, or a new one when none can be.
  * @module
  */
 import { SandboxAbort } from "./classify.ts";
@@ -21,19 +23,25 @@ export class InstancePool {
   private active = 0;
   private readonly waiters: Array<() => void> = [];
   private closed = false;
+  /** Instances made so far (the first one included). */
+  created = 0;
 
   constructor(
     private readonly create: () => Promise<Instance>,
     private readonly options: PoolOptions,
     first?: Instance,
   ) {
-    if (first) this.idle.push(first);
+    if (first) {
+      this.idle.push(first);
+      this.created++;
+    }
   }
 
   /**
    * Runs `fn` with an instance; `fn` says whether the instance may be reused.
-   * `fresh`: on a new instance, retired after the call, so no state of earlier
-   * calls (heap, globals) can change this one (strict determinism, docs/replay.md).
+   * `fresh`: on an instance in its state right after instantiation (reset, or
+   * new), so no state of earlier calls (heap, globals, Extism vars) can change
+   * this one (strict determinism, docs/replay.md).
    */
   async use<T>(
     fn: (instance: Instance) => Promise<{ value: T; healthy: boolean }>,
@@ -43,9 +51,9 @@ export class InstancePool {
     let instance: Instance | undefined;
     try {
       if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
-      instance = (fresh ? undefined : this.idle.pop()) ?? await this.create();
+      instance = (fresh ? this.pristine() : this.idle.pop()) ?? await this.make();
       const { value, healthy } = await fn(instance);
-      if (healthy && !fresh && instance.calls < this.options.recycleAfter && !this.closed) {
+      if (healthy && instance.calls < this.options.recycleAfter && !this.closed) {
         this.idle.push(instance);
       } else {
         retire(instance);
@@ -57,6 +65,20 @@ export class InstancePool {
     } finally {
       this.releaseSlot();
     }
+  }
+
+  /** An idle instance reset to its first state; those that cannot be are retired. */
+  private pristine(): Instance | undefined {
+    for (let instance = this.idle.pop(); instance; instance = this.idle.pop()) {
+      if (instance.reset()) return instance;
+      retire(instance);
+    }
+    return undefined;
+  }
+
+  private make(): Promise<Instance> {
+    this.created++;
+    return this.create();
   }
 
   /** Calls running plus calls waiting. */

@@ -138,6 +138,8 @@ export interface SandboxedPlugin {
   readonly limits: Limits;
   /** Where calls run now: a main-mode plugin becomes "worker" once a call outgrew its slice. */
   readonly mode: "main" | "worker";
+  /** Instances made so far, on either thread (strict runs reuse reset ones: docs/replay.md). */
+  readonly instances: number;
   /** Calls an export; resolves with a result, never rejects for plugin behaviour. */
   call(
     exportName: string,

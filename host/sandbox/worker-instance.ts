@@ -97,6 +97,11 @@ class WorkerInstance implements Instance {
     this.abort?.(error);
   }
 
+  /** A worker's module state is out of reach: only an instance that never ran is pristine. */
+  reset(): boolean {
+    return this.calls === 0;
+  }
+
   async run(exportName: string, input: Uint8Array, state: CallState): Promise<RunOutcome> {
     const plugin = this.plugin;
     if (!plugin) throw new SandboxAbort("host_error", "The worker instance is closed");

@@ -5,10 +5,11 @@
  * another host makes it fail with `conflict` instead of being lost.
  * @module
  */
-import { and, desc, eq, max } from "drizzle-orm";
+import { and, desc, eq, max, sql } from "drizzle-orm";
 import { HostError } from "../errors.ts";
 import { storageError } from "./client.ts";
 import type { StoreDb } from "./ops.ts";
+import { WalIndex } from "./wal-index.ts";
 import { pluginConfig } from "./schema/index.ts";
 
 /** The values of one plugin in one scope at one version. */
@@ -38,21 +39,56 @@ export interface ConfigChange {
 export class ConfigRepository {
   readonly #db: StoreDb;
 
+  /** Built once: every run reads it (plugin-configs.ts), and building the query cost more than running it. */
+  readonly #latestSeq;
+
   /** Used by openStore; callers get the instance as `store.config`. */
   constructor(db: StoreDb) {
     this.#db = db;
+    this.#latestSeq = db.select({ seq: max(pluginConfig.seq) }).from(pluginConfig).where(
+      eq(pluginConfig.pluginId, sql.placeholder("pluginId")),
+    ).prepare();
   }
 
-  /** The newest change's sequence number for a plugin (0: never configured); one indexed read. */
+  /** The database's WAL index (null: no local file, e.g. in memory); found on first use. */
+  #wal: Promise<WalIndex | null> | undefined;
+  /** Seqs read while the files had stamp `#stamp`: still true while the stamp holds. */
+  readonly #seqs = new Map<string, number>();
+  #stamp: string | null = null;
+
+  /**
+   * The newest change's sequence number for a plugin (0: never configured).
+   * Every run asks: one indexed read, skipped while the WAL index shows no
+   * commit since the last read (wal-index.ts), so a change made by any host
+   * sharing the database is seen at the next call all the same.
+   */
   async latestSeq(pluginId: string): Promise<number> {
-    const rows = await this.#run(
-      "read plugin config",
-      () =>
-        this.#db.select({ seq: max(pluginConfig.seq) }).from(pluginConfig).where(
-          eq(pluginConfig.pluginId, pluginId),
-        ),
-    );
-    return rows[0]?.seq ?? 0;
+    const wal = await (this.#wal ??= this.#walIndex());
+    const stamp = wal?.stamp() ?? null;
+    if (stamp !== null && stamp === this.#stamp) {
+      const seq = this.#seqs.get(pluginId);
+      if (seq !== undefined) return seq;
+    }
+    const rows = await this.#run("read plugin config", () => this.#latestSeq.all({ pluginId }));
+    const seq = rows[0]?.seq ?? 0;
+    // Taken before the read: a commit after the stamp shows in the next one.
+    if (stamp !== this.#stamp) {
+      this.#seqs.clear();
+      this.#stamp = stamp;
+    }
+    if (stamp !== null) this.#seqs.set(pluginId, seq);
+    return seq;
+  }
+
+  /** The main database's WAL index, when it is a file on this machine. */
+  async #walIndex(): Promise<WalIndex | null> {
+    try {
+      const rows = await this.#db.all<{ name: string; file: string }>(sql`PRAGMA database_list`);
+      const file = rows.find((r) => r.name === "main")?.file;
+      return file ? new WalIndex(file) : null;
+    } catch {
+      return null;
+    }
   }
 
   /** The newest version in a scope, or null when it was never set. */
@@ -117,6 +153,9 @@ export class ConfigRepository {
         );
       }
       throw storageError("Cannot write plugin config", error);
+    } finally {
+      this.#seqs.clear();
+      this.#stamp = null;
     }
     return toVersion(inserted[0]!);
   }

@@ -10,6 +10,7 @@ import { capMemories, rebuild, restoreCustomSections } from "./memory.ts";
 import { FUEL_EXPORT, meterModule } from "./meter.ts";
 import { scanModule } from "./scan.ts";
 import { pinWasiEntropy } from "./wasi-entropy.ts";
+import { exposeState } from "./state.ts";
 import { addFuelAccessorTo } from "../fuel-accessor.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./types.ts";
 
@@ -130,6 +131,8 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
     // Before metering: the pinned WASI functions are charged like the plugin's own code.
     pinWasiEntropy(m);
     meterModule(m, options.startFuel ?? DEFAULT_START_FUEL);
+    // After metering, so the meter's own globals are part of the state too.
+    exposeState(m, scan.memories.length);
     // A target_features section is written back from the features: keep it as it was.
     if (hasTargetFeatures) m.setFeatures(declared);
     result.bytes = restoreCustomSections(stripped, emit(m));

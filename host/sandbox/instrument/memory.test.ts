@@ -163,14 +163,17 @@ describe("what is preserved", () => {
     }
   });
 
-  it("keeps imports and exports, adding only plughost_fuel", () => {
+  it("keeps imports and exports, adding only plughost_fuel and the state exports", () => {
     const out = instrument(withSections, { memoryMaxPages: 4 });
     const original = new WebAssembly.Module(withSections as BufferSource);
     const rewritten = new WebAssembly.Module(out.bytes as BufferSource);
     expect(WebAssembly.Module.imports(rewritten)).toEqual(WebAssembly.Module.imports(original));
+    // The meter's own counter is a mutable global: exported so a reset can restore it (state.ts).
     expect(WebAssembly.Module.exports(rewritten)).toEqual([
       ...WebAssembly.Module.exports(original),
       { name: "plughost_fuel", kind: "global" },
+      { name: "plughost_state_0", kind: "global" },
+      { name: "plughost_resettable", kind: "global" },
     ]);
     const logged: number[] = [];
     const instance = instantiate(out.bytes, { env: { log: (n: number) => logged.push(n) } });

@@ -1,0 +1,84 @@
+/**
+ * Strict runs reuse an instance reset to its state right after instantiation
+ * (host/sandbox/reset.ts, docs/replay.md "Fresh instances"): such a run sees no
+ * state an earlier call left (a global the module does not export, its memory,
+ * an Extism var), while no new instance is made for it; an instance whose
+ * memory grew cannot be reset and is replaced. Best-effort runs keep state.
+ * @module
+ */
+import { afterAll, describe, expect, it } from "vitest";
+import { loadPlugin, type SandboxedPlugin } from "../../host/sandbox/mod.ts";
+import { fixture } from "./fixtures.ts";
+
+const open: SandboxedPlugin[] = [];
+afterAll(async () => {
+  await Promise.all(open.map((p) => p.close()));
+});
+
+async function stateful(): Promise<SandboxedPlugin> {
+  const plugin = await loadPlugin(fixture("stateful"));
+  open.push(plugin);
+  expect(plugin.mode).toBe("main");
+  return plugin;
+}
+
+/** [global count, memory count, var was set] after one call of `name`. */
+async function bump(
+  plugin: SandboxedPlugin,
+  determinism: "strict" | "best-effort",
+  name = "bump",
+): Promise<number[]> {
+  const result = await plugin.call(name, new Uint8Array(), { determinism });
+  if (!result.ok) throw new Error(`${name} failed: ${result.error.message}`);
+  return [...result.output];
+}
+
+describe("strict runs on a reset instance", () => {
+  it("best-effort calls see the state earlier calls left", async () => {
+    const plugin = await stateful();
+    expect(await bump(plugin, "best-effort")).toEqual([1, 1, 0]);
+    expect(await bump(plugin, "best-effort")).toEqual([2, 2, 1]);
+    expect(plugin.instances).toBe(1);
+  });
+
+  it("a strict call sees none of it, and reuses the one instance", async () => {
+    const plugin = await stateful();
+    await bump(plugin, "best-effort");
+    await bump(plugin, "best-effort");
+    for (let i = 0; i < 5; i++) expect(await bump(plugin, "strict")).toEqual([1, 1, 0]);
+    // The same fuel as on a new instance, call after call.
+    const fuel = async (p: SandboxedPlugin) => {
+      const result = await p.call("bump", new Uint8Array(), { determinism: "strict" });
+      return result.usage.fuel;
+    };
+    const onNew = await fuel(await stateful());
+    expect(onNew).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) expect(await fuel(plugin)).toBe(onNew);
+    // Nor does a best-effort call after strict ones see more than one strict call's state.
+    expect(await bump(plugin, "best-effort")).toEqual([2, 2, 1]);
+    expect(plugin.instances).toBe(1);
+  });
+
+  it("an instance whose memory grew is replaced, not reset", async () => {
+    const plugin = await stateful();
+    expect(await bump(plugin, "strict", "grow")).toEqual([1, 1, 0]);
+    expect(await bump(plugin, "strict")).toEqual([1, 1, 0]);
+    expect(plugin.instances).toBe(2);
+    expect(await bump(plugin, "strict")).toEqual([1, 1, 0]);
+    expect(plugin.instances).toBe(2);
+  });
+
+  it("a module whose state a reset cannot reach (a data.drop in a call) gets a new instance per strict call", async () => {
+    const plugin = await loadPlugin(fixture("stateful-drop"));
+    open.push(plugin);
+    const strict = async () => {
+      const result = await plugin.call("bump", new Uint8Array(), { determinism: "strict" });
+      if (!result.ok) throw new Error(result.error.message);
+      return [...result.output];
+    };
+    expect(await strict()).toEqual([1]);
+    expect(await strict()).toEqual([1]);
+    expect(await strict()).toEqual([1]);
+    expect(plugin.instances).toBe(3);
+  });
+});

@@ -1,0 +1,83 @@
+/**
+ * The config version every run reads (store.config.latestSeq) is answered
+ * without a query while the WAL index shows no commit since the last read
+ * (host/store/wal-index.ts): a change by another connection, as a second host
+ * over the same database makes, must still show at the next read.
+ * @module
+ */
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { openStore, type Store } from "../../host/store/mod.ts";
+import { WalIndex } from "../../host/store/wal-index.ts";
+import { tempStore } from "../helpers/store.ts";
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** Two stores over one database file, as two hosts sharing it. */
+async function twoHosts(): Promise<{ a: Store; b: Store; file: string }> {
+  const temp = await tempStore();
+  cleanups.push(temp.cleanup);
+  const b = await openStore({ url: temp.url });
+  cleanups.push(() => b.close());
+  return { a: temp.store, b, file: join(temp.dir, "host.db") };
+}
+
+function change(store: Store, after: number) {
+  return store.config.append({
+    pluginId: "acme.p",
+    env: "",
+    values: { n: after + 1 },
+    changedBy: "cli",
+    after,
+  });
+}
+
+describe("the config version without a query per run", () => {
+  it("every commit by another connection changes the WAL index header; nothing else does", async () => {
+    const { a, b, file } = await twoHosts();
+    await change(b, 0);
+    const wal = new WalIndex(file);
+    let before = wal.stamp();
+    expect(before).not.toBeNull();
+    // Reads change nothing.
+    await a.config.history("acme.p");
+    expect(wal.stamp()).toBe(before);
+    for (let i = 1; i < 4; i++) {
+      await change(b, i);
+      const after = wal.stamp();
+      expect(after).not.toBeNull();
+      expect(after).not.toBe(before);
+      before = after;
+    }
+  });
+
+  it("no WAL index: no stamp", () => {
+    expect(new WalIndex("/nonexistent/host.db").stamp()).toBeNull();
+  });
+
+  it("a second host's change shows at the next read, also when the last read was answered from the stamp", async () => {
+    const { a, b } = await twoHosts();
+    await change(b, 0);
+    const first = await a.config.latestSeq("acme.p");
+    expect(first).toBeGreaterThan(0);
+    // Answered from the stamp: the same seq.
+    expect(await a.config.latestSeq("acme.p")).toBe(first);
+    await change(b, 1);
+    const second = await a.config.latestSeq("acme.p");
+    expect(second).toBeGreaterThan(first);
+    expect(await a.config.latestSeq("acme.p")).toBe(second);
+    await change(b, 2);
+    expect(await a.config.latestSeq("acme.p")).toBeGreaterThan(second);
+  });
+
+  it("this host's own change shows at once", async () => {
+    const { a } = await twoHosts();
+    expect(await a.config.latestSeq("acme.p")).toBe(0);
+    expect(await a.config.latestSeq("acme.p")).toBe(0);
+    await change(a, 0);
+    expect(await a.config.latestSeq("acme.p")).toBeGreaterThan(0);
+  });
+});
