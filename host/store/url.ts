@@ -5,6 +5,7 @@
  * @module
  */
 import { isAbsolute, resolve } from "node:path";
+import process from "node:process";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { resolvePaths } from "../config/paths.ts";
 import { HostError } from "../errors.ts";
@@ -54,7 +55,11 @@ export function normalizeDbUrl(url: string, cwd: string): string {
 }
 
 /** The file path of a `file:` URL, or undefined for a server or in-memory database. */
-export function dbFilePath(url: string): string | undefined {
-  if (!url.startsWith("file:") || url === "file::memory:") return undefined;
-  return fileURLToPath(url);
+export function dbFilePath(url: string, cwd: string = process.cwd()): string | undefined {
+  if (!url.startsWith("file:") || isMemoryUrl(url)) return undefined;
+  const rest = url.slice("file:".length).split("?")[0]!;
+  if (rest.startsWith("//")) return fileURLToPath(url);
+  // libSQL opens `file:./x.db` and `file:x.db` relative to the working directory, where
+  // the URL parser would make them `/x.db`: every connection must open the same file.
+  return resolve(cwd, decodeURIComponent(rest));
 }
