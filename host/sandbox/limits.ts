@@ -69,16 +69,30 @@ export function applyPolicy(
   policy: Readonly<Limits> = defaultPolicy,
   base: Readonly<Limits> = defaultLimits,
 ): Limits {
-  const r = partialLimitsSchema.parse(stripUndefined(requested ?? {}));
+  // Every call passes here twice (core, then sandbox): what this function made is valid already.
+  const r: Partial<Limits> = requested === undefined
+    ? {}
+    : validated.has(requested)
+    ? requested
+    : partialLimitsSchema.parse(stripUndefined(requested));
   const min = <T extends number | bigint>(a: T, b: T): T => (a < b ? a : b);
-  return {
+  const limits: Limits = {
     fuel: min(r.fuel ?? base.fuel, policy.fuel),
     memoryPages: min(r.memoryPages ?? base.memoryPages, policy.memoryPages),
     timeoutMs: min(r.timeoutMs ?? base.timeoutMs, policy.timeoutMs),
     maxOutputBytes: min(r.maxOutputBytes ?? base.maxOutputBytes, policy.maxOutputBytes),
     maxInputBytes: min(r.maxInputBytes ?? base.maxInputBytes, policy.maxInputBytes),
   };
+  validated.add(limits);
+  return limits;
 }
+
+/**
+ * Limits objects applyPolicy returned: built from parsed values, so not parsed
+ * again (a zod parse was ~20 us of each call). Values written into one later
+ * are the caller's to check.
+ */
+const validated = new WeakSet<object>();
 
 function stripUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<
