@@ -27,8 +27,11 @@ export interface Instance {
   /**
    * Puts the instance back to its state right after instantiation (memory,
    * globals, Extism vars); false when it cannot, and then it must be retired.
+   * A worker instance answers asynchronously (worker-restore.ts).
    */
-  reset(): boolean;
+  reset(): boolean | Promise<boolean>;
+  /** Its state right after instantiation as `plughost_restore`'s input, when it can be reset. */
+  restoreImage?(): Uint8Array | null;
   close(): Promise<void>;
 }
 

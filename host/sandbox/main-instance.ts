@@ -239,6 +239,10 @@ class MainInstance implements Instance {
     return true;
   }
 
+  restoreImage(): Uint8Array | null {
+    return this.resetTo ? this.resetTo.snapshot.image() : null;
+  }
+
   private pages(): number {
     return this.memory ? this.memory.buffer.byteLength / PAGE_BYTES : 0;
   }

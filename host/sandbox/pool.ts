@@ -51,7 +51,7 @@ export class InstancePool {
     let instance: Instance | undefined;
     try {
       if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
-      instance = (fresh ? this.pristine() : this.idle.pop()) ?? await this.make();
+      instance = (fresh ? await this.pristine() : this.idle.pop()) ?? await this.make();
       const { value, healthy } = await fn(instance);
       if (healthy && instance.calls < this.options.recycleAfter && !this.closed) {
         this.idle.push(instance);
@@ -68,9 +68,10 @@ export class InstancePool {
   }
 
   /** An idle instance reset to its first state; those that cannot be are retired. */
-  private pristine(): Instance | undefined {
+  private async pristine(): Promise<Instance | undefined> {
     for (let instance = this.idle.pop(); instance; instance = this.idle.pop()) {
-      if (instance.reset()) return instance;
+      const reset = instance.reset();
+      if (reset === true || (reset !== false && await reset)) return instance;
       retire(instance);
     }
     return undefined;

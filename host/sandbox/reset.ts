@@ -53,6 +53,42 @@ export class Snapshot {
     return new Snapshot(memory, pages, globals);
   }
 
+  /**
+   * This state as the input of a worker instance's `plughost_restore`
+   * (worker-restore.ts): the memory's pages, each global as an integer and
+   * as float64 bits (the module reads the one its type needs; JavaScript
+   * does not tell an i32 from an f64), then the non-zero words in runs.
+   */
+  image(): Uint8Array {
+    const runs: [number, Uint8Array][] = [];
+    this.#pages.forEach((page, i) => {
+      if (page) {
+        for (const [at, bytes] of nonZeroRuns(page)) runs.push([i * PAGE_BYTES + at, bytes]);
+      }
+    });
+    const head = 8 + 16 * this.#globals.length;
+    const size = runs.reduce((sum, [, bytes]) => sum + 8 + bytes.byteLength, head);
+    const image = new Uint8Array(size);
+    const view = new DataView(image.buffer);
+    view.setBigUint64(0, BigInt(this.#pages.length), true);
+    this.#globals.forEach(([, value], i) => {
+      const at = 8 + 16 * i;
+      if (typeof value === "bigint") view.setBigInt64(at, value, true);
+      else if (typeof value === "number") {
+        if (Number.isInteger(value)) view.setBigInt64(at, BigInt(value), true);
+        view.setFloat64(at + 8, value, true);
+      }
+    });
+    let at = head;
+    for (const [offset, bytes] of runs) {
+      view.setUint32(at, offset, true);
+      view.setUint32(at + 4, bytes.byteLength, true);
+      image.set(bytes, at + 8);
+      at += 8 + bytes.byteLength;
+    }
+    return image;
+  }
+
   /** Puts the instance back to this state; false when it cannot (its memory grew). */
   restore(): boolean {
     if (this.memory) {
@@ -76,6 +112,28 @@ export class Snapshot {
     for (const [global, value] of this.#globals) global.value = value;
     return true;
   }
+}
+
+/** Zero words a run may bridge: shorter gaps cost less as data than as a new run's header and loop. */
+const BRIDGE_WORDS = 8;
+
+/** The non-zero words of one page as [byte offset in the page, bytes] runs. */
+function nonZeroRuns(page: Uint8Array): [number, Uint8Array][] {
+  const words = new BigUint64Array(page.buffer, page.byteOffset, page.byteLength / 8);
+  const runs: [number, Uint8Array][] = [];
+  let start = -1;
+  let lastNonZero = -1;
+  for (let i = 0; i <= words.length; i++) {
+    const nonZero = i < words.length && words[i] !== 0n;
+    if (nonZero) {
+      if (start < 0) start = i;
+      lastNonZero = i;
+    } else if (start >= 0 && (i === words.length || i - lastNonZero > BRIDGE_WORDS)) {
+      runs.push([start * 8, page.subarray(start * 8, (lastNonZero + 1) * 8)]);
+      start = -1;
+    }
+  }
+  return runs;
 }
 
 function allZero(words: Int32Array): boolean {

@@ -28,6 +28,7 @@ import {
   type RunOutcome,
 } from "./instance.ts";
 import { createMainInstance, startFailure } from "./main-instance.ts";
+import { RESTORE_EXPORT } from "./worker-restore.ts";
 import { workerArgs } from "../adapter/worker-args.ts";
 import { lowerPluginThreads, recordHostThreads } from "../adapter/thread-priority.ts";
 
@@ -41,8 +42,14 @@ export async function createWorkerInstance(
   config: InstanceConfig,
   module: WebAssembly.Module,
 ): Promise<Instance> {
-  await (await createMainInstance(config)).close();
-  const instance = new WorkerInstance(config.memoryPages, config.compiled.pinsEntropy);
+  const first = await createMainInstance(config);
+  // The state a strict call starts from, when the worker variant can be put back to it.
+  const image =
+    !config.wasi && WebAssembly.Module.exports(module).some((e) => e.name === RESTORE_EXPORT)
+      ? first.restoreImage?.() ?? null
+      : null;
+  await first.close();
+  const instance = new WorkerInstance(config.memoryPages, config.compiled.pinsEntropy, image);
   const nodeWorkerArgs = workerArgs();
   recordHostThreads();
   try {
@@ -85,6 +92,8 @@ class WorkerInstance implements Instance {
     private readonly memoryCap: number,
     /** The module has the pinned WASI entropy globals (entropy.ts), set with the fuel. */
     private readonly pinsEntropy: boolean,
+    /** `plughost_restore`'s input: the instance's state right after instantiation (worker-restore.ts). */
+    private readonly image: Uint8Array | null,
   ) {}
 
   /** Extism logged that its blocks passed the cap: flag the call and stop the worker. */
@@ -97,15 +106,46 @@ class WorkerInstance implements Instance {
     this.abort?.(error);
   }
 
-  /** A worker's module state is out of reach: only an instance that never ran is pristine. */
-  reset(): boolean {
-    return this.calls === 0;
+  /** No call ran since instantiation or the last reset. */
+  #pristine = true;
+
+  /**
+   * Puts the worker's instance back through `plughost_restore` (its memory
+   * and globals; its Extism blocks are dropped after every call anyway).
+   * Without the export (a module with `var_set`, WASI, or state out of
+   * reach) only an instance that never ran is pristine.
+   */
+  reset(): boolean | Promise<boolean> {
+    if (this.#pristine) return true;
+    const plugin = this.plugin;
+    if (!this.image || !plugin) return false;
+    return this.#restore(plugin, this.image);
+  }
+
+  async #restore(plugin: Plugin, image: Uint8Array): Promise<boolean> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const restored = await Promise.race([
+        plugin.call(RESTORE_EXPORT, image).then(() => true),
+        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), REPORT_WAIT_MS))),
+      ]);
+      // The image's input block goes too, as after a call.
+      if (!restored || !await resetBlocks(plugin)) return false;
+      this.#pristine = true;
+      return true;
+    } catch {
+      // A memory that grew traps (it cannot shrink back): the instance is retired.
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async run(exportName: string, input: Uint8Array, state: CallState): Promise<RunOutcome> {
     const plugin = this.plugin;
     if (!plugin) throw new SandboxAbort("host_error", "The worker instance is closed");
     this.calls++;
+    this.#pristine = false;
     const budget = state.limits.fuel;
     const entropy = this.pinsEntropy
       ? entropyFor(state.call.determinism, state.call.seed)

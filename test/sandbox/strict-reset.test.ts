@@ -82,3 +82,43 @@ describe("strict runs on a reset instance", () => {
     expect(plugin.instances).toBe(3);
   });
 });
+
+describe("strict runs on a reset worker instance", () => {
+  async function numeric(): Promise<SandboxedPlugin> {
+    const plugin = await loadPlugin(fixture("stateful-numeric"), { mode: "worker" });
+    open.push(plugin);
+    expect(plugin.mode).toBe("worker");
+    return plugin;
+  }
+
+  it("puts memory, data and globals of each type back through plughost_restore, in the same worker", async () => {
+    const plugin = await numeric();
+    const fresh = [1, 1, 6, 1, 3, 5];
+    expect(await bump(plugin, "best-effort")).toEqual(fresh);
+    expect(await bump(plugin, "best-effort")).toEqual([2, 2, 7, 2, 5, 9]);
+    for (let i = 0; i < 3; i++) expect(await bump(plugin, "strict")).toEqual(fresh);
+    expect(plugin.instances).toBe(1);
+    // The same fuel as on a new worker.
+    const fuel = async (p: SandboxedPlugin) =>
+      (await p.call("bump", new Uint8Array(), { determinism: "strict" })).usage.fuel;
+    const onNew = await fuel(await numeric());
+    expect(onNew).toBeGreaterThan(0);
+    for (let i = 0; i < 3; i++) expect(await fuel(plugin)).toBe(onNew);
+    expect(plugin.instances).toBe(1);
+  });
+
+  it("a worker whose memory grew is replaced", async () => {
+    const plugin = await numeric();
+    expect(await bump(plugin, "strict", "grow")).toEqual([1, 1, 6, 1, 3, 5]);
+    expect(await bump(plugin, "strict")).toEqual([1, 1, 6, 1, 3, 5]);
+    expect(plugin.instances).toBe(2);
+  });
+
+  it("a module with Extism vars (kept in the worker) gets a new worker per strict call", async () => {
+    const plugin = await loadPlugin(fixture("stateful"), { mode: "worker" });
+    open.push(plugin);
+    expect(await bump(plugin, "strict")).toEqual([1, 1, 0]);
+    expect(await bump(plugin, "strict")).toEqual([1, 1, 0]);
+    expect(plugin.instances).toBe(2);
+  });
+});

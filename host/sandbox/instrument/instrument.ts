@@ -12,6 +12,7 @@ import { scanModule } from "./scan.ts";
 import { pinWasiEntropy } from "./wasi-entropy.ts";
 import { exposeState } from "./state.ts";
 import { addFuelAccessorTo } from "../fuel-accessor.ts";
+import { addRestoreTo } from "../worker-restore.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./types.ts";
 
 /** Default initial fuel: bounds a start function to well under a second. */
@@ -138,6 +139,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
     result.bytes = restoreCustomSections(stripped, emit(m));
     // The worker variant from the same parse: the fuel accessor and worker-side bulk copies.
     addFuelAccessorTo(binaryen, m, FUEL_EXPORT);
+    addRestoreTo(binaryen, m);
     result.workerBytes = restoreCustomSections(stripped, emit(m));
   } finally {
     m.dispose();
