@@ -4,21 +4,11 @@
  * same record as when the finish lands in a later batch.
  * @module
  */
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openStore, type Store } from "../../host/store/mod.ts";
+import { describe, expect, it } from "vitest";
 import { opsStatements, type RunEnd, type RunRow, type WriteOp } from "../../host/store/ops.ts";
-import { tempDb } from "./helpers.ts";
+import { storePerTest } from "./helpers.ts";
 
-let db: ReturnType<typeof tempDb>;
-let store: Store;
-beforeEach(async () => {
-  db = tempDb();
-  store = await openStore({ url: db.url });
-});
-afterEach(async () => {
-  await store.close();
-  db.cleanup();
-});
+const t = storePerTest();
 
 const start = (id: string) => ({
   id,
@@ -46,6 +36,7 @@ describe("runs started and finished in one batch", () => {
   });
 
   it("record the same as a finish in a later batch, duration from the clock when none is given", async () => {
+    const store = t.store;
     // Same batch: neither call is awaited before the other is queued.
     const a = store.runs.start(start("01MERGEA000000000000000000"));
     const b = store.runs.finish("01MERGEA000000000000000000", {
