@@ -166,6 +166,15 @@ describe("fuel metering", () => {
     expect(() => instrument(clash, { memoryMaxPages: 1 })).toThrow(/plughost_fuel/);
   });
 
+  it("refuses any export under the reserved plughost_ prefix, metered or not", () => {
+    // A module's own plughost_resettable would have marked it resettable with hidden state left out.
+    for (const name of ["plughost_resettable", "plughost_restore", "plughost_state_0"]) {
+      const clash = wat(`(module (global (export "${name}") i32 (i32.const 1)))`);
+      expect(() => instrument(clash, { memoryMaxPages: 1 })).toThrow(new RegExp(name));
+      expect(() => instrument(clash, { memoryMaxPages: 1, meter: false })).toThrow(HostError);
+    }
+  });
+
   it("rejects bad options with a usage error", () => {
     expect(() => instrument(kernels, { memoryMaxPages: 0 })).toThrow(/memoryMaxPages/);
     expect(() => instrument(kernels, { memoryMaxPages: 1, startFuel: -1n })).toThrow(/startFuel/);

@@ -69,6 +69,9 @@ function emit(m: binaryen.Module): Uint8Array {
   }
 }
 
+/** Exports the sandbox adds (and reads back) all start with this; a module may not have its own. */
+export const RESERVED_EXPORT_PREFIX = "plughost_";
+
 /**
  * Rewrites a module before instantiation: caps every memory at
  * `memoryMaxPages`, and (unless `meter: false`) injects fuel metering with an
@@ -106,13 +109,17 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
     memoryMaxPages: first === undefined ? cap : Math.min(first.maximum ?? cap, cap),
     originalMemory: first === undefined ? null : { initial: first.initial, maximum: first.maximum },
   };
-  if (options.meter === false) return result;
-  if (scan.exports.includes(FUEL_EXPORT)) {
+  // The host adds exports under this prefix and trusts what it finds there (the fuel, the
+  // state a reset puts back, the worker's accessors): a module's own would fool it.
+  const reserved = scan.exports.find((name) => name.startsWith(RESERVED_EXPORT_PREFIX));
+  if (reserved !== undefined) {
     throw new HostError(
       "load_error",
-      `The module already exports "plughost_fuel", a name the sandbox reserves; rename that export`,
+      `The module already exports "${reserved}": names starting with "${RESERVED_EXPORT_PREFIX}" ` +
+        `are reserved for the sandbox; rename that export`,
     );
   }
+  if (options.meter === false) return result;
   const hasTargetFeatures = scan.sections.some((s) =>
     s.id === SectionId.custom && s.name === "target_features"
   );
