@@ -123,12 +123,8 @@ class WorkerInstance implements Instance {
   }
 
   async #restore(plugin: Plugin, image: Uint8Array): Promise<boolean> {
-    let timer: ReturnType<typeof setTimeout> | undefined;
     try {
-      const restored = await Promise.race([
-        plugin.call(RESTORE_EXPORT, image).then(() => true),
-        new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), REPORT_WAIT_MS))),
-      ]);
+      const restored = await answerOr(plugin.call(RESTORE_EXPORT, image).then(() => true), false);
       // The image's input block goes too, as after a call.
       if (!restored || !await resetBlocks(plugin)) return false;
       this.#pristine = true;
@@ -136,8 +132,6 @@ class WorkerInstance implements Instance {
     } catch {
       // A memory that grew traps (it cannot shrink back): the instance is retired.
       return false;
-    } finally {
-      clearTimeout(timer);
     }
   }
 
@@ -252,30 +246,31 @@ async function readReport(
   plugin: Plugin,
 ): Promise<{ fuelLeft: bigint | null; memoryPages: number }> {
   const unknown = { fuelLeft: null, memoryPages: 0 };
-  let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    const out = await Promise.race([
-      plugin.call(FUEL_SWAP_EXPORT),
-      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), REPORT_WAIT_MS))),
-    ]);
+    const out = await answerOr(plugin.call(FUEL_SWAP_EXPORT), null);
     return out === null ? unknown : decodeFuelReport(out.bytes());
   } catch {
     return unknown;
-  } finally {
-    clearTimeout(timer);
   }
 }
 
 /** Drops the instance's Extism blocks on both sides; false if the worker did not answer. */
 async function resetBlocks(plugin: Plugin): Promise<boolean> {
+  try {
+    return await answerOr(plugin.reset(), false);
+  } catch {
+    return false;
+  }
+}
+
+/** What `work` answers, or `late` when the worker has not answered within REPORT_WAIT_MS. */
+async function answerOr<T, L>(work: Promise<T>, late: L): Promise<T | L> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     return await Promise.race([
-      plugin.reset(),
-      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), REPORT_WAIT_MS))),
+      work,
+      new Promise<L>((resolve) => (timer = setTimeout(() => resolve(late), REPORT_WAIT_MS))),
     ]);
-  } catch {
-    return false;
   } finally {
     clearTimeout(timer);
   }

@@ -61,5 +61,14 @@ export function dbFilePath(url: string, cwd: string = process.cwd()): string | u
   if (rest.startsWith("//")) return fileURLToPath(url);
   // libSQL opens `file:./x.db` and `file:x.db` relative to the working directory, where
   // the URL parser would make them `/x.db`: every connection must open the same file.
-  return resolve(cwd, decodeURIComponent(rest));
+  let path: string;
+  try {
+    path = decodeURIComponent(rest);
+  } catch {
+    throw new HostError(
+      "usage",
+      `The database URL '${url}' has an invalid percent escape: write '%' as '%25', or pass a plain path`,
+    );
+  }
+  return resolve(cwd, path);
 }

@@ -20,6 +20,10 @@ describe("dbFilePath", () => {
     expect(dbFilePath(url, "/elsewhere")).toBe(dbFilePath("file:./x.db", "/srv/app"));
   });
 
+  it("refuses an invalid percent escape with a usage error", () => {
+    expect(() => dbFilePath("file:./a%zz.db", "/srv/app")).toThrow(/invalid percent escape/);
+  });
+
   it("has no file for servers and in-memory databases", () => {
     expect(dbFilePath("libsql://db.example.com")).toBeUndefined();
     expect(dbFilePath(":memory:")).toBeUndefined();
