@@ -4,6 +4,8 @@
  * error rate over a sliding window, open it; after a cool-down one probe call
  * is let through (half-open); a probe that succeeds closes it, one that fails
  * opens it again with the cool-down doubled (at most 16 times the first).
+ * The window is counted in a fixed ring of buckets (1/64 of the window each),
+ * so recording a run is O(1) in time and memory however busy the plugin is.
  * @module
  */
 
@@ -44,13 +46,72 @@ export type BreakerChange =
 /** Longest cool-down, as a multiple of the policy's. */
 const MAX_BACKOFF = 16;
 
+/** Buckets the sliding window is divided into; a run leaves it to 1/64 of `windowMs`. */
+const BUCKETS = 64;
+
+/**
+ * Runs and failures per time bucket over the last `BUCKETS` buckets. A list of
+ * every run (as before) cost a filter over the whole window per run: at a few
+ * thousand runs a second that was most of a host call's time, and memory grew
+ * with the window (up to an hour).
+ */
+class WindowCounts {
+  readonly #width: number;
+  readonly #runs = new Uint32Array(BUCKETS);
+  readonly #fails = new Uint32Array(BUCKETS);
+  /** The newest bucket number counted (time / width), -Infinity when empty. */
+  #newest = -Infinity;
+  runs = 0;
+  failures = 0;
+
+  constructor(windowMs: number) {
+    this.#width = windowMs / BUCKETS;
+  }
+
+  add(at: number, failed: boolean): void {
+    const bucket = Math.floor(at / this.#width);
+    if (bucket > this.#newest) this.#advance(bucket);
+    // A clock that stepped back past the window: the run is too old to count.
+    if (bucket <= this.#newest - BUCKETS) return;
+    const slot = ((bucket % BUCKETS) + BUCKETS) % BUCKETS;
+    this.#runs[slot]!++;
+    this.runs++;
+    if (failed) {
+      this.#fails[slot]!++;
+      this.failures++;
+    }
+  }
+
+  clear(): void {
+    this.#runs.fill(0);
+    this.#fails.fill(0);
+    this.#newest = -Infinity;
+    this.runs = this.failures = 0;
+  }
+
+  /** Empties the buckets that fall out of the window when `bucket` becomes the newest. */
+  #advance(bucket: number): void {
+    if (bucket - this.#newest >= BUCKETS) {
+      this.clear();
+    } else {
+      for (let b = this.#newest + 1; b <= bucket; b++) {
+        const slot = ((b % BUCKETS) + BUCKETS) % BUCKETS;
+        this.runs -= this.#runs[slot]!;
+        this.failures -= this.#fails[slot]!;
+        this.#runs[slot] = this.#fails[slot] = 0;
+      }
+    }
+    this.#newest = bucket;
+  }
+}
+
 /** The breaker of one plugin. */
 export class Breaker {
   readonly policy: BreakerPolicy;
   #state: BreakerState = "closed";
   #consecutive = 0;
-  /** End times and outcomes of the runs in the window (true: failed). */
-  #window: { at: number; failed: boolean }[] = [];
+  /** Runs and failures in the sliding window. */
+  readonly #window: WindowCounts;
   #openedAt = 0;
   #coolDownMs: number;
   #trips = 0;
@@ -58,6 +119,7 @@ export class Breaker {
   constructor(policy: BreakerPolicy) {
     this.policy = policy;
     this.#coolDownMs = policy.coolDownMs;
+    this.#window = new WindowCounts(policy.windowMs);
   }
 
   get state(): BreakerState {
@@ -102,18 +164,15 @@ export class Breaker {
     }
     if (this.#state !== "closed") return undefined; // a call admitted before it opened
     this.#consecutive = failed ? this.#consecutive + 1 : 0;
-    this.#window.push({ at: now, failed });
-    const since = now - this.policy.windowMs;
-    while (this.#window.length > 0 && this.#window[0]!.at < since) this.#window.shift();
+    this.#window.add(now, failed);
     if (this.#consecutive >= this.policy.failures) {
       return this.#open(now, `${this.#consecutive} consecutive failed runs`, false);
     }
-    const failures = this.#window.filter((r) => r.failed).length;
-    const rate = failures / this.#window.length;
-    if (this.#window.length >= this.policy.minCalls && rate >= this.policy.errorRate) {
+    const { runs, failures } = this.#window;
+    if (runs >= this.policy.minCalls && failures / runs >= this.policy.errorRate) {
       return this.#open(
         now,
-        `${failures} of ${this.#window.length} runs failed in ${this.policy.windowMs} ms`,
+        `${failures} of ${runs} runs failed in ${this.policy.windowMs} ms`,
         false,
       );
     }
@@ -129,7 +188,7 @@ export class Breaker {
   close(): void {
     this.#state = "closed";
     this.#consecutive = 0;
-    this.#window = [];
+    this.#window.clear();
     this.#coolDownMs = this.policy.coolDownMs;
   }
 
@@ -139,7 +198,7 @@ export class Breaker {
     this.#openedAt = now;
     this.#trips++;
     this.#consecutive = 0;
-    this.#window = [];
+    this.#window.clear();
     return { kind: "opened", reason, probe, retryAtMs: this.retryAt() };
   }
 }

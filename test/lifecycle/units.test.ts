@@ -136,6 +136,18 @@ describe("circuit breaker", () => {
     expect(b.state).toBe("closed");
   });
 
+  it("counts a busy plugin's window in fixed buckets: exact per bucket, O(1) a run", () => {
+    // 6,400 ms in 64 buckets of 100 ms; a run every 10 ms for 100 s.
+    const b = new Breaker({ ...policy, failures: 10_000, windowMs: 6_400, minCalls: 10 });
+    for (let at = 0; at < 100_000; at += 10) expect(b.record(at, false, false)).toBeUndefined();
+    // The window now holds the last 64 buckets, 10 runs each: the 640th failure makes it half.
+    for (let i = 1; i < 640; i++) expect(b.record(99_995, true, false)).toBeUndefined();
+    expect(b.record(99_995, true, false)).toMatchObject({
+      kind: "opened",
+      reason: "640 of 1280 runs failed in 6400 ms",
+    });
+  });
+
   it("never probes under recovery 'disable', and a probe that never ran is given back", () => {
     const off = new Breaker({ ...policy, recovery: "disable" });
     for (let i = 0; i < 3; i++) off.record(i, true, false);
