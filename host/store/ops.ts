@@ -165,9 +165,10 @@ const replayInsert = new MultiInsert(schema.runReplay);
 type FinishOp = Extract<WriteOp, { kind: "runFinish" }>;
 
 /**
- * The batch with run starts first, then finishes, then events, each kind in
- * queue order: a few multi-row statements per transaction instead of two per
- * run (each statement is prepared anew). Nobody sees the order inside one
+ * The batch with run starts first, then finishes, replay records, events,
+ * each kind in queue order: a few multi-row statements per transaction
+ * instead of two per run (each run queues a replay record and an event; mixed
+ * in queue order they made one statement each). Nobody sees the order inside one
  * transaction, and a finish still follows its start. The one case where the
  * order would change an outcome, a finish queued before its run's start (it
  * finds no row and does nothing), keeps the queue order.
@@ -180,6 +181,7 @@ function byKind(ops: readonly WriteOp[]): readonly WriteOp[] {
   const starts: WriteOp[] = [];
   const startAt = new Map<string, number>();
   const finishes: WriteOp[] = [];
+  const replays: WriteOp[] = [];
   const events: WriteOp[] = [];
   let finished: Set<string> | undefined;
   for (const op of ops) {
@@ -195,9 +197,10 @@ function byKind(ops: readonly WriteOp[]): readonly WriteOp[] {
         starts[at] = { kind: "runStart", row: finishedRow(row, op.end) };
       } else finishes.push(op);
       (finished ??= new Set()).add(op.id);
-    } else events.push(op);
+    } else if (op.kind === "replay") replays.push(op);
+    else events.push(op);
   }
-  return starts.concat(finishes, events);
+  return starts.concat(finishes, replays, events);
 }
 
 /** A started run's row with its end applied as FINISH_SQL applies it to a `running` row. */

@@ -5,7 +5,14 @@
  * @module
  */
 import { describe, expect, it } from "vitest";
-import { opsStatements, type RunEnd, type RunRow, type WriteOp } from "../../host/store/ops.ts";
+import {
+  type EventRow,
+  opsStatements,
+  type ReplayRow,
+  type RunEnd,
+  type RunRow,
+  type WriteOp,
+} from "../../host/store/ops.ts";
 import { storePerTest } from "./helpers.ts";
 
 const t = storePerTest();
@@ -33,6 +40,19 @@ describe("runs started and finished in one batch", () => {
     const statements = opsStatements(ops);
     expect(statements).toHaveLength(1);
     expect(opsStatements([...ops, { kind: "runFinish", id: "r1", end }])).toHaveLength(2);
+  });
+
+  it("group each run's replay record and event by kind: one statement each, not one per run", () => {
+    const ops: WriteOp[] = [];
+    for (const id of ["r1", "r2", "r3"]) {
+      ops.push({ kind: "runStart", row: { id, status: "running", startedAt: 1000 } as RunRow });
+      ops.push({ kind: "replay", row: { runId: id } as ReplayRow });
+      ops.push({ kind: "event", row: { id: `e-${id}`, schemaVersion: 1 } as EventRow });
+    }
+    const sql = opsStatements(ops).map((s) => (typeof s === "string" ? s : s.sql));
+    expect(sql).toHaveLength(3);
+    expect(sql[1]).toContain("run_replay");
+    expect(sql[2]).toContain("events");
   });
 
   it("record the same as a finish in a later batch, duration from the clock when none is given", async () => {
