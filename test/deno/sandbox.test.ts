@@ -182,7 +182,8 @@ for (const mode of ["main", "worker"] as const) {
     async () => {
       const plugin = await loadPlugin(fixture("bulk-copy"), {
         mode,
-        limits: { fuel: 5_000_000n, timeoutMs: 300 },
+        // Fuel must end it: a timeout that a loaded machine could reach first would flake.
+        limits: { fuel: 5_000_000n, timeoutMs: 30_000 },
       });
       try {
         const fill = await plugin.call("fill", none);

@@ -181,7 +181,8 @@ describe("kernel-call loops and logs", () => {
 describe("bulk memory operations", () => {
   it("a loop of 16 MiB memory.copy on the main thread ends with fuel_exhausted within a small budget", async () => {
     // Before plughost-instrument/4 each copy cost 1 fuel: 10,000 of them used 130,003 and returned ok.
-    const plugin = await load("bulk-copy", { limits: { fuel: 5_000_000n, timeoutMs: 300 } });
+    // Fuel must end it: a timeout that a loaded machine could reach first would flake.
+    const plugin = await load("bulk-copy", { limits: { fuel: 5_000_000n, timeoutMs: 30_000 } });
     expect(plugin.mode).toBe("main");
     const result = await plugin.call("run", none);
     expect(result.ok ? "ok" : result.error.class).toBe("fuel_exhausted");
