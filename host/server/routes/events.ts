@@ -149,7 +149,9 @@ async function follow(
   };
   stream.onAbort(stop);
   deps.shutdown.addEventListener("abort", stop, { once: true });
-  if (deps.shutdown.aborted) stop();
+  // A client that left while the subscription was being set up aborted before `stop` was
+  // listening; without this its stream would keep its slot for good (writes fail silently).
+  if (deps.shutdown.aborted || stream.aborted) stop();
   const write = async (text: string) => {
     if (!closed) await stream.write(text);
   };
