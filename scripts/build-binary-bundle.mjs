@@ -126,7 +126,9 @@ function nativeAddons(addons) {
     setup(build) {
       // libsql names its addon package at run time; esbuild cannot follow that,
       // so the package for this platform is named statically.
-      build.onLoad({ filter: /[\\/]node_modules[\\/]libsql[\\/]index\.js$/ }, async (args) => {
+      // Both entry points load the addon the same way: index.js (sync) and promise.js.
+      const entry = /[\\/]node_modules[\\/]libsql[\\/](index|promise)\.js$/;
+      build.onLoad({ filter: entry }, async (args) => {
         const text = await readFile(args.path, "utf8");
         const dynamic = "return require(`@libsql/${target}`);";
         if (!text.includes(dynamic)) {

@@ -51,6 +51,26 @@ export async function writeOps(client: Client, batch: readonly WriteOp[]): Promi
   await client.batch(opsStatements(batch), "write");
 }
 
+/** Items above which a batch is written off the event loop (write-connection.ts). */
+export const LARGE_BATCH_ITEMS = 64;
+/** Bytes of inputs and replay tapes above which a batch is written off the event loop. */
+export const LARGE_BATCH_BYTES = 64 * 1024;
+
+/**
+ * Whether a batch is worth writing on libSQL's thread: many items, or large
+ * inputs or tapes. A small batch commits sooner on the loop thread, and its
+ * callers wait for that commit.
+ */
+export function isLargeBatch(batch: readonly WriteOp[]): boolean {
+  if (batch.length > LARGE_BATCH_ITEMS) return true;
+  let bytes = 0;
+  for (const op of batch) {
+    if (op.kind === "runStart") bytes += op.row.input?.byteLength ?? 0;
+    else if (op.kind === "replay") bytes += op.row.tape.length;
+  }
+  return bytes > LARGE_BATCH_BYTES;
+}
+
 /** The statements that write a batch, to run in one write transaction in this order. */
 export function opsStatements(batch: readonly WriteOp[]): InStatement[] {
   const ops = byKind(batch);

@@ -17,7 +17,7 @@ import { KvRepository } from "./kv.ts";
 import { LeasesRepository } from "./leases.ts";
 import { applyMigrations } from "./migrate.ts";
 import { migrations } from "./migrations.ts";
-import { opsStatements, type StoreDb, type WriteOp, writeOps } from "./ops.ts";
+import { isLargeBatch, opsStatements, type StoreDb, type WriteOp, writeOps } from "./ops.ts";
 import { claimOwner, releaseOwner } from "./owner.ts";
 import { PluginsRepository } from "./plugins.ts";
 import { RegistryRepository } from "./registry.ts";
@@ -110,21 +110,14 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const kv = new KvRepository(client);
     await kv.dropStaleStaged();
     // The writer's own connection, so a reconnect after a failed flush touches nothing else.
-    // A local file gets one that keeps its prepared statements (write-connection.ts).
+    // A local file gets its own driver connections: large batches commit on libSQL's thread,
+    // small ones through statements kept prepared (write-connection.ts).
     const file = dbFilePath(options.url);
     let write: (ops: WriteOp[]) => Promise<void>;
     if (file !== undefined) {
       const connection = new WriteConnection(file, options.busyTimeoutMs ?? 5000);
       closeWriter = () => connection.close();
-      // Synchronous like every local libSQL call; async only for the writer's contract.
-      write = (ops) => {
-        try {
-          connection.write(opsStatements(ops));
-          return Promise.resolve();
-        } catch (error) {
-          return Promise.reject(error);
-        }
-      };
+      write = async (ops) => await connection.write(opsStatements(ops), isLargeBatch(ops));
     } else {
       const ownWriteClient = await openClient({
         url: options.url,

@@ -33,6 +33,7 @@ describe.skipIf(!hasConformance)(conformanceTitle("the packaging probe"), () => 
       worker: JSON.stringify({ count: 3, total: 3, vowels: "aeiouAEIOU" }),
       workerWasi: "Hello, John",
       libsql: 42,
+      libsqlOffloaded: 7,
       binaryen: 42,
     });
     expect(result.code).toBe(0);

@@ -11,6 +11,7 @@ import { createClient } from "@libsql/client";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import process from "node:process";
+import { WriteConnection } from "../../host/store/write-connection.ts";
 
 const conformance = process.argv[2];
 if (conformance === undefined) {
@@ -47,6 +48,25 @@ async function libsql(): Promise<unknown> {
   }
 }
 
+/** The store writer's large-batch path: libsql's promise API, run on libSQL's own thread. */
+async function libsqlOffloaded(): Promise<unknown> {
+  const connection = new WriteConnection("probe.db", 1000);
+  try {
+    await connection.write([
+      "create table if not exists u (n integer)",
+      { sql: "insert into u values (?)", args: [6] },
+    ], true);
+  } finally {
+    connection.close();
+  }
+  const db = createClient({ url: "file:probe.db" });
+  try {
+    return (await db.execute("select max(n) + 1 as n from u")).rows[0]?.["n"];
+  } finally {
+    db.close();
+  }
+}
+
 /** binaryen: ESM with top-level await, imported lazily; builds and runs a tiny module. */
 async function binaryen(): Promise<unknown> {
   const { default: b } = await import("binaryen");
@@ -64,6 +84,7 @@ const report = {
   worker: await workerCall("code.wasm", "count_vowels", "hello world", false),
   workerWasi: await workerCall("hello_haskell.wasm", "testing", "John", true),
   libsql: await libsql(),
+  libsqlOffloaded: await libsqlOffloaded(),
   binaryen: await binaryen(),
 };
 process.stdout.write(JSON.stringify(report) + "\n", () => process.exit(0));

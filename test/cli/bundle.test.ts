@@ -22,6 +22,8 @@ describe("the source bundle (dist/host.mjs)", () => {
       // ws's optional native speed-ups, required inside a try (not installed: ws runs without them).
       "bufferutil",
       "libsql",
+      // The store's writer connection (host/store/write-connection.ts): the same package.
+      "libsql/promise",
       "utf-8-validate",
     ]);
   }, 120_000);

@@ -1,8 +1,14 @@
 import { createClient } from "@libsql/client";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore } from "../../host/store/mod.ts";
-import { opsStatements, type WriteOp } from "../../host/store/ops.ts";
-import { WriteConnection } from "../../host/store/write-connection.ts";
+import {
+  isLargeBatch,
+  opsStatements,
+  type ReplayRow,
+  type RunRow,
+  type WriteOp,
+} from "../../host/store/ops.ts";
+import { transactionTexts, WriteConnection } from "../../host/store/write-connection.ts";
 import { tempDb } from "./helpers.ts";
 
 let db: ReturnType<typeof tempDb>;
@@ -42,14 +48,14 @@ async function stored(): Promise<string[]> {
 }
 
 describe("writer connection", () => {
-  it("keeps its prepared statements across batches", async () => {
+  it("keeps its prepared statements across small batches", async () => {
     const connection = new WriteConnection(db.path, 1000);
     try {
-      connection.write(opsStatements(events(0, 3)));
+      await connection.write(opsStatements(events(0, 3)), false);
       // BEGIN IMMEDIATE, COMMIT and the events INSERT.
       expect(connection.prepares).toBe(3);
       for (let batch = 1; batch <= 5; batch++) {
-        connection.write(opsStatements(events(batch * 10, 7)));
+        await connection.write(opsStatements(events(batch * 10, 7)), false);
       }
       expect(connection.prepares).toBe(3);
       expect(await stored()).toHaveLength(3 + 5 * 7);
@@ -58,26 +64,66 @@ describe("writer connection", () => {
     }
   });
 
-  it("writes a batch all or nothing, and a failure leaves no lock and a working connection", async () => {
+  it("splits a long batch into texts of whole statements, BEGIN first and COMMIT last", async () => {
+    // 3,000 events make three INSERTs: one each in texts of at most 1,000 characters.
+    const texts = transactionTexts(opsStatements(events(0, 3000)), 1000);
+    expect(texts).toHaveLength(3);
+    expect(texts[0]!.startsWith("BEGIN IMMEDIATE;WITH")).toBe(true);
+    expect(texts.at(-1)!.endsWith(";COMMIT;")).toBe(true);
+    expect(transactionTexts(opsStatements(events(0, 3000)))).toHaveLength(1);
     const connection = new WriteConnection(db.path, 1000);
     try {
-      connection.write(opsStatements(events(0, 2)));
-      // 1,001 events make two INSERTs (1,000 rows each at most); the second repeats a primary
-      // key, and the first one's rows must not stay.
-      const failing = [...events(100, 1000), ...events(0, 1)];
-      expect(() => connection.write(opsStatements(failing))).toThrow(/UNIQUE/);
-      expect(await stored()).toEqual(["ev-0", "ev-1"]);
-      // Another connection can take the write lock at once (no transaction left open).
-      const other = createClient({ url: db.url, timeout: 1 });
-      try {
-        await other.batch(["SELECT 1"], "write");
-      } finally {
-        other.close();
-      }
-      connection.write(opsStatements(events(20, 1)));
-      expect(await stored()).toEqual(["ev-0", "ev-1", "ev-20"]);
+      await connection.write(opsStatements(events(0, 30_000)), true);
+      expect(await stored()).toHaveLength(30_000);
+      expect(connection.prepares).toBe(0);
     } finally {
       connection.close();
     }
+  });
+
+  for (const large of [false, true]) {
+    it(
+      `writes a batch all or nothing, and a failure leaves no lock and a working connection (${
+        large ? "large, on libSQL's thread" : "small, prepared"
+      })`,
+      async () => {
+        const connection = new WriteConnection(db.path, 1000);
+        try {
+          await connection.write(opsStatements(events(0, 2)), large);
+          // 1,001 events make two INSERTs (1,000 rows each at most); the second repeats a primary
+          // key, and the first one's rows must not stay.
+          const failing = [...events(100, 1000), ...events(0, 1)];
+          await expect(connection.write(opsStatements(failing), large)).rejects.toThrow(/UNIQUE/);
+          expect(await stored()).toEqual(["ev-0", "ev-1"]);
+          // Another connection can take the write lock at once (no transaction left open).
+          const other = createClient({ url: db.url, timeout: 1 });
+          try {
+            await other.batch(["SELECT 1"], "write");
+          } finally {
+            other.close();
+          }
+          await connection.write(opsStatements(events(20, 1)), large);
+          expect(await stored()).toEqual(["ev-0", "ev-1", "ev-20"]);
+        } finally {
+          connection.close();
+        }
+      },
+    );
+  }
+
+  it("calls a batch large past 64 items or 64 KiB of inputs and tapes", () => {
+    expect(isLargeBatch(events(0, 64))).toBe(false);
+    expect(isLargeBatch(events(0, 65))).toBe(true);
+    const run = (bytes: number): WriteOp => ({
+      kind: "runStart",
+      row: { id: "r", input: new Uint8Array(bytes) } as RunRow,
+    });
+    expect(isLargeBatch([run(64 * 1024)])).toBe(false);
+    expect(isLargeBatch([run(64 * 1024), run(1)])).toBe(true);
+    const replay: WriteOp = {
+      kind: "replay",
+      row: { runId: "r", tape: "x".repeat(70_000) } as ReplayRow,
+    };
+    expect(isLargeBatch([replay])).toBe(true);
   });
 });
