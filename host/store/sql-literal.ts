@@ -2,10 +2,15 @@
  * Statements with their arguments written into the SQL text as literals, for
  * the writer's connection: libSQL runs a whole SQL text on its own thread
  * (`exec`), but binds arguments only on the calling one (~0.6 us a parameter
- * here, most of a short run's write). Every value is rendered so SQLite reads
- * back exactly what binding would have stored: text quoted with `'` doubled
- * (text holding NUL, where SQLite's tokenizer would stop, as UTF-8 hex cast to
- * TEXT), blobs as `X'..'`, numbers in JavaScript's own round-trip notation.
+ * here, most of a short run's write). Text is quoted with `'` doubled (text
+ * holding NUL, where SQLite's tokenizer would stop, as UTF-8 hex cast to
+ * TEXT) and blobs are `X'..'`: both store the bytes binding would. Numbers are
+ * written in JavaScript's shortest round-trip notation: a safe integer is
+ * stored as an INTEGER (binding stores every number as REAL; the writer fills
+ * only INTEGER and REAL columns, where both read back the same), and another
+ * double as SQLite's decimal parser reads it, which is rarely one unit in the
+ * last place off (as the JSON the finish and event statements always used).
+ * Values binding refuses are refused here too.
  * @module
  */
 import type { InStatement, InValue } from "@libsql/client";
@@ -30,7 +35,13 @@ export function inlineStatement(statement: InStatement): string {
       if (c === quote) quote = undefined;
     } else if (c === "'" || c === '"' || c === "`") {
       quote = c;
+    } else if ((c === ":" || c === "@" || c === "$") && /[A-Za-z_]/.test(sql[i + 1] ?? "")) {
+      throw new RangeError(`Named parameters (${c}${sql[i + 1]}...) are not supported`);
     } else if (c === "?") {
+      // Numbered (?1) and named (:a, @a, $a) parameters are not the store's and would misread.
+      if (/[0-9]/.test(sql[i + 1] ?? "")) {
+        throw new RangeError("Numbered placeholders are not supported");
+      }
       if (next >= args.length) {
         throw new RangeError(`More placeholders than the ${args.length} arguments`);
       }
@@ -61,6 +72,9 @@ export function literal(value: InValue | undefined): string {
       // String() round-trips a double exactly; a negative number in parentheses stays one operand.
       return value < 0 ? `(${value})` : String(value);
     case "bigint":
+      if (value < -(2n ** 63n) || value >= 2n ** 63n) {
+        throw new RangeError("Loss of precision: a bigint outside the 64-bit integer range");
+      }
       return value < 0n ? `(${value})` : String(value);
     case "boolean":
       return value ? "1" : "0";
@@ -69,7 +83,8 @@ export function literal(value: InValue | undefined): string {
   }
   if (value instanceof Date) return literal(value.valueOf());
   if (value instanceof ArrayBuffer) return `X'${Buffer.from(value).toString("hex")}'`;
-  if (ArrayBuffer.isView(value)) {
+  // Bytes only: other views (Uint16Array, DataView) would store a byte order, and binding refuses them.
+  if (value instanceof Uint8Array) {
     return `X'${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("hex")}'`;
   }
   throw new TypeError(`Cannot write a value of type ${typeof value} to the database`);

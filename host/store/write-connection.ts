@@ -59,7 +59,7 @@ export class WriteConnection {
    * Runs the statements in one transaction (BEGIN IMMEDIATE ... COMMIT), all
    * or nothing; resolves once COMMIT returned, i.e. once the batch is durable
    * as the database's synchronous setting makes it. `large` says the batch is
-   * worth moving off the loop (the caller knows its items; see `auto`).
+   * worth moving off the loop (the caller knows its items: `isLargeBatch`).
    * Callers run one write at a time (the batching writer does). After a
    * failure the connections are closed and the next write opens fresh ones.
    */
@@ -119,11 +119,14 @@ export class WriteConnection {
       timeout: this.#timeoutMs,
     }) as unknown as AsyncConnection;
     try {
+      // Each piece is rendered just before its hand-over: the loop gets turns in between.
       for (const text of transactionTexts(statements)) await db.exec(text);
     } catch (error) {
       try {
         // A statement that failed mid-text leaves the transaction open, holding the write lock.
-        if (db.inTransaction) await db.exec("ROLLBACK");
+        // Only on a connection still open: the driver panics (aborting the process) when asked
+        // about a closed one, and close() during a write is what made this one fail.
+        if (this.#async === db && db.inTransaction) await db.exec("ROLLBACK");
       } catch {
         // The connection is dropped below either way.
       }
@@ -153,26 +156,27 @@ export class WriteConnection {
   }
 }
 
-/** The transaction's SQL in texts of about `chunkChars`, BEGIN IMMEDIATE first and COMMIT last. */
-export function transactionTexts(
+/**
+ * The transaction's SQL in texts of about `chunkChars`, BEGIN IMMEDIATE first
+ * and COMMIT last, each rendered when it is asked for.
+ */
+export function* transactionTexts(
   statements: readonly InStatement[],
   chunkChars = CHUNK_CHARS,
-): string[] {
-  const texts: string[] = [];
+): Generator<string, void, undefined> {
   let text = "BEGIN IMMEDIATE;";
   let held = 0;
   for (const statement of statements) {
     const sql = inlineStatement(statement);
     if (held > 0 && text.length + sql.length > chunkChars) {
-      texts.push(text);
+      yield text;
       text = "";
       held = 0;
     }
     text += sql + ";";
     held++;
   }
-  texts.push(text + "COMMIT;");
-  return texts;
+  yield text + "COMMIT;";
 }
 
 /** A value as the driver binds it: what @libsql/client's own conversion does for files. */

@@ -91,6 +91,11 @@ describe("SQL literals", () => {
     expect(() => literal(Number.NaN)).toThrow(/finite/);
     expect(() => literal(Infinity)).toThrow(/finite/);
     expect(() => literal(undefined)).toThrow(/undefined/);
+    expect(() => literal(2n ** 63n)).toThrow(/Loss of precision/);
+    expect(literal(2n ** 63n - 1n)).toBe("9223372036854775807");
+    expect(() => literal(new Uint16Array(2) as unknown as Uint8Array)).toThrow(/Cannot write/);
+    expect(() => inlineStatement({ sql: "SELECT ?1", args: [5] })).toThrow(/Numbered/);
+    expect(() => inlineStatement({ sql: "SELECT :a", args: [] })).toThrow(/Named/);
     expect(() => inlineStatement({ sql: "SELECT ?, ?", args: [1] })).toThrow(/placeholders/);
     expect(() => inlineStatement({ sql: "SELECT ?", args: [1, 2] })).toThrow(/placeholders/);
     // A ? inside a quoted string or identifier is text, not a placeholder.

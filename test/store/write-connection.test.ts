@@ -66,11 +66,11 @@ describe("writer connection", () => {
 
   it("splits a long batch into texts of whole statements, BEGIN first and COMMIT last", async () => {
     // 3,000 events make three INSERTs: one each in texts of at most 1,000 characters.
-    const texts = transactionTexts(opsStatements(events(0, 3000)), 1000);
+    const texts = [...transactionTexts(opsStatements(events(0, 3000)), 1000)];
     expect(texts).toHaveLength(3);
     expect(texts[0]!.startsWith("BEGIN IMMEDIATE;WITH")).toBe(true);
     expect(texts.at(-1)!.endsWith(";COMMIT;")).toBe(true);
-    expect(transactionTexts(opsStatements(events(0, 3000)))).toHaveLength(1);
+    expect([...transactionTexts(opsStatements(events(0, 3000)))]).toHaveLength(1);
     const connection = new WriteConnection(db.path, 1000);
     try {
       await connection.write(opsStatements(events(0, 30_000)), true);
