@@ -55,6 +55,19 @@ export function inlineStatement(statement: InStatement): string {
   return out + sql.slice(from);
 }
 
+/**
+ * Throws for what neither of the writer's paths (bound or literal) can store,
+ * in @libsql/client's words: a non-finite number, undefined.
+ */
+export function refuseUnwritable(value: InValue | undefined): asserts value is InValue {
+  if (typeof value === "number" && !Number.isFinite(value)) {
+    throw new RangeError("Only finite numbers (not Infinity or NaN) can be passed as arguments");
+  }
+  if (value === undefined) {
+    throw new TypeError("undefined cannot be passed as argument to the database");
+  }
+}
+
 /** One value as an SQL literal. */
 export function literal(value: InValue | undefined): string {
   if (value === null) return "NULL";
@@ -64,12 +77,8 @@ export function literal(value: InValue | undefined): string {
         ? `CAST(X'${Buffer.from(value, "utf8").toString("hex")}' AS TEXT)`
         : `'${value.replaceAll("'", "''")}'`;
     case "number":
-      if (!Number.isFinite(value)) {
-        throw new RangeError(
-          "Only finite numbers (not Infinity or NaN) can be passed as arguments",
-        );
-      }
-      // String() round-trips a double exactly; a negative number in parentheses stays one operand.
+      refuseUnwritable(value);
+      // Shortest round-trip notation (see above); a negative number in parentheses stays one operand.
       return value < 0 ? `(${value})` : String(value);
     case "bigint":
       if (value < -(2n ** 63n) || value >= 2n ** 63n) {
@@ -79,7 +88,8 @@ export function literal(value: InValue | undefined): string {
     case "boolean":
       return value ? "1" : "0";
     case "undefined":
-      throw new TypeError("undefined cannot be passed as argument to the database");
+      refuseUnwritable(value); // throws
+      break;
   }
   if (value instanceof Date) return literal(value.valueOf());
   if (value instanceof ArrayBuffer) return `X'${Buffer.from(value).toString("hex")}'`;

@@ -18,7 +18,7 @@ import type { InStatement, InValue } from "@libsql/client";
 import { Buffer } from "node:buffer";
 import Database from "libsql";
 import AsyncDatabase from "libsql/promise";
-import { inlineStatement } from "./sql-literal.ts";
+import { inlineStatement, refuseUnwritable } from "./sql-literal.ts";
 
 type Statement = ReturnType<Database.Database["prepare"]>;
 
@@ -181,17 +181,9 @@ export function* transactionTexts(
 
 /** A value as the driver binds it: what @libsql/client's own conversion does for files. */
 function toSql(value: InValue | undefined): unknown {
-  if (typeof value === "number") {
-    if (!Number.isFinite(value)) {
-      throw new RangeError("Only finite numbers (not Infinity or NaN) can be passed as arguments");
-    }
-    return value;
-  }
+  refuseUnwritable(value);
   if (typeof value === "boolean") return value ? 1 : 0;
   if (value instanceof ArrayBuffer) return Buffer.from(value);
   if (value instanceof Date) return value.valueOf();
-  if (value === undefined) {
-    throw new TypeError("undefined cannot be passed as argument to the database");
-  }
   return value;
 }
