@@ -16,6 +16,8 @@ export type RunOutcome =
     healthy: boolean;
     /** A main-thread call ended at its slice, not at its budget (see slice.ts). */
     preempted?: boolean;
+    /** Main-thread instances: pages its memory grew by since it was made (see slice.ts). */
+    grownPages?: number;
   }
   & ({ ok: true; output: Uint8Array } | { ok: false; error: CallError });
 

@@ -13,7 +13,7 @@ import type { Instance, InstanceConfig, RunOutcome } from "./instance.ts";
 import { applyPolicy, defaultPolicy, type Limits } from "./limits.ts";
 import { createMainInstance } from "./main-instance.ts";
 import { InstancePool } from "./pool.ts";
-import { defaultSlice, type Slice } from "./slice.ts";
+import { defaultSlice, outgrewMainMemory, type Slice } from "./slice.ts";
 import type { CallContext, CallResult, SandboxedPlugin, SandboxOptions, Usage } from "./types.ts";
 import { createWorkerInstance } from "./worker-instance.ts";
 
@@ -247,6 +247,9 @@ class Sandboxed implements SandboxedPlugin {
           const deadline = state.deadline;
           state = newCallState(call, limits);
           outcome = await this.attempt(workers, run, state, (s) => (s.deadline = deadline));
+        } else if (slice && outgrewMainMemory(outcome, slice)) {
+          // This call's result stands; the plugin's next calls run in workers.
+          this.promote();
         }
       } else {
         outcome = await this.attempt(this.pools.workers ?? this.promote(), run, state, () => {});

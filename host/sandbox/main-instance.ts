@@ -215,6 +215,7 @@ export function startFailure(error: unknown, config: InstanceConfig): SandboxAbo
 
 class MainInstance implements Instance {
   calls = 0;
+  readonly #initialPages: number;
   constructor(
     private readonly plugin: Plugin,
     private readonly fuel: WebAssembly.Global | null,
@@ -225,7 +226,9 @@ class MainInstance implements Instance {
     private readonly entropy: Record<keyof typeof ENTROPY_GLOBALS, WebAssembly.Global> | null,
     /** The state right after instantiation, when the instance can be put back to it. */
     private readonly resetTo: { snapshot: Snapshot; vars: KernelVars } | null,
-  ) {}
+  ) {
+    this.#initialPages = this.pages();
+  }
 
   /** No call ran since instantiation or the last reset. */
   #pristine = true;
@@ -284,6 +287,7 @@ class MainInstance implements Instance {
     }
     const fuelLeft = fuel ? (fuel.value as bigint) : null;
     const memoryPages = this.pages();
+    const grownPages = memoryPages - this.#initialPages;
     const used = fuelUsed(given, fuelLeft);
     const preempted = failed &&
       (thrown instanceof Preempted ||
@@ -298,6 +302,7 @@ class MainInstance implements Instance {
         memoryPages,
         healthy: false,
         preempted: true,
+        grownPages,
       };
     }
     if (failed) {
@@ -313,6 +318,7 @@ class MainInstance implements Instance {
         fuelUsed: error.class === "fuel_exhausted" ? Number(budget) : used,
         memoryPages,
         healthy: error.class === "plugin_error",
+        grownPages,
       };
     }
     return {
@@ -321,6 +327,7 @@ class MainInstance implements Instance {
       fuelUsed: used,
       memoryPages,
       healthy: true,
+      grownPages,
     };
   }
 

@@ -66,6 +66,10 @@ for (const mode of ["main", "worker"] as const) {
         const result = await plugin.call("run", none);
         assert.equal(result.ok ? "ok" : result.error.class, "memory_limit");
         assert.ok(result.usage.memoryPages <= 256);
+        // Reaching the cap moves a main-thread plugin to workers (slice.ts, `pages`).
+        assert.equal(plugin.mode, "worker");
+        const again = await plugin.call("run", none);
+        assert.equal(again.ok ? "ok" : again.error.class, "memory_limit");
       } finally {
         await plugin.close();
       }

@@ -212,6 +212,51 @@ describe("memory-limit text", () => {
   }
 });
 
+describe("memory growth on the main thread", () => {
+  it("a call that reaches the memory cap moves the plugin to workers; its result stands", async () => {
+    const plugin = await load("grow", { limits: { memoryPages: 64 } });
+    expect(plugin.mode).toBe("main");
+    const first = await plugin.call("run", none);
+    expect(first.ok ? "ok" : first.error.class).toBe("memory_limit");
+    expect(plugin.mode).toBe("worker");
+    // In a worker the same call ends the same way, and the plugin stays usable.
+    const second = await plugin.call("run", none);
+    expect(second.ok ? "ok" : second.error.class).toBe("memory_limit");
+  });
+
+  it("so does a call whose Extism blocks reach the cap", async () => {
+    const plugin = await load("alloc-loop", { limits: { memoryPages: 64 } });
+    const result = await plugin.call("run", none);
+    expect(result.ok ? "ok" : result.error.class).toBe("memory_limit");
+    expect(plugin.mode).toBe("worker");
+  });
+
+  it("an instance whose memory grew past the slice's pages moves it after that call", async () => {
+    const plugin = await load("stateful", { slice: { pages: 2 } });
+    // `grow` adds one page per call; the instance keeps its state (best-effort) across calls.
+    for (const expected of [[1, 1, 0], [2, 2, 1]]) {
+      const result = await plugin.call("grow", none);
+      expect(result.ok ? [...result.output] : result.error).toEqual(expected);
+      expect(plugin.mode).toBe("main");
+    }
+    const third = await plugin.call("grow", none);
+    expect(third.ok ? [...third.output] : third.error).toEqual([3, 3, 1]);
+    expect(plugin.mode).toBe("worker");
+  });
+
+  it("growth within the slice's pages keeps it on the main thread; without a slice nothing moves", async () => {
+    const within = await load("stateful");
+    for (let i = 0; i < defaultSlice.pages; i++) {
+      expect((await within.call("grow", none)).ok).toBe(true);
+    }
+    expect(within.mode).toBe("main");
+    const unsliced = await load("grow", { limits: { memoryPages: 64 }, slice: false });
+    const result = await unsliced.call("run", none);
+    expect(result.ok ? "ok" : result.error.class).toBe("memory_limit");
+    expect(unsliced.mode).toBe("main");
+  });
+});
+
 describe("spinningThreads", () => {
   it("sees a thread that spins, and not once it has ended", async () => {
     const before = threadIds();
