@@ -1,30 +1,34 @@
 /**
- * The batching writer's own connections to a local database file, with the
- * `libsql` driver that @libsql/client itself uses for files. A batch is
- * written one of two ways:
+ * The batching writer's own connection to a local database file, with the
+ * `libsql` driver that @libsql/client itself uses for files. COMMIT, and the
+ * fsync it waits for (1-3 ms here, tens of ms when the disk is busy), always
+ * runs on libSQL's own thread through the driver's asynchronous `exec`: a
+ * durable commit never holds the event loop. The statements before it run
+ * one of two ways:
  * - large (many items or big values, as the store decides: `isLargeBatch`
  *   in ops.ts): as one SQL text with its arguments written in as literals
- *   (sql-literal.ts), through the driver's asynchronous `exec`, which runs it
- *   on libSQL's own thread. Parsing, inserting, index updates and COMMIT's
- *   fsync leave the event loop (~46 us of a short run's ~130 us on it, and
- *   ~1 ms per 64 KiB input); what stays is rendering the text (~1 us a KiB).
- * - small: through statements prepared once and kept, on the loop thread.
- *   The hand-over to libSQL's thread and back adds ~0.2 ms to a commit, and
- *   a caller awaiting a small batch waits mostly for that commit (64 callers
- *   each awaiting its event: ~56,000 events/s this way, ~42,000 the other).
+ *   (sql-literal.ts), also through `exec`. Parsing, inserting and index
+ *   updates leave the loop too (~1 ms per 64 KiB input); what stays is
+ *   rendering the text (~1 us a KiB).
+ * - small: through statements prepared once and kept, run on the loop
+ *   thread (tens of microseconds: pages change in memory only), then the
+ *   asynchronous COMMIT.
  * @module
  */
 import type { InStatement, InValue } from "@libsql/client";
 import { Buffer } from "node:buffer";
-import Database from "libsql";
 import AsyncDatabase from "libsql/promise";
 import { inlineStatement, refuseUnwritable } from "./sql-literal.ts";
 
-type Statement = ReturnType<Database.Database["prepare"]>;
+/** A prepared statement of the driver's promise API: preparing is asynchronous, running is not. */
+interface Statement {
+  run(args: unknown[]): unknown;
+}
 
 /** The part of libsql's promise API used here (its own typings are `any`). */
 interface AsyncConnection {
   exec(sql: string): Promise<unknown>;
+  prepare(sql: string): Promise<Statement>;
   close(): void;
   readonly inTransaction: boolean;
 }
@@ -42,11 +46,9 @@ const CHUNK_CHARS = 4 * 1024 * 1024;
 export class WriteConnection {
   readonly #path: string;
   readonly #timeoutMs: number;
-  #db: Database.Database | undefined;
-  #async: AsyncConnection | undefined;
+  #db: AsyncConnection | undefined;
   readonly #cache = new Map<string, Statement>();
   #begin: Statement | undefined;
-  #commit: Statement | undefined;
   #prepares = 0;
 
   /** Opens nothing yet: the file is opened by the first write. */
@@ -59,13 +61,44 @@ export class WriteConnection {
    * Runs the statements in one transaction (BEGIN IMMEDIATE ... COMMIT), all
    * or nothing; resolves once COMMIT returned, i.e. once the batch is durable
    * as the database's synchronous setting makes it. `large` says the batch is
-   * worth moving off the loop (the caller knows its items: `isLargeBatch`).
-   * Callers run one write at a time (the batching writer does). After a
-   * failure the connections are closed and the next write opens fresh ones.
+   * worth moving off the loop whole (the caller knows its items:
+   * `isLargeBatch`). Callers run one write at a time (the batching writer
+   * does). After a failure the connection is closed and the next write opens
+   * a fresh one.
    */
   async write(statements: readonly InStatement[], large: boolean): Promise<void> {
-    if (large) await this.#offloaded(statements);
-    else this.#prepared(statements);
+    const db = this.#db ??= new AsyncDatabase(this.#path, {
+      timeout: this.#timeoutMs,
+    }) as unknown as AsyncConnection;
+    try {
+      if (large) {
+        // Each piece is rendered just before its hand-over: the loop gets turns in between.
+        for (const text of transactionTexts(statements)) await db.exec(text);
+      } else {
+        // Prepared before BEGIN: inside the transaction nothing waits but COMMIT.
+        const prepared = await this.#prepared(db, statements);
+        this.#begin!.run([]);
+        statements.forEach((statement, i) => {
+          const args = typeof statement === "string" ? [] : statement.args ?? [];
+          if (!Array.isArray(args)) {
+            throw new TypeError("The writer binds positional arguments only");
+          }
+          prepared[i]!.run(args.map(toSql));
+        });
+        await db.exec("COMMIT");
+      }
+    } catch (error) {
+      try {
+        // A statement that failed mid-transaction leaves it open, holding the write lock. Only on
+        // a connection still open: the driver panics (aborting the process) when asked about a
+        // closed one, and close() during a write is what made this one fail.
+        if (this.#db === db && db.inTransaction) await db.exec("ROLLBACK");
+      } catch {
+        // The connection is dropped below either way.
+      }
+      this.close();
+      throw error;
+    }
   }
 
   /** Statements prepared so far (for tests: a batch of a known shape prepares nothing). */
@@ -73,85 +106,39 @@ export class WriteConnection {
     return this.#prepares;
   }
 
-  /** Closes the connections (a later write opens them again). */
+  /** Closes the connection (a later write opens it again). */
   close(): void {
     const db = this.#db;
-    const other = this.#async;
-    this.#db = this.#async = undefined;
+    this.#db = undefined;
     this.#cache.clear();
-    this.#begin = this.#commit = undefined;
-    for (const connection of [db, other]) {
-      try {
-        connection?.close();
-      } catch {
-        // Nothing to do about a connection that cannot even close.
-      }
-    }
-  }
-
-  #prepared(statements: readonly InStatement[]): void {
-    const db = this.#db ?? this.#openPrepared();
+    this.#begin = undefined;
     try {
-      this.#begin!.run([]);
-      for (const statement of statements) {
-        const { sql, args } = typeof statement === "string"
-          ? { sql: statement, args: [] }
-          : statement;
-        if (!Array.isArray(args)) throw new TypeError("The writer binds positional arguments only");
-        this.#statement(db, sql).run(args.map(toSql));
-      }
-      this.#commit!.run([]);
-    } catch (error) {
-      try {
-        // Close alone would not end it: the driver keeps the connection open while statements
-        // made on it are still referenced, and an open transaction holds the write lock.
-        if (db.inTransaction) db.exec("ROLLBACK");
-      } catch {
-        // The connection is dropped below either way.
-      }
-      this.close();
-      throw error;
+      db?.close();
+    } catch {
+      // Nothing to do about a connection that cannot even close.
     }
   }
 
-  async #offloaded(statements: readonly InStatement[]): Promise<void> {
-    const db = this.#async ??= new AsyncDatabase(this.#path, {
-      timeout: this.#timeoutMs,
-    }) as unknown as AsyncConnection;
-    try {
-      // Each piece is rendered just before its hand-over: the loop gets turns in between.
-      for (const text of transactionTexts(statements)) await db.exec(text);
-    } catch (error) {
-      try {
-        // A statement that failed mid-text leaves the transaction open, holding the write lock.
-        // Only on a connection still open: the driver panics (aborting the process) when asked
-        // about a closed one, and close() during a write is what made this one fail.
-        if (this.#async === db && db.inTransaction) await db.exec("ROLLBACK");
-      } catch {
-        // The connection is dropped below either way.
+  /** The batch's statements, prepared on first use and kept. */
+  async #prepared(db: AsyncConnection, statements: readonly InStatement[]): Promise<Statement[]> {
+    this.#begin ??= await this.#prepare(db, "BEGIN IMMEDIATE");
+    const prepared: Statement[] = [];
+    for (const statement of statements) {
+      const sql = typeof statement === "string" ? statement : statement.sql;
+      let cached = this.#cache.get(sql);
+      if (cached === undefined) {
+        if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
+        cached = await this.#prepare(db, sql);
+        this.#cache.set(sql, cached);
       }
-      this.close();
-      throw error;
+      prepared.push(cached);
     }
+    return prepared;
   }
 
-  #openPrepared(): Database.Database {
-    const db = new Database(this.#path, { timeout: this.#timeoutMs });
-    this.#db = db;
-    this.#begin = db.prepare("BEGIN IMMEDIATE");
-    this.#commit = db.prepare("COMMIT");
-    this.#prepares += 2;
-    return db;
-  }
-
-  #statement(db: Database.Database, sql: string): Statement {
-    let statement = this.#cache.get(sql);
-    if (statement === undefined) {
-      if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
-      statement = db.prepare(sql);
-      this.#prepares++;
-      this.#cache.set(sql, statement);
-    }
+  async #prepare(db: AsyncConnection, sql: string): Promise<Statement> {
+    const statement = await db.prepare(sql);
+    this.#prepares++;
     return statement;
   }
 }
