@@ -3,11 +3,13 @@
  * well-behaved plugin (hello, main thread) is measured idle, then while 8
  * hostile plugins run at once, one call in flight each, again and again:
  * host-call loops (kv_get), KV floods (kv_set), CPU spins, memory growth
- * (memory.grow and Extism alloc). `/healthz` and the hello call are sent one
+ * (memory.grow and Extism alloc), with their circuit breakers held closed so
+ * they are never suspended. `/healthz` and the hello call are sent one
  * at a time; their p50/p99 are printed side by side, and the goals judged:
  * `/healthz` p99 < 50 ms, hello p99 within 2x its idle p99.
  * Also: worker-mode host calls over an instance's life (first vs last calls).
  * Run: node scripts/run-ts.mjs test/bench/hostile.bench.ts [--quick]
+ * (ONLY=spin runs only the hostile plugins whose id contains "spin": to see which attack costs what)
  * @module
  */
 import { mkdtempSync, rmSync } from "node:fs";
@@ -18,6 +20,7 @@ import process from "node:process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { capabilityProvider } from "../../host/capabilities/mod.ts";
 import { createHost } from "../../host/host.ts";
+import { lifecycleSettings } from "../../host/policy/mod.ts";
 import { loadPlugin } from "../../host/sandbox/mod.ts";
 import { startServer } from "../../host/server/start.ts";
 import { signPlugin } from "../../host/trust/mod.ts";
@@ -75,7 +78,7 @@ interface Hostile {
   kv?: boolean;
 }
 
-const hostiles: Hostile[] = [
+const hostiles: Hostile[] = ([
   { id: "hostile.hostcall1", fixture: "hostile-kv", export: "get_loop", kv: true },
   { id: "hostile.hostcall2", fixture: "hostile-kv", export: "get_loop", kv: true },
   { id: "hostile.kvflood1", fixture: "hostile-kv", export: "set_loop", kv: true },
@@ -84,7 +87,7 @@ const hostiles: Hostile[] = [
   { id: "hostile.spin2", fixture: "spin", export: "run" },
   { id: "hostile.grow", fixture: "grow", export: "run" },
   { id: "hostile.alloc", fixture: "alloc-loop", export: "run" },
-];
+] as Hostile[]).filter((h) => !process.env.ONLY || h.id.includes(process.env.ONLY));
 
 const key = await newKey();
 const host = await createHost({
@@ -92,6 +95,12 @@ const host = await createHost({
   trust: trustStoreOf(key),
   cache: false,
   hostFunctions: capabilityProvider(),
+  // The circuit breaker would suspend each hostile plugin after a few failed runs and turn the
+  // attack into cheap 503s; an operator policy holds it closed so they run the whole window.
+  lifecycle: lifecycleSettings({
+    schemaVersion: 1,
+    plugins: { "hostile.*": { breaker: { failures: 1e9, minCalls: 1e9 } } },
+  }),
 });
 try {
   await host.load(await signedFirstParty("hello", key), "bench");
