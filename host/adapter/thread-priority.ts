@@ -3,13 +3,13 @@
  * plugin workers than cores, the OS would otherwise share the cores equally
  * and the event loop (HTTP, scheduler, well-behaved main-thread plugins) would
  * get 1/(workers+1) of a core. On Linux a thread's nice value is its own
- * (setpriority on a thread id), so the threads a plugin worker brings are
- * niced and the host's keep their priority: the kernel then gives the event
+ * (setpriority on a thread id), so the threads a plugin worker brings (those
+ * that appear while it starts) are niced and the host's keep their priority: the kernel then gives the event
  * loop the CPU whenever it is runnable, and plugin workers share the rest.
  * Elsewhere (no /proc/self/task) this does nothing; docs/sandbox.md says so.
  * @module
  */
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import process from "node:process";
 
@@ -18,43 +18,42 @@ export const PLUGIN_THREAD_NICE = 15;
 
 const TASKS = "/proc/self/task";
 
-function tasks(): number[] | null {
+/**
+ * Thread names of the host's own runtime pools that start lazily, perhaps
+ * while a plugin worker starts: libSQL's tokio runtime (its first async
+ * `exec` starts it), whose threads run the writer's COMMITs.
+ */
+const HOST_POOL_NAMES = ["tokio-runtime"];
+
+/** This process's thread ids now; null where the platform cannot list them. */
+export function threadsNow(): Set<number> | null {
   try {
-    return readdirSync(TASKS).map(Number).filter((n) => Number.isInteger(n) && n > 0);
+    return new Set(
+      readdirSync(TASKS).map(Number).filter((n) => Number.isInteger(n) && n > 0),
+    );
   } catch {
     return null;
   }
 }
 
-/** Threads that existed before any plugin worker: the host's own. */
-let hostThreads: Set<number> | null | undefined;
 const niced = new Set<number>();
 
 /**
- * Records the threads that exist now as the host's own. Called before the
- * first plugin worker starts; later calls keep the first record.
+ * Lowers the priority of the threads that appeared since `before` (taken
+ * just before a plugin worker started: its threads), except the host's own
+ * lazily started pools. Threads that existed before, or start later for
+ * anything else (libSQL's runtime, the runtime's thread pools), keep the
+ * host's priority: a COMMIT queued behind spinning plugins would hold every
+ * durable response. Returns how many it lowered.
  */
-export function recordHostThreads(): void {
-  if (hostThreads !== undefined) return;
-  const now = tasks();
-  hostThreads = now === null ? null : new Set(now);
-}
-
-/**
- * Lowers the priority of every thread that is not the host's own and was not
- * lowered yet: called after a plugin worker has started. Returns how many it
- * lowered (0 where the platform cannot tell threads apart).
- */
-export function lowerPluginThreads(): number {
-  recordHostThreads();
-  if (!hostThreads) return 0;
-  const now = tasks();
+export function lowerThreadsSince(before: Set<number> | null): number {
+  if (!before) return 0;
+  const now = threadsNow();
   if (!now) return 0;
+  for (const tid of niced) if (!now.has(tid)) niced.delete(tid);
   let lowered = 0;
-  const live = new Set(now);
-  for (const tid of niced) if (!live.has(tid)) niced.delete(tid);
   for (const tid of now) {
-    if (tid === process.pid || hostThreads.has(tid) || niced.has(tid)) continue;
+    if (tid === process.pid || before.has(tid) || niced.has(tid) || isHostPool(tid)) continue;
     try {
       setPriority(tid, PLUGIN_THREAD_NICE);
       niced.add(tid);
@@ -64,4 +63,13 @@ export function lowerPluginThreads(): number {
     }
   }
   return lowered;
+}
+
+function isHostPool(tid: number): boolean {
+  try {
+    const name = readFileSync(`${TASKS}/${tid}/comm`, "utf8");
+    return HOST_POOL_NAMES.some((prefix) => name.startsWith(prefix));
+  } catch {
+    return true; // Gone, or unreadable: leave it alone.
+  }
 }

@@ -30,7 +30,7 @@ import {
 import { createMainInstance, startFailure } from "./main-instance.ts";
 import { RESTORE_EXPORT } from "./worker-restore.ts";
 import { workerArgs } from "../adapter/worker-args.ts";
-import { lowerPluginThreads, recordHostThreads } from "../adapter/thread-priority.ts";
+import { lowerThreadsSince, threadsNow } from "../adapter/thread-priority.ts";
 
 /**
  * Creates a worker-thread instance from `module` (the metered module plus the
@@ -51,7 +51,7 @@ export async function createWorkerInstance(
   await first.close();
   const instance = new WorkerInstance(config.memoryPages, config.compiled.pinsEntropy, image);
   const nodeWorkerArgs = workerArgs();
-  recordHostThreads();
+  const threadsBefore = threadsNow();
   try {
     instance.plugin = await createPlugin({ wasm: [{ module }] }, {
       useWasi: config.wasi,
@@ -78,7 +78,7 @@ export async function createWorkerInstance(
     throw startFailure(error, config);
   }
   // The worker's threads yield the CPU to the event loop (thread-priority.ts).
-  lowerPluginThreads();
+  lowerThreadsSince(threadsBefore);
   return instance;
 }
 

@@ -201,3 +201,46 @@ for (const mode of ["main", "worker"] as const) {
     },
   );
 }
+
+Deno.test(
+  "plugin worker threads are lowered, libSQL's runtime threads started meanwhile are not",
+  { ...opts, ignore: !threadIds().size },
+  async () => {
+    const { mkdtempSync, readFileSync, readdirSync, rmSync } = await import("node:fs");
+    const { join } = await import("node:path");
+    const { tmpdir } = await import("node:os");
+    const { default: AsyncDatabase } = await import("libsql/promise");
+    const { PLUGIN_THREAD_NICE } = await import("../../host/adapter/thread-priority.ts");
+    const niceOf = (tid: string) => {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]);
+    };
+    const dir = mkdtempSync(join(tmpdir(), "plughost-nice-"));
+    const before = threadIds();
+    const load = () =>
+      loadPlugin(fixture("host-call-loop"), {
+        mode: "worker",
+        concurrency: 1,
+        hostFunctions: { probe: () => utf8('{"ok":true}') },
+      });
+    const db = new AsyncDatabase(join(dir, "nice.db"), {});
+    const [first] = await Promise.all([load(), db.exec("CREATE TABLE t (x)")]);
+    const second = await load();
+    try {
+      const added = readdirSync("/proc/self/task").filter((t) => !before.has(t));
+      const pool = added.filter((t) =>
+        readFileSync(`/proc/self/task/${t}/comm`, "utf8").startsWith("tokio-runtime")
+      );
+      const mainNice = niceOf(String(Deno.pid));
+      for (const tid of pool) assert.equal(niceOf(tid), mainNice);
+      assert.ok(
+        added.some((t) => niceOf(t) === PLUGIN_THREAD_NICE),
+        "no plugin thread was lowered",
+      );
+    } finally {
+      db.close();
+      await Promise.all([first.close(), second.close()]);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

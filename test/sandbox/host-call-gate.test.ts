@@ -4,8 +4,11 @@
  * (host/adapter/thread-priority.ts). The gate runs on a fake clock and fake
  * timers; the priority is read back from /proc, not timed.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
+import AsyncDatabase from "libsql/promise";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { HostCallGate } from "../../host/sandbox/host-call-gate.ts";
 import { PLUGIN_THREAD_NICE } from "../../host/adapter/thread-priority.ts";
@@ -103,6 +106,39 @@ describe.skipIf(!linux)("plugin worker threads yield the CPU (Linux: /proc/self/
       expect(niceOf(String(process.pid))).toBe(mainNice);
     } finally {
       await plugin.close();
+    }
+  });
+
+  it("threads the host starts while or after plugin workers start keep the host's priority", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "plughost-nice-"));
+    const mainNice = niceOf(String(process.pid));
+    const load = () =>
+      loadPlugin(fixture("host-call-loop"), {
+        mode: "worker",
+        concurrency: 1,
+        hostFunctions: { probe: () => utf8('{"ok":true}') },
+      });
+    // libSQL starts its runtime's threads at the first async exec: here while a worker starts,
+    // and another worker starts after it (each start lowers the threads it sees appear).
+    const db = new AsyncDatabase(join(dir, "nice.db"), {}) as unknown as {
+      exec(sql: string): Promise<unknown>;
+      close(): void;
+    };
+    const [first] = await Promise.all([
+      load(),
+      db.exec("CREATE TABLE t (x); INSERT INTO t VALUES (1)"),
+    ]);
+    const second = await load();
+    try {
+      const pool = readdirSync("/proc/self/task").filter((t) =>
+        readFileSync(`/proc/self/task/${t}/comm`, "utf8").startsWith("tokio-runtime")
+      );
+      expect(pool.length).toBeGreaterThan(0);
+      for (const tid of pool) expect(niceOf(tid)).toBe(mainNice);
+    } finally {
+      db.close();
+      await Promise.all([first.close(), second.close()]);
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
