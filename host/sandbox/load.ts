@@ -13,6 +13,7 @@ import type { Instance, InstanceConfig, RunOutcome } from "./instance.ts";
 import { applyPolicy, defaultPolicy, type Limits } from "./limits.ts";
 import { createMainInstance } from "./main-instance.ts";
 import { InstancePool } from "./pool.ts";
+import { restartGate } from "./restart-gate.ts";
 import { defaultSlice, outgrewMainMemory, type Slice } from "./slice.ts";
 import type { CallContext, CallResult, SandboxedPlugin, SandboxOptions, Usage } from "./types.ts";
 import { createWorkerInstance } from "./worker-instance.ts";
@@ -71,7 +72,12 @@ export async function loadPlugin(
   const queue = options.queue ?? 64;
   const recycleAfter = options.recycleAfter ?? 10_000;
   const workerPool = () =>
-    new InstancePool(workerCreate, { concurrency: options.concurrency ?? 2, queue, recycleAfter });
+    new InstancePool(workerCreate, {
+      concurrency: options.concurrency ?? 2,
+      queue,
+      recycleAfter,
+      restarts: restartGate,
+    });
   let main: InstancePool | null = null;
   let workers: InstancePool | null = null;
   if (forWorker) {
@@ -79,6 +85,7 @@ export async function loadPlugin(
       concurrency: options.concurrency ?? 2,
       queue,
       recycleAfter,
+      restarts: restartGate,
     }, await workerCreate());
   } else {
     const create = () => createMainInstance(config);

@@ -9,12 +9,15 @@
  */
 import { SandboxAbort } from "./classify.ts";
 import type { Instance } from "./instance.ts";
+import type { Gate } from "./restart-gate.ts";
 
 /** Pool sizing. */
 export interface PoolOptions {
   concurrency: number;
   queue: number;
   recycleAfter: number;
+  /** Where instances that replace retired ones wait for a turn (worker pools: restart-gate.ts). */
+  restarts?: Gate;
 }
 
 /** A bounded pool of instances of one plugin. */
@@ -25,6 +28,8 @@ export class InstancePool {
   private closed = false;
   /** Instances made so far (the first one included). */
   created = 0;
+  /** Instances retired and not replaced yet: the next makes are restarts. */
+  private unreplaced = 0;
 
   constructor(
     private readonly create: () => Promise<Instance>,
@@ -56,11 +61,11 @@ export class InstancePool {
       if (healthy && instance.calls < this.options.recycleAfter && !this.closed) {
         this.idle.push(instance);
       } else {
-        retire(instance);
+        this.retire(instance);
       }
       return value;
     } catch (error) {
-      if (instance) retire(instance);
+      if (instance) this.retire(instance);
       throw error;
     } finally {
       this.releaseSlot();
@@ -72,14 +77,24 @@ export class InstancePool {
     for (let instance = this.idle.pop(); instance; instance = this.idle.pop()) {
       const reset = instance.reset();
       if (reset === true || (reset !== false && await reset)) return instance;
-      retire(instance);
+      this.retire(instance);
     }
     return undefined;
   }
 
-  private make(): Promise<Instance> {
+  private async make(): Promise<Instance> {
+    if (this.unreplaced > 0 && this.options.restarts) {
+      this.unreplaced--;
+      await this.options.restarts.admit();
+      if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
+    }
     this.created++;
-    return this.create();
+    return await this.create();
+  }
+
+  private retire(instance: Instance): void {
+    this.unreplaced++;
+    instance.close().catch(() => {});
   }
 
   /** Calls running plus calls waiting. */
@@ -116,8 +131,4 @@ export class InstancePool {
     if (next) next();
     else this.active--;
   }
-}
-
-function retire(instance: Instance): void {
-  instance.close().catch(() => {});
 }

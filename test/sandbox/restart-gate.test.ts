@@ -1,0 +1,116 @@
+/**
+ * Worker restarts go through a host-wide gate (host/sandbox/restart-gate.ts):
+ * the gate on a fake clock, and the pool asking it only for instances that
+ * replace retired ones. No timing of the machine.
+ */
+import { afterEach, describe, expect, it, vi } from "vitest";
+import type { Instance, RunOutcome } from "../../host/sandbox/instance.ts";
+import { InstancePool } from "../../host/sandbox/pool.ts";
+import { RestartGate } from "../../host/sandbox/restart-gate.ts";
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe("restart gate", () => {
+  it("lets the burst through at once, then one restart per 1/rate, in arrival order", async () => {
+    vi.useFakeTimers();
+    let now = 0;
+    const gate = new RestartGate(2, 3, () => now);
+    expect([gate.admit(), gate.admit(), gate.admit()]).toEqual([undefined, undefined, undefined]);
+    const order: number[] = [];
+    const waits = [1, 2, 3].map((n) => gate.admit()!.then(() => order.push(n)));
+    expect(gate.queued).toBe(3);
+    for (const step of [499, 1]) {
+      now += step;
+      await vi.advanceTimersByTimeAsync(step);
+    }
+    // 500 ms at 2 a second: one token, to the first in line.
+    expect(order).toEqual([1]);
+    now += 1000;
+    await vi.advanceTimersByTimeAsync(1000);
+    await Promise.all(waits);
+    expect(order).toEqual([1, 2, 3]);
+    expect(gate.queued).toBe(0);
+  });
+
+  it("refills up to the burst while quiet", () => {
+    let now = 0;
+    const gate = new RestartGate(1, 2, () => now);
+    gate.admit();
+    gate.admit();
+    now += 60_000;
+    expect([gate.admit(), gate.admit()]).toEqual([undefined, undefined]);
+    expect(gate.admit()).toBeInstanceOf(Promise);
+  });
+});
+
+/** An instance that answers ok or fails (unhealthy) as told. */
+function fakeInstance(healthy: () => boolean): Instance {
+  return {
+    calls: 0,
+    run: (): Promise<RunOutcome> =>
+      Promise.resolve({
+        ok: true,
+        output: new Uint8Array(),
+        fuelUsed: 0,
+        memoryPages: 1,
+        healthy: healthy(),
+      }),
+    reset: () => true,
+    close: () => Promise.resolve(),
+  };
+}
+
+describe("instance pool restarts", () => {
+  it("asks the gate only for instances that replace retired ones", async () => {
+    let admits = 0;
+    const gate = { admit: () => (admits++, undefined) };
+    let fail = false;
+    const pool = new InstancePool(
+      () => Promise.resolve(fakeInstance(() => !fail)),
+      { concurrency: 2, queue: 8, recycleAfter: 1000, restarts: gate },
+      fakeInstance(() => !fail),
+    );
+    const run = () =>
+      pool.use(async (instance) => {
+        const outcome = await instance.run("x", new Uint8Array(), {} as never);
+        return { value: outcome.ok, healthy: outcome.healthy };
+      });
+    // Two at once: the second instance is the pool growing, not a restart.
+    await Promise.all([run(), run()]);
+    expect(pool.created).toBe(2);
+    expect(admits).toBe(0);
+    // Both fail and are retired; the two made next are restarts.
+    fail = true;
+    await Promise.all([run(), run()]);
+    fail = false;
+    await Promise.all([run(), run()]);
+    expect(pool.created).toBe(4);
+    expect(admits).toBe(2);
+  });
+
+  it("a restart waits for its turn, and a pool closed meanwhile makes nothing", async () => {
+    let release!: () => void;
+    const gate = { admit: () => new Promise<void>((resolve) => (release = resolve)) };
+    let made = 0;
+    const pool = new InstancePool(
+      () => (made++, Promise.resolve(fakeInstance(() => true))),
+      { concurrency: 1, queue: 8, recycleAfter: 1000, restarts: gate },
+      fakeInstance(() => false),
+    );
+    const use = () =>
+      pool.use(async (instance) => {
+        const outcome = await instance.run("x", new Uint8Array(), {} as never);
+        return { value: outcome.ok, healthy: outcome.healthy };
+      });
+    await use(); // retires the first instance
+    const waiting = use();
+    await Promise.resolve();
+    expect(made).toBe(0);
+    await pool.close();
+    release();
+    await expect(waiting).rejects.toThrow("closed");
+    expect(made).toBe(0);
+  });
+});
