@@ -1,11 +1,10 @@
 /**
  * Starting a plugin worker holds the host's thread while the runtime sets the
- * worker up: 3-8 ms on Node, 40-68 ms on Deno (its `node:worker_threads`
- * Worker constructor alone; measured with a 1 ms interval timer, see
- * docs/sandbox.md). A plugin whose every call ends its worker (a timeout or a
- * memory_limit terminates it; a strict call that grew the memory retires it)
- * would have the host start workers back to back: with 8 hostile plugins on
- * Deno, ~90 starts in 10 s held the event loop for 45% of the time. This gate
+ * worker up: 5-8 ms on Node, 90-150 ms on Deno (hostile.bench.ts figure
+ * "worker start"; see docs/sandbox.md). A plugin whose every call ends its
+ * worker (a timeout or a memory_limit terminates it; a strict call that grew
+ * the memory retires it) would have the host start workers back to back:
+ * with 8 hostile plugins on Deno, 56 restarts in a 10 s attack. This gate
  * lets worker restarts (not a plugin's first workers) through at a bounded
  * rate shared by all plugins, in arrival order. A call waiting for a
  * restarted worker waits here with its pool slot held, so the plugin's other
