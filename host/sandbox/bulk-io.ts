@@ -28,6 +28,8 @@ export const BULK_UNAVAILABLE = 0xffff_ffff_ffff_ffffn;
 /** Where the bulk functions find the instance's memory; set once the instance exists. */
 export interface LinearMemory {
   memory: WebAssembly.Memory | undefined;
+  /** Marks bytes the host writes, for a module with write tracking (instrument/dirty.ts). */
+  markWrite?: (at: number, length: number) => void;
 }
 
 type BulkFunction = (ctx: CallContext, a: bigint, b: bigint) => bigint;
@@ -59,7 +61,10 @@ export function mainBulkIo(linear: LinearMemory): Record<string, BulkFunction> {
       if (block === null) misuse("plughost_block_read", `no Extism block at handle ${handle}`);
       const bytes = block.bytes(); // a view of the block, no copy
       meterCopy(ctx, "plughost_block_read", bytes.length);
-      range("plughost_block_read", memory, dst, bytes.length).set(bytes);
+      const target = range("plughost_block_read", memory, dst, bytes.length);
+      // Marked before the write: a reset must put these bytes back like the plugin's own stores.
+      linear.markWrite?.(Number(dst), bytes.length);
+      target.set(bytes);
       return BigInt(bytes.length);
     },
     /** (src, len) -> handle: a new block holding linear memory [src, src + len). */

@@ -23,7 +23,7 @@ import {
   type RunOutcome,
 } from "./instance.ts";
 import { PAGE_BYTES } from "./limits.ts";
-import { Snapshot } from "./reset.ts";
+import { DIRTY_EXPORTS, Snapshot } from "./reset.ts";
 import { Preempted } from "./slice.ts";
 import type { SandboxLogger } from "./types.ts";
 
@@ -97,6 +97,8 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
     | WebAssembly.Memory
     | undefined;
   linear.memory = memory;
+  const mark = instance.exports[DIRTY_EXPORTS.mark];
+  if (typeof mark === "function") linear.markWrite = mark as (at: number, length: number) => void;
   const entropy = config.compiled.pinsEntropy
     ? {
       pinned: instance.exports[ENTROPY_GLOBALS.pinned] as WebAssembly.Global,

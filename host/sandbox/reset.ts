@@ -14,23 +14,40 @@ import { PAGE_BYTES } from "./limits.ts";
 export const RESETTABLE_EXPORT = "plughost_resettable";
 /** Prefix of the exports the instrumenter adds for mutable globals the module did not export. */
 export const STATE_GLOBAL_PREFIX = "plughost_state_";
+/** The exports of write tracking (instrument/dirty.ts). */
+export const DIRTY_EXPORTS = {
+  /** (shift: i32): sets the chunk size to 2^shift bytes and clears the mask. */
+  init: "plughost_dirty_init",
+  /** (): i64: the mask of chunks written since the last take; clears it. */
+  take: "plughost_dirty_take",
+  /** (at: i32, length: i32): marks the chunks of a range the host wrote. */
+  mark: "plughost_dirty_mark",
+} as const;
 
 /** The state of one instance at one moment. */
 export class Snapshot {
   /** Each page's bytes, or null when the page was all zeros (restored with a fill). */
   readonly #pages: (Uint8Array | null)[];
   readonly #globals: [WebAssembly.Global, unknown][];
+  readonly #tracker: WriteTracker | null;
 
   private constructor(
     readonly memory: WebAssembly.Memory | undefined,
     pages: (Uint8Array | null)[],
     globals: [WebAssembly.Global, unknown][],
+    tracker: WriteTracker | null,
   ) {
     this.#pages = pages;
     this.#globals = globals;
+    this.#tracker = tracker;
   }
 
-  /** Takes the state of an instance: its memory's pages and its exported mutable globals. */
+  /**
+   * Takes the state of an instance: its memory's pages and its exported
+   * mutable globals. A module with write tracking (instrument/dirty.ts) gets
+   * its chunk size here and its mask cleared, so later restores copy back
+   * only what was written since.
+   */
   static take(exports: WebAssembly.Exports): Snapshot {
     let memory: WebAssembly.Memory | undefined;
     const globals: [WebAssembly.Global, unknown][] = [];
@@ -40,6 +57,7 @@ export class Snapshot {
         globals.push([value, value.value]);
       }
     }
+    const tracker = memory ? WriteTracker.of(exports, memory.buffer.byteLength) : null;
     const pages: (Uint8Array | null)[] = [];
     if (memory) {
       const bytes = new Uint8Array(memory.buffer);
@@ -50,7 +68,7 @@ export class Snapshot {
         );
       }
     }
-    return new Snapshot(memory, pages, globals);
+    return new Snapshot(memory, pages, globals, tracker);
   }
 
   /**
@@ -94,25 +112,86 @@ export class Snapshot {
     if (this.memory) {
       const bytes = new Uint8Array(this.memory.buffer);
       if (bytes.byteLength !== this.#pages.length * PAGE_BYTES) return false;
-      // Runs of zero pages in one fill each: most of a fresh memory is zeros.
-      let zeroFrom = -1;
-      for (let i = 0; i <= this.#pages.length; i++) {
-        const page = i < this.#pages.length ? this.#pages[i] : undefined;
-        if (page === null) {
-          if (zeroFrom < 0) zeroFrom = i;
-          continue;
-        }
-        if (zeroFrom >= 0) {
-          bytes.fill(0, zeroFrom * PAGE_BYTES, i * PAGE_BYTES);
-          zeroFrom = -1;
-        }
-        if (page) bytes.set(page, i * PAGE_BYTES);
+      if (this.#tracker) {
+        for (const [from, to] of this.#tracker.written()) this.#restoreRange(bytes, from, to);
+      } else {
+        this.#restoreRange(bytes, 0, bytes.byteLength);
       }
     }
     for (const [global, value] of this.#globals) global.value = value;
     return true;
   }
+
+  /** Bytes [from, to) back to the snapshot's, page by page; runs of zero pages in one fill. */
+  #restoreRange(bytes: Uint8Array, from: number, to: number): void {
+    let zeroFrom = -1;
+    for (let at = from; at < to;) {
+      const i = Math.floor(at / PAGE_BYTES);
+      const end = Math.min(to, (i + 1) * PAGE_BYTES);
+      const page = this.#pages[i];
+      if (page === null) {
+        if (zeroFrom < 0) zeroFrom = at;
+      } else {
+        if (zeroFrom >= 0) bytes.fill(0, zeroFrom, at);
+        zeroFrom = -1;
+        if (page) bytes.set(page.subarray(at - i * PAGE_BYTES, end - i * PAGE_BYTES), at);
+      }
+      at = end;
+    }
+    if (zeroFrom >= 0) bytes.fill(0, zeroFrom, to);
+  }
 }
+
+/** The host's side of a module's write tracking (instrument/dirty.ts). */
+class WriteTracker {
+  private constructor(
+    private readonly take: () => bigint,
+    /** Each chunk is 2^shift bytes; 64 of them cover the memory as the snapshot saw it. */
+    private readonly shift: number,
+    private readonly size: number,
+  ) {}
+
+  /** The tracker of a module that has one, set up for a memory of `size` bytes; else null. */
+  static of(exports: WebAssembly.Exports, size: number): WriteTracker | null {
+    const init = exports[DIRTY_EXPORTS.init];
+    const take = exports[DIRTY_EXPORTS.take];
+    if (typeof init !== "function" || typeof take !== "function" || size === 0) return null;
+    let shift = MIN_CHUNK_SHIFT;
+    while (2 ** shift * CHUNKS < size) shift++;
+    (init as (shift: number) => void)(shift);
+    return new WriteTracker(take as () => bigint, shift, size);
+  }
+
+  /**
+   * The byte ranges written since the last call, merged, and clears the mask.
+   * A store marks the chunk of its first byte and may spill into the next
+   * one by up to {@link MAX_STORE_BYTES} - 1 bytes: each range covers that.
+   */
+  written(): [number, number][] {
+    const mask = this.take();
+    const ranges: [number, number][] = [];
+    if (mask === 0n) return ranges;
+    const halves = [Number(mask & 0xffff_ffffn), Number(mask >> 32n)];
+    const chunk = 2 ** this.shift;
+    for (let i = 0; i < CHUNKS; i++) {
+      if (((halves[i >> 5] as number) >>> (i & 31) & 1) === 0) continue;
+      const from = i * chunk;
+      if (from >= this.size) break;
+      const to = Math.min(this.size, from + chunk + MAX_STORE_BYTES);
+      const last = ranges[ranges.length - 1];
+      if (last && last[1] >= from) last[1] = to;
+      else ranges.push([from, to]);
+    }
+    return ranges;
+  }
+}
+
+/** Chunks in the mask (one i64). */
+const CHUNKS = 64;
+/** Smallest chunk: 4 KiB, below which the per-range overhead outweighs the bytes. */
+const MIN_CHUNK_SHIFT = 12;
+/** The widest store (v128). */
+const MAX_STORE_BYTES = 16;
 
 /** Zero words a run may bridge: shorter gaps cost less as data than as a new run's header and loop. */
 const BRIDGE_WORDS = 8;

@@ -11,6 +11,7 @@ import { FUEL_EXPORT, meterModule } from "./meter.ts";
 import { scanModule } from "./scan.ts";
 import { pinWasiEntropy } from "./wasi-entropy.ts";
 import { exposeState } from "./state.ts";
+import { trackWrites } from "./dirty.ts";
 import { addFuelAccessorTo } from "../fuel-accessor.ts";
 import { addRestoreTo } from "../worker-restore.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./types.ts";
@@ -140,7 +141,8 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
     pinWasiEntropy(m);
     meterModule(m, options.startFuel ?? DEFAULT_START_FUEL);
     // After metering, so the meter's own globals are part of the state too.
-    exposeState(m, scan.memories.length);
+    // Write tracking after both: it charges no fuel and is no state of the plugin's.
+    if (exposeState(m, scan.memories.length)) trackWrites(m);
     // A target_features section is written back from the features: keep it as it was.
     if (hasTargetFeatures) m.setFeatures(declared);
     result.bytes = restoreCustomSections(stripped, emit(m));
