@@ -14,8 +14,8 @@ export type RunOutcome =
     fuelUsed: number;
     memoryPages: number;
     healthy: boolean;
-    /** A main-thread call ended at its slice, not at its budget (see slice.ts). */
-    preempted?: boolean;
+    /** A main-thread call ended at its slice, not at its budget, and by which of its bounds (see slice.ts). */
+    preempted?: "fuel" | "time";
     /** Main-thread instances: pages its memory grew by since it was made (see slice.ts). */
     grownPages?: number;
   }

@@ -14,7 +14,7 @@ import { applyPolicy, defaultPolicy, type Limits } from "./limits.ts";
 import { createMainInstance } from "./main-instance.ts";
 import { InstancePool } from "./pool.ts";
 import { restartGate } from "./restart-gate.ts";
-import { defaultSlice, outgrewMainMemory, type Slice } from "./slice.ts";
+import { defaultSlice, outgrewMainMemory, type Slice, SliceStrikes } from "./slice.ts";
 import type { CallContext, CallResult, SandboxedPlugin, SandboxOptions, Usage } from "./types.ts";
 import { createWorkerInstance } from "./worker-instance.ts";
 
@@ -159,6 +159,7 @@ class Sandboxed implements SandboxedPlugin {
 
   /** Instances the main pool made before the plugin moved to workers. */
   #retiredMain = 0;
+  readonly #strikes = new SliceStrikes();
 
   async call(
     exportName: string,
@@ -236,8 +237,10 @@ class Sandboxed implements SandboxedPlugin {
           s.sliceUntil = slice ? Date.now() + slice.ms : null;
         });
         if (outcome.preempted) {
-          // The call outgrew the main thread: this plugin runs in workers from now on.
-          const workers = this.promote();
+          // The call outgrew the main thread: it re-runs in a worker, and the plugin runs in
+          // workers from now on, at once for fuel and on repeated strikes for time (slice.ts).
+          const moved = this.#strikes.record(outcome.preempted, Date.now());
+          const workers = moved ? this.promote() : this.workers();
           const rerun = this.options.rerun;
           const undone = state.called.size === 0 || (!state.final && rerun !== undefined);
           if (!undone) {
@@ -245,7 +248,11 @@ class Sandboxed implements SandboxedPlugin {
               "timeout",
               `The call needed more than the main thread's slice after host functions with effects that cannot be undone (${
                 [...state.called].join(", ")
-              }), so it was not re-run; this plugin now runs in a worker, where the same call is not cut short`,
+              }), so it was not re-run; ${
+                moved
+                  ? "this plugin now runs in a worker, where the same call is not cut short"
+                  : "it ran out of wall time, which a loaded machine can cause: retry it (the plugin moves to a worker, where calls are not cut short, if this repeats)"
+              }`,
               { fuel: outcome.fuelUsed, memoryPages: outcome.memoryPages },
             );
           }
@@ -298,9 +305,14 @@ class Sandboxed implements SandboxedPlugin {
     }, state.call.determinism === "strict");
   }
 
+  /** The worker pool, made on first use. */
+  private workers(): InstancePool {
+    return this.pools.workers ?? (this.pools.workers = this.pools.workerPool());
+  }
+
   /** Moves the plugin to workers (once) and returns the worker pool. */
   private promote(): InstancePool {
-    const workers = this.pools.workers ?? (this.pools.workers = this.pools.workerPool());
+    const workers = this.workers();
     const main = this.pools.main;
     this.pools.main = null;
     if (main) {

@@ -303,7 +303,7 @@ class MainInstance implements Instance {
         fuelUsed: used,
         memoryPages,
         healthy: false,
-        preempted: true,
+        preempted: thrown instanceof Preempted ? thrown.reason : "fuel",
         grownPages,
       };
     }

@@ -44,6 +44,33 @@ export function outgrewMainMemory(
 }
 
 /**
+ * Whether a plugin whose main-thread call ran out of its slice moves to
+ * workers now. Running out of fuel is the call's own doing, the same on any
+ * machine: it moves at once. Running out of wall time can be the host's (a
+ * garbage collection, or a loaded machine that descheduled the thread), so
+ * one such call is re-run in a worker but the plugin stays: it moves on the
+ * {@link TIME_STRIKES}th within {@link TIME_STRIKE_WINDOW_MS}. A plugin whose
+ * host functions are really slow so holds the loop for at most that many
+ * slices before it moves for good.
+ */
+export class SliceStrikes {
+  readonly #times: number[] = [];
+
+  /** Records a preemption at `now`; true when the plugin should move to workers. */
+  record(reason: "fuel" | "time", now: number): boolean {
+    if (reason === "fuel") return true;
+    this.#times.push(now);
+    while ((this.#times[0] as number) <= now - TIME_STRIKE_WINDOW_MS) this.#times.shift();
+    return this.#times.length >= TIME_STRIKES;
+  }
+}
+
+/** Wall-time preemptions within {@link TIME_STRIKE_WINDOW_MS} that move a plugin to workers. */
+export const TIME_STRIKES = 3;
+/** The window for {@link TIME_STRIKES}. */
+export const TIME_STRIKE_WINDOW_MS = 60_000;
+
+/**
  * Thrown inside a main-thread call whose slice ran out while its budget did
  * not: the call is ended there (and re-run in a worker when that is safe).
  */

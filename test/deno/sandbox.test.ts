@@ -145,7 +145,7 @@ Deno.test(
     let atReset = -1;
     const plugin = await loadPlugin(fixture("host-call-loop"), {
       limits: { fuel: 5_000_000n, timeoutMs: 120_000 },
-      slice: { fuel: 2_000_000n },
+      slice: { fuel: 2_000_000n, ms: 600_000 },
       hostFunctions: { probe: () => (seen.push(ticks), answer) },
       rerun: { reset: () => void (atReset = seen.length), final: new Set() },
     });

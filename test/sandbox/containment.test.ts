@@ -13,6 +13,7 @@ import {
   loadPlugin,
   type SandboxedPlugin,
   type SandboxLogger,
+  TIME_STRIKES,
 } from "../../host/sandbox/mod.ts";
 import {
   BULK_FILL_FUEL,
@@ -62,7 +63,7 @@ describe("host-call loops", () => {
     const plugin = await load("host-call-loop", {
       // Worker host calls take ~1-2 ms each: a small slice and budget keep the test short.
       limits: { fuel: 5_000_000n, timeoutMs: 120_000 },
-      slice: { fuel: 2_000_000n },
+      slice: { fuel: 2_000_000n, ms: 600_000 },
       hostFunctions: { probe: () => (seen.push(clock.ticks), answer) },
       rerun: { reset: () => void (atReset = seen.length), final: new Set() },
     });
@@ -145,7 +146,7 @@ describe("kernel-call loops and logs", () => {
   it("an alloc/free loop is cut at its slice and ends in a worker with fuel_exhausted", async () => {
     const plugin = await load("kernel-call-loop", {
       limits: { fuel: 10_000_000n },
-      slice: { fuel: 1_000_000n },
+      slice: { fuel: 1_000_000n, ms: 600_000 },
     });
     const result = await plugin.call("run", none);
     expect(result.ok ? "ok" : result.error.class).toBe("fuel_exhausted");
@@ -157,7 +158,7 @@ describe("kernel-call loops and logs", () => {
     const sliced = lines();
     const a = await load("kernel-call-loop", {
       limits: { fuel: 3_000_000n },
-      slice: { fuel: 1_000_000n },
+      slice: { fuel: 1_000_000n, ms: 600_000 },
       logger: sliced.logger,
     });
     const whole = lines();
@@ -210,6 +211,29 @@ describe("memory-limit text", () => {
       expect(log.seen).toContain("memory limit exceeded: 99999 pages requested, 1 allowed");
     });
   }
+});
+
+// Running out of the slice's fuel moves a plugin at once: "host-call loops" above.
+describe("wall-time preemptions", () => {
+  it(`a call past the slice's wall time re-runs in a worker; the plugin moves on the ${TIME_STRIKES}rd such call`, async () => {
+    // A host function slower than the slice's wall time: what a loaded machine or a garbage
+    // collection does to a well-behaved call, so one such call must not move the plugin for good.
+    const slow = () => {
+      const until = Date.now() + 15;
+      while (Date.now() <= until) { /* longer than the slice, on any machine */ }
+      return answer;
+    };
+    const plugin = await load("host-call", {
+      hostFunctions: { probe: slow },
+      slice: { ms: 5 },
+      rerun: { reset: () => {}, final: new Set() },
+    });
+    for (let strike = 1; strike <= TIME_STRIKES; strike++) {
+      const result = await plugin.call("run", none);
+      expect(result.ok ? text(result.output) : result.error.message).toBe('{"ok":true}');
+      expect(plugin.mode).toBe(strike < TIME_STRIKES ? "main" : "worker");
+    }
+  });
 });
 
 describe("memory growth on the main thread", () => {
