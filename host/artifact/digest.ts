@@ -6,7 +6,7 @@
  * hex, and `sha256:<hex>`.
  * @module
  */
-import { createHash } from "node:crypto";
+import * as nodeCrypto from "node:crypto";
 import { filterSections } from "./custom-sections.ts";
 import { parseModule } from "./module.ts";
 import { SIGNATURE_SECTION } from "./names.ts";
@@ -29,13 +29,23 @@ export async function sha256Hex(data: Uint8Array | string): Promise<string> {
 
 /** SHA-256 right away, for small inputs on synchronous paths (tokens, run inputs, configs). */
 export function sha256Sync(data: Uint8Array | string): Uint8Array {
-  return new Uint8Array(createHash("sha256").update(data).digest());
+  return new Uint8Array(nodeCrypto.createHash("sha256").update(data).digest());
 }
+
+/**
+ * node:crypto's one-shot `hash` (Node >= 20.12, Deno 2): no Hash object per
+ * digest, about half the cost of createHash for a run's small inputs.
+ */
+const oneShot =
+  (nodeCrypto as { hash?: (alg: string, data: Uint8Array | string, enc: "hex") => string })
+    .hash;
 
 /** Lower-case hex SHA-256 right away (see sha256Sync). */
 export function sha256HexSync(data: Uint8Array | string): string {
   // Hex straight from node:crypto: half the cost of a copy plus toHex on every run's digests.
-  return createHash("sha256").update(data).digest("hex");
+  return oneShot
+    ? oneShot("sha256", data, "hex")
+    : nodeCrypto.createHash("sha256").update(data).digest("hex");
 }
 
 /** The digest as records and the CLI write it: `sha256:<hex>` (see sha256Sync). */
