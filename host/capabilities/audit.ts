@@ -11,6 +11,7 @@ import type { HostCall } from "../sandbox/mod.ts";
 import { errorResult } from "./abi.ts";
 import type { CapabilityContext } from "./context.ts";
 import { knownSecrets, redactText } from "./redact.ts";
+import type { ActiveRun } from "./runs.ts";
 
 /** What a denied call asked for: a key, topic, secret name, invoke target or URL; never a value. */
 export type Asked = Record<string, string>;
@@ -28,9 +29,10 @@ export function auditDenied(
   asked: Asked,
   reason: string,
 ): void {
+  const run = who.runId === null ? undefined : ctx.runs.get(who.runId);
+  if (run && !firstTime(run, fn, asked, reason)) return;
   if (!withinBudget(ctx, who)) return;
   // What was asked is the plugin's text (a key, a topic, a URL's host): it may carry a secret.
-  const run = who.runId === null ? undefined : ctx.runs.get(who.runId);
   const secrets = knownSecrets(
     ctx,
     who.pluginId,
@@ -53,6 +55,20 @@ export function auditDenied(
   } catch {
     // A malformed audit event is a host bug; the plugin still gets its answer.
   }
+}
+
+/**
+ * False for a denial an earlier attempt of the same run already accounted for
+ * (the n-th same denial of this attempt, when earlier attempts had n or more).
+ */
+function firstTime(run: ActiveRun, fn: string, asked: Asked, reason: string): boolean {
+  const key = JSON.stringify([fn, asked, reason]);
+  const met = (run.denialsThisAttempt.get(key) ?? 0) + 1;
+  run.denialsThisAttempt.set(key, met);
+  const accounted = run.denialsAccounted.get(key) ?? 0;
+  if (met <= accounted) return false;
+  run.denialsAccounted.set(key, met);
+  return true;
 }
 
 /** Counts one denial; true when its event is to be written. */

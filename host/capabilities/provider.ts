@@ -173,6 +173,8 @@ function pluginSet(
     rerun: {
       reset: (call) => {
         tapeOf(call)?.reset();
+        // The re-run meets the first attempt's denials again: audited once (audit.ts).
+        ctx.runs.newAttempt(call.runId);
         return loadView(ctx, call);
       },
       final: new Set(["event_publish", "invoke"]),

@@ -22,6 +22,13 @@ export interface ActiveRun {
   /** `audit.denied` events written for this run, and denials past the budget (only counted). */
   deniedAudited: number;
   deniedDropped: number;
+  /**
+   * Denials accounted for (audited or counted), by what was denied, over all of the run's
+   * attempts, and those met in the current attempt: a call re-run after its main-thread slice
+   * (docs/sandbox.md) meets its first attempt's denials again and must not audit them twice.
+   */
+  denialsAccounted: Map<string, number>;
+  denialsThisAttempt: Map<string, number>;
   /** The run's determinism mode and host-call tape (docs/replay.md), set by beforeCall. */
   determinism?: "strict" | "best-effort" | undefined;
   tape?: Tape | undefined;
@@ -67,6 +74,8 @@ export class RunRegistry {
       logDropped: 0,
       deniedAudited: 0,
       deniedDropped: 0,
+      denialsAccounted: new Map(),
+      denialsThisAttempt: new Map(),
     };
     this.#runs.set(runId, run);
     let set = this.#byPlugin.get(pluginId);
@@ -84,6 +93,11 @@ export class RunRegistry {
     set?.delete(runId);
     if (set?.size === 0) this.#byPlugin.delete(run.pluginId);
     return run;
+  }
+
+  /** A run's call starts again from the top (a re-run after its main-thread slice). */
+  newAttempt(runId: string): void {
+    this.#runs.get(runId)?.denialsThisAttempt.clear();
   }
 
   /** The denial counters of `pluginId` outside any run. */

@@ -267,4 +267,21 @@ describe("denials the host cannot tie to one run", () => {
     ctx.runs.end(a.runId);
     ctx.runs.end(b.runId);
   });
+
+  it("a re-run attempt (after the main-thread slice) does not audit again what the first did", async () => {
+    const run = ctx.runs.begin(ulid(), "x.rerun");
+    const who = { pluginId: "x.rerun", runId: run.runId };
+    const deny = (key: string) => auditDenied(ctx, who, "kv_get", { key }, "not granted");
+    // First attempt: a, b. The re-run gets as far again and further: a, b, a, c.
+    deny("a"), deny("b");
+    ctx.runs.newAttempt(run.runId);
+    deny("a"), deny("b"), deny("a"), deny("c");
+    const keys = (await of("audit.denied", "x.rerun")).map((e) =>
+      (e.payload as { asked: { key: string } }).asked.key
+    );
+    // What one uncut run would have written (LIMIT is 4): a, b, a, c.
+    expect(keys.sort()).toEqual(["a", "a", "b", "c"]);
+    expect([run.deniedAudited, run.deniedDropped]).toEqual([4, 0]);
+    ctx.runs.end(run.runId);
+  });
 });
