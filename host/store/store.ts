@@ -107,18 +107,20 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       throw storageError("Cannot mark interrupted runs", error);
     });
     const db: StoreDb = drizzle(client, { schema });
-    const kv = new KvRepository(client);
-    await kv.dropStaleStaged();
     // The writer's own connection, so a reconnect after a failed flush touches nothing else.
     // A local file gets its own driver connections: large batches commit on libSQL's thread,
-    // small ones through statements kept prepared (write-connection.ts).
+    // small ones through statements kept prepared (write-connection.ts). KV writes share it,
+    // so their COMMIT leaves the event loop too.
     const file = dbFilePath(options.url);
     let write: (ops: WriteOp[]) => Promise<void>;
+    let kv: KvRepository;
     if (file !== undefined) {
       const connection = new WriteConnection(file, options.busyTimeoutMs ?? 5000);
       closeWriter = () => connection.close();
       write = async (ops) => await connection.write(opsStatements(ops), isLargeBatch(ops));
+      kv = new KvRepository(client, (statements) => connection.transact(statements));
     } else {
+      kv = new KvRepository(client);
       const ownWriteClient = await openClient({
         url: options.url,
         authToken: options.authToken,
@@ -159,6 +161,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         },
       },
     );
+    await kv.dropStaleStaged();
     // The hooks above run only after this line, when a write has failed.
     const events = new EventsRepository(db, writer);
     const store: Store = {
