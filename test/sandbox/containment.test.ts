@@ -144,27 +144,29 @@ describe("host-call loops", () => {
 
 describe("kernel-call loops and logs", () => {
   it("an alloc/free loop is cut at its slice and ends in a worker with fuel_exhausted", async () => {
+    // Fuel must end it, not the timeout: the re-run's worker is niced, and a busy machine
+    // (a clean-clone CI with a core spinning) took over 10 s, the default timeout, for 10e6.
     const plugin = await load("kernel-call-loop", {
-      limits: { fuel: 10_000_000n },
+      limits: { fuel: 3_000_000n, timeoutMs: 120_000 },
       slice: { fuel: 1_000_000n, ms: 600_000 },
     });
     const result = await plugin.call("run", none);
     expect(result.ok ? "ok" : result.error.class).toBe("fuel_exhausted");
-    expect(result.usage.fuel).toBe(10_000_000);
+    expect(result.usage.fuel).toBe(3_000_000);
     expect(plugin.mode).toBe("worker");
   });
 
   it("a cut call's log lines are kept, and the re-run logs all of its own", async () => {
     const sliced = lines();
     const a = await load("kernel-call-loop", {
-      limits: { fuel: 3_000_000n },
+      limits: { fuel: 3_000_000n, timeoutMs: 120_000 },
       slice: { fuel: 1_000_000n, ms: 600_000 },
       logger: sliced.logger,
     });
     const whole = lines();
     const b = await load("kernel-call-loop", {
       mode: "worker",
-      limits: { fuel: 3_000_000n },
+      limits: { fuel: 3_000_000n, timeoutMs: 120_000 },
       logger: whole.logger,
     });
     const [ra, rb] = [await a.call("log", none), await b.call("log", none)];
