@@ -18,6 +18,7 @@
 import type { Client, InStatement } from "@libsql/client";
 import type { HostError } from "../errors.ts";
 import { storageError } from "./client.ts";
+import { clientTransact, type StatementResult, type Transact } from "./transact.ts";
 import {
   bytesExceeded,
   checkKvKey,
@@ -44,15 +45,6 @@ import { ulid } from "./ulid.ts";
 export const KV_COMMIT_CHUNK = 500;
 /** Rows per page when a snapshot is (re)loaded. */
 const LOAD_PAGE = 2000;
-
-/** Runs statements as one write transaction; each statement's rows (a reader's first) and changes. */
-export type Transact = (statements: readonly InStatement[]) => Promise<StatementResult[]>;
-
-/** What a statement of a write gave (a libSQL ResultSet has these too). */
-export interface StatementResult {
-  rows: ArrayLike<unknown>[];
-  rowsAffected: number;
-}
 
 /** One key of a listing. */
 export interface KvEntry {
@@ -112,7 +104,7 @@ export class KvRepository {
    */
   constructor(client: Client, transact?: Transact) {
     this.#client = client;
-    this.#transact = transact ?? ((statements) => client.batch([...statements], "write"));
+    this.#transact = transact ?? clientTransact(client);
   }
 
   /** The value of a key, or undefined. */

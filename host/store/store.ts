@@ -30,6 +30,7 @@ import { TokensRepository } from "./tokens.ts";
 import { ulid } from "./ulid.ts";
 import { dbFilePath, isMemoryUrl, memoryUnsupported } from "./url.ts";
 import { WriteConnection } from "./write-connection.ts";
+import type { Transact } from "./transact.ts";
 import { BatchWriter, type WriterOptions, type WriterStats } from "./writer.ts";
 
 /** How to open the store. */
@@ -113,14 +114,13 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     // so their COMMIT leaves the event loop too.
     const file = dbFilePath(options.url);
     let write: (ops: WriteOp[]) => Promise<void>;
-    let kv: KvRepository;
+    let transact: Transact | undefined;
     if (file !== undefined) {
       const connection = new WriteConnection(file, options.busyTimeoutMs ?? 5000);
       closeWriter = () => connection.close();
       write = async (ops) => await connection.write(opsStatements(ops), isLargeBatch(ops));
-      kv = new KvRepository(client, (statements) => connection.transact(statements));
+      transact = (statements) => connection.transact(statements);
     } else {
-      kv = new KvRepository(client);
       const ownWriteClient = await openClient({
         url: options.url,
         authToken: options.authToken,
@@ -161,6 +161,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         },
       },
     );
+    const kv = new KvRepository(client, transact);
     await kv.dropStaleStaged();
     // The hooks above run only after this line, when a write has failed.
     const events = new EventsRepository(db, writer);

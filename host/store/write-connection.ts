@@ -19,6 +19,7 @@ import type { InStatement, InValue } from "@libsql/client";
 import { Buffer } from "node:buffer";
 import AsyncDatabase from "libsql/promise";
 import { inlineStatement, refuseUnwritable } from "./sql-literal.ts";
+import type { StatementResult } from "./transact.ts";
 
 /** A prepared statement of the driver's promise API: preparing is asynchronous, running is not. */
 interface Statement {
@@ -28,14 +29,8 @@ interface Statement {
   readonly reader: boolean;
 }
 
-/**
- * What one statement of {@link WriteConnection.transact} gave: the rows a
- * reader returned (at most its first) and the rows a writer changed.
- */
-export interface StatementResult {
-  rows: unknown[][];
-  rowsAffected: number;
-}
+/** A row, read by position. */
+type Row = StatementResult["rows"][number];
 
 /** The part of libsql's promise API used here (its own typings are `any`). */
 interface AsyncConnection {
@@ -86,11 +81,14 @@ export class WriteConnection {
 
   /**
    * Runs the statements in one transaction like `write`, queued with it, and
-   * returns each statement's result: for the repositories whose writes must
-   * not fsync on the event loop (kv.ts), which also need what the statements
-   * read. A reader gives at most its first row. A statement that fails rolls
-   * the whole transaction back and rejects with its error; the connection
-   * stays open.
+   * returns each statement's result: for the KV writes (kv.ts), which must not
+   * fsync on the event loop and need what their usage and limit checks read.
+   * A reader gives its first row only. Nothing between BEGIN and COMMIT waits
+   * for the event loop: a connection of this process that waits for the lock
+   * in SQLite's busy handler sleeps on the loop's thread, so a transaction that
+   * needed the loop to go on would deadlock with it until the busy timeout.
+   * A statement that fails rolls the whole transaction back and rejects with
+   * its error; the connection stays open.
    */
   transact(statements: readonly InStatement[]): Promise<StatementResult[]> {
     return this.#queued(async () => {
@@ -103,8 +101,8 @@ export class WriteConnection {
           const args = argsOf(statement);
           const stmt = prepared[i]!;
           if (stmt.reader) {
-            const row = stmt.raw(true).get(args);
-            results.push({ rows: row === undefined ? [] : [row as unknown[]], rowsAffected: 0 });
+            const row = stmt.raw(true).get(args) as Row | undefined;
+            results.push({ rows: row === undefined ? [] : [row], rowsAffected: 0 });
           } else {
             results.push({ rows: [], rowsAffected: stmt.run(args).changes ?? 0 });
           }

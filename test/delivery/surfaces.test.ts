@@ -10,6 +10,7 @@ import type { CliIo } from "../../host/cli/command.ts";
 import { command } from "../../host/cli/events.ts";
 import { createApp } from "../../host/server/app.ts";
 import type { Host } from "../../host/host.ts";
+import { type RunningDelivery, startDelivery } from "../../host/delivery/mod.ts";
 import { signedFirstParty } from "../helpers/signing.ts";
 import { type TestHome, testHome, until } from "./helpers.ts";
 
@@ -17,6 +18,8 @@ describe("delivery surfaces", () => {
   let home: TestHome;
   let host: Host;
   let letterId: string;
+  let delivery: RunningDelivery;
+  const deliveryOptions = { pollMs: 5, retry: { baseMs: 1, maxAttempts: 2 } };
   beforeAll(async () => {
     home = await testHome();
     host = await home.open();
@@ -28,13 +31,14 @@ describe("delivery surfaces", () => {
       }),
       "test:broken",
     );
-    const delivery = host.startDelivery({ pollMs: 5, retry: { baseMs: 1, maxAttempts: 2 } });
+    delivery = host.startDelivery(deliveryOptions);
     await until(() => delivery.status().some((l) => l.held));
     await host.events.append({ type: "orders.created", payload: {} });
     await until(async () => (await host.store.delivery.deadLetters()).length === 1);
     letterId = (await host.store.delivery.deadLetters())[0]!.id;
   }, 60_000);
   afterAll(async () => {
+    await delivery?.stop();
     await host?.close();
     rmSync(home.home, { recursive: true, force: true });
   });
@@ -82,6 +86,9 @@ describe("delivery surfaces", () => {
     expect((await subs.json()).subscribers[0]).toMatchObject({ pluginId: "test.broken" });
     const path = `/v1/events/dead-letters/${letterId}/redeliver`;
     expect((await get(path, reader.token, "POST")).status).toBe(403);
+    // Stopped while the two requests run: a live dispatcher could redeliver the letter to the
+    // broken subscriber and see it dead again between them, which the second would then queue.
+    await delivery.stop();
     const queued = await get(path, admin.token, "POST");
     expect(queued.status).toBe(202);
     expect(await queued.json()).toMatchObject({ id: letterId, state: "pending" });
@@ -91,6 +98,7 @@ describe("delivery surfaces", () => {
     expect((await get("/v1/events/dead-letters/nope/redeliver", admin.token, "POST")).status)
       .toBe(404);
     // The subscriber is still broken: the redelivery fails and the letter is dead again.
+    delivery = startDelivery({ ...deliveryOptions, runtime: host.runtime, store: host.store });
     await until(async () => (await host.store.delivery.deadLetterById(letterId))?.attempts === 3);
     expect((await host.store.delivery.deadLetterById(letterId))?.state).toBe("dead");
     const metrics = await (await get("/metrics", reader.token)).text();
