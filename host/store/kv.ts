@@ -15,10 +15,9 @@
  * which bounds that step.
  * @module
  */
-import type { Client, InStatement } from "@libsql/client";
+import type { Client, InStatement, ResultSet } from "@libsql/client";
 import type { HostError } from "../errors.ts";
 import { storageError } from "./client.ts";
-import { clientTransact, type StatementResult, type Transact } from "./transact.ts";
 import {
   bytesExceeded,
   checkKvKey,
@@ -92,19 +91,11 @@ const decoder = new TextDecoder();
 /** Key-value storage per plugin. */
 export class KvRepository {
   readonly #client: Client;
-  readonly #transact: Transact;
   readonly #cache = new Map<string, Cached>();
 
-  /**
-   * Used by openStore; callers get the instance as `store.kv`. Writes go
-   * through `transact` when given (the writer's connection, write-connection.ts:
-   * its COMMIT, and the fsync, run off the event loop; the client's own
-   * batches commit on it, 1-3 ms idle and tens of ms on a busy disk per write),
-   * else through the client.
-   */
-  constructor(client: Client, transact?: Transact) {
+  /** Used by openStore; callers get the instance as `store.kv`. */
+  constructor(client: Client) {
     this.#client = client;
-    this.#transact = transact ?? clientTransact(client);
   }
 
   /** The value of a key, or undefined. */
@@ -246,7 +237,7 @@ export class KvRepository {
     const statements = applyStaged(pluginId, commitId, now);
     if (rows.length <= KV_COMMIT_CHUNK) statements.unshift(stageChunk(commitId, rows, now));
     else await this.#stage(commitId, rows, now);
-    let results: StatementResult[];
+    let results: ResultSet[];
     try {
       results = await this.#write(pluginId, [
         readUsage(pluginId),
@@ -283,10 +274,10 @@ export class KvRepository {
   /** Removes staging rows of commits that never applied (their process died), older than `ms`. */
   async dropStaleStaged(ms = 3_600_000): Promise<void> {
     await this.#run("clean kv staging", () =>
-      this.#transact([{
+      this.#client.execute({
         sql: "DELETE FROM kv_staged WHERE created_at < ?",
         args: [Date.now() - ms],
-      }]));
+      }));
   }
 
   async #stage(
@@ -298,7 +289,7 @@ export class KvRepository {
       for (let i = 0; i < rows.length; i += KV_COMMIT_CHUNK) {
         await this.#run(
           "stage kv",
-          () => this.#transact([stageChunk(commitId, rows.slice(i, i + KV_COMMIT_CHUNK), now)]),
+          () => this.#client.execute(stageChunk(commitId, rows.slice(i, i + KV_COMMIT_CHUNK), now)),
         );
         await yieldToLoop();
       }
@@ -309,10 +300,10 @@ export class KvRepository {
   }
 
   async #unstage(commitId: string): Promise<void> {
-    await this.#transact([{
+    await this.#client.execute({
       sql: "DELETE FROM kv_staged WHERE commit_id = ?",
       args: [commitId],
-    }])
+    })
       .catch(() => {});
   }
 
@@ -388,12 +379,12 @@ export class KvRepository {
     pluginId: string,
     statements: InStatement[],
     limitError?: (kind: "bytes" | "keys") => Promise<HostError>,
-  ): Promise<StatementResult[]> {
+  ): Promise<ResultSet[]> {
     // One batch, not an interactive transaction: libSQL's busy wait is
     // synchronous, so holding a write lock across awaits could stall the whole
-    // process while another connection of it waits for the lock on this same thread.
+    // process while the store's writer waits for it on this same thread.
     try {
-      return await this.#transact(statements);
+      return await this.#client.batch(statements, "write");
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
       const kind = BYTES_FAILED.test(text) ? "bytes" : KEYS_FAILED.test(text) ? "keys" : null;
@@ -411,7 +402,7 @@ export class KvRepository {
   }
 }
 
-function usageOf(result: StatementResult): KvUsage & { version: number } {
+function usageOf(result: ResultSet): KvUsage & { version: number } {
   const row = result.rows[0];
   return {
     bytes: Number(row?.[0] ?? 0),
