@@ -134,8 +134,11 @@ describe.skipIf(!hasConformance)(
           );
           // The fuel, the mutable globals a reset restores (the stack pointer, the meter's
           // counter), the marker that the module's state can be reset (state.ts), and, for a
-          // module with a memory, the write tracking's three functions (dirty.ts).
-          const tracked = WebAssembly.Module.exports(a).some((e) => e.kind === "memory");
+          // module whose memory starts at 16 pages or more, the write tracking's three
+          // functions (dirty.ts).
+          const tracked = WebAssembly.Module.exports(b).some((e) =>
+            e.name === "plughost_dirty_take"
+          );
           const tail = tracked
             ? [
               "global plughost_resettable",

@@ -9,10 +9,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { instrument } from "./instrument.ts";
+import { TRACK_MIN_PAGES } from "./dirty.ts";
 import { instantiate, wat } from "./_testing.ts";
 import { DIRTY_EXPORTS, Snapshot } from "../reset.ts";
 
-const PAGES = 3;
+const PAGES = 16;
 const MEMORY_BYTES = PAGES * 65536;
 
 const source = wat(`
@@ -113,7 +114,7 @@ function load() {
 /** The module as written, for what the writes must do. */
 const reference = () => instantiate(source);
 
-const chunkBytes = 4096; // 3 pages: 64 chunks of the 4 KiB minimum cover them
+const chunkBytes = 16384; // 16 pages: 64 chunks of 16 KiB cover them
 
 describe("write tracking and the partial reset", () => {
   it("puts the memory back byte for byte after any writes, of every kind", () => {
@@ -125,7 +126,7 @@ describe("write tracking and the partial reset", () => {
       // Mostly inside memory, near chunk edges too, sometimes past its end.
       at: fc.oneof(
         fc.integer({ min: 0, max: MEMORY_BYTES - 1 }),
-        fc.integer({ min: 1, max: 47 }).map((i) => i * chunkBytes - 1 - (i % 9)),
+        fc.integer({ min: 1, max: 63 }).map((i) => i * chunkBytes - 1 - (i % 9)),
         fc.integer({ min: MEMORY_BYTES - 40, max: MEMORY_BYTES + 40 }),
       ),
       value: fc.integer({ min: 1, max: 0xffff }),
@@ -156,16 +157,31 @@ describe("write tracking and the partial reset", () => {
     const bytes = new Uint8Array(memory.buffer);
     // A write the tracker cannot see, in the chunk below the plugin's store: a full reset
     // would undo it, the partial one leaves it.
-    bytes[40_000] = 0xee;
+    const untracked = 9 * chunkBytes + 100;
+    bytes[untracked] = 0xee;
     apply("store32", 10 * chunkBytes + 8, 0x1234);
     expect(bytes[10 * chunkBytes + 8]).toBe(0x34);
     expect(snapshot.restore()).toBe(true);
     expect(bytes[10 * chunkBytes + 8]).toBe(copy[10 * chunkBytes + 8]);
-    expect(bytes[40_000]).toBe(0xee);
+    expect(bytes[untracked]).toBe(0xee);
     // With nothing written, nothing is copied.
     bytes[100] = 0xee;
     expect(snapshot.restore()).toBe(true);
     expect(bytes[100]).toBe(0xee);
+  });
+
+  it(`a memory under ${TRACK_MIN_PAGES} pages is not tracked: its reset is whole`, () => {
+    const small = wat(`(module (memory (export "memory") 2)
+      (func (export "store32") (param i32 i32) (i32.store (local.get 0) (local.get 1))))`);
+    const { bytes } = instrument(small, { memoryMaxPages: 2 });
+    const instance = instantiate(bytes);
+    expect(instance.exports[DIRTY_EXPORTS.take]).toBeUndefined();
+    const snapshot = Snapshot.take(instance.exports);
+    const memory = new Uint8Array((instance.exports.memory as WebAssembly.Memory).buffer);
+    memory[70_000] = 1; // behind the host's back: a whole reset undoes it too
+    (instance.exports.store32 as (at: number, v: number) => void)(8, 5);
+    expect(snapshot.restore()).toBe(true);
+    expect([memory[8], memory[70_000]]).toEqual([0, 0]);
   });
 
   it("a grown memory is not reset", () => {
