@@ -40,7 +40,9 @@ describe.skipIf(!hasConformance)(
         "John",
         "--wasi",
       ]);
-      expect(code).toBe(0);
+      // The run's error, if any, in the failure message: a busy-core CI run failed here with
+      // exit 1 and nothing to say why.
+      expect(code, JSON.stringify(parsed.error)).toBe(0);
       expect(parsed.output).toBe("Hello, John");
     });
 
