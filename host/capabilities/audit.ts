@@ -30,7 +30,11 @@ export function auditDenied(
   reason: string,
 ): void {
   const run = who.runId === null ? undefined : ctx.runs.get(who.runId);
-  if (run && !firstTime(run, fn, asked, reason)) return;
+  // Past the run's budget nothing more is written, so nothing more is remembered: a plugin
+  // looping denials with distinct keys cannot grow the run's map beyond the budget.
+  if (run && run.deniedAudited < ctx.policy.deniedPerRun && !firstTime(run, fn, asked, reason)) {
+    return;
+  }
   if (!withinBudget(ctx, who)) return;
   // What was asked is the plugin's text (a key, a topic, a URL's host): it may carry a secret.
   const secrets = knownSecrets(
