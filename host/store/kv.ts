@@ -15,9 +15,10 @@
  * which bounds that step.
  * @module
  */
-import type { Client, InStatement, ResultSet } from "@libsql/client";
+import type { Client, InStatement } from "@libsql/client";
 import type { HostError } from "../errors.ts";
 import { storageError } from "./client.ts";
+import { clientTransact, type StatementResult, type Transact } from "./transact.ts";
 import {
   bytesExceeded,
   checkKvKey,
@@ -91,11 +92,19 @@ const decoder = new TextDecoder();
 /** Key-value storage per plugin. */
 export class KvRepository {
   readonly #client: Client;
+  readonly #transact: Transact;
   readonly #cache = new Map<string, Cached>();
 
-  /** Used by openStore; callers get the instance as `store.kv`. */
-  constructor(client: Client) {
+  /**
+   * Used by openStore; callers get the instance as `store.kv`. Writes go
+   * through `transact` when given (the writer's connection, write-connection.ts:
+   * its COMMIT, and the fsync, run off the event loop; the client's own
+   * batches commit on it, 1-3 ms idle and tens of ms on a busy disk per write),
+   * else through the client.
+   */
+  constructor(client: Client, transact?: Transact) {
     this.#client = client;
+    this.#transact = transact ?? clientTransact(client);
   }
 
   /** The value of a key, or undefined. */
@@ -237,7 +246,7 @@ export class KvRepository {
     const statements = applyStaged(pluginId, commitId, now);
     if (rows.length <= KV_COMMIT_CHUNK) statements.unshift(stageChunk(commitId, rows, now));
     else await this.#stage(commitId, rows, now);
-    let results: ResultSet[];
+    let results: StatementResult[];
     try {
       results = await this.#write(pluginId, [
         readUsage(pluginId),
@@ -274,10 +283,10 @@ export class KvRepository {
   /** Removes staging rows of commits that never applied (their process died), older than `ms`. */
   async dropStaleStaged(ms = 3_600_000): Promise<void> {
     await this.#run("clean kv staging", () =>
-      this.#client.execute({
+      this.#transact([{
         sql: "DELETE FROM kv_staged WHERE created_at < ?",
         args: [Date.now() - ms],
-      }));
+      }]));
   }
 
   async #stage(
@@ -289,7 +298,7 @@ export class KvRepository {
       for (let i = 0; i < rows.length; i += KV_COMMIT_CHUNK) {
         await this.#run(
           "stage kv",
-          () => this.#client.execute(stageChunk(commitId, rows.slice(i, i + KV_COMMIT_CHUNK), now)),
+          () => this.#transact([stageChunk(commitId, rows.slice(i, i + KV_COMMIT_CHUNK), now)]),
         );
         await yieldToLoop();
       }
@@ -300,10 +309,10 @@ export class KvRepository {
   }
 
   async #unstage(commitId: string): Promise<void> {
-    await this.#client.execute({
+    await this.#transact([{
       sql: "DELETE FROM kv_staged WHERE commit_id = ?",
       args: [commitId],
-    })
+    }])
       .catch(() => {});
   }
 
@@ -379,12 +388,12 @@ export class KvRepository {
     pluginId: string,
     statements: InStatement[],
     limitError?: (kind: "bytes" | "keys") => Promise<HostError>,
-  ): Promise<ResultSet[]> {
+  ): Promise<StatementResult[]> {
     // One batch, not an interactive transaction: libSQL's busy wait is
     // synchronous, so holding a write lock across awaits could stall the whole
-    // process while the store's writer waits for it on this same thread.
+    // process while another connection of it waits for the lock on this same thread.
     try {
-      return await this.#client.batch(statements, "write");
+      return await this.#transact(statements);
     } catch (error) {
       const text = error instanceof Error ? error.message : String(error);
       const kind = BYTES_FAILED.test(text) ? "bytes" : KEYS_FAILED.test(text) ? "keys" : null;
@@ -402,7 +411,7 @@ export class KvRepository {
   }
 }
 
-function usageOf(result: ResultSet): KvUsage & { version: number } {
+function usageOf(result: StatementResult): KvUsage & { version: number } {
   const row = result.rows[0];
   return {
     bytes: Number(row?.[0] ?? 0),

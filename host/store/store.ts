@@ -30,6 +30,7 @@ import { TokensRepository } from "./tokens.ts";
 import { ulid } from "./ulid.ts";
 import { dbFilePath, isMemoryUrl, memoryUnsupported } from "./url.ts";
 import { WriteConnection } from "./write-connection.ts";
+import type { Transact } from "./transact.ts";
 import { BatchWriter, type WriterOptions, type WriterStats } from "./writer.ts";
 
 /** How to open the store. */
@@ -107,17 +108,18 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       throw storageError("Cannot mark interrupted runs", error);
     });
     const db: StoreDb = drizzle(client, { schema });
-    const kv = new KvRepository(client);
-    await kv.dropStaleStaged();
     // The writer's own connection, so a reconnect after a failed flush touches nothing else.
     // A local file gets its own driver connections: large batches commit on libSQL's thread,
-    // small ones through statements kept prepared (write-connection.ts).
+    // small ones through statements kept prepared (write-connection.ts). KV writes share it,
+    // so their COMMIT leaves the event loop too.
     const file = dbFilePath(options.url);
     let write: (ops: WriteOp[]) => Promise<void>;
+    let transact: Transact | undefined;
     if (file !== undefined) {
       const connection = new WriteConnection(file, options.busyTimeoutMs ?? 5000);
       closeWriter = () => connection.close();
       write = async (ops) => await connection.write(opsStatements(ops), isLargeBatch(ops));
+      transact = (statements) => connection.transact(statements);
     } else {
       const ownWriteClient = await openClient({
         url: options.url,
@@ -159,6 +161,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         },
       },
     );
+    const kv = new KvRepository(client, transact);
+    await kv.dropStaleStaged();
     // The hooks above run only after this line, when a write has failed.
     const events = new EventsRepository(db, writer);
     const store: Store = {

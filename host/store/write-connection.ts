@@ -19,11 +19,18 @@ import type { InStatement, InValue } from "@libsql/client";
 import { Buffer } from "node:buffer";
 import AsyncDatabase from "libsql/promise";
 import { inlineStatement, refuseUnwritable } from "./sql-literal.ts";
+import type { StatementResult } from "./transact.ts";
 
 /** A prepared statement of the driver's promise API: preparing is asynchronous, running is not. */
 interface Statement {
-  run(args: unknown[]): unknown;
+  run(args: unknown[]): { changes?: number };
+  get(args: unknown[]): unknown;
+  raw(on: boolean): Statement;
+  readonly reader: boolean;
 }
+
+/** A row, read by position. */
+type Row = StatementResult["rows"][number];
 
 /** The part of libsql's promise API used here (its own typings are `any`). */
 interface AsyncConnection {
@@ -50,6 +57,8 @@ export class WriteConnection {
   readonly #cache = new Map<string, Statement>();
   #begin: Statement | undefined;
   #prepares = 0;
+  /** The last queued transaction: each waits for the one before (one connection, one at a time). */
+  #tail: Promise<unknown> = Promise.resolve();
 
   /** Opens nothing yet: the file is opened by the first write. */
   constructor(path: string, busyTimeoutMs: number) {
@@ -66,10 +75,76 @@ export class WriteConnection {
    * does). After a failure the connection is closed and the next write opens
    * a fresh one.
    */
-  async write(statements: readonly InStatement[], large: boolean): Promise<void> {
-    const db = this.#db ??= new AsyncDatabase(this.#path, {
+  write(statements: readonly InStatement[], large: boolean): Promise<void> {
+    return this.#queued(() => this.#write(statements, large));
+  }
+
+  /**
+   * Runs the statements in one transaction like `write`, queued with it, and
+   * returns each statement's result: for the KV writes (kv.ts), which must not
+   * fsync on the event loop and need what their usage and limit checks read.
+   * A reader gives its first row only. Nothing between BEGIN and COMMIT waits
+   * for the event loop: a connection of this process that waits for the lock
+   * in SQLite's busy handler sleeps on the loop's thread, so a transaction that
+   * needed the loop to go on would deadlock with it until the busy timeout.
+   * A statement that fails rolls the whole transaction back and rejects with
+   * its error; the connection stays open.
+   */
+  transact(statements: readonly InStatement[]): Promise<StatementResult[]> {
+    return this.#queued(async () => {
+      const db = this.#open();
+      const prepared = await this.#prepared(db, statements);
+      const results: StatementResult[] = [];
+      this.#begin!.run([]);
+      try {
+        statements.forEach((statement, i) => {
+          const args = argsOf(statement);
+          const stmt = prepared[i]!;
+          if (stmt.reader) {
+            const row = stmt.raw(true).get(args) as Row | undefined;
+            results.push({ rows: row === undefined ? [] : [row], rowsAffected: 0 });
+          } else {
+            results.push({ rows: [], rowsAffected: stmt.run(args).changes ?? 0 });
+          }
+        });
+      } catch (error) {
+        await this.#rollBack(db);
+        throw error;
+      }
+      try {
+        await db.exec("COMMIT");
+      } catch (error) {
+        await this.#rollBack(db, true);
+        throw error;
+      }
+      return results;
+    });
+  }
+
+  #queued<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(task, task);
+    this.#tail = run.catch(() => {});
+    return run;
+  }
+
+  #open(): AsyncConnection {
+    return this.#db ??= new AsyncDatabase(this.#path, {
       timeout: this.#timeoutMs,
     }) as unknown as AsyncConnection;
+  }
+
+  /** Ends a failed transaction; closes the connection when that fails too, or when `close`. */
+  async #rollBack(db: AsyncConnection, close = false): Promise<void> {
+    try {
+      if (this.#db === db && db.inTransaction) await db.exec("ROLLBACK");
+    } catch {
+      close = true;
+    }
+    if (close) this.close();
+  }
+
+  async #write(statements: readonly InStatement[], large: boolean): Promise<void> {
+    const db = this.#open();
     try {
       if (large) {
         // Each piece is rendered just before its hand-over: the loop gets turns in between.
@@ -78,13 +153,7 @@ export class WriteConnection {
         // Prepared before BEGIN: inside the transaction nothing waits but COMMIT.
         const prepared = await this.#prepared(db, statements);
         this.#begin!.run([]);
-        statements.forEach((statement, i) => {
-          const args = typeof statement === "string" ? [] : statement.args ?? [];
-          if (!Array.isArray(args)) {
-            throw new TypeError("The writer binds positional arguments only");
-          }
-          prepared[i]!.run(args.map(toSql));
-        });
+        statements.forEach((statement, i) => prepared[i]!.run(argsOf(statement)));
         await db.exec("COMMIT");
       }
     } catch (error) {
@@ -164,6 +233,13 @@ export function* transactionTexts(
     held++;
   }
   yield text + "COMMIT;";
+}
+
+/** A statement's positional arguments as the driver binds them. */
+function argsOf(statement: InStatement): unknown[] {
+  const args = typeof statement === "string" ? [] : statement.args ?? [];
+  if (!Array.isArray(args)) throw new TypeError("The writer binds positional arguments only");
+  return args.map(toSql);
 }
 
 /** A value as the driver binds it: what @libsql/client's own conversion does for files. */

@@ -202,9 +202,11 @@ describe("event delivery", () => {
       await until(async () => (await delivered(host, "example.failure-counter")).length === 4);
       const twin = await host.store.delivery.deliveries("test.broken");
       expect(new Set(twin.map((r) => r.eventId)).size).toBe(1);
+      // At or past the head read here: events written later (reports of the runs above, on a slow
+      // machine) move the cursors further, so an exact match could wait forever.
       const head = await host.store.delivery.head();
       await until(async () =>
-        (await host.store.delivery.subscriptions()).every((s) => s.cursor === head)
+        (await host.store.delivery.subscriptions()).every((s) => s.cursor >= head)
       );
       expect((await host.store.delivery.deliveries("test.broken")).length).toBe(3);
       const count = await host.invoke({

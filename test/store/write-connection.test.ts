@@ -126,4 +126,54 @@ describe("writer connection", () => {
     };
     expect(isLargeBatch([replay])).toBe(true);
   });
+
+  it("transact: results per statement, queued with writes, and a failed statement rolls back only its own", async () => {
+    const connection = new WriteConnection(db.path, 5000);
+    try {
+      const insert = (id: string) => ({
+        sql: "INSERT INTO events (id, schema_version, ts, type, level, source, payload) " +
+          "VALUES (?, 1, 0, 'test.conn', 'info', 'test', '{}')",
+        args: [id],
+      });
+      const [write, results] = await Promise.all([
+        connection.write(opsStatements(events(0, 2)), false),
+        connection.transact([insert("t-1"), "SELECT count(*), 7 FROM events", insert("t-2")]),
+      ]);
+      expect(write).toBeUndefined();
+      // Queued after the write: it sees its two rows and its own first insert.
+      expect(results.map((r) => [r.rows, r.rowsAffected])).toEqual([
+        [[], 1],
+        [[[3, 7]], 0],
+        [[], 1],
+      ]);
+      // A duplicate id fails the transaction whole; the connection serves the next one.
+      await expect(connection.transact([insert("t-3"), insert("t-1")])).rejects.toThrow(/UNIQUE/);
+      await connection.transact([insert("t-4")]);
+      expect(await stored()).toEqual(["ev-0", "ev-1", "t-1", "t-2", "t-4"]);
+    } finally {
+      connection.close();
+    }
+  });
+
+  it("kv writes commit off the event loop: the loop turns while they land", async () => {
+    const store = await openStore({ url: db.url });
+    let turns = 0;
+    let on = true;
+    const turn = () => {
+      turns++;
+      if (on) setImmediate(turn);
+    };
+    setImmediate(turn);
+    try {
+      const start = turns;
+      for (let i = 0; i < 20; i++) await store.kv.set("p.loop", `k${i}`, new Uint8Array(8));
+      // Committed on the loop's thread (the client's own batch), the 20 writes were one chain
+      // of microtasks and the loop never turned; each commit on libSQL's thread needs one.
+      expect(turns - start).toBeGreaterThanOrEqual(20);
+      expect(await store.kv.get("p.loop", "k19")).toEqual(new Uint8Array(8));
+    } finally {
+      on = false;
+      await store.close();
+    }
+  });
 });
