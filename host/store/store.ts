@@ -9,6 +9,7 @@ import type { Client } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { existsSync } from "node:fs";
 import { openClient, storageError } from "./client.ts";
+import { gateWrites } from "./gated-client.ts";
 import { DeliveryRepository } from "./delivery.ts";
 import { ConfigRepository } from "./config.ts";
 import { EventsRepository } from "./events.ts";
@@ -95,11 +96,13 @@ export interface Store {
 /** Opens (creating and migrating when needed) the host database. */
 export async function openStore(options: StoreOptions): Promise<Store> {
   if (isMemoryUrl(options.url)) throw memoryUnsupported(options.url);
-  const client = await openClient({
+  const rawClient = await openClient({
     url: options.url,
     authToken: options.authToken,
     busyTimeoutMs: options.busyTimeoutMs,
   });
+  // Until the write connection exists, nothing else writes: the raw client is safe.
+  let client = rawClient;
   let closeWriter: (() => void) | undefined;
   try {
     const migrated = await applyMigrations(client, migrations);
@@ -107,7 +110,6 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const interrupted = await markInterrupted(client, owner).catch((error: unknown) => {
       throw storageError("Cannot mark interrupted runs", error);
     });
-    const db: StoreDb = drizzle(client, { schema });
     // The writer's own connection, so a reconnect after a failed flush touches nothing else.
     // A local file gets its own driver connections: large batches commit on libSQL's thread,
     // small ones through statements kept prepared (write-connection.ts). KV writes share it,
@@ -120,6 +122,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       closeWriter = () => connection.close();
       write = async (ops) => await connection.write(opsStatements(ops), isLargeBatch(ops));
       transact = (statements) => connection.transact(statements);
+      client = gateWrites(rawClient, (task) => connection.exclusive(task));
     } else {
       const ownWriteClient = await openClient({
         url: options.url,
@@ -161,6 +164,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         },
       },
     );
+    const db: StoreDb = drizzle(client, { schema });
     const kv = new KvRepository(client, transact);
     await kv.dropStaleStaged();
     // The hooks above run only after this line, when a write has failed.

@@ -121,6 +121,18 @@ export class WriteConnection {
     });
   }
 
+  /**
+   * Runs `task` (writes of another connection of this process: gated-client.ts)
+   * in this connection's queue, when none of its own transactions is open, and
+   * starts the next one only after it: so the other connection never meets
+   * this one's write lock, and never waits for it in SQLite's busy handler,
+   * which sleeps on the loop's thread (and, while a large batch here awaits
+   * the loop between its pieces, would deadlock with it until the busy timeout).
+   */
+  exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.#queued(task);
+  }
+
   #queued<T>(task: () => Promise<T>): Promise<T> {
     const run = this.#tail.then(task, task);
     this.#tail = run.catch(() => {});
