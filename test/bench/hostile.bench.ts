@@ -9,10 +9,13 @@
  * `/healthz` p99 < 50 ms, hello p99 within 2x its idle p99.
  * Also: worker-mode host calls over an instance's life (first vs last calls).
  * Run: node scripts/run-ts.mjs test/bench/hostile.bench.ts [--quick]
- * (ONLY=spin runs only the hostile plugins whose id contains "spin": to see which attack costs what)
+ * (ONLY=spin runs only the hostile plugins whose id contains "spin": to see which attack costs what;
+ * HOSTILE_CPU_PROFILE=FILE writes a CPU profile of the attack window, on Node and on Deno alike,
+ * where Deno has no --cpu-prof: the inspector session of node:inspector works on both)
  * @module
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { Session } from "node:inspector";
 import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,6 +67,23 @@ async function probe(url: string, init: Parameters<typeof send>[1], until: numbe
     else failed++;
   }
   return { ms, failed };
+}
+
+/** Starts the CPU profiler of this thread; the function returned stops it and gives the profile. */
+async function startProfile(): Promise<() => Promise<unknown>> {
+  const session = new Session();
+  session.connect();
+  const post = (method: string) =>
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, (error, result) => error ? reject(error) : resolve(result))
+    );
+  await post("Profiler.enable");
+  await post("Profiler.start");
+  return async () => {
+    const { profile } = await post("Profiler.stop") as { profile: unknown };
+    session.disconnect();
+    return profile;
+  };
 }
 
 function quantile(samples: number[], q: number): number {
@@ -147,6 +167,7 @@ try {
   const outcomes = new Map<string, number>();
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
+  const profiler = process.env.HOSTILE_CPU_PROFILE ? await startProfile() : null;
   const attackUntil = performance.now() + seconds * 1000;
   const attackers = hostiles.map(async (h) => {
     while (performance.now() < attackUntil) {
@@ -167,6 +188,7 @@ try {
   ]);
   await Promise.all(attackers);
   loopDelay.disable();
+  if (profiler) writeFileSync(process.env.HOSTILE_CPU_PROFILE!, JSON.stringify(await profiler()));
 
   const row = (label: string, idle: number[], busy: number[]) =>
     process.stdout.write(
