@@ -14,16 +14,26 @@ import { SIGNATURE_SECTION } from "./names.ts";
 const encoder = new TextEncoder();
 
 /**
- * SHA-256 of bytes or UTF-8 text (WebCrypto, off the event loop's thread;
- * for module bytes, which can be megabytes).
+ * Inputs at least this long are hashed by WebCrypto, off the event loop's
+ * thread; shorter ones right away: WebCrypto's job costs more than hashing a
+ * small plugin (0.07-0.17 ms against 0.035 ms for a 37 KB module here), and a
+ * host restart hashes each plugin several times.
+ */
+const OFF_LOOP_BYTES = 1 << 20;
+
+/**
+ * SHA-256 of bytes or UTF-8 text; a megabyte or more (module bytes can be
+ * many) is hashed off the event loop's thread.
  */
 export async function sha256(data: Uint8Array | string): Promise<Uint8Array> {
   const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  if (bytes.byteLength < OFF_LOOP_BYTES) return sha256Sync(bytes);
   return new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as Uint8Array<ArrayBuffer>));
 }
 
-/** Lower-case hex SHA-256 of bytes or UTF-8 text, off the loop (see sha256). */
+/** Lower-case hex SHA-256 of bytes or UTF-8 text (see sha256). */
 export async function sha256Hex(data: Uint8Array | string): Promise<string> {
+  if (typeof data === "string" || data.byteLength < OFF_LOOP_BYTES) return sha256HexSync(data);
   return toHex(await sha256(data));
 }
 
@@ -53,9 +63,13 @@ export function sha256Id(data: Uint8Array | string): string {
   return `sha256:${sha256HexSync(data)}`;
 }
 
+const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
+
 /** Lower-case hex of `bytes`. */
 export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  let out = "";
+  for (const b of bytes) out += HEX[b]!;
+  return out;
 }
 
 /** The module bytes that signatures cover: everything but `plughost.signature` sections. */

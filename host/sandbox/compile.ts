@@ -43,6 +43,29 @@ export interface CompileKey {
   cacheDir?: string | undefined;
 }
 
+/** Validates and instruments a module (a cache miss), or throws a `load_error` SandboxAbort. */
+async function instrumentChecked(wasm: Uint8Array, key: CompileKey): Promise<InstrumentedModule> {
+  if (!WebAssembly.validate(wasm as Uint8Array<ArrayBuffer>)) {
+    throw new SandboxAbort(
+      "load_error",
+      wasm.length >= 4 && wasm[0] === 0 && wasm[1] === 0x61 && wasm[2] === 0x73 && wasm[3] === 0x6d
+        ? "The file is not a valid WebAssembly module (it fails validation); rebuild the plugin"
+        : "The file is not a WebAssembly module (no \\0asm header); pass a .wasm plugin file",
+    );
+  }
+  try {
+    return await instrumentLazily(wasm, {
+      memoryMaxPages: key.memoryPages,
+      startFuel: key.startFuel,
+    });
+  } catch (error) {
+    if (error instanceof HostError && error.code === "load_error") {
+      throw new SandboxAbort("load_error", error.message);
+    }
+    throw new SandboxAbort("load_error", `Cannot instrument the plugin: ${messageOf(error)}`);
+  }
+}
+
 let instrumenter: Promise<typeof import("./instrument/instrument.ts")> | undefined;
 
 /** Instruments with binaryen, importing it on first use. */
@@ -87,37 +110,31 @@ export async function compilePlugin(
 }
 
 async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise<CompiledPlugin> {
-  if (!WebAssembly.validate(wasm as Uint8Array<ArrayBuffer>)) {
-    throw new SandboxAbort(
-      "load_error",
-      wasm.length >= 4 && wasm[0] === 0 && wasm[1] === 0x61 && wasm[2] === 0x73 && wasm[3] === 0x6d
-        ? "The file is not a valid WebAssembly module (it fails validation); rebuild the plugin"
-        : "The file is not a WebAssembly module (no \\0asm header); pass a .wasm plugin file",
-    );
-  }
   const cacheKey = { digest, memoryPages: key.memoryPages, startFuel: key.startFuel };
-  let rewritten = key.cacheDir === undefined
+  // A cache hit skips validating the input: an entry exists only for a module that was valid
+  // when it was instrumented (its digest is the key), and compiling validates what runs.
+  const cached = key.cacheDir === undefined
     ? undefined
     : await readCachedModule(key.cacheDir, cacheKey);
-  if (rewritten === undefined) {
+  let rewritten = cached;
+  let module: WebAssembly.Module | undefined;
+  if (cached !== undefined) {
     try {
-      rewritten = await instrumentLazily(wasm, {
-        memoryMaxPages: key.memoryPages,
-        startFuel: key.startFuel,
-      });
-    } catch (error) {
-      if (error instanceof HostError && error.code === "load_error") {
-        throw new SandboxAbort("load_error", error.message);
-      }
-      throw new SandboxAbort("load_error", `Cannot instrument the plugin: ${messageOf(error)}`);
+      module = await WebAssembly.compile(cached.bytes as Uint8Array<ArrayBuffer>);
+    } catch {
+      rewritten = undefined; // An entry V8 refuses (another engine's quirk, say): rebuilt below.
     }
+  }
+  if (rewritten === undefined) {
+    rewritten = await instrumentChecked(wasm, key);
     if (key.cacheDir !== undefined) await writeCachedModule(key.cacheDir, cacheKey, rewritten);
   }
-  let module: WebAssembly.Module;
-  try {
-    module = await WebAssembly.compile(rewritten.bytes as Uint8Array<ArrayBuffer>);
-  } catch (error) {
-    throw new SandboxAbort("load_error", `Cannot compile the plugin: ${messageOf(error)}`);
+  if (module === undefined) {
+    try {
+      module = await WebAssembly.compile(rewritten.bytes as Uint8Array<ArrayBuffer>);
+    } catch (error) {
+      throw new SandboxAbort("load_error", `Cannot compile the plugin: ${messageOf(error)}`);
+    }
   }
   const described = WebAssembly.Module.exports(module);
   const exports = described

@@ -89,6 +89,25 @@ describe("compiled-module cache on disk", () => {
     expect(again?.bytes).toEqual(compiled.bytes);
   });
 
+  it("rebuilds from an intact entry whose module does not compile", async () => {
+    // The content hash holds (the entry was written whole), but the bytes are no module:
+    // the load instruments again instead of failing, and the entry is replaced.
+    const key = await keyFor(6);
+    await writeCachedModule(dir, key, {
+      bytes: new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0xff]),
+      workerBytes: null,
+      fuelGlobal: null,
+      memoryMaxPages: 6,
+    });
+    const compiled = await compilePlugin(
+      source,
+      { memoryPages: 6, startFuel: 1_000_000n, cacheDir: dir },
+      provided,
+    );
+    expect(compiled.fuelGlobal).toBe("plughost_fuel");
+    expect((await readCachedModule(dir, key))?.bytes).toEqual(compiled.bytes);
+  });
+
   it("misses when any part of the key differs", async () => {
     const key = await keyFor(6);
     await writeCachedModule(dir, key, {

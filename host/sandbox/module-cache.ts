@@ -3,8 +3,8 @@
  * by the SHA-256 of the input module, the instrumenter version, the memory cap
  * and the start fuel. Instrumenting (and loading binaryen to do it) is most of
  * a plugin's load time; a hit skips both. Entries are written atomically
- * (temp file + rename) and checked on read (magic, SHA-256 of the content, key,
- * WebAssembly validation): a damaged entry is ignored and written again. The
+ * (temp file + rename) and checked on read (magic, SHA-256 of the content,
+ * key): a damaged entry is ignored and written again. The
  * cache is an optimisation only: a failure to read or write it never fails a load.
  * @module
  */
@@ -129,8 +129,8 @@ async function decode(file: Uint8Array, name: string): Promise<CachedModule | un
   const workerBytes = header.mainLength === body.length
     ? null
     : new Uint8Array(body.subarray(header.mainLength));
-  if (!WebAssembly.validate(bytes)) return undefined;
-  if (workerBytes !== null && !WebAssembly.validate(workerBytes)) return undefined;
+  // Not validated again: the content hash above says these are the bytes instrument() wrote,
+  // and it validated them; a module that still fails to compile is rebuilt (compile.ts).
   return {
     bytes,
     workerBytes,
