@@ -85,7 +85,7 @@ export class InstancePool {
   private async make(): Promise<Instance> {
     if (this.unreplaced > 0 && this.options.restarts) {
       this.unreplaced--;
-      await this.options.restarts.admit();
+      await this.options.restarts.admit(this);
       if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
     }
     this.created++;

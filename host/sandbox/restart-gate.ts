@@ -6,7 +6,12 @@
  * the memory retires it) would have the host start workers back to back:
  * with 8 hostile plugins on Deno, 56 restarts in a 10 s attack. This gate
  * lets worker restarts (not a plugin's first workers) through at a bounded
- * rate shared by all plugins, in arrival order. A call waiting for a
+ * rate shared by all plugins. When restarts wait, the next turn goes to the
+ * plugin that restarted least lately (a count that halves every
+ * SCORE_HALF_LIFE_MS), in arrival order among equals: plugins that restart
+ * call after call cannot keep one that restarts now and then waiting behind
+ * them (in plain arrival order it waited for every restart queued before
+ * it, up to the gate's whole queue, seconds each). A call waiting for a
  * restarted worker waits here with its pool slot held, so the plugin's other
  * calls queue behind it (and get `busy` past the queue); the wait is not
  * counted against the call's timeout, which starts once it has an instance.
@@ -18,17 +23,39 @@ export const RESTARTS_PER_SECOND = 1;
 /** Restarts a quiet host lets through at once. */
 export const RESTART_BURST = 4;
 
+/** How fast a plugin's count of recent restarts decays: it halves in this time. */
+export const SCORE_HALF_LIFE_MS = 10_000;
+
 /** What the pool needs: a turn to start a replacement worker. */
 export interface Gate {
-  /** Undefined when a restart may start now, else a promise of a turn. */
-  admit(): Promise<void> | undefined;
+  /**
+   * Undefined when a restart may start now, else a promise of a turn.
+   * `who` names the plugin asking (its pool): turns are shared out by it.
+   */
+  admit(who?: object): Promise<void> | undefined;
 }
 
-/** A token bucket of restarts with a FIFO of waiting ones. */
+interface Waiter {
+  who: object;
+  seq: number;
+  resolve: () => void;
+}
+
+/** A plugin's recent restarts: `value` as of `at`, decaying by half every SCORE_HALF_LIFE_MS. */
+interface Score {
+  value: number;
+  at: number;
+}
+
+const ANONYMOUS = {};
+
+/** A token bucket of restarts; waiting ones get turns by fewest recent restarts, then arrival. */
 export class RestartGate implements Gate {
   private tokens: number;
   private refilledAt: number;
-  private readonly waiting: Array<() => void> = [];
+  private readonly waiting: Waiter[] = [];
+  private readonly scores = new WeakMap<object, Score>();
+  private seq = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(
@@ -40,14 +67,15 @@ export class RestartGate implements Gate {
     this.refilledAt = now();
   }
 
-  admit(): Promise<void> | undefined {
+  admit(who: object = ANONYMOUS): Promise<void> | undefined {
     this.refill();
     if (this.waiting.length === 0 && this.tokens >= 1) {
       this.tokens -= 1;
+      this.count(who);
       return undefined;
     }
     return new Promise<void>((resolve) => {
-      this.waiting.push(resolve);
+      this.waiting.push({ who, seq: this.seq++, resolve });
       this.schedule();
     });
   }
@@ -55,6 +83,31 @@ export class RestartGate implements Gate {
   /** How many restarts wait for a turn (for tests and metrics). */
   get queued(): number {
     return this.waiting.length;
+  }
+
+  /** A plugin's recent restarts, decayed to now (0 for one never seen or long quiet). */
+  recent(who: object): number {
+    const score = this.scores.get(who);
+    if (score === undefined) return 0;
+    return score.value * 2 ** (-(this.now() - score.at) / SCORE_HALF_LIFE_MS);
+  }
+
+  private count(who: object): void {
+    this.scores.set(who, { value: this.recent(who) + 1, at: this.now() });
+  }
+
+  /** Takes the waiter whose plugin restarted least lately; the earliest among equals. */
+  private next(): Waiter | undefined {
+    let best = -1;
+    let bestScore = Infinity;
+    this.waiting.forEach((waiter, i) => {
+      const score = this.recent(waiter.who);
+      if (score < bestScore) {
+        best = i;
+        bestScore = score;
+      }
+    });
+    return best < 0 ? undefined : this.waiting.splice(best, 1)[0];
   }
 
   private refill(): void {
@@ -73,8 +126,12 @@ export class RestartGate implements Gate {
       this.timer = null;
       this.refill();
       if (this.tokens >= 1) {
-        this.tokens -= 1;
-        this.waiting.shift()?.();
+        const waiter = this.next();
+        if (waiter !== undefined) {
+          this.tokens -= 1;
+          this.count(waiter.who);
+          waiter.resolve();
+        }
       }
       if (this.waiting.length > 0) this.schedule();
     }, wait);

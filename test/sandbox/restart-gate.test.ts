@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { Instance, RunOutcome } from "../../host/sandbox/instance.ts";
 import { InstancePool } from "../../host/sandbox/pool.ts";
-import { RestartGate } from "../../host/sandbox/restart-gate.ts";
+import { RestartGate, SCORE_HALF_LIFE_MS } from "../../host/sandbox/restart-gate.ts";
 
 afterEach(() => {
   vi.useRealTimers();
@@ -32,6 +32,35 @@ describe("restart gate", () => {
     await Promise.all(waits);
     expect(order).toEqual([1, 2, 3]);
     expect(gate.queued).toBe(0);
+  });
+
+  it("gives the next turn to the plugin that restarted least lately, not the first in line", async () => {
+    vi.useFakeTimers();
+    let now = 0;
+    const gate = new RestartGate(1, 2, () => now);
+    const hostile = {};
+    const quiet = {};
+    // The hostile plugin spends the burst, then queues restart after restart.
+    expect([gate.admit(hostile), gate.admit(hostile)]).toEqual([undefined, undefined]);
+    const order: string[] = [];
+    const waits = [1, 2, 3].map((n) => gate.admit(hostile)!.then(() => order.push(`hostile ${n}`)));
+    // The quiet plugin needs one restart, after all of those.
+    waits.push(gate.admit(quiet)!.then(() => order.push("quiet")));
+    now += 1000;
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(order).toEqual(["quiet"]);
+    for (let i = 0; i < 3; i++) {
+      now += 1000;
+      await vi.advanceTimersByTimeAsync(1000);
+    }
+    await Promise.all(waits);
+    // Among the hostile plugin's own, arrival order.
+    expect(order).toEqual(["quiet", "hostile 1", "hostile 2", "hostile 3"]);
+    // Its count decays: halved every half-life.
+    const before = gate.recent(hostile);
+    now += SCORE_HALF_LIFE_MS;
+    expect(gate.recent(hostile)).toBeCloseTo(before / 2);
+    expect(gate.recent({})).toBe(0);
   });
 
   it("refills up to the burst while quiet", () => {
