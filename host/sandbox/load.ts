@@ -261,6 +261,7 @@ class Sandboxed implements SandboxedPlugin {
           const deadline = state.deadline;
           state = newCallState(call, limits);
           outcome = await this.attempt(workers, run, state, (s) => (s.deadline = deadline));
+          if (!moved) this.#closeStandbyLater();
         } else if (slice && outgrewMainMemory(outcome, slice)) {
           // This call's result stands; the plugin's next calls run in workers.
           this.promote();
@@ -305,6 +306,31 @@ class Sandboxed implements SandboxedPlugin {
     }, state.call.determinism === "strict");
   }
 
+  /** True while a main-mode plugin keeps the worker pool of a wall-time re-run (Slice.standbyMs). */
+  get standby(): boolean {
+    return this.pools.main !== null && this.pools.workers !== null;
+  }
+
+  #standbyTimer: ReturnType<typeof setTimeout> | null = null;
+
+  /** Closes the re-run's worker pool once it has gone unused for the slice's `standbyMs`. */
+  #closeStandbyLater(): void {
+    const ms = this.pools.slice?.standbyMs;
+    if (ms === undefined || !this.standby) return;
+    if (this.#standbyTimer !== null) clearTimeout(this.#standbyTimer);
+    const timer = setTimeout(() => {
+      this.#standbyTimer = null;
+      const workers = this.pools.workers;
+      // Promoted meanwhile, or a re-run is using it (it schedules again when it ends).
+      if (!this.standby || workers === null || workers.load > 0) return;
+      this.pools.workers = null;
+      void workers.close();
+    }, ms);
+    // Never what keeps the process alive.
+    (timer as { unref?: () => void }).unref?.();
+    this.#standbyTimer = timer;
+  }
+
   /** The worker pool, made on first use. */
   private workers(): InstancePool {
     return this.pools.workers ?? (this.pools.workers = this.pools.workerPool());
@@ -324,6 +350,7 @@ class Sandboxed implements SandboxedPlugin {
 
   async close(options: { drain?: boolean } = {}): Promise<void> {
     this.closed = true;
+    if (this.#standbyTimer !== null) clearTimeout(this.#standbyTimer);
     // Draining: calls already inside (running, queued, or moving to a worker) end on these
     // instances; only then do the pools close.
     if (options.drain && this.inflight > 0) {

@@ -20,6 +20,13 @@ export interface Slice {
    * are collected on their own thread, not the event loop's.
    */
   pages: number;
+  /**
+   * How long the worker pool of a wall-time re-run stays open without use
+   * while its plugin still runs on the main thread: long enough for the
+   * strikes that would move the plugin (TIME_STRIKE_WINDOW_MS), not for ever
+   * (each worker is a thread and an isolate, ~10-20 MB).
+   */
+  standbyMs: number;
 }
 
 /**
@@ -32,6 +39,7 @@ export const defaultSlice: Readonly<Slice> = Object.freeze({
   fuel: 20_000_000n,
   ms: 20,
   pages: 64,
+  standbyMs: 60_000,
 });
 
 /** Whether a main-thread call's memory use should move its plugin to workers (see `Slice.pages`). */

@@ -138,6 +138,11 @@ export interface SandboxedPlugin {
   readonly limits: Limits;
   /** Where calls run now: a main-mode plugin becomes "worker" once a call outgrew its slice. */
   readonly mode: "main" | "worker";
+  /**
+   * True while a main-mode plugin keeps a worker pool for calls re-run after
+   * a wall-time cut; closed after the slice's `standbyMs` without use.
+   */
+  readonly standby: boolean;
   /** Instances made so far, on either thread (strict runs reuse reset ones: docs/replay.md). */
   readonly instances: number;
   /** Calls an export; resolves with a result, never rejects for plugin behaviour. */

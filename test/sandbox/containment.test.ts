@@ -238,6 +238,31 @@ describe("wall-time preemptions", () => {
   });
 });
 
+describe("standby workers", () => {
+  it("the worker pool of a wall-time re-run closes once unused for the slice's standbyMs", async () => {
+    const slow = () => {
+      const until = Date.now() + 15;
+      while (Date.now() <= until) { /* longer than the slice, on any machine */ }
+      return answer;
+    };
+    const plugin = await load("host-call", {
+      hostFunctions: { probe: slow },
+      slice: { ms: 5, standbyMs: 50 },
+      rerun: { reset: () => {}, final: new Set() },
+    });
+    expect(plugin.standby).toBe(false);
+    for (let round = 0; round < 2; round++) {
+      const result = await plugin.call("run", none);
+      expect(result.ok ? text(result.output) : result.error.message).toBe('{"ok":true}');
+      // Re-run in a worker, the plugin still on the main thread: the pool stays for a while...
+      expect(plugin.mode).toBe("main");
+      expect(plugin.standby).toBe(true);
+      // ...and is closed when unused (a thread and an isolate each); the next re-run makes one.
+      while (plugin.standby) await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  });
+});
+
 describe("memory growth on the main thread", () => {
   it("a call that reaches the memory cap moves the plugin to workers; its result stands", async () => {
     const plugin = await load("grow", { limits: { memoryPages: 64 } });
