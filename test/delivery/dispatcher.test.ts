@@ -9,6 +9,7 @@ import { rmSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { startDelivery } from "../../host/delivery/mod.ts";
 import type { Host } from "../../host/host.ts";
+import { lifecycleSettings } from "../../host/policy/mod.ts";
 import { ops, signedProbe } from "../capabilities/probe.ts";
 import { signedFirstParty } from "../helpers/signing.ts";
 import {
@@ -42,7 +43,14 @@ describe("event delivery", () => {
   it(
     "retries a failing subscriber with backoff, dead-letters the event, and moves on in order",
     async () => {
-      const { home, host } = await setup();
+      // Five failed runs open the subscriber's circuit breaker: its lane waits out the cool-down
+      // without spending attempts (30 s by default; 200 ms here, by operator policy).
+      const { home, host } = await setup({
+        lifecycle: lifecycleSettings({
+          schemaVersion: 1,
+          plugins: { "test.*": { breaker: { coolDownMs: 200 } } },
+        }),
+      });
       // A KV quota of 1 byte: every delivery's kv_set fails, so every run fails.
       await loadSubscriber(host, home.key, "test.broken", { topics: ["orders.*"] });
       const wasm = await signedFirstParty("failure-counter", home.key, (m) => {
