@@ -120,7 +120,10 @@ export function floorModule(): Uint8Array {
 }
 
 /** The echo plugin's manifest (id `bench.echo` unless given). */
-export function echoManifest(id = "bench.echo"): Record<string, unknown> {
+export function echoManifest(
+  id = "bench.echo",
+  permissions: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     schemaVersion: 1,
     id,
@@ -131,7 +134,7 @@ export function echoManifest(id = "bench.echo"): Record<string, unknown> {
     capabilities: {
       echo: { export: "echo", description: "Returns the input bytes", input: {}, output: {} },
     },
-    permissions: {},
+    permissions,
     limits: { memoryMaxPages: 64 },
   };
 }
@@ -141,8 +144,9 @@ export async function signedEcho(
   key: SigningKey,
   id?: string,
   module: Uint8Array = echoModule(),
+  permissions?: Record<string, unknown>,
 ): Promise<Uint8Array> {
-  const manifest = JSON.stringify(echoManifest(id));
+  const manifest = JSON.stringify(echoManifest(id, permissions));
   return (await signPlugin(module, key, { manifest })).wasm;
 }
 

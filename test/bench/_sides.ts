@@ -21,6 +21,11 @@ export interface HostSide {
   runtime: PluginRuntime;
   /** One capability call through runtime.invoke; throws if it fails. */
   call(input: Uint8Array): Promise<Uint8Array>;
+  /**
+   * The same call to a second echo that may reach the network (an allowed
+   * host, never called): such plugins run in worker mode.
+   */
+  callWorker(input: Uint8Array): Promise<Uint8Array>;
   close(): Promise<void>;
 }
 
@@ -40,19 +45,25 @@ export async function hostSide(module?: Uint8Array): Promise<HostSide> {
   });
   const info = await runtime.load(await signedEcho(key, undefined, module), "bench");
   if (info.mode !== "main") throw new Error(`echo loaded in ${info.mode} mode, expected main`);
+  const networked = await runtime.load(
+    await signedEcho(key, "bench.echo-worker", module, {
+      http: { allowedHosts: ["example.com"] },
+    }),
+    "bench",
+  );
+  if (networked.mode !== "worker") {
+    throw new Error(`the networked echo loaded in ${networked.mode} mode, expected worker`);
+  }
+  const invoke = async (pluginId: string, input: Uint8Array) => {
+    const result = await runtime.invoke({ pluginId, capability: "echo", input, trigger: "cli" });
+    if (!result.ok) throw new Error(`host echo (${pluginId}) failed: ${result.error.message}`);
+    return result.output;
+  };
   return {
     store,
     runtime,
-    async call(input) {
-      const result = await runtime.invoke({
-        pluginId: "bench.echo",
-        capability: "echo",
-        input,
-        trigger: "cli",
-      });
-      if (!result.ok) throw new Error(`host echo failed: ${result.error.message}`);
-      return result.output;
-    },
+    call: (input) => invoke("bench.echo", input),
+    callWorker: (input) => invoke("bench.echo-worker", input),
     async close() {
       await runtime.close();
       await store.close();

@@ -3,7 +3,8 @@
  * (runtime.invoke: verified plugin, capability host functions, fuel metering,
  * memory cap, a RunRecord and a run.finished event enqueued, not awaited as
  * durable) vs bare Extism on the main thread and in a worker vs a raw
- * WebAssembly export call. Sides interleave in every round; ratios are per round.
+ * WebAssembly export call; and the host's call to a plugin in worker mode
+ * (one allowed an HTTP host) against its main-thread call (issue 15, goal 8). Sides interleave in every round; ratios are per round.
  * Run: node scripts/run-ts.mjs test/bench/call-overhead.bench.ts [--quick]
  * @module
  */
@@ -33,6 +34,7 @@ try {
     return memory.slice(64, 80);
   };
   const hostCall = () => host.call(input);
+  const hostWorkerCall = () => host.callWorker(input);
   const mainCall = () => extismCall(main, input);
   const workerCall = () => extismCall(worker, input);
   const recordCall = () => recordOnly(host, input);
@@ -42,6 +44,7 @@ try {
     main: await calibrate(mainCall, sampleMs),
     worker: await calibrate(workerCall, sampleMs),
     host: await calibrate(hostCall, sampleMs),
+    hostWorker: await calibrate(hostWorkerCall, sampleMs),
     record: await calibrate(recordCall, sampleMs / 2),
   };
   await host.store.flush();
@@ -54,6 +57,12 @@ try {
     // after it so its work does not land in the next side's timing.
     host: async () => {
       const us = await usPer(counts.host, hostCall);
+      await host.store.flush();
+      return us;
+    },
+    // The same host call to a plugin in worker mode (it may reach an allowed HTTP host).
+    hostWorker: async () => {
+      const us = await usPer(counts.hostWorker, hostWorkerCall);
       await host.store.flush();
       return us;
     },
@@ -92,6 +101,12 @@ try {
     samples.host!,
   );
   report.figure(
+    "call.host_worker.us",
+    "host runtime.invoke, plugin in worker mode (HTTP allowed)",
+    "us/call",
+    samples.hostWorker!,
+  );
+  report.figure(
     "call.host_written.us",
     "host runtime.invoke, RunRecords committed in timing",
     "us/call",
@@ -122,6 +137,12 @@ try {
     ratios(samples.hostWritten!, samples.main!),
   );
   report.figure(
+    "call.host_worker_vs_host.ratio",
+    "ratio host worker mode / host main thread (per round)",
+    "x",
+    ratios(samples.hostWorker!, samples.host!),
+  );
+  report.figure(
     "call.worker_vs_main.ratio",
     "ratio bare Extism worker / main (per round)",
     "x",
@@ -140,8 +161,17 @@ try {
     target: 1.5,
     kind: "max",
   });
+  report.goal({
+    id: "goal.call.worker",
+    label: `8. worker-mode host call within 3x of a main-thread host call (${
+      runtimeName.split(" ")[0]
+    })`,
+    figure: "call.host_worker_vs_host.ratio",
+    target: 3,
+    kind: "max",
+  });
   report.note(
-    `calls per sample: raw ${counts.raw}, main ${counts.main}, worker ${counts.worker}, host ${counts.host}; ${rounds} rounds`,
+    `calls per sample: raw ${counts.raw}, main ${counts.main}, worker ${counts.worker}, host ${counts.host}, host worker ${counts.hostWorker}; ${rounds} rounds`,
   );
 } finally {
   await main.close();

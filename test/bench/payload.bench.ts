@@ -246,7 +246,7 @@ try {
   }
   report.goal({
     id: "goal.payload",
-    label: "2. host payload path at least as fast as bare Extism JS (64 KiB echo)",
+    label: "issue 10: host payload path at least as fast as bare Extism JS (64 KiB echo)",
     figure: "payload.64k.host_vs_main",
     target: 1,
     kind: "min",
