@@ -2,13 +2,17 @@
  * An instance in Extism's worker thread: for async host functions and Extism
  * HTTP. Costs 0.1-2.5 ms per call and ~35-60 ms to start. The host cannot
  * reach the instance's globals across the thread, so fuel is set and read
- * through the `plughost_fuel_swap` export (see fuel-accessor.ts). A call past
- * its timeout, or one that passes the memory cap, terminates the worker.
- * Host functions run on the host's thread: their fuel is counted there and
- * added to what the module reports. After every call the instance's Extism
- * blocks are reset on both sides: Extism keeps them for the instance's life
- * otherwise, and each host call copies the whole block table across the
- * thread, so host calls got slower with every call the instance had served.
+ * through the `plughost_fuel_swap` export (see fuel-accessor.ts): the swap
+ * that reads a call's fuel also arms the next call's, so a call costs two
+ * round trips to the worker (the call, the swap) when its budget is the last
+ * one's. A call past its timeout, or one that passes the memory cap,
+ * terminates the worker. Host functions run on the host's thread: their fuel
+ * is counted there and added to what the module reports. The instance's
+ * Extism blocks are reset on both sides after every call that made host
+ * calls, and at least every 16 calls or 64 KiB of payload: Extism keeps them
+ * for the instance's life otherwise, and each host call copies the whole
+ * block table across the thread, so host calls got slower with every call
+ * the instance had served.
  * @module
  */
 import createPlugin, { type Plugin } from "@extism/extism";
@@ -111,7 +115,7 @@ class WorkerInstance implements Instance {
 
   /**
    * Puts the worker's instance back through `plughost_restore` (its memory
-   * and globals; its Extism blocks are dropped after every call anyway).
+   * and globals), and drops its Extism blocks.
    * Without the export (a module with `var_set`, WASI, or state out of
    * reach) only an instance that never ran is pristine.
    */
@@ -123,6 +127,10 @@ class WorkerInstance implements Instance {
   }
 
   async #restore(plugin: Plugin, image: Uint8Array): Promise<boolean> {
+    // The image puts the meter's globals back too: the armed fuel is gone.
+    this.#armed = null;
+    this.#heldCalls = 0;
+    this.#heldBytes = 0;
     try {
       const restored = await answerOr(plugin.call(RESTORE_EXPORT, image).then(() => true), false);
       // The image's input block goes too, as after a call.
@@ -144,7 +152,12 @@ class WorkerInstance implements Instance {
     const entropy = this.pinsEntropy
       ? entropyFor(state.call.determinism, state.call.seed)
       : undefined;
-    await plugin.call(FUEL_SWAP_EXPORT, encodeFuel(budget, entropy));
+    // The fuel is armed by the previous call's report when its budget was this one (and there is
+    // no entropy to set per call): one round trip to the worker less.
+    if (entropy !== undefined || this.#armed !== budget) {
+      await plugin.call(FUEL_SWAP_EXPORT, encodeFuel(budget, entropy));
+    }
+    this.#armed = null;
     this.state = state;
     // Host-function charges: past the budget the call stops here (the module cannot be told).
     state.charge = () => {
@@ -190,8 +203,13 @@ class WorkerInstance implements Instance {
         healthy: false,
       };
     }
-    const report = await readReport(plugin);
-    const alive = report.fuelLeft !== null && await resetBlocks(plugin);
+    // The report re-arms the same budget for the next call, in the same round trip.
+    const report = await readReport(plugin, budget);
+    let alive = report.fuelLeft !== null;
+    if (alive) this.#armed = budget;
+    if (alive && this.#blocksDue(input.byteLength + (output?.byteLength ?? 0), state)) {
+      alive = await resetBlocks(plugin);
+    }
     if (!alive) await this.close();
     const wasm = fuelUsed(budget, report.fuelLeft);
     const total = BigInt(wasm) + state.hostFuel;
@@ -234,7 +252,38 @@ class WorkerInstance implements Instance {
     this.plugin = null;
     await plugin?.close();
   }
+
+  /** The fuel the instance holds ready for a call (set by the last report), or null if unknown. */
+  #armed: bigint | null = null;
+  /** Calls and payload bytes since the Extism blocks were last dropped. */
+  #heldCalls = 0;
+  #heldBytes = 0;
+
+  /**
+   * Whether to drop the instance's Extism blocks now (one more round trip).
+   * Each call leaves its input and output blocks, and each host call a block
+   * more; every host call copies the whole block table across the thread, so
+   * they must not pile up. A call with no host calls and small payloads may
+   * leave them for up to BLOCK_CALLS calls or BLOCK_BYTES bytes.
+   */
+  #blocksDue(bytes: number, state: CallState): boolean {
+    this.#heldCalls++;
+    this.#heldBytes += bytes;
+    if (
+      state.called.size === 0 && this.#heldCalls < BLOCK_CALLS && this.#heldBytes < BLOCK_BYTES
+    ) {
+      return false;
+    }
+    this.#heldCalls = 0;
+    this.#heldBytes = 0;
+    return true;
+  }
 }
+
+/** Calls whose blocks may wait for one drop (when they made no host calls). */
+const BLOCK_CALLS = 16;
+/** Payload bytes whose blocks may wait for one drop. */
+const BLOCK_BYTES = 64 * 1024;
 
 /**
  * Fuel left and memory pages, or unknowns if the instance cannot answer any
@@ -244,10 +293,12 @@ class WorkerInstance implements Instance {
  */
 async function readReport(
   plugin: Plugin,
+  rearm: bigint,
 ): Promise<{ fuelLeft: bigint | null; memoryPages: number }> {
   const unknown = { fuelLeft: null, memoryPages: 0 };
   try {
-    const out = await answerOr(plugin.call(FUEL_SWAP_EXPORT), null);
+    // A swap: the fuel left by the call, then `rearm` set for the next one.
+    const out = await answerOr(plugin.call(FUEL_SWAP_EXPORT, encodeFuel(rearm)), null);
     return out === null ? unknown : decodeFuelReport(out.bytes());
   } catch {
     return unknown;
