@@ -3,16 +3,16 @@
  * HTTP. Costs 0.1-2.5 ms per call and ~35-60 ms to start. The host cannot
  * reach the instance's globals across the thread, so fuel is set and read
  * through the `plughost_fuel_swap` export (see fuel-accessor.ts): the swap
- * that reads a call's fuel also arms the next call's, so a call costs two
- * round trips to the worker (the call, the swap) when its budget is the last
- * one's. A call past its timeout, or one that passes the memory cap,
- * terminates the worker. Host functions run on the host's thread: their fuel
- * is counted there and added to what the module reports. The instance's
- * Extism blocks are reset on both sides after every call that made host
- * calls, and at least every 16 calls or 64 KiB of payload: Extism keeps them
- * for the instance's life otherwise, and each host call copies the whole
- * block table across the thread, so host calls got slower with every call
- * the instance had served.
+ * that reads a call's fuel also arms the next call's, so a call costs three
+ * round trips to the worker (the call, the swap, the block reset) when its
+ * budget is the last one's. A call past its timeout, or one that passes the
+ * memory cap, terminates the worker. Host functions run on the host's
+ * thread: their fuel is counted there and added to what the module reports.
+ * After every call the instance's Extism blocks are reset on both sides:
+ * Extism keeps them for the instance's life otherwise (a plugin that leaks
+ * a block a call would reach its memory cap), and each host call copies the
+ * whole block table across the thread, so host calls got slower with every
+ * call the instance had served.
  * @module
  */
 import createPlugin, { type Plugin } from "@extism/extism";
@@ -129,8 +129,6 @@ class WorkerInstance implements Instance {
   async #restore(plugin: Plugin, image: Uint8Array): Promise<boolean> {
     // The image puts the meter's globals back too: the armed fuel is gone.
     this.#armed = null;
-    this.#heldCalls = 0;
-    this.#heldBytes = 0;
     try {
       const restored = await answerOr(plugin.call(RESTORE_EXPORT, image).then(() => true), false);
       // The image's input block goes too, as after a call.
@@ -205,11 +203,8 @@ class WorkerInstance implements Instance {
     }
     // The report re-arms the same budget for the next call, in the same round trip.
     const report = await readReport(plugin, budget);
-    let alive = report.fuelLeft !== null;
-    if (alive) this.#armed = budget;
-    if (alive && this.#blocksDue(input.byteLength + (output?.byteLength ?? 0), state)) {
-      alive = await resetBlocks(plugin);
-    }
+    if (report.fuelLeft !== null) this.#armed = budget;
+    const alive = report.fuelLeft !== null && await resetBlocks(plugin);
     if (!alive) await this.close();
     const wasm = fuelUsed(budget, report.fuelLeft);
     const total = BigInt(wasm) + state.hostFuel;
@@ -255,35 +250,7 @@ class WorkerInstance implements Instance {
 
   /** The fuel the instance holds ready for a call (set by the last report), or null if unknown. */
   #armed: bigint | null = null;
-  /** Calls and payload bytes since the Extism blocks were last dropped. */
-  #heldCalls = 0;
-  #heldBytes = 0;
-
-  /**
-   * Whether to drop the instance's Extism blocks now (one more round trip).
-   * Each call leaves its input and output blocks, and each host call a block
-   * more; every host call copies the whole block table across the thread, so
-   * they must not pile up. A call with no host calls and small payloads may
-   * leave them for up to BLOCK_CALLS calls or BLOCK_BYTES bytes.
-   */
-  #blocksDue(bytes: number, state: CallState): boolean {
-    this.#heldCalls++;
-    this.#heldBytes += bytes;
-    if (
-      state.called.size === 0 && this.#heldCalls < BLOCK_CALLS && this.#heldBytes < BLOCK_BYTES
-    ) {
-      return false;
-    }
-    this.#heldCalls = 0;
-    this.#heldBytes = 0;
-    return true;
-  }
 }
-
-/** Calls whose blocks may wait for one drop (when they made no host calls). */
-const BLOCK_CALLS = 16;
-/** Payload bytes whose blocks may wait for one drop. */
-const BLOCK_BYTES = 64 * 1024;
 
 /**
  * Fuel left and memory pages, or unknowns if the instance cannot answer any

@@ -1,8 +1,8 @@
 /**
  * Worker-mode calls arm the next call's fuel with the swap that reads the
- * last one's (host/sandbox/worker-instance.ts), and drop Extism blocks every
- * few calls instead of after each: the fuel a call uses and may use must not
- * depend on the call before it, and figures stay those of the main thread.
+ * last one's (host/sandbox/worker-instance.ts): the fuel a call uses and may
+ * use must not depend on the call before it, and figures stay those of the
+ * main thread.
  * @module
  */
 import { afterAll, describe, expect, it } from "vitest";
@@ -31,7 +31,7 @@ describe("worker-mode fuel between calls", () => {
     expect(worker.mode).toBe("worker");
     const run = (limits?: { fuel: bigint }, strict = false) =>
       worker.call("run", input, strict ? { determinism: "strict" } : {}, limits);
-    // More calls than the blocks are kept for, with budgets that change between them.
+    // Budgets that change between calls, strict calls (a restore) among them.
     for (let i = 0; i < 40; i++) {
       const ok = await run(i % 3 === 0 ? { fuel: BigInt(fuel + i) } : undefined, i % 7 === 6);
       expect(ok.ok ? [text(ok.output), ok.usage.fuel] : ok.error.message).toEqual([
