@@ -26,7 +26,7 @@ export interface Figure {
   higherIsBetter?: boolean;
 }
 
-/** One goal of issue 10, judged on a figure of this run. */
+/** One goal (issue 15, or issue 10 where its label says so), judged on a figure of this run. */
 export interface Goal {
   id: string;
   label: string;

@@ -20,7 +20,7 @@ test("the runner runs call-overhead --quick and writes figures and a judged goal
     { cwd: repoRoot, encoding: "utf8", timeout: 120_000 },
   );
   expect(run.status, run.stderr + run.stdout).toBe(0);
-  expect(run.stdout).toContain("## Goals (issue 10)");
+  expect(run.stdout).toContain("## Goals (issue 15");
   const results = JSON.parse(readFileSync(out, "utf8"));
   expect(results.quick).toBe(true);
   expect(results.machine.nproc).toBeGreaterThan(0);

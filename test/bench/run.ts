@@ -327,7 +327,7 @@ for (const b of results) {
   }
   for (const n of b.notes) lines.push(`note: ${n}`);
 }
-lines.push("\n## Goals (issue 10)");
+lines.push("\n## Goals (issue 15; two of issue 10, labelled so)");
 for (const g of goals) lines.push(`${g.met ? "MET    " : "NOT MET"}  ${g.label}: ${g.gap}`);
 lines.push(
   `\n${
