@@ -33,8 +33,9 @@ export async function sha256(data: Uint8Array | string): Promise<Uint8Array> {
 
 /** Lower-case hex SHA-256 of bytes or UTF-8 text (see sha256). */
 export async function sha256Hex(data: Uint8Array | string): Promise<string> {
-  if (typeof data === "string" || data.byteLength < OFF_LOOP_BYTES) return sha256HexSync(data);
-  return toHex(await sha256(data));
+  const bytes = typeof data === "string" ? encoder.encode(data) : data;
+  if (bytes.byteLength < OFF_LOOP_BYTES) return sha256HexSync(bytes);
+  return toHex(await sha256(bytes));
 }
 
 /** SHA-256 right away, for small inputs on synchronous paths (tokens, run inputs, configs). */

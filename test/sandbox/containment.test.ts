@@ -215,16 +215,20 @@ describe("memory-limit text", () => {
   }
 });
 
+/**
+ * A host function slower than a 5 ms slice's wall time: what a loaded machine or a garbage
+ * collection does to a well-behaved call.
+ */
+const slow = () => {
+  const until = Date.now() + 15;
+  while (Date.now() <= until) { /* longer than the slice, on any machine */ }
+  return answer;
+};
+
 // Running out of the slice's fuel moves a plugin at once: "host-call loops" above.
 describe("wall-time preemptions", () => {
   it(`a call past the slice's wall time re-runs in a worker; the plugin moves on the ${TIME_STRIKES}rd such call`, async () => {
-    // A host function slower than the slice's wall time: what a loaded machine or a garbage
-    // collection does to a well-behaved call, so one such call must not move the plugin for good.
-    const slow = () => {
-      const until = Date.now() + 15;
-      while (Date.now() <= until) { /* longer than the slice, on any machine */ }
-      return answer;
-    };
+    // One such call must not move the plugin for good.
     const plugin = await load("host-call", {
       hostFunctions: { probe: slow },
       slice: { ms: 5 },
@@ -240,11 +244,6 @@ describe("wall-time preemptions", () => {
 
 describe("standby workers", () => {
   it("the worker pool of a wall-time re-run closes once unused for the slice's standbyMs", async () => {
-    const slow = () => {
-      const until = Date.now() + 15;
-      while (Date.now() <= until) { /* longer than the slice, on any machine */ }
-      return answer;
-    };
     const plugin = await load("host-call", {
       hostFunctions: { probe: slow },
       slice: { ms: 5, standbyMs: 50 },
