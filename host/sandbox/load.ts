@@ -71,12 +71,13 @@ export async function loadPlugin(
     createWorkerInstance(config, await workerModule(compiled));
   const queue = options.queue ?? 64;
   const recycleAfter = options.recycleAfter ?? 10_000;
-  const workerPool = () =>
+  const workerPool = (replacing: boolean) =>
     new InstancePool(workerCreate, {
       concurrency: options.concurrency ?? 2,
       queue,
       recycleAfter,
       restarts: restartGate,
+      replacing,
     });
   let main: InstancePool | null = null;
   let workers: InstancePool | null = null;
@@ -126,7 +127,8 @@ async function workerModule(compiled: CompiledPlugin): Promise<WebAssembly.Modul
 interface Pools {
   main: InstancePool | null;
   workers: InstancePool | null;
-  workerPool: () => InstancePool;
+  /** `replacing`: an earlier pool was closed (standby), so its first worker is a restart. */
+  workerPool: (replacing: boolean) => InstancePool;
   slice: Slice | null;
 }
 
@@ -312,6 +314,8 @@ class Sandboxed implements SandboxedPlugin {
   }
 
   #standbyTimer: ReturnType<typeof setTimeout> | null = null;
+  /** A standby pool was closed: the next worker pool's first worker is a restart. */
+  #standbyClosed = false;
 
   /** Closes the re-run's worker pool once it has gone unused for the slice's `standbyMs`. */
   #closeStandbyLater(): void {
@@ -324,6 +328,7 @@ class Sandboxed implements SandboxedPlugin {
       // Promoted meanwhile, or a re-run is using it (it schedules again when it ends).
       if (!this.standby || workers === null || workers.load > 0) return;
       this.pools.workers = null;
+      this.#standbyClosed = true;
       void workers.close();
     }, ms);
     // Never what keeps the process alive.
@@ -333,7 +338,10 @@ class Sandboxed implements SandboxedPlugin {
 
   /** The worker pool, made on first use. */
   private workers(): InstancePool {
-    return this.pools.workers ?? (this.pools.workers = this.pools.workerPool());
+    // A pool after a closed standby one starts its worker through the restart gate: else a plugin
+    // cut by wall time once a minute would start a worker, outside the gate, once a minute.
+    return this.pools.workers ??
+      (this.pools.workers = this.pools.workerPool(this.#standbyClosed));
   }
 
   /** Moves the plugin to workers (once) and returns the worker pool. */

@@ -18,6 +18,8 @@ export interface PoolOptions {
   recycleAfter: number;
   /** Where instances that replace retired ones wait for a turn (worker pools: restart-gate.ts). */
   restarts?: Gate;
+  /** The pool replaces one that was closed: its first instance is a restart too. */
+  replacing?: boolean;
 }
 
 /** A bounded pool of instances of one plugin. */
@@ -36,6 +38,7 @@ export class InstancePool {
     private readonly options: PoolOptions,
     first?: Instance,
   ) {
+    if (options.replacing) this.unreplaced = 1;
     if (first) {
       this.idle.push(first);
       this.created++;

@@ -119,6 +119,22 @@ describe("instance pool restarts", () => {
     expect(admits).toBe(2);
   });
 
+  it("a pool that replaces a closed one asks the gate for its first instance too", async () => {
+    let admits = 0;
+    const gate = { admit: () => (admits++, undefined) };
+    const pool = new InstancePool(
+      () => Promise.resolve(fakeInstance(() => true)),
+      { concurrency: 1, queue: 8, recycleAfter: 1000, restarts: gate, replacing: true },
+    );
+    for (let i = 0; i < 3; i++) {
+      await pool.use(async (instance) => ({
+        value: await instance.run("x", new Uint8Array(), {} as never),
+        healthy: true,
+      }));
+    }
+    expect([pool.created, admits]).toEqual([1, 1]);
+  });
+
   it("a restart waits for its turn, and a pool closed meanwhile makes nothing", async () => {
     let release!: () => void;
     const gate = { admit: () => new Promise<void>((resolve) => (release = resolve)) };
