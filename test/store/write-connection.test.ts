@@ -8,7 +8,11 @@ import {
   type RunRow,
   type WriteOp,
 } from "../../host/store/ops.ts";
-import { transactionTexts, WriteConnection } from "../../host/store/write-connection.ts";
+import {
+  bindsBetter,
+  transactionPieces,
+  WriteConnection,
+} from "../../host/store/write-connection.ts";
 import { tempDb } from "./helpers.ts";
 
 let db: ReturnType<typeof tempDb>;
@@ -66,11 +70,13 @@ describe("writer connection", () => {
 
   it("splits a long batch into texts of whole statements, BEGIN first and COMMIT last", async () => {
     // 3,000 events make three INSERTs: one each in texts of at most 1,000 characters.
-    const texts = [...transactionTexts(opsStatements(events(0, 3000)), 1000)];
+    const texts = [...transactionPieces(opsStatements(events(0, 3000)), 1000)].map((piece) =>
+      "text" in piece ? piece.text : "(bound)"
+    );
     expect(texts).toHaveLength(3);
     expect(texts[0]!.startsWith("BEGIN IMMEDIATE;WITH")).toBe(true);
     expect(texts.at(-1)!.endsWith(";COMMIT;")).toBe(true);
-    expect([...transactionTexts(opsStatements(events(0, 3000)))]).toHaveLength(1);
+    expect([...transactionPieces(opsStatements(events(0, 3000)))]).toHaveLength(1);
     const connection = new WriteConnection(db.path, 1000);
     try {
       await connection.write(opsStatements(events(0, 30_000)), true);
@@ -111,15 +117,68 @@ describe("writer connection", () => {
     );
   }
 
-  it("calls a batch large past 64 items or 64 KiB of inputs and tapes", () => {
+  it("binds the statements whose blobs outweigh their parameters, and steps them on libSQL's thread", async () => {
+    const blob = (n: number, fill: number) => new Uint8Array(n).fill(fill);
+    const insert = (id: number, bytes: Uint8Array | null) => ({
+      sql: "INSERT INTO blobs (id, b) VALUES (?, ?)",
+      args: [id, bytes],
+    });
+    expect(bindsBetter(insert(1, blob(64 * 1024, 1)))).toBe(true);
+    expect(bindsBetter(insert(1, blob(1024, 1)))).toBe(false);
+    // 200 rows of 256 bytes: 51,200 bytes for 400 parameters, cheaper written in.
+    const many = {
+      sql: "INSERT ...",
+      args: Array.from({ length: 200 }, () => [1, blob(256, 0)]).flat(),
+    };
+    expect(bindsBetter(many)).toBe(false);
+    const pieces = [
+      ...transactionPieces([insert(1, null), insert(2, blob(65536, 2)), insert(3, null)]),
+    ];
+    expect(pieces.map((p) => ("text" in p ? p.text : "(bound)"))).toEqual([
+      "BEGIN IMMEDIATE;INSERT INTO blobs (id, b) VALUES (1, NULL);",
+      "(bound)",
+      "INSERT INTO blobs (id, b) VALUES (3, NULL);COMMIT;",
+    ]);
+
+    const client = createClient({ url: db.url });
+    const connection = new WriteConnection(db.path, 1000);
+    try {
+      await client.execute("CREATE TABLE blobs (id INTEGER PRIMARY KEY, b BLOB)");
+      const big = blob(65536, 7);
+      big[0] = 0;
+      big[65535] = 0xff;
+      await connection.write(
+        [insert(1, big), insert(2, blob(3, 9)), insert(4, blob(8192, 4))],
+        true,
+      );
+      const read = async () =>
+        (await client.execute("SELECT id, b FROM blobs ORDER BY id")).rows.map((row) => [
+          Number(row[0]),
+          new Uint8Array(row[1] as ArrayBuffer),
+        ]);
+      expect(await read()).toEqual([[1, big], [2, blob(3, 9)], [4, blob(8192, 4)]]);
+      // A bound statement that fails takes the whole transaction with it.
+      await expect(
+        connection.write([insert(5, null), insert(6, big), insert(1, big)], true),
+      ).rejects.toThrow(/UNIQUE/);
+      expect((await read()).map(([id]) => id)).toEqual([1, 2, 4]);
+      await connection.write([insert(6, big)], true);
+      expect((await read()).map(([id]) => id)).toEqual([1, 2, 4, 6]);
+    } finally {
+      connection.close();
+      client.close();
+    }
+  });
+
+  it("calls a batch large past 64 items or 16 KiB of inputs and tapes", () => {
     expect(isLargeBatch(events(0, 64))).toBe(false);
     expect(isLargeBatch(events(0, 65))).toBe(true);
     const run = (bytes: number): WriteOp => ({
       kind: "runStart",
       row: { id: "r", input: new Uint8Array(bytes) } as RunRow,
     });
-    expect(isLargeBatch([run(64 * 1024)])).toBe(false);
-    expect(isLargeBatch([run(64 * 1024), run(1)])).toBe(true);
+    expect(isLargeBatch([run(16 * 1024)])).toBe(false);
+    expect(isLargeBatch([run(16 * 1024), run(1)])).toBe(true);
     const replay: WriteOp = {
       kind: "replay",
       row: { runId: "r", tape: "x".repeat(70_000) } as ReplayRow,
