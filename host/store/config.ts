@@ -10,6 +10,7 @@ import { HostError } from "../errors.ts";
 import { storageError } from "./client.ts";
 import type { StoreDb } from "./ops.ts";
 import { WalIndex } from "./wal-index.ts";
+import type { SeqReader } from "./seq-reader.ts";
 import { pluginConfig } from "./schema/index.ts";
 
 /** The values of one plugin in one scope at one version. */
@@ -42,9 +43,13 @@ export class ConfigRepository {
   /** Built once: every run reads it (plugin-configs.ts), and building the query cost more than running it. */
   readonly #latestSeq;
 
+  /** The same read on a connection of its own (a local file only); see seq-reader.ts. */
+  readonly #reader: SeqReader | undefined;
+
   /** Used by openStore; callers get the instance as `store.config`. */
-  constructor(db: StoreDb) {
+  constructor(db: StoreDb, reader?: SeqReader) {
     this.#db = db;
+    this.#reader = reader;
     this.#latestSeq = db.select({ seq: max(pluginConfig.seq) }).from(pluginConfig).where(
       eq(pluginConfig.pluginId, sql.placeholder("pluginId")),
     ).prepare();
@@ -69,8 +74,9 @@ export class ConfigRepository {
       const seq = this.#seqs.get(pluginId);
       if (seq !== undefined) return seq;
     }
-    const rows = await this.#run("read plugin config", () => this.#latestSeq.all({ pluginId }));
-    const seq = rows[0]?.seq ?? 0;
+    const seq = this.#reader?.latestSeq(pluginId) ??
+      (await this.#run("read plugin config", () => this.#latestSeq.all({ pluginId })))[0]?.seq ??
+      0;
     // Taken before the read: a commit after the stamp shows in the next one.
     if (stamp !== this.#stamp) {
       this.#seqs.clear();

@@ -31,6 +31,7 @@ import { TokensRepository } from "./tokens.ts";
 import { ulid } from "./ulid.ts";
 import { dbFilePath, isMemoryUrl, memoryUnsupported } from "./url.ts";
 import { WriteConnection } from "./write-connection.ts";
+import { SeqReader } from "./seq-reader.ts";
 import type { Transact } from "./transact.ts";
 import { BatchWriter, type WriterOptions, type WriterStats } from "./writer.ts";
 
@@ -104,6 +105,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
   // Until the write connection exists, nothing else writes: the raw client is safe.
   let client = rawClient;
   let closeWriter: (() => void) | undefined;
+  let reader: SeqReader | undefined;
   try {
     const migrated = await applyMigrations(client, migrations);
     const owner = claimOwner(ulid());
@@ -120,6 +122,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     if (file !== undefined) {
       const connection = new WriteConnection(file, options.busyTimeoutMs ?? 5000);
       closeWriter = () => connection.close();
+      reader = new SeqReader(file);
       write = async (ops) => await connection.write(opsStatements(ops), isLargeBatch(ops));
       transact = (statements) => connection.transact(statements);
       client = gateWrites(rawClient, (task) => connection.exclusive(task));
@@ -180,7 +183,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       tokens: new TokensRepository(db),
       registry: new RegistryRepository(db),
       delivery: new DeliveryRepository(client),
-      config: new ConfigRepository(db),
+      config: new ConfigRepository(db, reader),
       secrets: new SecretsRepository(db),
       replay: new ReplayRepository(db, writer),
       db,
@@ -210,6 +213,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
           await writer.close();
         } finally {
           releaseOwner(owner);
+          reader?.close();
           closeWriter?.();
           client.close();
         }

@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../host/store/mod.ts";
+import { SeqReader } from "../../host/store/seq-reader.ts";
 import { WalIndex } from "../../host/store/wal-index.ts";
 import { tempStore } from "../helpers/store.ts";
 
@@ -79,5 +80,29 @@ describe("the config version without a query per run", () => {
     expect(await a.config.latestSeq("acme.p")).toBe(0);
     await change(a, 0);
     expect(await a.config.latestSeq("acme.p")).toBeGreaterThan(0);
+  });
+
+  it("the reader of its own connection answers what the store holds, and gives way when it cannot", async () => {
+    const { a, b, file } = await twoHosts();
+    const reader = new SeqReader(file);
+    try {
+      expect(reader.latestSeq("acme.p")).toBe(0);
+      await change(b, 0);
+      const seq = reader.latestSeq("acme.p");
+      expect(seq).toBeGreaterThan(0);
+      expect(await a.config.latestSeq("acme.p")).toBe(seq);
+      await change(b, 1);
+      expect(reader.latestSeq("acme.p")).toBeGreaterThan(seq!);
+      expect(reader.latestSeq("other.p")).toBe(0);
+    } finally {
+      reader.close();
+    }
+    // Closed, or over a file without the table: undefined, and the store reads the usual way.
+    expect(reader.latestSeq("acme.p")).toBeUndefined();
+    const temp = await tempStore();
+    cleanups.push(temp.cleanup);
+    const empty = new SeqReader(join(temp.dir, "other.db"));
+    expect(empty.latestSeq("acme.p")).toBeUndefined();
+    empty.close();
   });
 });
