@@ -8,6 +8,8 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import semver from "semver";
 import { HostError } from "../errors.ts";
+import { dependenciesOf } from "../deps/mod.ts";
+import type { Manifest } from "../manifest/schema.ts";
 import type { PluginInfo } from "./types.ts";
 import type { PluginRuntime } from "./runtime.ts";
 import { liveTrustOf } from "./trust-watch.ts";
@@ -152,8 +154,21 @@ export function pinConflict(id: string, pinned: string[], signers: string[]): Ho
 }
 
 /**
+ * Installed plugins loaded at once at most. A load alternates the event loop's
+ * work (manifest checks, instantiation) with waits the loop does not spend:
+ * file reads, WebCrypto's ed25519 and V8's compilation on other threads. With
+ * 100 signed plugins and a warm module cache, on 2 cores with nothing else
+ * running: 460-524 ms one at a time, 354-372 ms four at a time (2: 390-404,
+ * 3: 379-395, 6: 369-373).
+ */
+export const LOAD_CONCURRENCY = 4;
+
+/**
  * Loads every installed plugin recorded in the store. A plugin that no longer
  * verifies or loads is reported (event `plugin.load_failed`) and skipped.
+ * Plugins load by dependency level (those with no installed dependency first,
+ * then those whose dependencies are all settled), `LOAD_CONCURRENCY` at a
+ * time; `loaded` and `failed` come back in dependency order.
  */
 export async function loadInstalled(
   runtime: PluginRuntime,
@@ -162,21 +177,26 @@ export async function loadInstalled(
   const loaded: PluginInfo[] = [];
   const failed: { id: string; error: string }[] = [];
   const records = new Map((await runtime.store.plugins.list()).map((r) => [r.id, r]));
-  const files = new Map<string, Uint8Array | Error>();
-  for (const record of records.values()) {
-    files.set(
-      record.id,
-      await readFile(installedPath(pluginsDir, record.digest)).then(
-        (b) => new Uint8Array(b),
-        (e: unknown) => e instanceof Error ? e : new Error(String(e)),
+  const files = new Map<string, Uint8Array | Error>(
+    await Promise.all(
+      [...records.values()].map(async (record) =>
+        [
+          record.id,
+          await readFile(installedPath(pluginsDir, record.digest)).then(
+            (b) => new Uint8Array(b),
+            (e: unknown) => e instanceof Error ? e : new Error(String(e)),
+          ),
+        ] as const
       ),
-    );
-  }
+    ),
+  );
   // Dependencies first: a plugin whose required dependency did not load is not activated.
   const manifests = new Map(
     [...files].map(([id, f]) => [id, f instanceof Error ? undefined : embeddedManifest(f)]),
   );
-  for (const id of loadOrder(manifests)) {
+  const order = loadOrder(manifests);
+  const position = new Map(order.map((id, i) => [id, i]));
+  const loadOne = async (id: string): Promise<void> => {
     const record = records.get(id)!;
     try {
       const wasm = files.get(id)!;
@@ -207,8 +227,44 @@ export async function loadInstalled(
         payload: { source: "installed", error: message, ...reason },
       });
     }
+  };
+  for (const level of dependencyLevels(order, manifests)) {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: Math.min(LOAD_CONCURRENCY, level.length) }, async () => {
+        while (next < level.length) await loadOne(level[next++]!);
+      }),
+    );
   }
+  const byOrder = (a: string, b: string) => position.get(a)! - position.get(b)!;
+  loaded.sort((a, b) => byOrder(a.id, b.id));
+  failed.sort((a, b) => byOrder(a.id, b.id));
   return { loaded, failed };
+}
+
+/**
+ * `order` cut into levels: a plugin's level is one past the highest of its
+ * dependencies that come before it in `order` (a dependency after it is one a
+ * cycle set aside: it cannot be waited for). Each level loads after the one
+ * before has settled.
+ */
+function dependencyLevels(
+  order: readonly string[],
+  manifests: ReadonlyMap<string, Manifest | undefined>,
+): string[][] {
+  const levelOf = new Map<string, number>();
+  const levels: string[][] = [];
+  for (const id of order) {
+    const manifest = manifests.get(id);
+    let level = 0;
+    for (const dep of manifest ? dependenciesOf(manifest) : []) {
+      const before = levelOf.get(dep.id);
+      if (before !== undefined) level = Math.max(level, before + 1);
+    }
+    levelOf.set(id, level);
+    (levels[level] ??= []).push(id);
+  }
+  return levels;
 }
 
 /** Sets an installed (or loaded) plugin's state in the store and the runtime. */

@@ -127,7 +127,8 @@ export class PluginConfigs {
     if (cached && cached.seq === seq && cached.manifest === manifest) {
       return { values: cached.values, seq, changed: false };
     }
-    const [base, overlay] = await this.#stored(manifest.id, this.env);
+    // seq 0: nothing was ever stored for it (every plugin at its first load, most of them for good).
+    const [base, overlay] = seq === 0 ? [null, null] : await this.#stored(manifest.id, this.env);
     const fromEnv = envConfig(manifest.id, manifest.config?.schema, this.#variables);
     const stored = mergeConfig(manifest.config?.default, base?.values, overlay?.values);
     assertConfig(

@@ -38,9 +38,10 @@ export function envConfig(
   const prefix = `${CONFIG_ENV_PREFIX}${secretScope(pluginId)}__`;
   let values: ConfigValues = {};
   const names: string[] = [];
-  for (const name of Object.keys(env).sort()) {
+  // Filtered before reading: each read of process.env goes through the runtime's getenv.
+  for (const name of Object.keys(env).filter((n) => n.startsWith(prefix)).sort()) {
     const text = env[name];
-    if (text === undefined || !name.startsWith(prefix)) continue;
+    if (text === undefined) continue;
     const rest = name.slice(prefix.length);
     if (rest === "" || OTHER_PLUGIN.test(rest)) continue;
     const path = rest.split("__");

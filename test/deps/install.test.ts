@@ -101,6 +101,38 @@ describe("dependencies at install and activation", () => {
     }
   });
 
+  it("loads installed plugins several at a time, each level after the one it needs has settled", async () => {
+    const host = await open();
+    const digests = new Map<string, string>();
+    try {
+      const install = async (id: string, deps?: Record<string, string>) =>
+        digests.set(id, (await host.install(await helloAs(setup, id, "1.0.0", deps))).digest);
+      await install("l.base");
+      await install("l.mid", { "l.base": "^1.0.0" });
+      await install("l.top", { "l.mid": "^1.0.0" });
+      for (const i of [1, 2, 3, 4, 5, 6]) await install(`l.free${i}`);
+      await install("l.side", { "l.free3": "^1.0.0" });
+    } finally {
+      await host.close();
+    }
+    // l.mid's module is damaged on disk: it fails its load, and l.top, a level later, must see it
+    // missing (it would load if it ran beside l.mid, before l.mid had failed).
+    await appendFile(join(home, "plugins", `${digests.get("l.mid")}.wasm`), "x");
+    const again = await open();
+    try {
+      const ids = again.loaded.map((p) => p.id);
+      expect([...ids].sort()).toEqual(
+        ["l.base", "l.free1", "l.free2", "l.free3", "l.free4", "l.free5", "l.free6", "l.side"],
+      );
+      // Returned in dependency order.
+      expect(ids.indexOf("l.free3")).toBeLessThan(ids.indexOf("l.side"));
+      expect(again.failed.map((f) => f.source)).toEqual(["installed:l.mid", "installed:l.top"]);
+      expect(again.failed[1]!.error).toContain("'l.mid' ^1.0.0 (not installed)");
+    } finally {
+      await again.close();
+    }
+  });
+
   it("an optional dependency that is absent does not block activation", async () => {
     const host = await open();
     try {
