@@ -13,7 +13,12 @@ export type RunOutcome =
   & {
     fuelUsed: number;
     memoryPages: number;
-    healthy: boolean;
+    /**
+     * Whether the instance may serve the next call: `"reset"` when only once
+     * put back to its first state (a trap left its heap and globals wherever
+     * the plugin was; the pool resets it, or retires it when it cannot be reset).
+     */
+    healthy: boolean | "reset";
     /** A main-thread call ended at its slice, not at its budget, and by which of its bounds (see slice.ts). */
     preempted?: "fuel" | "time";
     /** Main-thread instances: pages its memory grew by since it was made (see slice.ts). */

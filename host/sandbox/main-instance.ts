@@ -319,7 +319,7 @@ class MainInstance implements Instance {
         error,
         fuelUsed: error.class === "fuel_exhausted" ? Number(budget) : used,
         memoryPages,
-        healthy: error.class === "plugin_error",
+        healthy: error.class === "plugin_error" ? true : "reset",
         grownPages,
       };
     }

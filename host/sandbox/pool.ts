@@ -52,7 +52,7 @@ export class InstancePool {
    * this one (strict determinism, docs/replay.md).
    */
   async use<T>(
-    fn: (instance: Instance) => Promise<{ value: T; healthy: boolean }>,
+    fn: (instance: Instance) => Promise<{ value: T; healthy: boolean | "reset" }>,
     fresh = false,
   ): Promise<T> {
     await this.acquireSlot();
@@ -61,7 +61,11 @@ export class InstancePool {
       if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
       instance = (fresh ? await this.pristine() : this.idle.pop()) ?? await this.make();
       const { value, healthy } = await fn(instance);
-      if (healthy && instance.calls < this.options.recycleAfter && !this.closed) {
+      // After a trap, a reset (a page copy on the main thread, one round trip to a worker) keeps
+      // the instance: a plugin that runs out of fuel call after call costs no restarts, which on
+      // Deno hold the host's thread for tens of ms each (docs/sandbox.md, rule 9).
+      const kept = healthy === "reset" ? await this.resets(instance) : healthy;
+      if (kept && instance.calls < this.options.recycleAfter && !this.closed) {
         this.idle.push(instance);
       } else {
         this.retire(instance);
@@ -75,11 +79,20 @@ export class InstancePool {
     }
   }
 
+  /** Whether the instance went back to its first state (false: it cannot, or failed to). */
+  private async resets(instance: Instance): Promise<boolean> {
+    try {
+      const reset = instance.reset();
+      return reset === true || (reset !== false && await reset);
+    } catch {
+      return false;
+    }
+  }
+
   /** An idle instance reset to its first state; those that cannot be are retired. */
   private async pristine(): Promise<Instance | undefined> {
     for (let instance = this.idle.pop(); instance; instance = this.idle.pop()) {
-      const reset = instance.reset();
-      if (reset === true || (reset !== false && await reset)) return instance;
+      if (await this.resets(instance)) return instance;
       this.retire(instance);
     }
     return undefined;

@@ -230,7 +230,7 @@ class WorkerInstance implements Instance {
         error,
         fuelUsed: used,
         memoryPages: report.memoryPages,
-        healthy: alive && error.class === "plugin_error",
+        healthy: alive && (error.class === "plugin_error" ? true : "reset"),
       };
     }
     return {

@@ -121,4 +121,26 @@ describe("strict runs on a reset worker instance", () => {
     expect(await bump(plugin, "strict")).toEqual([1, 1, 0]);
     expect(plugin.instances).toBe(2);
   });
+
+  it("a call that traps leaves its instance reset, not replaced: the next call sees a fresh state", async () => {
+    const outOfFuel = async (p: SandboxedPlugin) => {
+      const result = await p.call("bump", new Uint8Array(), { determinism: "best-effort" }, {
+        fuel: 10n,
+      });
+      expect(result.ok ? "ok" : result.error.class).toBe("fuel_exhausted");
+    };
+    const main = await stateful();
+    expect(await bump(main, "best-effort")).toEqual([1, 1, 0]);
+    expect(await bump(main, "best-effort")).toEqual([2, 2, 1]);
+    await outOfFuel(main);
+    // As on a new instance: the state the two calls left is gone.
+    expect(await bump(main, "best-effort")).toEqual([1, 1, 0]);
+    expect(main.instances).toBe(1);
+    // A worker instance goes back by its restore image (one round trip, no new worker).
+    const worker = await numeric();
+    expect(await bump(worker, "best-effort")).toEqual([1, 1, 6, 1, 3, 5]);
+    await outOfFuel(worker);
+    expect(await bump(worker, "best-effort")).toEqual([1, 1, 6, 1, 3, 5]);
+    expect(worker.instances).toBe(1);
+  });
 });

@@ -45,4 +45,24 @@ describe("worker-mode fuel between calls", () => {
       }
     }
   });
+
+  for (const mode of ["main", "worker"] as const) {
+    it(`a call that runs out of fuel keeps its instance, and the next gets its own budget (${mode})`, async () => {
+      const input = utf8("x".repeat(100));
+      const plugin = await echo(mode);
+      const full = await plugin.call("run", input);
+      if (!full.ok) throw new Error(full.error.message);
+      for (let i = 0; i < 5; i++) {
+        const short = await plugin.call("run", input, {}, { fuel: BigInt(full.usage.fuel - 1) });
+        expect(short.ok ? "ok" : short.error.class).toBe("fuel_exhausted");
+        const again = await plugin.call("run", input, i % 2 ? { determinism: "strict" } : {});
+        expect(again.ok ? [text(again.output), again.usage.fuel] : again.error.message).toEqual([
+          "x".repeat(100),
+          full.usage.fuel,
+        ]);
+      }
+      // No instance (in worker mode: no worker) was started after the first.
+      expect(plugin.instances).toBe(1);
+    });
+  }
 });
