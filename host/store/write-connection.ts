@@ -126,6 +126,10 @@ export class WriteConnection {
           }
         });
       } catch (error) {
+        // The driver (libsql 0.5) resets a statement before `run` but not before `get`, nor after
+        // a `get` that failed: kept, that reader would fail again, or answer for its old
+        // arguments, in every later transaction. Prepared anew instead.
+        this.#cache.clear();
         await this.#rollBack(db);
         throw error;
       }

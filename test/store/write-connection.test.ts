@@ -170,6 +170,19 @@ describe("writer connection", () => {
     }
   });
 
+  it("transact: a reader that failed answers the next transaction for its new arguments", async () => {
+    const connection = new WriteConnection(db.path, 1000);
+    try {
+      const abs = (value: number | bigint) => ({ sql: "SELECT abs(?)", args: [value] });
+      expect((await connection.transact([abs(-5)]))[0]!.rows).toEqual([[5]]);
+      // abs() of the smallest 64-bit integer overflows: the statement fails while stepping.
+      await expect(connection.transact([abs(-(2n ** 63n))])).rejects.toThrow(/overflow/);
+      expect((await connection.transact([abs(-7)]))[0]!.rows).toEqual([[7]]);
+    } finally {
+      connection.close();
+    }
+  });
+
   it("calls a batch large past 64 items or 16 KiB of inputs and tapes", () => {
     expect(isLargeBatch(events(0, 64))).toBe(false);
     expect(isLargeBatch(events(0, 65))).toBe(true);
