@@ -9,6 +9,7 @@
  */
 import { sha256Hex } from "../artifact/mod.ts";
 import { HostError } from "../errors.ts";
+import { baselineSettled, withBaselineWasm } from "../adapter/baseline-wasm.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./instrument/types.ts";
 import { readCachedModule, writeCachedModule } from "./module-cache.ts";
 import { messageOf, SandboxAbort } from "./classify.ts";
@@ -73,7 +74,7 @@ async function instrumentLazily(
   wasm: Uint8Array,
   options: InstrumentOptions,
 ): Promise<InstrumentedModule> {
-  instrumenter ??= import("./instrument/instrument.ts");
+  instrumenter ??= withBaselineWasm(() => import("./instrument/instrument.ts"));
   const { instrument } = await instrumenter;
   return instrument(wasm, options);
 }
@@ -119,6 +120,7 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
   let rewritten = cached;
   let module: WebAssembly.Module | undefined;
   if (cached !== undefined) {
+    await baselineSettled(); // see host/adapter/baseline-wasm.ts
     try {
       module = await WebAssembly.compile(cached.bytes as Uint8Array<ArrayBuffer>);
     } catch {
@@ -130,6 +132,7 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
     if (key.cacheDir !== undefined) await writeCachedModule(key.cacheDir, cacheKey, rewritten);
   }
   if (module === undefined) {
+    await baselineSettled();
     try {
       module = await WebAssembly.compile(rewritten.bytes as Uint8Array<ArrayBuffer>);
     } catch (error) {

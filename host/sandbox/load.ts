@@ -11,6 +11,7 @@ import { FUEL_SWAP_EXPORT } from "./fuel-accessor.ts";
 import type { CallState } from "./call-state.ts";
 import type { Instance, InstanceConfig, RunOutcome } from "./instance.ts";
 import { applyPolicy, defaultPolicy, type Limits } from "./limits.ts";
+import { baselineSettled } from "../adapter/baseline-wasm.ts";
 import { createMainInstance } from "./main-instance.ts";
 import { InstancePool } from "./pool.ts";
 import { restartGate } from "./restart-gate.ts";
@@ -67,8 +68,12 @@ export async function loadPlugin(
     startFuel: limits.fuel,
     final: options.rerun?.final ?? null,
   };
-  const workerCreate = async (): Promise<Instance> =>
-    createWorkerInstance(config, await workerModule(compiled));
+  // A worker compiles Extism's kernel as it starts, and the main thread's first instance does too.
+  const workerCreate = async (): Promise<Instance> => {
+    const module = await workerModule(compiled);
+    await baselineSettled();
+    return createWorkerInstance(config, module);
+  };
   const queue = options.queue ?? 64;
   const recycleAfter = options.recycleAfter ?? 10_000;
   const workerPool = (replacing: boolean) =>
@@ -89,7 +94,10 @@ export async function loadPlugin(
       restarts: restartGate,
     }, await workerCreate());
   } else {
-    const create = () => createMainInstance(config);
+    const create = async () => {
+      await baselineSettled();
+      return createMainInstance(config);
+    };
     main = new InstancePool(create, {
       concurrency: options.concurrency ?? 1,
       queue,
@@ -108,6 +116,7 @@ async function workerModule(compiled: CompiledPlugin): Promise<WebAssembly.Modul
       throw new SandboxAbort("load_error", "Worker mode needs a metered module (no fuel global)");
     }
     entry = (async () => {
+      await baselineSettled();
       try {
         // Compiled off the host's thread by the engine; the variant was emitted at load.
         return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
