@@ -8,6 +8,7 @@
  * @module
  */
 import { z } from "zod";
+import { sha256Hex } from "../artifact/mod.ts";
 import { HostError } from "../errors.ts";
 import type { SealedSecret, SecretsRepository, StoredSecret } from "../store/mod.ts";
 import type { SecretProvider } from "./secrets.ts";
@@ -50,8 +51,8 @@ export async function importSecretsKey(text: string | undefined): Promise<Secret
     );
   }
   const bytes = parsed.data;
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  const id = Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+  // The key's id: the first 8 bytes of its SHA-256, in hex.
+  const id = (await sha256Hex(bytes)).slice(0, 16);
   const key = await crypto.subtle.importKey("raw", bytes, "AES-GCM", false, [
     "encrypt",
     "decrypt",
