@@ -5,27 +5,13 @@
  * Run: node --cpu-prof --cpu-prof-dir=/tmp/prof scripts/run-ts.mjs test/bench/_profile-http.ts [REQUESTS=20000] [CONCURRENCY=32]
  * @module
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import process from "node:process";
-import { capabilityProvider } from "../../host/capabilities/mod.ts";
-import { createHost } from "../../host/host.ts";
-import { createApp } from "../../host/server/app.ts";
-import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";
+import { GREET_URL, helloApp, PEER } from "./_hello-app.ts";
 
 const requests = Number(process.argv[2] ?? 20000);
 const concurrency = Number(process.argv[3] ?? 32);
-const dir = mkdtempSync(join(tmpdir(), "plughost-http-profile-"));
-const key = await newKey();
-const host = await createHost({
-  home: dir,
-  trust: trustStoreOf(key),
-  cache: false,
-  hostFunctions: capabilityProvider(),
-});
+const { host, app, request, close } = await helloApp("plughost-http-profile-");
 try {
-  await host.load(await signedFirstParty("hello", key), "bench");
   // SQL_COUNT=1: count the statements the shared client runs per call (by text), instead of timing.
   const counted = new Map<string, number>();
   if (process.env.SQL_COUNT) {
@@ -44,23 +30,8 @@ try {
       };
     }
   }
-  const { token } = await host.store.tokens.create({ name: "bench", scopes: ["invoke"] });
-  const { app } = createApp({ host, options: { rateLimitPerSecond: 0 } });
-  const url = "http://bench/v1/plugins/example.hello/capabilities/greet";
-  const body = '{"name":"b"}';
   const send = async () => {
-    const res = await app.fetch(
-      new Request(url, {
-        method: "POST",
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": "application/json",
-          "content-length": String(body.length),
-        },
-        body,
-      }),
-      { remoteAddress: "127.0.0.1" },
-    );
+    const res = await app.fetch(request(GREET_URL, '{"name":"b"}'), PEER);
     await res.arrayBuffer();
     if (res.status !== 200) throw new Error(`status ${res.status}`);
   };
@@ -83,6 +54,5 @@ try {
     process.stdout.write(`${(n / requests).toFixed(3)} a call: ${sql.slice(0, 160)}\n`);
   }
 } finally {
-  await host.close().catch(() => {});
-  rmSync(dir, { recursive: true, force: true });
+  await close();
 }

@@ -21,14 +21,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { monitorEventLoopDelay } from "node:perf_hooks";
-import { capabilityProvider } from "../../host/capabilities/mod.ts";
+import { benchHostOptions } from "./_hello-app.ts";
 import { createHost } from "../../host/host.ts";
 import { lifecycleSettings } from "../../host/policy/mod.ts";
 import { loadPlugin } from "../../host/sandbox/mod.ts";
 import { startServer } from "../../host/server/start.ts";
 import { signPlugin } from "../../host/trust/mod.ts";
 import { fixture } from "../sandbox/fixtures.ts";
-import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";
+import { newKey, signedFirstParty } from "../helpers/signing.ts";
 import { quick, Reporter } from "./_stats.ts";
 
 const seconds = quick ? 4 : 10;
@@ -111,10 +111,7 @@ const hostiles: Hostile[] = ([
 
 const key = await newKey();
 const host = await createHost({
-  home: dir,
-  trust: trustStoreOf(key),
-  cache: false,
-  hostFunctions: capabilityProvider(),
+  ...benchHostOptions(dir, key),
   // The circuit breaker would suspend each hostile plugin after a few failed runs and turn the
   // attack into cheap 503s; an operator policy holds it closed so they run the whole window.
   lifecycle: lifecycleSettings({

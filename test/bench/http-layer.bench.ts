@@ -6,45 +6,17 @@
 // Run: node scripts/run-ts.mjs test/bench/http-layer.bench.ts [REQUESTS=5000] [ROUNDS=3]
 //      npx deno run -A test/bench/http-layer.bench.ts [REQUESTS] [ROUNDS]
 import { Hono } from "hono";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import process from "node:process";
-import { capabilityProvider } from "../../host/capabilities/mod.ts";
-import { createHost } from "../../host/host.ts";
-import { createApp } from "../../host/server/app.ts";
-import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";
+import { GREET_URL as capUrl, helloApp, PEER as peer } from "./_hello-app.ts";
 
 const requests = Number(process.argv[2] ?? 5000);
 const rounds = Number(process.argv[3] ?? 3);
-const dir = mkdtempSync(join(tmpdir(), "plughost-http-layer-bench-"));
-const key = await newKey();
-const host = await createHost({
-  home: dir,
-  trust: trustStoreOf(key),
-  cache: false,
-  hostFunctions: capabilityProvider(),
-});
+const { app, request, close } = await helloApp("plughost-http-layer-bench-");
 try {
-  await host.load(await signedFirstParty("hello", key), "bench");
-  const { token } = await host.store.tokens.create({ name: "bench", scopes: ["invoke"] });
-  const { app } = createApp({ host, options: { rateLimitPerSecond: 0 } });
   const bare = new Hono().post("/bare", async (c) => {
     const body = await c.req.json<{ name: string }>();
     return c.json({ message: `Hello, ${body.name}!` });
   });
-  const capUrl = "http://bench/v1/plugins/example.hello/capabilities/greet";
-  const request = (url: string, body: string, type: string, auth: boolean) =>
-    new Request(url, {
-      method: "POST",
-      headers: {
-        ...(auth ? { authorization: `Bearer ${token}` } : {}),
-        "content-type": type,
-        "content-length": String(body.length),
-      },
-      body,
-    });
-  const peer = { remoteAddress: "127.0.0.1" };
   const scenarios: { label: string; n: number; expect: number; send: () => Promise<Response> }[] = [
     {
       label: "bare Hono route",
@@ -107,6 +79,5 @@ try {
     );
   }
 } finally {
-  await host.close().catch(() => {});
-  rmSync(dir, { recursive: true, force: true });
+  await close();
 }

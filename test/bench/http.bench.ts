@@ -10,10 +10,10 @@ import { Agent, request as httpRequest } from "node:http";
 import { join } from "node:path";
 import process from "node:process";
 import { listen } from "../../host/adapter/serve.ts";
-import { capabilityProvider } from "../../host/capabilities/mod.ts";
+import { benchHostOptions } from "./_hello-app.ts";
 import { createHost } from "../../host/host.ts";
 import { startServer } from "../../host/server/start.ts";
-import { newKey, signedFirstParty, trustStoreOf } from "../helpers/signing.ts";
+import { newKey, signedFirstParty } from "../helpers/signing.ts";
 
 const seconds = Number(process.argv[2] ?? 5);
 const concurrency = Number(process.argv[3] ?? 16);
@@ -147,13 +147,7 @@ function print(r: Result): void {
 }
 
 const key = await newKey();
-// The host functions `host serve` gives every plugin (createHost's default), hooks included.
-const host = await createHost({
-  home: dir,
-  trust: trustStoreOf(key),
-  cache: false,
-  hostFunctions: capabilityProvider(),
-});
+const host = await createHost(benchHostOptions(dir, key));
 const store = host.store;
 try {
   await host.load(await signedFirstParty("hello", key), "bench");
