@@ -20,7 +20,7 @@
  */
 import binaryen from "binaryen";
 import { DIRTY_EXPORTS } from "../reset.ts";
-import { c, type Expr, inspect, mapChildren } from "./walk.ts";
+import { c, type Expr, walk } from "./walk.ts";
 
 const MASK = "plughost$dirty";
 const SHIFT = "plughost$dirty_shift";
@@ -110,7 +110,7 @@ class FunctionTracker {
   run(): void {
     const body = functionGetBody(this.func);
     if (body === 0) return;
-    const next = this.visit(body, 0);
+    const next = walk(body, this);
     if (next !== body) c("FunctionSetBody")(this.func, next);
   }
 
@@ -124,17 +124,22 @@ class FunctionTracker {
     return this.bulks[depth];
   }
 
-  private visit(expr: Expr, depth: number): Expr {
-    const kind = inspect(expr);
-    const store = kind === binaryen.StoreId ||
-      (kind === binaryen.SIMDLoadStoreLaneId && laneIsStore(expr) !== 0);
+  /** Bulk operations open around the expression being walked (each nesting level has its locals). */
+  private depth = 0;
+
+  enter(_expr: Expr, kind: number): void {
+    if (bulkOperands.has(kind)) this.depth++;
+  }
+
+  leave(expr: Expr, kind: number): Expr {
     const bulk = bulkOperands.get(kind);
-    const inner = bulk !== undefined ? depth + 1 : depth;
-    mapChildren(expr, kind, (child) => this.visit(child, inner));
+    if (bulk !== undefined) this.depth--;
     // A write whose operands never finish never writes.
     if (typeOf(expr) === binaryen.unreachable) return expr;
+    const store = kind === binaryen.StoreId ||
+      (kind === binaryen.SIMDLoadStoreLaneId && laneIsStore(expr) !== 0);
     if (store) return this.trackStore(expr, kind);
-    if (bulk !== undefined) return this.trackBulk(expr, bulk, depth);
+    if (bulk !== undefined) return this.trackBulk(expr, bulk, this.depth);
     return expr;
   }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import binaryen from "binaryen";
-import { c, type Expr, inspect, mapChildren } from "./walk.ts";
+import { c, type Expr, walk } from "./walk.ts";
 
 /** The counter the metered code charges. */
 export const GLOBAL = "plughost$fuel";
@@ -161,10 +161,6 @@ export function wrapHostCalls(m: binaryen.Module, func: number, imported: Set<st
     }
     return index;
   };
-  const visit = (expr: Expr): Expr => {
-    const kind = inspect(expr);
-    mapChildren(expr, kind, visit);
-    return hostCall(m, expr, kind, imported, temp) ?? expr;
-  };
-  functionSetBody(func, visit(functionGetBody(func)));
+  const leave = (expr: Expr, kind: number) => hostCall(m, expr, kind, imported, temp);
+  functionSetBody(func, walk(functionGetBody(func), { leave }));
 }

@@ -70,6 +70,21 @@ function emit(m: binaryen.Module): Uint8Array {
   }
 }
 
+/**
+ * The error for a module whose code nests deeper than binaryen's recursion
+ * reaches (several thousand levels; compilers emit up to a few thousand), or
+ * undefined for any other error.
+ */
+function tooDeep(error: unknown): HostError | undefined {
+  if (!(error instanceof RangeError) || !/call stack/i.test(error.message)) return undefined;
+  return new HostError(
+    "load_error",
+    "The module nests its code too deeply to be instrumented (the instrumenter ran out of " +
+      "stack); rebuild it with optimizations or split the deepest function",
+    { cause: error },
+  );
+}
+
 /** Exports the sandbox adds (and reads back) all start with this; a module may not have its own. */
 export const RESERVED_EXPORT_PREFIX = "plughost_";
 
@@ -128,7 +143,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
   try {
     m = binaryen.readBinary(stripped);
   } catch (error) {
-    throw new HostError(
+    throw tooDeep(error) ?? new HostError(
       "load_error",
       `The module could not be read for instrumentation (${String(error)})`,
       { cause: error },
@@ -150,6 +165,8 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
     addFuelAccessorTo(binaryen, m, FUEL_EXPORT);
     addRestoreTo(binaryen, m);
     result.workerBytes = restoreCustomSections(stripped, emit(m));
+  } catch (error) {
+    throw tooDeep(error) ?? error;
   } finally {
     m.dispose();
   }

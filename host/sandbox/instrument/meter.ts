@@ -21,7 +21,7 @@ import {
   wrapHostCalls,
 } from "./exported-fuel.ts";
 import { BULK_BYTES_SHIFT, HOST_CALL_FUEL } from "./costs.ts";
-import { c, type Expr, inspect, mapChildren } from "./walk.ts";
+import { c, type Expr, walk } from "./walk.ts";
 
 /** The export name of the fuel global. */
 export const FUEL_EXPORT = "plughost_fuel";
@@ -92,8 +92,8 @@ function shapeOf(body: Expr, imported: Set<string>, tableImports: boolean): Shap
     bulk: false,
   };
   let callDepth = 0;
-  const visit = (expr: Expr): Expr => {
-    const kind = inspect(expr);
+  const isCall = (kind: number) => kind === binaryen.CallId || kind === binaryen.CallIndirectId;
+  const enter = (expr: Expr, kind: number): void => {
     shape.nodes++;
     if (reachesHost(expr, kind, imported, tableImports)) shape.hostCost += HOST_CALL_FUEL;
     if (bulkSize.has(kind)) {
@@ -101,22 +101,23 @@ function shapeOf(body: Expr, imported: Set<string>, tableImports: boolean): Shap
       // Its run-time charge in a call's operands would land after the counter's sync.
       if (callDepth > 0) shape.localSafe = false;
     }
-    const isCall = kind === binaryen.CallId || kind === binaryen.CallIndirectId;
     if (kind === binaryen.LoopId) {
       shape.loops = true;
       if (callDepth > 0) shape.localSafe = false;
-    } else if (isCall) {
+    } else if (isCall(kind)) {
       const tail = kind === binaryen.CallId ? callIsReturn(expr) : callIndirectIsReturn(expr);
       if (tail !== 0 || isTuple(typeOf(expr))) shape.localSafe = false;
       // Host functions charge no fuel: a function that only calls imports is still a leaf.
       if (kind !== binaryen.CallId || !imported.has(callApi.getTarget(expr))) shape.calls = true;
       callDepth++;
     }
-    mapChildren(expr, kind, visit);
-    if (isCall) callDepth--;
-    return expr;
   };
-  visit(body);
+  walk(body, {
+    enter,
+    leave: (_expr, kind) => {
+      if (isCall(kind)) callDepth--;
+    },
+  });
   return shape;
 }
 
@@ -222,20 +223,27 @@ class FunctionMeter {
     return index;
   }
 
-  /** Rewrites one expression tree, counting its nodes into the current region. */
-  visit = (expr: Expr): Expr => {
-    const kind = inspect(expr);
+  /** The cost of the regions that enclose the loops being walked, outermost first. */
+  private readonly outer: number[] = [];
+
+  /** Counts an expression into the current region; a loop opens a region of its own. */
+  enter(_expr: Expr, kind: number): void {
     this.cost++;
     if (kind === binaryen.LoopId) {
-      const outer = this.cost;
+      this.outer.push(this.cost);
       this.cost = 0;
-      const body = this.visit(loopGetBody(expr));
+    }
+  }
+
+  /** Rewrites an expression once its children are rewritten; a loop's body gets its region's charge. */
+  leave(expr: Expr, kind: number): Expr {
+    if (kind === binaryen.LoopId) {
       const inner = this.cost;
-      this.cost = outer;
+      this.cost = this.outer.pop() as number;
+      const body = loopGetBody(expr);
       loopSetBody(expr, this.m.block(null, [...this.charge(inner, false), body], binaryen.auto));
       return expr;
     }
-    mapChildren(expr, kind, this.visit);
     this.chargeSize(expr, kind);
     if (reachesHost(expr, kind, this.imported, this.tableImports)) this.cost += HOST_CALL_FUEL;
     if (kind === binaryen.CallId && callIsReturn(expr) === 0) {
@@ -271,13 +279,13 @@ class FunctionMeter {
       );
     }
     return expr;
-  };
+  }
 
   /** Rewrites the whole body with the entry charge (and exit sync in local mode). */
   meterBody(body: Expr, results: number): Expr {
     const m = this.m;
     this.cost = 0;
-    const rewritten = this.visit(body);
+    const rewritten = walk(body, this);
     const entry = this.charge(this.cost, true);
     if (this.fuel === null) return m.block(null, [...entry, rewritten], binaryen.auto);
     const inner = m.block(RETURN_LABEL, [rewritten], results);

@@ -12,7 +12,7 @@
  */
 import binaryen from "binaryen";
 import { RESETTABLE_EXPORT, STATE_GLOBAL_PREFIX } from "../reset.ts";
-import { type Expr, inspect, mapChildren } from "./walk.ts";
+import { type Expr, walk } from "./walk.ts";
 
 /** Instructions that change state a reset could not put back: tables and dropped segments. */
 const UNRESETTABLE = new Set<number>([
@@ -63,13 +63,11 @@ export function exposeState(m: binaryen.Module, memories: number): boolean {
 
 function changesUnresettable(body: Expr): boolean {
   let found = false;
-  const visit = (expr: Expr): Expr => {
-    if (found) return expr;
-    const kind = inspect(expr);
-    if (UNRESETTABLE.has(kind)) found = true;
-    else mapChildren(expr, kind, visit);
-    return expr;
-  };
-  visit(body);
+  walk(body, {
+    enter: (_expr, kind) => {
+      if (UNRESETTABLE.has(kind)) found = true;
+      return !found;
+    },
+  });
   return found;
 }

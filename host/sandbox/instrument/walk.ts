@@ -124,26 +124,86 @@ export function inspect(expr: Expr): number {
   return kindId;
 }
 
+/** What a walk does at each expression; `kind` is its id, already checked by {@link inspect}. */
+export interface Visitor {
+  /** Before the expression's children; returning false skips them (and `leave`). */
+  enter?(expr: Expr, kind: number): boolean | void;
+  /** After its children; returns the expression's replacement (or nothing to keep it). */
+  leave?(expr: Expr, kind: number): Expr | void;
+}
+
+function childAt(kind: Kind, expr: Expr, index: number): Expr {
+  const slots = kind.slots.length;
+  if (index < slots) return (kind.slots[index] as [Raw, Raw])[0](expr);
+  return (kind.list as [Raw, Raw, Raw])[1](expr, index - slots);
+}
+
+function setChildAt(kind: Kind, expr: Expr, index: number, child: Expr): void {
+  const slots = kind.slots.length;
+  if (index < slots) (kind.slots[index] as [Raw, Raw])[1](expr, child);
+  else (kind.list as [Raw, Raw, Raw])[2](expr, index - slots, child);
+}
+
 /**
- * Visits the children of an expression in evaluation order; `visit` returns
- * the replacement for a child (or the child itself to keep it).
+ * Walks an expression tree in evaluation order and returns the root's
+ * replacement. It keeps its own stack instead of recursing: compilers nest
+ * blocks thousands deep (GHC's output does), which overflowed the JavaScript
+ * stack, and did so only sometimes, since frame sizes change as V8 tiers the
+ * walker up.
  */
-export function mapChildren(expr: Expr, kindId: number, visit: (child: Expr) => Expr): void {
-  const kind = kinds.get(kindId) as Kind;
-  for (const [get, set] of kind.slots) {
-    const child = get(expr);
-    if (child !== 0) {
-      const next = visit(child);
-      if (next !== child) set(expr, next);
+export function walk(root: Expr, visitor: Visitor): Expr {
+  // The open expressions, innermost last, in parallel arrays.
+  const exprs: Expr[] = [];
+  const kindIds: number[] = [];
+  const shapes: Kind[] = [];
+  /** How many child positions (fixed slots, then the list) each has. */
+  const ends: number[] = [];
+  /** The position of the next child to visit. */
+  const nextChild: number[] = [];
+  /** Opens an expression; returns its replacement when it is done at once (skipped or a leaf), else null. */
+  const open = (expr: Expr): Expr | null => {
+    const kindId = inspect(expr);
+    if (visitor.enter?.(expr, kindId) === false) return expr;
+    const shape = kinds.get(kindId) as Kind;
+    const end = shape.slots.length + (shape.list === null ? 0 : shape.list[0](expr));
+    if (end === 0) return visitor.leave?.(expr, kindId) ?? expr;
+    exprs.push(expr);
+    kindIds.push(kindId);
+    shapes.push(shape);
+    ends.push(end);
+    nextChild.push(0);
+    return null;
+  };
+  const done = open(root);
+  if (done !== null) return done;
+  for (;;) {
+    const top = exprs.length - 1;
+    const expr = exprs[top] as Expr;
+    const shape = shapes[top] as Kind;
+    const index = nextChild[top] as number;
+    if (index < (ends[top] as number)) {
+      nextChild[top] = index + 1;
+      const child = childAt(shape, expr, index);
+      if (child === 0) continue; // an empty slot (an if without else, a return without value)
+      const replaced = open(child);
+      if (replaced !== null && replaced !== child) setChildAt(shape, expr, index, replaced);
+      continue;
     }
-  }
-  if (kind.list !== null) {
-    const [count, getAt, setAt] = kind.list;
-    const n = count(expr);
-    for (let i = 0; i < n; i++) {
-      const child = getAt(expr, i);
-      const next = visit(child);
-      if (next !== child) setAt(expr, i, next);
+    const kindId = kindIds[top] as number;
+    exprs.pop();
+    kindIds.pop();
+    shapes.pop();
+    ends.pop();
+    nextChild.pop();
+    const replacement = visitor.leave?.(expr, kindId) ?? expr;
+    if (top === 0) return replacement;
+    if (replacement !== expr) {
+      setChildAt(
+        shapes[top - 1] as Kind,
+        exprs[top - 1] as Expr,
+        (nextChild[top - 1] as number) - 1,
+        replacement,
+      );
     }
   }
 }
