@@ -29,6 +29,10 @@ import type { SandboxLogger } from "./types.ts";
 
 type Level = keyof SandboxLogger;
 
+/** Never called: a main-thread instance answers HTTP requests with `kernelHttpDenied`. */
+const noFetch: typeof fetch = () =>
+  Promise.reject(new Error("HTTP is not available to a plugin on the main thread"));
+
 /** Creates a main-thread instance; throws a `load_error` SandboxAbort if it cannot start. */
 export async function createMainInstance(config: InstanceConfig): Promise<Instance> {
   const capBytes = BigInt(config.memoryPages * PAGE_BYTES);
@@ -48,7 +52,11 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
   let plugin: Plugin;
   const linear: LinearMemory = { memory: undefined };
   try {
-    plugin = await createPlugin({ wasm: [{ module: config.compiled.module }] }, {
+    // The module itself, not a manifest holding it: Extism tests a manifest with `instanceof
+    // Response` and defaults `fetch` to the global one, and on Node either loads undici (~11 ms
+    // of a restart or a `host call`).
+    plugin = await createPlugin(config.compiled.module, {
+      fetch: noFetch,
       useWasi: config.wasi,
       runInWorker: false,
       functions: {
