@@ -53,18 +53,39 @@ function groupOf(pattern: string, timezone: string | null): Group {
     }, (j) => {
       const planned = plannedAt(j, Date.now());
       for (const member of [...members]) {
-        if (member.running) {
-          member.handlers.blocked(planned);
-          continue;
-        }
-        member.running = true;
-        void member.handlers.fire(planned).finally(() => (member.running = false));
+        // One stopped by an earlier member's handler in this pass gets nothing.
+        if (members.has(member)) fireMember(member, planned);
       }
     });
     group = { key, job, members };
     groups.set(key, group);
   }
   return group;
+}
+
+/**
+ * One schedule's occurrence on a shared timer. A handler that throws at once
+ * costs that schedule this occurrence only, as with a timer of its own: the
+ * others still fire, and it is not left marked running.
+ */
+function fireMember(member: Member, planned: number): void {
+  if (member.running) {
+    try {
+      member.handlers.blocked(planned);
+    } catch {
+      // Reported by the handler's owner, if at all; the timer goes on.
+    }
+    return;
+  }
+  member.running = true;
+  let run: Promise<void>;
+  try {
+    run = member.handlers.fire(planned);
+  } catch {
+    member.running = false;
+    return;
+  }
+  void run.catch(() => {}).finally(() => (member.running = false));
 }
 
 /** Starts the timer of `spec`. */

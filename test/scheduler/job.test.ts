@@ -67,4 +67,41 @@ describe("cron timers on the wall clock", () => {
     },
     60_000,
   );
+
+  // Proves: on a shared timer one schedule's handler cannot cost the others their occurrence:
+  // one that throws at once still fires next time (it is not left marked running), and one
+  // stopped by an earlier handler in the same pass is not fired.
+  it("keeps a throwing or stopped schedule from disturbing the others on its timer", async () => {
+    let thrown = 0;
+    const stopper = recorder();
+    const stopped = recorder();
+    let victim: { stop(): void } | undefined;
+    const jobs = [
+      armJob(spec("* * * * * *"), {
+        fire: () => {
+          thrown++;
+          throw new Error("a handler that throws at once");
+        },
+        blocked: () => {
+          throw new Error("never blocked: its run never started");
+        },
+      }),
+      armJob(spec("* * * * * *"), {
+        ...stopper.handlers,
+        fire: (planned) => {
+          victim?.stop();
+          return stopper.handlers.fire(planned);
+        },
+      }),
+    ];
+    victim = armJob(spec("* * * * * *"), stopped.handlers);
+    try {
+      expect(await until(() => stopper.seen.fired.length >= 2, 20_000)).toBe(true);
+      expect(thrown).toBeGreaterThanOrEqual(2);
+      expect(stopped.seen.fired).toEqual([]);
+      expect(stopped.seen.blocked).toEqual([]);
+    } finally {
+      for (const job of [...jobs, victim]) job.stop();
+    }
+  }, 60_000);
 });
