@@ -177,19 +177,18 @@ export async function loadInstalled(
   const loaded: PluginInfo[] = [];
   const failed: { id: string; error: string }[] = [];
   const records = new Map((await runtime.store.plugins.list()).map((r) => [r.id, r]));
-  const files = new Map<string, Uint8Array | Error>(
-    await Promise.all(
-      [...records.values()].map(async (record) =>
-        [
-          record.id,
-          await readFile(installedPath(pluginsDir, record.digest)).then(
-            (b) => new Uint8Array(b),
-            (e: unknown) => e instanceof Error ? e : new Error(String(e)),
-          ),
-        ] as const
+  const files = new Map<string, Uint8Array | Error>();
+  // A bounded number of reads at once: every one holds a file descriptor while it runs, and a
+  // host with thousands of plugins would otherwise pass a default limit of 1,024 (EMFILE).
+  await eachLimited([...records.values()], READ_CONCURRENCY, async (record) => {
+    files.set(
+      record.id,
+      await readFile(installedPath(pluginsDir, record.digest)).then(
+        (b) => new Uint8Array(b),
+        (e: unknown) => e instanceof Error ? e : new Error(String(e)),
       ),
-    ),
-  );
+    );
+  });
   // Dependencies first: a plugin whose required dependency did not load is not activated.
   const manifests = new Map(
     [...files].map(([id, f]) => [id, f instanceof Error ? undefined : embeddedManifest(f)]),
@@ -229,17 +228,29 @@ export async function loadInstalled(
     }
   };
   for (const level of dependencyLevels(order, manifests)) {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: Math.min(LOAD_CONCURRENCY, level.length) }, async () => {
-        while (next < level.length) await loadOne(level[next++]!);
-      }),
-    );
+    await eachLimited(level, LOAD_CONCURRENCY, loadOne);
   }
   const byOrder = (a: string, b: string) => position.get(a)! - position.get(b)!;
   loaded.sort((a, b) => byOrder(a.id, b.id));
   failed.sort((a, b) => byOrder(a.id, b.id));
   return { loaded, failed };
+}
+
+/** Installed files read at once at most (see loadInstalled). */
+const READ_CONCURRENCY = 16;
+
+/** Runs `fn` on every item, at most `limit` at a time; settles when all have. */
+async function eachLimited<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) await fn(items[next++]!);
+    }),
+  );
 }
 
 /**
