@@ -64,8 +64,10 @@ export class PluginRuntime {
   readonly #settings: (manifest: Manifest) => LifecycleSettings;
   readonly #plugins = new Map<string, LoadedPlugin>();
   #closed = false;
-  /** Closing: only the onShutdown hooks still run. */
+  /** Closing: `close()` has begun. */
   #closing = false;
+  /** Refusing: no run starts but the onShutdown hooks (set by `close()` or `stopStarting()`). */
+  #refusing = false;
 
   constructor(options: RuntimeOptions) {
     this.store = options.store;
@@ -246,9 +248,7 @@ export class PluginRuntime {
 
   async invoke(request: InvokeRequest): Promise<InvokeResult> {
     this.#assertOpen();
-    if (this.#closing && request.hook !== "onShutdown") {
-      throw new HostError("not_ready", "The host is stopping: it starts no new runs");
-    }
+    this.#assertStarting(request);
     const loaded = this.#require(request.pluginId);
     if (loaded.info.state === "disabled") {
       throw new HostError("conflict", `Plugin '${request.pluginId}' is disabled: enable it first`);
@@ -260,6 +260,9 @@ export class PluginRuntime {
     // A new config reaches Extism's kernel config too: one sandbox restart per change.
     if (config) await loaded.kernelConfig?.apply(config.values, config.seq);
     if (config?.changed && request.trigger !== "hook") await this.#configHook(loaded, config.seq);
+    // Again after the awaits: a stop that came meanwhile has already given up on the runs it
+    // knew of, and this one must not start behind its back.
+    this.#assertStarting(request);
     return await invokeLoaded(
       {
         store: this.store,
@@ -273,6 +276,22 @@ export class PluginRuntime {
       request,
       request.replay?.config ?? config?.values,
     );
+  }
+
+  /**
+   * Starts no new run from now on, but the onShutdown hooks: a server whose
+   * grace period is over calls this before it marks the runs in flight
+   * interrupted, so a call that was still on its way to its run is refused
+   * (`not_ready`) instead of starting after. `close()` does it too.
+   */
+  stopStarting(): void {
+    this.#refusing = true;
+  }
+
+  #assertStarting(request: InvokeRequest): void {
+    if (this.#refusing && request.hook !== "onShutdown") {
+      throw new HostError("not_ready", "The host is stopping: it starts no new runs");
+    }
   }
 
   /** Listens to every run that ends (after its records are queued); returns how to stop. */
@@ -327,6 +346,7 @@ export class PluginRuntime {
   async close(options: { graceMs?: number } = {}): Promise<void> {
     if (this.#closed || this.#closing) return;
     this.#closing = true;
+    this.#refusing = true;
     // Dependents stop before their dependencies, layer by layer; within a layer every plugin
     // stops at once, each onShutdown bounded by its hook timeout and what is left of the grace.
     const deadline = options.graceMs === undefined ? undefined : Date.now() + options.graceMs;

@@ -57,7 +57,7 @@ async function spinServer(graceMs: number, timeoutMs = 60_000, fuel?: bigint) {
       headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
       body: "{}",
     }).then((r) => r.status, () => "refused" as const);
-  return { server, url, call };
+  return { server, url, call, host };
 }
 
 async function statuses(url: string): Promise<string[]> {
@@ -70,11 +70,25 @@ async function statuses(url: string): Promise<string[]> {
   }
 }
 
-async function waitForInflight(server: { deps: { inflight: { size: number } } }, n: number) {
-  for (let i = 0; i < 500 && server.deps.inflight.size < n; i++) {
+type Served = Awaited<ReturnType<typeof startServer>>;
+
+/** Runs started (the core's in-flight gauge): past the HTTP layer and the config read. */
+function runsStarted(server: Served): number {
+  return server.deps.runtime.metrics.series().reduce((sum, s) => sum + s.inflight, 0);
+}
+
+/**
+ * Waits until `n` calls are in flight and their runs have started. Counting
+ * the HTTP layer's calls alone is not enough: a call may still be on its way
+ * to its run (reading its config) when the grace period ends, and is then
+ * refused rather than interrupted (its own test below).
+ */
+async function waitForInflight(server: Served, n: number) {
+  for (let i = 0; i < 1000 && (server.deps.inflight.size < n || runsStarted(server) < n); i++) {
     await new Promise((r) => setTimeout(r, 10));
   }
   expect(server.deps.inflight.size).toBe(n);
+  expect(runsStarted(server)).toBe(n);
 }
 
 describe("graceful shutdown", () => {
@@ -93,6 +107,23 @@ describe("graceful shutdown", () => {
     await store.close();
     // Closed: nothing listens any more.
     await expect(fetch(`${server.url}/healthz`)).rejects.toThrow();
+  });
+
+  it("refuses a call still on its way to its run once it stops starting runs, leaving no run", async () => {
+    const { server, url, host } = await spinServer(200);
+    // invoke() suspends at its config read, before its run starts; the grace period ends there
+    // (the server calls stopStarting() before it marks what is in flight interrupted).
+    const late = host.runtime.invoke({
+      pluginId: "test.spin",
+      capability: "run",
+      input: new TextEncoder().encode("{}"),
+      trigger: "invoke",
+    });
+    host.runtime.stopStarting();
+    await expect(late).rejects.toMatchObject({ code: "not_ready" });
+    const { interrupted } = await server.close();
+    expect(interrupted).toEqual([]);
+    expect(await statuses(url)).toEqual([]);
   });
 
   it("lets a call finish within the grace period (it ends by its own limit, not interrupted)", async () => {
