@@ -10,6 +10,7 @@
 import { SandboxAbort } from "./classify.ts";
 import type { Instance } from "./instance.ts";
 import type { Gate } from "./restart-gate.ts";
+import { withLongestStall } from "./stall-meter.ts";
 
 /** Pool sizing. */
 export interface PoolOptions {
@@ -99,13 +100,18 @@ export class InstancePool {
   }
 
   private async make(): Promise<Instance> {
-    if (this.unreplaced > 0 && this.options.restarts) {
+    const gate = this.options.restarts;
+    if (this.unreplaced > 0 && gate) {
       this.unreplaced--;
-      await this.options.restarts.admit(this);
+      await gate.admit(this);
       if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
     }
     this.created++;
-    return await this.create();
+    if (!gate?.held) return await this.create();
+    // The gate prices restarts by how long a start holds the host's thread (restart-gate.ts).
+    const { value, stallMs } = await withLongestStall(this.create);
+    gate.held(stallMs);
+    return value;
   }
 
   private retire(instance: Instance): void {

@@ -15,6 +15,14 @@
  * restarted worker waits here with its pool slot held, so the plugin's other
  * calls queue behind it (and get `busy` past the queue); the wait is not
  * counted against the call's timeout, which starts once it has an instance.
+ *
+ * A restart's price follows what it costs the host's thread: the pool
+ * measures the longest stall each worker start causes (`held`), and a start
+ * that holds the thread longer than RESTART_LOOP_SHARE of a token's second
+ * takes that many tokens. On Node (a start holds the thread ~2 ms) that is
+ * one token; on Deno (27-80 ms inside its worker constructor) three or more,
+ * so restarts there come every few seconds and a well-behaved call lands on
+ * fewer stalls. Tokens may go below zero: the debt delays the next turn.
  * @module
  */
 
@@ -22,6 +30,9 @@
 export const RESTARTS_PER_SECOND = 1;
 /** Restarts a quiet host lets through at once. */
 export const RESTART_BURST = 4;
+
+/** The share of the host's thread that worker starts may hold, over time. */
+export const RESTART_LOOP_SHARE = 0.01;
 
 /** How fast a plugin's count of recent restarts decays: it halves in this time. */
 export const SCORE_HALF_LIFE_MS = 10_000;
@@ -33,6 +44,8 @@ export interface Gate {
    * `who` names the plugin asking (its pool): turns are shared out by it.
    */
   admit(who?: object): Promise<void> | undefined;
+  /** How long a worker start just held the host's thread (its longest stall, ms). */
+  held?(ms: number): void;
 }
 
 interface Waiter {
@@ -57,11 +70,14 @@ export class RestartGate implements Gate {
   private readonly scores = new WeakMap<object, Score>();
   private seq = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
+  /** The longest stall of recent worker starts (a running mean of what `held` was told), ms. */
+  private hold = 0;
 
   constructor(
     private readonly perSecond = RESTARTS_PER_SECOND,
     private readonly burst = RESTART_BURST,
     private readonly now: () => number = () => performance.now(),
+    private readonly loopShare = RESTART_LOOP_SHARE,
   ) {
     this.tokens = burst;
     this.refilledAt = now();
@@ -70,7 +86,7 @@ export class RestartGate implements Gate {
   admit(who: object = ANONYMOUS): Promise<void> | undefined {
     this.refill();
     if (this.waiting.length === 0 && this.tokens >= 1) {
-      this.tokens -= 1;
+      this.tokens -= this.cost;
       this.count(who);
       return undefined;
     }
@@ -78,6 +94,17 @@ export class RestartGate implements Gate {
       this.waiting.push({ who, seq: this.seq++, resolve });
       this.schedule();
     });
+  }
+
+  held(ms: number): void {
+    if (!(ms >= 0)) return;
+    // Half the last start, half the ones before: one outlier (a GC) moves the price for a while.
+    this.hold = this.hold === 0 ? ms : (this.hold + ms) / 2;
+  }
+
+  /** Tokens a restart takes: one, or what its stall costs at RESTART_LOOP_SHARE of the thread. */
+  get cost(): number {
+    return Math.max(1, (this.hold * this.perSecond) / (1000 * this.loopShare));
   }
 
   /** How many restarts wait for a turn (for tests and metrics). */
@@ -128,7 +155,7 @@ export class RestartGate implements Gate {
       if (this.tokens >= 1) {
         const waiter = this.next();
         if (waiter !== undefined) {
-          this.tokens -= 1;
+          this.tokens -= this.cost;
           this.count(waiter.who);
           waiter.resolve();
         }

@@ -63,6 +63,37 @@ describe("restart gate", () => {
     expect(gate.recent({})).toBe(0);
   });
 
+  it("prices a restart by how long starts hold the thread: a 30 ms start takes three tokens", async () => {
+    vi.useFakeTimers();
+    let now = 0;
+    // 1 token a second, a burst of 4, 1% of the thread for starts: 10 ms of stall per token.
+    const gate = new RestartGate(1, 4, () => now, 0.01);
+    gate.held(2);
+    expect(gate.cost).toBe(1); // a Node-sized start: one token, as before
+    gate.held(58); // the mean of 2 and 58
+    expect(gate.cost).toBe(3);
+    // 4 tokens: the first restart passes (4 -> 1), the second too (1 -> -2) and leaves a debt.
+    expect([gate.admit(), gate.admit()]).toEqual([undefined, undefined]);
+    let admitted = false;
+    const third = gate.admit()!.then(() => (admitted = true));
+    for (let second = 1; second <= 2; second++) {
+      now += 1000;
+      await vi.advanceTimersByTimeAsync(1000);
+      expect(admitted).toBe(false); // -1, then 0 tokens
+    }
+    now += 1000;
+    await vi.advanceTimersByTimeAsync(1000);
+    await third;
+    expect(admitted).toBe(true);
+  });
+
+  it("ignores a measurement that is not a duration", () => {
+    const gate = new RestartGate(1, 4, () => 0, 0.01);
+    gate.held(Number.NaN);
+    gate.held(-5);
+    expect(gate.cost).toBe(1);
+  });
+
   it("refills up to the burst while quiet", () => {
     let now = 0;
     const gate = new RestartGate(1, 2, () => now);
@@ -133,6 +164,24 @@ describe("instance pool restarts", () => {
       }));
     }
     expect([pool.created, admits]).toEqual([1, 1]);
+  });
+
+  it("tells the gate how long each start held the thread", async () => {
+    const held: number[] = [];
+    const gate = { admit: () => undefined, held: (ms: number) => held.push(ms) };
+    const pool = new InstancePool(
+      async () => {
+        await Promise.resolve();
+        // A start that holds the thread 40 ms (as Deno's worker constructor does).
+        const until = performance.now() + 40;
+        while (performance.now() < until) { /* holding the thread */ }
+        return fakeInstance(() => true);
+      },
+      { concurrency: 1, queue: 8, recycleAfter: 1000, restarts: gate },
+    );
+    await pool.use(() => Promise.resolve({ value: 1, healthy: true }));
+    expect(held).toHaveLength(1);
+    expect(held[0]).toBeGreaterThanOrEqual(38);
   });
 
   it("a restart waits for its turn, and a pool closed meanwhile makes nothing", async () => {
