@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { type CapabilityOptions, capabilityProvider } from "../../host/capabilities/mod.ts";
 import { resolvePaths } from "../../host/config/paths.ts";
 import type { InvokeResult } from "../../host/core/mod.ts";
-import { createHost, type Host } from "../../host/host.ts";
+import { createHost, type Host, type HostOptions } from "../../host/host.ts";
 import type { Event } from "../../host/store/mod.ts";
 import { type SigningKey, trustKey } from "../../host/trust/mod.ts";
 import { newKey, signedFirstParty } from "../helpers/signing.ts";
@@ -29,10 +29,14 @@ export interface TestHost {
   close(): Promise<void>;
 }
 
-/** Opens a host in a fresh temp directory; `capabilities` given means a custom provider. */
+/**
+ * Opens a host in a fresh temp directory; `capabilities` given means a custom provider,
+ * `defaults` the limits of plugins whose manifest does not ask.
+ */
 export async function testHost(
   capabilities?: CapabilityOptions,
   home = mkdtempSync(join(tmpdir(), "plughost-caps-")),
+  defaults?: HostOptions["defaults"],
 ): Promise<TestHost> {
   const key = await newKey("operator");
   await trustKey(join(home, "trust"), key.publicKey, { label: "operator" });
@@ -40,6 +44,7 @@ export async function testHost(
     home,
     paths: resolvePaths({}, home, { home }),
     ...(capabilities ? { hostFunctions: capabilityProvider(capabilities) } : {}),
+    ...(defaults ? { defaults } : {}),
   });
   return {
     home,

@@ -51,7 +51,9 @@ describe("onLoad", () => {
   it(
     "an onLoad that loops forever is in error within its timeout while another plugin serves",
     async () => {
-      t = await testHost();
+      // Fuel past what the loop burns in its 1.5 s timeout on a fast machine (the default 1e9
+      // lasts ~500 ms on Node here): the hook must still be loading while the calls below run.
+      t = await testHost(undefined, undefined, { fuel: 10_000_000_000n });
       await t.load("hello");
       const loading = t.host.runtime.load(
         await lifecyclePlugin(t.key, "t.endless", { hooks: { onLoad: "spin", timeoutMs: 1500 } }),

@@ -12,7 +12,12 @@ if (home === undefined || ms === undefined) {
   process.stderr.write("usage: host-process.ts HOME MS|stdin [LEASE_MS]\n");
   process.exit(64);
 }
-const host = await openHost({ paths: resolvePaths({}, home, { home }) });
+// Fuel far past what the slow plugin's run can burn before its timeout (the default 1e9 lasts
+// ~500 ms on Node): the multi-host test kills this process while that run is still going.
+const host = await openHost({
+  paths: resolvePaths({}, home, { home }),
+  defaults: { fuel: 100_000_000_000n },
+});
 const runs: ScheduledRun[] = [];
 const scheduler = await startScheduler({
   runtime: host.runtime,

@@ -18,7 +18,10 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-/** A server with the hello plugin and a `spin` plugin whose `run` loops until stopped. */
+/**
+ * A server with a `spin` plugin whose `run` loops until its fuel or its timeout ends it: give it
+ * fuel enough for the test's window (the default 1e9 lasts ~200 ms on Deno).
+ */
 async function spinServer(graceMs: number, timeoutMs = 60_000, fuel?: bigint) {
   const dir = mkdtempSync(join(tmpdir(), "plughost-shutdown-"));
   dirs.push(dir);
@@ -130,13 +133,14 @@ describe("graceful shutdown", () => {
 
   it("lets a call finish within the grace period (it ends by its own limit, not interrupted)", async () => {
     // Fuel far beyond what the loop can burn before its timeout, so the call's end is decided by
-    // the timeout alone, whatever the machine's speed (1e9 fuel ran out first on an idle machine).
-    const { server, url, call } = await spinServer(60_000, 1500, 10_000_000_000n);
+    // the timeout alone, whatever the machine's speed: 10e9 lasts ~2 s here (5e9/s on Deno, warm)
+    // and still 0.67 s on a machine three times as fast (1e9 ran out first on an idle machine).
+    const { server, url, call } = await spinServer(60_000, 500, 10_000_000_000n);
     const pending = call();
     await waitForInflight(server, 1);
     const { interrupted } = await server.close();
     expect(interrupted).toEqual([]);
-    expect(await pending).toBe(504); // the plugin's own 1.5 s timeout ended the loop
+    expect(await pending).toBe(504); // the plugin's own 0.5 s timeout ended the loop
     expect(await statuses(url)).toEqual(["error"]);
   });
 });
