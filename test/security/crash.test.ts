@@ -105,6 +105,20 @@ describe("kill -9 under load", () => {
     const clients = Array.from({ length: 8 }, client);
     // Kill once a good share of calls is acknowledged (or all 400 are done), mid-load.
     while (acknowledged.length < 150 && started < 400) await new Promise((r) => setTimeout(r, 5));
+    // And once a slow run is durable as running: the two loops leave gaps between their runs
+    // (each ends by its fuel, ~0.5 s), and a kill in one would leave no slow run to interrupt.
+    const watch = await openStore({ url: `file:${join(home.home, "host.db")}` });
+    try {
+      const slowRunning = async () =>
+        (await watch.client.execute(
+          "SELECT 1 FROM run_records WHERE capability = 'spin' AND status = 'running' LIMIT 1",
+        )).rows.length > 0;
+      for (let i = 0; i < 2000 && !(await slowRunning()); i++) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    } finally {
+      await watch.close();
+    }
     first.child.kill("SIGKILL");
     killed = true;
     killedSlow = true;
