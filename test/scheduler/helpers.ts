@@ -43,8 +43,9 @@ export function hello(
 }
 
 /**
- * A plugin whose capability `spin` loops until its timeout (1.5 s) ends it: a
- * slow capability. Its http permission makes it run in worker mode, so the
+ * A plugin whose capability `spin` loops until its timeout (1.5 s) or its fuel
+ * (the default 1e9: ~0.5 s on Node, less on a faster machine) ends it: a slow
+ * capability. Its http permission makes it run in worker mode, so the
  * loop does not hold the host's event loop.
  */
 export async function slowPlugin(key: SigningKey, timeoutMs = 1500): Promise<Uint8Array> {

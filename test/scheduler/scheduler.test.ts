@@ -116,7 +116,7 @@ describe("scheduler", () => {
     const clock = manualClock();
     const from = clock.now();
     scheduler = await startScheduler({ runtime: host.runtime, store: host.store, clock });
-    // The first occurrence's run starts (it spins until its 1.5 s timeout); the second
+    // The first occurrence's run starts (it spins until its fuel or its timeout ends it); the second
     // occurrence falls before that advance has returned, so while the run is still going.
     const first = clock.advance(1000);
     await clock.advance(1000);
