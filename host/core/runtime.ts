@@ -64,10 +64,10 @@ export class PluginRuntime {
   readonly #settings: (manifest: Manifest) => LifecycleSettings;
   readonly #plugins = new Map<string, LoadedPlugin>();
   #closed = false;
-  /** Closing: `close()` has begun. */
+  /** Closing: `close()` has begun (no run starts but the onShutdown hooks). */
   #closing = false;
-  /** Refusing: no run starts but the onShutdown hooks (set by `close()` or `stopStarting()`). */
-  #refusing = false;
+  /** Triggers whose new runs are refused (`stopStarting()`). */
+  readonly #refused = new Set<InvokeRequest["trigger"]>();
 
   constructor(options: RuntimeOptions) {
     this.store = options.store;
@@ -279,17 +279,20 @@ export class PluginRuntime {
   }
 
   /**
-   * Starts no new run from now on, but the onShutdown hooks: a server whose
-   * grace period is over calls this before it marks the runs in flight
-   * interrupted, so a call that was still on its way to its run is refused
-   * (`not_ready`) instead of starting after. `close()` does it too.
+   * Starts no new run of these triggers from now on: a server whose grace
+   * period is over calls this for its own (`http`, `route`) before it marks
+   * the runs in flight interrupted, so a call that was still on its way to its
+   * run is refused (`not_ready`) instead of starting after. Other triggers
+   * (the scheduler's and delivery's claimed work) still run until `close()`
+   * stops them; after `close()` begins only the onShutdown hooks start.
    */
-  stopStarting(): void {
-    this.#refusing = true;
+  stopStarting(triggers: readonly InvokeRequest["trigger"][]): void {
+    for (const trigger of triggers) this.#refused.add(trigger);
   }
 
   #assertStarting(request: InvokeRequest): void {
-    if (this.#refusing && request.hook !== "onShutdown") {
+    if (request.hook === "onShutdown") return;
+    if (this.#closing || this.#refused.has(request.trigger)) {
       throw new HostError("not_ready", "The host is stopping: it starts no new runs");
     }
   }
@@ -346,7 +349,6 @@ export class PluginRuntime {
   async close(options: { graceMs?: number } = {}): Promise<void> {
     if (this.#closed || this.#closing) return;
     this.#closing = true;
-    this.#refusing = true;
     // Dependents stop before their dependencies, layer by layer; within a layer every plugin
     // stops at once, each onShutdown bounded by its hook timeout and what is left of the grace.
     const deadline = options.graceMs === undefined ? undefined : Date.now() + options.graceMs;

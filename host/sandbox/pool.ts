@@ -101,16 +101,17 @@ export class InstancePool {
 
   private async make(): Promise<Instance> {
     const gate = this.options.restarts;
-    if (this.unreplaced > 0 && gate) {
+    const restart = this.unreplaced > 0 && gate !== undefined;
+    if (restart) {
       this.unreplaced--;
       await gate.admit(this);
       if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
     }
     this.created++;
-    if (!gate?.held) return await this.create();
-    // The gate prices restarts by how long a start holds the host's thread (restart-gate.ts).
+    if (!restart || !gate.held) return await this.create();
+    // A restart pays for how long it held the host's thread (restart-gate.ts).
     const { value, stallMs } = await withLongestStall(this.create);
-    gate.held(stallMs);
+    gate.held(stallMs, this);
     return value;
   }
 

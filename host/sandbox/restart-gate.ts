@@ -16,13 +16,16 @@
  * calls queue behind it (and get `busy` past the queue); the wait is not
  * counted against the call's timeout, which starts once it has an instance.
  *
- * A restart's price follows what it costs the host's thread: the pool
- * measures the longest stall each worker start causes (`held`), and a start
- * that holds the thread longer than RESTART_LOOP_SHARE of a token's second
- * takes that many tokens. On Node (a start holds the thread ~2 ms) that is
- * one token; on Deno (27-80 ms inside its worker constructor) three or more,
- * so restarts there come every few seconds and a well-behaved call lands on
- * fewer stalls. Tokens may go below zero: the debt delays the next turn.
+ * A restart pays for what it cost the host's thread: the pool measures the
+ * longest stall of each restart (`held`), and one that held the thread longer
+ * than RESTART_LOOP_SHARE of a token's second takes the tokens that stall is
+ * worth, at most RESTART_BURST more than the one it was admitted with. On Node
+ * (a start holds the thread ~2 ms) that is nothing more; on Deno (27-80 ms
+ * inside its worker constructor) two to seven more, so restarts there come
+ * every few seconds and a well-behaved call lands on fewer stalls. Tokens may
+ * go below zero: the debt delays the next turn. The restarting plugin's count
+ * of recent restarts grows by the same weight, so it also waits behind
+ * plugins that restart cheaply.
  * @module
  */
 
@@ -44,8 +47,8 @@ export interface Gate {
    * `who` names the plugin asking (its pool): turns are shared out by it.
    */
   admit(who?: object): Promise<void> | undefined;
-  /** How long a worker start just held the host's thread (its longest stall, ms). */
-  held?(ms: number): void;
+  /** How long a restart `admit` let through held the host's thread (its longest stall, ms). */
+  held?(ms: number, who?: object): void;
 }
 
 interface Waiter {
@@ -70,8 +73,6 @@ export class RestartGate implements Gate {
   private readonly scores = new WeakMap<object, Score>();
   private seq = 0;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  /** The longest stall of recent worker starts (a running mean of what `held` was told), ms. */
-  private hold = 0;
 
   constructor(
     private readonly perSecond = RESTARTS_PER_SECOND,
@@ -86,7 +87,7 @@ export class RestartGate implements Gate {
   admit(who: object = ANONYMOUS): Promise<void> | undefined {
     this.refill();
     if (this.waiting.length === 0 && this.tokens >= 1) {
-      this.tokens -= this.cost;
+      this.tokens -= 1;
       this.count(who);
       return undefined;
     }
@@ -96,15 +97,24 @@ export class RestartGate implements Gate {
     });
   }
 
-  held(ms: number): void {
-    if (!(ms >= 0)) return;
-    // Half the last start, half the ones before: one outlier (a GC) moves the price for a while.
-    this.hold = this.hold === 0 ? ms : (this.hold + ms) / 2;
+  held(ms: number, who: object = ANONYMOUS): void {
+    const extra = this.extraFor(ms);
+    if (extra === 0) return;
+    this.refill();
+    this.tokens -= extra;
+    this.count(who, extra);
   }
 
-  /** Tokens a restart takes: one, or what its stall costs at RESTART_LOOP_SHARE of the thread. */
-  get cost(): number {
-    return Math.max(1, (this.hold * this.perSecond) / (1000 * this.loopShare));
+  /**
+   * Tokens a restart that held the thread `ms` owes beyond the one it was
+   * admitted with: its stall at RESTART_LOOP_SHARE of the thread, at most a
+   * burst more (a start code that spins on the host's thread, bounded by its
+   * start fuel, cannot stop every plugin's restarts for long).
+   */
+  extraFor(ms: number): number {
+    if (!(ms > 0)) return 0;
+    const worth = (ms * this.perSecond) / (1000 * this.loopShare);
+    return Math.min(this.burst, Math.max(0, worth - 1));
   }
 
   /** How many restarts wait for a turn (for tests and metrics). */
@@ -119,8 +129,8 @@ export class RestartGate implements Gate {
     return score.value * 2 ** (-(this.now() - score.at) / SCORE_HALF_LIFE_MS);
   }
 
-  private count(who: object): void {
-    this.scores.set(who, { value: this.recent(who) + 1, at: this.now() });
+  private count(who: object, weight = 1): void {
+    this.scores.set(who, { value: this.recent(who) + weight, at: this.now() });
   }
 
   /** Takes the waiter whose plugin restarted least lately; the earliest among equals. */
@@ -155,7 +165,7 @@ export class RestartGate implements Gate {
       if (this.tokens >= 1) {
         const waiter = this.next();
         if (waiter !== undefined) {
-          this.tokens -= this.cost;
+          this.tokens -= 1;
           this.count(waiter.who);
           waiter.resolve();
         }

@@ -97,8 +97,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
           listener.close(graceMs),
           deps.inflight.drain(graceMs),
         ]);
-        // Past the grace period: nothing starts any more, then what is in flight is given up.
-        if (!drained) deps.runtime.stopStarting();
+        // Past the grace period: no HTTP run starts any more, then what is in flight is given up.
+        if (!drained) deps.runtime.stopStarting(["http", "route"]);
         const interrupted = drained ? [] : await interruptRuns(deps.store, deps.inflight.ids());
         await deps.store.events.append({ type: "server.stopped", payload: { url } })
           .catch(() => {});

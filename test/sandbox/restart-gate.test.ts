@@ -63,19 +63,24 @@ describe("restart gate", () => {
     expect(gate.recent({})).toBe(0);
   });
 
-  it("prices a restart by how long starts hold the thread: a 30 ms start takes three tokens", async () => {
+  it("a restart pays for its stall: one that held the thread 30 ms owes two more tokens", async () => {
     vi.useFakeTimers();
     let now = 0;
-    // 1 token a second, a burst of 4, 1% of the thread for starts: 10 ms of stall per token.
+    // 1 token a second, a burst of 4, 1% of the thread for starts: a token is worth 10 ms of stall.
     const gate = new RestartGate(1, 4, () => now, 0.01);
-    gate.held(2);
-    expect(gate.cost).toBe(1); // a Node-sized start: one token, as before
-    gate.held(58); // the mean of 2 and 58
-    expect(gate.cost).toBe(3);
-    // 4 tokens: the first restart passes (4 -> 1), the second too (1 -> -2) and leaves a debt.
-    expect([gate.admit(), gate.admit()]).toEqual([undefined, undefined]);
+    expect([gate.extraFor(2), gate.extraFor(30), gate.extraFor(45)]).toEqual([0, 2, 3.5]);
+    // A start code spinning on the host's thread for 2 s owes a burst more, not 199 tokens.
+    expect(gate.extraFor(2000)).toBe(4);
+    expect([gate.extraFor(Number.NaN), gate.extraFor(-5), gate.extraFor(0)]).toEqual([0, 0, 0]);
+    const deno = {};
+    // 4 tokens: the first restart passes (4 -> 3), holds the thread 30 ms (3 -> 1); the second
+    // passes (1 -> 0) and holds 30 ms too (0 -> -2): the third waits for three seconds' refill.
+    expect(gate.admit(deno)).toBeUndefined();
+    gate.held(30, deno);
+    expect(gate.admit(deno)).toBeUndefined();
+    gate.held(30, deno);
     let admitted = false;
-    const third = gate.admit()!.then(() => (admitted = true));
+    const third = gate.admit(deno)!.then(() => (admitted = true));
     for (let second = 1; second <= 2; second++) {
       now += 1000;
       await vi.advanceTimersByTimeAsync(1000);
@@ -85,13 +90,19 @@ describe("restart gate", () => {
     await vi.advanceTimersByTimeAsync(1000);
     await third;
     expect(admitted).toBe(true);
+    // Its count of recent restarts grew by what it paid: 1 + 2 twice at 0 s, decayed, then 1.
+    expect(gate.recent(deno)).toBeCloseTo(6 * 2 ** (-3000 / SCORE_HALF_LIFE_MS) + 1, 6);
   });
 
-  it("ignores a measurement that is not a duration", () => {
-    const gate = new RestartGate(1, 4, () => 0, 0.01);
-    gate.held(Number.NaN);
-    gate.held(-5);
-    expect(gate.cost).toBe(1);
+  it("a cheap restart (Node's ~2 ms) costs one token, as the gate's rate says", () => {
+    vi.useFakeTimers();
+    const now = 0;
+    const gate = new RestartGate(1, 2, () => now, 0.01);
+    expect(gate.admit()).toBeUndefined();
+    gate.held(2);
+    expect(gate.admit()).toBeUndefined();
+    gate.held(2);
+    expect(gate.admit()).toBeInstanceOf(Promise);
   });
 
   it("refills up to the burst while quiet", () => {
@@ -166,20 +177,31 @@ describe("instance pool restarts", () => {
     expect([pool.created, admits]).toEqual([1, 1]);
   });
 
-  it("tells the gate how long each start held the thread", async () => {
+  it("tells the gate how long each restart held the thread, and only restarts", async () => {
     const held: number[] = [];
     const gate = { admit: () => undefined, held: (ms: number) => held.push(ms) };
+    let healthy = true;
     const pool = new InstancePool(
       async () => {
         await Promise.resolve();
         // A start that holds the thread 40 ms (as Deno's worker constructor does).
         const until = performance.now() + 40;
         while (performance.now() < until) { /* holding the thread */ }
-        return fakeInstance(() => true);
+        return fakeInstance(() => healthy);
       },
       { concurrency: 1, queue: 8, recycleAfter: 1000, restarts: gate },
     );
-    await pool.use(() => Promise.resolve({ value: 1, healthy: true }));
+    const use = () =>
+      pool.use(async (instance) => {
+        const outcome = await instance.run("x", new Uint8Array(), {} as never);
+        return { value: outcome.ok, healthy: outcome.healthy };
+      });
+    await use(); // the pool's first instance: not a restart, not measured
+    expect(held).toEqual([]);
+    healthy = false;
+    await use(); // retires it
+    healthy = true;
+    await use(); // its replacement: a restart
     expect(held).toHaveLength(1);
     expect(held[0]).toBeGreaterThanOrEqual(38);
   });

@@ -12,6 +12,7 @@ import { openStore, type Store } from "../../host/store/mod.ts";
 import { signPlugin } from "../../host/trust/mod.ts";
 import { newKey, trustStoreOf } from "../helpers/signing.ts";
 import { fixture } from "../sandbox/fixtures.ts";
+import { json, testHost } from "../capabilities/harness.ts";
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -122,9 +123,9 @@ describe("graceful shutdown", () => {
       pluginId: "test.spin",
       capability: "run",
       input: new TextEncoder().encode("{}"),
-      trigger: "invoke",
+      trigger: "http",
     });
-    host.runtime.stopStarting();
+    host.runtime.stopStarting(["http"]);
     await expect(late).rejects.toMatchObject({ code: "not_ready" });
     const { interrupted } = await server.close();
     expect(interrupted).toEqual([]);
@@ -142,5 +143,30 @@ describe("graceful shutdown", () => {
     expect(interrupted).toEqual([]);
     expect(await pending).toBe(504); // the plugin's own 0.5 s timeout ended the loop
     expect(await statuses(url)).toEqual(["error"]);
+  });
+});
+
+describe("stopStarting", () => {
+  it("refuses new runs of the triggers it names only; others run until close()", async () => {
+    const t = await testHost();
+    try {
+      await t.load("hello");
+      const greet = (trigger: "http" | "route" | "schedule" | "event" | "cli") =>
+        t.host.runtime.invoke({
+          pluginId: "example.hello",
+          capability: "greet",
+          input: json({ name: trigger }),
+          trigger,
+        });
+      t.host.runtime.stopStarting(["http", "route"]);
+      await expect(greet("http")).rejects.toMatchObject({ code: "not_ready" });
+      await expect(greet("route")).rejects.toMatchObject({ code: "not_ready" });
+      // The scheduler's and delivery's claimed work still runs: close() stops them first.
+      for (const trigger of ["schedule", "event", "cli"] as const) {
+        expect((await greet(trigger)).ok).toBe(true);
+      }
+    } finally {
+      await t.close();
+    }
   });
 });
