@@ -21,7 +21,7 @@
  * than RESTART_LOOP_SHARE of a token's second takes the tokens that stall is
  * worth, at most RESTART_BURST more than the one it was admitted with. On Node
  * (a start holds the thread ~2 ms) that is nothing more; on Deno (27-80 ms
- * inside its worker constructor) two to seven more, so restarts there come
+ * inside its worker constructor) two to four more, so restarts there come
  * every few seconds and a well-behaved call lands on fewer stalls. Tokens may
  * go below zero: the debt delays the next turn. The restarting plugin's count
  * of recent restarts grows by the same weight, so it also waits behind
