@@ -35,11 +35,32 @@ export async function openClient(options: ClientOptions): Promise<Client> {
       timeout: options.busyTimeoutMs ?? 5000,
       intMode: "number",
     });
-    if (file !== undefined) await client.execute("PRAGMA journal_mode = WAL");
+    if (file !== undefined) await switchToWal(client, options.busyTimeoutMs ?? 5000);
   } catch (error) {
     throw storageError(`Cannot open the database at ${options.url}`, error);
   }
   return client;
+}
+
+/**
+ * Switches a file to WAL. The switch reads the header, then upgrades to a write
+ * lock; SQLite skips the busy handler for that upgrade (it could deadlock), so
+ * when another process holds the write lock of a file still in rollback mode,
+ * as when two hosts create one database at once, it fails SQLITE_BUSY at once.
+ * Retried here until the busy timeout; once the file is WAL this is a read.
+ */
+async function switchToWal(client: Client, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (let wait = 2;; wait = Math.min(wait * 2, 100)) {
+    try {
+      await client.execute("PRAGMA journal_mode = WAL");
+      return;
+    } catch (error) {
+      const busy = (error as { code?: unknown }).code === "SQLITE_BUSY";
+      if (!busy || Date.now() + wait > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
 }
 
 /** Wraps a database failure in a HostError (exit 91, HTTP 503) that names what failed. */
