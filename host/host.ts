@@ -71,6 +71,13 @@ export interface HostOptions {
   defaults?: Partial<Limits>;
   /** Keep compiled modules in `<home>/cache` (default true). */
   cache?: boolean;
+  /**
+   * Instrument modules on the instrumenter's threads (default true), keeping
+   * the event loop free while binaryen works (host/sandbox/instrument-pool.ts);
+   * false instruments on the calling thread, which a one-shot command that
+   * loads one plugin finishes sooner (no thread to start).
+   */
+  instrumentThreads?: boolean;
   /** Host functions per plugin (default: the ABI's, secrets from the environment). */
   hostFunctions?: HostFunctionProvider;
   /** libSQL auth token for a `libsql://` database URL. */
@@ -241,6 +248,9 @@ export async function createHost(options: HostOptions = {}): Promise<Host> {
     ...(options.policy ? { policy: options.policy } : {}),
     ...(options.defaults ? { defaults: options.defaults } : {}),
     ...(options.cache === undefined ? {} : { cache: options.cache }),
+    ...(options.instrumentThreads === undefined
+      ? {}
+      : { instrumentThreads: options.instrumentThreads }),
     ...(options.hostFunctions ? { hostFunctions: options.hostFunctions } : {}),
     trust,
     ...(options.admit ? { admit: options.admit } : {}),

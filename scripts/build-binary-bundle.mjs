@@ -34,7 +34,11 @@ export async function bundleApp(entry, outdir) {
   const esbuild = await import("esbuild");
   const addons = new Map();
   const result = await esbuild.build({
-    entryPoints: { app: entry },
+    // The instrumenter's thread loads its own entry, found beside the chunks.
+    entryPoints: {
+      app: entry,
+      "instrument-worker": join(root, "host", "sandbox", "instrument", "worker-main.ts"),
+    },
     outdir,
     outExtension: { ".js": ".mjs" },
     splitting: true,

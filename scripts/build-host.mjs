@@ -74,7 +74,11 @@ export async function buildHost() {
   // Code splitting keeps each command's imports in its own chunk, so
   // `host --version` does not load binaryen, libSQL and Extism.
   const result = await esbuild.build({
-    entryPoints: { host: join(root, "host", "cli", "bin.ts") },
+    // The instrumenter's thread loads its own entry, found beside the chunks.
+    entryPoints: {
+      host: join(root, "host", "cli", "bin.ts"),
+      "instrument-worker": join(root, "host", "sandbox", "instrument", "worker-main.ts"),
+    },
     bundle: true,
     splitting: true,
     outdir: "/",

@@ -12,8 +12,15 @@ if (!file) {
 }
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const esbuild = await import("esbuild");
+// The instrumenter's thread is a second entry: the host finds it beside the
+// bundle (host/sandbox/instrument-pool.ts), as in dist/ and the executable.
 const result = await esbuild.build({
-  entryPoints: [resolve(file)],
+  entryPoints: {
+    main: resolve(file),
+    "instrument-worker": join(root, "host", "sandbox", "instrument", "worker-main.ts"),
+  },
+  outdir: "/",
+  outExtension: { ".js": ".mjs" },
   bundle: true,
   packages: "external",
   platform: "node",
@@ -26,8 +33,8 @@ const result = await esbuild.build({
 // Inside the repository so bare imports resolve from node_modules.
 mkdirSync(join(root, "build"), { recursive: true });
 const dir = mkdtempSync(join(root, "build", ".run-"));
+for (const output of result.outputFiles) writeFileSync(join(dir, output.path), output.contents);
 const out = join(dir, "main.mjs");
-writeFileSync(out, result.outputFiles[0].contents);
 process.argv.splice(1, 2, out);
 process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
 await import(pathToFileURL(out).href);

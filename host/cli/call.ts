@@ -111,6 +111,8 @@ export const command: Command = {
       allowUnsigned: values["allow-unsigned"] ?? false,
       // Reuse instrumented modules across calls, inside an existing data directory only.
       cache: existsSync(paths.home),
+      // One plugin, once: starting the instrumenter's thread would cost more than it frees.
+      instrumentThreads: false,
       ...(memory === undefined ? {} : {
         defaults: { memoryPages: memory },
         policy: { ...defaultPolicy, memoryPages: memory },

@@ -139,6 +139,8 @@ export const command: Command = {
       installed: false,
       allowUnsigned: options["allow-unsigned"] === true,
       cache: existsSync(paths.home),
+      // One plugin, once: starting the instrumenter's thread would cost more than it frees.
+      instrumentThreads: false,
     });
     try {
       const info = file ? await loadFile(host, plugin, io) : await loadInstalled(host, plugin);

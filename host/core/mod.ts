@@ -10,6 +10,7 @@ export {
   installedPath,
   type InstallOptions,
   installPlugin,
+  LOAD_CONCURRENCY,
   loadInstalled,
   pinConflict,
   setPluginState,

@@ -29,6 +29,13 @@ export interface OpenHostOptions {
   defaults?: Partial<Limits>;
   /** Keep compiled modules in `paths.cache` (default true). */
   cache?: boolean;
+  /**
+   * Instrument modules on the instrumenter's threads (default true), keeping
+   * the event loop free while binaryen works (host/sandbox/instrument-pool.ts);
+   * false instruments on the calling thread, which a one-shot command that
+   * loads one plugin finishes sooner (no thread to start).
+   */
+  instrumentThreads?: boolean;
   /** Host functions per plugin (default: host/capabilities' provider, secrets from the environment). */
   hostFunctions?: HostFunctionProvider;
   /** libSQL auth token for a `libsql://` URL. */
@@ -71,6 +78,7 @@ export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
       // Every plugin gets the ABI's host functions, scoped to its grants (host/capabilities).
       hostFunctions: options.hostFunctions ?? capabilityProvider(),
       ...(options.cache ?? true ? { cacheDir: options.paths.cache } : {}),
+      ...(options.instrumentThreads === false ? { instrumentThreads: false } : {}),
     });
     const loaded: PluginInfo[] = [];
     const failed: { source: string; error: string }[] = [];

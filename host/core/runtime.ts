@@ -131,6 +131,7 @@ export class PluginRuntime {
       ...(functions.fetch ? { fetch: functions.fetch } : {}),
       ...(functions.rerun ? { rerun: functions.rerun } : {}),
       ...(this.#options.cacheDir ? { cacheDir: this.#options.cacheDir } : {}),
+      ...(this.#options.instrumentThreads === false ? { instrumentThreads: false } : {}),
       logger: this.#options.logger?.(manifest) ?? functions.logger ??
         eventLogger(this.store, manifest.id),
     };

@@ -250,6 +250,13 @@ export interface RuntimeOptions {
   logger?: (plugin: Manifest) => SandboxLogger;
   /** Compiled-module cache directory (createHost passes `paths.cache`); default none. */
   cacheDir?: string;
+  /**
+   * Instrument modules on the instrumenter's threads (default true), keeping
+   * the event loop free while binaryen works (host/sandbox/instrument-pool.ts);
+   * false instruments on the calling thread, which a one-shot command that
+   * loads one plugin finishes sooner (no thread to start).
+   */
+  instrumentThreads?: boolean;
   /** Where every run is counted (default: a new RunMetrics). */
   metrics?: RunMetrics;
   /**

@@ -4,7 +4,8 @@
  * change the rewritten bytes, so loading the same plugin again is cheap: in
  * memory for this process, and on disk (module-cache.ts) when a cache
  * directory is given. Binaryen (~0.7-2 s to import) is loaded only when a
- * module must actually be instrumented.
+ * module must actually be instrumented, on the instrumenter's threads where
+ * they can run (instrument-pool.ts).
  * @module
  */
 import { sha256Hex } from "../artifact/mod.ts";
@@ -12,6 +13,7 @@ import { HostError } from "../errors.ts";
 import { baselineSettled, withBaselineWasm } from "../adapter/baseline-wasm.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./instrument/types.ts";
 import { readCachedModule, writeCachedModule } from "./module-cache.ts";
+import { instrumentPool, InstrumentThreadsUnavailable } from "./instrument-pool.ts";
 import { messageOf, SandboxAbort } from "./classify.ts";
 import { checkImports, type ProvidedImports } from "./imports.ts";
 import { ENTROPY_GLOBALS } from "./entropy.ts";
@@ -42,6 +44,8 @@ export interface CompileKey {
   startFuel: bigint;
   /** Directory of the on-disk module cache (e.g. `paths.cache`); none by default. */
   cacheDir?: string | undefined;
+  /** Instrument on the instrumenter's threads where they can run (default true). */
+  instrumentThreads?: boolean | undefined;
 }
 
 /** Validates and instruments a module (a cache miss), or throws a `load_error` SandboxAbort. */
@@ -58,7 +62,7 @@ async function instrumentChecked(wasm: Uint8Array, key: CompileKey): Promise<Ins
     return await instrumentLazily(wasm, {
       memoryMaxPages: key.memoryPages,
       startFuel: key.startFuel,
-    });
+    }, key.instrumentThreads ?? true);
   } catch (error) {
     if (error instanceof HostError && error.code === "load_error") {
       throw new SandboxAbort("load_error", error.message);
@@ -69,11 +73,24 @@ async function instrumentChecked(wasm: Uint8Array, key: CompileKey): Promise<Ins
 
 let instrumenter: Promise<typeof import("./instrument/instrument.ts")> | undefined;
 
-/** Instruments with binaryen, importing it on first use. */
+/**
+ * Instruments with binaryen on one of the instrumenter's threads
+ * (instrument-pool.ts), or on this thread where none can run, importing it on
+ * first use.
+ */
 async function instrumentLazily(
   wasm: Uint8Array,
   options: InstrumentOptions,
+  threads: boolean,
 ): Promise<InstrumentedModule> {
+  const pool = threads ? instrumentPool() : null;
+  if (pool !== null) {
+    try {
+      return await pool.run(wasm, options);
+    } catch (error) {
+      if (!(error instanceof InstrumentThreadsUnavailable)) throw error;
+    }
+  }
   instrumenter ??= withBaselineWasm(() => import("./instrument/instrument.ts"));
   const { instrument } = await instrumenter;
   return instrument(wasm, options);

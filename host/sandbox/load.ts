@@ -50,6 +50,7 @@ export async function loadPlugin(
     memoryPages: limits.memoryPages,
     startFuel: limits.fuel,
     cacheDir: options.cacheDir,
+    instrumentThreads: options.instrumentThreads,
   }, {
     wasi,
     hostFunctions: new Set([...Object.keys(hostFunctions), ...BULK_IO_FUNCTIONS]),

@@ -82,6 +82,13 @@ export interface SandboxOptions {
   /** Directory for the compiled-module cache on disk (the host passes `paths.cache`); default none. */
   cacheDir?: string;
   /**
+   * Instrument modules on the instrumenter's threads (default true), keeping
+   * the event loop free while binaryen works (host/sandbox/instrument-pool.ts);
+   * false instruments on the calling thread, which a one-shot command that
+   * loads one plugin finishes sooner (no thread to start).
+   */
+  instrumentThreads?: boolean;
+  /**
    * Main mode: how much of a call runs on the main thread before it is ended
    * and re-run in a worker (default `defaultSlice`); `false` runs whole calls
    * on the main thread (fuel and the timeout still bound them).

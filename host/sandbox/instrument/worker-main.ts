@@ -1,0 +1,39 @@
+/**
+ * The instrumenter's thread, started by host/sandbox/instrument-pool.ts:
+ * instruments each module it is sent, so binaryen's tens of milliseconds for
+ * a small plugin and seconds for a large one never hold the host's event loop.
+ * @module
+ */
+import { parentPort } from "node:worker_threads";
+import { HostError } from "../../errors.ts";
+import { instrument } from "./instrument.ts";
+import type { InstrumentJob, InstrumentReply } from "./thread-protocol.ts";
+
+const port = parentPort;
+if (port === null) {
+  throw new Error("worker-main.ts runs only as the instrumenter's thread (instrument-pool.ts)");
+}
+
+port.on("message", (job: InstrumentJob) => {
+  let reply: InstrumentReply;
+  const transfer = new Set<ArrayBuffer>();
+  try {
+    const result = instrument(job.wasm, job.options);
+    reply = { kind: "done", id: job.id, result };
+    // Moved, not copied: the thread keeps nothing of a module it has answered.
+    for (const bytes of [result.bytes, result.workerBytes]) {
+      if (bytes !== null && bytes.buffer instanceof ArrayBuffer) transfer.add(bytes.buffer);
+    }
+  } catch (error) {
+    reply = error instanceof HostError
+      ? { kind: "failed", id: job.id, code: error.code, message: error.message }
+      : {
+        kind: "failed",
+        id: job.id,
+        code: null,
+        message: error instanceof Error ? error.message : String(error),
+      };
+  }
+  port.postMessage(reply, [...transfer]);
+});
+port.postMessage({ kind: "ready" } satisfies InstrumentReply);

@@ -1,0 +1,185 @@
+// The instrumenter's threads (host/sandbox/instrument-pool.ts): the same bytes as on the
+// host's thread, the loop free meanwhile, errors as instrument() gives them, a bounded
+// number of threads that end when idle, and a fallback where no thread can start.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { isDeno } from "../../host/adapter/worker-args.ts";
+import { HostError } from "../../host/errors.ts";
+import { compilePlugin } from "../../host/sandbox/compile.ts";
+import {
+  InstrumentPool,
+  instrumentPool,
+  InstrumentThreadsUnavailable,
+  instrumentWorkerEntry,
+} from "../../host/sandbox/instrument-pool.ts";
+import { instrument } from "../../host/sandbox/instrument/mod.ts";
+
+const root = join(import.meta.dirname, "..", "..");
+const options = { memoryMaxPages: 16, startFuel: 5_000_000n };
+let dir: string;
+let entry: URL;
+
+beforeAll(async () => {
+  // Inside the repository, so the bundle's `binaryen` import resolves from node_modules.
+  mkdirSync(join(root, "build"), { recursive: true });
+  dir = mkdtempSync(join(root, "build", ".instrument-pool-"));
+  if (isDeno) {
+    entry = new URL("../../host/sandbox/instrument/worker-main.ts", import.meta.url);
+    return;
+  }
+  // Node threads cannot load TypeScript: the thread's entry bundled, as the builds do.
+  const esbuild = await import("esbuild");
+  await esbuild.build({
+    entryPoints: [join(root, "host", "sandbox", "instrument", "worker-main.ts")],
+    outfile: join(dir, "instrument-worker.mjs"),
+    bundle: true,
+    packages: "external",
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    logLevel: "error",
+  });
+  entry = pathToFileURL(join(dir, "instrument-worker.mjs"));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const hello = () => new Uint8Array(readFileSync(join(root, "build", "plugins", "hello.wasm")));
+
+describe("the instrumenter's threads", () => {
+  it("give the bytes the host's own thread gives", async () => {
+    const pool = new InstrumentPool(entry, { size: 1 });
+    try {
+      const wasm = hello();
+      const there = await pool.run(wasm, options);
+      const here = instrument(wasm, options);
+      expect(there.bytes).toEqual(here.bytes);
+      expect(there.workerBytes).toEqual(here.workerBytes);
+      expect({ ...there, bytes: null, workerBytes: null })
+        .toEqual({ ...here, bytes: null, workerBytes: null });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("leave the event loop turning while a module is instrumented", async () => {
+    const pool = new InstrumentPool(entry, { size: 1 });
+    try {
+      await pool.run(hello(), options); // the thread started and loaded binaryen
+      let turns = 0;
+      let spinning = true;
+      const spin = () => {
+        turns++;
+        if (spinning) setImmediate(spin);
+      };
+      spin();
+      await pool.run(hello(), options);
+      spinning = false;
+      // On the host's thread instrument() is synchronous: the loop would not turn at all.
+      expect(turns).toBeGreaterThan(2);
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("reject a module as instrument() does, with the same error", async () => {
+    const pool = new InstrumentPool(entry, { size: 1 });
+    const bad = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0xff]);
+    let here: unknown;
+    try {
+      instrument(bad, options);
+    } catch (error) {
+      here = error;
+    }
+    try {
+      const there = await pool.run(bad, options).catch((error: unknown) => error);
+      expect(there).toBeInstanceOf(HostError);
+      expect(here).toBeInstanceOf(HostError);
+      expect((there as HostError).code).toBe((here as HostError).code);
+      expect((there as HostError).message).toBe((here as HostError).message);
+      // And the thread goes on with the next module.
+      expect((await pool.run(hello(), options)).fuelGlobal).toBe("plughost_fuel");
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("start no more threads than their size, and end them when idle", async () => {
+    const pool = new InstrumentPool(entry, { size: 2, idleMs: 50 });
+    try {
+      const wasm = hello();
+      const jobs = Array.from({ length: 6 }, () => pool.run(wasm, options));
+      expect(pool.threads).toBeLessThanOrEqual(2);
+      const results = await Promise.all(jobs);
+      const first = results[0]!.bytes;
+      for (const result of results) expect(result.bytes).toEqual(first);
+      await vi.waitFor(() => expect(pool.threads).toBe(0), { timeout: 10_000 });
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("fail the module a thread was on when the thread dies, and start another", async () => {
+    // A thread that says it is ready, then exits on its first job.
+    const dying = join(dir, "dying.mjs");
+    writeFileSync(
+      dying,
+      'import { parentPort } from "node:worker_threads";\n' +
+        'parentPort.postMessage({ kind: "ready" });\n' +
+        'parentPort.on("message", () => process.exit(3));\n',
+    );
+    const pool = new InstrumentPool(pathToFileURL(dying), { size: 1 });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const error = await pool.run(hello(), options).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(HostError);
+        expect((error as HostError).code).toBe("load_error");
+        expect((error as HostError).message).toMatch(/thread stopped while instrumenting/);
+      }
+      expect(pool.unavailable).toBeNull();
+    } finally {
+      await pool.close();
+    }
+  });
+
+  it("say so when no thread can start, so the caller instruments on its own thread", async () => {
+    const warned = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    const pool = new InstrumentPool(pathToFileURL(join(dir, "missing.mjs")), { size: 1 });
+    try {
+      const error = await pool.run(hello(), options).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InstrumentThreadsUnavailable);
+      expect(pool.unavailable).toMatch(/could not start/);
+      expect(warned).toHaveBeenCalledTimes(1);
+      await expect(pool.run(hello(), options)).rejects.toBeInstanceOf(InstrumentThreadsUnavailable);
+    } finally {
+      warned.mockRestore();
+      await pool.close();
+    }
+  });
+
+  it("are found beside a bundle, or as the TypeScript source on Deno only", () => {
+    const found = instrumentWorkerEntry();
+    if (isDeno) expect(found?.pathname).toMatch(/instrument\/worker-main\.ts$/);
+    else expect(found).toBeNull(); // these sources under Node: on the calling thread
+  });
+
+  it("are not used by a load that asks for the calling thread (host call, host run)", async () => {
+    // (module (func (export "<name>"))): a new digest per name, so nothing comes from a cache.
+    const tiny = (name: string) =>
+      new Uint8Array([
+        ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0],
+        ...[7, name.length + 4, 1, name.length, ...new TextEncoder().encode(name), 0, 0],
+        ...[0x0a, 4, 1, 2, 0, 0x0b],
+      ]);
+    const key = { memoryPages: 1, startFuel: 1000n };
+    const none = { wasi: false, hostFunctions: new Set<string>() };
+    const here = await compilePlugin(tiny("here"), { ...key, instrumentThreads: false }, none);
+    expect(here.exports).toEqual(["here"]);
+    expect(instrumentPool()?.threads ?? 0).toBe(0);
+    const there = await compilePlugin(tiny("there"), key, none);
+    expect(there.exports).toEqual(["there"]);
+    // Deno runs the thread's TypeScript source; Node, running these sources, has no thread.
+    expect(instrumentPool()?.threads ?? 0).toBe(isDeno ? 1 : 0);
+  });
+});
