@@ -11,8 +11,9 @@
  * already shares a core between the loop and them.
  *
  * Where no thread can be started (the TypeScript sources under Node, whose
- * threads cannot load `.ts`; or a start that fails), modules are instrumented
- * on the calling thread as before; `instrumentThreadsUnavailable()` says why.
+ * threads cannot load `.ts`; or a start that fails, after which none is tried
+ * again), modules are instrumented on the calling thread as before; the
+ * pool's `unavailable` says why.
  * @module
  */
 import { existsSync } from "node:fs";
@@ -20,7 +21,6 @@ import { availableParallelism } from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { withBaselineWasm } from "../adapter/baseline-wasm.ts";
 import { isDeno, workerArgs } from "../adapter/worker-args.ts";
 import { HostError, isErrorCode } from "../errors.ts";
 import type { InstrumentJob, InstrumentReply } from "./instrument/thread-protocol.ts";
@@ -28,6 +28,9 @@ import type { InstrumentedModule, InstrumentOptions } from "./instrument/types.t
 
 /** How long an idle thread is kept (binaryen's load is ~0.3 s; its memory tens of MiB). */
 export const INSTRUMENT_IDLE_MS = 30_000;
+
+/** How long a thread may take to load binaryen before it counts as unable to start. */
+const START_TIMEOUT_MS = 60_000;
 
 /** Thrown by `run` when no thread could start: the caller instruments on its own thread. */
 export class InstrumentThreadsUnavailable extends Error {
@@ -44,7 +47,8 @@ interface Thread {
   worker: Worker;
   ready: boolean;
   busy: Pending | null;
-  idle: ReturnType<typeof setTimeout> | undefined;
+  /** Until it is ready: its start timeout; then, while idle: when it ends. */
+  timer: ReturnType<typeof setTimeout> | undefined;
 }
 
 /** Threads that instrument modules, started on demand. */
@@ -55,7 +59,6 @@ export class InstrumentPool {
   readonly #threads = new Set<Thread>();
   readonly #queue: Pending[] = [];
   #nextId = 1;
-  #everReady = false;
   #unavailable: string | null = null;
   #closed = false;
 
@@ -85,8 +88,12 @@ export class InstrumentPool {
       return Promise.reject(new InstrumentThreadsUnavailable(this.#unavailable));
     }
     if (this.#closed) return Promise.reject(new InstrumentThreadsUnavailable("the pool is closed"));
+    // A view is copied to its own bytes: posting it would copy the whole buffer under it.
+    const own = wasm.byteOffset === 0 && wasm.byteLength === wasm.buffer.byteLength
+      ? wasm
+      : wasm.slice();
     return new Promise((resolve, reject) => {
-      this.#queue.push({ job: { id: this.#nextId++, wasm, options }, resolve, reject });
+      this.#queue.push({ job: { id: this.#nextId++, wasm: own, options }, resolve, reject });
       this.#pump();
     });
   }
@@ -109,33 +116,39 @@ export class InstrumentPool {
   }
 
   #assign(thread: Thread, pending: Pending): void {
-    clearTimeout(thread.idle);
+    clearTimeout(thread.timer);
     thread.busy = pending;
     thread.worker.ref(); // a job in flight keeps the process alive until it is answered
     thread.worker.postMessage(pending.job);
   }
 
   #start(): void {
-    const worker = new Worker(this.#entry, { ...workerArgs() });
-    const thread: Thread = { worker, ready: false, busy: null, idle: undefined };
+    let worker: Worker;
+    try {
+      worker = new Worker(this.#entry, { ...workerArgs() });
+    } catch (error) {
+      // Refused at once (no thread to be had, an entry Node cannot load): as a failed start.
+      return this.#cannotStart(messageOf(error));
+    }
+    // No --liftoff-only while binaryen loads here (baseline-wasm.ts): the flag is process-wide and
+    // would hold every plugin instantiation for each thread's start; a thread instruments many
+    // modules, for which V8's tiering costs nothing (docs/sandbox.md).
+    const thread: Thread = { worker, ready: false, busy: null, timer: undefined };
     this.#threads.add(thread);
-    // V8 compiles binaryen by its baseline compiler while the thread loads it (the flag is
-    // process-wide; plugin code compiled meanwhile waits for it, baseline-wasm.ts).
-    let loaded!: () => void;
-    void withBaselineWasm(() => new Promise<void>((resolve) => (loaded = resolve)));
-    worker.on("message", (reply: InstrumentReply) => this.#reply(thread, reply, loaded));
-    worker.on("error", (error) => this.#failed(thread, error.message, loaded));
-    worker.on(
-      "exit",
-      (code) => this.#failed(thread, `the thread exited with code ${code}`, loaded),
+    thread.timer = unrefTimer(
+      () => this.#startFailed(thread, `it did not load within ${START_TIMEOUT_MS / 1000} s`),
+      START_TIMEOUT_MS,
     );
+    worker.on("message", (reply: InstrumentReply) => this.#reply(thread, reply));
+    worker.on("error", (error: unknown) => this.#died(thread, messageOf(error)));
+    worker.on("exit", (code) => this.#died(thread, `the thread exited with code ${code}`));
   }
 
-  #reply(thread: Thread, reply: InstrumentReply, loaded: () => void): void {
+  #reply(thread: Thread, reply: InstrumentReply): void {
+    if (!this.#threads.has(thread)) return;
     if (reply.kind === "ready") {
-      loaded();
+      clearTimeout(thread.timer);
       thread.ready = true;
-      this.#everReady = true;
       this.#next(thread);
       return;
     }
@@ -146,7 +159,11 @@ export class InstrumentPool {
     else {
       pending.reject(
         reply.code !== null && isErrorCode(reply.code)
-          ? new HostError(reply.code, reply.message)
+          ? new HostError(
+            reply.code,
+            reply.message,
+            reply.details ? { details: reply.details } : {},
+          )
           : new Error(reply.message),
       );
     }
@@ -158,40 +175,63 @@ export class InstrumentPool {
     const pending = this.#queue.shift();
     if (pending !== undefined) return this.#assign(thread, pending);
     thread.worker.unref();
-    clearTimeout(thread.idle);
-    thread.idle = setTimeout(() => void this.#end(thread, null), this.#idleMs);
-    (thread.idle as { unref?: () => void }).unref?.();
+    clearTimeout(thread.timer);
+    thread.timer = unrefTimer(() => void this.#end(thread, null), this.#idleMs);
     this.#pump();
   }
 
-  #failed(thread: Thread, why: string, loaded: () => void): void {
-    loaded();
+  #died(thread: Thread, why: string): void {
+    if (!thread.ready) return this.#startFailed(thread, why);
     if (!this.#threads.delete(thread)) return; // ended on purpose
-    clearTimeout(thread.idle);
-    if (!thread.ready && !this.#everReady) {
-      // The first thread cannot start at all: instrument on the calling thread from now on.
-      this.#unavailable = `the instrumenter's thread could not start (${why})`;
-      process.emitWarning(`${this.#unavailable}; instrumenting on the host's own thread`);
-      const gone = new InstrumentThreadsUnavailable(this.#unavailable);
-      for (const pending of this.#queue.splice(0)) pending.reject(gone);
-      return;
-    }
+    clearTimeout(thread.timer);
     thread.busy?.reject(
       new HostError(
         "load_error",
         `The instrumenter's thread stopped while instrumenting the module (${why}); ` +
-          "the module may need more memory than the instrumenter has: rebuild it smaller",
+          "if this module stops it again, it is more than the instrumenter can read",
       ),
     );
     this.#pump();
   }
 
+  #startFailed(thread: Thread, why: string): void {
+    if (!this.#threads.delete(thread)) return;
+    clearTimeout(thread.timer);
+    void thread.worker.terminate();
+    this.#cannotStart(why);
+  }
+
+  /**
+   * A thread could not start (or load its code): no thread is started again in this
+   * process, and every job not yet done goes back to its caller's thread. Retrying
+   * would loop when the cause lasts (an entry deleted under a running host, say).
+   */
+  #cannotStart(why: string): void {
+    if (this.#unavailable !== null) return;
+    this.#unavailable = `the instrumenter's thread could not start (${why})`;
+    process.emitWarning(`${this.#unavailable}; instrumenting on the host's own thread`);
+    const gone = new InstrumentThreadsUnavailable(this.#unavailable);
+    for (const pending of this.#queue.splice(0)) pending.reject(gone);
+    for (const thread of [...this.#threads]) void this.#end(thread, gone);
+  }
+
   async #end(thread: Thread, error: Error | null): Promise<void> {
     if (!this.#threads.delete(thread)) return;
-    clearTimeout(thread.idle);
+    clearTimeout(thread.timer);
     if (thread.busy !== null && error !== null) thread.busy.reject(error);
     await thread.worker.terminate();
   }
+}
+
+/** A timer that never keeps the process alive. */
+function unrefTimer(run: () => void, ms: number): ReturnType<typeof setTimeout> {
+  const timer = setTimeout(run, ms);
+  (timer as { unref?: () => void }).unref?.();
+  return timer;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**

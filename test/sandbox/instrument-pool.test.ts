@@ -86,18 +86,26 @@ describe("the instrumenter's threads", () => {
   it("reject a module as instrument() does, with the same error", async () => {
     const pool = new InstrumentPool(entry, { size: 1 });
     const bad = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 0xff]);
-    let here: unknown;
+    // (module (memory 17)): above a 16-page cap, refused with details of the excess.
+    const big = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 5, 3, 1, 0, 17]);
+    const here = (wasm: Uint8Array): HostError => {
+      try {
+        instrument(wasm, options);
+      } catch (error) {
+        return error as HostError;
+      }
+      throw new Error("instrument() accepted the module");
+    };
     try {
-      instrument(bad, options);
-    } catch (error) {
-      here = error;
-    }
-    try {
-      const there = await pool.run(bad, options).catch((error: unknown) => error);
-      expect(there).toBeInstanceOf(HostError);
-      expect(here).toBeInstanceOf(HostError);
-      expect((there as HostError).code).toBe((here as HostError).code);
-      expect((there as HostError).message).toBe((here as HostError).message);
+      for (const wasm of [bad, big]) {
+        const there = await pool.run(wasm, options).catch((error: unknown) => error);
+        expect(there).toBeInstanceOf(HostError);
+        const expected = here(wasm);
+        expect((there as HostError).code).toBe(expected.code);
+        expect((there as HostError).message).toBe(expected.message);
+        expect((there as HostError).details).toEqual(expected.details);
+      }
+      expect(here(big).details).toEqual({ initialPages: 17, capPages: 16 });
       // And the thread goes on with the next module.
       expect((await pool.run(hello(), options)).fuelGlobal).toBe("plughost_fuel");
     } finally {
@@ -110,7 +118,7 @@ describe("the instrumenter's threads", () => {
     try {
       const wasm = hello();
       const jobs = Array.from({ length: 6 }, () => pool.run(wasm, options));
-      expect(pool.threads).toBeLessThanOrEqual(2);
+      expect(pool.threads).toBe(2);
       const results = await Promise.all(jobs);
       const first = results[0]!.bytes;
       for (const result of results) expect(result.bytes).toEqual(first);
@@ -139,6 +147,54 @@ describe("the instrumenter's threads", () => {
       }
       expect(pool.unavailable).toBeNull();
     } finally {
+      await pool.close();
+    }
+  });
+
+  // On Node only: the stand-in entry below fronts the bundle Node's threads load.
+  it.skipIf(isDeno)(
+    "start none again once one could not, even after others were ready",
+    async () => {
+      // A thread that starts while the file `broken` is absent, and fails to load once it exists.
+      const flaky = join(dir, "flaky.mjs");
+      const broken = join(dir, "broken");
+      writeFileSync(
+        flaky,
+        'import { existsSync } from "node:fs";\n' +
+          `if (existsSync(${JSON.stringify(broken)})) throw new Error("cannot load");\n` +
+          'await import("./instrument-worker.mjs");\n',
+      );
+      const warned = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+      const pool = new InstrumentPool(pathToFileURL(flaky), { size: 1, idleMs: 20 });
+      try {
+        expect((await pool.run(hello(), options)).fuelGlobal).toBe("plughost_fuel");
+        await vi.waitFor(() => expect(pool.threads).toBe(0), { timeout: 10_000 });
+        writeFileSync(broken, "");
+        const error = await pool.run(hello(), options).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(InstrumentThreadsUnavailable);
+        expect(pool.unavailable).toMatch(/could not start \(cannot load\)/);
+        expect(pool.threads).toBe(0); // and no thread is being started again
+        await expect(pool.run(hello(), options)).rejects.toBeInstanceOf(
+          InstrumentThreadsUnavailable,
+        );
+        expect(warned).toHaveBeenCalledTimes(1);
+      } finally {
+        warned.mockRestore();
+        await pool.close();
+      }
+    },
+  );
+
+  it("treat a thread the runtime refuses at once like one that cannot start", async () => {
+    const warned = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
+    // Not a file: URL, which new Worker() refuses synchronously.
+    const pool = new InstrumentPool(new URL("http://127.0.0.1:9/never.mjs"), { size: 1 });
+    try {
+      const error = await pool.run(hello(), options).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(InstrumentThreadsUnavailable);
+      expect(pool.threads).toBe(0);
+    } finally {
+      warned.mockRestore();
       await pool.close();
     }
   });

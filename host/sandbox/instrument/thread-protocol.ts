@@ -16,5 +16,11 @@ export interface InstrumentJob {
 export type InstrumentReply =
   | { kind: "ready" }
   | { kind: "done"; id: number; result: InstrumentedModule }
-  /** `code` is the HostError's code, or null for any other error. */
-  | { kind: "failed"; id: number; code: string | null; message: string };
+  /** `code` and `details` are the HostError's, or null and absent for any other error. */
+  | {
+    kind: "failed";
+    id: number;
+    code: string | null;
+    message: string;
+    details?: Record<string, unknown>;
+  };

@@ -26,7 +26,13 @@ port.on("message", (job: InstrumentJob) => {
     }
   } catch (error) {
     reply = error instanceof HostError
-      ? { kind: "failed", id: job.id, code: error.code, message: error.message }
+      ? {
+        kind: "failed",
+        id: job.id,
+        code: error.code,
+        message: error.message,
+        ...(error.details ? { details: error.details } : {}),
+      }
       : {
         kind: "failed",
         id: job.id,
@@ -34,6 +40,12 @@ port.on("message", (job: InstrumentJob) => {
         message: error instanceof Error ? error.message : String(error),
       };
   }
-  port.postMessage(reply, [...transfer]);
+  try {
+    port.postMessage(reply, [...transfer]);
+  } catch (error) {
+    // Details that cannot be cloned: the code and message still reach the host.
+    if (reply.kind !== "failed") throw error;
+    port.postMessage({ ...reply, details: undefined });
+  }
 });
 port.postMessage({ kind: "ready" } satisfies InstrumentReply);
