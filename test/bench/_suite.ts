@@ -161,6 +161,14 @@ export const suite: BenchSpec[] = [
     timeoutSeconds: 300,
   },
   {
+    name: "instrument-stall",
+    file: "test/bench/instrument-stall.bench.ts",
+    engine: "node",
+    args: own,
+    runs: () => 1,
+    timeoutSeconds: 300,
+  },
+  {
     name: "memory",
     file: "test/bench/memory.bench.ts",
     engine: "node",
