@@ -245,8 +245,16 @@ export function instrumentWorkerEntry(): URL | null {
     new URL("./instrument-worker.js", import.meta.url),
     ...(isDeno ? [new URL("./instrument/worker-main.ts", import.meta.url)] : []),
   ];
-  return candidates.find((url) => url.protocol === "file:" && existsSync(fileURLToPath(url))) ??
-    null;
+  return candidates.find(isFile) ?? null;
+}
+
+/** True for a `file:` URL of a file that exists and may be read (Deno's permissions may refuse). */
+function isFile(url: URL): boolean {
+  try {
+    return url.protocol === "file:" && existsSync(fileURLToPath(url));
+  } catch {
+    return false;
+  }
 }
 
 let shared: InstrumentPool | null | undefined;
