@@ -151,8 +151,7 @@ describe("the instrumenter's threads", () => {
     }
   });
 
-  // On Node only: the stand-in entry below fronts the bundle Node's threads load.
-  it.skipIf(isDeno)(
+  it(
     "start none again once one could not, even after others were ready",
     async () => {
       // A thread that starts while the file `broken` is absent, and fails to load once it exists.
@@ -162,7 +161,7 @@ describe("the instrumenter's threads", () => {
         flaky,
         'import { existsSync } from "node:fs";\n' +
           `if (existsSync(${JSON.stringify(broken)})) throw new Error("cannot load");\n` +
-          'await import("./instrument-worker.mjs");\n',
+          `await import(${JSON.stringify(entry.href)});\n`,
       );
       const warned = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
       const pool = new InstrumentPool(pathToFileURL(flaky), { size: 1, idleMs: 20 });
