@@ -26,8 +26,13 @@ import { HostError, isErrorCode } from "../errors.ts";
 import type { InstrumentJob, InstrumentReply } from "./instrument/thread-protocol.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./instrument/types.ts";
 
-/** How long an idle thread is kept (binaryen's load is ~0.3 s; its memory tens of MiB). */
-export const INSTRUMENT_IDLE_MS = 30_000;
+/**
+ * How long an idle thread is kept: long enough for the loads of one start-up
+ * or one batch of uploads to share it (binaryen takes ~0.3 s to load), short
+ * enough that a host does not keep a second isolate with binaryen's 10 MB of
+ * WebAssembly (and tens of MiB of memory) beside the plugins it serves.
+ */
+export const INSTRUMENT_IDLE_MS = 2_000;
 
 /** How long a thread may take to load binaryen before it counts as unable to start. */
 const START_TIMEOUT_MS = 60_000;

@@ -52,8 +52,8 @@ function hostProcess(home: string, leaseMs?: number): HostProcess {
   child.stdout.setEncoding("utf8").on("data", (c: string) => (out += c));
   const done = new Promise<{ pid: number; runs: number }>((resolve, reject) => {
     child.on("error", reject);
-    child.on("close", (code) => {
-      if (code !== 0) reject(new Error(`host process exited ${code}: ${err}`));
+    child.on("close", (code, signal) => {
+      if (code !== 0) reject(new Error(`host process exited ${code} (signal ${signal}): ${err}`));
       else resolve(JSON.parse(out.trim().split("\n").at(-1)!));
     });
   });
