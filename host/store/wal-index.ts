@@ -11,24 +11,46 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { closeSync, openSync, readSync } from "node:fs";
-import { setTimeout } from "node:timers";
+import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
 
 const HEADER_BYTES = 48;
 
 /**
- * How long one open of the `-shm` file serves reads. Opening it per read was
- * two of the three system calls (~20-50 us a run); closing it soon after
- * holds nothing past the store's life, and a file SQLite deleted and made
- * anew (every connection to the database closed meanwhile) is read at most
- * this much later.
+ * The `-shm` files this process reads, by path, open for the process's life.
+ * Never closed while in use, because closing any descriptor of a file drops
+ * every POSIX lock this process holds on it, SQLite's included: its lock
+ * that tells other processes the WAL index is in use went with it, and the
+ * next process to open the database rebuilt (truncated) the index under the
+ * connections still mapping it, which died of SIGBUS (CI, the multi-host
+ * scheduler test) and could read a wrong index. One descriptor per database
+ * file is all this keeps.
  */
-const KEEP_OPEN_MS = 1000;
+const files = new Map<string, { fd: number; ino: number }>();
+
+/**
+ * The descriptor of the `-shm` file at `path`. A file SQLite deleted and made
+ * anew (every connection to the database closed meanwhile) is opened again;
+ * its old descriptor is closed then, as no connection of this process can
+ * still map a file that was deleted.
+ */
+function shmFile(path: string): number {
+  const ino = statSync(path).ino;
+  const known = files.get(path);
+  if (known?.ino === ino) return known.fd;
+  if (known !== undefined) {
+    files.delete(path);
+    closeSync(known.fd);
+  }
+  const fd = openSync(path, "r");
+  files.set(path, { fd, ino: fstatSync(fd).ino });
+  return fd;
+}
 
 /** The WAL index of one database file. */
 export class WalIndex {
   readonly #path: string;
   readonly #header = Buffer.alloc(HEADER_BYTES * 2);
+  /** Resolved once per WalIndex (one per store): the file cannot change while the store maps it. */
   #fd: number | undefined;
 
   constructor(databaseFile: string) {
@@ -41,7 +63,8 @@ export class WalIndex {
    */
   stamp(): string | null {
     try {
-      const read = readSync(this.#open(), this.#header, 0, HEADER_BYTES * 2, 0);
+      this.#fd ??= shmFile(this.#path);
+      const read = readSync(this.#fd, this.#header, 0, HEADER_BYTES * 2, 0);
       if (read < HEADER_BYTES * 2) return null;
       const first = this.#header.subarray(0, HEADER_BYTES);
       if (!first.equals(this.#header.subarray(HEADER_BYTES))) return null;
@@ -49,27 +72,8 @@ export class WalIndex {
       if (first[12] === 0) return null;
       return first.toString("latin1");
     } catch {
-      this.#release();
+      this.#fd = undefined; // looked up again next time; never closed here (see `files`)
       return null;
-    }
-  }
-
-  #open(): number {
-    if (this.#fd === undefined) {
-      this.#fd = openSync(this.#path, "r");
-      setTimeout(() => this.#release(), KEEP_OPEN_MS).unref();
-    }
-    return this.#fd;
-  }
-
-  #release(): void {
-    const fd = this.#fd;
-    this.#fd = undefined;
-    if (fd === undefined) return;
-    try {
-      closeSync(fd);
-    } catch {
-      // Already closed: nothing is held.
     }
   }
 }
