@@ -23,6 +23,7 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import { isDeno, workerArgs } from "../adapter/worker-args.ts";
 import { HostError, isErrorCode } from "../errors.ts";
+import { messageOf } from "./classify.ts";
 import type { InstrumentJob, InstrumentReply } from "./instrument/thread-protocol.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./instrument/types.ts";
 
@@ -233,10 +234,6 @@ function unrefTimer(run: () => void, ms: number): ReturnType<typeof setTimeout> 
   const timer = setTimeout(run, ms);
   (timer as { unref?: () => void }).unref?.();
   return timer;
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }
 
 /**

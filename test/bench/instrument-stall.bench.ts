@@ -36,51 +36,34 @@ for (const [name, file] of modules) {
   // Both sides warm: binaryen loaded on this thread and on one instrumenter thread.
   instrument(wasm, options);
   await pool.run(wasm, options);
-  const sides = {
-    loop: async () => await withLongestStall(() => Promise.resolve(instrument(wasm, options))),
-    thread: async () => await withLongestStall(() => pool.run(wasm, options)),
-  };
   const walls: Record<string, number[]> = { loop: [], thread: [] };
+  /** One side: the loop's longest stall while `work` runs; its wall time goes to `walls`. */
+  const side = (key: string, work: () => Promise<unknown>) => async () => {
+    const t0 = performance.now();
+    const { stallMs } = await withLongestStall(work);
+    walls[key]!.push(performance.now() - t0);
+    return stallMs;
+  };
   const samples = await interleave(quick ? 2 : 5, {
-    loop: async () => {
-      const t0 = performance.now();
-      const { stallMs } = await sides.loop();
-      walls.loop!.push(performance.now() - t0);
-      return stallMs;
-    },
-    thread: async () => {
-      const t0 = performance.now();
-      const { stallMs } = await sides.thread();
-      walls.thread!.push(performance.now() - t0);
-      return stallMs;
-    },
+    loop: side("loop", () => Promise.resolve(instrument(wasm, options))),
+    thread: side("thread", () => pool.run(wasm, options)),
   });
-  const kib = Math.round(wasm.length / 1024);
-  const label = `${name} (${kib} KiB)`;
-  report.figure(
-    `stall.${name}.loop_ms`,
-    `${label}: loop held, on the loop's thread`,
-    "ms",
-    samples.loop!,
-  );
-  report.figure(
-    `stall.${name}.thread_ms`,
-    `${label}: loop held, on a thread`,
-    "ms",
-    samples.thread!,
-  );
-  report.figure(
-    `stall.${name}.wall_loop_ms`,
-    `${label}: wall time, on the loop's thread`,
-    "ms",
-    walls.loop!,
-  );
-  report.figure(
-    `stall.${name}.wall_thread_ms`,
-    `${label}: wall time, on a thread`,
-    "ms",
-    walls.thread!,
-  );
+  const label = `${name} (${Math.round(wasm.length / 1024)} KiB)`;
+  const where = { loop: "on the loop's thread", thread: "on a thread" };
+  for (const key of ["loop", "thread"] as const) {
+    report.figure(
+      `stall.${name}.${key}_ms`,
+      `${label}: loop held, ${where[key]}`,
+      "ms",
+      samples[key]!,
+    );
+    report.figure(
+      `stall.${name}.wall_${key}_ms`,
+      `${label}: wall time, ${where[key]}`,
+      "ms",
+      walls[key]!,
+    );
+  }
   report.figure(
     `stall.${name}.ratio`,
     `${label}: ratio loop held, thread / loop's thread`,

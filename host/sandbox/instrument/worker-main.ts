@@ -6,6 +6,7 @@
  */
 import { parentPort } from "node:worker_threads";
 import { HostError } from "../../errors.ts";
+import { messageOf } from "../classify.ts";
 import { instrument } from "./instrument.ts";
 import type { InstrumentJob, InstrumentReply } from "./thread-protocol.ts";
 
@@ -37,7 +38,7 @@ port.on("message", (job: InstrumentJob) => {
         kind: "failed",
         id: job.id,
         code: null,
-        message: error instanceof Error ? error.message : String(error),
+        message: messageOf(error),
       };
   }
   try {
