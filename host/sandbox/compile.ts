@@ -12,7 +12,12 @@ import { sha256Hex } from "../artifact/mod.ts";
 import { HostError } from "../errors.ts";
 import { baselineSettled, withBaselineWasm } from "../adapter/baseline-wasm.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./instrument/types.ts";
-import { readCachedModule, writeCachedModule } from "./module-cache.ts";
+import {
+  type CachedModule,
+  type ModuleCacheKey,
+  readCachedModule,
+  writeCachedModule,
+} from "./module-cache.ts";
 import { instrumentPool, InstrumentThreadsUnavailable } from "./instrument-pool.ts";
 import { messageOf, SandboxAbort } from "./classify.ts";
 import { checkImports, type ProvidedImports } from "./imports.ts";
@@ -30,7 +35,10 @@ export interface CompiledPlugin {
   memoryPages: number;
   /** The instrumented bytes. */
   bytes: Uint8Array;
-  /** The worker-mode variant (fuel accessor added in the same pass), or null when not metered. */
+  /**
+   * The worker-mode variant when the module cache held it; otherwise made on
+   * first need by {@link workerBytesOf}, which is what callers use.
+   */
   workerBytes: Uint8Array | null;
   /** The module has the pinned WASI clock and random in front of WASI's (entropy.ts). */
   pinsEntropy: boolean;
@@ -71,7 +79,7 @@ async function instrumentChecked(wasm: Uint8Array, key: CompileKey): Promise<Ins
   }
 }
 
-let instrumenter: Promise<typeof import("./instrument/instrument.ts")> | undefined;
+let instrumenter: Promise<typeof import("./instrument/mod.ts")> | undefined;
 
 /**
  * Instruments with binaryen on one of the instrumenter's threads
@@ -91,9 +99,71 @@ async function instrumentLazily(
       if (!(error instanceof InstrumentThreadsUnavailable)) throw error;
     }
   }
-  instrumenter ??= withBaselineWasm(() => import("./instrument/instrument.ts"));
+  instrumenter ??= withBaselineWasm(() => import("./instrument/mod.ts"));
   const { instrument } = await instrumenter;
   return instrument(wasm, options);
+}
+
+/** Where a module was compiled from: what its worker variant is made from and cached with. */
+interface Origin {
+  cached: CachedModule;
+  cacheKey: ModuleCacheKey;
+  cacheDir: string | undefined;
+  threads: boolean;
+  variant?: Promise<Uint8Array>;
+}
+
+const origins = new WeakMap<CompiledPlugin, Origin>();
+
+/**
+ * The worker-mode variant of a compiled module (instrument/worker-variant.ts):
+ * made once, on the instrumenter's threads where they run, the first time a
+ * plugin needs a worker, and then kept in the module cache beside the module.
+ * Throws a `load_error` SandboxAbort when the module cannot run in a worker.
+ */
+export function workerBytesOf(compiled: CompiledPlugin): Promise<Uint8Array> {
+  if (compiled.workerBytes !== null) return Promise.resolve(compiled.workerBytes);
+  const origin = origins.get(compiled);
+  if (compiled.fuelGlobal === null || origin === undefined) {
+    return Promise.reject(
+      new SandboxAbort("load_error", "Worker mode needs a metered module (no fuel global)"),
+    );
+  }
+  origin.variant ??= (async () => {
+    let bytes: Uint8Array;
+    try {
+      bytes = await variantLazily(compiled.bytes, origin.threads);
+    } catch (error) {
+      origin.variant = undefined; // a thread that died may do better next time
+      throw new SandboxAbort(
+        "load_error",
+        `Cannot prepare the plugin for worker mode: ${messageOf(error)}`,
+      );
+    }
+    compiled.workerBytes = bytes;
+    if (origin.cacheDir !== undefined) {
+      await writeCachedModule(origin.cacheDir, origin.cacheKey, {
+        ...origin.cached,
+        workerBytes: bytes,
+      });
+    }
+    return bytes;
+  })();
+  return origin.variant;
+}
+
+async function variantLazily(metered: Uint8Array, threads: boolean): Promise<Uint8Array> {
+  const pool = threads ? instrumentPool() : null;
+  if (pool !== null) {
+    try {
+      return await pool.workerVariant(metered);
+    } catch (error) {
+      if (!(error instanceof InstrumentThreadsUnavailable)) throw error;
+    }
+  }
+  instrumenter ??= withBaselineWasm(() => import("./instrument/mod.ts"));
+  const { workerVariant } = await instrumenter;
+  return workerVariant(metered);
 }
 
 const MAX_CACHED = 32;
@@ -134,7 +204,7 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
   const cached = key.cacheDir === undefined
     ? undefined
     : await readCachedModule(key.cacheDir, cacheKey);
-  let rewritten = cached;
+  let rewritten: CachedModule | undefined = cached;
   let module: WebAssembly.Module | undefined;
   if (cached !== undefined) {
     await baselineSettled(); // see host/adapter/baseline-wasm.ts
@@ -145,7 +215,7 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
     }
   }
   if (rewritten === undefined) {
-    rewritten = await instrumentChecked(wasm, key);
+    rewritten = { ...await instrumentChecked(wasm, key), workerBytes: null };
     if (key.cacheDir !== undefined) await writeCachedModule(key.cacheDir, cacheKey, rewritten);
   }
   if (module === undefined) {
@@ -160,7 +230,7 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
   const exports = described
     .filter((e) => e.kind === "function")
     .map((e) => e.name);
-  return {
+  const compiled: CompiledPlugin = {
     digest,
     module,
     exports,
@@ -171,4 +241,11 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
     pinsEntropy: described.some((e) => e.kind === "global" && e.name === ENTROPY_GLOBALS.pinned),
     resettable: described.some((e) => e.kind === "global" && e.name === RESETTABLE_EXPORT),
   };
+  origins.set(compiled, {
+    cached: rewritten,
+    cacheKey,
+    cacheDir: key.cacheDir,
+    threads: key.instrumentThreads ?? true,
+  });
+  return compiled;
 }

@@ -21,23 +21,9 @@ export const FUEL_SWAP_EXPORT = "plughost_fuel_swap";
 type Binaryen = typeof import("binaryen").default;
 type BinaryenModule = InstanceType<Binaryen["Module"]>;
 
-/** Returns `bytes` with the fuel accessor export added (imports binaryen on first use). */
-export async function addFuelAccessor(bytes: Uint8Array, fuelExport: string): Promise<Uint8Array> {
-  const { default: binaryen } = await import("binaryen");
-  const mod = binaryen.readBinary(bytes);
-  try {
-    addFuelAccessorTo(binaryen, mod, fuelExport);
-    return mod.emitBinary();
-  } finally {
-    mod.dispose();
-  }
-}
-
 /**
  * Adds the accessor (and the worker-side bulk copies) to an open binaryen
- * module, for emitting the worker variant in the same pass as the metering
- * (instrument.ts): reading the module again later cost tens of ms of the
- * host's thread when a plugin moved to workers.
+ * module of a metered module; instrument/worker-variant.ts emits the result.
  */
 export function addFuelAccessorTo(
   binaryen: Binaryen,

@@ -24,7 +24,12 @@ import { Worker } from "node:worker_threads";
 import { isDeno, workerArgs } from "../adapter/worker-args.ts";
 import { HostError, isErrorCode } from "../errors.ts";
 import { messageOf } from "./classify.ts";
-import type { InstrumentJob, InstrumentReply } from "./instrument/thread-protocol.ts";
+import type {
+  InstrumentJob,
+  InstrumentOutput,
+  InstrumentReply,
+  InstrumentTask,
+} from "./instrument/thread-protocol.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./instrument/types.ts";
 
 /**
@@ -45,7 +50,7 @@ export class InstrumentThreadsUnavailable extends Error {
 
 interface Pending {
   job: InstrumentJob;
-  resolve: (result: InstrumentedModule) => void;
+  resolve: (result: InstrumentOutput) => void;
   reject: (error: Error) => void;
 }
 
@@ -89,7 +94,23 @@ export class InstrumentPool {
    * Instruments `wasm` on a thread. Rejects as `instrument` would (HostError),
    * or with InstrumentThreadsUnavailable when no thread can start.
    */
-  run(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
+  async run(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
+    const result = await this.#submit(wasm, { kind: "instrument", options });
+    if (result instanceof Uint8Array) throw new Error("the thread answered with the wrong kind");
+    return result;
+  }
+
+  /**
+   * Makes the worker-mode form of bytes `instrument` metered on a thread (as
+   * `workerVariant` would); rejects like `run`.
+   */
+  async workerVariant(metered: Uint8Array): Promise<Uint8Array> {
+    const result = await this.#submit(metered, { kind: "worker-variant" });
+    if (!(result instanceof Uint8Array)) throw new Error("the thread answered with the wrong kind");
+    return result;
+  }
+
+  #submit(wasm: Uint8Array, task: InstrumentTask): Promise<InstrumentOutput> {
     if (this.#unavailable !== null) {
       return Promise.reject(new InstrumentThreadsUnavailable(this.#unavailable));
     }
@@ -99,7 +120,7 @@ export class InstrumentPool {
       ? wasm
       : wasm.slice();
     return new Promise((resolve, reject) => {
-      this.#queue.push({ job: { id: this.#nextId++, wasm: own, options }, resolve, reject });
+      this.#queue.push({ job: { id: this.#nextId++, wasm: own, task }, resolve, reject });
       this.#pump();
     });
   }

@@ -6,7 +6,7 @@
 import { BULK_IO_FUNCTIONS } from "./bulk-io.ts";
 import { messageOf, SandboxAbort } from "./classify.ts";
 import { newCallState } from "./call-state.ts";
-import { type CompiledPlugin, compilePlugin } from "./compile.ts";
+import { type CompiledPlugin, compilePlugin, workerBytesOf } from "./compile.ts";
 import { FUEL_SWAP_EXPORT } from "./fuel-accessor.ts";
 import type { CallState } from "./call-state.ts";
 import type { Instance, InstanceConfig, RunOutcome } from "./instance.ts";
@@ -112,14 +112,11 @@ export async function loadPlugin(
 async function workerModule(compiled: CompiledPlugin): Promise<WebAssembly.Module> {
   let entry = workerModules.get(compiled);
   if (!entry) {
-    const bytes = compiled.workerBytes;
-    if (compiled.fuelGlobal === null || bytes === null) {
-      throw new SandboxAbort("load_error", "Worker mode needs a metered module (no fuel global)");
-    }
     entry = (async () => {
+      const bytes = await workerBytesOf(compiled);
       await baselineSettled();
       try {
-        // Compiled off the host's thread by the engine; the variant was emitted at load.
+        // Compiled off the host's thread by the engine.
         return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);
       } catch (error) {
         throw new SandboxAbort(
@@ -128,6 +125,8 @@ async function workerModule(compiled: CompiledPlugin): Promise<WebAssembly.Modul
         );
       }
     })();
+    // A failure is not kept: the next worker start tries again.
+    entry.catch(() => workerModules.delete(compiled));
     workerModules.set(compiled, entry);
   }
   return await entry;

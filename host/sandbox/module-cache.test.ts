@@ -2,8 +2,8 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { compilePlugin, sha256Hex } from "./compile.ts";
-import { instrument } from "./instrument/mod.ts";
+import { compilePlugin, sha256Hex, workerBytesOf } from "./compile.ts";
+import { instrument, workerVariant } from "./instrument/mod.ts";
 import { wat } from "./instrument/_testing.ts";
 import { loadPlugin } from "./load.ts";
 import { type ModuleCacheKey, readCachedModule, writeCachedModule } from "./module-cache.ts";
@@ -40,11 +40,25 @@ describe("compiled-module cache on disk", () => {
     const cached = await readCachedModule(dir, await keyFor(3));
     const fresh = instrument(source, { memoryMaxPages: 3, startFuel: 1_000_000n });
     expect(cached?.bytes).toEqual(fresh.bytes);
-    // The worker variant is kept too: moving to workers needs no second instrumenting pass.
-    expect(cached?.workerBytes).toEqual(fresh.workerBytes);
-    expect(fresh.workerBytes).not.toBeNull();
+    // The worker variant is made when a plugin first needs a worker, not at every load.
+    expect(cached?.workerBytes).toBeNull();
     expect(cached?.fuelGlobal).toBe("plughost_fuel");
     expect(cached?.memoryMaxPages).toBe(fresh.memoryMaxPages);
+  });
+
+  it("adds the worker variant to the entry once a plugin needs it", async () => {
+    const compiled = await compilePlugin(
+      source,
+      { memoryPages: 7, startFuel: 1_000_000n, cacheDir: dir },
+      provided,
+    );
+    expect(compiled.workerBytes).toBeNull();
+    const variant = await workerBytesOf(compiled);
+    expect(variant).toEqual(workerVariant(compiled.bytes));
+    expect(await workerBytesOf(compiled)).toBe(variant); // made once
+    const cached = await readCachedModule(dir, await keyFor(7));
+    expect(cached?.bytes).toEqual(compiled.bytes);
+    expect(cached?.workerBytes).toEqual(variant); // a later process makes nothing
   });
 
   it("answers a load from the entry instead of instrumenting", async () => {

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { HostError } from "../../errors.ts";
 import { BULK_FILL_FIGURES, BULK_PAGES, BULK_WAT, FIGURES, FIGURES_WAT } from "./_fixtures.ts";
 import { instantiate, metered, wat } from "./_testing.ts";
-import { FUEL_EXPORT, instrument } from "./mod.ts";
+import { FUEL_EXPORT, instrument, workerVariant } from "./mod.ts";
 
 const kernels = wat(`(module
   (memory 1)
@@ -185,6 +185,44 @@ describe("fuel metering", () => {
     for (const [fn, arg, result, fuel] of FIGURES) {
       const r = metered(instance, fn, BIG, arg);
       expect([fn, arg, r.value, r.used]).toEqual([fn, arg, result, fuel]);
+    }
+  });
+});
+
+describe("the worker-mode variant", () => {
+  const bytes = instrument(wat(FIGURES_WAT), { memoryMaxPages: 1 }).bytes;
+
+  /** Instantiates it with inert stand-ins for the kernel functions it imports (unused here). */
+  function variantInstance(variant: Uint8Array): WebAssembly.Instance {
+    const imports: Record<string, Record<string, () => bigint>> = {};
+    for (const i of WebAssembly.Module.imports(new WebAssembly.Module(variant as BufferSource))) {
+      (imports[i.module] ??= {})[i.name] = () => 0n;
+    }
+    return instantiate(variant, imports);
+  }
+
+  it("charges the fuel of the metered module, call for call", () => {
+    const variant = workerVariant(bytes);
+    expect(WebAssembly.Module.exports(new WebAssembly.Module(variant as BufferSource)))
+      .toContainEqual({ name: "plughost_fuel_swap", kind: "function" });
+    const instance = variantInstance(variant);
+    for (const [fn, arg, result, fuel] of FIGURES) {
+      const r = metered(instance, fn, BIG, arg);
+      expect([fn, arg, r.value, r.used]).toEqual([fn, arg, result, fuel]);
+    }
+  });
+
+  it("is the same bytes each time", () => {
+    expect(workerVariant(bytes)).toEqual(workerVariant(bytes));
+  });
+
+  it("refuses a module that is not metered, saying so", () => {
+    const plain = instrument(kernels, { memoryMaxPages: 16, meter: false }).bytes;
+    expect(() => workerVariant(plain)).toThrow(/metered module/);
+    try {
+      workerVariant(plain);
+    } catch (error) {
+      expect((error as HostError).code).toBe("load_error");
     }
   });
 });

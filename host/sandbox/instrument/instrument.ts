@@ -7,27 +7,18 @@ import binaryen from "binaryen";
 import { HostError } from "../../errors.ts";
 import { SectionId } from "../../artifact/mod.ts";
 import { capMemories, rebuild, restoreCustomSections } from "./memory.ts";
-import { FUEL_EXPORT, meterModule } from "./meter.ts";
+import { meterModule } from "./meter.ts";
 import { scanModule } from "./scan.ts";
 import { pinWasiEntropy } from "./wasi-entropy.ts";
 import { exposeState } from "./state.ts";
 import { trackWrites } from "./dirty.ts";
-import { addFuelAccessorTo } from "../fuel-accessor.ts";
-import { addRestoreTo } from "../worker-restore.ts";
+import { emit, tooDeep, WIDE_FEATURES } from "./binaryen-io.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./types.ts";
 
 /** Default initial fuel: bounds a start function to well under a second. */
 export const DEFAULT_START_FUEL = 1_000_000_000n;
 const MAX_FUEL = (1n << 63n) - 1n;
 const MAX_PAGES = 65536;
-
-// Features binaryen needs to write what V8 accepts; binaryen only uses them for
-// encoding choices (e.g. the data count section for memory.init), never to refuse.
-const WIDE_FEATURES = binaryen.Features.MutableGlobals | binaryen.Features.SignExt |
-  binaryen.Features.BulkMemory | binaryen.Features.BulkMemoryOpt |
-  binaryen.Features.NontrappingFPToInt | binaryen.Features.SIMD128 |
-  binaryen.Features.Multivalue | binaryen.Features.ReferenceTypes | binaryen.Features.TailCall |
-  binaryen.Features.ExtendedConst | binaryen.Features.RelaxedSIMD | binaryen.Features.MultiMemory;
 
 function checkOptions(options: InstrumentOptions): void {
   const pages = options.memoryMaxPages;
@@ -60,40 +51,15 @@ function assertValid(wasm: Uint8Array): void {
   );
 }
 
-function emit(m: binaryen.Module): Uint8Array {
-  const debug = binaryen.getDebugInfo();
-  binaryen.setDebugInfo(true); // keeps the name section
-  try {
-    return m.emitBinary();
-  } finally {
-    binaryen.setDebugInfo(debug);
-  }
-}
-
-/**
- * The error for a module whose code nests deeper than binaryen's recursion
- * reaches (several thousand levels; compilers emit up to a few thousand), or
- * undefined for any other error.
- */
-function tooDeep(error: unknown): HostError | undefined {
-  if (!(error instanceof RangeError) || !/call stack/i.test(error.message)) return undefined;
-  return new HostError(
-    "load_error",
-    "The module nests its code too deeply to be instrumented (the instrumenter ran out of " +
-      "stack); rebuild it with optimizations or split the deepest function",
-    { cause: error },
-  );
-}
-
 /** Exports the sandbox adds (and reads back) all start with this; a module may not have its own. */
 export const RESERVED_EXPORT_PREFIX = "plughost_";
 
 /**
  * Rewrites a module before instantiation: caps every memory at
  * `memoryMaxPages`, and (unless `meter: false`) injects fuel metering with an
- * exported i64 global `plughost_fuel`, and emits the worker variant too
- * (`workerBytes`: the same module plus the fuel accessor, fuel-accessor.ts). Custom sections (other than DWARF) are
- * kept; the result is deterministic for the same input and options.
+ * exported i64 global `plughost_fuel`. The worker-mode form is made from the
+ * result when a plugin needs it (worker-variant.ts). Custom sections (other
+ * than DWARF) are kept; the result is deterministic for the same input and options.
  * Throws `HostError` `load_error` (invalid or refused module) or
  * `memory_limit` (initial memory above the cap).
  *
@@ -121,7 +87,6 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
   const result: InstrumentedModule = {
     bytes: stripped,
     fuelGlobal: null,
-    workerBytes: null,
     memoryMaxPages: first === undefined ? cap : Math.min(first.maximum ?? cap, cap),
     originalMemory: first === undefined ? null : { initial: first.initial, maximum: first.maximum },
   };
@@ -161,20 +126,13 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
     // A target_features section is written back from the features: keep it as it was.
     if (hasTargetFeatures) m.setFeatures(declared);
     result.bytes = restoreCustomSections(stripped, emit(m));
-    // The worker variant from the same parse: the fuel accessor and worker-side bulk copies.
-    addFuelAccessorTo(binaryen, m, FUEL_EXPORT);
-    addRestoreTo(binaryen, m);
-    result.workerBytes = restoreCustomSections(stripped, emit(m));
   } catch (error) {
     throw tooDeep(error) ?? error;
   } finally {
     m.dispose();
   }
   result.fuelGlobal = "plughost_fuel";
-  if (
-    !WebAssembly.validate(result.bytes as BufferSource) ||
-    !WebAssembly.validate(result.workerBytes as BufferSource)
-  ) {
+  if (!WebAssembly.validate(result.bytes as BufferSource)) {
     throw new HostError(
       "load_error",
       "Instrumenting the module produced an invalid module (a host bug); report it with the plugin",

@@ -5,4 +5,5 @@
  */
 export { DEFAULT_START_FUEL, instrument } from "./instrument.ts";
 export { FUEL_EXPORT } from "./meter.ts";
+export { workerVariant } from "./worker-variant.ts";
 export type { InstrumentedModule, InstrumentOptions } from "./types.ts";

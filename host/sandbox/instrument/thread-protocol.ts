@@ -5,17 +5,27 @@
  */
 import type { InstrumentedModule, InstrumentOptions } from "./types.ts";
 
-/** A module to instrument; `id` pairs it with its reply. */
+/** What a thread is asked to do with a job's bytes. */
+export type InstrumentTask =
+  /** instrument(wasm, options): answered with an InstrumentedModule. */
+  | { kind: "instrument"; options: InstrumentOptions }
+  /** workerVariant(wasm) of bytes instrument() metered: answered with the variant's bytes. */
+  | { kind: "worker-variant" };
+
+/** What a task gives back. */
+export type InstrumentOutput = InstrumentedModule | Uint8Array;
+
+/** A module and its task; `id` pairs it with its reply. */
 export interface InstrumentJob {
   id: number;
   wasm: Uint8Array;
-  options: InstrumentOptions;
+  task: InstrumentTask;
 }
 
 /** What the thread sends back: first `ready` (binaryen loaded), then one reply per job. */
 export type InstrumentReply =
   | { kind: "ready" }
-  | { kind: "done"; id: number; result: InstrumentedModule }
+  | { kind: "done"; id: number; result: InstrumentOutput }
   /** `code` and `details` are the HostError's, or null and absent for any other error. */
   | {
     kind: "failed";

@@ -22,8 +22,6 @@ export interface InstrumentedModule {
   bytes: Uint8Array;
   /** Name of the exported i64 fuel global, or null when not metered. */
   fuelGlobal: "plughost_fuel" | null;
-  /** The worker-mode variant (fuel accessor export added), or null when not metered. */
-  workerBytes: Uint8Array | null;
   /** The maximum the module's (first) memory can now reach, in pages: min(declared, cap). */
   memoryMaxPages: number;
   /** The first memory's limits as the module declared them, or null if it has none. */

@@ -1,6 +1,7 @@
 /**
  * The instrumenter's thread, started by host/sandbox/instrument-pool.ts:
- * instruments each module it is sent, so binaryen's tens of milliseconds for
+ * instruments each module it is sent (or makes the worker-mode form of one
+ * already instrumented), so binaryen's tens of milliseconds for
  * a small plugin and seconds for a large one never hold the host's event loop.
  * @module
  */
@@ -8,6 +9,7 @@ import { parentPort } from "node:worker_threads";
 import { HostError } from "../../errors.ts";
 import { messageOf } from "../classify.ts";
 import { instrument } from "./instrument.ts";
+import { workerVariant } from "./worker-variant.ts";
 import type { InstrumentJob, InstrumentReply } from "./thread-protocol.ts";
 
 const port = parentPort;
@@ -19,12 +21,13 @@ port.on("message", (job: InstrumentJob) => {
   let reply: InstrumentReply;
   const transfer = new Set<ArrayBuffer>();
   try {
-    const result = instrument(job.wasm, job.options);
+    const result = job.task.kind === "instrument"
+      ? instrument(job.wasm, job.task.options)
+      : workerVariant(job.wasm);
     reply = { kind: "done", id: job.id, result };
     // Moved, not copied: the thread keeps nothing of a module it has answered.
-    for (const bytes of [result.bytes, result.workerBytes]) {
-      if (bytes !== null && bytes.buffer instanceof ArrayBuffer) transfer.add(bytes.buffer);
-    }
+    const bytes = result instanceof Uint8Array ? result : result.bytes;
+    if (bytes.buffer instanceof ArrayBuffer) transfer.add(bytes.buffer);
   } catch (error) {
     reply = error instanceof HostError
       ? {

@@ -1,0 +1,67 @@
+/**
+ * {@link workerVariant}: the worker-mode form of an instrumented module, made
+ * from its metered bytes when a plugin first needs a worker. Most plugins never
+ * do, and emitting this form for every load cost ~20% of instrumenting
+ * (a second binaryen emit): a cold start of many plugins paid it for nothing.
+ * @module
+ */
+import binaryen from "binaryen";
+import { HostError } from "../../errors.ts";
+import { readSections, SectionId } from "../../artifact/mod.ts";
+import { addFuelAccessorTo } from "../fuel-accessor.ts";
+import { addRestoreTo } from "../worker-restore.ts";
+import { emit, tooDeep, WIDE_FEATURES } from "./binaryen-io.ts";
+import { restoreCustomSections } from "./memory.ts";
+import { FUEL_EXPORT } from "./meter.ts";
+
+/**
+ * The worker variant of `metered` (bytes `instrument` returned with metering
+ * on): the same module plus the fuel accessor and the worker-side bulk copies
+ * (fuel-accessor.ts) and, for a resettable module, `plughost_restore`
+ * (worker-restore.ts). The added code is not metered; the metering already in
+ * `metered` is kept instruction for instruction, so a call charges the same
+ * fuel in either form. Deterministic for the same input.
+ * Throws `HostError` `load_error` when `metered` has no fuel global.
+ */
+export function workerVariant(metered: Uint8Array): Uint8Array {
+  const sections = readSections(metered);
+  const hasTargetFeatures = sections.some((s) =>
+    s.id === SectionId.custom && s.name === "target_features"
+  );
+  let m: binaryen.Module;
+  try {
+    m = binaryen.readBinary(metered);
+  } catch (error) {
+    throw tooDeep(error) ?? new HostError(
+      "load_error",
+      `The instrumented module could not be read for worker mode (${String(error)})`,
+      { cause: error },
+    );
+  }
+  let bytes: Uint8Array;
+  try {
+    if (!m.getExport(FUEL_EXPORT)) {
+      throw new HostError(
+        "load_error",
+        `Worker mode needs a metered module (it exports no "${FUEL_EXPORT}")`,
+      );
+    }
+    // As instrument() emits: a target_features section is written back from the features.
+    if (!hasTargetFeatures) m.setFeatures(m.getFeatures() | WIDE_FEATURES);
+    addFuelAccessorTo(binaryen, m, FUEL_EXPORT);
+    addRestoreTo(binaryen, m);
+    bytes = restoreCustomSections(metered, emit(m));
+  } catch (error) {
+    throw tooDeep(error) ?? error;
+  } finally {
+    m.dispose();
+  }
+  if (!WebAssembly.validate(bytes as BufferSource)) {
+    throw new HostError(
+      "load_error",
+      "Making the worker-mode variant produced an invalid module (a host bug); report it with " +
+        "the plugin",
+    );
+  }
+  return bytes;
+}
