@@ -1,21 +1,27 @@
 /**
  * A batching writer (group commit): callers enqueue items, one pump writes
- * them in order, up to `maxBatch` per transaction, when a batch is full or
- * `flushIntervalMs` after the first item arrived. The queue is bounded: when
+ * them in order, up to `maxBatch` per transaction, when a batch is full, or
+ * once the event-loop turn in which the first item arrived ends (or
+ * `flushIntervalMs` after it, when set); items that arrive while a batch
+ * commits form the next one. The queue is bounded: when
  * full, callers wait (back-pressure, not loss). A failed write is retried with
  * growing delays; each failure is reported. Every enqueue returns a promise
  * that settles when the transaction holding the item commits, so a caller that
  * needs durability awaits it and one that does not can ignore it safely.
  * @module
  */
-import { setImmediate } from "node:timers";
+import { clearImmediate, setImmediate } from "node:timers";
 import { HostError } from "../errors.ts";
 
 /** Tuning of the writer; every field has a default. */
 export interface WriterOptions {
   /** Items per transaction (default 4000: fewer commits, so fewer fsyncs, under load). */
   maxBatch?: number;
-  /** How long the first queued item waits for company before a flush, in ms (default 2). */
+  /**
+   * How long the first item queued to an idle writer waits for company, in ms.
+   * Default 0: until the end of the event-loop turn it arrived in (what that
+   * turn queued joins it; while a batch commits, the next one gathers anyway).
+   */
   flushIntervalMs?: number;
   /** Queued items at most; further enqueues wait for room (default 20000). */
   maxQueue?: number;
@@ -86,7 +92,8 @@ export class BatchWriter<T> {
   #enqueued = 0;
   #settled = 0;
   #flushWaiters: { target: number; resolve(): void }[] = [];
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the pending start of the pump, if one is pending. */
+  #timer: (() => void) | undefined;
   #pumping: Promise<void> | undefined;
   #closed = false;
   readonly stats: WriterStats = { written: 0, failed: 0, retries: 0, batches: 0, queued: 0 };
@@ -99,7 +106,7 @@ export class BatchWriter<T> {
     this.#write = write;
     this.#hooks = hooks;
     this.#maxBatch = positive(options.maxBatch ?? 4000, "maxBatch");
-    this.#interval = Math.max(0, options.flushIntervalMs ?? 2);
+    this.#interval = Math.max(0, options.flushIntervalMs ?? 0);
     this.#maxQueue = Math.max(positive(options.maxQueue ?? 20_000, "maxQueue"), this.#maxBatch);
     this.#retryDelay = Math.max(1, options.retryDelayMs ?? 25);
     this.#maxAttempts = positive(options.maxAttempts ?? 10, "maxAttempts");
@@ -163,7 +170,7 @@ export class BatchWriter<T> {
     await this.flush();
     this.#closed = true;
     await this.flush();
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer?.();
   }
 
   #place(item: T): Group<T> {
@@ -187,16 +194,14 @@ export class BatchWriter<T> {
     this.stats.queued = this.#queued;
     if (group.items.length >= this.#maxBatch) this.#startPump();
     else if (this.#timer === undefined && this.#pumping === undefined) {
-      this.#timer = setTimeout(() => this.#startPump(), this.#interval);
+      this.#timer = later(() => this.#startPump(), this.#interval);
     }
     return group;
   }
 
   #startPump(): void {
-    if (this.#timer !== undefined) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
-    }
+    this.#timer?.();
+    this.#timer = undefined;
     if (this.#pumping !== undefined || this.#groups.length === 0) return;
     this.#pumping = this.#pump().finally(() => {
       this.#pumping = undefined;
@@ -303,6 +308,20 @@ export class BatchWriter<T> {
     }
     if (failed.length > 0) this.#hooks.onFailure?.(lastError, failed);
   }
+}
+
+/**
+ * Runs `run` after `ms`, or at the end of this event-loop turn when `ms` is 0
+ * (a 0 ms timer waits ~1 ms on Node and longer on a busy Deno loop: a durable
+ * call's answer waited for it); returns its cancel.
+ */
+function later(run: () => void, ms: number): () => void {
+  if (ms === 0) {
+    const immediate = setImmediate(run);
+    return () => clearImmediate(immediate);
+  }
+  const timer = setTimeout(run, ms);
+  return () => clearTimeout(timer);
 }
 
 function newGroup<T>(): Group<T> {

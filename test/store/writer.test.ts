@@ -1,6 +1,7 @@
 import { createClient } from "@libsql/client";
 import { execFile } from "node:child_process";
 import process from "node:process";
+import { setImmediate } from "node:timers";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { openStore, type Store } from "../../host/store/mod.ts";
@@ -49,6 +50,41 @@ describe("batching writer", () => {
     expect(store.writerStats.written).toBe(producers * perProducer);
     expect(store.writerStats.batches).toBeLessThan(producers * perProducer / 10);
     await check.close();
+  });
+
+  it("commits what one event-loop turn queued at the end of that turn, and gathers the rest meanwhile", async () => {
+    const batches: number[][] = [];
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const writer = new BatchWriter<number>(async (items) => {
+      batches.push([...items]);
+      if (batches.length === 1) await held;
+    });
+    const first = [1, 2, 3].map((n) => writer.enqueue(n));
+    // An immediate queued after the items runs after the writer's: the batch has started.
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[1, 2, 3]]);
+    // While it commits, later items wait together for the next one.
+    const later = [4, 5].map((n) => writer.enqueue(n));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([[1, 2, 3]]);
+    release();
+    await Promise.all([...first, ...later]);
+    expect(batches).toEqual([[1, 2, 3], [4, 5]]);
+    await writer.close();
+  });
+
+  it("waits flushIntervalMs for company when it is set", async () => {
+    const batches: number[][] = [];
+    const writer = new BatchWriter<number>((items) => {
+      batches.push([...items]);
+      return Promise.resolve();
+    }, { flushIntervalMs: 60_000 });
+    void writer.enqueue(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(batches).toEqual([]);
+    await writer.close(); // a flush does not wait for the interval
+    expect(batches).toEqual([[1]]);
   });
 
   it("applies back-pressure: at most maxQueue wait while one batch is written", async () => {
