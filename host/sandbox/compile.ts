@@ -56,16 +56,11 @@ export interface CompileKey {
   instrumentThreads?: boolean | undefined;
 }
 
-/** Validates and instruments a module (a cache miss), or throws a `load_error` SandboxAbort. */
+/**
+ * Instruments a module (a cache miss), or throws a `load_error` SandboxAbort. The
+ * instrumenter validates it first, on its thread where it has one.
+ */
 async function instrumentChecked(wasm: Uint8Array, key: CompileKey): Promise<InstrumentedModule> {
-  if (!WebAssembly.validate(wasm as Uint8Array<ArrayBuffer>)) {
-    throw new SandboxAbort(
-      "load_error",
-      wasm.length >= 4 && wasm[0] === 0 && wasm[1] === 0x61 && wasm[2] === 0x73 && wasm[3] === 0x6d
-        ? "The file is not a valid WebAssembly module (it fails validation); rebuild the plugin"
-        : "The file is not a WebAssembly module (no \\0asm header); pass a .wasm plugin file",
-    );
-  }
   try {
     return await instrumentLazily(wasm, {
       memoryMaxPages: key.memoryPages,
