@@ -106,6 +106,8 @@ interface Origin {
   cacheDir: string | undefined;
   threads: boolean;
   variant?: Promise<Uint8Array>;
+  /** `variant` is a spare-time attempt: one who needs it now tries again if it fails. */
+  spare?: boolean;
 }
 
 const origins = new WeakMap<CompiledPlugin, Origin>();
@@ -117,6 +119,15 @@ const origins = new WeakMap<CompiledPlugin, Origin>();
  * Throws a `load_error` SandboxAbort when the module cannot run in a worker.
  */
 export function workerBytesOf(compiled: CompiledPlugin): Promise<Uint8Array> {
+  return variantOf(compiled, false);
+}
+
+/**
+ * `spare`: only in the instrumenter threads' spare time (after every other
+ * job, on a thread already running), never on this thread; a failure then
+ * leaves the variant to be made when it is needed.
+ */
+function variantOf(compiled: CompiledPlugin, spare: boolean): Promise<Uint8Array> {
   if (compiled.workerBytes !== null) return Promise.resolve(compiled.workerBytes);
   const origin = origins.get(compiled);
   if (compiled.fuelGlobal === null || origin === undefined) {
@@ -124,12 +135,17 @@ export function workerBytesOf(compiled: CompiledPlugin): Promise<Uint8Array> {
       new SandboxAbort("load_error", "Worker mode needs a metered module (no fuel global)"),
     );
   }
-  origin.variant ??= (async () => {
+  if (origin.variant !== undefined && origin.spare && !spare) {
+    return origin.variant.catch(() => variantOf(compiled, false));
+  }
+  if (origin.variant !== undefined) return origin.variant;
+  origin.spare = spare;
+  origin.variant = (async () => {
     let bytes: Uint8Array;
     try {
-      bytes = await variantLazily(compiled.bytes, origin.threads);
+      bytes = await variantLazily(compiled.bytes, origin.threads, spare);
     } catch (error) {
-      origin.variant = undefined; // a thread that died may do better next time
+      origin.variant = undefined; // made again when needed (a thread that died may do better)
       throw new SandboxAbort(
         "load_error",
         `Cannot prepare the plugin for worker mode: ${messageOf(error)}`,
@@ -147,15 +163,20 @@ export function workerBytesOf(compiled: CompiledPlugin): Promise<Uint8Array> {
   return origin.variant;
 }
 
-async function variantLazily(metered: Uint8Array, threads: boolean): Promise<Uint8Array> {
+async function variantLazily(
+  metered: Uint8Array,
+  threads: boolean,
+  spare: boolean,
+): Promise<Uint8Array> {
   const pool = threads ? instrumentPool() : null;
   if (pool !== null) {
     try {
-      return await pool.workerVariant(metered);
+      return await pool.workerVariant(metered, spare);
     } catch (error) {
-      if (!(error instanceof InstrumentThreadsUnavailable)) throw error;
+      if (spare || !(error instanceof InstrumentThreadsUnavailable)) throw error;
     }
   }
+  if (spare) throw new InstrumentThreadsUnavailable("no instrumenter thread");
   instrumenter ??= withBaselineWasm(() => import("./instrument/mod.ts"));
   const { workerVariant } = await instrumenter;
   return workerVariant(metered);
@@ -242,5 +263,12 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
     cacheDir: key.cacheDir,
     threads: key.instrumentThreads ?? true,
   });
+  // Just instrumented, so a thread is likely running: it makes the worker variant once the loads
+  // are done, so that a plugin's first move to workers (a call past its main-thread slice) does
+  // not wait for it, nor start a thread and load binaryen mid-traffic. A cache hit leaves it to
+  // that first move: a restart of many plugins would otherwise make them all.
+  if (cached === undefined && compiled.fuelGlobal !== null) {
+    variantOf(compiled, true).catch(() => {});
+  }
   return compiled;
 }

@@ -69,6 +69,8 @@ export class InstrumentPool {
   readonly #idleMs: number;
   readonly #threads = new Set<Thread>();
   readonly #queue: Pending[] = [];
+  /** Jobs for spare time: run only by a running thread with nothing in `#queue`; never start one. */
+  readonly #spare: Pending[] = [];
   #nextId = 1;
   #unavailable: string | null = null;
   #closed = false;
@@ -102,25 +104,31 @@ export class InstrumentPool {
 
   /**
    * Makes the worker-mode form of bytes `instrument` metered on a thread (as
-   * `workerVariant` would); rejects like `run`.
+   * `workerVariant` would); rejects like `run`. With `spare`, only in spare
+   * time: after every other job, on a thread already running (it rejects with
+   * InstrumentThreadsUnavailable when none is, or once the last one ends).
    */
-  async workerVariant(metered: Uint8Array): Promise<Uint8Array> {
-    const result = await this.#submit(metered, { kind: "worker-variant" });
+  async workerVariant(metered: Uint8Array, spare = false): Promise<Uint8Array> {
+    const result = await this.#submit(metered, { kind: "worker-variant" }, spare);
     if (!(result instanceof Uint8Array)) throw new Error("the thread answered with the wrong kind");
     return result;
   }
 
-  #submit(wasm: Uint8Array, task: InstrumentTask): Promise<InstrumentOutput> {
+  #submit(wasm: Uint8Array, task: InstrumentTask, spare = false): Promise<InstrumentOutput> {
     if (this.#unavailable !== null) {
       return Promise.reject(new InstrumentThreadsUnavailable(this.#unavailable));
     }
     if (this.#closed) return Promise.reject(new InstrumentThreadsUnavailable("the pool is closed"));
+    if (spare && this.#threads.size === 0) {
+      return Promise.reject(new InstrumentThreadsUnavailable("no thread is running"));
+    }
     // A view is copied to its own bytes: posting it would copy the whole buffer under it.
     const own = wasm.byteOffset === 0 && wasm.byteLength === wasm.buffer.byteLength
       ? wasm
       : wasm.slice();
     return new Promise((resolve, reject) => {
-      this.#queue.push({ job: { id: this.#nextId++, wasm: own, task }, resolve, reject });
+      const pending = { job: { id: this.#nextId++, wasm: own, task }, resolve, reject };
+      (spare ? this.#spare : this.#queue).push(pending);
       this.#pump();
     });
   }
@@ -130,13 +138,16 @@ export class InstrumentPool {
     this.#closed = true;
     const gone = new InstrumentThreadsUnavailable("the pool is closed");
     for (const pending of this.#queue.splice(0)) pending.reject(gone);
+    for (const pending of this.#spare.splice(0)) pending.reject(gone);
     await Promise.all([...this.#threads].map((thread) => this.#end(thread, gone)));
   }
 
   #pump(): void {
     for (const thread of this.#threads) {
-      if (this.#queue.length === 0) return;
-      if (thread.ready && thread.busy === null) this.#assign(thread, this.#queue.shift()!);
+      if (this.#queue.length + this.#spare.length === 0) return;
+      if (thread.ready && thread.busy === null) {
+        this.#assign(thread, (this.#queue.shift() ?? this.#spare.shift())!);
+      }
     }
     const starting = [...this.#threads].filter((t) => !t.ready).length;
     if (this.#queue.length > starting && this.#threads.size < this.#size) this.#start();
@@ -197,9 +208,16 @@ export class InstrumentPool {
     this.#next(thread);
   }
 
+  /** Spare-time jobs never start a thread: once none runs, they go back to their callers. */
+  #dropSpare(): void {
+    if (this.#threads.size > 0) return;
+    const gone = new InstrumentThreadsUnavailable("no thread is running");
+    for (const pending of this.#spare.splice(0)) pending.reject(gone);
+  }
+
   /** Gives `thread` the next job, or lets it idle (not keeping the process alive). */
   #next(thread: Thread): void {
-    const pending = this.#queue.shift();
+    const pending = this.#queue.shift() ?? this.#spare.shift();
     if (pending !== undefined) return this.#assign(thread, pending);
     thread.worker.unref();
     clearTimeout(thread.timer);
@@ -210,6 +228,7 @@ export class InstrumentPool {
   #died(thread: Thread, why: string): void {
     if (!thread.ready) return this.#startFailed(thread, why);
     if (!this.#threads.delete(thread)) return; // ended on purpose
+    this.#dropSpare();
     clearTimeout(thread.timer);
     thread.busy?.reject(
       new HostError(
@@ -223,6 +242,7 @@ export class InstrumentPool {
 
   #startFailed(thread: Thread, why: string): void {
     if (!this.#threads.delete(thread)) return;
+    this.#dropSpare();
     clearTimeout(thread.timer);
     void thread.worker.terminate();
     this.#cannotStart(why);
@@ -244,6 +264,7 @@ export class InstrumentPool {
 
   async #end(thread: Thread, error: Error | null): Promise<void> {
     if (!this.#threads.delete(thread)) return;
+    this.#dropSpare();
     clearTimeout(thread.timer);
     if (thread.busy !== null && error !== null) thread.busy.reject(error);
     await thread.worker.terminate();

@@ -151,6 +151,33 @@ describe("the instrumenter's threads", () => {
     }
   });
 
+  it("run spare-time jobs only on a thread already running, after the others", async () => {
+    const pool = new InstrumentPool(entry, { size: 1 });
+    try {
+      const wasm = hello();
+      const metered = instrument(wasm, options).bytes;
+      await expect(pool.workerVariant(metered, true)).rejects.toBeInstanceOf(
+        InstrumentThreadsUnavailable,
+      );
+      expect(pool.threads).toBe(0); // it started none
+      const order: string[] = [];
+      const first = pool.run(wasm, options).then(() => order.push("first"));
+      await first; // the thread runs now
+      const second = pool.run(wasm, options).then(() => order.push("second")); // keeps it busy
+      const spare = pool.workerVariant(metered, true).then((bytes) => {
+        order.push("spare");
+        return bytes;
+      });
+      const third = pool.run(wasm, options).then(() => order.push("third"));
+      expect(await spare).toEqual(workerVariant(metered));
+      await Promise.all([second, third]);
+      // Queued behind the second, yet after the third, queued later.
+      expect(order).toEqual(["first", "second", "third", "spare"]);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it(
     "start none again once one could not, even after others were ready",
     async () => {
