@@ -27,7 +27,13 @@ for (const mode of ["main", "worker"] as const) {
     opts,
     async () => {
       const before = threadIds();
-      const plugin = await loadPlugin(fixture("spin"), { mode, limits: { fuel: 1_000_000n } });
+      // Instrumented on this thread: an instrumenter thread may still be making the worker variant
+      // in its spare time when the test looks for plugin threads left spinning.
+      const plugin = await loadPlugin(fixture("spin"), {
+        mode,
+        limits: { fuel: 1_000_000n },
+        instrumentThreads: false,
+      });
       try {
         const result = await plugin.call("run", none);
         assert.equal(result.ok ? "ok" : result.error.class, "fuel_exhausted");
@@ -85,6 +91,7 @@ for (const mode of ["main", "worker"] as const) {
       limits: { memoryPages: 256, fuel: 5_000_000n },
       // Main mode here means the main thread: no clock-cut slice that would move the call.
       slice: { ms: 600_000 },
+      instrumentThreads: false, // as above: no instrumenter thread to mistake for the plugin's
     });
     try {
       const result = await plugin.call("run", none);
