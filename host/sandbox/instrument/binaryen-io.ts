@@ -1,7 +1,8 @@
 /**
  * What reading and writing a module through binaryen needs in both passes
- * (instrument.ts, worker-variant.ts): the features to emit with, the emit that
- * keeps names, and the error for code nested past binaryen's recursion.
+ * (instrument.ts, worker-variant.ts): the read that refuses with a
+ * `load_error`, the features to emit with, the emit that keeps names, and the
+ * error for code nested past binaryen's recursion.
  * @module
  */
 import binaryen from "binaryen";
@@ -14,6 +15,19 @@ export const WIDE_FEATURES = binaryen.Features.MutableGlobals | binaryen.Feature
   binaryen.Features.NontrappingFPToInt | binaryen.Features.SIMD128 |
   binaryen.Features.Multivalue | binaryen.Features.ReferenceTypes | binaryen.Features.TailCall |
   binaryen.Features.ExtendedConst | binaryen.Features.RelaxedSIMD | binaryen.Features.MultiMemory;
+
+/** Reads `bytes` with binaryen, or throws a `load_error` naming `what` the read was for. */
+export function read(bytes: Uint8Array, what: string): binaryen.Module {
+  try {
+    return binaryen.readBinary(bytes);
+  } catch (error) {
+    throw tooDeep(error) ?? new HostError(
+      "load_error",
+      `The module could not be read for ${what} (${String(error)})`,
+      { cause: error },
+    );
+  }
+}
 
 /** The module's bytes, with its name section. */
 export function emit(m: binaryen.Module): Uint8Array {

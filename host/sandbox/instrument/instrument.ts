@@ -3,7 +3,6 @@
  * instantiation (memory cap, fuel metering, DWARF stripped).
  * @module
  */
-import binaryen from "binaryen";
 import { HostError } from "../../errors.ts";
 import { SectionId } from "../../artifact/mod.ts";
 import { capMemories, rebuild, restoreCustomSections } from "./memory.ts";
@@ -12,7 +11,7 @@ import { scanModule } from "./scan.ts";
 import { pinWasiEntropy } from "./wasi-entropy.ts";
 import { exposeState } from "./state.ts";
 import { trackWrites } from "./dirty.ts";
-import { emit, tooDeep, WIDE_FEATURES } from "./binaryen-io.ts";
+import { emit, read, tooDeep, WIDE_FEATURES } from "./binaryen-io.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./types.ts";
 
 /** Default initial fuel: bounds a start function to well under a second. */
@@ -117,16 +116,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
   const hasTargetFeatures = scan.sections.some((s) =>
     s.id === SectionId.custom && s.name === "target_features"
   );
-  let m: binaryen.Module;
-  try {
-    m = binaryen.readBinary(stripped);
-  } catch (error) {
-    throw tooDeep(error) ?? new HostError(
-      "load_error",
-      `The module could not be read for instrumentation (${String(error)})`,
-      { cause: error },
-    );
-  }
+  const m = read(stripped, "instrumentation");
   try {
     const declared = m.getFeatures();
     m.setFeatures(declared | WIDE_FEATURES);

@@ -10,7 +10,7 @@ import { HostError } from "../../errors.ts";
 import { readSections, SectionId } from "../../artifact/mod.ts";
 import { addFuelAccessorTo } from "../fuel-accessor.ts";
 import { addRestoreTo } from "../worker-restore.ts";
-import { emit, tooDeep, WIDE_FEATURES } from "./binaryen-io.ts";
+import { emit, read, tooDeep, WIDE_FEATURES } from "./binaryen-io.ts";
 import { restoreCustomSections } from "./memory.ts";
 import { FUEL_EXPORT } from "./meter.ts";
 
@@ -28,16 +28,7 @@ export function workerVariant(metered: Uint8Array): Uint8Array {
   const hasTargetFeatures = sections.some((s) =>
     s.id === SectionId.custom && s.name === "target_features"
   );
-  let m: binaryen.Module;
-  try {
-    m = binaryen.readBinary(metered);
-  } catch (error) {
-    throw tooDeep(error) ?? new HostError(
-      "load_error",
-      `The instrumented module could not be read for worker mode (${String(error)})`,
-      { cause: error },
-    );
-  }
+  const m = read(metered, "worker mode");
   let bytes: Uint8Array;
   try {
     if (!m.getExport(FUEL_EXPORT)) {
