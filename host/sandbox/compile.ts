@@ -74,29 +74,46 @@ async function instrumentChecked(wasm: Uint8Array, key: CompileKey): Promise<Ins
   }
 }
 
-let instrumenter: Promise<typeof import("./instrument/mod.ts")> | undefined;
+let instrumenter: Promise<Instrumenter> | undefined;
+
+type Instrumenter = typeof import("./instrument/mod.ts");
+type Pool = NonNullable<ReturnType<typeof instrumentPool>>;
 
 /**
- * Instruments with binaryen on one of the instrumenter's threads
- * (instrument-pool.ts), or on this thread where none can run, importing it on
- * first use.
+ * Runs binaryen's work on one of the instrumenter's threads
+ * (instrument-pool.ts), or on this thread where none can run (importing the
+ * instrumenter on first use); `spare` work never falls back to this thread.
  */
-async function instrumentLazily(
+async function onInstrumenter<T>(
+  threads: boolean,
+  spare: boolean,
+  there: (pool: Pool) => Promise<T>,
+  here: (instrumenter: Instrumenter) => T,
+): Promise<T> {
+  const pool = threads ? instrumentPool() : null;
+  if (pool !== null) {
+    try {
+      return await there(pool);
+    } catch (error) {
+      if (spare || !(error instanceof InstrumentThreadsUnavailable)) throw error;
+    }
+  }
+  if (spare) throw new InstrumentThreadsUnavailable("no instrumenter thread");
+  instrumenter ??= withBaselineWasm(() => import("./instrument/mod.ts"));
+  return here(await instrumenter);
+}
+
+function instrumentLazily(
   wasm: Uint8Array,
   options: InstrumentOptions,
   threads: boolean,
 ): Promise<InstrumentedModule> {
-  const pool = threads ? instrumentPool() : null;
-  if (pool !== null) {
-    try {
-      return await pool.run(wasm, options);
-    } catch (error) {
-      if (!(error instanceof InstrumentThreadsUnavailable)) throw error;
-    }
-  }
-  instrumenter ??= withBaselineWasm(() => import("./instrument/mod.ts"));
-  const { instrument } = await instrumenter;
-  return instrument(wasm, options);
+  return onInstrumenter(
+    threads,
+    false,
+    (pool) => pool.run(wasm, options),
+    ({ instrument }) => instrument(wasm, options),
+  );
 }
 
 /** Where a module was compiled from: what its worker variant is made from and cached with. */
@@ -163,23 +180,17 @@ function variantOf(compiled: CompiledPlugin, spare: boolean): Promise<Uint8Array
   return origin.variant;
 }
 
-async function variantLazily(
+function variantLazily(
   metered: Uint8Array,
   threads: boolean,
   spare: boolean,
 ): Promise<Uint8Array> {
-  const pool = threads ? instrumentPool() : null;
-  if (pool !== null) {
-    try {
-      return await pool.workerVariant(metered, spare);
-    } catch (error) {
-      if (spare || !(error instanceof InstrumentThreadsUnavailable)) throw error;
-    }
-  }
-  if (spare) throw new InstrumentThreadsUnavailable("no instrumenter thread");
-  instrumenter ??= withBaselineWasm(() => import("./instrument/mod.ts"));
-  const { workerVariant } = await instrumenter;
-  return workerVariant(metered);
+  return onInstrumenter(
+    threads,
+    spare,
+    (pool) => pool.workerVariant(metered, spare),
+    ({ workerVariant }) => workerVariant(metered),
+  );
 }
 
 const MAX_CACHED = 32;
