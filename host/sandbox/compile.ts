@@ -162,7 +162,9 @@ function variantOf(compiled: CompiledPlugin, spare: boolean): Promise<Uint8Array
     try {
       bytes = await variantLazily(compiled.bytes, origin.threads, spare);
     } catch (error) {
-      origin.variant = undefined; // made again when needed (a thread that died may do better)
+      // A spare-time attempt is tried again when needed; a failure on need is kept, so a module
+      // the instrumenter cannot rewrite costs one attempt, not one per worker start.
+      if (spare) origin.variant = undefined;
       throw new SandboxAbort(
         "load_error",
         `Cannot prepare the plugin for worker mode: ${messageOf(error)}`,

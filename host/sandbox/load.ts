@@ -125,8 +125,6 @@ async function workerModule(compiled: CompiledPlugin): Promise<WebAssembly.Modul
         );
       }
     })();
-    // A failure is not kept: the next worker start tries again.
-    entry.catch(() => workerModules.delete(compiled));
     workerModules.set(compiled, entry);
   }
   return await entry;

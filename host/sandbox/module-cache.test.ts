@@ -63,6 +63,19 @@ describe("compiled-module cache on disk", () => {
     expect(cached?.workerBytes).toEqual(variant); // a later process makes nothing
   });
 
+  it("keeps a worker variant that could not be made: one attempt, not one per worker start", async () => {
+    const compiled = await compilePlugin(
+      source,
+      { memoryPages: 9, startFuel: 1_000_000n, instrumentThreads: false },
+      provided,
+    );
+    const bytes = compiled.bytes;
+    compiled.bytes = new TextEncoder().encode("not a module"); // what the variant is made from
+    await expect(workerBytesOf(compiled)).rejects.toMatchObject({ code: "load_error" });
+    compiled.bytes = bytes;
+    await expect(workerBytesOf(compiled)).rejects.toMatchObject({ code: "load_error" });
+  });
+
   it("answers a load from the entry instead of instrumenting", async () => {
     // An entry holding the module as it came (not metered) proves the load used the cache.
     const key = await keyFor(4);
