@@ -17,7 +17,7 @@ import {
 import type { Manifest } from "../manifest/mod.ts";
 import { type ConfigValues, kernelConfig, mergeConfig } from "../plugin-config/mod.ts";
 import { lifecycleSettings } from "../policy/mod.ts";
-import { defaultPolicy, type Limits, loadPlugin } from "../sandbox/mod.ts";
+import { defaultPolicy, type Limits, loadPlugin, releaseCacheDir } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { type VerifiedPlugin, verifyPlugin } from "../trust/mod.ts";
 import { checkRequest, invokeLoaded, type RunEnded } from "./invoke.ts";
@@ -369,6 +369,8 @@ export class PluginRuntime {
     const plugins = [...this.#plugins.values()];
     this.#plugins.clear();
     await Promise.allSettled(plugins.map((p) => p.sandbox.close()));
+    // Worker variants still being made would otherwise land in the cache folder after close.
+    if (this.#options.cacheDir) await releaseCacheDir(this.#options.cacheDir);
     await this.store.flush();
   }
 

@@ -125,9 +125,47 @@ interface Origin {
   variant?: Promise<Uint8Array>;
   /** `variant` is a spare-time attempt: one who needs it now tries again if it fails. */
   spare?: boolean;
+  /** `releases` when the module was built: a release of `cacheDir` after it stops writing there. */
+  epoch: number;
 }
 
 const origins = new WeakMap<CompiledPlugin, Origin>();
+
+// A worker variant is written into the module cache when it is made, which can be after the host
+// that loaded the plugin closed (spare-time work runs once the threads are idle): a closed host's
+// cache folder may be gone or in use by another host. `releaseCacheDir` ends those writes.
+let releases = 0;
+const released = new Map<string, number>();
+const writing = new Map<string, Set<Promise<void>>>();
+
+/**
+ * Stops worker variants of modules loaded so far from being written into
+ * `dir` (they stay in memory) and waits for the writes under way; a host
+ * calls it when it closes.
+ */
+export async function releaseCacheDir(dir: string): Promise<void> {
+  released.set(dir, ++releases);
+  await Promise.allSettled([...writing.get(dir) ?? []]);
+}
+
+function writeVariant(origin: Origin, bytes: Uint8Array): Promise<void> {
+  const dir = origin.cacheDir;
+  if (dir === undefined || (released.get(dir) ?? 0) > origin.epoch) return Promise.resolve();
+  return writeEntry(dir, origin.cacheKey, { ...origin.cached, workerBytes: bytes });
+}
+
+/** Writes a module-cache entry, known to `releaseCacheDir` until it is written. */
+async function writeEntry(dir: string, key: ModuleCacheKey, module: CachedModule): Promise<void> {
+  const write = writeCachedModule(dir, key, module);
+  const pending = writing.get(dir) ?? new Set();
+  writing.set(dir, pending.add(write));
+  try {
+    await write;
+  } finally {
+    pending.delete(write);
+    if (pending.size === 0) writing.delete(dir);
+  }
+}
 
 /**
  * The worker-mode variant of a compiled module (instrument/worker-variant.ts):
@@ -171,12 +209,7 @@ function variantOf(compiled: CompiledPlugin, spare: boolean): Promise<Uint8Array
       );
     }
     compiled.workerBytes = bytes;
-    if (origin.cacheDir !== undefined) {
-      await writeCachedModule(origin.cacheDir, origin.cacheKey, {
-        ...origin.cached,
-        workerBytes: bytes,
-      });
-    }
+    await writeVariant(origin, bytes);
     return bytes;
   })();
   return origin.variant;
@@ -245,7 +278,7 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
   }
   if (rewritten === undefined) {
     rewritten = { ...await instrumentChecked(wasm, key), workerBytes: null };
-    if (key.cacheDir !== undefined) await writeCachedModule(key.cacheDir, cacheKey, rewritten);
+    if (key.cacheDir !== undefined) await writeEntry(key.cacheDir, cacheKey, rewritten);
   }
   if (module === undefined) {
     await baselineSettled();
@@ -275,6 +308,7 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
     cacheKey,
     cacheDir: key.cacheDir,
     threads: key.instrumentThreads ?? true,
+    epoch: releases,
   });
   // Just instrumented, so a thread is likely running: it makes the worker variant once the loads
   // are done, so that a plugin's first move to workers (a call past its main-thread slice) does

@@ -1,8 +1,8 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { compilePlugin, sha256Hex, workerBytesOf } from "./compile.ts";
+import { compilePlugin, releaseCacheDir, sha256Hex, workerBytesOf } from "./compile.ts";
 import { instrument, workerVariant } from "./instrument/mod.ts";
 import { wat } from "./instrument/_testing.ts";
 import { loadPlugin } from "./load.ts";
@@ -61,6 +61,19 @@ describe("compiled-module cache on disk", () => {
     const cached = await readCachedModule(dir, await keyFor(7));
     expect(cached?.bytes).toEqual(compiled.bytes);
     expect(cached?.workerBytes).toEqual(variant); // a later process makes nothing
+  });
+
+  it("writes no worker variant into a folder released since the load (a closed host's)", async () => {
+    const key = { memoryPages: 10, startFuel: 1_000_000n, cacheDir: dir, instrumentThreads: false };
+    const compiled = await compilePlugin(source, key, provided);
+    await releaseCacheDir(dir);
+    rmSync(dir, { recursive: true, force: true });
+    expect(await workerBytesOf(compiled)).toEqual(workerVariant(compiled.bytes)); // in memory
+    expect(existsSync(dir)).toBe(false);
+    // A load after the release writes there again, its variant too.
+    const later = await compilePlugin(source, { ...key, memoryPages: 11 }, provided);
+    await workerBytesOf(later);
+    expect((await readCachedModule(dir, await keyFor(11)))?.workerBytes).toEqual(later.workerBytes);
   });
 
   it("keeps a worker variant that could not be made: one attempt, not one per worker start", async () => {
