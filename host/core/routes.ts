@@ -12,7 +12,7 @@ import { z } from "zod";
 import { HostError } from "../errors.ts";
 import type { Manifest } from "../manifest/mod.ts";
 import { openApiPath, parseRoutePath, type PathSegment } from "../manifest/route-paths.ts";
-import type { SchemaIssue } from "./validate.ts";
+import { AJV_OPTIONS, compileChecked, type SchemaIssue } from "./validate.ts";
 
 /** One manifest route, with its parsed path. */
 export interface PluginRoute {
@@ -140,14 +140,9 @@ export function matchRoute(manifest: Manifest, method: string, path: string): Ro
 
 // Params and query arrive as strings: this instance coerces them to the schema's types
 // (and a single value to a one-item array) while it checks them.
-const coercing = new Ajv2020({
-  strict: false,
-  allErrors: true,
-  validateFormats: false,
-  coerceTypes: "array",
-});
+const coercing = new Ajv2020({ ...AJV_OPTIONS, coerceTypes: "array" });
 const coercers = new WeakMap<object, ValidateFunction>();
-const plain = new Ajv2020({ strict: false, allErrors: true, validateFormats: false });
+const plain = new Ajv2020(AJV_OPTIONS);
 const plainCache = new WeakMap<object, ValidateFunction>();
 
 /**
@@ -220,7 +215,7 @@ function check(
   let validate = cache.get(schema);
   if (!validate) {
     try {
-      validate = ajv.compile(schema);
+      validate = compileChecked(ajv, schema);
     } catch (error) {
       throw new HostError(
         "invalid_manifest",

@@ -63,6 +63,25 @@ describe("manifest schema", () => {
     ]);
     expect(() => parseManifest("{ nope")).toThrow(/Invalid manifest: not JSON/);
   });
+
+  it("refuses a schema that is not JSON Schema, naming where (no call could use it)", () => {
+    const m = structuredClone(architectureExample) as Record<string, unknown>;
+    const greet = (m["capabilities"] as Record<string, Record<string, unknown>>)["greet"]!;
+    greet["input"] = { type: "object", properties: { name: { type: "strin" } } };
+    greet["output"] = {
+      type: "object",
+      required: "message",
+      "x-note": "unknown keywords are fine",
+    };
+    const problems = problemsOf(m);
+    expect(problems).toHaveLength(2);
+    expect(problems[0]).toMatch(
+      /^capabilities\.greet\.input: is not valid JSON Schema: data\/properties\/name\/type must be equal to one of the allowed values/,
+    );
+    expect(problems[1]).toBe(
+      "capabilities.greet.output: is not valid JSON Schema: data/required must be array",
+    );
+  });
 });
 
 describe("manifest checks", () => {

@@ -4,4 +4,5 @@
  */
 export { type Manifest, ManifestSchema } from "./schema.ts";
 export { formatIssues, parseManifest } from "./parse.ts";
+export { jsonSchemaProblem } from "./json-schema-check.ts";
 export { engineProblems, exportProblems, type HostEngine, thisHost } from "./checks.ts";

@@ -1,0 +1,107 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { Ajv2020 } from "ajv/dist/2020.js";
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { AJV_OPTIONS, compileChecked, compileJsonSchema } from "../../host/core/validate.ts";
+import { SCHEMA_META_PATH, schemaMetaSource } from "../../scripts/schema-meta-source.ts";
+
+const root = join(import.meta.dirname ?? ".", "..", "..");
+// ajv checking schemas itself, as the host did before the meta-schema was compiled ahead of time.
+const reference = new Ajv2020({ ...AJV_OPTIONS, validateSchema: true });
+const ours = new Ajv2020(AJV_OPTIONS);
+
+function verdict(compile: () => unknown): string {
+  try {
+    compile();
+    return "ok";
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+const keywords = [
+  "type",
+  "properties",
+  "required",
+  "items",
+  "prefixItems",
+  "minLength",
+  "maxItems",
+  "anyOf",
+  "enum",
+  "const",
+  "additionalProperties",
+  "uniqueItems",
+  "pattern",
+  "$defs",
+  "not",
+  "title",
+  "x-custom",
+];
+const value = fc.oneof(
+  fc.constantFrom("string", "object", "integer", "strin", "^a+$", "name"),
+  fc.integer({ min: -2, max: 3 }),
+  fc.double({ min: -1, max: 2, noNaN: true }),
+  fc.boolean(),
+  fc.constant(null),
+);
+const schema: fc.Arbitrary<Record<string, unknown>> = fc.letrec<{ node: Record<string, unknown> }>(
+  (tie) => ({
+    node: fc.dictionary(
+      fc.constantFrom(...keywords),
+      fc.oneof(
+        { depthSize: "small" },
+        value,
+        fc.array(value, { maxLength: 3 }),
+        tie("node"),
+        fc.array(tie("node"), { maxLength: 2 }),
+        fc.dictionary(fc.constantFrom("a", "b"), tie("node"), { maxKeys: 2 }),
+      ),
+      { maxKeys: 4 },
+    ),
+  }),
+).node;
+
+describe("JSON Schema checks", () => {
+  it("use a meta-schema check that is current (node scripts/run-ts.mjs scripts/gen-schema-meta.ts)", () => {
+    const committed = readFileSync(join(root, SCHEMA_META_PATH), "utf8");
+    expect(committed === schemaMetaSource()).toBe(true);
+  });
+
+  it("refuse a schema exactly when ajv's own meta-schema check does, in its words", () => {
+    const known = [
+      { type: "object", required: ["name"], properties: { name: { type: "string" } } },
+      { properties: { a: 5 } },
+      { minLength: -1 },
+      { maxItems: 1.5 },
+      { anyOf: [] },
+      { type: ["string", "string"] },
+      { enum: 3 },
+      { pattern: "(" },
+      { $ref: "#/nope" },
+      { "x-custom": { anything: true } },
+    ];
+    for (const s of known) {
+      expect(verdict(() => compileChecked(ours, s))).toBe(verdict(() => reference.compile(s)));
+    }
+    fc.assert(
+      fc.property(schema, (s) => {
+        expect(verdict(() => compileChecked(ours, s))).toBe(verdict(() => reference.compile(s)));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("name what is wrong in a manifest's schema", () => {
+    expect(() => compileJsonSchema({ properties: { name: 5 } })).toThrow(
+      expect.objectContaining({
+        code: "invalid_manifest",
+        message: expect.stringContaining("data/properties/name must be object,boolean"),
+      }),
+    );
+    expect(compileJsonSchema({ type: "object", required: ["n"] })({})).toEqual([
+      { path: "/n", message: "must have required property 'n'" },
+    ]);
+  });
+});
