@@ -17,7 +17,13 @@ import {
 import type { Manifest } from "../manifest/mod.ts";
 import { type ConfigValues, kernelConfig, mergeConfig } from "../plugin-config/mod.ts";
 import { lifecycleSettings } from "../policy/mod.ts";
-import { defaultPolicy, type Limits, loadPlugin, releaseCacheDir } from "../sandbox/mod.ts";
+import {
+  cacheEpoch,
+  defaultPolicy,
+  type Limits,
+  loadPlugin,
+  releaseCacheDir,
+} from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { type VerifiedPlugin, verifyPlugin } from "../trust/mod.ts";
 import { checkRequest, invokeLoaded, type RunEnded } from "./invoke.ts";
@@ -90,6 +96,8 @@ export class PluginRuntime {
    */
   async load(wasm: Uint8Array, source: string, options: LoadOptions = {}): Promise<PluginInfo> {
     this.#assertOpen();
+    // A close() while this load runs releases the cache folder: the load then writes nothing there.
+    const cacheSince = cacheEpoch();
     const verified = await this.#verify(wasm, source, options);
     const manifest = verified.manifest;
     const bare = verified.bare;
@@ -130,7 +138,7 @@ export class PluginRuntime {
       ...(functions.allowedHosts ? { allowedHosts: functions.allowedHosts } : {}),
       ...(functions.fetch ? { fetch: functions.fetch } : {}),
       ...(functions.rerun ? { rerun: functions.rerun } : {}),
-      ...(this.#options.cacheDir ? { cacheDir: this.#options.cacheDir } : {}),
+      ...(this.#options.cacheDir ? { cacheDir: this.#options.cacheDir, cacheSince } : {}),
       ...(this.#options.instrumentThreads === false ? { instrumentThreads: false } : {}),
       logger: this.#options.logger?.(manifest) ?? functions.logger ??
         eventLogger(this.store, manifest.id),

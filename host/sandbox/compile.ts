@@ -54,6 +54,11 @@ export interface CompileKey {
   cacheDir?: string | undefined;
   /** Instrument on the instrumenter's threads where they can run (default true). */
   instrumentThreads?: boolean | undefined;
+  /**
+   * `cacheEpoch()` when the load began (default: when this compile began):
+   * nothing is written into `cacheDir` once it was released after that.
+   */
+  cacheSince?: number | undefined;
 }
 
 /**
@@ -125,7 +130,7 @@ interface Origin {
   variant?: Promise<Uint8Array>;
   /** `variant` is a spare-time attempt: one who needs it now tries again if it fails. */
   spare?: boolean;
-  /** `releases` when the module was built: a release of `cacheDir` after it stops writing there. */
+  /** `cacheEpoch()` when its load began: a release of `cacheDir` after it stops writing there. */
   epoch: number;
 }
 
@@ -138,19 +143,29 @@ let releases = 0;
 const released = new Map<string, number>();
 const writing = new Map<string, Set<Promise<void>>>();
 
+/** The count of releases so far: a load takes it when it begins (`CompileKey.cacheSince`). */
+export function cacheEpoch(): number {
+  return releases;
+}
+
 /**
- * Stops worker variants of modules loaded so far from being written into
- * `dir` (they stay in memory) and waits for the writes under way; a host
- * calls it when it closes.
+ * Stops loads begun so far from writing into `dir` (their modules and worker
+ * variants stay in memory) and waits for the writes under way; a host calls
+ * it when it closes.
  */
 export async function releaseCacheDir(dir: string): Promise<void> {
   released.set(dir, ++releases);
   await Promise.allSettled([...writing.get(dir) ?? []]);
 }
 
+/** `dir` was released after epoch `since`. */
+function releasedSince(dir: string, since: number): boolean {
+  return (released.get(dir) ?? 0) > since;
+}
+
 function writeVariant(origin: Origin, bytes: Uint8Array): Promise<void> {
   const dir = origin.cacheDir;
-  if (dir === undefined || (released.get(dir) ?? 0) > origin.epoch) return Promise.resolve();
+  if (dir === undefined || releasedSince(dir, origin.epoch)) return Promise.resolve();
   return writeEntry(dir, origin.cacheKey, { ...origin.cached, workerBytes: bytes });
 }
 
@@ -240,11 +255,12 @@ export async function compilePlugin(
   key: CompileKey,
   provided: ProvidedImports,
 ): Promise<CompiledPlugin> {
+  const since = key.cacheSince ?? releases;
   const digest = await sha256Hex(wasm);
   const cacheKey = `${digest}:${key.memoryPages}:${key.startFuel}`;
   let entry = cache.get(cacheKey);
   if (entry === undefined) {
-    entry = build(wasm, digest, key);
+    entry = build(wasm, digest, key, since);
     cache.set(cacheKey, entry);
     entry.catch(() => cache.delete(cacheKey));
     if (cache.size > MAX_CACHED) cache.delete(cache.keys().next().value as string);
@@ -254,12 +270,24 @@ export async function compilePlugin(
     cache.set(cacheKey, entry);
   }
   const compiled = await entry;
+  // Shared with an earlier load (perhaps another host's, since closed): its worker variant, when
+  // made, goes to this load's cache folder.
+  const origin = origins.get(compiled);
+  if (origin !== undefined && key.cacheDir !== undefined) {
+    origin.cacheDir = key.cacheDir;
+    origin.epoch = since;
+  }
   // Imports depend on the caller's grants, so they are checked on every load.
   checkImports(compiled.module, provided);
   return compiled;
 }
 
-async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise<CompiledPlugin> {
+async function build(
+  wasm: Uint8Array,
+  digest: string,
+  key: CompileKey,
+  since: number,
+): Promise<CompiledPlugin> {
   const cacheKey = { digest, memoryPages: key.memoryPages, startFuel: key.startFuel };
   // A cache hit skips validating the input: an entry exists only for a module that was valid
   // when it was instrumented (its digest is the key), and compiling validates what runs.
@@ -278,7 +306,9 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
   }
   if (rewritten === undefined) {
     rewritten = { ...await instrumentChecked(wasm, key), workerBytes: null };
-    if (key.cacheDir !== undefined) await writeEntry(key.cacheDir, cacheKey, rewritten);
+    if (key.cacheDir !== undefined && !releasedSince(key.cacheDir, since)) {
+      await writeEntry(key.cacheDir, cacheKey, rewritten);
+    }
   }
   if (module === undefined) {
     await baselineSettled();
@@ -308,7 +338,7 @@ async function build(wasm: Uint8Array, digest: string, key: CompileKey): Promise
     cacheKey,
     cacheDir: key.cacheDir,
     threads: key.instrumentThreads ?? true,
-    epoch: releases,
+    epoch: since,
   });
   // Just instrumented, so a thread is likely running: it makes the worker variant once the loads
   // are done, so that a plugin's first move to workers (a call past its main-thread slice) does

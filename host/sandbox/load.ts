@@ -50,6 +50,7 @@ export async function loadPlugin(
     memoryPages: limits.memoryPages,
     startFuel: limits.fuel,
     cacheDir: options.cacheDir,
+    cacheSince: options.cacheSince,
     instrumentThreads: options.instrumentThreads,
   }, {
     wasi,

@@ -5,7 +5,7 @@
  * @module
  */
 export { loadPlugin } from "./load.ts";
-export { releaseCacheDir } from "./compile.ts";
+export { cacheEpoch, releaseCacheDir } from "./compile.ts";
 export { applyPolicy, defaultLimits, defaultPolicy, type Limits, PAGE_BYTES } from "./limits.ts";
 export { SandboxAbort } from "./classify.ts";
 export { defaultSlice, type Slice, TIME_STRIKE_WINDOW_MS, TIME_STRIKES } from "./slice.ts";

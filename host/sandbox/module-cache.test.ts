@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { compilePlugin, releaseCacheDir, sha256Hex, workerBytesOf } from "./compile.ts";
+import { cacheEpoch, compilePlugin, releaseCacheDir, sha256Hex, workerBytesOf } from "./compile.ts";
 import { instrument, workerVariant } from "./instrument/mod.ts";
 import { wat } from "./instrument/_testing.ts";
 import { loadPlugin } from "./load.ts";
@@ -74,6 +74,39 @@ describe("compiled-module cache on disk", () => {
     const later = await compilePlugin(source, { ...key, memoryPages: 11 }, provided);
     await workerBytesOf(later);
     expect((await readCachedModule(dir, await keyFor(11)))?.workerBytes).toEqual(later.workerBytes);
+  });
+
+  it("writes nothing for a load begun before its folder was released", async () => {
+    const since = cacheEpoch(); // the load begins (a host's runtime.load)...
+    await releaseCacheDir(dir); // ...its host closes meanwhile...
+    rmSync(dir, { recursive: true, force: true }); // ...and its folder is removed
+    const key = {
+      memoryPages: 12,
+      startFuel: 1_000_000n,
+      cacheDir: dir,
+      cacheSince: since,
+      instrumentThreads: false,
+    };
+    const compiled = await compilePlugin(source, key, provided);
+    await workerBytesOf(compiled);
+    expect(existsSync(dir)).toBe(false);
+  });
+
+  it("puts a shared module's worker variant in the folder of its latest load", async () => {
+    const other = mkdtempSync(join(tmpdir(), "plughost-modcache-other-"));
+    try {
+      const key = { memoryPages: 13, startFuel: 1_000_000n, instrumentThreads: false };
+      const first = await compilePlugin(source, { ...key, cacheDir: other }, provided);
+      await releaseCacheDir(other); // the first host closed
+      const again = await compilePlugin(source, { ...key, cacheDir: dir }, provided);
+      expect(again).toBe(first); // from memory: nothing instrumented, nothing written yet
+      await workerBytesOf(again);
+      expect((await readCachedModule(dir, await keyFor(13)))?.workerBytes).toEqual(
+        again.workerBytes,
+      );
+    } finally {
+      rmSync(other, { recursive: true, force: true });
+    }
   });
 
   it("keeps a worker variant that could not be made: one attempt, not one per worker start", async () => {

@@ -82,6 +82,11 @@ export interface SandboxOptions {
   /** Directory for the compiled-module cache on disk (the host passes `paths.cache`); default none. */
   cacheDir?: string;
   /**
+   * `cacheEpoch()` when the caller's load began: once `releaseCacheDir` (a
+   * host's close) released `cacheDir` after it, this load writes nothing there.
+   */
+  cacheSince?: number;
+  /**
    * Instrument modules on the instrumenter's threads (default true), keeping
    * the event loop free while binaryen works (host/sandbox/instrument-pool.ts);
    * false instruments on the calling thread, which a one-shot command that
