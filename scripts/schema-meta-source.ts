@@ -8,21 +8,16 @@
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
 import standalone from "ajv/dist/standalone/index.js";
+import { AJV_OPTIONS, JSON_SCHEMA_2020 } from "../host/manifest/ajv-options.ts";
 
-const META = "https://json-schema.org/draft/2020-12/schema";
 /** Where the generated module is kept, from the repository's root. */
 export const SCHEMA_META_PATH = "host/manifest/schema-meta.gen.ts";
 
 /** The generated module's text. */
 export function schemaMetaSource(): string {
-  // The options of host/core/validate.ts (its meta-schema check is this), plus ES module code.
-  const ajv = new Ajv2020({
-    strict: false,
-    allErrors: true,
-    validateFormats: false,
-    code: { source: true, esm: true },
-  });
-  const code = standalone(ajv, ajv.getSchema(META));
+  // The host's ajv options (its meta-schema check is this code), plus ES module output.
+  const ajv = new Ajv2020({ ...AJV_OPTIONS, code: { source: true, esm: true } });
+  const code = standalone(ajv, ajv.getSchema(JSON_SCHEMA_2020));
   // ajv's ES module output still requires its deep-equal helper; it is imported instead.
   const helper = 'require("ajv/dist/runtime/equal").default';
   if (!code.includes(helper)) {

@@ -13,7 +13,7 @@ import { MANIFEST_SECTION } from "../artifact/names.ts";
 import { dependenciesOf, dependencyOrder, describeUnmet, unmetDependencies } from "../deps/mod.ts";
 import { HostError } from "../errors.ts";
 import type { Manifest } from "../manifest/schema.ts";
-import { parseManifest } from "../manifest/parse.ts";
+import { parseManifestSection } from "../manifest/parse.ts";
 import type { PluginRuntime } from "./runtime.ts";
 
 /**
@@ -23,7 +23,7 @@ import type { PluginRuntime } from "./runtime.ts";
 export function embeddedManifest(wasm: Uint8Array): Manifest | undefined {
   try {
     const section = customSections(parseModule(wasm)).find((s) => s.name === MANIFEST_SECTION);
-    return section === undefined ? undefined : parseManifest(section.data);
+    return section === undefined ? undefined : parseManifestSection(wasm, section.data);
   } catch {
     return undefined;
   }

@@ -10,9 +10,9 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import type { ErrorObject, ValidateFunction } from "ajv";
 import { z } from "zod";
 import { HostError } from "../errors.ts";
-import type { Manifest } from "../manifest/mod.ts";
+import { AJV_OPTIONS, type Manifest } from "../manifest/mod.ts";
 import { openApiPath, parseRoutePath, type PathSegment } from "../manifest/route-paths.ts";
-import { AJV_OPTIONS, compileChecked, type SchemaIssue } from "./validate.ts";
+import { compileChecked, type SchemaIssue } from "./validate.ts";
 
 /** One manifest route, with its parsed path. */
 export interface PluginRoute {

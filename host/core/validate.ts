@@ -6,9 +6,9 @@
  * @module
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
-import type { ErrorObject, Options, ValidateFunction } from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { HostError } from "../errors.ts";
-import { jsonSchemaProblem, type Manifest } from "../manifest/mod.ts";
+import { AJV_OPTIONS, jsonSchemaProblem, type Manifest } from "../manifest/mod.ts";
 
 /** One reason a value does not match its schema. */
 export interface SchemaIssue {
@@ -22,19 +22,6 @@ export interface SchemaIssue {
 export type JsonValidator = (value: unknown) => SchemaIssue[];
 
 const valid: JsonValidator = () => [];
-
-/**
- * Options of every ajv instance of the host. Manifest schemas are
- * author-written: unknown keywords and formats are tolerated, not fatal. The
- * meta-schema check is `checkSchema`'s, with ajv's own turned off: ajv would
- * compile the meta-schema in every process (~30 ms of a `host call`).
- */
-export const AJV_OPTIONS: Options = {
-  strict: false,
-  allErrors: true,
-  validateFormats: false,
-  validateSchema: false,
-};
 
 const ajv = new Ajv2020(AJV_OPTIONS);
 const cache = new WeakMap<object, JsonValidator>();

@@ -5,6 +5,8 @@ import { HostError } from "../errors.ts";
 import { manifestJsonSchemaText } from "./json-schema.ts";
 import { architectureExample } from "../../test/artifact/manifest-example.ts";
 import { engineProblems, exportProblems, type Manifest, parseManifest } from "./mod.ts";
+import { parseManifestSection } from "./parse.ts";
+import { ManifestSchema } from "./schema.ts";
 
 function problemsOf(value: unknown): string[] {
   try {
@@ -64,6 +66,21 @@ describe("manifest schema", () => {
     expect(() => parseManifest("{ nope")).toThrow(/Invalid manifest: not JSON/);
   });
 
+  it("parses a module's manifest section once, and again once its bytes changed", () => {
+    const data = new TextEncoder().encode(JSON.stringify(architectureExample));
+    const wasm = new Uint8Array(8); // stands for the module the section was read from
+    const first = parseManifestSection(wasm, data);
+    expect(first).toEqual(architectureExample);
+    expect(parseManifestSection(wasm, data.slice())).toBe(first); // equal bytes: not parsed again
+    expect(parseManifestSection(new Uint8Array(8), data)).not.toBe(first); // another module
+    const changed = new TextEncoder().encode(
+      JSON.stringify({ ...architectureExample, version: "9.9.9" }),
+    );
+    expect(parseManifestSection(wasm, changed).version).toBe("9.9.9");
+    data[data.indexOf(0x7b) + 1] = 0x20; // '{"' -> '{ ': no longer JSON
+    expect(() => parseManifestSection(wasm, data)).toThrow(/not JSON/);
+  });
+
   it("refuses a schema that is not JSON Schema, naming where (no call could use it)", () => {
     const m = structuredClone(architectureExample) as Record<string, unknown>;
     const greet = (m["capabilities"] as Record<string, Record<string, unknown>>)["greet"]!;
@@ -81,6 +98,14 @@ describe("manifest schema", () => {
     expect(problems[1]).toBe(
       "capabilities.greet.output: is not valid JSON Schema: data/required must be array",
     );
+    // Stored manifests (a registry's published versions) are read without the check.
+    expect(ManifestSchema.parse(m).capabilities["greet"]?.output).toEqual(greet["output"]);
+    greet["input"] = { $schema: "http://json-schema.org/draft-07/schema#", type: "object" };
+    greet["output"] = undefined;
+    expect(problemsOf(m)).toEqual([
+      'capabilities.greet.input: is not valid JSON Schema: data/$schema is "http://json-schema.org/draft-07/schema#": ' +
+      'the host checks JSON Schema 2020-12 only (use "https://json-schema.org/draft/2020-12/schema" or leave it out)',
+    ]);
   });
 });
 

@@ -5,4 +5,5 @@
 export { type Manifest, ManifestSchema } from "./schema.ts";
 export { formatIssues, parseManifest } from "./parse.ts";
 export { jsonSchemaProblem } from "./json-schema-check.ts";
+export { AJV_OPTIONS, JSON_SCHEMA_2020 } from "./ajv-options.ts";
 export { engineProblems, exportProblems, type HostEngine, thisHost } from "./checks.ts";

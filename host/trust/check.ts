@@ -11,7 +11,7 @@ import { MANIFEST_SECTION, SIGNATURE_SECTION } from "../artifact/names.ts";
 import { HostError } from "../errors.ts";
 import { engineProblems, exportProblems } from "../manifest/checks.ts";
 import { configProblems } from "../plugin-config/check.ts";
-import { parseManifest } from "../manifest/parse.ts";
+import { parseManifest, parseManifestSection } from "../manifest/parse.ts";
 import { fromBase64 } from "./base64.ts";
 import { verify } from "./ed25519.ts";
 import type { PluginReport, SignatureReport, VerifyReason } from "./report.ts";
@@ -101,7 +101,8 @@ export async function checkPlugin(
     );
   }
   try {
-    report.manifest = parseManifest(manifests[0]?.data);
+    const data = manifests[0]?.data;
+    report.manifest = data === undefined ? parseManifest(data) : parseManifestSection(wasm, data);
   } catch (error) {
     return fail("invalid_manifest", error instanceof Error ? error.message : String(error));
   }

@@ -3,7 +3,8 @@ import { join } from "node:path";
 import { Ajv2020 } from "ajv/dist/2020.js";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { AJV_OPTIONS, compileChecked, compileJsonSchema } from "../../host/core/validate.ts";
+import { compileChecked, compileJsonSchema } from "../../host/core/validate.ts";
+import { AJV_OPTIONS, jsonSchemaProblem } from "../../host/manifest/mod.ts";
 import { SCHEMA_META_PATH, schemaMetaSource } from "../../scripts/schema-meta-source.ts";
 
 const root = join(import.meta.dirname ?? ".", "..", "..");
@@ -11,12 +12,16 @@ const root = join(import.meta.dirname ?? ".", "..", "..");
 const reference = new Ajv2020({ ...AJV_OPTIONS, validateSchema: true });
 const ours = new Ajv2020(AJV_OPTIONS);
 
+/** "ok", or the refusal's message with each of ajv's problems once (the host says each once). */
 function verdict(compile: () => unknown): string {
   try {
     compile();
     return "ok";
   } catch (error) {
-    return (error as Error).message;
+    const message = (error as Error).message;
+    const prefix = "schema is invalid: ";
+    if (!message.startsWith(prefix)) return message;
+    return prefix + [...new Set(message.slice(prefix.length).split(/, (?=data)/))].join(", ");
   }
 }
 
@@ -80,10 +85,19 @@ describe("JSON Schema checks", () => {
       { enum: 3 },
       { pattern: "(" },
       { $ref: "#/nope" },
+      { $id: "https://example.com/a", $ref: "#/$defs/x", $defs: { x: { type: "string" } } },
+      { $schema: "https://json-schema.org/draft/2020-12/schema", type: "string" },
       { "x-custom": { anything: true } },
     ];
     for (const s of known) {
       expect(verdict(() => compileChecked(ours, s))).toBe(verdict(() => reference.compile(s)));
+    }
+    // Another draft: ajv's Ajv2020 does not know it ("no schema with key or ref"); refused too.
+    for (const $schema of ["http://json-schema.org/draft-07/schema#", "urn:x"]) {
+      expect(verdict(() => reference.compile({ $schema }))).not.toBe("ok");
+      expect(verdict(() => compileChecked(ours, { $schema }))).toMatch(
+        /data\/\$schema is .*: the host checks JSON Schema 2020-12 only/,
+      );
     }
     fc.assert(
       fc.property(schema, (s) => {
@@ -91,6 +105,12 @@ describe("JSON Schema checks", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it("say a schema nested too deeply to check is not valid, without throwing", () => {
+    let deep: Record<string, unknown> = { type: "string" };
+    for (let i = 0; i < 20_000; i++) deep = { properties: { a: deep } };
+    expect(jsonSchemaProblem(deep)).toMatch(/^it cannot be checked \(.*call stack/);
   });
 
   it("name what is wrong in a manifest's schema", () => {
