@@ -43,6 +43,14 @@ export const INSTRUMENT_IDLE_MS = 2_000;
 /** How long a thread may take to load binaryen before it counts as unable to start. */
 const START_TIMEOUT_MS = 60_000;
 
+/**
+ * How long one module may hold a thread. The largest real plugins take 1-2 s
+ * (a 1.1 MB Haskell module: ~0.6 s alone, seconds on a loaded machine); a
+ * module that takes longer is refused and its thread ended, so no upload can
+ * hold the instrumenter, and the loads queued behind it, for good.
+ */
+export const INSTRUMENT_JOB_TIMEOUT_MS = 60_000;
+
 /** Thrown by `run` when no thread could start: the caller instruments on its own thread. */
 export class InstrumentThreadsUnavailable extends Error {
   override readonly name = "InstrumentThreadsUnavailable";
@@ -58,7 +66,7 @@ interface Thread {
   worker: Worker;
   ready: boolean;
   busy: Pending | null;
-  /** Until it is ready: its start timeout; then, while idle: when it ends. */
+  /** Until it is ready: its start timeout; then its job's time limit, or, idle, when it ends. */
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -67,6 +75,7 @@ export class InstrumentPool {
   readonly #entry: URL;
   readonly #size: number;
   readonly #idleMs: number;
+  readonly #jobTimeoutMs: number;
   readonly #threads = new Set<Thread>();
   readonly #queue: Pending[] = [];
   /** Jobs for spare time: run only by a running thread with nothing in `#queue`; never start one. */
@@ -76,10 +85,14 @@ export class InstrumentPool {
   #closed = false;
 
   /** `entry`: the thread's module (worker-main.ts, or its bundle). */
-  constructor(entry: URL, options: { size?: number; idleMs?: number } = {}) {
+  constructor(
+    entry: URL,
+    options: { size?: number; idleMs?: number; jobTimeoutMs?: number } = {},
+  ) {
     this.#entry = entry;
     this.#size = Math.max(1, options.size ?? Math.min(4, availableParallelism()));
     this.#idleMs = options.idleMs ?? INSTRUMENT_IDLE_MS;
+    this.#jobTimeoutMs = options.jobTimeoutMs ?? INSTRUMENT_JOB_TIMEOUT_MS;
   }
 
   /** Threads running now (started or starting). */
@@ -155,6 +168,7 @@ export class InstrumentPool {
 
   #assign(thread: Thread, pending: Pending): void {
     clearTimeout(thread.timer);
+    thread.timer = unrefTimer(() => this.#overran(thread), this.#jobTimeoutMs);
     thread.busy = pending;
     thread.worker.ref(); // a job in flight keeps the process alive until it is answered
     thread.worker.postMessage(pending.job);
@@ -222,6 +236,20 @@ export class InstrumentPool {
     thread.worker.unref();
     clearTimeout(thread.timer);
     thread.timer = unrefTimer(() => void this.#end(thread, null), this.#idleMs);
+    this.#pump();
+  }
+
+  /** A job passed its time limit: it fails, its thread ends, the next job gets a new one. */
+  #overran(thread: Thread): void {
+    const seconds = this.#jobTimeoutMs / 1000;
+    void this.#end(
+      thread,
+      new HostError(
+        "load_error",
+        `Instrumenting the module took longer than ${seconds} s, the instrumenter's limit; ` +
+          "a module this large or this complex cannot be loaded",
+      ),
+    );
     this.#pump();
   }
 

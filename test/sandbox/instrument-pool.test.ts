@@ -151,6 +151,30 @@ describe("the instrumenter's threads", () => {
     }
   });
 
+  it("fail a module that holds a thread past the time limit, ending that thread", async () => {
+    // A thread that says it is ready, then never answers.
+    const stuck = join(dir, "stuck.mjs");
+    writeFileSync(
+      stuck,
+      'import { parentPort } from "node:worker_threads";\n' +
+        'parentPort.postMessage({ kind: "ready" });\n' +
+        'parentPort.on("message", () => { for (;;) {} });\n',
+    );
+    const pool = new InstrumentPool(pathToFileURL(stuck), { size: 1, jobTimeoutMs: 200 });
+    try {
+      const first = await pool.run(hello(), options).catch((e: unknown) => e);
+      expect(first).toBeInstanceOf(HostError);
+      expect((first as HostError).code).toBe("load_error");
+      expect((first as HostError).message).toMatch(/took longer than 0.2 s/);
+      expect(pool.threads).toBe(0); // the spinning thread was ended
+      // The next module gets a thread of its own (which this entry also holds).
+      await expect(pool.run(hello(), options)).rejects.toThrow(/took longer than 0.2 s/);
+      expect(pool.unavailable).toBeNull();
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("run spare-time jobs only on a thread already running, after the others", async () => {
     const pool = new InstrumentPool(entry, { size: 1 });
     try {
