@@ -5,7 +5,9 @@
  * host-call loops (kv_get), KV floods (kv_set), CPU spins, memory growth
  * (memory.grow and Extism alloc), with their circuit breakers held closed so
  * they are never suspended. `/healthz` and the hello call are sent one
- * at a time; their p50/p99 are printed side by side, and the goals judged:
+ * at a time, by clients in a process of their own (_hostile-client.mjs, as
+ * real clients are not in the server's process); their p50/p99 are printed
+ * side by side, and the goals judged:
  * `/healthz` p99 < 50 ms, hello p99 within 2x its idle p99.
  * Also: worker-mode host calls over an instance's life (first vs last calls).
  * Run: node scripts/run-ts.mjs test/bench/hostile.bench.ts [--quick]
@@ -14,12 +16,14 @@
  * where Deno has no --cpu-prof: the inspector session of node:inspector works on both)
  * @module
  */
+import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
-import { Agent, request as httpRequest } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
+import { createInterface } from "node:readline";
+import { isDeno } from "../../host/adapter/worker-args.ts";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { benchHostOptions } from "./_hello-app.ts";
 import { createHost } from "../../host/host.ts";
@@ -28,45 +32,54 @@ import { loadPlugin } from "../../host/sandbox/mod.ts";
 import { startServer } from "../../host/server/start.ts";
 import { signPlugin } from "../../host/trust/mod.ts";
 import { fixture } from "../sandbox/fixtures.ts";
+import { repoRoot } from "../helpers/cli.ts";
 import { newKey, signedFirstParty } from "../helpers/signing.ts";
 import { quick, Reporter } from "./_stats.ts";
 
 const seconds = quick ? 4 : 10;
 const report = new Reporter("hostile");
 const dir = mkdtempSync(join(tmpdir(), "plughost-hostile-bench-"));
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
-/** One request over keep-alive; resolves with the status and milliseconds taken. */
-function send(
-  url: string,
-  init: { method: string; headers?: Record<string, string>; body?: string },
-) {
-  const t0 = performance.now();
-  return new Promise<{ status: number; ms: number; body: string }>((resolve, reject) => {
-    const req = httpRequest(url, { method: init.method, headers: init.headers, agent }, (res) => {
-      let body = "";
-      res.on("data", (d: Buffer) => (body += d.toString()));
-      res.on(
-        "end",
-        () => resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, body }),
-      );
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(init.body);
-  });
+/** What the clients (_hostile-client.mjs) measured: latencies of 200s and counts of others. */
+interface Probe {
+  ms: number[];
+  failed: number;
+}
+interface ClientResult {
+  idleHealth: Probe;
+  idleHello: Probe;
+  busyHealth: Probe;
+  busyHello: Probe;
+  outcomes: Record<string, number>;
 }
 
-/** Sends one request after another until the deadline; latencies of 200s, count of others. */
-async function probe(url: string, init: Parameters<typeof send>[1], until: number) {
-  const ms: number[] = [];
-  let failed = 0;
-  while (performance.now() < until) {
-    const r = await send(url, init);
-    if (r.status === 200) ms.push(r.ms);
-    else failed++;
-  }
-  return { ms, failed };
+/**
+ * Runs the clients in a process of their own (this runtime), so that their
+ * HTTP work does not load the event loop under measurement; `onAttack` runs
+ * when the attack starts.
+ */
+function runClients(
+  config: { url: string; token: string; seconds: number; hostiles: string[] },
+  onAttack: () => void,
+): Promise<ClientResult> {
+  const script = join(repoRoot, "test", "bench", "_hostile-client.mjs");
+  const args = isDeno
+    ? ["run", "-A", "--quiet", script, JSON.stringify(config)]
+    : [script, JSON.stringify(config)];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "inherit"] });
+  return new Promise((resolve, reject) => {
+    let result: ClientResult | undefined;
+    createInterface({ input: child.stdout! }).on("line", (line) => {
+      if (line === "ATTACK") onAttack();
+      else if (line.startsWith("RESULT ")) result = JSON.parse(line.slice(7)) as ClientResult;
+    });
+    child.on("error", reject);
+    child.on(
+      "close",
+      (code) =>
+        result ? resolve(result) : reject(new Error(`the clients exited with ${code}, no result`)),
+    );
+  });
 }
 
 /** Starts the CPU profiler of this thread; the function returned stops it and gives the profile. */
@@ -144,48 +157,26 @@ try {
     port: 0,
     options: { rateLimitPerSecond: 0 },
   });
-  const headers = { authorization: `Bearer ${token}`, "content-type": "application/json" };
-  const healthz = { url: `${server.url}/healthz`, init: { method: "GET" } };
-  const hello = {
-    url: `${server.url}/v1/plugins/example.hello/capabilities/greet`,
-    init: { method: "POST", headers, body: JSON.stringify({ name: "bench" }) },
-  };
   process.stdout.write(
     `hostile.bench: ${report.report.runtime}, ${seconds} s idle then ${seconds} s with ${hostiles.length} hostile plugins\n`,
   );
-  // Warm-up, then idle figures.
-  await probe(hello.url, hello.init, performance.now() + 500);
-  const idleUntil = performance.now() + seconds * 1000;
-  const [idleHealth, idleHello] = await Promise.all([
-    probe(healthz.url, healthz.init, idleUntil),
-    probe(hello.url, hello.init, idleUntil),
-  ]);
-  // Under attack: each hostile plugin has one call in flight, started again as soon as it ends.
-  const outcomes = new Map<string, number>();
+  // The event loop's delay and (on request) a CPU profile, both of the attack window.
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
-  loopDelay.enable();
-  const profiler = process.env.HOSTILE_CPU_PROFILE ? await startProfile() : null;
-  const attackUntil = performance.now() + seconds * 1000;
-  const attackers = hostiles.map(async (h) => {
-    while (performance.now() < attackUntil) {
-      const r = await send(`${server.url}/v1/plugins/${h.id}/capabilities/attack`, {
-        method: "POST",
-        headers,
-        body: "{}",
-      });
-      const kind = r.status === 200
-        ? "ok"
-        : (JSON.parse(r.body) as { type?: string }).type?.split("/").pop() ?? `${r.status}`;
-      outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
-    }
-  });
-  const [busyHealth, busyHello] = await Promise.all([
-    probe(healthz.url, healthz.init, attackUntil),
-    probe(hello.url, hello.init, attackUntil),
-  ]);
-  await Promise.all(attackers);
+  const profiling: { stop?: Promise<() => Promise<unknown>> } = {};
+  const clients = await runClients(
+    { url: server.url, token, seconds, hostiles: hostiles.map((h) => h.id) },
+    () => {
+      loopDelay.enable();
+      if (process.env.HOSTILE_CPU_PROFILE) profiling.stop = startProfile();
+    },
+  );
   loopDelay.disable();
-  if (profiler) writeFileSync(process.env.HOSTILE_CPU_PROFILE!, JSON.stringify(await profiler()));
+  if (profiling.stop) {
+    const stop = await profiling.stop;
+    writeFileSync(process.env.HOSTILE_CPU_PROFILE!, JSON.stringify(await stop()));
+  }
+  const { idleHealth, idleHello, busyHealth, busyHello } = clients;
+  const outcomes = new Map(Object.entries(clients.outcomes));
 
   const row = (label: string, idle: number[], busy: number[]) =>
     process.stdout.write(
@@ -307,7 +298,6 @@ try {
   );
   report.done();
 } finally {
-  agent.destroy();
   await host.close().catch(() => {});
   rmSync(dir, { recursive: true, force: true });
 }
