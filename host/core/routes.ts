@@ -6,8 +6,7 @@
  * returns. Transport-free: host/server/routes/plugin-routes.ts speaks HTTP.
  * @module
  */
-import { Ajv2020 } from "ajv/dist/2020.js";
-import type { ErrorObject, ValidateFunction } from "ajv";
+import type { ErrorObject, Options, ValidateFunction } from "ajv";
 import { z } from "zod";
 import { HostError } from "../errors.ts";
 import { AJV_OPTIONS, type Manifest } from "../manifest/mod.ts";
@@ -140,9 +139,8 @@ export function matchRoute(manifest: Manifest, method: string, path: string): Ro
 
 // Params and query arrive as strings: this instance coerces them to the schema's types
 // (and a single value to a one-item array) while it checks them.
-const coercing = new Ajv2020({ ...AJV_OPTIONS, coerceTypes: "array" });
+const coercing: Options = { ...AJV_OPTIONS, coerceTypes: "array" };
 const coercers = new WeakMap<object, ValidateFunction>();
-const plain = new Ajv2020(AJV_OPTIONS);
 const plainCache = new WeakMap<object, ValidateFunction>();
 
 /**
@@ -199,7 +197,7 @@ export function checkRouteRequest(
       { extensions: { errors: [{ path: "/body", message: "is required" }] } },
     );
   }
-  check(spec.body, request.body, "body", "schema_mismatch", plain, plainCache);
+  check(spec.body, request.body, "body", "schema_mismatch", AJV_OPTIONS, plainCache);
   return { params, query, body: request.body };
 }
 
@@ -208,14 +206,14 @@ function check(
   value: unknown,
   where: "params" | "query" | "body",
   code: "invalid_input" | "schema_mismatch",
-  ajv: Ajv2020,
+  options: Options,
   cache: WeakMap<object, ValidateFunction>,
 ): void {
   if (schema === undefined) return;
   let validate = cache.get(schema);
   if (!validate) {
     try {
-      validate = compileChecked(ajv, schema);
+      validate = compileChecked(options, schema);
     } catch (error) {
       throw new HostError(
         "invalid_manifest",

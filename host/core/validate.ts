@@ -6,7 +6,7 @@
  * @module
  */
 import { Ajv2020 } from "ajv/dist/2020.js";
-import type { ErrorObject, ValidateFunction } from "ajv";
+import type { ErrorObject, Options, ValidateFunction } from "ajv";
 import { HostError } from "../errors.ts";
 import { AJV_OPTIONS, jsonSchemaProblem, type Manifest } from "../manifest/mod.ts";
 
@@ -23,7 +23,6 @@ export type JsonValidator = (value: unknown) => SchemaIssue[];
 
 const valid: JsonValidator = () => [];
 
-const ajv = new Ajv2020(AJV_OPTIONS);
 const cache = new WeakMap<object, JsonValidator>();
 
 /**
@@ -43,7 +42,7 @@ export function compileJsonSchema(schema: Record<string, unknown> | undefined): 
   if (cached) return cached;
   let compiled: ValidateFunction;
   try {
-    compiled = compileChecked(ajv, schema);
+    compiled = compileChecked(AJV_OPTIONS, schema);
   } catch (error) {
     throw new HostError(
       "invalid_manifest",
@@ -58,16 +57,20 @@ export function compileJsonSchema(schema: Record<string, unknown> | undefined): 
 
 /**
  * Checks `schema` against JSON Schema 2020-12's meta-schema, then compiles it
- * with `instance` (made with {@link AJV_OPTIONS}); throws an Error that names
- * each problem, in ajv's own words, when either step refuses it.
+ * with `options` (AJV_OPTIONS, perhaps with more); throws an Error that names
+ * each problem, in ajv's own words, when either step refuses it. Each schema
+ * gets an ajv instance of its own (~1 ms, once per schema): in a shared one a
+ * schema's `$id` is registered for every later schema, so one plugin could
+ * claim another's `$id` and break its checks ("already exists"), or `$ref` a
+ * schema of another plugin.
  */
 export function compileChecked(
-  instance: Ajv2020,
+  options: Options,
   schema: Record<string, unknown>,
 ): ValidateFunction {
   const problem = jsonSchemaProblem(schema);
   if (problem !== null) throw new Error(`schema is invalid: ${problem}`);
-  return instance.compile(schema);
+  return new Ajv2020(options).compile(schema);
 }
 
 /**

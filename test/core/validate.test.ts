@@ -9,8 +9,10 @@ import { SCHEMA_META_PATH, schemaMetaSource } from "../../scripts/schema-meta-so
 
 const root = join(import.meta.dirname ?? ".", "..", "..");
 // ajv checking schemas itself, as the host did before the meta-schema was compiled ahead of time.
-const reference = new Ajv2020({ ...AJV_OPTIONS, validateSchema: true });
-const ours = new Ajv2020(AJV_OPTIONS);
+const reference = {
+  compile: (s: Record<string, unknown>) =>
+    new Ajv2020({ ...AJV_OPTIONS, validateSchema: true }).compile(s),
+};
 
 /** "ok", or the refusal's message with each of ajv's problems once (the host says each once). */
 function verdict(compile: () => unknown): string {
@@ -61,9 +63,13 @@ const schema: fc.Arbitrary<Record<string, unknown>> = fc.letrec<{ node: Record<s
         fc.array(value, { maxLength: 3 }),
         tie("node"),
         fc.array(tie("node"), { maxLength: 2 }),
-        fc.dictionary(fc.constantFrom("a", "b"), tie("node"), { maxKeys: 2 }),
+        fc.dictionary(fc.constantFrom("a", "b"), tie("node"), {
+          maxKeys: 2,
+          noNullPrototype: true,
+        }),
       ),
-      { maxKeys: 4 },
+      // Schemas come from JSON.parse: plain objects only.
+      { maxKeys: 4, noNullPrototype: true },
     ),
   }),
 ).node;
@@ -90,18 +96,22 @@ describe("JSON Schema checks", () => {
       { "x-custom": { anything: true } },
     ];
     for (const s of known) {
-      expect(verdict(() => compileChecked(ours, s))).toBe(verdict(() => reference.compile(s)));
+      expect(verdict(() => compileChecked(AJV_OPTIONS, s))).toBe(
+        verdict(() => reference.compile(s)),
+      );
     }
     // Another draft: ajv's Ajv2020 does not know it ("no schema with key or ref"); refused too.
     for (const $schema of ["http://json-schema.org/draft-07/schema#", "urn:x"]) {
       expect(verdict(() => reference.compile({ $schema }))).not.toBe("ok");
-      expect(verdict(() => compileChecked(ours, { $schema }))).toMatch(
+      expect(verdict(() => compileChecked(AJV_OPTIONS, { $schema }))).toMatch(
         /data\/\$schema is .*: the host checks JSON Schema 2020-12 only/,
       );
     }
     fc.assert(
       fc.property(schema, (s) => {
-        expect(verdict(() => compileChecked(ours, s))).toBe(verdict(() => reference.compile(s)));
+        expect(verdict(() => compileChecked(AJV_OPTIONS, s))).toBe(
+          verdict(() => reference.compile(s)),
+        );
       }),
       { numRuns: 300 },
     );
@@ -111,6 +121,18 @@ describe("JSON Schema checks", () => {
     let deep: Record<string, unknown> = { type: "string" };
     for (let i = 0; i < 20_000; i++) deep = { properties: { a: deep } };
     expect(jsonSchemaProblem(deep)).toMatch(/^it cannot be checked \(.*call stack/);
+  });
+
+  it("keep each schema's $id to itself: no plugin can claim or reach another's", () => {
+    const id = "https://example.com/schemas/name";
+    const first = compileJsonSchema({ $id: id, type: "string" });
+    const second = compileJsonSchema({ $id: id, type: "number" }); // in a shared ajv: "already exists"
+    expect(first("a")).toEqual([]);
+    expect(second(1)).toEqual([]);
+    expect(second("a")).toHaveLength(1);
+    expect(() => compileJsonSchema({ $ref: id })).toThrow(
+      expect.objectContaining({ code: "invalid_manifest", message: expect.stringContaining(id) }),
+    );
   });
 
   it("name what is wrong in a manifest's schema", () => {
