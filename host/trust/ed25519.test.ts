@@ -78,6 +78,20 @@ describe("ed25519 engines", () => {
     expect(checked).toBe(280);
   });
 
+  it("verifies against a key imported once, whatever the caller does with its bytes after", async () => {
+    const { secretKey, publicKey } = await generateKeyPair();
+    const message = new TextEncoder().encode("plughost");
+    const signature = await sign(message, secretKey);
+    const key = publicKey.slice();
+    expect(await verifyWebCrypto(signature, message, key)).toBe(true);
+    key.fill(0); // the caller reuses its buffer: the next check is of the key it now holds
+    expect(await verifyWebCrypto(signature, message, key)).toBe(false);
+    expect(await verifyWebCrypto(signature, message, publicKey)).toBe(true); // from the cache
+    const notAPoint = new Uint8Array(32).fill(0xff);
+    expect(await verifyWebCrypto(signature, message, notAPoint)).toBe(false);
+    expect(await verifyWebCrypto(signature, message, notAPoint)).toBe(false);
+  });
+
   it("signs as the noble reference does (deterministic RFC 8032 signatures)", async () => {
     // RFC 8032 section 7.1, test 1: empty message.
     const secret = Uint8Array.from(

@@ -47,14 +47,36 @@ export async function verifyWebCrypto(
   publicKey: Uint8Array,
 ): Promise<boolean> {
   if (signature.length !== 64 || publicKey.length !== 32) return false;
-  let key: CryptoKey;
-  try {
-    key = await crypto.subtle.importKey("raw", publicKey as Bytes, algorithm, false, ["verify"]);
-  } catch (error) {
-    if (isUnsupported(error)) throw error;
-    return false; // not a valid point
-  }
+  const key = await importedKey(publicKey);
+  if (key === null) return false; // not a valid point
   return await crypto.subtle.verify(algorithm, key, signature as Bytes, message as Bytes);
+}
+
+/**
+ * Public keys imported into WebCrypto, by their bytes in hex (null: not a
+ * valid point). A host start verifies every installed plugin against the few
+ * keys of its trust store; importing the key each time was ~3% of a restart.
+ */
+const importedKeys = new Map<string, Promise<CryptoKey | null>>();
+/** Keys kept at most (a trust store holds a handful; the oldest goes first). */
+const MAX_IMPORTED_KEYS = 256;
+
+function importedKey(publicKey: Uint8Array): Promise<CryptoKey | null> {
+  const id = Array.from(publicKey, (b) => b.toString(16).padStart(2, "0")).join("");
+  let key = importedKeys.get(id);
+  if (key === undefined) {
+    key = crypto.subtle.importKey("raw", publicKey.slice() as Bytes, algorithm, false, ["verify"])
+      .catch((error: unknown) => {
+        if (!isUnsupported(error)) return null;
+        importedKeys.delete(id); // no Ed25519 here: nothing to keep
+        throw error;
+      });
+    if (importedKeys.size >= MAX_IMPORTED_KEYS) {
+      importedKeys.delete(importedKeys.keys().next().value as string);
+    }
+    importedKeys.set(id, key);
+  }
+  return key;
 }
 
 /**
