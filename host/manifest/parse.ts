@@ -3,6 +3,7 @@
  * @module
  */
 import type { z } from "zod";
+import { bytesEqual } from "../artifact/bytes.ts";
 import { HostError } from "../errors.ts";
 import { manifestSchemaProblems } from "./json-schema-check.ts";
 import { type Manifest, ManifestSchema } from "./schema.ts";
@@ -65,16 +66,10 @@ const parsedSections = new WeakMap<Uint8Array, { data: Uint8Array; manifest: Man
  */
 export function parseManifestSection(wasm: Uint8Array, data: Uint8Array): Manifest {
   const known = parsedSections.get(wasm);
-  if (known !== undefined && sameBytes(known.data, data)) return known.manifest;
+  if (known !== undefined && bytesEqual(known.data, data)) return known.manifest;
   const manifest = parseManifest(data);
   parsedSections.set(wasm, { data: data.slice(), manifest });
   return manifest;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 /** Formats zod issues as `path: message` lines (path `(root)` for the whole document). */

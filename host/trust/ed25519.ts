@@ -7,6 +7,7 @@
  * @module
  */
 import * as ed from "@noble/ed25519";
+import { toHex } from "../artifact/digest.ts";
 
 /** A new random secret key (32-byte seed) and its public key. */
 export async function generateKeyPair(): Promise<{ secretKey: Uint8Array; publicKey: Uint8Array }> {
@@ -62,7 +63,7 @@ const importedKeys = new Map<string, Promise<CryptoKey | null>>();
 const MAX_IMPORTED_KEYS = 256;
 
 function importedKey(publicKey: Uint8Array): Promise<CryptoKey | null> {
-  const id = Array.from(publicKey, (b) => b.toString(16).padStart(2, "0")).join("");
+  const id = toHex(publicKey);
   let key = importedKeys.get(id);
   if (key === undefined) {
     key = crypto.subtle.importKey("raw", publicKey.slice() as Bytes, algorithm, false, ["verify"])
