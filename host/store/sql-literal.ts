@@ -24,9 +24,40 @@ import { Buffer } from "node:buffer";
 export function inlineStatement(statement: InStatement): string {
   const { sql, args } = typeof statement === "string" ? { sql: statement, args: [] } : statement;
   if (!Array.isArray(args)) throw new TypeError("The writer binds positional arguments only");
-  let out = "";
+  const pieces = templateOf(sql);
+  const placeholders = pieces.length - 1;
+  if (placeholders > args.length) {
+    throw new RangeError(`More placeholders than the ${args.length} arguments`);
+  }
+  if (placeholders !== args.length) {
+    throw new RangeError(`${args.length} arguments for ${placeholders} placeholders`);
+  }
+  let out = pieces[0]!;
+  for (let i = 0; i < placeholders; i++) out += literal(args[i]) + pieces[i + 1]!;
+  return out;
+}
+
+/**
+ * The SQL texts between placeholders, by statement text. The writer renders
+ * the same few statements (ops.ts) for every run: scanning each text once,
+ * not at every render, took most of the rendering's time.
+ */
+const templates = new Map<string, readonly string[]>();
+/** A bound on `templates`: the store's statements are a few dozen; generated ones are not kept. */
+const MAX_TEMPLATES = 256;
+
+function templateOf(sql: string): readonly string[] {
+  const known = templates.get(sql);
+  if (known !== undefined) return known;
+  const pieces = splitPlaceholders(sql);
+  if (templates.size < MAX_TEMPLATES) templates.set(sql, pieces);
+  return pieces;
+}
+
+/** `sql` cut at each `?` placeholder; throws for the placeholder forms it cannot render. */
+function splitPlaceholders(sql: string): string[] {
+  const pieces: string[] = [];
   let from = 0;
-  let next = 0;
   let quote: string | undefined;
   for (let i = 0; i < sql.length; i++) {
     const c = sql[i]!;
@@ -42,17 +73,12 @@ export function inlineStatement(statement: InStatement): string {
       if (/[0-9]/.test(sql[i + 1] ?? "")) {
         throw new RangeError("Numbered placeholders are not supported");
       }
-      if (next >= args.length) {
-        throw new RangeError(`More placeholders than the ${args.length} arguments`);
-      }
-      out += sql.slice(from, i) + literal(args[next++]);
+      pieces.push(sql.slice(from, i));
       from = i + 1;
     }
   }
-  if (next !== args.length) {
-    throw new RangeError(`${args.length} arguments for ${next} placeholders`);
-  }
-  return out + sql.slice(from);
+  pieces.push(sql.slice(from));
+  return pieces;
 }
 
 /**
