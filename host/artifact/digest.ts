@@ -8,7 +8,7 @@
  */
 import * as nodeCrypto from "node:crypto";
 import { filterSections } from "./custom-sections.ts";
-import { parseModule } from "./module.ts";
+import { parseModule, type Section, type WasmModule } from "./module.ts";
 import { SIGNATURE_SECTION } from "./names.ts";
 
 const encoder = new TextEncoder();
@@ -73,9 +73,13 @@ export function toHex(bytes: Uint8Array): string {
   return out;
 }
 
+const isSignature = (s: Section) => s.id === 0 && s.name === SIGNATURE_SECTION;
+const isPlughost = (s: Section) =>
+  s.id === 0 && s.name !== undefined && s.name.startsWith("plughost.");
+
 /** The module bytes that signatures cover: everything but `plughost.signature` sections. */
 export function signedContent(wasm: Uint8Array): Uint8Array {
-  return filterSections(parseModule(wasm), (s) => !(s.id === 0 && s.name === SIGNATURE_SECTION));
+  return filterSections(parseModule(wasm), (s) => !isSignature(s));
 }
 
 /** The 32-byte message every signature signs: SHA-256 of {@link signedContent}. */
@@ -85,9 +89,44 @@ export async function signedDigest(wasm: Uint8Array): Promise<Uint8Array> {
 
 /** Hex SHA-256 of the module without any `plughost.*` custom section: the code's identity. */
 export async function moduleDigest(wasm: Uint8Array): Promise<string> {
-  const code = filterSections(
-    parseModule(wasm),
-    (s) => !(s.id === 0 && s.name !== undefined && s.name.startsWith("plughost.")),
-  );
-  return toHex(await sha256(code));
+  return toHex(await sha256(filterSections(parseModule(wasm), (s) => !isPlughost(s))));
+}
+
+/**
+ * {@link signedDigest} and {@link moduleDigest} of a parsed module, reading
+ * its bytes once: both hashes share the sections before the first
+ * `plughost.*` one (the code, as `host sign` appends its sections), then go
+ * on apart; no copy of the module is made. Large modules are hashed off the
+ * event loop's thread, as {@link sha256} does.
+ */
+export async function pluginDigests(
+  module: WasmModule,
+): Promise<{ signed: Uint8Array; module: string }> {
+  const bytes = module.bytes;
+  if (bytes.byteLength >= OFF_LOOP_BYTES) {
+    return {
+      signed: await sha256(filterSections(module, (s) => !isSignature(s))),
+      module: toHex(await sha256(filterSections(module, (s) => !isPlughost(s)))),
+    };
+  }
+  const shared = nodeCrypto.createHash("sha256").update(bytes.subarray(0, 8));
+  let signed: nodeCrypto.Hash | undefined;
+  for (const section of module.sections) {
+    const part = bytes.subarray(section.start, section.end);
+    if (signed === undefined) {
+      if (!isPlughost(section)) {
+        shared.update(part);
+        continue;
+      }
+      signed = shared.copy(); // from here on, `shared` is the module digest's alone
+    }
+    if (!isSignature(section)) signed.update(part);
+    if (!isPlughost(section)) shared.update(part);
+  }
+  if (signed === undefined) {
+    // No plughost.* section: one hash is both.
+    const digest = new Uint8Array(shared.digest());
+    return { signed: digest, module: toHex(digest) };
+  }
+  return { signed: new Uint8Array(signed.digest()), module: shared.digest("hex") };
 }

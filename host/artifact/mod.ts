@@ -20,6 +20,7 @@ export { bytesEqual, concat } from "./bytes.ts";
 export { customContents, encodeSection, Reader, readSections, SectionId } from "./reader.ts";
 export {
   moduleDigest,
+  pluginDigests,
   sha256,
   sha256Hex,
   sha256HexSync,

@@ -4,7 +4,7 @@
  * @module
  */
 import { customSections } from "../artifact/custom-sections.ts";
-import { moduleDigest, signedDigest, toHex } from "../artifact/digest.ts";
+import { pluginDigests, toHex } from "../artifact/digest.ts";
 import { moduleInfo } from "../artifact/module-info.ts";
 import { moduleProblemOf, parseModule, type WasmModule } from "../artifact/module.ts";
 import { MANIFEST_SECTION, SIGNATURE_SECTION } from "../artifact/names.ts";
@@ -65,9 +65,10 @@ export async function checkPlugin(
   const manifests = sections.filter((s) => s.name === MANIFEST_SECTION);
   const signatureSections = sections.filter((s) => s.name === SIGNATURE_SECTION);
   describeManifest(report, manifests[0]?.data);
-  const digest = await signedDigest(wasm);
+  const digests = await pluginDigests(module);
+  const digest = digests.signed;
   report.digest = toHex(digest);
-  report.moduleDigest = await moduleDigest(wasm);
+  report.moduleDigest = digests.module;
 
   if (manifests.length === 0) {
     return fail(

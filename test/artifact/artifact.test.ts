@@ -4,18 +4,23 @@ import { describe, expect, it } from "vitest";
 import {
   appendCustomSection,
   customSections,
+  encodeCustomSection,
   encodeUleb,
   moduleDigest,
   moduleInfo,
   moduleProblemOf,
   parseModule,
+  pluginDigests,
   readCustomSections,
   readUleb,
   removeCustomSections,
   setCustomSection,
   SIGNATURE_SECTION,
   signedContent,
+  signedDigest,
+  toHex,
 } from "../../host/artifact/mod.ts";
+import fc from "fast-check";
 import { conformanceDir, conformanceTitle, hasConformance } from "../helpers/conformance.ts";
 import { buildModule } from "./fixture.ts";
 
@@ -173,6 +178,36 @@ describe("module facts", () => {
     );
     expect(await moduleDigest(wrapped)).toBe(
       await moduleDigest(appendCustomSection(wasm, "other", text("x"))),
+    );
+  });
+
+  it("reads both digests in one pass as signedDigest and moduleDigest do apart", async () => {
+    const names = ["plughost.manifest", SIGNATURE_SECTION, "plughost.other", "name", "other"];
+    await fc.assert(
+      fc.asyncProperty(
+        // Custom sections in any order, before and after the code's sections.
+        fc.array(fc.tuple(fc.constantFrom(...names), fc.uint8Array({ maxLength: 40 })), {
+          maxLength: 6,
+        }),
+        fc.nat(6),
+        async (customs, split) => {
+          let wasm = buildModule();
+          const before = customs.slice(0, Math.min(split, customs.length));
+          const after = customs.slice(before.length);
+          // Custom sections before the code: rebuilt with them first.
+          if (before.length > 0) {
+            const header = wasm.subarray(0, 8);
+            const rest = wasm.subarray(8);
+            const parts = [header, ...before.map(([n, d]) => encodeCustomSection(n, d)), rest];
+            wasm = new Uint8Array(Buffer.concat(parts));
+          }
+          for (const [name, data] of after) wasm = appendCustomSection(wasm, name, data);
+          const both = await pluginDigests(parseModule(wasm));
+          expect(toHex(both.signed)).toBe(toHex(await signedDigest(wasm)));
+          expect(both.module).toBe(await moduleDigest(wasm));
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });
