@@ -114,7 +114,9 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
       rng: instance.exports[ENTROPY_GLOBALS.rng] as WebAssembly.Global,
     }
     : null;
-  const reset = resettable ? { snapshot: Snapshot.take(instance.exports), vars } : null;
+  // Taken when first needed (a call, or the worker variant's image): until then the instance is
+  // as instantiation left it. A host start creates an instance per plugin, most not called soon.
+  const reset = resettable ? new LazySnapshot(() => Snapshot.take(instance.exports), vars) : null;
   return new MainInstance(plugin, fuel, memory, config.memoryPages, holder, entropy, reset);
 }
 
@@ -223,6 +225,16 @@ export function startFailure(error: unknown, config: InstanceConfig): SandboxAbo
   return new SandboxAbort("load_error", `The plugin failed to start: ${message}${hint}`);
 }
 
+/** The state right after instantiation, copied the first time it is asked for. */
+class LazySnapshot {
+  #taken: Snapshot | null = null;
+  constructor(private readonly take: () => Snapshot, readonly vars: KernelVars) {}
+
+  snapshot(): Snapshot {
+    return this.#taken ??= this.take();
+  }
+}
+
 class MainInstance implements Instance {
   calls = 0;
   readonly #initialPages: number;
@@ -235,7 +247,7 @@ class MainInstance implements Instance {
     /** The pinned WASI entropy's globals, when the module has them (entropy.ts). */
     private readonly entropy: Record<keyof typeof ENTROPY_GLOBALS, WebAssembly.Global> | null,
     /** The state right after instantiation, when the instance can be put back to it. */
-    private readonly resetTo: { snapshot: Snapshot; vars: KernelVars } | null,
+    private readonly resetTo: LazySnapshot | null,
   ) {
     this.#initialPages = this.pages();
   }
@@ -247,13 +259,13 @@ class MainInstance implements Instance {
     if (this.#pristine) return true;
     if (!this.resetTo) return false;
     this.resetTo.vars.clear();
-    if (!this.resetTo.snapshot.restore()) return false;
+    if (!this.resetTo.snapshot().restore()) return false;
     this.#pristine = true;
     return true;
   }
 
   restoreImage(): Uint8Array | null {
-    return this.resetTo ? this.resetTo.snapshot.image() : null;
+    return this.resetTo ? this.resetTo.snapshot().image() : null;
   }
 
   private pages(): number {
@@ -261,6 +273,7 @@ class MainInstance implements Instance {
   }
 
   async run(exportName: string, input: Uint8Array, state: CallState): Promise<RunOutcome> {
+    this.resetTo?.snapshot(); // the state this call starts from, before it changes anything
     this.calls++;
     this.#pristine = false;
     const budget = state.limits.fuel;
