@@ -23,6 +23,23 @@ export interface PinnedRequest {
   signal: AbortSignal;
 }
 
+/**
+ * Request headers the plugin may not set: they frame the message or manage the
+ * connection (a plugin's `transfer-encoding` beside the host's `content-length`
+ * makes a message proxies read two ways), and the host sets what it needs.
+ */
+const HOP_HEADERS = new Set([
+  "host",
+  "content-length",
+  "transfer-encoding",
+  "connection",
+  "keep-alive",
+  "upgrade",
+  "te",
+  "trailer",
+  "expect",
+]);
+
 /** Statuses whose responses have no body (the Response constructor refuses one). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
@@ -37,16 +54,24 @@ export function pinnedFetch(req: PinnedRequest): Promise<Response> {
     } else callback(null, req.address.text, family);
   };
   const headers: Record<string, string> = {};
-  // The plugin does not choose Host: it is the URL's, so a checked address cannot serve another name.
+  // The plugin does not choose Host (it is the URL's, so a checked address cannot serve another
+  // name), nor how the message is framed or the connection used: those are the client's.
   req.headers.forEach((value, name) => {
-    if (name !== "host") headers[name] = value;
+    if (!HOP_HEADERS.has(name) && !name.startsWith("proxy-")) headers[name] = value;
   });
   if (req.body !== null) headers["content-length"] = String(req.body.byteLength);
   const send = req.url.protocol === "https:" ? httpsRequest : httpRequest;
   return new Promise<Response>((resolve, reject) => {
     if (req.signal.aborted) return reject(abortError(req.signal));
     const outgoing = send(req.url, { method: req.method, headers, lookup, agent: false }, (res) => {
-      resolve(toResponse(res, req.signal));
+      // The server chose this head: one the Response constructor refuses must fail this request
+      // only. Thrown from here it would be uncaught, and end the host's process.
+      try {
+        resolve(toResponse(res, req.signal));
+      } catch (error) {
+        res.destroy();
+        reject(error);
+      }
     });
     const onAbort = () => outgoing.destroy(abortError(req.signal));
     req.signal.addEventListener("abort", onAbort, { once: true });
@@ -67,9 +92,13 @@ function toResponse(res: IncomingMessage, signal: AbortSignal): Response {
     if (value === undefined) continue;
     for (const v of Array.isArray(value) ? value : [value]) headers.append(name, v);
   }
-  const status = res.statusCode ?? 502;
-  const init = { status, statusText: res.statusMessage ?? "", headers };
-  if (NULL_BODY.has(status) || status < 200) {
+  const status = res.statusCode ?? 0;
+  if (!Number.isInteger(status) || status < 200 || status > 599) {
+    throw new Error(`the server answered with status ${status}, which is not a final HTTP status`);
+  }
+  // The reason phrase is the server's free text (control characters and all): not passed on.
+  const init = { status, statusText: "", headers };
+  if (NULL_BODY.has(status)) {
     res.resume();
     return new Response(null, init);
   }

@@ -76,6 +76,8 @@ const special: [AddressKind, Network][] = ([
   ["metadata", "169.254.169.254/32"],
   ["metadata", "169.254.170.2/32"],
   ["metadata", "100.100.100.200/32"],
+  // Azure's WireServer (host agent), reachable from every Azure VM.
+  ["metadata", "168.63.129.16/32"],
   ["metadata", "fd00:ec2::254/128"],
   ["unspecified", "0.0.0.0/8"],
   ["private", "10.0.0.0/8"],
@@ -85,6 +87,8 @@ const special: [AddressKind, Network][] = ([
   ["private", "172.16.0.0/12"],
   ["reserved", "192.0.0.0/24"],
   ["reserved", "192.0.2.0/24"],
+  // The old 6to4 relay anycast (RFC 7526): its relays reach IPv6 space the gate never saw.
+  ["reserved", "192.88.99.0/24"],
   ["private", "192.168.0.0/16"],
   ["reserved", "198.18.0.0/15"],
   ["reserved", "198.51.100.0/24"],
@@ -102,6 +106,10 @@ const special: [AddressKind, Network][] = ([
   ["reserved", "64:ff9b:1::/48"],
   ["reserved", "100::/64"],
   ["reserved", "2001:db8::/32"],
+  // Benchmarking, ORCHIDv2 and the newer documentation range: never public hosts.
+  ["reserved", "2001:2::/48"],
+  ["reserved", "2001:20::/28"],
+  ["reserved", "3fff::/20"],
   ["reserved", "2002::/16"],
   ["private", "fc00::/7"],
   ["link-local", "fe80::/10"],

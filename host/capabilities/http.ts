@@ -111,10 +111,16 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
     ? options.egress
     : new EgressGate(options.egress);
   return async (input: string | URL | Request, init?: RequestInit): Promise<Response> => {
-    let url = new URL(input instanceof Request ? input.url : String(input));
-    let method = (init?.method ?? "GET").toUpperCase();
-    let body = await bytesOf(init?.body);
-    const headers = new Headers(init?.headers);
+    // A Request (what the tape hands on) carries its method, headers and body itself.
+    const request = input instanceof Request ? input : undefined;
+    let url = new URL(request ? request.url : String(input));
+    let method = (init?.method ?? request?.method ?? "GET").toUpperCase();
+    let body = init?.body !== undefined
+      ? await bytesOf(init.body)
+      : request?.body
+      ? new Uint8Array(await request.arrayBuffer())
+      : null;
+    const headers = new Headers(init?.headers ?? request?.headers);
     const signal = AbortSignal.timeout(options.timeoutMs);
     const timedOut = `no complete answer within the host's ${options.timeoutMs} ms limit`;
     const deny = (hop: number, reason: string): Error => {
@@ -199,7 +205,11 @@ export function guardedFetch(options: GuardedFetchOptions): typeof fetch {
       await response.body?.cancel();
       if (hop >= options.maxRedirects) throw fail(`followed ${hop} redirects, the host's limit`);
       const from = url;
-      url = new URL(location, url);
+      try {
+        url = new URL(location, url);
+      } catch {
+        throw fail(`the server redirected to a Location that is not a URL`);
+      }
       // As fetch and curl do: credentials the plugin set for one origin do not follow it elsewhere.
       if (url.origin !== from.origin) {
         for (const name of CREDENTIAL_HEADERS) headers.delete(name);

@@ -10,7 +10,7 @@
  */
 import { Buffer } from "node:buffer";
 import { sha256Id } from "../artifact/mod.ts";
-import type { HostCall, HostFunction } from "../sandbox/mod.ts";
+import { type HostCall, type HostFunction, MALFORMED_HTTP_REQUEST } from "../sandbox/mod.ts";
 import { errorResult } from "./abi.ts";
 import { auditDenied } from "./audit.ts";
 import { type CapabilityContext, grantsFor } from "./context.ts";
@@ -104,7 +104,12 @@ export function tapedFetch(
   inner: typeof fetch,
 ): typeof fetch {
   return async (resource, init) => {
-    const request = new Request(resource, init);
+    let request: Request;
+    try {
+      request = new Request(resource, init);
+    } catch {
+      throw new Error(MALFORMED_HTTP_REQUEST);
+    }
     const active = ctx.runs.runsOf(pluginId);
     const run = active.length === 1 ? active[0] : undefined;
     if (active.some((r) => r.determinism === "strict")) {

@@ -30,6 +30,14 @@ export interface FailureFacts {
 
 const PLUGIN_ERROR = "Plugin-originated error: ";
 
+/**
+ * What a plugin's HTTP request that cannot be sent as given fails with (a
+ * method, URL or header the HTTP client refuses). The client's own words
+ * quote the offending value, which can be a credential: they are not kept.
+ */
+export const MALFORMED_HTTP_REQUEST =
+  "The plugin's HTTP request is malformed (a method, URL or header value that HTTP does not allow); fix the request";
+
 /** Classifies a thrown value (an Error, or a worker's serialized `{message}`). */
 export function classify(thrown: unknown, facts: FailureFacts): CallError {
   if (thrown instanceof SandboxAbort) return { class: thrown.code, message: thrown.message };
@@ -46,6 +54,10 @@ export function classify(thrown: unknown, facts: FailureFacts): CallError {
   // Extism's http_request refusing a host outside allowedHosts.
   if (/HTTP request to .* is not allowed/.test(message)) {
     return { class: "permission_denied", message };
+  }
+  // A request the plugin put together wrong (host/capabilities/tape.ts): its own error.
+  if (message.includes(MALFORMED_HTTP_REQUEST)) {
+    return { class: "plugin_error", message: MALFORMED_HTTP_REQUEST };
   }
   // The host's HTTP gate failing to get an answer (host/capabilities/http.ts).
   if (/HTTP request to \S+ failed \(network_error\)/.test(message)) {

@@ -7,7 +7,7 @@
 export { loadPlugin } from "./load.ts";
 export { cacheEpoch, releaseCacheDir } from "./compile.ts";
 export { applyPolicy, defaultLimits, defaultPolicy, type Limits, PAGE_BYTES } from "./limits.ts";
-export { SandboxAbort } from "./classify.ts";
+export { MALFORMED_HTTP_REQUEST, SandboxAbort } from "./classify.ts";
 export { defaultSlice, type Slice, TIME_STRIKE_WINDOW_MS, TIME_STRIKES } from "./slice.ts";
 export { HOST_BYTE_FUEL, HOST_CALL_FUEL, HOST_FUNCTION_FUEL } from "./instrument/costs.ts";
 export { KERNEL_FUNCTIONS } from "./imports.ts";

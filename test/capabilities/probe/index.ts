@@ -2,6 +2,7 @@
 // A test plugin that does what its input says, to drive every host function from tests:
 // {"ops": [{"fn": "kv_get", "req": {...}} | {"log": text} | {"logSecret": name}
 //          | {"failSecret": name} | {"fail": text} | {"http": url}
+//          | {"post": url, "body": text, "header": name, "value": v} (a POST with one header)
 //          | {"leak": name, "topic": topic, "sink"?: plugin id} | {"secretIs": name, "value": v}]}
 // "secretIs" answers whether the secret read equals `value` (the host redacts the value itself from
 // outputs, so tests see what the plugin got this way).
@@ -25,6 +26,7 @@ import {
   events,
   fail,
   http,
+  HttpRequest,
   JSONArray,
   JSONObject,
   kv,
@@ -99,8 +101,14 @@ export function run(): i32 {
     const message = op.getString("fail");
     if (message !== null) return fail(message!);
     const url = op.getString("http");
-    if (url !== null) {
-      const r = http.get(url!);
+    const post = op.getString("post");
+    if (url !== null || post !== null) {
+      const r = post !== null
+        ? http.fetch(
+          new HttpRequest(post!, "POST").header(op.getString("header")!, op.getString("value")!)
+            .text(op.getString("body")!),
+        )
+        : http.get(url!);
       out.push(
         r.ok
           ? new JSONObject().setNumber("status", <f64> r.value.status).setString(
