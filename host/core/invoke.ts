@@ -14,6 +14,7 @@ import { hookExport, hookRunName, type Lifecycles } from "../lifecycle/mod.ts";
 import type { CallResult, HostCall, Limits } from "../sandbox/mod.ts";
 import { type RunStart, type Store, ulid } from "../store/mod.ts";
 import { determinismOf, usedEntropy } from "./determinism.ts";
+import { jsonShapeProblem } from "./json-shape.ts";
 import { recordedLimits, resolveLimits } from "./limits.ts";
 import type { RunMetrics } from "./metrics.ts";
 import type { InvokeRequest, InvokeResult, LoadedPlugin, RunError } from "./types.ts";
@@ -312,12 +313,25 @@ function checkInput(
   if (input.byteLength === 0) return;
   const constrains = constraining(schema);
   if (!constrains && !requireJson) return;
+  // The plugin gets these bytes, not what the host parsed: a byte order mark the decoder would
+  // drop, or a key given twice (the parser keeps the last), would have the schema check a
+  // value other than the plugin's.
+  if (input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) {
+    throw new HostError(
+      "invalid_json",
+      "The input starts with a byte order mark (EF BB BF): send JSON without it",
+    );
+  }
   let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(decoder.decode(input));
+    text = decoder.decode(input);
+    value = JSON.parse(text);
   } catch (error) {
     throw new HostError("invalid_json", `The input is not valid JSON: ${messageOf(error)}`);
   }
+  const problem = jsonShapeProblem(text, value);
+  if (problem !== undefined) throw new HostError("invalid_json", `The input ${problem}`);
   if (!constrains) return;
   const issues = compileJsonSchema(schema)(value);
   if (issues.length > 0) {

@@ -11,6 +11,7 @@ import { z } from "zod";
 import { HostError } from "../errors.ts";
 import { AJV_OPTIONS, type Manifest } from "../manifest/mod.ts";
 import { openApiPath, parseRoutePath, type PathSegment } from "../manifest/route-paths.ts";
+import { putOwn } from "../plugin-config/mod.ts";
 import { compileChecked, type SchemaIssue } from "./validate.ts";
 
 /** One manifest route, with its parsed path. */
@@ -159,7 +160,9 @@ export function checkRouteRequest(
   const query: Record<string, unknown> = {};
   for (const name of new Set(request.query.keys())) {
     const values = request.query.getAll(name);
-    query[name] = values.length === 1 ? values[0] : values;
+    // An own property even for `__proto__` (an assignment would set the prototype, and the
+    // parameter would pass unseen by the check below).
+    putOwn(query, name, values.length === 1 ? values[0] : values);
   }
   const names = Object.keys(query);
   if (spec.query === undefined && names.length > 0) {

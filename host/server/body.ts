@@ -4,6 +4,7 @@
  * @module
  */
 import type { Context } from "hono";
+import { jsonShapeProblem } from "../core/json-shape.ts";
 import { ProblemError } from "./problem.ts";
 
 /** Reads the whole body, refusing more than `limit` bytes. */
@@ -66,7 +67,10 @@ export function requireMediaType(c: Context, types: readonly string[]): void {
   }
 }
 
-/** Parses a UTF-8 JSON body; 400 `invalid_json` with the parser's reason otherwise. */
+/**
+ * Parses a UTF-8 JSON body; 400 `invalid_json` with the parser's reason otherwise, or for
+ * nesting past MAX_JSON_DEPTH or a key given twice (host/core/json-shape.ts).
+ */
 export function parseJson(bytes: Uint8Array): unknown {
   if (bytes.byteLength === 0) {
     throw new ProblemError("invalid_json", "The request body is empty: send a JSON value, e.g. {}");
@@ -77,12 +81,16 @@ export function parseJson(bytes: Uint8Array): unknown {
   } catch {
     throw new ProblemError("invalid_json", "The request body is not valid UTF-8");
   }
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new ProblemError("invalid_json", `The request body is not valid JSON: ${reason}`);
   }
+  const problem = jsonShapeProblem(text, value);
+  if (problem !== undefined) throw new ProblemError("invalid_json", `The request body ${problem}`);
+  return value;
 }
 
 const decoder = new TextDecoder("utf-8", { fatal: true });

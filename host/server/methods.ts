@@ -44,5 +44,7 @@ function pathPattern(path: string): RegExp {
   const source = path.split("/").map((part) =>
     part.startsWith(":") ? "[^/]+" : part.replaceAll(/[.*+?^${}()|[\]\\]/g, "\\$&")
   ).join("/");
-  return new RegExp(`^${source}/?$`);
+  // No optional trailing slash: the router matches paths exactly, so a 405 for `/v1/plugins/`
+  // would name methods that path does not answer.
+  return new RegExp(`^${source}$`);
 }

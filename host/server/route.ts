@@ -9,6 +9,7 @@ import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
 import { requireScope, type Scope } from "./auth.ts";
 import type { AppEnv, ServerApp } from "./context.ts";
+import { jsonShapeProblem } from "../core/json-shape.ts";
 import { ProblemError } from "./problem.ts";
 
 /** Who may call a route: a scope, or anyone (`public`). */
@@ -45,18 +46,55 @@ export function guarded<R extends RouteConfig>(
   // One middleware, not two: each handler on a path is one more router entry matched and one
   // more step composed on every request to it.
   const scope = access === "public" ? undefined : requireScope(access, options);
+  const checks: MiddlewareHandler<AppEnv> = hasJsonBody(route)
+    ? (c, next) =>
+      query(c, async () => {
+        await jsonShape(c, next);
+      })
+    : query;
   app.on(
     route.method.toUpperCase(),
     honoPath(route.path),
     scope
       ? (c, next) =>
         scope(c, async () => {
-          await query(c, next);
+          await checks(c, next);
         })
-      : query,
+      : checks,
   );
   return route;
 }
+
+/** Whether the route's body is JSON its validator parses (`c.req.valid("json")`). */
+function hasJsonBody(route: RouteConfig): boolean {
+  const body = route.request?.body as { content?: Record<string, unknown> } | undefined;
+  return body?.content?.["application/json"] !== undefined;
+}
+
+/**
+ * Refuses a JSON body nested too deeply or with a key given twice
+ * (host/core/json-shape.ts), before the route's validator parses it: the text
+ * read here is the one the validator reads (Hono keeps it). Malformed JSON is
+ * left to the validator's own 400.
+ */
+const jsonShape: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
+  if (type === "application/json") {
+    const text = await c.req.text();
+    let value: unknown;
+    let parsed = true;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      parsed = false;
+    }
+    const problem = parsed ? jsonShapeProblem(text, value) : undefined;
+    if (problem !== undefined) {
+      throw new ProblemError("invalid_json", `The request body ${problem}`);
+    }
+  }
+  await next();
+};
 
 /** The query parameters a route declares (none when it has no query schema). */
 export function queryNames(route: RouteConfig): string[] {

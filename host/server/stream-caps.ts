@@ -4,6 +4,7 @@
  * (`GET /v1/runs/{id}/stream`) count together.
  * @module
  */
+import type { Context } from "hono";
 import { ProblemError } from "./problem.ts";
 
 /** The caps `take` checks (ServerOptions has them; this module does not import it: no cycle). */
@@ -52,4 +53,16 @@ export class StreamCounts {
       else this.#byToken.set(tokenId, left);
     };
   }
+}
+
+/**
+ * The answer to HEAD on a stream route: the head a GET gets (200, an event
+ * stream), no body, and no stream counted (HEAD reads nothing, so a stream
+ * would never end).
+ */
+export function streamHead(c: Context): Response {
+  return c.body(null, 200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+  });
 }

@@ -12,6 +12,7 @@ import { z } from "@hono/zod-openapi";
 import { streamSSE } from "hono/streaming";
 import type { RouteModule, ServerDeps } from "../context.ts";
 import { ProblemError } from "../problem.ts";
+import { streamHead } from "../stream-caps.ts";
 import { defineRoute, guarded } from "../route.ts";
 import { EventPageSchema, problemContent } from "../schemas.ts";
 import {
@@ -101,6 +102,9 @@ export const events: RouteModule = {
       const cursor = lastId || q.cursor;
       const filter: StreamFilter = { type: q.type, pluginId: q.pluginId, runId: q.runId };
       const since = cursor === undefined ? Date.now() : undefined;
+      // HEAD: the head a GET would get, and no stream: one taken here would never be read or
+      // closed, and its slot would stay taken (Hono runs GET's handler for HEAD).
+      if (c.req.method === "HEAD") return streamHead(c);
       const token = c.get("token");
       const release = deps.openStreams.take(token?.id ?? "", token?.name ?? "", deps.options);
       return streamSSE(c, async (stream) => {

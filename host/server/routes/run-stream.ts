@@ -19,6 +19,7 @@ import { HostError } from "../../errors.ts";
 import type { RunRecord } from "../../store/mod.ts";
 import type { RouteModule, ServerDeps } from "../context.ts";
 import { ProblemError } from "../problem.ts";
+import { streamHead } from "../stream-caps.ts";
 import { defineRoute, guarded } from "../route.ts";
 import type { RunOutcome } from "../run-queue.ts";
 import { problemContent } from "../schemas.ts";
@@ -79,6 +80,7 @@ export const runStream: RouteModule = {
       if (!pending && !record) {
         throw new HostError("not_found", `No run '${runId}': see GET /v1/runs`);
       }
+      if (c.req.method === "HEAD") return streamHead(c); // no stream to hold (see events.ts)
       const token = c.get("token");
       const release = deps.openStreams.take(token?.id ?? "", token?.name ?? "", deps.options);
       let sub: Subscription;
