@@ -13,6 +13,7 @@ export const SectionId = {
   custom: 0,
   type: 1,
   import: 2,
+  table: 4,
   memory: 5,
   export: 7,
   tag: 13,

@@ -5,7 +5,7 @@
  */
 import { HostError } from "../../errors.ts";
 import { SectionId } from "../../artifact/mod.ts";
-import { capMemories, rebuild, restoreCustomSections } from "./memory.ts";
+import { capMemories, capTables, rebuild, restoreCustomSections } from "./memory.ts";
 import { meterModule } from "./meter.ts";
 import { scanModule } from "./scan.ts";
 import { pinWasiEntropy } from "./wasi-entropy.ts";
@@ -90,11 +90,13 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
   const scan = scanModule(wasm);
   const first = scan.memories[0];
   const memorySection = scan.memories.length > 0 ? capMemories(scan.memories, cap) : null;
+  const tableSection = scan.tables.length > 0 ? capTables(scan.tables) : null;
   const stripped = rebuild(
     wasm,
     scan.sections,
     memorySection,
     (name) => name.startsWith(".debug_"),
+    tableSection,
   );
   const result: InstrumentedModule = {
     bytes: stripped,

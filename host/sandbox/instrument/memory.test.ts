@@ -9,6 +9,7 @@ import {
 } from "../../artifact/mod.ts";
 import { instantiate, metered, wat } from "./_testing.ts";
 import { instrument } from "./mod.ts";
+import { MAX_TABLE_ENTRIES, MAX_TABLES } from "./scan.ts";
 
 const grower = (limits: string) =>
   wat(`(module (memory (export "memory") ${limits})
@@ -189,5 +190,48 @@ describe("what is preserved", () => {
       new Uint8Array(customSections(out.bytes).get("name") ?? []),
     );
     expect(text).toContain("helper");
+  });
+});
+
+describe("table cap", () => {
+  const tableGrower = (tables: string) =>
+    wat(`(module (memory 1) ${tables}
+      (func (export "grow") (param i32) (result i32) (table.grow 0 (ref.null func) (local.get 0)))
+      (func (export "size") (result i32) (table.size 0)))`);
+
+  for (const meter of [true, false]) {
+    it(`table.grow past ${MAX_TABLE_ENTRIES} entries returns -1 (meter: ${meter})`, () => {
+      const out = instrument(tableGrower("(table 10 funcref)"), { memoryMaxPages: 4, meter });
+      const instance = instantiate(out.bytes);
+      const grow = instance.exports.grow as (n: number) => number;
+      expect(grow(MAX_TABLE_ENTRIES - 10)).toBe(10);
+      expect(grow(1)).toBe(-1);
+      expect((instance.exports.size as () => number)()).toBe(MAX_TABLE_ENTRIES);
+    });
+  }
+
+  it("keeps a declared maximum below the cap", () => {
+    const out = instrument(tableGrower("(table 1 20 funcref)"), { memoryMaxPages: 4 });
+    const grow = instantiate(out.bytes).exports.grow as (n: number) => number;
+    expect(grow(19)).toBe(1);
+    expect(grow(1)).toBe(-1);
+  });
+
+  it("refuses more tables than the sandbox allows, a table past the cap, and imported tables", () => {
+    const many = Array.from({ length: MAX_TABLES + 1 }, () => "(table 1 funcref)").join(" ");
+    for (
+      const [module, message] of [
+        [tableGrower(many), `defines ${MAX_TABLES + 1} tables`],
+        [tableGrower(`(table ${MAX_TABLE_ENTRIES + 1} funcref)`), "starts with"],
+        [
+          wat(`(module (import "env" "t" (table 1 funcref)) (memory 1))`),
+          "imports a table",
+        ],
+      ] as const
+    ) {
+      const error = thrown(() => instrument(module, { memoryMaxPages: 4 }));
+      expect(codeOf(error)).toBe("load_error");
+      expect((error as Error).message).toContain(message);
+    }
   });
 });

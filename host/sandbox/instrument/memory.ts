@@ -1,7 +1,8 @@
 /**
  * The memory cap: rewrites the memory section so that every memory's maximum
  * is at most the granted number of pages, which the engine then enforces
- * (`memory.grow` past it returns -1).
+ * (`memory.grow` past it returns -1); and the table section likewise, every
+ * table at most MAX_TABLE_ENTRIES entries (`table.grow` past it returns -1).
  * @module
  */
 import { HostError } from "../../errors.ts";
@@ -13,7 +14,7 @@ import {
   type Section,
   SectionId,
 } from "../../artifact/mod.ts";
-import type { MemoryLimits } from "./scan.ts";
+import { MAX_TABLE_ENTRIES, type MemoryLimits, type TableLimits } from "./scan.ts";
 
 /** The memory section with every maximum set to min(declared maximum, cap). */
 export function capMemories(memories: MemoryLimits[], capPages: number): Uint8Array {
@@ -33,20 +34,32 @@ export function capMemories(memories: MemoryLimits[], capPages: number): Uint8Ar
   return encodeSection(SectionId.memory, payload);
 }
 
+/** The table section with every maximum set to min(declared maximum, MAX_TABLE_ENTRIES). */
+export function capTables(tables: TableLimits[]): Uint8Array {
+  const payload: number[] = [...encodeU32(tables.length)];
+  for (const table of tables) {
+    const maximum = Math.min(table.maximum ?? MAX_TABLE_ENTRIES, MAX_TABLE_ENTRIES);
+    payload.push(table.refType, 0x01, ...encodeU32(table.initial), ...encodeU32(maximum));
+  }
+  return encodeSection(SectionId.table, payload);
+}
+
 /**
- * Rebuilds the module from its sections: the memory section replaced by
- * `memorySection` (if given) and custom sections for which `dropCustom`
- * returns true left out.
+ * Rebuilds the module from its sections: the memory and table sections
+ * replaced by the ones given (if any) and custom sections for which
+ * `dropCustom` returns true left out.
  */
 export function rebuild(
   bytes: Uint8Array,
   sections: Section[],
   memorySection: Uint8Array | null,
   dropCustom: (name: string) => boolean,
+  tableSection: Uint8Array | null = null,
 ): Uint8Array {
   const parts: Uint8Array[] = [bytes.subarray(0, 8)];
   for (const section of sections) {
     if (section.id === SectionId.memory && memorySection !== null) parts.push(memorySection);
+    else if (section.id === SectionId.table && tableSection !== null) parts.push(tableSection);
     else if (section.id === SectionId.custom && dropCustom(section.name ?? "")) continue;
     else parts.push(bytes.subarray(section.start, section.end));
   }

@@ -14,11 +14,31 @@ export interface MemoryLimits {
   maximum: number | null;
 }
 
+/** One table the module defines: its element type byte and limits. */
+export interface TableLimits extends MemoryLimits {
+  refType: number;
+}
+
+/**
+ * At most this many tables, each of at most {@link MAX_TABLE_ENTRIES}
+ * entries. A table lives in the engine's heap (V8: ~15 bytes an entry, on
+ * the thread running the plugin, the host's own for a main-thread plugin),
+ * outside the memory cap, and `table.grow` costs the same fuel whatever it
+ * adds: uncapped, one grow of each of 30 tables ended the host's process out
+ * of heap. Compilers emit one table of up to a few thousand entries
+ * (GHC's hello: 3,894).
+ */
+export const MAX_TABLES = 4;
+/** See {@link MAX_TABLES}: 65,536 entries, ~1 MiB of the engine's heap. */
+export const MAX_TABLE_ENTRIES = 65_536;
+
 /** What the scan learnt about a module. */
 export interface ScanResult {
   sections: Section[];
   /** Memories the module defines itself (memory section), in order. */
   memories: MemoryLimits[];
+  /** Tables the module defines itself (table section), in order. */
+  tables: TableLimits[];
   /** Names of the module's exports. */
   exports: string[];
 }
@@ -32,6 +52,9 @@ function refuse(what: string): never {
 
 function readLimits(r: Reader, what: "memory" | "table"): MemoryLimits {
   const flags = r.byte();
+  if (what === "table" && flags & ~0x01) {
+    refuse(`table limits with flags 0x${flags.toString(16)} (table64 or shared tables)`);
+  }
   if (what === "memory") {
     if (flags & 0x02) refuse("a shared memory (threads proposal)");
     if (flags & 0x04) refuse("a 64-bit memory (memory64 proposal)");
@@ -70,9 +93,12 @@ function scanImports(r: Reader): void {
         r.u32();
         break;
       case 1:
-        readValType(r);
-        readLimits(r, "table");
-        break;
+        // Nothing provides one (Extism, the host), and an imported table could not be capped.
+        throw new HostError(
+          "load_error",
+          `The module imports a table ("${module}"."${name}"), which the sandbox does not ` +
+            "provide; build the plugin so that it defines its own tables",
+        );
       case 2:
         throw new HostError(
           "load_error",
@@ -92,17 +118,31 @@ function scanImports(r: Reader): void {
   }
 }
 
+/** A table type: its element type, then limits (the form with an initializer expression is refused). */
+function readTable(r: Reader): TableLimits {
+  const refType = r.byte();
+  if (refType === 0x40) refuse("a table with an initializer expression (function-references)");
+  if (refType !== 0x70 && refType !== 0x6f) {
+    refuse(`a table of element type 0x${refType.toString(16)}`);
+  }
+  return { refType, ...readLimits(r, "table") };
+}
+
 /** Scans a module that already passed `WebAssembly.validate`. Throws `load_error` on refusal. */
 export function scanModule(bytes: Uint8Array): ScanResult {
   const sections = readSections(bytes);
   const memories: MemoryLimits[] = [];
+  const tables: TableLimits[] = [];
   const exports: string[] = [];
   for (const section of sections) {
     const r = new Reader(bytes, section.payloadStart, section.end);
     if (section.id === SectionId.type) scanTypes(r);
     else if (section.id === SectionId.import) scanImports(r);
     else if (section.id === SectionId.tag) refuse("exception tags (exception-handling proposal)");
-    else if (section.id === SectionId.memory) {
+    else if (section.id === SectionId.table) {
+      const count = r.u32();
+      for (let i = 0; i < count; i++) tables.push(readTable(r));
+    } else if (section.id === SectionId.memory) {
       const count = r.u32();
       for (let i = 0; i < count; i++) memories.push(readLimits(r, "memory"));
     } else if (section.id === SectionId.export) {
@@ -114,5 +154,21 @@ export function scanModule(bytes: Uint8Array): ScanResult {
       }
     }
   }
-  return { sections, memories, exports };
+  if (tables.length > MAX_TABLES) {
+    throw new HostError(
+      "load_error",
+      `The module defines ${tables.length} tables, more than the ${MAX_TABLES} the sandbox ` +
+        "allows (tables are outside the memory cap); build the plugin with fewer",
+    );
+  }
+  tables.forEach((table, index) => {
+    if (table.initial > MAX_TABLE_ENTRIES) {
+      throw new HostError(
+        "load_error",
+        `Table ${index} of the module starts with ${table.initial} entries, more than the ` +
+          `${MAX_TABLE_ENTRIES} the sandbox allows (tables are outside the memory cap)`,
+      );
+    }
+  });
+  return { sections, memories, tables, exports };
 }
