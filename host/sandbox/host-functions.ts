@@ -181,6 +181,17 @@ function checkTime(state: CallState, name: string): void {
 }
 
 /**
+ * The deadline and slice check for Extism's own kernel functions that work on
+ * the host's thread (vars, config, logs: each decodes or copies a whole
+ * block). Time only, no fuel: in a worker they run inside Extism's worker, out
+ * of the host's reach, and a call's fuel is the same in both modes.
+ */
+export function checkKernelTime(ctx: ExtismCallContext, name: string): void {
+  const state = ctx.hostContext<CallState | null>();
+  if (state) checkTime(state, name);
+}
+
+/**
  * Charges a kernel-level copy of `bytes` (the bulk I/O functions) with
  * {@link bulkCopyFuel}, the figure worker-bulk.ts charges in a worker, then checks the call's deadline and slice: a
  * loop of large copies is bounded by fuel and time like any host call.

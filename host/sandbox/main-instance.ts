@@ -6,11 +6,15 @@
  * Host functions are synchronous.
  * @module
  */
-import createPlugin, { type ExtismPluginOptions, type Plugin } from "@extism/extism";
+import createPlugin, {
+  type CallContext as ExtismCallContext,
+  type ExtismPluginOptions,
+  type Plugin,
+} from "@extism/extism";
 import { type LinearMemory, mainBulkIo } from "./bulk-io.ts";
 import { classify, SandboxAbort } from "./classify.ts";
 import type { CallState } from "./call-state.ts";
-import { checkSlice, syncHostFunctions } from "./host-functions.ts";
+import { checkKernelTime, checkSlice, syncHostFunctions } from "./host-functions.ts";
 import { ENTROPY_GLOBALS, entropyFor } from "./entropy.ts";
 import { kernelHttpDenied } from "./http-denied.ts";
 import { KERNEL_NAMESPACE, USER_NAMESPACE } from "./imports.ts";
@@ -48,7 +52,9 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
   const holder = new LogHolder(config.logger);
   // WASI keeps state outside the module (its host object): such instances are never reset.
   const resettable = config.compiled.resettable && !config.wasi;
-  const vars = new KernelVars(config.logger);
+  const vars = new KernelVars(config.logger, resettable);
+  // One logger for Extism and for the kernel's log functions given below (timedKernel).
+  const logger = holder.logger();
   let plugin: Plugin;
   const linear: LinearMemory = { memory: undefined };
   try {
@@ -80,13 +86,16 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
             }
             return handle === 0n ? memoryAbort(holder.refusal ?? `a block of ${n} bytes`) : handle;
           },
+          // Extism's own var, config and log functions, each after the deadline and slice check:
+          // one loop of var_get over a 1 MiB var held the loop 37 s past a 2 s timeout.
+          ...timedKernel(config, logger),
           // Extism keeps vars across calls: a resettable instance tracks them to clear them.
-          ...(resettable ? vars.functions() : {}),
+          ...vars.functions(),
           // A refused http_request reported by the host, not by a log line a plugin can write.
           ...(config.allowedHosts.length === 0 ? kernelHttpDenied(config.logger) : {}),
         },
       },
-      logger: holder.logger(),
+      logger,
       logLevel: extismLogLevel(config),
       config: config.config,
       memory: {
@@ -120,6 +129,118 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
   return new MainInstance(plugin, fuel, memory, config.memoryPages, holder, entropy, reset);
 }
 
+/** Extism's log levels by priority, as its call context filters them. */
+const LOG_PRIORITY: Record<string, number> = { trace: 0, debug: 1, info: 2, warn: 3, error: 4 };
+
+/**
+ * Extism's var_get, config_get and log_* as Extism does them (its call
+ * context's public methods, and its own `free`), each after the call's
+ * deadline and slice check (checkKernelTime): they decode or copy a whole
+ * block on the host's thread, and a loop of var_get over a 1 MiB var held
+ * the loop 37 s past a 2 s timeout. Extism's own cannot be wrapped: the
+ * functions given here replace them in its table.
+ */
+function timedKernel(
+  config: InstanceConfig,
+  logger: NonNullable<ExtismPluginOptions["logger"]>,
+): Record<string, (ctx: ExtismCallContext, addr: bigint) => bigint | void> {
+  const threshold = LOG_PRIORITY[extismLogLevel(config)] ?? Infinity;
+  const values = config.config;
+  const free = (ctx: ExtismCallContext, addr: bigint) => kernelOf(ctx).free?.(addr);
+  const log = (level: keyof typeof LOG_PRIORITY) => (ctx: ExtismCallContext, addr: bigint) => {
+    checkKernelTime(ctx, `log_${level}`);
+    const block = ctx.read(addr);
+    if (block === null) {
+      logger.error(
+        `failed to log(${level}): bad block reference in addr 0x${
+          addr.toString(16).padStart(64, "0")
+        }`,
+      );
+      return;
+    }
+    try {
+      if (threshold <= LOG_PRIORITY[level]!) {
+        (logger as unknown as Record<string, (text: string) => void>)[level]!(block.string());
+      }
+    } finally {
+      free(ctx, addr);
+    }
+  };
+  /** Stores `bytes` as a block; 0 (Extism's answer) when the memory cap refuses it. */
+  const store = (ctx: ExtismCallContext, bytes: Uint8Array | string): bigint => {
+    try {
+      return ctx.store(bytes);
+    } catch {
+      return 0n;
+    }
+  };
+  return {
+    var_get: (ctx, addr) => {
+      checkKernelTime(ctx, "var_get");
+      const key = ctx.read(addr);
+      if (key === null) return 0n;
+      try {
+        const value = ctx.getVariable(key.string());
+        return value === null ? 0n : store(ctx, value.bytes());
+      } finally {
+        free(ctx, addr);
+      }
+    },
+    config_get: (ctx, addr) => {
+      checkKernelTime(ctx, "config_get");
+      const key = ctx.read(addr);
+      if (key === null) return 0n;
+      try {
+        const name = key.string();
+        return Object.hasOwn(values, name) ? store(ctx, values[name]!) : 0n;
+      } finally {
+        free(ctx, addr);
+      }
+    },
+    log_trace: log("trace"),
+    log_debug: log("debug"),
+    log_info: log("info"),
+    log_warn: log("warn"),
+    log_error: log("error"),
+  };
+}
+
+type KernelFunction = (...args: bigint[]) => unknown;
+
+const kernels = new WeakMap<object, Record<string, KernelFunction | undefined>>();
+
+/**
+ * Extism's own kernel table of a call context (for `free`, which the host
+ * does not replace). Extism keeps it under a symbol it does not export: found
+ * by shape, once per context; a missing one is a host bug (an Extism
+ * upgrade), said plainly.
+ */
+function kernelOf(ctx: ExtismCallContext): Record<string, KernelFunction | undefined> {
+  let table = kernels.get(ctx);
+  if (table === undefined) {
+    for (const symbol of Object.getOwnPropertySymbols(ctx)) {
+      const value = (ctx as unknown as Record<symbol, unknown>)[symbol];
+      if (
+        typeof value === "object" && value !== null &&
+        ["free", "alloc", "length", "input_length"].every((n) =>
+          typeof (value as Record<string, unknown>)[n] === "function"
+        )
+      ) {
+        table = value as Record<string, KernelFunction | undefined>;
+        break;
+      }
+    }
+    if (table === undefined) {
+      throw new SandboxAbort(
+        "host_error",
+        "Extism's call context has no kernel table this host knows (a host bug after an Extism upgrade)",
+      );
+    }
+    kernels.set(ctx, table);
+  }
+  return table;
+}
+
 /** What of Extism's call context `var_set` needs (its public methods). */
 interface KernelContext {
   read(addr: bigint): { string(): string; bytes(): Uint8Array } | null;
@@ -135,11 +256,16 @@ interface KernelContext {
 class KernelVars {
   readonly #names = new Set<string>();
   #context: KernelContext | null = null;
-  constructor(private readonly logger: SandboxLogger | undefined) {}
+  constructor(
+    private readonly logger: SandboxLogger | undefined,
+    /** Whether to keep the names (an instance that is reset clears them; others never do). */
+    private readonly track: boolean,
+  ) {}
 
   functions(): Record<string, (ctx: KernelContext, key: bigint, value: bigint) => void> {
     return {
       var_set: (ctx, addr, valueAddr) => {
+        checkKernelTime(ctx as unknown as ExtismCallContext, "var_set");
         this.#context = ctx;
         const key = ctx.read(addr)?.string();
         if (key === undefined) {
@@ -148,6 +274,7 @@ class KernelVars {
         }
         if (valueAddr === 0n) {
           ctx.deleteVariable(key);
+          this.#names.delete(key);
           return;
         }
         const value = ctx.read(valueAddr);
@@ -155,7 +282,7 @@ class KernelVars {
           this.logger?.error(`attempted to set variable to invalid address (key="${key}")`);
           return;
         }
-        this.#names.add(key);
+        if (this.track) this.#names.add(key);
         try {
           ctx.setVariable(key, value.bytes().slice());
         } catch (error) {

@@ -15,6 +15,7 @@ import {
   type SandboxLogger,
   TIME_STRIKES,
 } from "../../host/sandbox/mod.ts";
+import { wat } from "../../host/sandbox/instrument/_testing.ts";
 import {
   BULK_FILL_FUEL,
   fixture,
@@ -143,6 +144,33 @@ describe("host-call loops", () => {
 });
 
 describe("kernel-call loops and logs", () => {
+  // Extism's var_get, config_get and log_* decode or copy a whole block on the host's thread;
+  // they checked neither the slice nor the timeout, so this loop held the event loop until its
+  // fuel ran out (a 1 MiB var, 2 s timeout: 37 s).
+  it("a var_get loop over a 4 KiB var lets the event loop run: cut at its slice, ended in a worker", async () => {
+    const plugin = await loadPlugin(
+      wat(`(module
+        (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+        (import "extism:host/env" "var_set" (func $var_set (param i64 i64)))
+        (import "extism:host/env" "var_get" (func $var_get (param i64) (result i64)))
+        (memory (export "memory") 1)
+        (func (export "run") (result i32) (local $h i64)
+          (local.set $h (call $alloc (i64.const 4096)))
+          (call $var_set (local.get $h) (local.get $h))
+          (loop $l (local.set $h (call $var_get (local.get $h))) (br $l))
+          (i32.const 0)))`),
+      { limits: { fuel: 1_000_000n, timeoutMs: 60_000 }, slice: { fuel: 10n ** 12n, ms: 5 } },
+    );
+    open.push(plugin);
+    const ticks = ticker();
+    let ticksAtEnd = 0;
+    const result = await plugin.call("run", none).finally(() => (ticksAtEnd = ticks.ticks));
+    ticks.stop();
+    expect(result.ok ? "ok" : result.error.class).toBe("fuel_exhausted");
+    // Timers ran while the call ran (before, none could until it returned).
+    expect(ticksAtEnd).toBeGreaterThan(0);
+  });
+
   it("an alloc/free loop is cut at its slice and ends in a worker with fuel_exhausted", async () => {
     // Fuel must end it, not the timeout: the re-run's worker is niced, and a busy machine
     // (a clean-clone CI with a core spinning) took over 10 s, the default timeout, for 10e6.
