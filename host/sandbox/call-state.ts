@@ -31,6 +31,11 @@ export interface CallState {
   called: Set<string>;
   /** True once a host function with a final effect ran (see `Rerun.final`): no re-run, no time cut. */
   final: boolean;
+  /**
+   * Set when the instance gave up on the call (timeout, memory cap) while a
+   * worker host call may still be running: its answer has nowhere to go.
+   */
+  ended: boolean;
 }
 
 /** Makes the state for a call. */
@@ -46,5 +51,6 @@ export function newCallState(call: HostCall, limits: Limits): CallState {
     sliceUntil: null,
     called: new Set(),
     final: false,
+    ended: false,
   };
 }

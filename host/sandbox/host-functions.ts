@@ -120,8 +120,9 @@ export function syncHostFunctions(
 
 /**
  * Worker-mode wrappers: may await; errors never escape (a throw would kill
- * Extism's worker). A call whose charges pass its budget is stopped by the
- * instance; the host function does not run.
+ * Extism's worker), except for a call the instance already gave up on. A call
+ * whose charges pass its budget is stopped by the instance; the host function
+ * does not run.
  */
 export function asyncHostFunctions(
   functions: Record<string, HostFunction>,
@@ -161,6 +162,12 @@ export function asyncHostFunctions(
       // Extism copies the block table back after this returns; the check phase comes after it.
       const t1 = performance.now();
       setImmediate(() => hostCallGate.settle(busy + performance.now() - t1));
+      // The call was given up on (its worker ended): an answer would be written for a thread
+      // that is gone, and Extism would wait for it for ever, holding a timer and a copy of the
+      // plugin's blocks. A throw takes Extism's failure path, which lets go of both.
+      if (ctx.hostContext<CallState | null>()?.ended) {
+        throw new Error(`The call ended while host function '${name}' ran; its answer is dropped`);
+      }
       return ctx.store(output);
     };
   }

@@ -191,7 +191,9 @@ class WorkerInstance implements Instance {
       state.charge = null;
     }
     if (thrown instanceof SandboxAbort) {
-      // Timed out or over the memory cap: the worker may still be running; end it.
+      // Timed out or over the memory cap: the worker may still be running; end it. A host call
+      // still running for it must not answer (host-functions.ts, asyncHostFunctions).
+      state.ended = true;
       await this.close();
       return {
         ok: false,
