@@ -31,8 +31,12 @@ export function auditDenied(
 ): void {
   const run = who.runId === null ? undefined : ctx.runs.get(who.runId);
   // Past the run's budget nothing more is written, so nothing more is remembered: a plugin
-  // looping denials with distinct keys cannot grow the run's map beyond the budget.
-  if (run && run.deniedAudited < ctx.policy.deniedPerRun && !firstTime(run, fn, asked, reason)) {
+  // looping denials with distinct keys cannot grow the run's map beyond the budget (nor by
+  // more than a cut key's length per entry).
+  if (
+    run && run.deniedAudited < ctx.policy.deniedPerRun &&
+    !firstTime(run, fn, cutAsked(asked), cut(reason, MAX_REASON))
+  ) {
     return;
   }
   if (!withinBudget(ctx, who)) return;
@@ -50,15 +54,36 @@ export function auditDenied(
       source: "host",
       pluginId: who.pluginId,
       runId: who.runId,
+      // Redacted first, then cut: a cut through a secret would leave part of it unrecognized.
       payload: {
         function: fn,
-        asked: Object.fromEntries(Object.entries(asked).map(([k, v]) => [k, clean(v)])),
-        reason: clean(reason),
+        asked: cutAsked(
+          Object.fromEntries(Object.entries(asked).map(([k, v]) => [k, clean(v)])),
+        ),
+        reason: cut(clean(reason), MAX_REASON),
       },
     }).catch(() => {});
   } catch {
     // A malformed audit event is a host bug; the plugin still gets its answer.
   }
+}
+
+/**
+ * Longest text of what was asked (per field) and of the reason, in UTF-16
+ * code units, kept in an `audit.denied` event. What was asked is the
+ * plugin's (a key of up to the request size): uncut, a 2 MiB key made an
+ * event past the store's payload limit, which was then not written at all.
+ */
+export const MAX_ASKED = 256;
+const MAX_REASON = 1024;
+
+/** `text` cut to `max` code units, ending in "…" when cut. */
+function cut(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function cutAsked(asked: Asked): Asked {
+  return Object.fromEntries(Object.entries(asked).map(([k, v]) => [k, cut(v, MAX_ASKED)]));
 }
 
 /**

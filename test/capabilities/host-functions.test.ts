@@ -3,6 +3,7 @@
  * with the probe plugin (real store, real sandbox, real signatures).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_ASKED } from "../../host/capabilities/audit.ts";
 import { envSecrets } from "../../host/capabilities/mod.ts";
 import { outputOf, type TestHost, testHost } from "./harness.ts";
 import { ops, probeWasm, signedProbe } from "./probe.ts";
@@ -236,6 +237,20 @@ describe("capability host functions", () => {
       );
       expect(audit).toHaveLength(1);
       expect(JSON.stringify(audit)).not.toContain("other-secret");
+    });
+
+    it("audits a denial of a huge name with the name cut, not dropped past the payload limit", async () => {
+      const name = "N".repeat(300_000);
+      const out = await run("t.pub", { fn: "secret_get", req: { name } });
+      expect(out[0]).toMatchObject({ error: { code: "permission_denied" } });
+      const audit = (await t.events({ type: "audit.denied" })).filter((e) =>
+        JSON.stringify(e.payload).includes("NNNN")
+      );
+      expect(audit).toHaveLength(1);
+      const asked = (audit[0]!.payload as { asked: Record<string, string> }).asked;
+      const text = Object.values(asked).find((v) => v.startsWith("NNNN"))!;
+      expect(text.length).toBe(MAX_ASKED);
+      expect(text.endsWith("…")).toBe(true);
     });
 
     it("never writes a secret's value to events, logs, run records or error messages", async () => {
