@@ -15,7 +15,9 @@ export const SectionId = {
   import: 2,
   table: 4,
   memory: 5,
+  global: 6,
   export: 7,
+  element: 9,
   tag: 13,
 } as const;
 

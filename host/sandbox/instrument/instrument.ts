@@ -124,7 +124,7 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
     m.setFeatures(declared | WIDE_FEATURES);
     // Before metering: the pinned WASI functions are charged like the plugin's own code.
     pinWasiEntropy(m);
-    meterModule(m, options.startFuel ?? DEFAULT_START_FUEL);
+    meterModule(m, options.startFuel ?? DEFAULT_START_FUEL, scan.importRefs);
     // After metering, so the meter's own globals are part of the state too.
     // Write tracking after both: it charges no fuel and is no state of the plugin's.
     if (exposeState(m, scan.memories.length)) trackWrites(m);

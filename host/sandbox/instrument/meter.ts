@@ -312,7 +312,12 @@ const LEAF_MAX_NODES = 200;
  * are charged in the caller's region and go to an unmetered copy, which saves
  * a global round trip per call; the fuel charged is the same.
  */
-export function meterModule(m: binaryen.Module, startFuel: bigint): void {
+/**
+ * Meters `m`. `importRefs`: the raw module can take a reference to an import
+ * (scan.ts), so any `call_indirect` may reach the host, whatever binaryen's
+ * element segments show.
+ */
+export function meterModule(m: binaryen.Module, startFuel: bigint, importRefs = false): void {
   m.addGlobal(GLOBAL, binaryen.i64, true, i64(m, startFuel));
   m.addGlobal(EXPORTED, binaryen.i64, true, i64(m, startFuel));
   const definedFuncs: number[] = [];
@@ -324,7 +329,7 @@ export function meterModule(m: binaryen.Module, startFuel: bigint): void {
     if (info.base !== null && info.base !== "") imported.add(info.name);
     else definedFuncs.push(func);
   }
-  const tableImports = tablesHoldImports(m, imported);
+  const tableImports = importRefs || tablesHoldImports(m, imported);
   const defined = definedFuncs.map((func) => ({
     func,
     shape: shapeOf(functionGetBody(func), imported, tableImports),

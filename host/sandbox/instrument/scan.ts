@@ -41,6 +41,14 @@ export interface ScanResult {
   tables: TableLimits[];
   /** Names of the module's exports. */
   exports: string[];
+  /**
+   * Whether an imported function can be taken as a reference (it is named in
+   * an element segment of any kind, a global's initializer, or an export):
+   * only then can a table hold it, and a `call_indirect` reach the host.
+   * Binaryen drops declarative segments when it reads a module, so the meter
+   * cannot see `(elem declare func $import)` + `table.set (ref.func $import)`.
+   */
+  importRefs: boolean;
 }
 
 function refuse(what: string): never {
@@ -82,8 +90,10 @@ function scanTypes(r: Reader): void {
   }
 }
 
-function scanImports(r: Reader): void {
+/** Reads the import section; returns how many functions it imports. */
+function scanImports(r: Reader): number {
   const count = r.u32();
+  let functions = 0;
   for (let i = 0; i < count; i++) {
     const module = r.name();
     const name = r.name();
@@ -91,6 +101,7 @@ function scanImports(r: Reader): void {
     switch (kind) {
       case 0:
         r.u32();
+        functions++;
         break;
       case 1:
         // Nothing provides one (Extism, the host), and an imported table could not be capped.
@@ -116,6 +127,67 @@ function scanImports(r: Reader): void {
         throw new HostError("load_error", `The module has an import of unknown kind ${kind}`);
     }
   }
+  return functions;
+}
+
+/**
+ * The function indices a constant expression takes a reference to (`ref.func`),
+ * or null for an opcode this reader does not know (the caller then assumes
+ * the worst). Reads up to and including the expression's `end`.
+ */
+function constRefs(r: Reader): number[] | null {
+  const refs: number[] = [];
+  for (;;) {
+    const op = r.byte();
+    if (op === 0x0b) return refs; // end
+    if (op === 0xd2) refs.push(r.u32()); // ref.func
+    else if (op === 0x41 || op === 0x42) r.skipSigned(); // i32.const, i64.const
+    else if (op === 0x43) r.pos += 4; // f32.const
+    else if (op === 0x44) r.pos += 8; // f64.const
+    else if (op === 0x23) r.u32(); // global.get
+    else if (op === 0xd0) r.byte(); // ref.null
+    else if (op >= 0x6a && op <= 0x6c) continue; // i32.add/sub/mul (extended-const)
+    else if (op >= 0x7c && op <= 0x7e) continue; // i64.add/sub/mul
+    else if (op === 0xfd && r.u32() === 12) r.pos += 16; // v128.const
+    else return null;
+  }
+}
+
+/** Whether the element section names a function below `imported` (an import). */
+function elementsRefImport(r: Reader, imported: number): boolean {
+  const count = r.u32();
+  for (let i = 0; i < count; i++) {
+    const flags = r.u32();
+    if (flags > 7) return true;
+    if ((flags & 0x03) === 0x02) r.u32(); // an explicit table index
+    if ((flags & 0x01) === 0) {
+      // Active: an offset expression.
+      if (constRefs(r) === null) return true;
+    }
+    const exprs = (flags & 0x04) !== 0;
+    // Flags 1-3 and 5-7 carry an element kind (0x00) or a reference type.
+    if ((flags & 0x03) !== 0) r.byte();
+    const n = r.u32();
+    for (let j = 0; j < n; j++) {
+      if (exprs) {
+        const refs = constRefs(r);
+        if (refs === null || refs.some((f) => f < imported)) return true;
+      } else if (r.u32() < imported) return true;
+    }
+  }
+  return false;
+}
+
+/** Whether a global's initializer takes a reference to a function below `imported`. */
+function globalsRefImport(r: Reader, imported: number): boolean {
+  const count = r.u32();
+  for (let i = 0; i < count; i++) {
+    readValType(r);
+    r.byte(); // mutability
+    const refs = constRefs(r);
+    if (refs === null || refs.some((f) => f < imported)) return true;
+  }
+  return false;
 }
 
 /** A table type: its element type, then limits (the form with an initializer expression is refused). */
@@ -134,11 +206,17 @@ export function scanModule(bytes: Uint8Array): ScanResult {
   const memories: MemoryLimits[] = [];
   const tables: TableLimits[] = [];
   const exports: string[] = [];
+  let importedFunctions = 0;
+  let importRefs = false;
   for (const section of sections) {
     const r = new Reader(bytes, section.payloadStart, section.end);
     if (section.id === SectionId.type) scanTypes(r);
-    else if (section.id === SectionId.import) scanImports(r);
-    else if (section.id === SectionId.tag) refuse("exception tags (exception-handling proposal)");
+    else if (section.id === SectionId.import) importedFunctions = scanImports(r);
+    else if (section.id === SectionId.element) {
+      importRefs ||= importedFunctions > 0 && elementsRefImport(r, importedFunctions);
+    } else if (section.id === SectionId.global) {
+      importRefs ||= importedFunctions > 0 && globalsRefImport(r, importedFunctions);
+    } else if (section.id === SectionId.tag) refuse("exception tags (exception-handling proposal)");
     else if (section.id === SectionId.table) {
       const count = r.u32();
       for (let i = 0; i < count; i++) tables.push(readTable(r));
@@ -149,8 +227,8 @@ export function scanModule(bytes: Uint8Array): ScanResult {
       const count = r.u32();
       for (let i = 0; i < count; i++) {
         exports.push(r.name());
-        r.byte();
-        r.u32();
+        const kind = r.byte();
+        if (r.u32() < importedFunctions && kind === 0) importRefs = true;
       }
     }
   }
@@ -170,5 +248,5 @@ export function scanModule(bytes: Uint8Array): ScanResult {
       );
     }
   });
-  return { sections, memories, tables, exports };
+  return { sections, memories, tables, exports, importRefs };
 }
