@@ -10,6 +10,22 @@
 import { HostError, isErrorCode } from "../errors.ts";
 import type { RegistryChannel } from "../store/mod.ts";
 import type { RegistrySummary, RegistryVersion, SearchQuery } from "./service.ts";
+import { z } from "zod";
+
+/**
+ * What the install reads of a registry's versions page (the rest is passed
+ * on as it came); the manifest itself is checked where it is used.
+ */
+const VersionsPage = z.object({
+  versions: z.array(
+    z.object({
+      version: z.string(),
+      digest: z.string(),
+      yanked: z.boolean(),
+      manifest: z.record(z.string(), z.unknown()),
+    }).passthrough(),
+  ),
+});
 
 /** Options of a client. */
 export interface ClientOptions {
@@ -87,10 +103,19 @@ export class RegistryClient {
   /** A plugin's versions on `channel` (newest first); [] when it is not published there. */
   async versions(id: string, channel: RegistryChannel = "ga"): Promise<RegistryVersion[]> {
     try {
-      const page = await this.#json<{ versions: RegistryVersion[] }>(
-        `/v1/registry/plugins/${encodeURIComponent(id)}?channel=${channel}`,
-      );
-      return page.versions;
+      const path = `/v1/registry/plugins/${encodeURIComponent(id)}?channel=${channel}`;
+      const page = VersionsPage.safeParse(await this.#json<unknown>(path));
+      if (!page.success) {
+        // A broken (or hostile) registry is a failed request, not a host failure (500).
+        throw new HostError(
+          "network_error",
+          `The registry at ${this.baseUrl} answered ${path.split("?")[0]} with a versions page ` +
+            `this host cannot read (${
+              z.prettifyError(page.error).split("\n")[0]
+            }): check that registry`,
+        );
+      }
+      return page.data.versions as unknown as RegistryVersion[];
     } catch (error) {
       if (error instanceof HostError && error.code === "not_found") return [];
       throw error;

@@ -23,7 +23,7 @@ import {
 import { HostError } from "../errors.ts";
 import type { Host } from "../host.ts";
 import { engineProblems } from "../manifest/checks.ts";
-import { ManifestSchema } from "../manifest/schema.ts";
+import { type Manifest, ManifestSchema } from "../manifest/schema.ts";
 import type { RegistryChannel } from "../store/mod.ts";
 import type { RegistryClient } from "./client.ts";
 import type { RegistryVersion } from "./service.ts";
@@ -87,7 +87,7 @@ export async function installFromRegistry(
     seen.add(id);
     // Yanked versions and versions for another host version or ABI are never chosen.
     const published = (await options.client.versions(id, channel)).filter((v) => !v.yanked)
-      .map((v) => ({ v, manifest: ManifestSchema.parse(v.manifest) }))
+      .map((v) => ({ v, manifest: registryManifest(id, v) }))
       .filter(({ manifest }) => engineProblems(manifest).length === 0);
     const candidates: Candidate<RegistryVersion | null>[] = published.map(({ v, manifest }) => ({
       id,
@@ -227,4 +227,17 @@ export async function installLocked(
     }
   }
   return changes;
+}
+
+/** A version's manifest as the registry lists it; a network_error (502) when it is not one. */
+function registryManifest(id: string, v: RegistryVersion): Manifest {
+  const parsed = ManifestSchema.safeParse(v.manifest);
+  if (!parsed.success) {
+    throw new HostError(
+      "network_error",
+      `The registry lists ${id}@${v.version} with a manifest that is not a valid manifest ` +
+        `(${parsed.error.issues[0]?.message ?? "invalid"}): check that registry`,
+    );
+  }
+  return parsed.data;
 }

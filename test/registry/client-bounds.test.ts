@@ -45,6 +45,14 @@ describe("registry client bounds (loopback server)", () => {
         };
         res.on("close", () => res.removeAllListeners("drain"));
         pump();
+      } else if (mode === "junk-versions") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({ versions: "junk" }));
+      } else if (mode === "null-manifest") {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(JSON.stringify({
+          versions: [{ version: "1.0.0", digest: "a".repeat(64), yanked: false, manifest: null }],
+        }));
       } else if (mode === "small") {
         res.writeHead(200, { "content-type": "application/wasm" });
         res.end(new Uint8Array([0, 97, 115, 109]));
@@ -83,6 +91,15 @@ describe("registry client bounds (loopback server)", () => {
     expect(error).toBeInstanceOf(HostError);
     return error as HostError;
   };
+
+  // A broken or hostile registry answered 500 host_error through install (a TypeError, a ZodError).
+  for (const mode of ["junk-versions", "null-manifest"]) {
+    it(`a versions page it cannot read (${mode}) is a network_error naming the registry`, async () => {
+      const error = await refusal(client(mode).versions("example.hello"));
+      expect(error.code).toBe("network_error");
+      expect(error.message).toContain("versions page this host cannot read");
+    });
+  }
 
   it("by default a file over 64 MiB (the host's plugin upload limit) is refused", async () => {
     expect(REGISTRY_MAX_BYTES).toBe(64 * 1024 * 1024);
