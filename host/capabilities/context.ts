@@ -33,6 +33,11 @@ export interface CapabilityContext {
    * injected): their values are redacted from everything the plugin writes.
    */
   secretNames: Map<string, ReadonlySet<string>>;
+  /**
+   * Whether a plugin of this id is loaded: a publish must not reach into the
+   * event namespace of one whose id extends the publisher's (events.ts).
+   */
+  loaded(pluginId: string): boolean;
   /** The operator policy's determinism override for a plugin, if any. */
   determinism?: ((pluginId: string) => "strict" | "best-effort" | undefined) | undefined;
 }

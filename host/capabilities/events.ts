@@ -59,6 +59,21 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
           `topics under '${root}.' (in any letter case) are the host's own`,
         );
       }
+      // `acme` publishing `hello.greeted` would write plugin.acme.hello.greeted: the type of
+      // `acme.hello` publishing `greeted`, and subscribers match on the type.
+      const owner = namespaceOwner(ctx, call.pluginId, topic);
+      if (owner !== undefined) {
+        return denied(
+          ctx,
+          call,
+          "event_publish",
+          { topic },
+          `topic '${topic}' would be published as an event of plugin '${owner}' ` +
+            `(plugin.${owner}.*): use a topic that does not start with '${
+              owner.slice(call.pluginId.length + 1)
+            }.'`,
+        );
+      }
       const patterns = grantsFor(ctx, call).publish;
       if (!patterns.some((p) => topicMatches(p, topic))) {
         return denied(
@@ -99,4 +114,18 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
       return okResult({ id });
     }),
   };
+}
+
+/** The plugin whose event namespace `topic` of `publisher` would fall in, if another's. */
+function namespaceOwner(
+  ctx: CapabilityContext,
+  publisher: string,
+  topic: string,
+): string | undefined {
+  const segments = topic.split(".");
+  for (let n = 1; n < segments.length; n++) {
+    const id = `${publisher}.${segments.slice(0, n).join(".")}`;
+    if (ctx.loaded(id)) return id;
+  }
+  return undefined;
 }

@@ -74,6 +74,8 @@ export interface HostFunctionHost {
   invoke(request: ChildRunRequest): Promise<ChildRunResult>;
   /** The effective plugin config of a run in progress (what `config_get` answers), by run id. */
   config?(runId: string): Record<string, unknown> | undefined;
+  /** Whether a plugin of this id is loaded now (event namespaces: capabilities/events.ts). */
+  loaded?(pluginId: string): boolean;
 }
 
 /** Builds a plugin's host functions (see host/capabilities/provider.ts). */

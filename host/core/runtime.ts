@@ -119,6 +119,7 @@ export class PluginRuntime {
         store: this.store,
         invoke: (request) => this.invoke({ ...request, trigger: "invoke" }),
         config: (runId) => this.#runConfigs.get(runId),
+        loaded: (pluginId) => this.#plugins.has(pluginId),
       })) || { functions: {}, needsWorker: false };
     // Extism's kernel config starts as the effective config; a config this host cannot use yet
     // (refused at each run until fixed) starts it from the manifest default instead.

@@ -175,6 +175,24 @@ describe("capability host functions", () => {
       ]);
     });
 
+    it("denies a topic that would land in the namespace of a plugin whose id extends the publisher's", async () => {
+      // t.pub publishing probe.done writes plugin.t.pub.probe.done: with a plugin t.pub.probe
+      // loaded, that is the type of its own `done`.
+      await t.host.runtime.load(await signedProbe(t.key, "t.pub.probe", {}), "test");
+      try {
+        const out = await run(
+          "t.pub",
+          { fn: "event_publish", req: { topic: "probe.done" } },
+          { fn: "event_publish", req: { topic: "deep.x" } },
+        );
+        expect(out[0]).toMatchObject({ error: { code: "permission_denied" } });
+        expect(JSON.stringify(out[0])).toContain("t.pub.probe");
+        expect(out[1]).toMatchObject({ ok: { id: expect.stringMatching(ULID) } });
+      } finally {
+        await t.host.runtime.unload("t.pub.probe");
+      }
+    });
+
     it("denies topics outside the patterns and the host's own topics, audited; refuses bad topics", async () => {
       const out = await run(
         "t.pub",
