@@ -255,6 +255,27 @@ class WorkerInstance implements Instance {
 }
 
 /**
+ * A promise that settles when the plugin's worker ends (at once if it has),
+ * and the function that stops listening: Extism ends the worker by itself
+ * when one of its own host functions throws (a refused or failed HTTP
+ * request), and a request to it would never be answered.
+ */
+function workerEnded(plugin: Plugin): { ended: Promise<void>; stop: () => void } {
+  type Exits = {
+    once(event: "exit", listener: () => void): void;
+    off(event: "exit", listener: () => void): void;
+  };
+  const worker = (plugin as unknown as { worker?: Exits | null }).worker;
+  if (!worker) return { ended: Promise.resolve(), stop: () => {} };
+  let listener = () => {};
+  const ended = new Promise<void>((resolve) => {
+    listener = () => resolve();
+    worker.once("exit", listener);
+  });
+  return { ended, stop: () => worker.off("exit", listener) };
+}
+
+/**
  * Fuel left and memory pages, or unknowns if the instance cannot answer any
  * more. Extism ends the worker by itself when one of its own host functions
  * throws (e.g. a refused HTTP host); a request to that dying worker would never
@@ -266,8 +287,13 @@ async function readReport(
 ): Promise<{ fuelLeft: bigint | null; memoryPages: number }> {
   const unknown = { fuelLeft: null, memoryPages: 0 };
   try {
-    // A swap: the fuel left by the call, then `rearm` set for the next one.
-    const out = await answerOr(plugin.call(FUEL_SWAP_EXPORT, encodeFuel(rearm)), null);
+    // A swap: the fuel left by the call, then `rearm` set for the next one. No wait for a worker
+    // that ended (the bound below cost every failed HTTP request 2 s).
+    const exit = workerEnded(plugin);
+    const out = await answerOr(
+      Promise.race([plugin.call(FUEL_SWAP_EXPORT, encodeFuel(rearm)), exit.ended.then(() => null)]),
+      null,
+    ).finally(exit.stop);
     return out === null ? unknown : decodeFuelReport(out.bytes());
   } catch {
     return unknown;
