@@ -16,12 +16,67 @@ import {
   parseNetwork,
 } from "./egress-address.ts";
 
-/** Resolves a host name to its addresses (text). Injected in tests; the default asks the system. */
-export type Resolver = (hostname: string) => Promise<string[]>;
+/**
+ * Resolves a host name to its addresses (text). Injected in tests; the default
+ * asks the system. `signal`: the request's deadline (a lookup not started by
+ * then need not start).
+ */
+export type Resolver = (hostname: string, signal?: AbortSignal) => Promise<string[]>;
 
-/** The system resolver (getaddrinfo: /etc/hosts, then DNS), every address. */
-export const systemResolver: Resolver = async (hostname) =>
-  (await lookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
+/**
+ * System lookups in flight at most. getaddrinfo runs on libuv's thread pool
+ * (4 threads), which file reads and WebCrypto share, and cannot be cancelled:
+ * a plugin asking for names whose DNS server never answers would otherwise
+ * hold every thread for the resolver's own timeout, and the host's file and
+ * crypto work with them. Lookups past the limit wait their turn (bounded by
+ * their request's deadline).
+ */
+export const MAX_SYSTEM_LOOKUPS = 2;
+
+/**
+ * `inner` with at most `max` lookups in flight; the others wait in order, and
+ * one whose signal aborts while it waits never starts.
+ */
+export function limitedResolver(inner: Resolver, max: number): Resolver {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  const turn = (signal: AbortSignal | undefined): Promise<void> => {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (running < max) {
+      running++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const go = () => {
+        signal?.removeEventListener("abort", onAbort);
+        running++;
+        resolve();
+      };
+      const onAbort = () => {
+        const at = waiting.indexOf(go);
+        if (at >= 0) waiting.splice(at, 1);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      waiting.push(go);
+    });
+  };
+  return async (hostname, signal) => {
+    await turn(signal);
+    try {
+      return await inner(hostname, signal);
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+}
+
+/** The system resolver (getaddrinfo: /etc/hosts, then DNS), every address; see MAX_SYSTEM_LOOKUPS. */
+export const systemResolver: Resolver = limitedResolver(
+  async (hostname) => (await lookup(hostname, { all: true, verbatim: true })).map((a) => a.address),
+  MAX_SYSTEM_LOOKUPS,
+);
 
 /** Options of the gate. */
 export interface EgressOptions {
@@ -60,7 +115,7 @@ export class EgressGate {
     else {
       let texts: string[];
       try {
-        texts = await untilAborted(this.#resolve(hostname), signal);
+        texts = await untilAborted(this.#resolve(hostname, signal), signal);
       } catch (error) {
         if (signal?.aborted) {
           return { ok: false, denied: false, timedOut: true, reason: `resolving '${hostname}'` };

@@ -8,7 +8,12 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { addressKind, parseAddress } from "../../host/capabilities/egress-address.ts";
-import { EgressGate, type Resolver } from "../../host/capabilities/egress.ts";
+import {
+  EgressGate,
+  limitedResolver,
+  MAX_SYSTEM_LOOKUPS,
+  type Resolver,
+} from "../../host/capabilities/egress.ts";
 import { guardedFetch, hostAllowed } from "../../host/capabilities/http.ts";
 import { outputOf, type TestHost, testHost } from "../capabilities/harness.ts";
 import { ops, probeWasm, signedProbe } from "../capabilities/probe.ts";
@@ -182,6 +187,38 @@ describe("the egress gate", () => {
       /failed \(network_error\): cannot resolve 'nowhere.test' \(ENOTFOUND\)/,
     );
     expect(denied).toEqual([]);
+  });
+});
+
+describe("system lookups at once", () => {
+  // getaddrinfo holds one of libuv's 4 threads (shared with file reads and WebCrypto) until the
+  // resolver gives up, whatever the request's deadline: hung lookups must not take them all.
+  it("runs at most MAX_SYSTEM_LOOKUPS; the others wait, and one whose deadline passes never starts", async () => {
+    let started = 0;
+    const release: (() => void)[] = [];
+    const hung: Resolver = () => {
+      started++;
+      return new Promise<string[]>((resolve) => release.push(() => resolve(["203.0.113.7"])));
+    };
+    const limited = limitedResolver(hung, MAX_SYSTEM_LOOKUPS);
+    const deadlines = Array.from({ length: 6 }, () => new AbortController());
+    const lookups = deadlines.map((d, i) =>
+      limited(`n${i}.test`, d.signal).then(() => "ok", () => "abandoned")
+    );
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(started).toBe(MAX_SYSTEM_LOOKUPS);
+    // The waiting ones pass their deadline: they never reach the system resolver.
+    for (const d of deadlines.slice(MAX_SYSTEM_LOOKUPS, 5)) d.abort(new Error("deadline"));
+    for (const r of release.splice(0)) r();
+    expect(await Promise.all(lookups.slice(0, 5))).toEqual([
+      ...Array(MAX_SYSTEM_LOOKUPS).fill("ok"),
+      ...Array(5 - MAX_SYSTEM_LOOKUPS).fill("abandoned"),
+    ]);
+    // The last one got a slot freed by the first two.
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(started).toBe(MAX_SYSTEM_LOOKUPS + 1);
+    for (const r of release.splice(0)) r();
+    expect(await lookups[5]).toBe("ok");
   });
 });
 
