@@ -287,13 +287,22 @@ export function routeResponseOf(
     const lower = name.toLowerCase();
     const allowed = responseHeaderAllowList.includes(lower) ||
       (lower.startsWith("x-") && lower !== "x-run-id" && /^[a-z0-9-]+$/.test(lower));
-    if (!allowed || /[\r\n]/.test(v)) {
+    if (!allowed) {
       throw new HostError(
         "output_invalid",
         `Route capability '${pluginId}/${capability}' set response header '${
           name.slice(0, 100)
         }', ` +
           `which routes may not set (allowed: ${responseHeaderAllowList.join(", ")}, x-*)`,
+      );
+    }
+    // What an HTTP header value may hold (the Headers constructor throws on the rest: a 500).
+    if (/[\0\r\n]|[^\t\x20-\xff]/.test(v)) {
+      throw new HostError(
+        "output_invalid",
+        `Route capability '${pluginId}/${capability}' set response header '${lower}' to a ` +
+          "value HTTP does not allow (a control character, a line break, or a character " +
+          "above U+00FF)",
       );
     }
     headers[lower] = v;

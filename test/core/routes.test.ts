@@ -126,6 +126,13 @@ describe("routeResponseOf", () => {
       .toThrow("set response header 'set-cookie'");
     expect(() => routeResponseOf("p", "c", bytes({ headers: { "x-run-id": "forged" } })))
       .toThrow("'x-run-id'");
+    for (const value of ["a\r\nb", "nul\0", "bell\u0007", "snow\u2603"]) {
+      expect(() => routeResponseOf("p", "c", bytes({ headers: { "x-v": value } }))).toThrow(
+        "value HTTP does not allow",
+      );
+    }
+    expect(routeResponseOf("p", "c", bytes({ headers: { "x-v": "caf\u00e9\tok" } })).headers)
+      .toEqual({ "x-v": "caf\u00e9\tok" });
     expect(() => routeResponseOf("p", "c", bytes({ status: 101 }))).toThrow("status");
     expect(() => routeResponseOf("p", "c", bytes({ status: 200, extra: 1 }))).toThrow(
       "no RouteResponse",
