@@ -24,6 +24,14 @@ afterAll(async () => await h.close());
 const greet = "/v1/plugins/example.hello/capabilities/greet";
 const hook = "/p/example.webhook/hooks/github";
 const nested = (depth: number) => '{"a":'.repeat(depth) + "1" + "}".repeat(depth);
+/** A JSON POST of `body` as sent (raw text or bytes), with `token` if any. */
+const post = (path: string, body: string | Uint8Array<ArrayBuffer>, token?: string) =>
+  h.call(path, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body,
+    ...(token === undefined ? {} : { token }),
+  });
 const problem = async (res: Response) => ({
   status: res.status,
   ...(await res.json() as { code?: string; detail?: string }),
@@ -59,11 +67,7 @@ describe("stream routes answer HEAD without taking a stream", () => {
 describe("JSON bodies nested too deeply", () => {
   it("is 400 invalid_json on a public plugin route (no token), not a 500", async () => {
     const body = `{"event":"push","data":${nested(10_000)}}`;
-    const res = await h.call(hook, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body,
-    });
+    const res = await post(hook, body);
     const answer = await problem(res);
     expect(answer).toMatchObject({ status: 400, code: "invalid_json" });
     expect(answer.detail).toContain(`more than the ${MAX_JSON_DEPTH}`);
@@ -82,12 +86,11 @@ describe("JSON bodies nested too deeply", () => {
   });
 
   it("is 400 on a capability call", async () => {
-    const res = await h.call(greet, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: `{"name":"a","x":${nested(MAX_JSON_DEPTH + 5)}}`,
-      token: h.tokens.invoke,
-    });
+    const res = await post(
+      greet,
+      `{"name":"a","x":${nested(MAX_JSON_DEPTH + 5)}}`,
+      h.tokens.invoke,
+    );
     expect(await problem(res)).toMatchObject({ status: 400, code: "invalid_json" });
   });
 });
@@ -95,34 +98,19 @@ describe("JSON bodies nested too deeply", () => {
 describe("capability inputs the plugin would read differently", () => {
   it("refuses a key given twice, whichever of the two the schema would pass", async () => {
     for (const body of ['{"name":"a","name":"b"}', '{"name":{"$ne":1},"name":"ok"}']) {
-      const res = await h.call(greet, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body,
-        token: h.tokens.invoke,
-      });
+      const res = await post(greet, body, h.tokens.invoke);
       const answer = await problem(res);
       expect(answer, body).toMatchObject({ status: 400, code: "invalid_json" });
       expect(answer.detail).toContain("same key twice");
     }
     // The same key in two different objects is no duplicate; ':' inside strings is not a key.
-    const fine = await h.call(greet, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: '{"name":"a:b\\":c"}',
-      token: h.tokens.invoke,
-    });
+    const fine = await post(greet, '{"name":"a:b\\":c"}', h.tokens.invoke);
     expect(fine.status).toBe(200);
   });
 
   it("refuses an input that starts with a byte order mark", async () => {
     const body = new Uint8Array([0xef, 0xbb, 0xbf, ...new TextEncoder().encode('{"name":"a"}')]);
-    const res = await h.call(greet, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body,
-      token: h.tokens.invoke,
-    });
+    const res = await post(greet, body, h.tokens.invoke);
     const answer = await problem(res);
     expect(answer).toMatchObject({ status: 400, code: "invalid_json" });
     expect(answer.detail).toContain("byte order mark");
