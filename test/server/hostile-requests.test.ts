@@ -131,3 +131,20 @@ describe("query parameters and paths", () => {
     expect((await h.call("/v1/plugins", { token: h.tokens.read })).status).toBe(200);
   });
 });
+
+describe("readiness when the store is gone", () => {
+  it("answers 503 not_ready with a fixed detail, not the driver's words", async () => {
+    const own = await harness();
+    try {
+      await own.store.close();
+      const res = await own.call("/readyz");
+      const answer = await problem(res);
+      expect(answer).toMatchObject({ status: 503, code: "not_ready" });
+      expect(answer.detail).toBe(
+        "The store does not answer; run 'host doctor' on the server to see why",
+      );
+    } finally {
+      await own.close().catch(() => {});
+    }
+  });
+});

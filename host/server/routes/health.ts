@@ -50,10 +50,12 @@ export const health: RouteModule = {
       }
       try {
         await deps.store.ping();
-      } catch (error) {
+      } catch {
+        // A fixed text: the route is public, and the driver's words can name the database's
+        // address or more. `host doctor` on the server says what is wrong.
         throw new ProblemError(
           "not_ready",
-          error instanceof Error ? error.message : `The store is unreachable: ${error}`,
+          "The store does not answer; run 'host doctor' on the server to see why",
         );
       }
       return c.json({ status: "ready" as const, plugins: deps.runtime.list().length }, 200);
