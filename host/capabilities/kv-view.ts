@@ -167,8 +167,25 @@ const sortedCache = new WeakMap<KvSnapshot, { version: number; size: number; key
 function sortedKeys(base: KvSnapshot): string[] {
   const hit = sortedCache.get(base);
   if (hit && hit.version === base.version && hit.size === base.entries.size) return hit.keys;
-  const keys = [...base.entries.keys()].sort(compareUtf8);
+  // Moved forward by one commit since the order was made: only its keys change place (a full
+  // sort of 32,000 keys of 512 bytes took 56-59 ms of the host's thread after every commit).
+  const keys = hit && base.changed?.from === hit.version
+    ? followed(hit.keys, base, base.changed.keys)
+    : [...base.entries.keys()].sort(compareUtf8);
   sortedCache.set(base, { version: base.version, size: base.entries.size, keys });
+  return keys;
+}
+
+/** `previous` (sorted) with each of `changed` put in or taken out as `base` now has it. */
+function followed(previous: readonly string[], base: KvSnapshot, changed: readonly string[]) {
+  const keys = previous.slice();
+  for (const key of changed) {
+    const at = lowerBound(keys, key, false);
+    const listed = keys[at] === key;
+    const present = base.entries.has(key);
+    if (present && !listed) keys.splice(at, 0, key);
+    else if (!present && listed) keys.splice(at, 1);
+  }
   return keys;
 }
 

@@ -73,6 +73,12 @@ export interface KvSnapshot {
   readonly entries: ReadonlyMap<string, KvItem>;
   /** Bytes counted against the quota (keys plus values). */
   readonly bytes: number;
+  /**
+   * When this snapshot was moved forward in place by one commit: the version
+   * it came from and the keys that commit set or deleted (so an index of the
+   * keys, kv_list's order, can follow without reading them all again).
+   */
+  readonly changed?: { readonly from: number; readonly keys: readonly string[] };
 }
 
 /** The writes of one call: a value to set, or null to delete. */
@@ -84,6 +90,7 @@ interface Cached {
   entries: Map<string, KvItem>;
   bytes: number;
   readers: number;
+  changed?: { from: number; keys: string[] };
 }
 
 const encoder = new TextEncoder();
@@ -340,6 +347,7 @@ export class KvRepository {
           size: keyBytes(key) + encoder.encode(value).byteLength,
         });}
     }
+    target.changed = target === cached ? { from: before, keys: [...writes.keys()] } : undefined;
     target.version = after.version;
     target.bytes = after.bytes;
     this.#cache.set(pluginId, target);

@@ -70,6 +70,20 @@ describe("capability host functions", () => {
         { ok: { value: null } },
       ]);
       expect((await t.host.store.kv.usage("t.kv")).keys).toBe(5);
+      // The next calls list after commits that set and delete keys: the order kv_list keeps
+      // follows each commit's keys (KvSnapshot.changed), without sorting the namespace again.
+      await run("t.kv", { fn: "kv_set", req: { key: "a/0", value: "v" } });
+      expect(await run("t.kv", { fn: "kv_list", req: {} })).toEqual([
+        { ok: { keys: ["a", "a/0", "a/1", "a/2", "\uFFFD", "\u{1F389}"], cursor: null } },
+      ]);
+      await run(
+        "t.kv",
+        { fn: "kv_delete", req: { key: "a/1" } },
+        { fn: "kv_set", req: { key: "c", value: "v" } },
+      );
+      expect(await run("t.kv", { fn: "kv_list", req: {} })).toEqual([
+        { ok: { keys: ["a", "a/0", "a/2", "c", "\uFFFD", "\u{1F389}"], cursor: null } },
+      ]);
     });
 
     it("keeps namespaces apart: another plugin does not see the keys", async () => {
