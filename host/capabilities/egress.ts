@@ -153,7 +153,10 @@ function untilAborted<T>(work: Promise<T>, signal: AbortSignal | undefined): Pro
   if (signal === undefined) return work;
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
-    if (signal.aborted) return onAbort();
+    if (signal.aborted) {
+      work.catch(() => {}); // abandoned: its own failure must not go unhandled
+      return onAbort();
+    }
     signal.addEventListener("abort", onAbort, { once: true });
     work.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
   });

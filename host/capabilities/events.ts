@@ -59,6 +59,18 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
           `topics under '${root}.' (in any letter case) are the host's own`,
         );
       }
+      const patterns = grantsFor(ctx, call).publish;
+      if (!patterns.some((p) => topicMatches(p, topic))) {
+        return denied(
+          ctx,
+          call,
+          "event_publish",
+          { topic },
+          `topic '${topic}' matches no permissions.events.publish pattern (${
+            patterns.join(", ") || "none granted"
+          })`,
+        );
+      }
       // `acme` publishing `hello.greeted` would write plugin.acme.hello.greeted: the type of
       // `acme.hello` publishing `greeted`, and subscribers match on the type.
       const owner = namespaceOwner(ctx, call.pluginId, topic);
@@ -72,18 +84,6 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
             `(plugin.${owner}.*): use a topic that does not start with '${
               owner.slice(call.pluginId.length + 1)
             }.'`,
-        );
-      }
-      const patterns = grantsFor(ctx, call).publish;
-      if (!patterns.some((p) => topicMatches(p, topic))) {
-        return denied(
-          ctx,
-          call,
-          "event_publish",
-          { topic },
-          `topic '${topic}' matches no permissions.events.publish pattern (${
-            patterns.join(", ") || "none granted"
-          })`,
         );
       }
       const size = utf8Length(JSON.stringify(payload ?? null));
@@ -124,7 +124,9 @@ function namespaceOwner(
 ): string | undefined {
   const segments = topic.split(".");
   for (let n = 1; n < segments.length; n++) {
-    const id = `${publisher}.${segments.slice(0, n).join(".")}`;
+    // Ids are lower case; a topic's segments may not be: `Hello.x` reads as `hello.x` to a
+    // person or a case-folding consumer.
+    const id = `${publisher}.${segments.slice(0, n).join(".").toLowerCase()}`;
     if (ctx.loaded(id)) return id;
   }
   return undefined;

@@ -296,13 +296,14 @@ export function routeResponseOf(
           `which routes may not set (allowed: ${responseHeaderAllowList.join(", ")}, x-*)`,
       );
     }
-    // What an HTTP header value may hold (the Headers constructor throws on the rest: a 500).
-    if (/[\0\r\n]|[^\t\x20-\xff]/.test(v)) {
+    // What node:http writes in a header value: the rest (DEL included, which the Headers
+    // constructor lets through) throws where nothing catches it, and ends the process.
+    if (/[^\t\x20-\x7e\x80-\xff]/.test(v)) {
       throw new HostError(
         "output_invalid",
         `Route capability '${pluginId}/${capability}' set response header '${lower}' to a ` +
-          "value HTTP does not allow (a control character, a line break, or a character " +
-          "above U+00FF)",
+          "value HTTP does not allow (a control character, DEL, a line break, or a " +
+          "character above U+00FF)",
       );
     }
     headers[lower] = v;

@@ -166,7 +166,7 @@ function timedKernel(
       free(ctx, addr);
     }
   };
-  /** Stores `bytes` as a block; 0 (Extism's answer) when the memory cap refuses it. */
+  /** Stores `bytes` as a block; 0 (Extism's var_get answer) when the memory cap refuses it. */
   const store = (ctx: ExtismCallContext, bytes: Uint8Array | string): bigint => {
     try {
       return ctx.store(bytes);
@@ -192,7 +192,8 @@ function timedKernel(
       if (key === null) return 0n;
       try {
         const name = key.string();
-        return Object.hasOwn(values, name) ? store(ctx, values[name]!) : 0n;
+        // As Extism's: a value the memory cap refuses ends the call (store throws).
+        return Object.hasOwn(values, name) ? ctx.store(values[name]!) : 0n;
       } finally {
         free(ctx, addr);
       }

@@ -166,10 +166,15 @@ class WorkerInstance implements Instance {
     };
     let timer: ReturnType<typeof setTimeout> | undefined;
     const stopped = new Promise<never>((_, reject) => {
-      this.abort = reject;
+      // Given up on at once: a host call answering after this must not answer (ended).
+      const giveUp = (error: SandboxAbort) => {
+        state.ended = true;
+        reject(error);
+      };
+      this.abort = giveUp;
       timer = setTimeout(
         () =>
-          reject(
+          giveUp(
             new SandboxAbort("timeout", `The call passed its ${state.limits.timeoutMs} ms timeout`),
           ),
         Math.max(0, state.deadline - Date.now()),

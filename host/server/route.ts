@@ -77,9 +77,12 @@ function hasJsonBody(route: RouteConfig): boolean {
  * read here is the one the validator reads (Hono keeps it). Malformed JSON is
  * left to the validator's own 400.
  */
+const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
+
 const jsonShape: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const type = c.req.header("content-type")?.split(";")[0]?.trim().toLowerCase();
-  if (type === "application/json") {
+  const type = c.req.header("content-type")?.split(";")[0]?.trim() ?? "";
+  // Every type Hono's JSON validator parses (application/merge-patch+json, ...), not just one.
+  if (JSON_MEDIA_TYPE.test(type)) {
     const text = await c.req.text();
     let value: unknown;
     let parsed = true;

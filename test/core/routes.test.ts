@@ -126,7 +126,7 @@ describe("routeResponseOf", () => {
       .toThrow("set response header 'set-cookie'");
     expect(() => routeResponseOf("p", "c", bytes({ headers: { "x-run-id": "forged" } })))
       .toThrow("'x-run-id'");
-    for (const value of ["a\r\nb", "nul\0", "bell\u0007", "snow\u2603"]) {
+    for (const value of ["a\r\nb", "nul\0", "bell\u0007", "del\u007f", "snow\u2603"]) {
       expect(() => routeResponseOf("p", "c", bytes({ headers: { "x-v": value } }))).toThrow(
         "value HTTP does not allow",
       );

@@ -222,6 +222,17 @@ describe("system lookups at once", () => {
   });
 });
 
+describe("a lookup whose deadline passed before it started", () => {
+  it("is a timed-out decision, and the abandoned lookup's failure is handled", async () => {
+    const hung: Resolver = () => new Promise<string[]>(() => {});
+    const gate = new EgressGate({ resolve: limitedResolver(hung, MAX_SYSTEM_LOOKUPS) });
+    const decision = await gate.check("late.test", AbortSignal.abort(new Error("deadline")));
+    expect(decision).toMatchObject({ ok: false, denied: false, timedOut: true });
+    // An unhandled rejection would fail this test file (vitest reports it).
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  });
+});
+
 describe("credential headers on redirects", () => {
   let first: Server;
   let second: Server;

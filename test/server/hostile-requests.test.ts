@@ -85,6 +85,23 @@ describe("JSON bodies nested too deeply", () => {
     expect(await problem(res)).toMatchObject({ status: 400, code: "invalid_json" });
   });
 
+  it("is 400 for every JSON media type the routes' validator parses, merge-patch included", async () => {
+    for (
+      const body of [`{"x":${nested(6_000)}}`, '{"x":1,"x":2}']
+    ) {
+      const res = await h.call("/v1/plugins/example.hello/config", {
+        method: "PATCH",
+        headers: { "content-type": "application/merge-patch+json" },
+        body,
+        token: h.tokens.admin,
+      });
+      expect(await problem(res), body.slice(0, 20)).toMatchObject({
+        status: 400,
+        code: "invalid_json",
+      });
+    }
+  });
+
   it("is 400 on a capability call", async () => {
     const res = await post(
       greet,
