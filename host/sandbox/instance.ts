@@ -53,7 +53,10 @@ export interface InstanceConfig {
   logger: SandboxLogger | undefined;
   logLevel: LogLevel;
   memoryPages: number;
+  /** Fuel the start code may use: the call's budget, at most the main-thread slice's fuel. */
   startFuel: bigint;
+  /** The slice, not the budget, set `startFuel` (the load error says so). */
+  startCapped: boolean;
   /** Host functions whose effects are final, or null when none can be undone (no `rerun`). */
   final: ReadonlySet<string> | null;
 }

@@ -45,10 +45,13 @@ export async function loadPlugin(
   const mode = options.mode ?? (options.allowedHosts?.length ? "worker" : "main");
   const hostFunctions = options.hostFunctions ?? {};
   const wasi = options.wasi ?? false;
-  // The start code (and WASI/Haskell initialisation) gets one call's budget.
+  const slice = options.slice === false ? null : { ...defaultSlice, ...options.slice };
+  // Start code (and WASI/Haskell initialisation) runs on the host's thread whenever an instance is
+  // made, worker instances included (their trial run): one call's budget, at most one slice.
+  const startFuel = slice && slice.fuel < limits.fuel ? slice.fuel : limits.fuel;
   const compiled = await compilePlugin(wasm, {
     memoryPages: limits.memoryPages,
-    startFuel: limits.fuel,
+    startFuel,
     cacheDir: options.cacheDir,
     cacheSince: options.cacheSince,
     instrumentThreads: options.instrumentThreads,
@@ -67,7 +70,8 @@ export async function loadPlugin(
     logger: options.logger,
     logLevel: options.logLevel ?? "info",
     memoryPages: compiled.memoryPages,
-    startFuel: limits.fuel,
+    startFuel,
+    startCapped: startFuel < limits.fuel,
     final: options.rerun?.final ?? null,
   };
   // A worker compiles Extism's kernel as it starts, and the main thread's first instance does too.
@@ -106,7 +110,6 @@ export async function loadPlugin(
       recycleAfter,
     }, await create());
   }
-  const slice = options.slice === false ? null : { ...defaultSlice, ...options.slice };
   return new Sandboxed(compiled, limits, policy, { main, workers, workerPool, slice }, options);
 }
 

@@ -347,9 +347,13 @@ class LogHolder {
 export function startFailure(error: unknown, config: InstanceConfig): SandboxAbort {
   if (error instanceof SandboxAbort) return error;
   const message = error instanceof Error ? error.message : String(error);
-  const hint = /unreachable/.test(message)
-    ? ` (its start code may have used its whole start budget of ${config.startFuel} fuel)`
-    : "";
+  const hint = !/unreachable/.test(message)
+    ? ""
+    : config.startCapped
+    ? ` (its start code may have used its whole start budget of ${config.startFuel} fuel: start ` +
+      `code runs on the host's thread, so it gets one main-thread slice at most; do heavy set-up ` +
+      `in a call instead)`
+    : ` (its start code may have used its whole start budget of ${config.startFuel} fuel)`;
   return new SandboxAbort("load_error", `The plugin failed to start: ${message}${hint}`);
 }
 

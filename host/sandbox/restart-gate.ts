@@ -108,8 +108,8 @@ export class RestartGate implements Gate {
   /**
    * Tokens a restart that held the thread `ms` owes beyond the one it was
    * admitted with: its stall at RESTART_LOOP_SHARE of the thread, at most a
-   * burst more (a start code that spins on the host's thread, bounded by its
-   * start fuel, cannot stop every plugin's restarts for long).
+   * burst more (a start code that spins on the host's thread, bounded by one
+   * slice of fuel, cannot stop every plugin's restarts for long).
    */
   extraFor(ms: number): number {
     if (!(ms > 0)) return 0;

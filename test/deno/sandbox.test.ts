@@ -63,6 +63,21 @@ for (const mode of ["main", "worker"] as const) {
     assert.ok(["load_error", "fuel_exhausted"].includes(error.code), String(error));
   });
 
+  Deno.test(`${mode}: start code gets one main-thread slice, not the budget`, opts, async () => {
+    const error = await loadPlugin(fixture("start-spin"), {
+      mode,
+      limits: { fuel: 100_000_000_000n },
+    }).catch((e) => e);
+    assert.equal(error.code, "load_error");
+    assert.match(error.message, /20000000 fuel: start code runs on the host's thread/);
+    const work = fixture("start-work");
+    assert.equal((await loadPlugin(work, { mode }).catch((e) => e)).code, "load_error");
+    const plugin = await loadPlugin(work, { mode, slice: { fuel: 100_000_000n } });
+    const result = await plugin.call("run", none);
+    await plugin.close();
+    assert.ok(result.ok);
+  });
+
   Deno.test(
     `${mode}: memory.grow in a loop ends with memory_limit under the cap`,
     opts,

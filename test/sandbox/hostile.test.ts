@@ -76,6 +76,25 @@ for (const mode of ["main", "worker"] as const) {
       expect(["load_error", "fuel_exhausted"]).toContain(error.code);
     });
 
+    it("start code gets one main-thread slice, not the call's budget", async () => {
+      // Start code runs on the host's thread; with the budget it would hold the loop ~seconds.
+      const error = await loadPlugin(fixture("start-spin"), {
+        mode,
+        limits: { fuel: 100_000_000_000n },
+      }).catch((e) => e);
+      expect(error.code).toBe("load_error");
+      expect(error.message).toContain("20000000 fuel");
+      expect(error.message).toContain("one main-thread slice");
+      // ~30 million fuel of start code: over the default slice, within a larger one.
+      const work = fixture("start-work");
+      const refused = await loadPlugin(work, { mode }).catch((e) => e);
+      expect(refused.code).toBe("load_error");
+      const plugin = await loadPlugin(work, { mode, slice: { fuel: 100_000_000n } });
+      const result = await plugin.call("run", new Uint8Array());
+      await plugin.close();
+      expect(result.ok).toBe(true);
+    });
+
     it("an output over the limit ends with output_too_large", async () => {
       const plugin = await load("big-output", { mode });
       const result = await plugin.call("run", none);
