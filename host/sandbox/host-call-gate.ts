@@ -64,12 +64,36 @@ export class HostCallGate {
    * floored at one burst: that time is spent already, and a deeper debt (one
    * call whose block-table copy took 500 ms, or other work that ran before the
    * check phase and was counted) would only hold every other worker plugin's
-   * host calls back for four times as long.
+   * host calls back for four times as long. Returns the debt the floor let go
+   * (ms), which the caller may charge to the plugin that ran up (invoke-gate.ts).
    */
-  settle(ms: number): void {
+  settle(ms: number): number {
     this.refill();
-    this.tokens = Math.max(-this.burstMs, this.tokens + ESTIMATE_MS - Math.max(0, ms));
+    return this.#floor(this.tokens + ESTIMATE_MS - Math.max(0, ms));
   }
+
+  /** Sets the bucket to `tokens`, floored at one burst's debt; returns the debt the floor let go. */
+  #floor(tokens: number): number {
+    this.tokens = Math.max(-this.burstMs, tokens);
+    return this.tokens - tokens;
+  }
+
+  /**
+   * Records more host-thread time of a call already settled (work of its that
+   * ran later, e.g. after an async host function's wait). Floored as settle is.
+   */
+  spend(ms: number): number {
+    this.refill();
+    return this.#floor(this.tokens - Math.max(0, ms));
+  }
+
+  /**
+   * The host call being handed to Extism inside its turn (invoke-gate.ts), while
+   * that runs synchronously: its host function's wrapper notes when it was
+   * entered (what came before is Extism's copy of the blocks) and does not ask
+   * for a second turn.
+   */
+  turn: HostCallTurn | null = null;
 
   /** How many calls wait for a turn (for tests and metrics). */
   get queued(): number {
@@ -89,6 +113,14 @@ export class HostCallGate {
       if (this.waiting.length > 0) this.schedule();
     }, wait);
   }
+}
+
+/** A host call in its turn (invoke-gate.ts). */
+export interface HostCallTurn {
+  /** When the host function's wrapper was entered: what came before was Extism's block copy. */
+  entered: number | null;
+  /** Charges debt the gate's floor let go to the plugin whose call ran it up. */
+  owe(ms: number): void;
 }
 
 /** The host thread's one gate: every worker plugin shares the same loop. */

@@ -130,8 +130,12 @@ export function asyncHostFunctions(
   const wrapped: Record<string, ExtismFunction> = {};
   for (const [name, fn] of Object.entries(functions)) {
     wrapped[name] = async (ctx, offset) => {
-      // The host thread's share for worker host calls (host-call-gate.ts): wait for a turn.
-      const turn = hostCallGate.admit();
+      // The host thread's share for worker host calls (host-call-gate.ts): wait for a turn,
+      // unless the message that brought this call already waited (invoke-gate.ts) and counts
+      // the time up to the host function's first wait.
+      const given = hostCallGate.turn;
+      if (given) given.entered = performance.now();
+      const turn = given ? undefined : hostCallGate.admit();
       if (turn) await turn;
       let busy = 0;
       let output: Uint8Array;
@@ -161,7 +165,11 @@ export function asyncHostFunctions(
       }
       // Extism copies the block table back after this returns; the check phase comes after it.
       const t1 = performance.now();
-      setImmediate(() => hostCallGate.settle(busy + performance.now() - t1));
+      setImmediate(() => {
+        const after = performance.now() - t1;
+        if (given) given.owe(hostCallGate.spend(after));
+        else hostCallGate.settle(busy + after);
+      });
       // The call was given up on (its worker ended): an answer would be written for a thread
       // that is gone, and Extism would wait for it for ever, holding a timer and a copy of the
       // plugin's blocks. A throw takes Extism's failure path, which lets go of both.

@@ -21,6 +21,7 @@ import type { CallState } from "./call-state.ts";
 import { decodeFuelReport, encodeFuel, FUEL_SWAP_EXPORT } from "./fuel-accessor.ts";
 import { workerBulkIo } from "./bulk-io.ts";
 import { asyncHostFunctions } from "./host-functions.ts";
+import { gateHostCallMessages } from "./invoke-gate.ts";
 import { USER_NAMESPACE } from "./imports.ts";
 import { entropyFor } from "./entropy.ts";
 import {
@@ -83,6 +84,8 @@ export async function createWorkerInstance(
   }
   // The worker's threads yield the CPU to the event loop (thread-priority.ts).
   lowerThreadsSince(threadsBefore);
+  // Host calls wait for the gate before Extism copies the blocks they bring (invoke-gate.ts).
+  gateHostCallMessages(instance.plugin);
   return instance;
 }
 

@@ -9,7 +9,8 @@
  * real clients are not in the server's process); their p50/p99 are printed
  * side by side, and the goals judged:
  * `/healthz` p99 < 50 ms, hello p99 within 2x its idle p99.
- * Also: worker-mode host calls over an instance's life (first vs last calls).
+ * Also: worker-mode host calls over an instance's life (first vs last calls), a worker start's stall,
+ * and the loop held by a worker plugin that makes an 8 MiB block before each host call.
  * Run: node scripts/run-ts.mjs test/bench/hostile.bench.ts [--quick]
  * (ONLY=spin runs only the hostile plugins whose id contains "spin": to see which attack costs what;
  * HOSTILE_CPU_PROFILE=FILE writes a CPU profile of the attack window, on Node and on Deno alike,
@@ -295,6 +296,40 @@ try {
     "worker start: longest event-loop stall while it starts",
     "ms",
     gaps,
+  );
+  // A worker plugin that makes an 8 MiB block before each host call (Extism copies it to the
+  // host's thread with the call, invoke-gate.ts): the share of the loop held in gaps over 5 ms.
+  const flooding = await loadPlugin(fixture("block-flood"), {
+    mode: "worker",
+    concurrency: 1,
+    limits: { memoryPages: 1024, timeoutMs: quick ? 2000 : 5000, fuel: 10_000_000_000n },
+    hostFunctions: { probe: () => answer },
+  });
+  let held = 0;
+  let floodGap = 0;
+  let previous = performance.now();
+  const floodTimer = setInterval(() => {
+    const now = performance.now();
+    if (now - previous > 5) held += now - previous;
+    floodGap = Math.max(floodGap, now - previous);
+    previous = now;
+  }, 1);
+  const floodStart = performance.now();
+  await flooding.call("run", new Uint8Array(8));
+  const floodMs = performance.now() - floodStart;
+  clearInterval(floodTimer);
+  await flooding.close();
+  report.figure(
+    "hostile.blockflood.share",
+    "8 MiB block before each worker host call: loop held in gaps > 5 ms",
+    "%",
+    [(100 * held) / floodMs],
+  );
+  report.figure(
+    "hostile.blockflood.gap",
+    "8 MiB block before each worker host call: longest gap",
+    "ms",
+    [floodGap],
   );
   report.done();
 } finally {

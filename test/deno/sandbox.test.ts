@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { HOST_FUNCTION_FUEL, loadPlugin } from "../../host/sandbox/mod.ts";
+import { hostCallGate } from "../../host/sandbox/host-call-gate.ts";
 import {
   BULK_FILL_FUEL,
   conformance,
@@ -263,6 +264,32 @@ Deno.test(
       db.close();
       await Promise.all([first.close(), second.close()]);
       rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
+
+Deno.test(
+  "worker host calls wait for the gate before Extism copies their blocks",
+  opts,
+  async () => {
+    const inTurn: boolean[] = [];
+    const plugin = await loadPlugin(fixture("block-flood"), {
+      mode: "worker",
+      concurrency: 1,
+      limits: { memoryPages: 256 },
+      hostFunctions: {
+        probe: () => {
+          inTurn.push(hostCallGate.turn !== null && hostCallGate.turn.entered !== null);
+          return utf8('{"ok":true}');
+        },
+      },
+    });
+    try {
+      const result = await plugin.call("times", new Uint8Array(2));
+      assert.ok(result.ok);
+      assert.deepEqual(inTurn, [true, true, true, true]);
+    } finally {
+      await plugin.close();
     }
   },
 );

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import process from "node:process";
 import AsyncDatabase from "libsql/promise";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { HostCallGate } from "../../host/sandbox/host-call-gate.ts";
+import { HostCallGate, hostCallGate } from "../../host/sandbox/host-call-gate.ts";
 import { PLUGIN_THREAD_NICE } from "../../host/adapter/thread-priority.ts";
 import { loadPlugin } from "../../host/sandbox/mod.ts";
 import { fixture, utf8 } from "./fixtures.ts";
@@ -66,12 +66,47 @@ describe("HostCallGate", () => {
     expect(fresh.admit()).toBeUndefined();
   });
 
+  it("settle and spend return the debt the floor let go, for the plugin that ran it up", () => {
+    const now = 0;
+    const gate = new HostCallGate(0.25, 4, () => now);
+    expect(gate.admit()).toBeUndefined(); // 4 - 0.2 estimate
+    expect(gate.settle(2)).toBe(0); // 2 left: nothing floored
+    expect(gate.spend(10)).toBe(4); // 2 - 10 = -8, floored at -4: 4 ms let go
+    expect(gate.spend(1)).toBe(1);
+  });
+
   it("a long host call is paid for before the next one runs", () => {
     const now = 0;
     const gate = new HostCallGate(0.25, 4, () => now);
     expect(gate.admit()).toBeUndefined();
     gate.settle(50);
     expect(gate.admit()).toBeInstanceOf(Promise);
+  });
+});
+
+describe("worker host calls wait for the gate before Extism copies their blocks", () => {
+  it("each host call of a worker plugin runs inside a turn given to its message", async () => {
+    // block-flood makes a 2 MiB block before each host call: Extism brings it with the message.
+    const inTurn: boolean[] = [];
+    const plugin = await loadPlugin(fixture("block-flood"), {
+      mode: "worker",
+      concurrency: 1,
+      limits: { memoryPages: 256 },
+      hostFunctions: {
+        probe: () => {
+          inTurn.push(hostCallGate.turn !== null && hostCallGate.turn.entered !== null);
+          return utf8('{"ok":true}');
+        },
+      },
+    });
+    try {
+      const result = await plugin.call("times", new Uint8Array(2));
+      expect(result.ok).toBe(true);
+      expect(inTurn).toEqual([true, true, true, true]);
+      expect(hostCallGate.turn).toBeNull();
+    } finally {
+      await plugin.close();
+    }
   });
 });
 

@@ -1,0 +1,87 @@
+/**
+ * A worker plugin's host call reaches the host's thread as a message that
+ * carries every Extism block the plugin made since its last host call, and
+ * Extism copies them all into its block table before it calls the host
+ * function. The host-call gate around the host function came after that copy,
+ * and its debt is floored at one burst: a plugin that allocated 48 MiB before
+ * each host call took ~62% of the event loop in 55-170 ms gaps, far past the
+ * gate's share. Here the message itself waits for a turn, the copy is paid for
+ * in that turn, and debt the gate's floor lets go is owed by the plugin that
+ * ran it up: its next host call waits until its share has repaid it.
+ * @module
+ */
+import type { Plugin } from "@extism/extism";
+import { HOST_CALL_SHARE, hostCallGate, type HostCallTurn } from "./host-call-gate.ts";
+
+type Listener = (message: unknown) => unknown;
+
+/** The part of node:worker_threads' `Worker` (Node and Deno) this needs. */
+interface MessageSource {
+  listeners(event: "message"): Listener[];
+  off(event: "message", listener: Listener): unknown;
+  on(event: "message", listener: Listener): unknown;
+}
+
+function messageSourceOf(plugin: Plugin): MessageSource | null {
+  // Extism's background plugin keeps its node:worker_threads Worker as `worker`.
+  const worker = (plugin as unknown as { worker?: unknown }).worker;
+  if (typeof worker !== "object" || worker === null) return null;
+  const w = worker as Partial<MessageSource>;
+  return typeof w.listeners === "function" && typeof w.off === "function" &&
+      typeof w.on === "function"
+    ? w as MessageSource
+    : null;
+}
+
+function isHostCall(message: unknown): boolean {
+  return typeof message === "object" && message !== null &&
+    (message as { type?: unknown }).type === "invoke";
+}
+
+/**
+ * Puts the host-call gate in front of Extism's handler of `plugin`'s worker
+ * messages: a host call is handed to Extism only in a turn, and the turn is
+ * settled with the time Extism's handler held the thread, its copy of the
+ * blocks counted twice: the structured clone that brought them to this thread
+ * copied the same bytes before any listener could see the message. Other
+ * messages (a call's return, logs) pass at once; the worker is blocked on the
+ * host call's answer, so none can overtake it. False when Extism's worker is
+ * not where it is expected (the host functions then ask for their turn, as
+ * before, after the copy).
+ */
+export function gateHostCallMessages(plugin: Plugin): boolean {
+  const source = messageSourceOf(plugin);
+  const extism = source?.listeners("message") ?? [];
+  if (!source || extism.length !== 1) return false;
+  const handle = extism[0] as Listener;
+  /** Until when this worker's host calls wait to repay what the gate's floor let go. */
+  let owedUntil = 0;
+  const owe = (ms: number) => {
+    if (ms > 0) owedUntil = Math.max(owedUntil, performance.now()) + ms / HOST_CALL_SHARE;
+  };
+  const inTurn = (message: unknown) => {
+    const turn: HostCallTurn = { entered: null, owe };
+    const t0 = performance.now();
+    hostCallGate.turn = turn;
+    try {
+      handle(message);
+    } finally {
+      hostCallGate.turn = null;
+    }
+    const t1 = performance.now();
+    owe(hostCallGate.settle(t1 - t0 + (turn.entered ?? t1) - t0));
+  };
+  const admit = (message: unknown) => {
+    const turn = hostCallGate.admit();
+    if (turn) void turn.then(() => inTurn(message));
+    else inTurn(message);
+  };
+  source.off("message", handle);
+  source.on("message", (message) => {
+    if (!isHostCall(message)) return handle(message);
+    const wait = owedUntil - performance.now();
+    if (wait > 0) setTimeout(() => admit(message), wait);
+    else admit(message);
+  });
+  return true;
+}
