@@ -40,6 +40,14 @@ const HOP_HEADERS = new Set([
   "expect",
 ]);
 
+/**
+ * Whether the client sends a plugin's request header `name` (lower-case) on:
+ * not a framing or connection header, nor a `proxy-*` one (the host uses no proxy).
+ */
+export function forwardsHeader(name: string): boolean {
+  return !HOP_HEADERS.has(name) && !name.startsWith("proxy-");
+}
+
 /** Statuses whose responses have no body (the Response constructor refuses one). */
 const NULL_BODY = new Set([101, 103, 204, 205, 304]);
 
@@ -57,7 +65,7 @@ export function pinnedFetch(req: PinnedRequest): Promise<Response> {
   // The plugin does not choose Host (it is the URL's, so a checked address cannot serve another
   // name), nor how the message is framed or the connection used: those are the client's.
   req.headers.forEach((value, name) => {
-    if (!HOP_HEADERS.has(name) && !name.startsWith("proxy-")) headers[name] = value;
+    if (forwardsHeader(name)) headers[name] = value;
   });
   if (req.body !== null) headers["content-length"] = String(req.body.byteLength);
   const send = req.url.protocol === "https:" ? httpsRequest : httpRequest;

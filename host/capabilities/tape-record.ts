@@ -11,8 +11,13 @@ export const TAPE_MAX_BYTES = 1024 * 1024;
 /** One recorded host call: its function, a digest of what the plugin asked, and the answer. */
 export interface TapeEntry {
   fn: string;
-  /** sha256 of the request bytes (HTTP: of `METHOD URL`). */
+  /** sha256 of the request bytes (HTTP: of the request by `inRule`, tape-http.ts). */
   in: string;
+  /**
+   * HTTP only: the rule `in` follows. Absent in entries recorded before rules
+   * were numbered: rule 1, `METHOD URL`. Now 2: method, URL, headers, body.
+   */
+  inRule?: number;
   /** The answer as base64; absent for a secret read. */
   out?: string;
   /** HTTP only: the response's status and headers (`out` is its body). */
@@ -73,6 +78,11 @@ export class Tape {
     }
     this.#bytes += size;
     this.entries.push(entry);
+  }
+
+  /** The entry the next call is to match, if any (a replay reads its digest rule). */
+  upcoming(): TapeEntry | undefined {
+    return this.entries[this.#cursor];
   }
 
   /**

@@ -14,7 +14,8 @@ import { type HostCall, type HostFunction, MALFORMED_HTTP_REQUEST } from "../san
 import { errorResult } from "./abi.ts";
 import { auditDenied } from "./audit.ts";
 import { type CapabilityContext, grantsFor } from "./context.ts";
-import { Tape } from "./tape-record.ts";
+import { HTTP_IN_RULE, httpInDigest, httpRequestDigest, requestBody } from "./tape-http.ts";
+import { ReplayDiverged, Tape } from "./tape-record.ts";
 
 /** Host calls with outside effects: refused in strict mode, recorded in best-effort mode. */
 export const OUTSIDE_EFFECTS: ReadonlySet<string> = new Set([
@@ -123,9 +124,19 @@ export function tapedFetch(
       );
       throw new TypeError(reason);
     }
-    const digest = sha256Id(`${request.method} ${request.url}`);
     const tape = run?.tape;
+    // Only a taped run needs the body's bytes (to hash them).
+    const body = tape ? await requestBody(request, init) : null;
     if (tape?.replaying) {
+      // Checked by the rule the entry was recorded with: older tapes keep replaying.
+      const rule = tape.upcoming()?.inRule;
+      const digest = httpInDigest(request, body, rule);
+      if (digest === undefined) {
+        throw new ReplayDiverged(
+          `The tape's http_request entry was recorded with digest rule ${rule}, which this ` +
+            "host does not know (a newer host recorded it): replay the run there",
+        );
+      }
       const entry = tape.next("http_request", digest);
       const recorded = Buffer.from(entry.out ?? "", "base64");
       return new Response(recorded.length === 0 ? null : recorded, {
@@ -133,6 +144,8 @@ export function tapedFetch(
         headers: entry.headers ?? [],
       });
     }
+    // Digested before the gate sends it (and may read the body): what the plugin asked.
+    const digest = tape ? httpRequestDigest(request, body) : "";
     const response = await inner(request);
     if (!run) {
       for (const r of active) {
@@ -143,9 +156,9 @@ export function tapedFetch(
       return response;
     }
     if (!tape) return response;
-    let body: Uint8Array<ArrayBuffer>;
+    let answer: Uint8Array<ArrayBuffer>;
     try {
-      body = new Uint8Array(await response.arrayBuffer());
+      answer = new Uint8Array(await response.arrayBuffer());
     } catch (error) {
       // The gate cut the body (size or time cap): hand the plugin the same failing body.
       tape.incomplete = `an HTTP answer could not be recorded: ${
@@ -159,11 +172,12 @@ export function tapedFetch(
     tape.add({
       fn: "http_request",
       in: digest,
-      out: Buffer.from(body).toString("base64"),
+      inRule: HTTP_IN_RULE,
+      out: Buffer.from(answer).toString("base64"),
       status: response.status,
       headers: headerPairs(response.headers),
     });
-    return new Response(body.length === 0 ? null : body, {
+    return new Response(answer.length === 0 ? null : answer, {
       status: response.status,
       headers: response.headers,
     });

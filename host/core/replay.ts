@@ -17,7 +17,8 @@ import type { CallLimits, InvokeRequest, InvokeResult, PluginInfo } from "./type
 /** What replay needs of a host. */
 export interface ReplayDeps {
   runs: RunsRepository;
-  replay: ReplayRepository;
+  /** Where the replay records are (the store's; a test may hand another run's). */
+  replay: Pick<ReplayRepository, "get">;
   get(pluginId: string): PluginInfo | undefined;
   invoke(request: InvokeRequest): Promise<InvokeResult>;
 }

@@ -8,6 +8,7 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
+import { sha256Id } from "../../host/artifact/mod.ts";
 import { type ReplayDeps, replayRun } from "../../host/core/replay.ts";
 import { outputOf, type TestHost, testHost } from "../capabilities/harness.ts";
 import { ops, probeWasm, signedProbe } from "../capabilities/probe.ts";
@@ -216,6 +217,69 @@ describe("outside effects", () => {
     expect(report.differences.map((d) => d.field)).not.toContain("outputDigest");
     expect(report.replay.outputDigest).toBe(report.original.outputDigest);
   }, 120_000);
+
+  describe("a plugin's POST", () => {
+    /** Records two runs of t.post POSTing `one` and `two` to the same URL (the server then stops). */
+    async function twoPosts() {
+      const port = await serve();
+      await probeWasm();
+      t = await testHost({ egress: { allowNetworks: ["127.0.0.0/8"] } });
+      await t.host.runtime.load(
+        await signedProbe(t.key, "t.post", { http: { allowedHosts: [`127.0.0.1:${port}`] } }),
+        "test",
+      );
+      const url = `http://127.0.0.1:${port}/hook`;
+      const post = (body: string) => ops({ post: url, body, header: "x-probe", value: "1" });
+      const one = await t.call("t.post", "run", post("one"));
+      const two = await t.call("t.post", "run", post("two"));
+      expect(outputOf(one)).toEqual([{ status: 200, body: "answer 1" }]);
+      server!.closeAllConnections();
+      await new Promise((resolve) => server!.close(resolve));
+      server = undefined;
+      return { host: t.host, url, one: one.runId, two: two.runId };
+    }
+
+    it("replays from the tape when it sends the same body", async () => {
+      const { host, one } = await twoPosts();
+      const report = await replayRun(deps(host), one);
+      expect(report.replay).toMatchObject({
+        status: "ok",
+        outputDigest: report.original.outputDigest,
+      });
+    }, 120_000);
+
+    it("diverges when it sends another body to the same URL", async () => {
+      const { host, one, two } = await twoPosts();
+      // Run `two` replayed against the tape of `one`: same method, URL and headers, other body.
+      const tapeOfOne = (await host.store.replay.get(one))!;
+      const report = await replayRun(
+        { ...deps(host), replay: { get: () => Promise.resolve(tapeOfOne) } },
+        two,
+      );
+      expect(report.match).toBe(false);
+      expect(report.replay.status).toBe("error");
+      const replayed = (await host.store.runs.get(report.replayRunId))!;
+      expect(replayed.error?.message).toMatch(
+        /Replay diverged at host call 1: the plugin called http_request with other input/,
+      );
+    }, 120_000);
+
+    it("replays a tape recorded before the body was digested (METHOD URL)", async () => {
+      const { host, url, one } = await twoPosts();
+      const recorded = (await host.store.replay.get(one))!;
+      // The entry as hosts before rule 2 stored it: `in` over `METHOD URL`, no inRule.
+      const old: Record<string, unknown> = { ...recorded.tape[0], in: sha256Id(`POST ${url}`) };
+      expect(delete old["inRule"]).toBe(true);
+      const report = await replayRun(
+        { ...deps(host), replay: { get: () => Promise.resolve({ ...recorded, tape: [old] }) } },
+        one,
+      );
+      expect(report.replay).toMatchObject({
+        status: "ok",
+        outputDigest: report.original.outputDigest,
+      });
+    }, 120_000);
+  });
 
   it("a best-effort run that read a secret is refused for replay", async () => {
     await probeWasm();
