@@ -259,6 +259,8 @@ describe("outside effects", () => {
       expect(report.match).toBe(false);
       expect(report.replay.status).toBe("error");
       const replayed = (await host.store.runs.get(report.replayRunId))!;
+      // Extism's http_request has no error answer: the call fails (docs/replay.md, "Replaying").
+      expect(replayed.error?.class).toBe("trap");
       expect(replayed.error?.message).toMatch(
         /Replay diverged at host call 1: the plugin called http_request with other input/,
       );
