@@ -41,6 +41,11 @@ const codes = {
   conflict: [ExitCode.failed, 409],
   unauthorized: [ExitCode.failed, 401],
   forbidden: [ExitCode.failed, 403],
+  /**
+   * A request whose Host the server does not answer to (DNS rebinding check,
+   * host/server/host-check.ts): 421 Misdirected Request.
+   */
+  host_not_allowed: [ExitCode.usage, 421],
   permission_denied: [ExitCode.failed, 403],
   quota_exceeded: [ExitCode.failed, 413],
   payload_too_large: [ExitCode.dataError, 413],

@@ -19,6 +19,8 @@ import type { ServerOptions } from "../server/context.ts";
 import { startServer } from "../server/start.ts";
 import { type CliIo, type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
 import { startHints } from "./serve-hints.ts";
+import { allowedHostsOption, hostFlagOptions } from "./serve-hosts.ts";
+import { AllowedHostName } from "../server/host-check.ts";
 import {
   describeEvidence,
   EvidenceConfig,
@@ -38,6 +40,11 @@ reloads it at once. Create tokens with \`host tokens create\`.
 
 Options:
   --host ADDR          Interface to bind (default 127.0.0.1)
+  --allowed-host NAME  Also answer requests whose Host header is NAME (any port; '.example.com':
+                       it and its subdomains; repeatable). On a loopback address only loopback
+                       names are answered by default (against DNS rebinding; others get 421); on
+                       another address naming hosts turns the check on
+  --allow-any-host     Answer every Host (behind a proxy that checks Host itself)
   --port N             Port (default 8787; 0 picks a free one)
   --plugins DIR        Also load every plugin file in DIR (repeatable)
   --db URL             Database (default: $PLUGHOST_DB or $PLUGHOST_HOME/host.db)
@@ -50,7 +57,7 @@ Options:
   --secrets-file PATH  Plugin secrets: a JSON file or a directory of files (docs/security.md#secrets;
                        default: the policy's secretsFile, else $PLUGHOST_SECRETS_FILE); database
                        secrets need $PLUGHOST_SECRETS_KEY
-  --config FILE        JSON config with any of: host, port, plugins, db, trust, home, policy, env,
+  --config FILE        JSON config with any of: host, allowedHosts, allowAnyHost, port, plugins, db, trust, home, policy, env,
                        secretsFile, maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
                        validateOutput, allowUnsigned, graceMs, privateOpenApi,
                        evidence {dir, onRunFailed: [classes] | "*", onSuspended} (flags win)
@@ -92,6 +99,8 @@ export function secretsFileOf(
 
 const ConfigFile = z.strictObject({
   host: z.string().min(1).optional(),
+  allowedHosts: z.array(AllowedHostName).optional(),
+  allowAnyHost: z.boolean().optional(),
   port: z.number().int().min(0).max(65535).optional(),
   plugins: z.union([z.string(), z.array(z.string())]).optional(),
   db: z.string().optional(),
@@ -122,6 +131,7 @@ export const command: Command = {
     const { values } = parseFlags(args, {
       ...commonOptions,
       host: { type: "string" },
+      ...hostFlagOptions,
       port: { type: "string" },
       plugins: { type: "string", multiple: true },
       db: { type: "string" },
@@ -143,6 +153,7 @@ export const command: Command = {
     const config = values.config === undefined ? {} : await readConfig(values.config, io.cwd);
     // Checked before anything opens: a bad trigger is a usage or config error, not a late surprise.
     const evidence = evidenceOptions(values, config.evidence, io.cwd, values.config);
+    const allowedHosts = allowedHostsOption(values, config);
     const paths = resolvePaths(io.env, io.cwd, {
       home: values.home ?? config.home,
       db: values.db ?? config.db,
@@ -218,6 +229,7 @@ export const command: Command = {
       server = await startServer({
         host,
         hostname: values.host ?? config.host ?? "127.0.0.1",
+        ...(allowedHosts === undefined ? {} : { allowedHosts }),
         port,
         options,
         graceMs: intFlag("grace-ms", values["grace-ms"]) ?? config.graceMs ?? 10_000,

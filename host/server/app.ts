@@ -16,6 +16,7 @@ import {
   type ServerDeps,
   type ServerOptions,
 } from "./context.ts";
+import { type HostCheck, hostGuard } from "./host-check.ts";
 import { Inflight } from "./inflight.ts";
 import { allowedMethods } from "./methods.ts";
 import { Metrics } from "./metrics.ts";
@@ -81,6 +82,8 @@ export interface AppParts {
   registry?: RegistryService;
   /** The database secrets key's text (default: none; `PUT .../secrets/{name}` then answers 409). */
   secretsKey?: () => string | undefined;
+  /** The Host header check (`hostCheckFor`; default: none, every Host is answered). */
+  hostCheck?: HostCheck;
 }
 
 /**
@@ -144,6 +147,8 @@ export function createApp(parts: AppParts): { app: ServerApp; deps: ServerDeps }
     await next();
     deps.metrics.response(c.res.status);
   });
+  // Before auth and bodies: a page reaching the server by DNS rebinding gets nothing else.
+  if (parts.hostCheck) app.use(hostGuard(parts.hostCheck));
   app.use(
     authenticate(
       deps.tokens,

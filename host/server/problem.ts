@@ -151,6 +151,7 @@ export const problemTitles: Readonly<Record<ProblemCode, string>> = {
   conflict: "Conflict",
   unauthorized: "Authentication required",
   forbidden: "Forbidden",
+  host_not_allowed: "Host not allowed",
   permission_denied: "Permission denied",
   quota_exceeded: "Quota exceeded",
   payload_too_large: "Request body too large",

@@ -10,6 +10,8 @@ import { interruptRuns } from "../core/mod.ts";
 import type { Host } from "../host.ts";
 import type { RegistryService } from "../registry/service.ts";
 import { createApp } from "./app.ts";
+import { AllowedHostName, type AllowedHosts, hostCheckFor } from "./host-check.ts";
+import { HostError } from "../errors.ts";
 import type { ServerApp, ServerDeps, ServerOptions } from "./context.ts";
 
 /** Options of `startServer`. */
@@ -20,6 +22,13 @@ export interface StartOptions {
    */
   host: Host;
   hostname?: string;
+  /**
+   * Host header names accepted besides loopback names and `hostname` itself
+   * (`.example.com`: it and its subdomains), or `"any"` to answer every Host.
+   * Default: none, so a loopback server answers only loopback names and any
+   * other server every Host (docs/http-api.md#host-header-check).
+   */
+  allowedHosts?: AllowedHosts;
   /** Default 8787; 0 picks a free port. */
   port?: number;
   options?: Partial<ServerOptions>;
@@ -47,6 +56,8 @@ export interface RunningServer {
 
 /** Builds the app and listens. */
 export async function startServer(options: StartOptions): Promise<RunningServer> {
+  const hostname = options.hostname ?? "127.0.0.1";
+  const hostCheck = hostCheckFor(hostname, allowedHostsOf(options.allowedHosts));
   const stopping = new AbortController();
   const { app, deps } = createApp({
     host: options.host,
@@ -54,10 +65,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ...(options.log ? { log: options.log } : {}),
     ...(options.registry ? { registry: options.registry } : {}),
     ...(options.secretsKey ? { secretsKey: options.secretsKey } : {}),
+    ...(hostCheck ? { hostCheck } : {}),
     shutdown: stopping.signal,
     ready: () => !stopping.signal.aborted,
   });
-  const hostname = options.hostname ?? "127.0.0.1";
   const listener: Listener = await listen({
     // The peer address goes to the app as a binding (auth counts failed token checks by it).
     fetch: (request, peer) => app.fetch(request, { remoteAddress: peer.remoteAddress }),
@@ -109,4 +120,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return closing;
     },
   };
+}
+
+/** The operator's names, normalized; a name that is none is a usage error before anything listens. */
+function allowedHostsOf(allowed: AllowedHosts | undefined): AllowedHosts {
+  if (allowed === undefined || allowed === "any") return allowed ?? [];
+  return allowed.map((name) => {
+    const parsed = AllowedHostName.safeParse(name);
+    if (!parsed.success) {
+      throw new HostError("usage", `allowedHosts: ${parsed.error.issues[0]?.message}`);
+    }
+    return parsed.data;
+  });
 }

@@ -206,7 +206,7 @@ describe("hostile client (real socket)", () => {
         const socket = connect(server.port, "127.0.0.1");
         await new Promise<void>((r) => socket.once("connect", () => r()));
         socket.write(
-          "POST /v1/plugins/example.hello/capabilities/greet HTTP/1.1\r\nHost: x\r\n" +
+          "POST /v1/plugins/example.hello/capabilities/greet HTTP/1.1\r\nHost: 127.0.0.1\r\n" +
             `Authorization: Bearer ${h.tokens.invoke}\r\nContent-Type: application/json\r\n` +
             'Content-Length: 1000\r\n\r\n{"name":"sl',
         );

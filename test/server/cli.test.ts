@@ -3,6 +3,7 @@
  * a real socket, SIGTERM for a graceful stop.
  */
 import { spawn } from "node:child_process";
+import { request } from "node:http";
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,7 +65,10 @@ describe("host serve", () => {
         .stdout,
     ).token;
     const config = join(home, "serve.json");
-    writeFileSync(config, JSON.stringify({ port: 0, rateLimit: { perSecond: 50 } }));
+    writeFileSync(
+      config,
+      JSON.stringify({ port: 0, rateLimit: { perSecond: 50 }, allowedHosts: ["plughost.test"] }),
+    );
     const child = spawn(process.execPath, [
       join(repoRoot, "bin", "host.mjs"),
       "serve",
@@ -102,6 +106,9 @@ describe("host serve", () => {
         headers: { authorization: `Bearer ${token}` },
       });
       expect((await run.json()).status).toBe("ok");
+      // The config's allowedHosts reach the server's Host check.
+      expect(await statusWithHost(listening.url, "plughost.test:80")).toBe(200);
+      expect(await statusWithHost(listening.url, "evil.example")).toBe(421);
     } finally {
       child.kill("SIGTERM");
     }
@@ -117,5 +124,30 @@ describe("host serve", () => {
     const result = await runCli(["serve", "--config", config], { env: { PLUGHOST_HOME: home } });
     expect(result.code).toBe(65);
     expect(result.stderr).toContain("port");
+    writeFileSync(config, JSON.stringify({ allowedHosts: ["https://plughost.test"] }));
+    const host = await runCli(["serve", "--config", config], { env: { PLUGHOST_HOME: home } });
+    expect(host.code).toBe(65);
+    expect(host.stderr).toContain("allowedHosts");
+  });
+
+  it("refuses --allowed-host with a port, or with --allow-any-host, with exit 64", async () => {
+    const env = { PLUGHOST_HOME: tempHome() };
+    const port = await runCli(["serve", "--allowed-host", "plughost.test:8787"], { env });
+    expect(port.code).toBe(64);
+    expect(port.stderr).toContain("--allowed-host");
+    const both = await runCli(["serve", "--allowed-host", "a.test", "--allow-any-host"], { env });
+    expect(both.code).toBe(64);
   });
 });
+
+/** The status of GET /healthz at `url` sent with this Host header (fetch sends its own). */
+function statusWithHost(url: string, host: string): Promise<number | undefined> {
+  return new Promise((resolve, reject) => {
+    const req = request(`${url}/healthz`, { headers: { host } }, (res) => {
+      res.resume();
+      resolve(res.statusCode);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
