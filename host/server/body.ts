@@ -1,6 +1,6 @@
 /**
  * Reading request bodies with a size limit (413 past it, without buffering
- * more than the limit) and checking their media type (415).
+ * more than the limit) and checking their media type and charset (415).
  * @module
  */
 import type { Context } from "hono";
@@ -53,7 +53,7 @@ export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   return out;
 }
 
-/** Throws 415 unless the request's media type is one of `types`. */
+/** Throws 415 unless the request's media type is one of `types`, in UTF-8 (`requireUtf8`). */
 export function requireMediaType(c: Context, types: readonly string[]): void {
   const header = c.req.header("content-type");
   const type = header?.split(";")[0]?.trim().toLowerCase();
@@ -64,6 +64,35 @@ export function requireMediaType(c: Context, types: readonly string[]): void {
         header === undefined ? "no Content-Type" : `'${header.slice(0, 100)}'`
       })`,
     );
+  }
+  requireUtf8(header);
+}
+
+/** Charsets whose bytes the host's UTF-8 decoder reads as meant (US-ASCII is a subset). */
+const UTF8_CHARSETS = new Set(["utf-8", "utf8", "us-ascii"]);
+
+// `; name=value`, value a token or a quoted-string (RFC 9110 5.6.6).
+const PARAMETER = /;\s*([^\s;=]+)\s*=\s*("(?:[^"\\]|\\.)*"|[^;]*)/g;
+
+/**
+ * Throws 415 when the Content-Type `header` declares a charset other than
+ * UTF-8 or US-ASCII (any case, quoted or not): every body is decoded as UTF-8,
+ * so a UTF-16 or Latin-1 body would be read as other text than was sent.
+ */
+export function requireUtf8(header: string | undefined): void {
+  if (header === undefined || !header.includes(";")) return;
+  for (const [, name, raw] of header.matchAll(PARAMETER)) {
+    if (name!.toLowerCase() !== "charset") continue;
+    const value = (raw!.startsWith('"') ? raw!.slice(1, -1).replaceAll(/\\(.)/g, "$1") : raw!)
+      .trim();
+    if (!UTF8_CHARSETS.has(value.toLowerCase())) {
+      throw new ProblemError(
+        "unsupported_media_type",
+        `The body declares charset '${value.slice(0, 40)}'; the server reads only UTF-8: send it ` +
+          "as UTF-8 with charset=utf-8 or no charset",
+        { extensions: { charset: value.slice(0, 40) } },
+      );
+    }
   }
 }
 

@@ -11,6 +11,7 @@ import { requireScope, type Scope } from "./auth.ts";
 import type { AppEnv, ServerApp } from "./context.ts";
 import { jsonShapeProblem } from "../core/json-shape.ts";
 import { ProblemError } from "./problem.ts";
+import { requireUtf8 } from "./body.ts";
 
 /** Who may call a route: a scope, or anyone (`public`). */
 export type Access = Scope | "public";
@@ -72,7 +73,8 @@ function hasJsonBody(route: RouteConfig): boolean {
 }
 
 /**
- * Refuses a JSON body nested too deeply or with a key given twice
+ * Refuses a JSON body in a charset other than UTF-8 (415; Hono would decode it
+ * as UTF-8), nested too deeply or with a key given twice
  * (host/core/json-shape.ts), before the route's validator parses it: the text
  * read here is the one the validator reads (Hono keeps it). Malformed JSON is
  * left to the validator's own 400.
@@ -80,9 +82,11 @@ function hasJsonBody(route: RouteConfig): boolean {
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i;
 
 const jsonShape: MiddlewareHandler<AppEnv> = async (c, next) => {
-  const type = c.req.header("content-type")?.split(";")[0]?.trim() ?? "";
+  const header = c.req.header("content-type");
+  const type = header?.split(";")[0]?.trim() ?? "";
   // Every type Hono's JSON validator parses (application/merge-patch+json, ...), not just one.
   if (JSON_MEDIA_TYPE.test(type)) {
+    requireUtf8(header);
     const text = await c.req.text();
     let value: unknown;
     let parsed = true;

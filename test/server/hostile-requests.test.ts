@@ -6,7 +6,8 @@
  * 500 on a public plugin route, and a duplicate key let a value the schema
  * refused reach the plugin); a leading byte order mark on a capability input
  * is refused; `__proto__` as a query parameter is seen as one; a trailing
- * slash is 404, not a 405 naming methods the path does not answer.
+ * slash is 404, not a 405 naming methods the path does not answer; a body
+ * declared in a charset other than UTF-8 is 415 (it was read as UTF-8).
  * @module
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -163,5 +164,72 @@ describe("readiness when the store is gone", () => {
     } finally {
       await own.close().catch(() => {});
     }
+  });
+});
+
+describe("bodies declared in a charset other than UTF-8", () => {
+  /** `text` in UTF-16LE, what `charset=utf-16` bodies usually are. */
+  const utf16 = (text: string) =>
+    new Uint8Array([...text].flatMap((ch) => [ch.charCodeAt(0) & 0xff, ch.charCodeAt(0) >> 8]));
+  const send = (
+    path: string,
+    type: string,
+    body: string | Uint8Array<ArrayBuffer>,
+    token?: string,
+  ) =>
+    h.call(path, {
+      method: "POST",
+      headers: { "content-type": type },
+      body,
+      ...(token === undefined ? {} : { token }),
+    });
+
+  it("refuses them with 415 naming the charset, however the parameter is written", async () => {
+    for (
+      const [type, charset] of [
+        ["application/json; charset=utf-16", "utf-16"],
+        ["application/json;charset=UTF-16LE", "UTF-16LE"],
+        ['application/json; charset="utf-16"', "utf-16"],
+        ["application/json; foo=bar; charset = latin1", "latin1"],
+        ["Application/JSON; Charset=ISO-8859-1", "ISO-8859-1"],
+        ["application/json; charset=", ""],
+      ] as const
+    ) {
+      // UTF-16 bytes and the same text in ASCII: the charset decides, not whether the bytes decode.
+      for (const body of [utf16('{"name":"a"}'), '{"name":"a"}']) {
+        const answer = await problem(await send(greet, type, body, h.tokens.invoke));
+        expect(answer, type).toMatchObject({ status: 415, code: "unsupported_media_type" });
+        expect(answer.detail, type).toContain(`charset '${charset}'`);
+        expect(answer.detail, type).toContain("UTF-8");
+      }
+    }
+  });
+
+  it("accepts UTF-8 and US-ASCII in any case, quoted or not", async () => {
+    for (
+      const type of [
+        "application/json; charset=utf-8",
+        "application/json; charset=UTF-8",
+        'application/json; charset="utf-8"',
+        "application/json;charset=utf8",
+        "application/json; charset=US-ASCII",
+      ]
+    ) {
+      const res = await send(greet, type, '{"name":"a"}', h.tokens.invoke);
+      expect(res.status, type).toBe(200);
+    }
+  });
+
+  it("refuses them on a plugin route and on a route the validator reads (config PATCH)", async () => {
+    const body = utf16('{"event":"push","data":{}}');
+    expect(await problem(await send(hook, "application/json; charset=utf-16", body)))
+      .toMatchObject({ status: 415, code: "unsupported_media_type" });
+    const patch = await h.call("/v1/plugins/example.hello/config", {
+      method: "PATCH",
+      headers: { "content-type": 'application/merge-patch+json; charset="UTF-16"' },
+      body: utf16('{"x":1}'),
+      token: h.tokens.admin,
+    });
+    expect(await problem(patch)).toMatchObject({ status: 415, code: "unsupported_media_type" });
   });
 });
