@@ -31,7 +31,7 @@ export interface HostCheck {
  * The check for a server listening on `bound` (an address or name), or
  * undefined when every Host is accepted: `allowed` is `"any"`, or the server
  * listens on a non-loopback address and the operator named no hosts.
- * `allowed` holds names as `allowedHostName` normalizes them.
+ * `allowed` holds names as `AllowedHostName` normalizes them.
  */
 export function hostCheckFor(bound: string, allowed: AllowedHosts = []): HostCheck | undefined {
   if (allowed === "any") return undefined;
