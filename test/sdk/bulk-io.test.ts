@@ -16,6 +16,7 @@ import {
   workerBulkIo,
 } from "../../host/sandbox/bulk-io.ts";
 import { loadPlugin, type SandboxedPlugin } from "../../host/sandbox/mod.ts";
+import { BULK_COPY_BYTE_FUEL } from "../../host/sandbox/instrument/costs.ts";
 import { sdkPlugin } from "./abi-harness.ts";
 import { compileAssemblyScript, root } from "./asc.ts";
 
@@ -121,9 +122,11 @@ describe("bulk copies in the sandbox", () => {
       };
       const small = await fuelOf(64 * 1024);
       const large = await fuelOf(128 * 1024);
-      // One block read and one block write of 64 KiB more, at HOST_BYTE_FUEL (16) per byte each
-      // (2,097,152); without the charge the two calls differ by a few thousand units only.
-      expect(large - small).toBeGreaterThanOrEqual((2n * 16n * 64n * 1024n * 9n) / 10n);
+      // One block read and one block write of 64 KiB more, at BULK_COPY_BYTE_FUEL per byte each
+      // (131,072); without the charge the two calls differ by a few thousand units only.
+      const charged = 2n * BigInt(BULK_COPY_BYTE_FUEL) * 64n * 1024n;
+      expect(large - small).toBeGreaterThanOrEqual((charged * 9n) / 10n);
+      expect(large - small).toBeLessThan(charged * 2n);
       expect(await fuelOf(128 * 1024)).toBe(large);
     },
     60_000,

@@ -33,9 +33,13 @@ export const BULK_BYTES_SHIFT = 6;
  * The one figure both implementations charge: JavaScript on the main thread
  * ({@link bulkCopyFuel}, host/sandbox/bulk-io.ts) and WebAssembly in a worker
  * (host/sandbox/worker-bulk.ts, `bytes * BULK_COPY_BYTE_FUEL`), so a plugin's
- * fuel does not depend on where it runs.
+ * fuel does not depend on where it runs. One fuel a byte is ~1.5-2x what the
+ * main-thread copy takes next to metered code (a 64 KiB block each way in
+ * ~18 us; the slice's 20e6 fuel is ~4 ms of a tight loop). It was
+ * HOST_BYTE_FUEL (16), which made a 1 MiB echo cost 33.5e6 fuel: past the
+ * slice, so every such plugin was moved to workers.
  */
-export const BULK_COPY_BYTE_FUEL = Number(HOST_BYTE_FUEL);
+export const BULK_COPY_BYTE_FUEL = 1;
 
 /** The fuel of a bulk copy of `bytes` bytes. */
 export function bulkCopyFuel(bytes: number): bigint {
