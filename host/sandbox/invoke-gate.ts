@@ -38,6 +38,11 @@ function isHostCall(message: unknown): boolean {
     (message as { type?: unknown }).type === "invoke";
 }
 
+/** What a plugin owes the gate: its workers' host calls wait until `until` (performance.now()). */
+export interface HostCallDebt {
+  until: number;
+}
+
 /**
  * Puts the host-call gate in front of Extism's handler of `plugin`'s worker
  * messages: a host call is handed to Extism only in a turn, and the turn is
@@ -47,17 +52,16 @@ function isHostCall(message: unknown): boolean {
  * messages (a call's return, logs) pass at once; the worker is blocked on the
  * host call's answer, so none can overtake it. False when Extism's worker is
  * not where it is expected (the host functions then ask for their turn, as
- * before, after the copy).
+ * before, after the copy). `debt` is shared by the plugin's workers, so a
+ * pool of several does not get a share each.
  */
-export function gateHostCallMessages(plugin: Plugin): boolean {
+export function gateHostCallMessages(plugin: Plugin, debt: HostCallDebt): boolean {
   const source = messageSourceOf(plugin);
   const extism = source?.listeners("message") ?? [];
   if (!source || extism.length !== 1) return false;
   const handle = extism[0] as Listener;
-  /** Until when this worker's host calls wait to repay what the gate's floor let go. */
-  let owedUntil = 0;
   const owe = (ms: number) => {
-    if (ms > 0) owedUntil = Math.max(owedUntil, performance.now()) + ms / HOST_CALL_SHARE;
+    if (ms > 0) debt.until = Math.max(debt.until, performance.now()) + ms / HOST_CALL_SHARE;
   };
   const inTurn = (message: unknown) => {
     const turn: HostCallTurn = { entered: null, owe };
@@ -79,7 +83,7 @@ export function gateHostCallMessages(plugin: Plugin): boolean {
   source.off("message", handle);
   source.on("message", (message) => {
     if (!isHostCall(message)) return handle(message);
-    const wait = owedUntil - performance.now();
+    const wait = debt.until - performance.now();
     if (wait > 0) setTimeout(() => admit(message), wait);
     else admit(message);
   });

@@ -21,7 +21,7 @@ import type { CallState } from "./call-state.ts";
 import { decodeFuelReport, encodeFuel, FUEL_SWAP_EXPORT } from "./fuel-accessor.ts";
 import { workerBulkIo } from "./bulk-io.ts";
 import { asyncHostFunctions } from "./host-functions.ts";
-import { gateHostCallMessages } from "./invoke-gate.ts";
+import { gateHostCallMessages, type HostCallDebt } from "./invoke-gate.ts";
 import { USER_NAMESPACE } from "./imports.ts";
 import { entropyFor } from "./entropy.ts";
 import {
@@ -36,6 +36,9 @@ import { createMainInstance, startFailure } from "./main-instance.ts";
 import { RESTORE_EXPORT } from "./worker-restore.ts";
 import { workerArgs } from "../adapter/worker-args.ts";
 import { lowerThreadsSince, threadsNow } from "../adapter/thread-priority.ts";
+
+/** Per plugin (its instances share one config): what its workers owe the host-call gate. */
+const debts = new WeakMap<InstanceConfig, HostCallDebt>();
 
 /**
  * Creates a worker-thread instance from `module` (the metered module plus the
@@ -85,7 +88,9 @@ export async function createWorkerInstance(
   // The worker's threads yield the CPU to the event loop (thread-priority.ts).
   lowerThreadsSince(threadsBefore);
   // Host calls wait for the gate before Extism copies the blocks they bring (invoke-gate.ts).
-  gateHostCallMessages(instance.plugin);
+  let debt = debts.get(config);
+  if (!debt) debts.set(config, debt = { until: 0 });
+  gateHostCallMessages(instance.plugin, debt);
   return instance;
 }
 
