@@ -34,10 +34,11 @@ export interface CapabilityContext {
    */
   secretNames: Map<string, ReadonlySet<string>>;
   /**
-   * Whether a plugin of this id is loaded: a publish must not reach into the
-   * event namespace of one whose id extends the publisher's (events.ts).
+   * Whether a plugin of this id is loaded or installed: a publish must not
+   * reach into the event namespace of one whose id extends the publisher's
+   * (events.ts), running or not.
    */
-  loaded(pluginId: string): boolean;
+  known(pluginId: string): boolean;
   /** The operator policy's determinism override for a plugin, if any. */
   determinism?: ((pluginId: string) => "strict" | "best-effort" | undefined) | undefined;
 }

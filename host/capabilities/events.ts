@@ -116,7 +116,7 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
   };
 }
 
-/** The plugin whose event namespace `topic` of `publisher` would fall in, if another's. */
+/** The plugin, loaded or installed, whose event namespace `topic` of `publisher` would fall in, if another's. */
 function namespaceOwner(
   ctx: CapabilityContext,
   publisher: string,
@@ -127,7 +127,7 @@ function namespaceOwner(
     // Ids are lower case; a topic's segments may not be: `Hello.x` reads as `hello.x` to a
     // person or a case-folding consumer.
     const id = `${publisher}.${segments.slice(0, n).join(".").toLowerCase()}`;
-    if (ctx.loaded(id)) return id;
+    if (ctx.known(id)) return id;
   }
   return undefined;
 }

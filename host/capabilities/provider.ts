@@ -117,7 +117,7 @@ export function capabilityProvider(options: CapabilityOptions = {}): HostFunctio
           ? (pluginId, permissions) => clampPermissions(capsFor(operator, pluginId), permissions)
           : undefined,
         secretNames: new Map(),
-        loaded: (pluginId) => host.loaded?.(pluginId) ?? false,
+        known: (pluginId) => host.known?.(pluginId) ?? false,
         determinism: operator
           ? (pluginId) => capsFor(operator, pluginId).determinism ?? undefined
           : undefined,

@@ -74,8 +74,11 @@ export interface HostFunctionHost {
   invoke(request: ChildRunRequest): Promise<ChildRunResult>;
   /** The effective plugin config of a run in progress (what `config_get` answers), by run id. */
   config?(runId: string): Record<string, unknown> | undefined;
-  /** Whether a plugin of this id is loaded now (event namespaces: capabilities/events.ts). */
-  loaded?(pluginId: string): boolean;
+  /**
+   * Whether a plugin of this id is loaded or installed now, answered from
+   * memory (event namespaces: capabilities/events.ts).
+   */
+  known?(pluginId: string): boolean;
 }
 
 /** Builds a plugin's host functions (see host/capabilities/provider.ts). */

@@ -119,7 +119,9 @@ export class PluginRuntime {
         store: this.store,
         invoke: (request) => this.invoke({ ...request, trigger: "invoke" }),
         config: (runId) => this.#runConfigs.get(runId),
-        loaded: (pluginId) => this.#plugins.has(pluginId),
+        // Installed counts too: a stopped, failed or not yet loaded plugin keeps its namespace.
+        known: (pluginId) =>
+          this.#plugins.has(pluginId) || this.store.plugins.isInstalled(pluginId),
       })) || { functions: {}, needsWorker: false };
     // Extism's kernel config starts as the effective config; a config this host cannot use yet
     // (refused at each run until fixed) starts it from the manifest default instead.

@@ -4,7 +4,7 @@
  * every id ever installed, which outlives uninstall (docs/signing.md).
  * @module
  */
-import { and, asc, eq, ne } from "drizzle-orm";
+import { and, asc, eq, gt, lt, ne } from "drizzle-orm";
 import { z } from "zod";
 import { HostError } from "../errors.ts";
 import { storageError } from "./client.ts";
@@ -41,10 +41,29 @@ const installed = ne(plugins.state, "uninstalled");
 /** Installed plugins, one row per plugin id. */
 export class PluginsRepository {
   readonly #db: StoreDb;
+  /** Installed ids, read once at open and kept by put/remove (see `isInstalled`). */
+  readonly #ids: Set<string>;
 
-  /** Used by openStore; callers get the instance as `store.plugins`. */
-  constructor(db: StoreDb) {
+  /** Used by openStore (through `open`); callers get the instance as `store.plugins`. */
+  constructor(db: StoreDb, installedIds: Iterable<string> = []) {
     this.#db = db;
+    this.#ids = new Set(installedIds);
+  }
+
+  /** The repository with its installed ids read once. */
+  static async open(db: StoreDb): Promise<PluginsRepository> {
+    const repo = new PluginsRepository(db);
+    for (const p of await repo.list()) repo.#ids.add(p.id);
+    return repo;
+  }
+
+  /**
+   * Whether `id` is installed, from memory: event_publish asks on every call
+   * (capabilities/events.ts). Follows this process's writes only; another
+   * process's install or uninstall on the same database shows after a restart.
+   */
+  isInstalled(id: string): boolean {
+    return this.#ids.has(id);
   }
 
   /** Installs or replaces a plugin (same id: the new version replaces the old, or an uninstalled id's pin row). */
@@ -67,6 +86,7 @@ export class PluginsRepository {
       () =>
         this.#db.insert(plugins).values(row).onConflictDoUpdate({ target: plugins.id, set: row }),
     );
+    this.#ids.add(row.id);
     return toPlugin(row);
   }
 
@@ -88,9 +108,7 @@ export class PluginsRepository {
       "read plugins",
       () => this.#db.select().from(plugins).where(eq(plugins.id, id)).limit(1),
     );
-    if (rows[0] === undefined) return undefined;
-    const p = toPin(rows[0]);
-    return p.pinnedKeyIds.length > 0 ? p.pinnedKeyIds : p.signerKeyIds;
+    return rows[0] === undefined ? undefined : pinOf(rows[0]);
   }
 
   /** Every installed plugin, by id. */
@@ -135,7 +153,24 @@ export class PluginsRepository {
           and(eq(plugins.id, id), installed),
         ),
     );
+    this.#ids.delete(id);
     return result.rowsAffected > 0;
+  }
+
+  /**
+   * The pins of the ids inside `id`'s namespace (`id.` followed by anything),
+   * installed or not, by id: an install checks that nested ids share a signer.
+   */
+  async pinsUnder(id: string): Promise<Map<string, string[]>> {
+    // '/' sorts right after '.', so the range is exactly the ids starting with `id.`.
+    const rows = await this.#run(
+      "read plugins",
+      () =>
+        this.#db.select().from(plugins).where(
+          and(gt(plugins.id, `${id}.`), lt(plugins.id, `${id}/`)),
+        ),
+    );
+    return new Map(rows.map((r) => [r.id, pinOf(r)]));
   }
 
   /** Forgets the pin of an uninstalled id (an operator's step); false when it has none or is installed. */
@@ -164,6 +199,12 @@ function toPin(row: Pick<PluginRow, "signerKeyIds" | "pinnedKeyIds">) {
     signerKeyIds: z.array(z.string()).parse(JSON.parse(row.signerKeyIds)),
     pinnedKeyIds: z.array(z.string()).parse(JSON.parse(row.pinnedKeyIds)),
   };
+}
+
+/** A row's pin: its pinned keys, or its signers when it has none recorded. */
+function pinOf(row: Pick<PluginRow, "signerKeyIds" | "pinnedKeyIds">): string[] {
+  const p = toPin(row);
+  return p.pinnedKeyIds.length > 0 ? p.pinnedKeyIds : p.signerKeyIds;
 }
 
 /** An installed row (the queries above exclude `uninstalled` ones). */

@@ -177,7 +177,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       events,
       runs: new RunsRepository(db, writer, owner, options.inputMaxBytes ?? 65_536),
       kv,
-      plugins: new PluginsRepository(db),
+      plugins: await PluginsRepository.open(db),
       schedules: new SchedulesRepository(db),
       leases: new LeasesRepository(client),
       tokens: new TokensRepository(db),

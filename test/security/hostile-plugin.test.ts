@@ -229,7 +229,7 @@ describe("denials the host cannot tie to one run", () => {
       invoke: () => Promise.reject(new Error("not used by auditDenied")),
       secrets: { get: () => undefined },
       secretNames: new Map(),
-      loaded: () => false,
+      known: () => false,
       policy: { ...defaultCapabilityPolicy, deniedPerRun: LIMIT },
       runs: new RunRegistry(),
       views: new Map(),

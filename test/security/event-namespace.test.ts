@@ -1,0 +1,93 @@
+/**
+ * A plugin's event namespace is `plugin.<id>.`: `t.pub` publishing `deep.x`
+ * writes `plugin.t.pub.deep.x`, the type of plugin `t.pub.deep`'s `x`. The
+ * publish is refused while `t.pub.deep` is installed, loaded or not (stopped,
+ * failed to load).
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { installedPath } from "../../host/core/mod.ts";
+import { createHost, type Host } from "../../host/host.ts";
+import { resolvePaths } from "../../host/config/paths.ts";
+import { type SigningKey, trustKey } from "../../host/trust/mod.ts";
+import { newKey } from "../helpers/signing.ts";
+import { outputOf } from "../capabilities/harness.ts";
+import { ops, probeWasm, signedProbe } from "../capabilities/probe.ts";
+
+let home: string;
+let host: Host;
+let a: SigningKey;
+
+const open = async () => {
+  host = await createHost({ home, paths: resolvePaths({}, home, { home }) });
+};
+const publish = async (topic: string) => {
+  const result = await host.invoke({
+    pluginId: "t.pub",
+    capability: "run",
+    input: new TextEncoder().encode(
+      JSON.stringify(ops({ fn: "event_publish", req: { topic } })),
+    ),
+    trigger: "cli",
+    durable: true,
+  });
+  return { runId: result.runId, answer: (outputOf(result) as unknown[])[0] };
+};
+const events = async (filter: { type?: string; runId?: string }) => {
+  await host.store.flush();
+  return (await host.store.events.query({ ...filter, limit: 100 })).events;
+};
+const publisher = async () =>
+  await host.load(await signedProbe(a, "t.pub", { events: { publish: ["deep.**"] } }), "test");
+
+beforeAll(async () => {
+  await probeWasm();
+  a = await newKey("alice");
+}, 120_000);
+beforeEach(async () => {
+  home = mkdtempSync(join(tmpdir(), "plughost-event-ns-"));
+  await trustKey(join(home, "trust"), a.publicKey, { label: "alice" });
+  await open();
+});
+afterEach(async () => {
+  await host.close();
+  rmSync(home, { recursive: true, force: true });
+});
+
+describe("event_publish into an installed plugin's namespace", () => {
+  it("is refused and audited while the plugin is installed but not loaded; uninstall frees it", async () => {
+    await publisher();
+    await host.install(await signedProbe(a, "t.pub.deep", {}));
+    await host.runtime.unload("t.pub.deep"); // installed, not loaded: as when stopped or failed
+    expect(host.get("t.pub.deep")).toBeUndefined();
+
+    const refused = await publish("deep.x");
+    expect(refused.answer).toMatchObject({ error: { code: "permission_denied" } });
+    expect(JSON.stringify(refused.answer)).toContain("plugin 't.pub.deep'");
+    const audit = await events({ type: "audit.denied", runId: refused.runId });
+    expect(audit.map((e) => [e.pluginId, e.payload])).toEqual([
+      ["t.pub", expect.objectContaining({ function: "event_publish", asked: { topic: "deep.x" } })],
+    ]);
+    expect(await events({ type: "plugin.t.pub.deep.x" })).toEqual([]);
+
+    await host.uninstall("t.pub.deep");
+    const allowed = await publish("deep.x");
+    expect(allowed.answer).toMatchObject({ ok: { id: expect.any(String) } });
+    expect((await events({ type: "plugin.t.pub.deep.x" })).map((e) => e.pluginId)).toEqual([
+      "t.pub",
+    ]);
+  });
+
+  it("is refused after a restart where the installed plugin fails to load", async () => {
+    const info = await host.install(await signedProbe(a, "t.pub.deep", {}));
+    await host.close();
+    rmSync(installedPath(resolvePaths({}, home, { home }).plugins, info.digest));
+    await open();
+    expect(host.failed.map((f) => f.source)).toEqual(["installed:t.pub.deep"]);
+    await publisher();
+    const refused = await publish("deep.x");
+    expect(refused.answer).toMatchObject({ error: { code: "permission_denied" } });
+  });
+});
