@@ -116,7 +116,11 @@ export function eventFunctions(ctx: CapabilityContext): Record<string, HostFunct
   };
 }
 
-/** The plugin, loaded or installed, whose event namespace `topic` of `publisher` would fall in, if another's. */
+/**
+ * The plugin, loaded or installed, whose event namespace `topic` of
+ * `publisher` would fall in, if another's. An id not installed yet is guarded
+ * at its install instead (core/install.ts, `nestedPinConflict`).
+ */
 function namespaceOwner(
   ctx: CapabilityContext,
   publisher: string,

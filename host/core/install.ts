@@ -21,6 +21,7 @@ import {
   requireDependents,
 } from "./dependencies.ts";
 import { writeLockfile } from "./lockfile.ts";
+import { nestedPinConflict } from "./namespace-pins.ts";
 
 /** Where installed modules live, by digest. */
 export function installedPath(pluginsDir: string, digest: string): string {
@@ -87,6 +88,11 @@ export async function installPlugin(
         if (!options.rekey) throw pinConflict(candidate.id, pinned, keyIds);
         rekeyed = { from: pinned, to: keyIds };
         pin = keyIds;
+      }
+      // A new or moved pin must agree with the pins of the ids around and inside this one.
+      if (pinned.length === 0 || rekeyed !== null) {
+        const nested = await nestedPinConflict(runtime.store.plugins, candidate.id, pin);
+        if (nested) throw nested;
       }
       // Its required dependencies must be installed (or loaded), and installed plugins that
       // depend on this id must accept the new version: else it would load and fail later.

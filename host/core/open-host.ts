@@ -13,6 +13,7 @@ import type { Limits } from "../sandbox/mod.ts";
 import { openStore, type Store } from "../store/mod.ts";
 import { loadTrustStore, type TrustStore } from "../trust/mod.ts";
 import { loadInstalled, pinConflict } from "./install.ts";
+import { nestedPinConflict } from "./namespace-pins.ts";
 import { createRuntime, type PluginRuntime } from "./runtime.ts";
 import type { HostFunctionProvider, PluginInfo, RuntimeOptions } from "./types.ts";
 
@@ -100,6 +101,13 @@ export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
                 if (pinned.length > 0 && !keyIds.some((k) => pinned.includes(k))) {
                   throw pinConflict(candidate.id, pinned, keyIds);
                 }
+                // Nor write into, or hold, another signer's event namespace (namespace-pins.ts).
+                const nested = await nestedPinConflict(
+                  store.plugins,
+                  candidate.id,
+                  pinned.length > 0 ? pinned : keyIds,
+                );
+                if (nested) throw nested;
               },
             }),
           );

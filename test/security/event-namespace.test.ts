@@ -2,9 +2,10 @@
  * A plugin's event namespace is `plugin.<id>.`: `t.pub` publishing `deep.x`
  * writes `plugin.t.pub.deep.x`, the type of plugin `t.pub.deep`'s `x`. The
  * publish is refused while `t.pub.deep` is installed, loaded or not (stopped,
- * failed to load).
+ * failed to load), and an install nesting two ids needs a shared signer, so
+ * what one wrote before the other came cannot pass for the other's events.
  */
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -19,6 +20,7 @@ import { ops, probeWasm, signedProbe } from "../capabilities/probe.ts";
 let home: string;
 let host: Host;
 let a: SigningKey;
+let b: SigningKey;
 
 const open = async () => {
   host = await createHost({ home, paths: resolvePaths({}, home, { home }) });
@@ -45,10 +47,12 @@ const publisher = async () =>
 beforeAll(async () => {
   await probeWasm();
   a = await newKey("alice");
+  b = await newKey("bob");
 }, 120_000);
 beforeEach(async () => {
   home = mkdtempSync(join(tmpdir(), "plughost-event-ns-"));
   await trustKey(join(home, "trust"), a.publicKey, { label: "alice" });
+  await trustKey(join(home, "trust"), b.publicKey, { label: "bob" });
   await open();
 });
 afterEach(async () => {
@@ -89,5 +93,51 @@ describe("event_publish into an installed plugin's namespace", () => {
     await publisher();
     const refused = await publish("deep.x");
     expect(refused.answer).toMatchObject({ error: { code: "permission_denied" } });
+  });
+});
+
+describe("installing nested plugin ids", () => {
+  it("refuses an id inside an installed id's namespace signed by another key", async () => {
+    await host.install(await signedProbe(a, "t.acme", {}));
+    const refused = host.install(await signedProbe(b, "t.acme.hello", {}));
+    await expect(refused).rejects.toMatchObject({ code: "conflict" });
+    await expect(refused).rejects.toThrow(
+      new RegExp(
+        `share an event namespace with plugin 't\\.acme', pinned to key\\(s\\) ${a.keyId}`,
+      ),
+    );
+    expect(await host.store.plugins.get("t.acme.hello")).toBeUndefined();
+    expect(await host.store.plugins.pin("t.acme.hello")).toBeUndefined();
+    // The same signer may nest ids; so may another key once the operator pins the outer id to both.
+    await host.install(await signedProbe(a, "t.acme.one", {}));
+    await host.store.plugins.setPinnedKeys("t.acme", [a.keyId, b.keyId]);
+    await host.install(await signedProbe(b, "t.acme.hello", {}));
+  });
+
+  it("refuses the outer id too, and holds an uninstalled id's namespace by its pin", async () => {
+    await host.install(await signedProbe(b, "t.acme.hello", {}));
+    await expect(host.install(await signedProbe(a, "t.acme", {}))).rejects.toThrow(
+      /share an event namespace with plugin 't\.acme\.hello'/,
+    );
+    await host.uninstall("t.acme.hello");
+    // Its pin stays, and with it the claim: what t.acme wrote meanwhile would land there.
+    await expect(host.install(await signedProbe(a, "t.acme", {}))).rejects.toThrow(
+      /host plugins unpin t\.acme\.hello/,
+    );
+    expect(await host.store.plugins.forgetPin("t.acme.hello")).toBe(true);
+    await host.install(await signedProbe(a, "t.acme", {}));
+  });
+
+  it("skips a --plugins folder file nested in another signer's namespace", async () => {
+    await host.install(await signedProbe(a, "t.acme", {}));
+    await host.close();
+    const dir = join(home, "served");
+    mkdirSync(dir);
+    writeFileSync(join(dir, "hello.wasm"), await signedProbe(b, "t.acme.hello", {}));
+    host = await createHost({ home, paths: resolvePaths({}, home, { home }), pluginDirs: [dir] });
+    expect(host.get("t.acme.hello")).toBeUndefined();
+    expect(host.failed).toEqual([
+      { source: join(dir, "hello.wasm"), error: expect.stringMatching(/share an event namespace/) },
+    ]);
   });
 });
