@@ -92,11 +92,25 @@ export function grants(token: ApiToken, scope: Scope, pluginId?: string): boolea
   return false;
 }
 
+/** A way past a scope for one request: `what` says which, in the 403 of a token that has neither. */
+export interface ScopeException {
+  test(c: Context<AppEnv>, token: ApiToken): boolean;
+  what: string;
+}
+
+/** Options of `requireScope`. */
+export interface ScopeOptions {
+  /** The path parameter naming the plugin, for `invoke` (default `id`). */
+  pluginParam?: string;
+  /** Also let a token through that passes this test (e.g. a run it started). */
+  except?: ScopeException;
+}
+
 /**
- * Middleware that lets a request through only with a token granting `scope`:
- * 401 without a token, 403 without the scope. For `invoke`, the plugin id is
- * read from the path parameter `pluginParam` (default `id`), so a token
- * limited to some plugins reaches only those.
+ * Middleware that lets a request through only with a token granting `scope`
+ * (or passing `except`): 401 without a token, 403 without the scope. For
+ * `invoke`, the plugin id is read from the path parameter `pluginParam`
+ * (default `id`), so a token limited to some plugins reaches only those.
  *
  * @example
  * ```ts
@@ -105,7 +119,7 @@ export function grants(token: ApiToken, scope: Scope, pluginId?: string): boolea
  */
 export function requireScope(
   scope: Scope,
-  options: { pluginParam?: string } = {},
+  options: ScopeOptions = {},
 ): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const token = c.get("token");
@@ -117,12 +131,12 @@ export function requireScope(
       );
     }
     const pluginId = scope === "invoke" ? param(c, options.pluginParam ?? "id") : undefined;
-    if (!grants(token, scope, pluginId)) {
+    if (!grants(token, scope, pluginId) && !options.except?.test(c, token)) {
       throw new ProblemError(
         "forbidden",
         `Token '${token.name}' lacks scope '${scope}${
           pluginId === undefined ? "" : ` (or invoke:${pluginId})`
-        }' needed here`,
+        }' needed here${options.except ? `, and ${options.except.what}` : ""}`,
       );
     }
     await next();

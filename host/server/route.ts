@@ -7,7 +7,7 @@
  */
 import { createRoute, type RouteConfig } from "@hono/zod-openapi";
 import type { MiddlewareHandler } from "hono";
-import { requireScope, type Scope } from "./auth.ts";
+import { requireScope, type Scope, type ScopeOptions } from "./auth.ts";
 import type { AppEnv, ServerApp } from "./context.ts";
 import { jsonShapeProblem } from "../core/json-shape.ts";
 import { ProblemError } from "./problem.ts";
@@ -39,7 +39,7 @@ export function defineRoute<
 export function guarded<R extends RouteConfig>(
   app: ServerApp,
   route: R,
-  options: { pluginParam?: string } = {},
+  options: ScopeOptions = {},
 ): R {
   const access = (route as Record<string, unknown>)[SCOPE_EXTENSION] as Access | undefined;
   if (access === undefined) throw new Error(`Route ${route.path} has no ${SCOPE_EXTENSION}`);

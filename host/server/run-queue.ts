@@ -43,6 +43,8 @@ export type RunOutcome =
 interface Entry {
   runId: string;
   pluginId: string;
+  /** The id of the token that started the run, if one did. */
+  owner: string | undefined;
   state: "queued" | "running" | "done";
   start: () => Promise<InvokeResult>;
   done: Promise<RunOutcome>;
@@ -72,10 +74,15 @@ export class RunQueue {
 
   /**
    * Queues `start` (which must run the core's invoke with `runId`) for
-   * `pluginId`. Throws `rate_limited` (429, Retry-After) when the queue is
-   * full, `not_ready` once closed.
+   * `pluginId`, started by the token `owner`. Throws `rate_limited` (429,
+   * Retry-After) when the queue is full, `not_ready` once closed.
    */
-  submit(runId: string, pluginId: string, start: () => Promise<InvokeResult>): void {
+  submit(
+    runId: string,
+    pluginId: string,
+    start: () => Promise<InvokeResult>,
+    owner?: string,
+  ): void {
     if (this.#closed) throw new HostError("not_ready", "The server is shutting down");
     if (this.#active >= this.#options.maxQueued) {
       throw new HostError(
@@ -86,7 +93,7 @@ export class RunQueue {
     }
     let settle!: (outcome: RunOutcome) => void;
     const done = new Promise<RunOutcome>((resolve) => (settle = resolve));
-    const entry: Entry = { runId, pluginId, state: "queued", start, done, settle };
+    const entry: Entry = { runId, pluginId, owner, state: "queued", start, done, settle };
     this.#entries.set(runId, entry);
     this.#active++;
     const queue = this.#waiting.get(pluginId) ?? [];
@@ -99,6 +106,12 @@ export class RunQueue {
   state(runId: string): "queued" | "running" | "done" | undefined {
     this.#expire();
     return this.#entries.get(runId)?.state;
+  }
+
+  /** The id of the token that started a run this queue knows (see `state`), if one did. */
+  owner(runId: string): string | undefined {
+    this.#expire();
+    return this.#entries.get(runId)?.owner;
   }
 
   /** Resolves with the run's outcome when it ends; undefined for a run this queue does not know. */

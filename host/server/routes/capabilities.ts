@@ -97,7 +97,7 @@ export const capabilities: RouteModule = {
       // An empty body is refused here: the core reads empty input as "no input".
       if (bytes.byteLength === 0) parseJson(bytes);
       if (c.req.valid("query").async === "true") {
-        return accept(deps, id, name, bytes, correlationId) as never;
+        return accept(deps, id, name, bytes, correlationId, c.get("token")?.id) as never;
       }
       // A raw Response: the plugin's JSON bytes go out as they came, never re-serialized.
       return (await invoke(deps, id, name, bytes, correlationId)) as never;
@@ -131,6 +131,7 @@ function accept(
   capability: string,
   input: Uint8Array,
   correlationId: string | undefined,
+  owner: string | undefined,
 ): Response {
   const runId = ulid();
   const request = httpRequest(deps, pluginId, capability, input, correlationId, runId);
@@ -139,6 +140,7 @@ function accept(
     runId,
     pluginId,
     () => deps.inflight.track(runId, deps.runtime.invoke(request)),
+    owner,
   );
   const location = `/v1/runs/${runId}`;
   return Response.json({

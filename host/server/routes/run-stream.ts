@@ -21,6 +21,7 @@ import type { RouteModule, ServerDeps } from "../context.ts";
 import { ProblemError } from "../problem.ts";
 import { streamHead } from "../stream-caps.ts";
 import { defineRoute, guarded } from "../route.ts";
+import { startedRun } from "../run-owner.ts";
 import type { RunOutcome } from "../run-queue.ts";
 import { problemContent } from "../schemas.ts";
 import { replayTexts, streamEndMessage, type Subscription, unseenText } from "../stream-hub.ts";
@@ -35,7 +36,8 @@ export const streamRun = defineRoute("read", {
     '`{"runId","ok","output"|"error","usage","outputKept"}`, then the stream closes. ' +
     "Resume with `Last-Event-ID` (or ?cursor=). A stream the server ends early sends " +
     '`event: server.stream.end` with `{"reason":"slow_client"|"follow_limit","cursor","detail"}` ' +
-    "instead of `result`: reconnect with `Last-Event-ID: <cursor>`.",
+    "instead of `result`: reconnect with `Last-Event-ID: <cursor>`. Needs scope `read`, or the " +
+    "token that started the run with `?async=true` while this server keeps it.",
   request: {
     params: z.object({ id: z.string().min(1).max(200) }),
     query: z.object({
@@ -65,7 +67,7 @@ export const runStream: RouteModule = {
   name: "run-stream",
   register(app, deps) {
     const hub = deps.eventHub;
-    app.openapi(guarded(app, streamRun), async (c) => {
+    app.openapi(guarded(app, streamRun, { except: startedRun(deps) }), async (c) => {
       const runId = c.req.valid("param").id;
       const lastId = c.req.header("last-event-id")?.trim();
       if (lastId !== undefined && lastId !== "" && !/^\d{1,15}$/.test(lastId)) {

@@ -10,6 +10,7 @@ import { HostError } from "../../errors.ts";
 import { RunStatus } from "../../store/mod.ts";
 import type { RouteModule } from "../context.ts";
 import { defineRoute, guarded } from "../route.ts";
+import { startedRun } from "../run-owner.ts";
 import { problemContent, RunPageSchema, RunRecord } from "../schemas.ts";
 
 export const listRuns = defineRoute("read", {
@@ -40,7 +41,7 @@ export const getRun = defineRoute("read", {
   tags: ["runs"],
   summary: "One RunRecord, with its determinism mode, seed and entropy sources",
   description:
-    "The RunRecord and `determinism` from its replay record (docs/replay.md): `mode` (strict or best-effort), the per-run `seed`, the `entropy` sources the plugin saw or used, and `unreplayable` (why it cannot be replayed, or null); `determinism` is null while the run runs or when it has no replay record. Never a recorded value (config snapshot, host-call answers), never a secret.",
+    "Needs scope `read`, or the token that started the run with `?async=true` while this server keeps it. The RunRecord and `determinism` from its replay record (docs/replay.md): `mode` (strict or best-effort), the per-run `seed`, the `entropy` sources the plugin saw or used, and `unreplayable` (why it cannot be replayed, or null); `determinism` is null while the run runs or when it has no replay record. Never a recorded value (config snapshot, host-call answers), never a secret.",
   request: { params: z.object({ id: z.string().min(1).max(200) }) },
   responses: {
     200: { description: "The run", content: { "application/json": { schema: RunRecord } } },
@@ -101,7 +102,7 @@ export const runs: RouteModule = {
       });
       return c.json(page, 200);
     });
-    app.openapi(guarded(app, getRun), async (c) => {
+    app.openapi(guarded(app, getRun, { except: startedRun(deps) }), async (c) => {
       const id = c.req.valid("param").id;
       const record = await runWithDeterminism(deps.store, id);
       if (!record) throw new HostError("not_found", `No run '${id}': see GET /v1/runs`);
