@@ -127,13 +127,26 @@ export function isLoopback(name: string): boolean {
 }
 
 /**
+ * Paths answered whatever the Host: probes of orchestrators name the pod's IP
+ * or a service name, and these two say nothing a page could use (the server
+ * is up; the store answers, and how many plugins are loaded).
+ */
+const PROBES = new Set(["/healthz", "/readyz"]);
+
+/**
  * The middleware refusing what `check` does not accept: 421 `host_not_allowed`
  * (the server is not the authority for that name), 400 for a malformed Host.
+ * An absolute-form request target (`GET http://name/ HTTP/1.1`) names the
+ * authority itself (RFC 9112, 3.2.2): its host is checked too.
  */
 export function hostGuard(check: HostCheck): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
-    const verdict = check.verdict(c.req.header("host"));
-    if (!verdict.accepted) throw refusal(verdict, check.loopback);
+    if (!PROBES.has(c.req.path)) {
+      const verdict = check.verdict(c.req.header("host"));
+      if (!verdict.accepted) throw refusal(verdict, check.loopback);
+      const target = check.verdict(new URL(c.req.url).host);
+      if (!target.accepted) throw refusal(target, check.loopback);
+    }
     await next();
   };
 }

@@ -140,10 +140,10 @@ describe("host serve", () => {
   });
 });
 
-/** The status of GET /healthz at `url` sent with this Host header (fetch sends its own). */
+/** The status of GET /openapi.json at `url` sent with this Host header (fetch sends its own). */
 function statusWithHost(url: string, host: string): Promise<number | undefined> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}/healthz`, { headers: { host } }, (res) => {
+    const req = request(`${url}/openapi.json`, { headers: { host } }, (res) => {
       res.resume();
       resolve(res.statusCode);
     });

@@ -196,15 +196,15 @@ describe("a server on 127.0.0.1", () => {
         "[::1]",
       ]
     ) {
-      const res = await rawGet(server.port, "/healthz", [`host: ${value}`]);
+      const res = await rawGet(server.port, "/openapi.json", [`host: ${value}`]);
       expect(res.status, value).toBe(200);
     }
     // HTTP/1.0 without a Host.
-    expect((await rawGet(server.port, "/healthz", [], "1.0")).status).toBe(200);
+    expect((await rawGet(server.port, "/openapi.json", [], "1.0")).status).toBe(200);
   });
 
   it("refuses evil.example with 421 problem+json naming the Host and the operator's switch", async () => {
-    const res = await rawGet(server.port, "/healthz", [`host: evil.example:${server.port}`]);
+    const res = await rawGet(server.port, "/openapi.json", [`host: evil.example:${server.port}`]);
     expect(res.status).toBe(421);
     const body = JSON.parse(res.body);
     expect(body).toMatchObject({
@@ -221,10 +221,23 @@ describe("a server on 127.0.0.1", () => {
     expect((await rawGet(server.port, "/v1/runs", ["host: evil.example"])).status).toBe(421);
   });
 
+  it("answers the probes whatever the Host: orchestrators name the pod's IP or a service", async () => {
+    expect((await rawGet(server.port, "/healthz", ["host: 10.244.1.7:8787"])).status).toBe(200);
+    expect((await rawGet(server.port, "/readyz", ["host: plughost:8787"])).status).toBe(200);
+  });
+
+  it("checks the authority of an absolute-form request target too", async () => {
+    const res = await rawGet(server.port, "http://evil.example/openapi.json", [
+      `host: localhost:${server.port}`,
+    ]);
+    expect(res.status).toBe(421);
+    expect(JSON.parse(res.body)).toMatchObject({ code: "host_not_allowed", host: "evil.example" });
+  });
+
   it("answers a malformed Host with 400", async () => {
     // The listener refuses some malformed Hosts itself (Node: "evil example"); the rest reach the check.
-    expect((await rawGet(server.port, "/healthz", ["host: evil example"])).status).toBe(400);
-    const res = await rawGet(server.port, "/healthz", ["host: evil..example"]);
+    expect((await rawGet(server.port, "/openapi.json", ["host: evil example"])).status).toBe(400);
+    const res = await rawGet(server.port, "/openapi.json", ["host: evil..example"]);
     expect(res.status).toBe(400);
     expect(JSON.parse(res.body)).toMatchObject({ code: "invalid_input" });
     expect(JSON.parse(res.body).detail).toContain("'evil..example'");
@@ -253,15 +266,15 @@ describe("a server on 127.0.0.1 with operator settings", () => {
 
   it("answers a name the operator added, and no other", async () => {
     const server = await serve(["PlugHost.test."]);
-    expect((await rawGet(server.port, "/healthz", ["host: plughost.test"])).status).toBe(200);
-    expect((await rawGet(server.port, "/healthz", [`host: localhost:${server.port}`])).status)
+    expect((await rawGet(server.port, "/openapi.json", ["host: plughost.test"])).status).toBe(200);
+    expect((await rawGet(server.port, "/openapi.json", [`host: localhost:${server.port}`])).status)
       .toBe(200);
-    expect((await rawGet(server.port, "/healthz", ["host: evil.example"])).status).toBe(421);
+    expect((await rawGet(server.port, "/openapi.json", ["host: evil.example"])).status).toBe(421);
   });
 
   it('answers any Host under "any"', async () => {
     const server = await serve("any");
-    expect((await rawGet(server.port, "/healthz", ["host: evil.example"])).status).toBe(200);
+    expect((await rawGet(server.port, "/openapi.json", ["host: evil.example"])).status).toBe(200);
   });
 
   it("refuses a name that is none before listening", async () => {
