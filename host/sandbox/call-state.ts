@@ -27,6 +27,11 @@ export interface CallState {
   sliceFuel: bigint | null;
   /** Main-thread calls: the wall-clock end of the slice (ms since epoch), checked at host calls. */
   sliceUntil: number | null;
+  /**
+   * Main-thread calls: the end of HOLD_SLICES slices of wall time, which even a
+   * call past a final effect may not pass (slice.ts).
+   */
+  holdUntil: number | null;
   /** Host functions called so far (a re-run must know whether any had effects). */
   called: Set<string>;
   /** True once a host function with a final effect ran (see `Rerun.final`): no re-run, no time cut. */
@@ -49,6 +54,7 @@ export function newCallState(call: HostCall, limits: Limits): CallState {
     charge: null,
     sliceFuel: null,
     sliceUntil: null,
+    holdUntil: null,
     called: new Set(),
     final: false,
     ended: false,

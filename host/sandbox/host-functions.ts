@@ -193,6 +193,7 @@ function checkTime(state: CallState, name: string): void {
   if (state.sliceUntil !== null && !state.final && now > state.sliceUntil) {
     throw new Preempted("time");
   }
+  if (state.holdUntil !== null && now > state.holdUntil) throw new Preempted("held");
 }
 
 /**
@@ -223,4 +224,5 @@ export function checkSlice(state: CallState | null): void {
   if (state?.sliceUntil != null && !state.final && Date.now() > state.sliceUntil) {
     throw new Preempted("time");
   }
+  if (state?.holdUntil != null && Date.now() > state.holdUntil) throw new Preempted("held");
 }

@@ -6,6 +6,7 @@
 import type { ExtismPluginOptions } from "@extism/extism";
 import type { CallState } from "./call-state.ts";
 import type { CompiledPlugin } from "./compile.ts";
+import type { PreemptReason } from "./slice.ts";
 import type { CallError, HostFunction, LogLevel, SandboxLogger } from "./types.ts";
 
 /** What one call on an instance produced (duration is measured by the caller). */
@@ -20,7 +21,7 @@ export type RunOutcome =
      */
     healthy: boolean | "reset";
     /** A main-thread call ended at its slice, not at its budget, and by which of its bounds (see slice.ts). */
-    preempted?: "fuel" | "time";
+    preempted?: PreemptReason;
     /** Main-thread instances: pages its memory grew by since it was made (see slice.ts). */
     grownPages?: number;
   }
@@ -57,6 +58,8 @@ export interface InstanceConfig {
   startFuel: bigint;
   /** The slice, not the budget, set `startFuel` (the load error says so). */
   startCapped: boolean;
+  /** Wall time start code may hold the host's thread (HOLD_SLICES slices), null without a slice. */
+  startHoldMs: number | null;
   /** Host functions whose effects are final, or null when none can be undone (no `rerun`). */
   final: ReadonlySet<string> | null;
 }

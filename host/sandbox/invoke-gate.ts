@@ -12,6 +12,7 @@
  */
 import type { Plugin } from "@extism/extism";
 import { HOST_CALL_SHARE, hostCallGate, type HostCallTurn } from "./host-call-gate.ts";
+import { KERNEL_NAMESPACE } from "./imports.ts";
 
 type Listener = (message: unknown) => unknown;
 
@@ -53,17 +54,29 @@ export interface HostCallDebt {
  * host call's answer, so none can overtake it. False when Extism's worker is
  * not where it is expected (the host functions then ask for their turn, as
  * before, after the copy). `debt` is shared by the plugin's workers, so a
- * pool of several does not get a share each.
+ * pool of several does not get a share each. A host call whose call has
+ * `ended` by its turn is dropped, not handed over.
  */
-export function gateHostCallMessages(plugin: Plugin, debt: HostCallDebt): boolean {
+export function gateHostCallMessages(
+  plugin: Plugin,
+  debt: HostCallDebt,
+  ended: () => boolean,
+): boolean {
   const source = messageSourceOf(plugin);
   const extism = source?.listeners("message") ?? [];
   if (!source || extism.length !== 1) return false;
   const handle = extism[0] as Listener;
+  answerOnlyLiveCalls(plugin, ended);
   const owe = (ms: number) => {
     if (ms > 0) debt.until = Math.max(debt.until, performance.now()) + ms / HOST_CALL_SHARE;
   };
   const inTurn = (message: unknown) => {
+    // The call ended (its worker is stopped or stopping) while this waited: Extism would answer
+    // a thread that never reads it, and wait for ever with a timer and the blocks.
+    if (ended()) {
+      hostCallGate.settle(0);
+      return;
+    }
     const turn: HostCallTurn = { entered: null, owe };
     const t0 = performance.now();
     hostCallGate.turn = turn;
@@ -88,4 +101,30 @@ export function gateHostCallMessages(plugin: Plugin, debt: HostCallDebt): boolea
     else admit(message);
   });
   return true;
+}
+
+/**
+ * Extism's own host-side functions of a worker plugin (`http_request`,
+ * `http_status_code`, `http_headers`, `var_get`, `var_set`) answer through
+ * the same protocol as host functions but have no wrapper of the host's: one
+ * that finishes after its call ended (an HTTP request outliving the timeout)
+ * would have Extism wait for ever to hand its answer to the stopped worker.
+ * Each now throws instead when its call has ended, which takes Extism's
+ * failure path (as the host functions' wrappers do, host-functions.ts).
+ */
+function answerOnlyLiveCalls(plugin: Plugin, ended: () => boolean): void {
+  const options = (plugin as unknown as { opts?: { functions?: Record<string, unknown> } }).opts;
+  const kernel = options?.functions?.[KERNEL_NAMESPACE];
+  if (typeof kernel !== "object" || kernel === null) return;
+  const table = kernel as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(table)) {
+    if (typeof fn !== "function") continue;
+    const own = fn as (...args: unknown[]) => unknown;
+    table[name] = async (...args: unknown[]) => {
+      if (ended()) throw new Error(`The call ended before Extism's '${name}' ran`);
+      const answer = await own(...args);
+      if (ended()) throw new Error(`The call ended while Extism's '${name}' ran; no answer`);
+      return answer;
+    };
+  }
 }

@@ -14,7 +14,11 @@ import createPlugin, {
 import { type LinearMemory, mainBulkIo } from "./bulk-io.ts";
 import { classify, SandboxAbort } from "./classify.ts";
 import type { CallState } from "./call-state.ts";
-import { checkKernelTime, checkSlice, syncHostFunctions } from "./host-functions.ts";
+import {
+  checkKernelTime as checkCallTime,
+  checkSlice,
+  syncHostFunctions,
+} from "./host-functions.ts";
 import { ENTROPY_GLOBALS, entropyFor } from "./entropy.ts";
 import { kernelHttpDenied } from "./http-denied.ts";
 import { KERNEL_NAMESPACE, USER_NAMESPACE } from "./imports.ts";
@@ -50,9 +54,10 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
     throw error;
   };
   const holder = new LogHolder(config.logger);
+  holder.startHoldMs = config.startHoldMs;
   // WASI keeps state outside the module (its host object): such instances are never reset.
   const resettable = config.compiled.resettable && !config.wasi;
-  const vars = new KernelVars(config.logger, resettable);
+  const vars = new KernelVars(config.logger, resettable, () => holder.checkStart());
   // One logger for Extism and for the kernel's log functions given below (timedKernel).
   const logger = holder.logger();
   let plugin: Plugin;
@@ -76,6 +81,7 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
         [KERNEL_NAMESPACE]: {
           alloc: (ctx: { alloc(n: bigint): bigint }, n: bigint) => {
             checkSlice(holder.state);
+            holder.checkStart();
             if (BigInt(n) > capBytes) memoryAbort(`one block of ${n} bytes`);
             holder.allocating = true;
             let handle: bigint;
@@ -88,7 +94,7 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
           },
           // Extism's own var, config and log functions, each after the deadline and slice check:
           // one loop of var_get over a 1 MiB var held the loop 37 s past a 2 s timeout.
-          ...timedKernel(config, logger),
+          ...timedKernel(config, logger, () => holder.checkStart()),
           // Extism keeps vars across calls: a resettable instance tracks them to clear them.
           ...vars.functions(),
           // A refused http_request reported by the host, not by a log line a plugin can write.
@@ -106,6 +112,7 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
   } catch (error) {
     throw startFailure(error, config);
   }
+  holder.startHoldMs = null;
   const instance = await plugin.getInstance();
   const fuel = config.compiled.fuelGlobal === null
     ? null
@@ -143,7 +150,12 @@ const LOG_PRIORITY: Record<string, number> = { trace: 0, debug: 1, info: 2, warn
 function timedKernel(
   config: InstanceConfig,
   logger: NonNullable<ExtismPluginOptions["logger"]>,
+  checkStart: () => void,
 ): Record<string, (ctx: ExtismCallContext, addr: bigint) => bigint | void> {
+  const checkKernelTime = (ctx: ExtismCallContext, name: string) => {
+    checkCallTime(ctx, name);
+    checkStart();
+  };
   const threshold = LOG_PRIORITY[extismLogLevel(config)] ?? Infinity;
   const values = config.config;
   const free = (ctx: ExtismCallContext, addr: bigint) => kernelOf(ctx).free?.(addr);
@@ -261,12 +273,15 @@ class KernelVars {
     private readonly logger: SandboxLogger | undefined,
     /** Whether to keep the names (an instance that is reset clears them; others never do). */
     private readonly track: boolean,
+    /** The start code's time check (LogHolder.checkStart). */
+    private readonly checkStart: () => void,
   ) {}
 
   functions(): Record<string, (ctx: KernelContext, key: bigint, value: bigint) => void> {
     return {
       var_set: (ctx, addr, valueAddr) => {
-        checkKernelTime(ctx as unknown as ExtismCallContext, "var_set");
+        checkCallTime(ctx as unknown as ExtismCallContext, "var_set");
+        this.checkStart();
         this.#context = ctx;
         const key = ctx.read(addr)?.string();
         if (key === undefined) {
@@ -313,6 +328,10 @@ class LogHolder {
   state: CallState | null = null;
   allocating = false;
   refusal: string | null = null;
+  /** While the instance is made: how long its start code may hold the host's thread, or null. */
+  startHoldMs: number | null = null;
+  /** Set at the start code's first kernel call (the clock runs from there, not from before awaits). */
+  #startUntil: number | null = null;
   constructor(private readonly target: SandboxLogger | undefined) {}
 
   logger(): NonNullable<ExtismPluginOptions["logger"]> {
@@ -331,6 +350,24 @@ class LogHolder {
       warn: forward("warn"),
       error: forward("error"),
     } as unknown as NonNullable<ExtismPluginOptions["logger"]>;
+  }
+
+  /**
+   * Start code has no call, so no slice: it is held to HOLD_SLICES of wall
+   * time, checked where its fuel does not price the host's work (Extism's
+   * kernel functions: `alloc` scans every block it holds).
+   */
+  checkStart(): void {
+    if (this.state !== null || this.startHoldMs === null) return;
+    const now = Date.now();
+    this.#startUntil ??= now + this.startHoldMs;
+    if (now <= this.#startUntil) return;
+    throw new SandboxAbort(
+      "load_error",
+      `The plugin's start code held the host's thread for more than ${this.startHoldMs} ms in ` +
+        "Extism's kernel functions (start code runs on the host's thread and may hold it for " +
+        "about one slice; do heavy set-up in a call instead)",
+    );
   }
 
   begin(state: CallState): void {

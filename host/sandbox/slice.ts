@@ -65,13 +65,34 @@ export class SliceStrikes {
   readonly #times: number[] = [];
 
   /** Records a preemption at `now`; true when the plugin should move to workers. */
-  record(reason: "fuel" | "time", now: number): boolean {
-    if (reason === "fuel") return true;
+  record(reason: PreemptReason, now: number): boolean {
+    if (reason !== "time") return true;
     this.#times.push(now);
     while ((this.#times[0] as number) <= now - TIME_STRIKE_WINDOW_MS) this.#times.shift();
     return this.#times.length >= TIME_STRIKES;
   }
 }
+
+/**
+ * Why a main-thread call was cut: its slice's fuel, its slice's wall time, or
+ * {@link HOLD_SLICES} slices of wall time (`held`: a call past a final effect,
+ * which the clock otherwise never cuts, whose fuel did not price the host's
+ * work, e.g. Extism's `alloc`, which scans every block it holds). `held` moves
+ * the plugin at once, like fuel: 25 slices is not a garbage collection.
+ */
+export type PreemptReason = "fuel" | "time" | "held";
+
+/**
+ * Slices of wall time a main-thread call may hold the host's thread, checked at
+ * the same points as the slice's time, even past a final effect; and making an
+ * instance (start code) likewise. A backstop for host-side work that fuel does
+ * not price: Extism's `alloc` sums every block it holds, so 38,000 allocs of
+ * 500 fuel each (19e6, within one slice) held the loop 7-11 s. Wide enough
+ * (500 ms by default) that a final call of ordinary code, ~20-40 ms for a
+ * slice of fuel, does not meet it on a loaded machine: past a final effect a
+ * call's outcome should depend on its fuel, not on the machine.
+ */
+export const HOLD_SLICES = 25;
 
 /** Wall-time preemptions within {@link TIME_STRIKE_WINDOW_MS} that move a plugin to workers. */
 export const TIME_STRIKES = 3;
@@ -84,7 +105,7 @@ export const TIME_STRIKE_WINDOW_MS = 60_000;
  */
 export class Preempted extends HostError {
   override readonly name = "Preempted";
-  constructor(readonly reason: "fuel" | "time") {
+  constructor(readonly reason: PreemptReason) {
     super("timeout", `The call used its main-thread slice (${reason})`);
   }
 }

@@ -90,7 +90,7 @@ export async function createWorkerInstance(
   // Host calls wait for the gate before Extism copies the blocks they bring (invoke-gate.ts).
   let debt = debts.get(config);
   if (!debt) debts.set(config, debt = { until: 0 });
-  gateHostCallMessages(instance.plugin, debt);
+  gateHostCallMessages(instance.plugin, debt, () => instance.callEnded());
   return instance;
 }
 
@@ -120,6 +120,14 @@ class WorkerInstance implements Instance {
 
   /** No call ran since instantiation or the last reset. */
   #pristine = true;
+
+  /** The latest call's state, kept after it ends: its host calls may still be on their way. */
+  #latest: CallState | null = null;
+
+  /** The instance is closed, or its latest call ended (given up: timeout, memory, fuel). */
+  callEnded(): boolean {
+    return this.plugin === null || (this.#latest?.ended ?? false);
+  }
 
   /**
    * Puts the worker's instance back through `plughost_restore` (its memory
@@ -165,6 +173,7 @@ class WorkerInstance implements Instance {
     }
     this.#armed = null;
     this.state = state;
+    this.#latest = state;
     // Host-function charges: past the budget the call stops here (the module cannot be told).
     state.charge = () => {
       if (state.hostFuel <= budget) return;

@@ -293,3 +293,24 @@ Deno.test(
     }
   },
 );
+
+Deno.test("host-side work fuel does not price is cut at the hold backstop", opts, async () => {
+  for (const mode of ["main", "worker"] as const) {
+    const error = await loadPlugin(fixture("start-alloc"), { mode }).catch((e) => e);
+    assert.equal(error.code, "load_error");
+    assert.match(error.message, /start code held the host's thread/);
+  }
+  const answer = utf8('{"ok":true}');
+  const plugin = await loadPlugin(fixture("final-alloc"), {
+    limits: { fuel: 100_000_000n },
+    hostFunctions: { pub: () => answer },
+    rerun: { reset: () => {}, final: new Set(["pub"]) },
+  });
+  try {
+    const result = await plugin.call("run", none);
+    assert.equal(result.ok ? "ok" : result.error.class, "timeout");
+    assert.equal(plugin.mode, "worker");
+  } finally {
+    await plugin.close();
+  }
+});

@@ -106,6 +106,28 @@ describe("host-call loops", () => {
     });
   }
 
+  it("past a final effect, host-side work fuel does not price is cut at the hold backstop", async () => {
+    // 30,000 Extism allocs (~15 million fuel, within the slice), each summing every block Extism
+    // holds: seconds of the host's thread if only fuel bounded the call.
+    const plugin = await load("final-alloc", {
+      limits: { fuel: 100_000_000n },
+      hostFunctions: { pub: () => answer },
+      rerun: { reset: () => {}, final: new Set(["pub"]) },
+    });
+    const result = await plugin.call("run", none);
+    expect(result.ok ? "ok" : result.error.class).toBe("timeout");
+    if (!result.ok) expect(result.error.message).toContain("not re-run");
+    expect(plugin.mode).toBe("worker");
+  });
+
+  it("start code that holds the host's thread in Extism's kernel past the backstop fails the load", async () => {
+    for (const mode of ["main", "worker"] as const) {
+      const error = await loadPlugin(fixture("start-alloc"), { mode }).catch((e) => e);
+      expect(error.code).toBe("load_error");
+      expect(error.message).toContain("start code held the host's thread");
+    }
+  });
+
   it("with a budget under the slice, the call stays on the main thread and ends with fuel_exhausted", async () => {
     let calls = 0;
     const plugin = await load("host-call-loop", {

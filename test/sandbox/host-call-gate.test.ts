@@ -110,6 +110,38 @@ describe("worker host calls wait for the gate before Extism copies their blocks"
   });
 });
 
+describe("an answer of Extism's own host-side functions for a call that ended", () => {
+  it("is dropped: no timer or blocks are left waiting for the stopped worker", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    // The fetch answers after the call's timeout: Extism's http_request then has no live call.
+    const slowFetch: typeof fetch = () =>
+      new Promise((resolve) => setTimeout(() => resolve(new Response("late")), 400));
+    const plugin = await loadPlugin(fixture("http-once"), {
+      mode: "worker",
+      concurrency: 1,
+      allowedHosts: ["example.com"],
+      fetch: slowFetch,
+      limits: { timeoutMs: 100 },
+    });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const result = await plugin.call("run", new Uint8Array());
+        expect(result.ok ? "ok" : result.error.class).toBe("timeout");
+      }
+    } finally {
+      await plugin.close();
+    }
+    // Each late answer let go of Extism's wait (its 0 ms interval timer) once the fetch answered.
+    let left = timers() - before;
+    for (let waited = 0; left > 0 && waited < 10_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      left = timers() - before; // the sleep's own timer has fired and is not counted
+    }
+    expect(left).toBeLessThanOrEqual(0);
+  }, 30_000);
+});
+
 const linux = existsSync("/proc/self/task");
 
 function niceOf(tid: string): number | null {
