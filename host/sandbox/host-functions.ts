@@ -25,10 +25,16 @@ export function errorResult(code: string, message: string): Uint8Array {
   return encoder.encode(JSON.stringify({ error: { code, message } }));
 }
 
-function stateOf(ctx: ExtismCallContext): CallState {
+function stateOf(ctx: ExtismCallContext, name: string): CallState {
   const state = ctx.hostContext<CallState | null>();
-  // Extism clears the context between calls; a host function running outside a call is a host bug.
-  if (!state) throw new SandboxAbort("host_error", "A host function ran outside a call");
+  // Extism sets the context for a call only: outside one, only start code can call in.
+  if (!state) {
+    throw new SandboxAbort(
+      "load_error",
+      `The plugin called host function '${name}' outside a call (from its start code?): host ` +
+        "functions answer only during a call",
+    );
+  }
   return state;
 }
 
@@ -89,7 +95,7 @@ export function syncHostFunctions(
     // Without a way to re-run, every host function's effect is final.
     const isFinal = final === null || final.has(name);
     wrapped[name] = (ctx, offset) => {
-      const state = stateOf(ctx);
+      const state = stateOf(ctx, name);
       checkTime(state, name);
       const input = inputOf(ctx, offset);
       chargeHost(state, name, entryCost(input.byteLength));
@@ -140,7 +146,7 @@ export function asyncHostFunctions(
       let busy = 0;
       let output: Uint8Array;
       try {
-        const state = stateOf(ctx);
+        const state = stateOf(ctx, name);
         // A call ended (timeout) while this host call waited for its turn must have no effect.
         if (Date.now() > state.deadline) {
           throw new SandboxAbort("timeout", `The call passed its timeout before '${name}' ran`);

@@ -76,6 +76,15 @@ for (const mode of ["main", "worker"] as const) {
       expect(["load_error", "fuel_exhausted"]).toContain(error.code);
     });
 
+    it("start code that calls a host function fails the load, saying why", async () => {
+      const error = await loadPlugin(fixture("start-hostcall"), {
+        mode,
+        hostFunctions: { probe: () => new Uint8Array() },
+      }).catch((e) => e);
+      expect(error.code).toBe("load_error");
+      expect(error.message).toContain("called host function 'probe' outside a call");
+    });
+
     it("start code gets one main-thread slice, not the call's budget", async () => {
       // Start code runs on the host's thread; with the budget it would hold the loop ~seconds.
       const error = await loadPlugin(fixture("start-spin"), {
