@@ -102,6 +102,7 @@ export function syncHostFunctions(
       state.called.add(name);
       if (isFinal) state.final = true;
       let output: Uint8Array;
+      const started = performance.now();
       try {
         const result = fn(state.call, input);
         if (result instanceof Promise) {
@@ -115,6 +116,10 @@ export function syncHostFunctions(
       } catch (error) {
         if (error instanceof SandboxAbort) throw error;
         output = errorResult("host_error", describe(name, error));
+      } finally {
+        // The hold backstop is for work the plugin makes the host do unpriced (Extism's kernel),
+        // not for the embedder's own host functions: a slow one must not cut a final call.
+        if (state.holdUntil !== null) state.holdUntil += performance.now() - started;
       }
       chargeHost(state, name, HOST_BYTE_FUEL * BigInt(output.byteLength));
       checkTime(state, name);

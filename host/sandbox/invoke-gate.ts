@@ -66,7 +66,6 @@ export function gateHostCallMessages(
   const extism = source?.listeners("message") ?? [];
   if (!source || extism.length !== 1) return false;
   const handle = extism[0] as Listener;
-  answerOnlyLiveCalls(plugin, ended);
   const owe = (ms: number) => {
     if (ms > 0) debt.until = Math.max(debt.until, performance.now()) + ms / HOST_CALL_SHARE;
   };
@@ -110,9 +109,10 @@ export function gateHostCallMessages(
  * that finishes after its call ended (an HTTP request outliving the timeout)
  * would have Extism wait for ever to hand its answer to the stopped worker.
  * Each now throws instead when its call has ended, which takes Extism's
- * failure path (as the host functions' wrappers do, host-functions.ts).
+ * failure path (as the host functions' wrappers do, host-functions.ts); one
+ * still waiting (a fetch that does not answer) gives up when the call ends.
  */
-function answerOnlyLiveCalls(plugin: Plugin, ended: () => boolean): void {
+export function answerOnlyLiveCalls(plugin: Plugin, ended: () => boolean): void {
   const options = (plugin as unknown as { opts?: { functions?: Record<string, unknown> } }).opts;
   const kernel = options?.functions?.[KERNEL_NAMESPACE];
   if (typeof kernel !== "object" || kernel === null) return;
@@ -122,9 +122,26 @@ function answerOnlyLiveCalls(plugin: Plugin, ended: () => boolean): void {
     const own = fn as (...args: unknown[]) => unknown;
     table[name] = async (...args: unknown[]) => {
       if (ended()) throw new Error(`The call ended before Extism's '${name}' ran`);
-      const answer = await own(...args);
+      const pending = own(...args);
+      const answer = pending instanceof Promise ? await untilEnded(pending, ended, name) : pending;
       if (ended()) throw new Error(`The call ended while Extism's '${name}' ran; no answer`);
       return answer;
     };
   }
+}
+
+/** How often a pending Extism function looks whether its call ended. */
+const ENDED_POLL_MS = 50;
+
+/** `pending`, or a rejection once `ended()` (looked at every ENDED_POLL_MS). */
+function untilEnded<T>(pending: Promise<T>, ended: () => boolean, name: string): Promise<T> {
+  let timer: ReturnType<typeof setInterval> | undefined;
+  const gaveUp = new Promise<never>((_, reject) => {
+    timer = setInterval(() => {
+      if (ended()) reject(new Error(`The call ended while Extism's '${name}' waited; no answer`));
+    }, ENDED_POLL_MS);
+  });
+  const stop = () => clearInterval(timer);
+  pending.then(stop, stop);
+  return Promise.race([pending, gaveUp]).finally(stop);
 }

@@ -15,7 +15,7 @@ import { baselineSettled } from "../adapter/baseline-wasm.ts";
 import { createMainInstance } from "./main-instance.ts";
 import { InstancePool } from "./pool.ts";
 import { restartGate } from "./restart-gate.ts";
-import { defaultSlice, HOLD_SLICES, outgrewMainMemory, type Slice, SliceStrikes } from "./slice.ts";
+import { defaultSlice, holdMs, outgrewMainMemory, type Slice, SliceStrikes } from "./slice.ts";
 import type { CallContext, CallResult, SandboxedPlugin, SandboxOptions, Usage } from "./types.ts";
 import { createWorkerInstance } from "./worker-instance.ts";
 
@@ -72,7 +72,7 @@ export async function loadPlugin(
     memoryPages: compiled.memoryPages,
     startFuel,
     startCapped: startFuel < limits.fuel,
-    startHoldMs: slice ? slice.ms * HOLD_SLICES : null,
+    startHoldMs: slice ? holdMs(slice) : null,
     final: options.rerun?.final ?? null,
   };
   // A worker compiles Extism's kernel as it starts, and the main thread's first instance does too.
@@ -249,7 +249,7 @@ class Sandboxed implements SandboxedPlugin {
         outcome = await this.attempt(main, run, state, (s) => {
           s.sliceFuel = slice?.fuel ?? null;
           s.sliceUntil = slice ? Date.now() + slice.ms : null;
-          s.holdUntil = slice ? Date.now() + slice.ms * HOLD_SLICES : null;
+          s.holdUntil = slice ? Date.now() + holdMs(slice) : null;
         });
         if (outcome.preempted) {
           // The call outgrew the main thread: it re-runs in a worker, and the plugin runs in

@@ -94,6 +94,11 @@ export type PreemptReason = "fuel" | "time" | "held";
  */
 export const HOLD_SLICES = 25;
 
+/** The hold backstop of `slice` in ms: HOLD_SLICES slices, never under 500 ms. */
+export function holdMs(slice: Slice): number {
+  return Math.max(slice.ms * HOLD_SLICES, 500);
+}
+
 /** Wall-time preemptions within {@link TIME_STRIKE_WINDOW_MS} that move a plugin to workers. */
 export const TIME_STRIKES = 3;
 /** The window for {@link TIME_STRIKES}. */

@@ -21,7 +21,7 @@ import type { CallState } from "./call-state.ts";
 import { decodeFuelReport, encodeFuel, FUEL_SWAP_EXPORT } from "./fuel-accessor.ts";
 import { workerBulkIo } from "./bulk-io.ts";
 import { asyncHostFunctions } from "./host-functions.ts";
-import { gateHostCallMessages, type HostCallDebt } from "./invoke-gate.ts";
+import { answerOnlyLiveCalls, gateHostCallMessages, type HostCallDebt } from "./invoke-gate.ts";
 import { USER_NAMESPACE } from "./imports.ts";
 import { entropyFor } from "./entropy.ts";
 import {
@@ -91,6 +91,7 @@ export async function createWorkerInstance(
   let debt = debts.get(config);
   if (!debt) debts.set(config, debt = { until: 0 });
   gateHostCallMessages(instance.plugin, debt, () => instance.callEnded());
+  answerOnlyLiveCalls(instance.plugin, () => instance.callEnded());
   return instance;
 }
 

@@ -120,6 +120,25 @@ describe("host-call loops", () => {
     expect(plugin.mode).toBe("worker");
   });
 
+  it("the hold backstop does not count the embedder's own host functions, however slow", async () => {
+    // 60 final host calls of 12 ms each: ~720 ms of host functions, past the 500 ms backstop.
+    let calls = 0;
+    const slow = () => {
+      calls++;
+      const until = performance.now() + 12;
+      while (performance.now() < until) { /* a synchronous host function that takes its time */ }
+      return answer;
+    };
+    const plugin = await load("host-call-loop", {
+      hostFunctions: { probe: slow },
+      rerun: { reset: () => {}, final: new Set(["probe"]) },
+    });
+    const result = await plugin.call("times", new Uint8Array(60));
+    expect(result.ok ? "ok" : result.error.message).toBe("ok");
+    expect(calls).toBe(60);
+    expect(plugin.mode).toBe("main");
+  });
+
   it("start code that holds the host's thread in Extism's kernel past the backstop fails the load", async () => {
     for (const mode of ["main", "worker"] as const) {
       const error = await loadPlugin(fixture("start-alloc"), { mode }).catch((e) => e);

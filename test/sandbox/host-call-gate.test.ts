@@ -140,6 +140,33 @@ describe("an answer of Extism's own host-side functions for a call that ended", 
     }
     expect(left).toBeLessThanOrEqual(0);
   }, 30_000);
+
+  it("gives up on a fetch that never answers once its call has ended", async () => {
+    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
+    const before = timers();
+    const never: typeof fetch = () => new Promise<Response>(() => {});
+    const plugin = await loadPlugin(fixture("http-once"), {
+      mode: "worker",
+      concurrency: 1,
+      allowedHosts: ["example.com"],
+      fetch: never,
+      limits: { timeoutMs: 100 },
+    });
+    try {
+      for (let i = 0; i < 2; i++) {
+        const result = await plugin.call("run", new Uint8Array());
+        expect(result.ok ? "ok" : result.error.class).toBe("timeout");
+      }
+    } finally {
+      await plugin.close();
+    }
+    let left = timers() - before;
+    for (let waited = 0; left > 0 && waited < 5_000; waited += 100) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      left = timers() - before;
+    }
+    expect(left).toBeLessThanOrEqual(0);
+  }, 30_000);
 });
 
 const linux = existsSync("/proc/self/task");
