@@ -4,7 +4,7 @@
  * headers to the same URL diverges instead of being served the recorded answer.
  * @module
  */
-import { sha256HexSync, sha256Id } from "../artifact/mod.ts";
+import { sha256Hex, sha256Id } from "../artifact/mod.ts";
 import { forwardsHeader } from "../adapter/pinned-request.ts";
 
 /**
@@ -22,9 +22,11 @@ export function httpInDigest(
   request: Request,
   body: Uint8Array | null,
   rule: number | undefined,
-): string | undefined {
-  if (rule === undefined || rule === 1) return sha256Id(`${request.method} ${request.url}`);
-  return rule === HTTP_IN_RULE ? httpRequestDigest(request, body) : undefined;
+): Promise<string | undefined> {
+  if (rule === undefined || rule === 1) {
+    return Promise.resolve(sha256Id(`${request.method} ${request.url}`));
+  }
+  return rule === HTTP_IN_RULE ? httpRequestDigest(request, body) : Promise.resolve(undefined);
 }
 
 /**
@@ -43,8 +45,12 @@ export function httpInDigest(
  * tape; `content-length`, which follows from the body; `host`, from the URL;
  * `connection: close`). node:http adds no `user-agent`, on Node or Deno. So
  * nothing in it varies between a run and its replay unless the plugin's request does.
+ * A body of 1 MiB or more is hashed off the host's thread (sha256Hex).
  */
-export function httpRequestDigest(request: Request, body: Uint8Array | null): string {
+export async function httpRequestDigest(
+  request: Request,
+  body: Uint8Array | null,
+): Promise<string> {
   const headers: [string, string][] = [];
   request.headers.forEach((value, name) => {
     if (forwardsHeader(name)) headers.push([name, value]);
@@ -55,7 +61,7 @@ export function httpRequestDigest(request: Request, body: Uint8Array | null): st
     request.method.toUpperCase(),
     request.url,
     headers,
-    body === null ? null : sha256HexSync(body),
+    body === null ? null : await sha256Hex(body),
   ]);
   return sha256Id(canonical);
 }

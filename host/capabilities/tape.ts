@@ -130,7 +130,7 @@ export function tapedFetch(
     if (tape?.replaying) {
       // Checked by the rule the entry was recorded with: older tapes keep replaying.
       const rule = tape.upcoming()?.inRule;
-      const digest = httpInDigest(request, body, rule);
+      const digest = await httpInDigest(request, body, rule);
       if (digest === undefined) {
         throw new ReplayDiverged(
           `The tape's http_request entry was recorded with digest rule ${rule}, which this ` +
@@ -145,7 +145,7 @@ export function tapedFetch(
       });
     }
     // Digested before the gate sends it (and may read the body): what the plugin asked.
-    const digest = tape ? httpRequestDigest(request, body) : "";
+    const digest = tape ? await httpRequestDigest(request, body) : "";
     const response = await inner(request);
     if (!run) {
       for (const r of active) {

@@ -14,11 +14,7 @@ import createPlugin, {
 import { type LinearMemory, mainBulkIo } from "./bulk-io.ts";
 import { classify, SandboxAbort } from "./classify.ts";
 import type { CallState } from "./call-state.ts";
-import {
-  checkKernelTime as checkCallTime,
-  checkSlice,
-  syncHostFunctions,
-} from "./host-functions.ts";
+import { checkKernelTime, checkSlice, syncHostFunctions } from "./host-functions.ts";
 import { ENTROPY_GLOBALS, entropyFor } from "./entropy.ts";
 import { kernelHttpDenied } from "./http-denied.ts";
 import { KERNEL_NAMESPACE, USER_NAMESPACE } from "./imports.ts";
@@ -41,6 +37,9 @@ type Level = keyof SandboxLogger;
 const noFetch: typeof fetch = () =>
   Promise.reject(new Error("HTTP is not available to a plugin on the main thread"));
 
+/** The time check run before each of Extism's own functions on the host's thread. */
+type KernelCheck = (ctx: ExtismCallContext, name: string) => void;
+
 /** Creates a main-thread instance; throws a `load_error` SandboxAbort if it cannot start. */
 export async function createMainInstance(config: InstanceConfig): Promise<Instance> {
   const capBytes = BigInt(config.memoryPages * PAGE_BYTES);
@@ -57,7 +56,12 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
   holder.startHoldMs = config.startHoldMs;
   // WASI keeps state outside the module (its host object): such instances are never reset.
   const resettable = config.compiled.resettable && !config.wasi;
-  const vars = new KernelVars(config.logger, resettable, () => holder.checkStart());
+  // Extism's own var, config and log functions: the call's deadline and slice, or the start's hold.
+  const kernelCheck: KernelCheck = (ctx, name) => {
+    checkKernelTime(ctx, name);
+    holder.checkStart();
+  };
+  const vars = new KernelVars(config.logger, resettable, kernelCheck);
   // One logger for Extism and for the kernel's log functions given below (timedKernel).
   const logger = holder.logger();
   let plugin: Plugin;
@@ -94,7 +98,7 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
           },
           // Extism's own var, config and log functions, each after the deadline and slice check:
           // one loop of var_get over a 1 MiB var held the loop 37 s past a 2 s timeout.
-          ...timedKernel(config, logger, () => holder.checkStart()),
+          ...timedKernel(config, logger, kernelCheck),
           // Extism keeps vars across calls: a resettable instance tracks them to clear them.
           ...vars.functions(),
           // A refused http_request reported by the host, not by a log line a plugin can write.
@@ -142,7 +146,7 @@ const LOG_PRIORITY: Record<string, number> = { trace: 0, debug: 1, info: 2, warn
 /**
  * Extism's var_get, config_get and log_* as Extism does them (its call
  * context's public methods, and its own `free`), each after the call's
- * deadline and slice check (checkKernelTime): they decode or copy a whole
+ * deadline and slice check, or the start's hold (`check`): they decode or copy a whole
  * block on the host's thread, and a loop of var_get over a 1 MiB var held
  * the loop 37 s past a 2 s timeout. Extism's own cannot be wrapped: the
  * functions given here replace them in its table.
@@ -150,17 +154,13 @@ const LOG_PRIORITY: Record<string, number> = { trace: 0, debug: 1, info: 2, warn
 function timedKernel(
   config: InstanceConfig,
   logger: NonNullable<ExtismPluginOptions["logger"]>,
-  checkStart: () => void,
+  check: KernelCheck,
 ): Record<string, (ctx: ExtismCallContext, addr: bigint) => bigint | void> {
-  const checkKernelTime = (ctx: ExtismCallContext, name: string) => {
-    checkCallTime(ctx, name);
-    checkStart();
-  };
   const threshold = LOG_PRIORITY[extismLogLevel(config)] ?? Infinity;
   const values = config.config;
   const free = (ctx: ExtismCallContext, addr: bigint) => kernelOf(ctx).free?.(addr);
   const log = (level: keyof typeof LOG_PRIORITY) => (ctx: ExtismCallContext, addr: bigint) => {
-    checkKernelTime(ctx, `log_${level}`);
+    check(ctx, `log_${level}`);
     const block = ctx.read(addr);
     if (block === null) {
       logger.error(
@@ -188,7 +188,7 @@ function timedKernel(
   };
   return {
     var_get: (ctx, addr) => {
-      checkKernelTime(ctx, "var_get");
+      check(ctx, "var_get");
       const key = ctx.read(addr);
       if (key === null) return 0n;
       try {
@@ -199,7 +199,7 @@ function timedKernel(
       }
     },
     config_get: (ctx, addr) => {
-      checkKernelTime(ctx, "config_get");
+      check(ctx, "config_get");
       const key = ctx.read(addr);
       if (key === null) return 0n;
       try {
@@ -273,15 +273,14 @@ class KernelVars {
     private readonly logger: SandboxLogger | undefined,
     /** Whether to keep the names (an instance that is reset clears them; others never do). */
     private readonly track: boolean,
-    /** The start code's time check (LogHolder.checkStart). */
-    private readonly checkStart: () => void,
+    /** The time check of Extism's own functions (createMainInstance's `kernelCheck`). */
+    private readonly check: KernelCheck,
   ) {}
 
   functions(): Record<string, (ctx: KernelContext, key: bigint, value: bigint) => void> {
     return {
       var_set: (ctx, addr, valueAddr) => {
-        checkCallTime(ctx as unknown as ExtismCallContext, "var_set");
-        this.checkStart();
+        this.check(ctx as unknown as ExtismCallContext, "var_set");
         this.#context = ctx;
         const key = ctx.read(addr)?.string();
         if (key === undefined) {

@@ -111,61 +111,47 @@ describe("worker host calls wait for the gate before Extism copies their blocks"
 });
 
 describe("an answer of Extism's own host-side functions for a call that ended", () => {
-  it("is dropped: no timer or blocks are left waiting for the stopped worker", async () => {
+  /**
+   * Runs http-once `calls` times with `fetch` behind it (each call times out at 100 ms), closes
+   * the plugin, and gives the timers up to `waitMs` to go: the Timeout handles left over before.
+   */
+  async function timersLeft(fetch: typeof globalThis.fetch, calls: number, waitMs: number) {
     const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
     const before = timers();
-    // The fetch answers after the call's timeout: Extism's http_request then has no live call.
-    const slowFetch: typeof fetch = () =>
-      new Promise((resolve) => setTimeout(() => resolve(new Response("late")), 400));
     const plugin = await loadPlugin(fixture("http-once"), {
       mode: "worker",
       concurrency: 1,
       allowedHosts: ["example.com"],
-      fetch: slowFetch,
+      fetch,
       limits: { timeoutMs: 100 },
     });
     try {
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < calls; i++) {
         const result = await plugin.call("run", new Uint8Array());
         expect(result.ok ? "ok" : result.error.class).toBe("timeout");
       }
     } finally {
       await plugin.close();
     }
-    // Each late answer let go of Extism's wait (its 0 ms interval timer) once the fetch answered.
     let left = timers() - before;
-    for (let waited = 0; left > 0 && waited < 10_000; waited += 100) {
+    for (let waited = 0; left > 0 && waited < waitMs; waited += 100) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       left = timers() - before; // the sleep's own timer has fired and is not counted
     }
-    expect(left).toBeLessThanOrEqual(0);
+    return left;
+  }
+
+  it("is dropped: no timer or blocks are left waiting for the stopped worker", async () => {
+    // The fetch answers after the call's timeout: Extism's http_request then has no live call.
+    const slowFetch: typeof fetch = () =>
+      new Promise((resolve) => setTimeout(() => resolve(new Response("late")), 400));
+    // Each late answer let go of Extism's wait (its 0 ms interval timer) once the fetch answered.
+    expect(await timersLeft(slowFetch, 3, 10_000)).toBeLessThanOrEqual(0);
   }, 30_000);
 
   it("gives up on a fetch that never answers once its call has ended", async () => {
-    const timers = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
-    const before = timers();
     const never: typeof fetch = () => new Promise<Response>(() => {});
-    const plugin = await loadPlugin(fixture("http-once"), {
-      mode: "worker",
-      concurrency: 1,
-      allowedHosts: ["example.com"],
-      fetch: never,
-      limits: { timeoutMs: 100 },
-    });
-    try {
-      for (let i = 0; i < 2; i++) {
-        const result = await plugin.call("run", new Uint8Array());
-        expect(result.ok ? "ok" : result.error.class).toBe("timeout");
-      }
-    } finally {
-      await plugin.close();
-    }
-    let left = timers() - before;
-    for (let waited = 0; left > 0 && waited < 5_000; waited += 100) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      left = timers() - before;
-    }
-    expect(left).toBeLessThanOrEqual(0);
+    expect(await timersLeft(never, 2, 5_000)).toBeLessThanOrEqual(0);
   }, 30_000);
 });
 
