@@ -7,11 +7,18 @@
 import type { Limits } from "./limits.ts";
 import type { CallError, HostCall } from "./types.ts";
 
+/**
+ * The clock of every call limit (deadline, slice, hold): monotonic, so a wall
+ * clock set back (NTP, an operator) cannot lengthen a call or its hold on the
+ * host's thread, nor one set forward cut calls short. Milliseconds, sub-ms.
+ */
+export const now: () => number = () => performance.now();
+
 /** Host-side state of one running call. */
 export interface CallState {
   call: HostCall;
   limits: Limits;
-  /** Wall-clock deadline (ms since epoch). */
+  /** Deadline on the {@link now} clock (ms). */
   deadline: number;
   /** A class decided by host-side code while the call ran. */
   flagged: CallError | null;
@@ -25,7 +32,7 @@ export interface CallState {
   charge: ((amount: bigint, name: string) => void) | null;
   /** Main-thread calls: the fuel of the slice (a smaller budget, after which the call moves). */
   sliceFuel: bigint | null;
-  /** Main-thread calls: the wall-clock end of the slice (ms since epoch), checked at host calls. */
+  /** Main-thread calls: the end of the slice on the {@link now} clock, checked at host calls. */
   sliceUntil: number | null;
   /**
    * Main-thread calls: the end of HOLD_SLICES slices of wall time, which even a
@@ -48,7 +55,7 @@ export function newCallState(call: HostCall, limits: Limits): CallState {
   return {
     call,
     limits,
-    deadline: Date.now() + limits.timeoutMs,
+    deadline: now() + limits.timeoutMs,
     flagged: null,
     hostFuel: 0n,
     charge: null,

@@ -10,7 +10,7 @@
  */
 import type { CallContext as ExtismCallContext } from "@extism/extism";
 import { SandboxAbort } from "./classify.ts";
-import type { CallState } from "./call-state.ts";
+import { type CallState, now } from "./call-state.ts";
 import { bulkCopyFuel, HOST_BYTE_FUEL, HOST_FUNCTION_FUEL } from "./instrument/costs.ts";
 import { Preempted } from "./slice.ts";
 import { hostCallGate } from "./host-call-gate.ts";
@@ -153,7 +153,7 @@ export function asyncHostFunctions(
       try {
         const state = stateOf(ctx, name);
         // A call ended (timeout) while this host call waited for its turn must have no effect.
-        if (Date.now() > state.deadline) {
+        if (now() > state.deadline) {
           throw new SandboxAbort("timeout", `The call passed its timeout before '${name}' ran`);
         }
         const input = inputOf(ctx, offset);
@@ -169,10 +169,13 @@ export function asyncHostFunctions(
         }
         chargeHost(state, name, HOST_BYTE_FUEL * BigInt(output.byteLength));
       } catch (error) {
-        // Out of fuel, past the deadline (or no call): the instance is already stopping the call.
-        output = error instanceof SandboxAbort && error.code === "timeout"
+        // Out of fuel, past the deadline, or no call (start code): the instance is already
+        // stopping the call or the load; the plugin is told which. Anything else is the host's.
+        output = !(error instanceof SandboxAbort)
+          ? errorResult("host_error", describe(name, error))
+          : error.code === "timeout"
           ? errorResult("timeout", error.message)
-          : errorResult("fuel_exhausted", describe(name, error));
+          : errorResult(error.code, describe(name, error));
       }
       // Extism copies the block table back after this returns; the check phase comes after it.
       const t1 = performance.now();
@@ -194,17 +197,17 @@ export function asyncHostFunctions(
 }
 
 function checkTime(state: CallState, name: string): void {
-  const now = Date.now();
-  if (now > state.deadline) {
+  const at = now();
+  if (at > state.deadline) {
     throw new SandboxAbort(
       "timeout",
       `The call passed its ${state.limits.timeoutMs} ms timeout (noticed in host function '${name}')`,
     );
   }
-  if (state.sliceUntil !== null && !state.final && now > state.sliceUntil) {
+  if (state.sliceUntil !== null && !state.final && at > state.sliceUntil) {
     throw new Preempted("time");
   }
-  if (state.holdUntil !== null && now > state.holdUntil) throw new Preempted("held");
+  if (state.holdUntil !== null && at > state.holdUntil) throw new Preempted("held");
 }
 
 /**
@@ -232,8 +235,8 @@ export function meterCopy(ctx: ExtismCallContext, name: string, bytes: number): 
 
 /** The slice check for host-side code other than host functions (e.g. the alloc override). */
 export function checkSlice(state: CallState | null): void {
-  if (state?.sliceUntil != null && !state.final && Date.now() > state.sliceUntil) {
+  if (state?.sliceUntil != null && !state.final && now() > state.sliceUntil) {
     throw new Preempted("time");
   }
-  if (state?.holdUntil != null && Date.now() > state.holdUntil) throw new Preempted("held");
+  if (state?.holdUntil != null && now() > state.holdUntil) throw new Preempted("held");
 }

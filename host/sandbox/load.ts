@@ -5,7 +5,7 @@
  */
 import { BULK_IO_FUNCTIONS } from "./bulk-io.ts";
 import { messageOf, SandboxAbort } from "./classify.ts";
-import { newCallState } from "./call-state.ts";
+import { newCallState, now } from "./call-state.ts";
 import { type CompiledPlugin, compilePlugin, workerBytesOf } from "./compile.ts";
 import { FUEL_SWAP_EXPORT } from "./fuel-accessor.ts";
 import type { CallState } from "./call-state.ts";
@@ -248,13 +248,13 @@ class Sandboxed implements SandboxedPlugin {
         const slice = this.pools.slice;
         outcome = await this.attempt(main, run, state, (s) => {
           s.sliceFuel = slice?.fuel ?? null;
-          s.sliceUntil = slice ? Date.now() + slice.ms : null;
-          s.holdUntil = slice ? Date.now() + holdMs(slice) : null;
+          s.sliceUntil = slice ? now() + slice.ms : null;
+          s.holdUntil = slice ? now() + holdMs(slice) : null;
         });
         if (outcome.preempted) {
           // The call outgrew the main thread: it re-runs in a worker, and the plugin runs in
           // workers from now on, at once for fuel and on repeated strikes for time (slice.ts).
-          const moved = this.#strikes.record(outcome.preempted, Date.now());
+          const moved = this.#strikes.record(outcome.preempted, now());
           const workers = moved ? this.promote() : this.workers();
           const rerun = this.options.rerun;
           const undone = state.called.size === 0 || (!state.final && rerun !== undefined);
@@ -314,7 +314,7 @@ class Sandboxed implements SandboxedPlugin {
     return pool.use(async (instance) => {
       // The timeout bounds the call itself: time spent waiting for an
       // instance (the queue, or a fresh worker after a failure) is not the plugin's.
-      state.deadline = Date.now() + state.limits.timeoutMs;
+      state.deadline = now() + state.limits.timeoutMs;
       prepare(state);
       const outcome = await instance.run(run.exportName, run.input, state);
       return { value: outcome, healthy: outcome.healthy };

@@ -13,7 +13,7 @@ import createPlugin, {
 } from "@extism/extism";
 import { type LinearMemory, mainBulkIo } from "./bulk-io.ts";
 import { classify, SandboxAbort } from "./classify.ts";
-import type { CallState } from "./call-state.ts";
+import { type CallState, now } from "./call-state.ts";
 import { checkKernelTime, checkSlice, syncHostFunctions } from "./host-functions.ts";
 import { ENTROPY_GLOBALS, entropyFor } from "./entropy.ts";
 import { kernelHttpDenied } from "./http-denied.ts";
@@ -358,9 +358,9 @@ class LogHolder {
    */
   checkStart(): void {
     if (this.state !== null || this.startHoldMs === null) return;
-    const now = Date.now();
-    this.#startUntil ??= now + this.startHoldMs;
-    if (now <= this.#startUntil) return;
+    const at = now();
+    this.#startUntil ??= at + this.startHoldMs;
+    if (at <= this.#startUntil) return;
     throw new SandboxAbort(
       "load_error",
       `The plugin's start code held the host's thread for more than ${this.startHoldMs} ms in ` +

@@ -17,7 +17,7 @@
  */
 import createPlugin, { type Plugin } from "@extism/extism";
 import { classify, SandboxAbort } from "./classify.ts";
-import type { CallState } from "./call-state.ts";
+import { type CallState, now } from "./call-state.ts";
 import { decodeFuelReport, encodeFuel, FUEL_SWAP_EXPORT } from "./fuel-accessor.ts";
 import { workerBulkIo } from "./bulk-io.ts";
 import { asyncHostFunctions } from "./host-functions.ts";
@@ -195,7 +195,7 @@ class WorkerInstance implements Instance {
           giveUp(
             new SandboxAbort("timeout", `The call passed its ${state.limits.timeoutMs} ms timeout`),
           ),
-        Math.max(0, state.deadline - Date.now()),
+        Math.max(0, state.deadline - now()),
       );
     });
     let output: Uint8Array | null = null;

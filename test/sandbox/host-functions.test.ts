@@ -3,8 +3,13 @@
  * function becomes an error result (the instance lives on), async ones need
  * worker mode, and the timeout bounds time spent in them.
  */
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
+import type { CallContext as ExtismCallContext } from "@extism/extism";
 import { type HostCall, type HostFunction, loadPlugin } from "../../host/sandbox/mod.ts";
+import { type CallState, newCallState } from "../../host/sandbox/call-state.ts";
+import { SandboxAbort } from "../../host/sandbox/classify.ts";
+import { asyncHostFunctions } from "../../host/sandbox/host-functions.ts";
+import { defaultLimits } from "../../host/sandbox/limits.ts";
 import { fixture, text, utf8 } from "./fixtures.ts";
 
 const answer = (value: unknown) => utf8(JSON.stringify({ ok: value }));
@@ -109,5 +114,60 @@ describe("main-mode timeout", () => {
     await withProbe(busyWait, async (call) => {
       expect(await call("x")).toEqual({ failed: "timeout" });
     }, { timeoutMs: 100 });
+  });
+
+  it("a wall clock set back during the call does not lengthen its deadline", async () => {
+    // Only Date is faked: the host function moves the wall clock back an hour, then works 300 ms.
+    vi.useFakeTimers({ toFake: ["Date"] });
+    try {
+      const clockSetBack: HostFunction = () => {
+        vi.setSystemTime(Date.now() - 3_600_000);
+        const until = performance.now() + 300;
+        while (performance.now() < until) { /* slow, by the monotonic clock */ }
+        return answer("late");
+      };
+      await withProbe(clockSetBack, async (call) => {
+        expect(await call("x")).toEqual({ failed: "timeout" });
+      }, { timeoutMs: 100 });
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+});
+
+describe("worker-mode wrappers that cannot run the host function", () => {
+  /** A call context as Extism's worker gives one: `state` as the host context, blocks stored. */
+  function contextOf(state: CallState | null) {
+    const stored: Uint8Array[] = [];
+    const ctx = {
+      hostContext: () => state,
+      read: () => null,
+      store: (bytes: Uint8Array) => (stored.push(bytes), 1n),
+    } as unknown as ExtismCallContext;
+    return { ctx, answer: () => JSON.parse(text(stored[0]!)) as { error: { code: string } } };
+  }
+  const probe = asyncHostFunctions({ probe: () => answer("ran") })["probe"]!;
+
+  it("tell the plugin why: no call (start code) is not an empty fuel tank", async () => {
+    const { ctx, answer: got } = contextOf(null);
+    await probe(ctx, 0n);
+    expect(got().error.code).toBe("load_error");
+  });
+
+  it("out of fuel is fuel_exhausted, and a failing charge the host's own error", async () => {
+    const call = { runId: "r", pluginId: "p", capability: "run", grants: {} };
+    const state = newCallState(call, { ...defaultLimits });
+    state.charge = () => {
+      throw new SandboxAbort("fuel_exhausted", "out of fuel");
+    };
+    const empty = contextOf(state);
+    await probe(empty.ctx, 0n);
+    expect(empty.answer().error.code).toBe("fuel_exhausted");
+    state.charge = () => {
+      throw new TypeError("a bug in the host");
+    };
+    const broken = contextOf(state);
+    await probe(broken.ctx, 0n);
+    expect(broken.answer().error.code).toBe("host_error");
   });
 });
