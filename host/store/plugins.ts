@@ -38,32 +38,74 @@ export interface InstalledPlugin {
 /** Rows of installed plugins (uninstalled ids keep a row only for their pin). */
 const installed = ne(plugins.state, "uninstalled");
 
+/**
+ * How stale the in-memory set of installed ids may grow before a lookup reads
+ * it again (`isInstalled`): another process (`host install` beside `host
+ * serve`) writes the same database, and this process cannot hear it.
+ */
+export const INSTALLED_IDS_REFRESH_MS = 1_000;
+
 /** Installed plugins, one row per plugin id. */
 export class PluginsRepository {
   readonly #db: StoreDb;
-  /** Installed ids, read once at open and kept by put/remove (see `isInstalled`). */
-  readonly #ids: Set<string>;
+  /** Installed ids, read at open, kept by put/remove and read again when stale (`isInstalled`). */
+  #ids: Set<string>;
+  readonly #refreshMs: number;
+  /** `performance.now()` when the set was last read. */
+  #readAt = performance.now();
+  #refreshing = false;
+  /** Writes begun by this process: a read that overlaps one is not trusted. */
+  #writes = 0;
 
   /** Used by openStore (through `open`); callers get the instance as `store.plugins`. */
-  constructor(db: StoreDb, installedIds: Iterable<string> = []) {
+  constructor(
+    db: StoreDb,
+    installedIds: Iterable<string> = [],
+    refreshMs = INSTALLED_IDS_REFRESH_MS,
+  ) {
     this.#db = db;
     this.#ids = new Set(installedIds);
+    this.#refreshMs = refreshMs;
   }
 
   /** The repository with its installed ids read once. */
-  static async open(db: StoreDb): Promise<PluginsRepository> {
-    const repo = new PluginsRepository(db);
+  static async open(db: StoreDb, refreshMs?: number): Promise<PluginsRepository> {
+    const repo = new PluginsRepository(db, [], refreshMs);
     for (const p of await repo.list()) repo.#ids.add(p.id);
+    repo.#readAt = performance.now();
     return repo;
   }
 
   /**
    * Whether `id` is installed, from memory: event_publish asks on every call
-   * (capabilities/events.ts). Follows this process's writes only; another
-   * process's install or uninstall on the same database shows after a restart.
+   * (capabilities/events.ts). This process's own writes show at once; another
+   * process's install or uninstall on the same database shows within about
+   * {@link INSTALLED_IDS_REFRESH_MS}: a lookup on an older set answers from it
+   * and reads the ids again in the background.
    */
   isInstalled(id: string): boolean {
+    if (!this.#refreshing && performance.now() - this.#readAt >= this.#refreshMs) {
+      void this.#refresh();
+    }
     return this.#ids.has(id);
+  }
+
+  async #refresh(): Promise<void> {
+    this.#refreshing = true;
+    const writes = this.#writes;
+    try {
+      const rows = await this.#db.select({ id: plugins.id }).from(plugins).where(installed);
+      // A write of this process's own ran meanwhile: the rows may predate it; read again later.
+      if (this.#writes === writes) {
+        this.#ids = new Set(rows.map((r) => r.id));
+        this.#readAt = performance.now();
+      }
+    } catch {
+      // The store closed, or is failing: keep the set (every other read reports the failure).
+      this.#readAt = performance.now();
+    } finally {
+      this.#refreshing = false;
+    }
   }
 
   /** Installs or replaces a plugin (same id: the new version replaces the old, or an uninstalled id's pin row). */
@@ -81,6 +123,7 @@ export class PluginsRepository {
       pinnedKeyIds: JSON.stringify(parsed.data.pinnedKeyIds ?? parsed.data.signerKeyIds),
       installedAt: Date.now(),
     };
+    this.#writes++;
     await this.#run(
       "write plugins",
       () =>
@@ -146,6 +189,7 @@ export class PluginsRepository {
    * state `uninstalled`); false when it was not installed.
    */
   async remove(id: string): Promise<boolean> {
+    this.#writes++;
     const result = await this.#run(
       "write plugins",
       () =>

@@ -8,7 +8,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { installedPath } from "../../host/core/mod.ts";
 import { createHost, type Host } from "../../host/host.ts";
 import { resolvePaths } from "../../host/config/paths.ts";
@@ -82,6 +82,24 @@ describe("event_publish into an installed plugin's namespace", () => {
     expect((await events({ type: "plugin.t.pub.deep.x" })).map((e) => e.pluginId)).toEqual([
       "t.pub",
     ]);
+  });
+
+  it("is refused once another process installs the plugin on the same database", async () => {
+    await publisher();
+    // A second host on the same data directory: what `host install` beside `host serve` does.
+    const other = await createHost({ home, paths: resolvePaths({}, home, { home }) });
+    try {
+      await other.install(await signedProbe(a, "t.pub.deep", {}));
+    } finally {
+      await other.close();
+    }
+    // This host hears of it within the refresh interval (INSTALLED_IDS_REFRESH_MS), not at once.
+    await vi.waitFor(() => expect(host.store.plugins.isInstalled("t.pub.deep")).toBe(true), {
+      timeout: 5_000,
+      interval: 100,
+    });
+    const refused = await publish("deep.x");
+    expect(refused.answer).toMatchObject({ error: { code: "permission_denied" } });
   });
 
   it("is refused after a restart where the installed plugin fails to load", async () => {
