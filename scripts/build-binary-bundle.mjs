@@ -14,6 +14,15 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 /** Packages kept as files beside the bundle (ESM with top-level await, large): loaded lazily. */
 export const CARRIED_PACKAGES = { binaryen: ["package.json", "index.js"] };
 
+/**
+ * Files carried beside a package when they exist: binaryen's copy without its
+ * embedded module (scripts/binaryen-lite.mjs), which the instrumenter loads
+ * ~250 ms faster than index.js (host/sandbox/instrument/binaryen.ts).
+ */
+export const CARRIED_IF_PRESENT = {
+  binaryen: ["plughost-lite.mjs", "plughost-lite.wasm", "plughost-lite.json"],
+};
+
 // CommonJS packages inside an ESM bundle still call require() and read __dirname.
 const ESM_BANNER = [
   'import { createRequire as __plughostCreateRequire } from "node:module";',

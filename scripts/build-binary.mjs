@@ -9,6 +9,7 @@ import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import {
   copyFileSync,
+  existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -19,7 +20,13 @@ import {
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { bundleApp, bundleBootstrap, CARRIED_PACKAGES } from "./build-binary-bundle.mjs";
+import {
+  bundleApp,
+  bundleBootstrap,
+  CARRIED_IF_PRESENT,
+  CARRIED_PACKAGES,
+} from "./build-binary-bundle.mjs";
+import { liteIsCurrent, writeBinaryenLite } from "./binaryen-lite.mjs";
 import { isFresh, writeStamp } from "./build-binary-inputs.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -65,6 +72,21 @@ export async function buildBinary(
       for (const file of names) {
         const path = `node_modules/${name}/${file}`;
         files.push({ source: join(root, "node_modules", name, file), path });
+      }
+    }
+    // binaryen's lighter copy, made here when npm install's was not (a failed split only warns:
+    // the executable then loads index.js, as before).
+    try {
+      if (!liteIsCurrent()) writeBinaryenLite();
+    } catch (error) {
+      process.stderr.write(
+        `build-binary: no binaryen-lite (${error.message}); carrying index.js only\n`,
+      );
+    }
+    for (const [name, names] of Object.entries(CARRIED_IF_PRESENT)) {
+      for (const file of names) {
+        const source = join(root, "node_modules", name, file);
+        if (existsSync(source)) files.push({ source, path: `node_modules/${name}/${file}` });
       }
     }
     const manifest = payloadManifest(files);

@@ -54,6 +54,8 @@ for (
     ["type check", bin("tsc"), ["-p", "tsconfig.json"]],
     ["layer rules", process.execPath, [join(root, "scripts", "check-layers.mjs")]],
     ["build plugins", process.execPath, [join(root, "scripts", "build-plugins.mjs"), "--if-stale"]],
+    // npm install makes it too (postinstall); here for a checkout installed before it existed.
+    ["binaryen lite", process.execPath, [join(root, "scripts", "binaryen-lite.mjs"), "--if-stale"]],
   ]
 ) {
   const result = step(title, cmd, args);

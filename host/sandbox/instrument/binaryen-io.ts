@@ -5,7 +5,7 @@
  * error for code nested past binaryen's recursion.
  * @module
  */
-import binaryen from "binaryen";
+import binaryen from "./binaryen.ts";
 import { HostError } from "../../errors.ts";
 
 // Features binaryen needs to write what V8 accepts; binaryen only uses them for

@@ -18,7 +18,7 @@
  * `plughost_dirty_mark(at, length)` (for the host's own writes, bulk-io.ts).
  * @module
  */
-import binaryen from "binaryen";
+import binaryen from "./binaryen.ts";
 import { DIRTY_EXPORTS } from "../reset.ts";
 import { c, type Expr, walk } from "./walk.ts";
 

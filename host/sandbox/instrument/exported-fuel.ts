@@ -4,7 +4,7 @@
  * See {@link enterThroughWrappers}.
  * @module
  */
-import binaryen from "binaryen";
+import binaryen from "./binaryen.ts";
 import { c, type Expr, walk } from "./walk.ts";
 
 /** The counter the metered code charges. */

@@ -12,7 +12,7 @@
  * (tail calls, multi-value calls or results, loops inside call operands).
  * @module
  */
-import binaryen from "binaryen";
+import binaryen from "./binaryen.ts";
 import {
   enterThroughWrappers,
   EXPORTED,

@@ -10,7 +10,7 @@
  * {@link RESETTABLE_EXPORT}; one that does not keeps fresh instances.
  * @module
  */
-import binaryen from "binaryen";
+import binaryen from "./binaryen.ts";
 import { RESETTABLE_EXPORT, STATE_GLOBAL_PREFIX } from "../reset.ts";
 import { type Expr, walk } from "./walk.ts";
 

@@ -6,7 +6,7 @@
  * directly: `getExpressionInfo` reads every field and is several times slower.
  * @module
  */
-import binaryen from "binaryen";
+import binaryen from "./binaryen.ts";
 import { HostError } from "../../errors.ts";
 
 /** A binaryen expression pointer. */

@@ -9,7 +9,7 @@
  * fuel on every engine.
  * @module
  */
-import binaryen from "binaryen";
+import binaryen from "./binaryen.ts";
 import { HostError } from "../../errors.ts";
 import { ENTROPY_GLOBALS, PINNED_TICK_NS, START_ENTROPY } from "../entropy.ts";
 

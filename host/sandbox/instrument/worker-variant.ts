@@ -5,7 +5,7 @@
  * (a second binaryen emit): a cold start of many plugins paid it for nothing.
  * @module
  */
-import binaryen from "binaryen";
+import binaryen from "./binaryen.ts";
 import { HostError } from "../../errors.ts";
 import { readSections, SectionId } from "../../artifact/mod.ts";
 import { addFuelAccessorTo } from "../fuel-accessor.ts";

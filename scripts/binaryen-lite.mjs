@@ -1,0 +1,148 @@
+// Writes a copy of binaryen's JavaScript without its embedded WebAssembly, beside the package:
+// node_modules/binaryen/plughost-lite.mjs (+ .wasm, + .json). binaryen ships its ~10 MB module as
+// one ~14.7 MB escaped template literal inside index.js, and every process (or instrumenter
+// thread) that imports it has V8 scan that literal: ~250 ms of a ~400 ms import on this 2-core
+// machine, paid by every `host call` of a plugin not yet in the module cache and by every
+// instrumenter thread's start. The copy is index.js with that one literal, and the call that turns
+// it into bytes, replaced by a read of the same bytes from plughost-lite.wasm: the same code, the
+// same module. The host loads it when it matches the installed package
+// (host/sandbox/instrument/binaryen.ts) and the package itself otherwise.
+//
+// Refuses (exit 1, or 0 with --if-stale; nothing written) when index.js does not have the expected shape: exactly one
+// literal starting with the WebAssembly magic, passed to a one-argument function that maps char
+// codes to a Uint8Array, with no substitutions and no char code above 255; and the bytes must be a
+// valid module. A binaryen release that changes this shape then loads as the package, as before.
+//
+// Usage: node scripts/binaryen-lite.mjs [--if-stale]   (run by `npm install`, postinstall)
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+
+/** The files the copy is made of, by role, relative to the binaryen package's folder. */
+export const LITE_FILES = {
+  module: "plughost-lite.mjs",
+  wasm: "plughost-lite.wasm",
+  stamp: "plughost-lite.json",
+};
+
+/** The binaryen package folder this checkout resolves. */
+export function binaryenDir() {
+  return dirname(createRequire(join(root, "package.json")).resolve("binaryen/package.json"));
+}
+
+/** What the copy was made from: the package's version and index.js's size and SHA-256. */
+function sourceStamp(dir, text) {
+  const version = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version;
+  const bytes = Buffer.from(text, "utf8");
+  return {
+    version,
+    indexBytes: bytes.length,
+    indexSha256: createHash("sha256").update(bytes).digest("hex"),
+  };
+}
+
+/**
+ * Splits index.js's text into the copy's module text and the wasm bytes, or
+ * throws saying which expectation failed.
+ */
+export function splitBinaryen(text) {
+  const open = "`\\0asm";
+  const first = text.indexOf(open);
+  if (first < 0 || text.indexOf(open, first + 1) >= 0) {
+    throw new Error("expected exactly one template literal starting with the wasm magic");
+  }
+  // The literal's end: the next backtick not escaped by an odd run of backslashes.
+  let end = first;
+  for (;;) {
+    end = text.indexOf("`", end + 1);
+    if (end < 0) throw new Error("the wasm literal does not end");
+    let slashes = 0;
+    while (text[end - 1 - slashes] === "\\") slashes++;
+    if (slashes % 2 === 0) break;
+  }
+  const literal = text.slice(first, end + 1);
+  if (literal.includes("${")) throw new Error("the wasm literal has substitutions");
+  const call = /([A-Za-z_$][\w$]*)\($/.exec(text.slice(Math.max(0, first - 64), first));
+  if (call === null || text[end + 1] !== ")") {
+    throw new Error("the wasm literal is not the one argument of a call");
+  }
+  const name = call[1];
+  const definition = new RegExp(`function ${name.replace(/\$/g, "\\$")}\\(([\\w$]+)\\)\\{[^}]*\\}`)
+    .exec(text)?.[0];
+  if (!definition || !definition.includes("new Uint8Array") || !definition.includes("charCodeAt")) {
+    throw new Error(
+      `${name}, which the wasm literal is passed to, does not map char codes to bytes`,
+    );
+  }
+  // The package's own literal, evaluated as V8 evaluates it when the package loads.
+  const chars = (0, eval)(literal);
+  const wasm = new Uint8Array(chars.length);
+  for (let i = 0; i < chars.length; i++) {
+    const code = chars.charCodeAt(i);
+    if (code > 255) throw new Error(`the wasm literal has char code ${code} at ${i}`);
+    wasm[i] = code;
+  }
+  if (!WebAssembly.validate(wasm)) {
+    throw new Error("the bytes of the wasm literal are no valid module");
+  }
+  const start = first - name.length - 1;
+  const module = 'import { readFileSync as __plughostRead } from "node:fs";\n' +
+    "const __plughostWasm = () => {\n" +
+    `  const bytes = __plughostRead(new URL(${
+      JSON.stringify(`./${LITE_FILES.wasm}`)
+    }, import.meta.url));\n` +
+    "  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);\n" +
+    "};\n" +
+    text.slice(0, start) + "__plughostWasm()" + text.slice(end + 2);
+  return { module, wasm };
+}
+
+function writeAtomic(path, data) {
+  writeFileSync(`${path}.tmp`, data);
+  renameSync(`${path}.tmp`, path);
+}
+
+/** Writes the copy into `dir` (the binaryen package); returns its stamp. */
+export function writeBinaryenLite(dir = binaryenDir()) {
+  const text = readFileSync(join(dir, "index.js"), "utf8");
+  const stamp = sourceStamp(dir, text);
+  const { module, wasm } = splitBinaryen(text);
+  writeAtomic(join(dir, LITE_FILES.wasm), wasm);
+  writeAtomic(join(dir, LITE_FILES.module), module);
+  // Last: the stamp says the other two are complete.
+  writeAtomic(join(dir, LITE_FILES.stamp), JSON.stringify(stamp) + "\n");
+  return stamp;
+}
+
+/** True when the copy in `dir` was made from the package there now (size and version: cheap). */
+export function liteIsCurrent(dir = binaryenDir()) {
+  try {
+    const stamp = JSON.parse(readFileSync(join(dir, LITE_FILES.stamp), "utf8"));
+    const version = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version;
+    return stamp.version === version && stamp.indexBytes === statSync(join(dir, "index.js")).size &&
+      existsSync(join(dir, LITE_FILES.module)) && existsSync(join(dir, LITE_FILES.wasm));
+  } catch {
+    return false;
+  }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+  const dir = binaryenDir();
+  if (process.argv.includes("--if-stale") && liteIsCurrent(dir)) process.exit(0);
+  try {
+    const stamp = writeBinaryenLite(dir);
+    process.stdout.write(
+      `binaryen-lite: wrote ${LITE_FILES.module} for binaryen ${stamp.version}\n`,
+    );
+  } catch (error) {
+    process.stderr.write(
+      `binaryen-lite: not written (${error.message}); the host loads binaryen's index.js instead\n`,
+    );
+    // As npm's postinstall (--if-stale) a failed split is no failed install: the host still runs.
+    process.exit(process.argv.includes("--if-stale") ? 0 : 1);
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * The instrumenter's binaryen without its embedded module
+ * (scripts/binaryen-lite.mjs, host/sandbox/instrument/binaryen.ts): the copy
+ * beside the package is made from the installed index.js, carries exactly the
+ * module index.js embeds, is what the host loads, and instruments to the same
+ * bytes as the package itself.
+ * @module
+ */
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { describe, expect, it } from "vitest";
+import { binaryenSource } from "../../host/sandbox/instrument/binaryen.ts";
+import { builtPlugin, repoRoot } from "../helpers/cli.ts";
+
+// @ts-expect-error: a plain .mjs script without type declarations
+const lite = await import("../../scripts/binaryen-lite.mjs");
+const { binaryenDir, liteIsCurrent, LITE_FILES, splitBinaryen } = lite as {
+  binaryenDir: () => string;
+  liteIsCurrent: () => boolean;
+  LITE_FILES: { module: string; wasm: string };
+  splitBinaryen: (text: string) => { module: string; wasm: Uint8Array };
+};
+
+describe("binaryen without its embedded module", () => {
+  it("is made from the installed package and carries the very module index.js embeds", () => {
+    expect(liteIsCurrent()).toBe(true);
+    const dir = binaryenDir();
+    const { module, wasm } = splitBinaryen(readFileSync(join(dir, "index.js"), "utf8"));
+    expect(Buffer.from(wasm).equals(readFileSync(join(dir, LITE_FILES.wasm)))).toBe(true);
+    expect(readFileSync(join(dir, LITE_FILES.module), "utf8")).toBe(module);
+    expect(WebAssembly.validate(wasm as BufferSource)).toBe(true);
+  });
+
+  it("is what the instrumenter loads", () => {
+    expect(binaryenSource).toBe("lite");
+  });
+
+  it("instruments to the same bytes as the package (main and worker forms)", () => {
+    const run = (env: Record<string, string>) => {
+      const child = spawnSync(
+        process.execPath,
+        [
+          join(repoRoot, "scripts", "run-ts.mjs"),
+          join(repoRoot, "test", "sandbox", "_instrument-digest.ts"),
+          builtPlugin("hello"),
+        ],
+        { cwd: repoRoot, encoding: "utf8", env: { ...process.env, ...env }, timeout: 60_000 },
+      );
+      expect(child.status, child.stderr).toBe(0);
+      return JSON.parse(child.stdout.trim().split("\n").at(-1)!) as Record<string, string>;
+    };
+    const copy = run({});
+    const pkg = run({ PLUGHOST_BINARYEN: "package" });
+    expect([copy.source, pkg.source]).toEqual(["lite", "package"]);
+    expect(copy.main).toBe(pkg.main);
+    expect(copy.worker).toBe(pkg.worker);
+  }, 120_000);
+
+  it("refuses an index.js of another shape, saying what it expected", () => {
+    expect(() => splitBinaryen("export default 1;")).toThrow(/exactly one template literal/);
+    const twice = "f(`\\0asm`);g(`\\0asm`);";
+    expect(() => splitBinaryen(twice)).toThrow(/exactly one/);
+    expect(() => splitBinaryen("f(`\\0asm${x}`);")).toThrow(/substitutions/);
+    expect(() => splitBinaryen("function f(r){return r}f(`\\0asm`);")).toThrow(
+      /does not map char codes to bytes/,
+    );
+  });
+});
