@@ -61,6 +61,8 @@ const codes = {
   nondeterministic: [ExitCode.failed, 403],
   /** A replay refused: the run's input, module, tape or replay record is not available. */
   not_replayable: [ExitCode.dataError, 422],
+  /** A replay run whose plugin left the recorded tape (another host call or request) and failed. */
+  replay_diverged: [ExitCode.failed, 409],
   load_error: [ExitCode.failed, 422],
   fuel_exhausted: [ExitCode.failed, 422],
   memory_limit: [ExitCode.failed, 422],

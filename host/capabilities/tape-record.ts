@@ -39,6 +39,8 @@ export class Tape {
   readonly replaying: boolean;
   /** Why the recording is incomplete (size cap, an unattributable HTTP answer), if it is. */
   incomplete: string | null = null;
+  /** Replaying: how the plugin first left the tape (the run's error class says so, invoke.ts). */
+  diverged: string | null = null;
   #bytes = 0;
   #cursor = 0;
 
@@ -59,8 +61,10 @@ export class Tape {
 
   /** Starts over (a call cut at its main-thread slice is re-run from the start). */
   reset(): void {
-    if (this.replaying) this.#cursor = 0;
-    else {
+    if (this.replaying) {
+      this.#cursor = 0;
+      this.diverged = null;
+    } else {
       this.entries.length = 0;
       this.#bytes = 0;
       this.incomplete = null;
@@ -93,10 +97,10 @@ export class Tape {
     const entry = this.entries[this.#cursor];
     if (!entry || entry.fn !== fn || entry.in !== digest) {
       const recorded = entry ? `${entry.fn}` : "nothing more";
-      throw new ReplayDiverged(
-        `Replay diverged at host call ${this.#cursor + 1}: the plugin called ${fn}` +
-          (entry?.fn === fn ? " with other input" : "") + `, the original run called ${recorded}`,
-      );
+      const why = `Replay diverged at host call ${this.#cursor + 1}: the plugin called ${fn}` +
+        (entry?.fn === fn ? " with other input" : "") + `, the original run called ${recorded}`;
+      this.diverged ??= why;
+      throw new ReplayDiverged(why);
     }
     this.#cursor++;
     return entry;

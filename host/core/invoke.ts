@@ -147,6 +147,20 @@ export async function invokeLoaded(
       );
       if (error) result = { ok: false, error, usage: result.usage };
     }
+    // A replay that left its tape failed because of it, whatever the plugin did next (trapped in
+    // Extism's http_request, which has no error answer, or gave up on a replay_diverged answer).
+    if (!result.ok && tape.diverged !== null) {
+      const { message } = result.error;
+      result = {
+        ...result,
+        error: {
+          class: "replay_diverged",
+          message: message.includes(tape.diverged)
+            ? tape.diverged
+            : `${tape.diverged}; the call then failed with ${result.error.class}: ${message}`,
+        },
+      };
+    }
     fuel = result.usage.fuel;
     failed = result.ok ? undefined : result.error.class;
     outcome = failed;

@@ -162,6 +162,7 @@ export const problemTitles: Readonly<Record<ProblemCode, string>> = {
   consent_required: "New permissions need consent",
   nondeterministic: "Refused in strict determinism mode",
   not_replayable: "Run cannot be replayed",
+  replay_diverged: "Replay diverged from the recorded run",
   load_error: "Plugin failed to load",
   fuel_exhausted: "Fuel exhausted",
   memory_limit: "Memory limit reached",

@@ -99,6 +99,27 @@ describe("replay of strict runs", () => {
     expect(report.mode).toBe("strict");
   });
 
+  it("a replay that leaves its tape and then fails ends as replay_diverged, saying how", async () => {
+    t = await testHost();
+    await t.load("counter");
+    const first = await t.call("example.counter", "increment");
+    // The recorded kv_get asked for another key: the replay's kv_get is not the next entry.
+    const recorded = (await t.host.store.replay.get(first.runId))!;
+    const tape = [{ ...recorded.tape[0], in: sha256Id("another key") }, ...recorded.tape.slice(1)];
+    await t.host.store.client.execute({
+      sql: "UPDATE run_replay SET tape = ? WHERE run_id = ?",
+      args: [JSON.stringify(tape), first.runId],
+    });
+    const report = await replayRun(deps(t.host), first.runId);
+    expect(report.match).toBe(false);
+    const replayed = (await t.host.store.runs.get(report.replayRunId))!;
+    expect(replayed.status).toBe("error");
+    expect(replayed.error?.class).toBe("replay_diverged");
+    expect(replayed.error?.message).toMatch(
+      /^Replay diverged at host call 1: the plugin called kv_get with other input, the original run called kv_get/,
+    );
+  });
+
   it("refuses a run whose module is no longer loaded, or that does not exist", async () => {
     t = await testHost();
     await t.load("hello");
@@ -260,7 +281,7 @@ describe("outside effects", () => {
       expect(report.replay.status).toBe("error");
       const replayed = (await host.store.runs.get(report.replayRunId))!;
       // Extism's http_request has no error answer: the call fails (docs/replay.md, "Replaying").
-      expect(replayed.error?.class).toBe("trap");
+      expect(replayed.error?.class).toBe("replay_diverged");
       expect(replayed.error?.message).toMatch(
         /Replay diverged at host call 1: the plugin called http_request with other input/,
       );
