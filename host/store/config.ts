@@ -37,14 +37,6 @@ export interface ConfigChange {
 }
 
 /** Stored plugin config, versioned. */
-/**
- * Config changes this process committed, through any store: the WAL index is
- * read once a turn (wal-index.ts), so a second store in this process (two
- * hosts in one process, as tests and embedders make) must hear of a change
- * the turn it lands, as the store that made it does.
- */
-let localChanges = 0;
-
 export class ConfigRepository {
   readonly #db: StoreDb;
 
@@ -68,33 +60,27 @@ export class ConfigRepository {
   /** Seqs read while the files had stamp `#stamp`: still true while the stamp holds. */
   readonly #seqs = new Map<string, number>();
   #stamp: string | null = null;
-  /** `localChanges` when `#seqs` were read. */
-  #changesSeen = 0;
 
   /**
    * The newest change's sequence number for a plugin (0: never configured).
    * Every run asks: one indexed read, skipped while the WAL index shows no
-   * commit since the last read (wal-index.ts, read once a turn of the event
-   * loop) and no store of this process changed a config. So a change made by
-   * this process shows at the next call, and one by another host sharing the
-   * database at the next call in a later turn (the first that can know of it).
+   * commit since the last read (wal-index.ts), so a change made by any host
+   * sharing the database is seen at the next call all the same.
    */
   async latestSeq(pluginId: string): Promise<number> {
     const wal = await (this.#wal ??= this.#walIndex());
     const stamp = wal?.stamp() ?? null;
-    if (stamp !== null && stamp === this.#stamp && this.#changesSeen === localChanges) {
+    if (stamp !== null && stamp === this.#stamp) {
       const seq = this.#seqs.get(pluginId);
       if (seq !== undefined) return seq;
     }
-    const changes = localChanges;
     const seq = this.#reader?.latestSeq(pluginId) ??
       (await this.#run("read plugin config", () => this.#latestSeq.all({ pluginId })))[0]?.seq ??
       0;
     // Taken before the read: a commit after the stamp shows in the next one.
-    if (stamp !== this.#stamp || this.#changesSeen !== changes) {
+    if (stamp !== this.#stamp) {
       this.#seqs.clear();
       this.#stamp = stamp;
-      this.#changesSeen = changes;
     }
     if (stamp !== null) this.#seqs.set(pluginId, seq);
     return seq;
@@ -174,7 +160,6 @@ export class ConfigRepository {
       }
       throw storageError("Cannot write plugin config", error);
     } finally {
-      localChanges++;
       this.#seqs.clear();
       this.#stamp = null;
     }

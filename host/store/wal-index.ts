@@ -12,7 +12,6 @@
  */
 import { Buffer } from "node:buffer";
 import { closeSync, fstatSync, openSync, readSync, statSync } from "node:fs";
-import { setImmediate } from "node:timers";
 
 const HEADER_BYTES = 48;
 
@@ -53,8 +52,6 @@ export class WalIndex {
   readonly #header = Buffer.alloc(HEADER_BYTES * 2);
   /** Resolved once per WalIndex (one per store): the file cannot change while the store maps it. */
   #fd: number | undefined;
-  /** The stamp read in this turn of the event loop; undefined once the turn has ended. */
-  #turn: string | null | undefined;
 
   constructor(databaseFile: string) {
     this.#path = `${databaseFile}-shm`;
@@ -65,17 +62,6 @@ export class WalIndex {
    * (no WAL index: not WAL mode or not open yet; a write under way; a read failed).
    */
   stamp(): string | null {
-    // One read a turn of the event loop: the read is a system call (~5 us on this machine's
-    // guest), and runs in one turn cannot follow a commit another process made during it (news
-    // of it reaches this process as I/O, which a later turn handles). A commit of this
-    // process's own is the caller's to notice (config.ts clears its seqs on writing).
-    if (this.#turn !== undefined) return this.#turn;
-    this.#turn = this.#read();
-    setImmediate(() => (this.#turn = undefined));
-    return this.#turn;
-  }
-
-  #read(): string | null {
     try {
       this.#fd ??= shmFile(this.#path);
       const read = readSync(this.#fd, this.#header, 0, HEADER_BYTES * 2, 0);
