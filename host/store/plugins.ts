@@ -39,8 +39,8 @@ export interface InstalledPlugin {
 const installed = ne(plugins.state, "uninstalled");
 
 /**
- * How stale the in-memory set of installed ids may grow before a lookup reads
- * it again (`isInstalled`): another process (`host install` beside `host
+ * How often the in-memory set of installed ids is read again while the store
+ * is open (`isInstalled`): another process (`host install` beside `host
  * serve`) writes the same database, and this process cannot hear it.
  */
 export const INSTALLED_IDS_REFRESH_MS = 1_000;
@@ -48,13 +48,14 @@ export const INSTALLED_IDS_REFRESH_MS = 1_000;
 /** Installed plugins, one row per plugin id. */
 export class PluginsRepository {
   readonly #db: StoreDb;
-  /** Installed ids, read at open, kept by put/remove and read again when stale (`isInstalled`). */
+  /** Installed ids, read at open, kept by put/remove and read again on a timer (`isInstalled`). */
   #ids: Set<string>;
   readonly #refreshMs: number;
-  /** `performance.now()` when the set was last read. */
-  #readAt = performance.now();
+  /** Reads the set again every `#refreshMs` from `open` until `close`. */
+  #timer: ReturnType<typeof setInterval> | undefined;
   #refreshing = false;
-  /** Writes begun by this process: a read that overlaps one is not trusted. */
+  #closed = false;
+  /** Bumped as each write of this process begins and ends: a read that overlaps one is not trusted. */
   #writes = 0;
 
   /** Used by openStore (through `open`); callers get the instance as `store.plugins`. */
@@ -72,7 +73,8 @@ export class PluginsRepository {
   static async open(db: StoreDb, refreshMs?: number): Promise<PluginsRepository> {
     const repo = new PluginsRepository(db, [], refreshMs);
     for (const p of await repo.list()) repo.#ids.add(p.id);
-    repo.#readAt = performance.now();
+    repo.#timer = setInterval(() => void repo.#refresh(), repo.#refreshMs);
+    (repo.#timer as { unref?: () => void }).unref?.();
     return repo;
   }
 
@@ -80,29 +82,30 @@ export class PluginsRepository {
    * Whether `id` is installed, from memory: event_publish asks on every call
    * (capabilities/events.ts). This process's own writes show at once; another
    * process's install or uninstall on the same database shows within about
-   * {@link INSTALLED_IDS_REFRESH_MS}: a lookup on an older set answers from it
-   * and reads the ids again in the background.
+   * {@link INSTALLED_IDS_REFRESH_MS}: a timer (which does not keep the process
+   * alive) reads the ids again that often while the store is open.
    */
   isInstalled(id: string): boolean {
-    if (!this.#refreshing && performance.now() - this.#readAt >= this.#refreshMs) {
-      void this.#refresh();
-    }
     return this.#ids.has(id);
   }
 
+  /** Stops the refresh timer (the store closes). */
+  close(): void {
+    this.#closed = true;
+    clearInterval(this.#timer);
+  }
+
   async #refresh(): Promise<void> {
+    if (this.#refreshing || this.#closed) return;
     this.#refreshing = true;
     const writes = this.#writes;
     try {
       const rows = await this.#db.select({ id: plugins.id }).from(plugins).where(installed);
-      // A write of this process's own ran meanwhile: the rows may predate it; read again later.
-      if (this.#writes === writes) {
-        this.#ids = new Set(rows.map((r) => r.id));
-        this.#readAt = performance.now();
-      }
+      // A write of this process's own overlapped the read: its rows may predate it; the next
+      // refresh reads again.
+      if (this.#writes === writes) this.#ids = new Set(rows.map((r) => r.id));
     } catch {
       // The store closed, or is failing: keep the set (every other read reports the failure).
-      this.#readAt = performance.now();
     } finally {
       this.#refreshing = false;
     }
@@ -124,11 +127,15 @@ export class PluginsRepository {
       installedAt: Date.now(),
     };
     this.#writes++;
-    await this.#run(
-      "write plugins",
-      () =>
-        this.#db.insert(plugins).values(row).onConflictDoUpdate({ target: plugins.id, set: row }),
-    );
+    try {
+      await this.#run(
+        "write plugins",
+        () =>
+          this.#db.insert(plugins).values(row).onConflictDoUpdate({ target: plugins.id, set: row }),
+      );
+    } finally {
+      this.#writes++;
+    }
     this.#ids.add(row.id);
     return toPlugin(row);
   }
@@ -190,15 +197,21 @@ export class PluginsRepository {
    */
   async remove(id: string): Promise<boolean> {
     this.#writes++;
-    const result = await this.#run(
-      "write plugins",
-      () =>
-        this.#db.update(plugins).set({ state: "uninstalled" }).where(
-          and(eq(plugins.id, id), installed),
-        ),
-    );
+    let removed = 0;
+    try {
+      const result = await this.#run(
+        "write plugins",
+        () =>
+          this.#db.update(plugins).set({ state: "uninstalled" }).where(
+            and(eq(plugins.id, id), installed),
+          ),
+      );
+      removed = result.rowsAffected;
+    } finally {
+      this.#writes++;
+    }
     this.#ids.delete(id);
-    return result.rowsAffected > 0;
+    return removed > 0;
   }
 
   /**

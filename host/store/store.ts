@@ -209,6 +209,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         }
       },
       async close() {
+        store.plugins.close();
         try {
           await writer.close();
         } finally {
