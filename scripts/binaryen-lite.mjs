@@ -15,7 +15,7 @@
 //
 // Usage: node scripts/binaryen-lite.mjs [--if-stale]   (run by `npm install`, postinstall)
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -101,9 +101,11 @@ export function splitBinaryen(text) {
   return { module, wasm };
 }
 
+/** Written whole or not at all, also with two installs at once (each its own temp file). */
 function writeAtomic(path, data) {
-  writeFileSync(`${path}.tmp`, data);
-  renameSync(`${path}.tmp`, path);
+  const temp = `${path}.${process.pid}.tmp`;
+  writeFileSync(temp, data);
+  renameSync(temp, path);
 }
 
 /** Writes the copy into `dir` (the binaryen package); returns its stamp. */
@@ -111,29 +113,35 @@ export function writeBinaryenLite(dir = binaryenDir()) {
   const text = readFileSync(join(dir, "index.js"), "utf8");
   const stamp = sourceStamp(dir, text);
   const { module, wasm } = splitBinaryen(text);
+  const moduleBytes = Buffer.from(module, "utf8");
   writeAtomic(join(dir, LITE_FILES.wasm), wasm);
-  writeAtomic(join(dir, LITE_FILES.module), module);
-  // Last: the stamp says the other two are complete.
-  writeAtomic(join(dir, LITE_FILES.stamp), JSON.stringify(stamp) + "\n");
-  return stamp;
+  writeAtomic(join(dir, LITE_FILES.module), moduleBytes);
+  // Last, with the other two's sizes: a copy cut short or damaged later does not match it.
+  const full = { ...stamp, wasmBytes: wasm.length, moduleBytes: moduleBytes.length };
+  writeAtomic(join(dir, LITE_FILES.stamp), JSON.stringify(full) + "\n");
+  return full;
 }
 
-/** True when the copy in `dir` was made from the package there now (size and version: cheap). */
+/**
+ * True when the copy in `dir` was made from the package there now and is whole
+ * (versions and sizes: cheap; the host's loader checks the same).
+ */
 export function liteIsCurrent(dir = binaryenDir()) {
   try {
     const stamp = JSON.parse(readFileSync(join(dir, LITE_FILES.stamp), "utf8"));
     const version = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")).version;
-    return stamp.version === version && stamp.indexBytes === statSync(join(dir, "index.js")).size &&
-      existsSync(join(dir, LITE_FILES.module)) && existsSync(join(dir, LITE_FILES.wasm));
+    const size = (name) => statSync(join(dir, name)).size;
+    return stamp.version === version && stamp.indexBytes === size("index.js") &&
+      stamp.wasmBytes === size(LITE_FILES.wasm) && stamp.moduleBytes === size(LITE_FILES.module);
   } catch {
     return false;
   }
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  const dir = binaryenDir();
-  if (process.argv.includes("--if-stale") && liteIsCurrent(dir)) process.exit(0);
   try {
+    const dir = binaryenDir();
+    if (process.argv.includes("--if-stale") && liteIsCurrent(dir)) process.exit(0);
     const stamp = writeBinaryenLite(dir);
     process.stdout.write(
       `binaryen-lite: wrote ${LITE_FILES.module} for binaryen ${stamp.version}\n`,

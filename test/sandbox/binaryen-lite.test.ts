@@ -7,20 +7,22 @@
  * @module
  */
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { describe, expect, it } from "vitest";
-import { binaryenSource } from "../../host/sandbox/instrument/binaryen.ts";
+import { binaryenSource, liteCopyIn } from "../../host/sandbox/instrument/binaryen.ts";
 import { builtPlugin, repoRoot } from "../helpers/cli.ts";
 
 // @ts-expect-error: a plain .mjs script without type declarations
 const lite = await import("../../scripts/binaryen-lite.mjs");
-const { binaryenDir, liteIsCurrent, LITE_FILES, splitBinaryen } = lite as {
+const { binaryenDir, liteIsCurrent, LITE_FILES, splitBinaryen, writeBinaryenLite } = lite as {
   binaryenDir: () => string;
-  liteIsCurrent: () => boolean;
-  LITE_FILES: { module: string; wasm: string };
+  liteIsCurrent: (dir?: string) => boolean;
+  LITE_FILES: { module: string; wasm: string; stamp: string };
   splitBinaryen: (text: string) => { module: string; wasm: Uint8Array };
+  writeBinaryenLite: (dir: string) => unknown;
 };
 
 describe("binaryen without its embedded module", () => {
@@ -57,6 +59,36 @@ describe("binaryen without its embedded module", () => {
     expect(copy.main).toBe(pkg.main);
     expect(copy.worker).toBe(pkg.worker);
   }, 120_000);
+
+  it("a copy cut short or made from another index.js is not used, and is made again", () => {
+    // A package folder of its own: the installed one is shared with every other test.
+    const dir = mkdtempSync(join(tmpdir(), "plughost-binaryen-"));
+    try {
+      for (const file of ["package.json", "index.js"]) {
+        copyFileSync(join(binaryenDir(), file), join(dir, file));
+      }
+      expect(liteIsCurrent(dir)).toBe(false);
+      expect(liteCopyIn(dir)).toBeNull();
+      writeBinaryenLite(dir);
+      expect(liteIsCurrent(dir)).toBe(true);
+      expect(liteCopyIn(dir)?.href).toMatch(/plughost-lite\.mjs$/);
+      for (const file of [LITE_FILES.wasm, LITE_FILES.module, "index.js"]) {
+        const path = join(dir, file);
+        const whole = readFileSync(path);
+        truncateSync(path, whole.length - 1);
+        expect(liteIsCurrent(dir), file).toBe(false);
+        expect(liteCopyIn(dir), file).toBeNull();
+        // index.js back from the package; a damaged copy is made again.
+        if (file === "index.js") copyFileSync(join(binaryenDir(), file), path);
+        else writeBinaryenLite(dir);
+        expect(liteIsCurrent(dir), file).toBe(true);
+      }
+      rmSync(join(dir, LITE_FILES.stamp));
+      expect(liteCopyIn(dir)).toBeNull();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it("refuses an index.js of another shape, saying what it expected", () => {
     expect(() => splitBinaryen("export default 1;")).toThrow(/exactly one template literal/);

@@ -17,29 +17,58 @@ import process from "node:process";
 import { pathToFileURL } from "node:url";
 
 /** The copy's files beside the package (scripts/binaryen-lite.mjs writes them). */
-const LITE = { module: "plughost-lite.mjs", stamp: "plughost-lite.json" } as const;
+const LITE = {
+  module: "plughost-lite.mjs",
+  wasm: "plughost-lite.wasm",
+  stamp: "plughost-lite.json",
+} as const;
+
+/** What the stamp records: the package it was made from and the sizes of the copy's files. */
+interface Stamp {
+  version: string;
+  indexBytes: number;
+  wasmBytes: number;
+  moduleBytes: number;
+}
+
+function isStamp(value: unknown): value is Stamp {
+  if (typeof value !== "object" || value === null) return false;
+  const v = value as Record<string, unknown>;
+  return typeof v["version"] === "string" && typeof v["indexBytes"] === "number" &&
+    typeof v["wasmBytes"] === "number" && typeof v["moduleBytes"] === "number";
+}
 
 /** Where binaryen was loaded from. */
 export type BinaryenSource = "lite" | "package";
 
-/** The copy beside the package, when it was made from the package there now; else null. */
+/** The copy beside the package, when it was made from the package there now and is whole. */
 function liteCopy(): URL | null {
   if (process.env["PLUGHOST_BINARYEN"] === "package") return null;
   try {
-    const dir = dirname(createRequire(import.meta.url).resolve("binaryen/package.json"));
+    return liteCopyIn(dirname(createRequire(import.meta.url).resolve("binaryen/package.json")));
+  } catch {
+    return null; // no package folder to find (a bundle that carries none): the package import
+  }
+}
+
+/** The copy in binaryen's package folder `dir` when its stamp matches the folder; else null. */
+export function liteCopyIn(dir: string): URL | null {
+  try {
     const stamp: unknown = JSON.parse(readFileSync(join(dir, LITE.stamp), "utf8"));
     const pkg: unknown = JSON.parse(readFileSync(join(dir, "package.json"), "utf8"));
+    const size = (name: string) => statSync(join(dir, name)).size;
+    const version = typeof pkg === "object" && pkg !== null && "version" in pkg
+      ? pkg.version
+      : undefined;
     if (
-      typeof stamp !== "object" || stamp === null || typeof pkg !== "object" || pkg === null ||
-      !("version" in stamp) || !("indexBytes" in stamp) || !("version" in pkg) ||
-      stamp.version !== pkg.version ||
-      stamp.indexBytes !== statSync(join(dir, "index.js")).size
+      !isStamp(stamp) || stamp.version !== version || stamp.indexBytes !== size("index.js") ||
+      stamp.wasmBytes !== size(LITE.wasm) || stamp.moduleBytes !== size(LITE.module)
     ) {
       return null;
     }
     return pathToFileURL(join(dir, LITE.module));
   } catch {
-    return null; // no copy, no package folder to find (a bundle that carries none): the package
+    return null; // no copy (or one without a stamp): the package
   }
 }
 
