@@ -363,14 +363,17 @@ export class PluginRuntime {
     this.#closing = true;
     // Dependents stop before their dependencies, layer by layer; within a layer every plugin
     // stops at once, each onShutdown bounded by its hook timeout and what is left of the grace.
-    const deadline = options.graceMs === undefined ? undefined : Date.now() + options.graceMs;
+    // Monotonic: a wall clock set back during shutdown cannot stretch the grace.
+    const deadline = options.graceMs === undefined
+      ? undefined
+      : performance.now() + options.graceMs;
     const manifests = new Map([...this.#plugins].map(([id, p]) => [id, p.info.manifest]));
     let first = true;
     for (const layer of stopLayers(manifests)) {
       // The first layer gets the whole grace; later ones what is left of it.
       const graceMs = deadline === undefined || first
         ? options.graceMs
-        : Math.max(0, deadline - Date.now());
+        : Math.max(0, deadline - performance.now());
       first = false;
       await Promise.allSettled(
         layer.map((id) => this.lifecycle.stop(id, "host stopping", graceMs)),

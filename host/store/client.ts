@@ -50,14 +50,14 @@ export async function openClient(options: ClientOptions): Promise<Client> {
  * Retried here until the busy timeout; once the file is WAL this is a read.
  */
 async function switchToWal(client: Client, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs; // monotonic: a clock set back cannot stretch it
   for (let wait = 2;; wait = Math.min(wait * 2, 100)) {
     try {
       await client.execute("PRAGMA journal_mode = WAL");
       return;
     } catch (error) {
       const busy = (error as { code?: unknown }).code === "SQLITE_BUSY";
-      if (!busy || Date.now() + wait > deadline) throw error;
+      if (!busy || performance.now() + wait > deadline) throw error;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
   }

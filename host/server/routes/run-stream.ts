@@ -202,7 +202,7 @@ function waitForRecord(
   runId: string,
   closed: () => boolean,
 ): Promise<"done" | "follow_limit"> {
-  const until = Date.now() + deps.options.runStreamFollowMs;
+  const until = performance.now() + deps.options.runStreamFollowMs; // monotonic
   return new Promise((resolve) => {
     const check = async () => {
       const record = await deps.store.runs.get(runId).catch(() => undefined);
@@ -210,8 +210,8 @@ function waitForRecord(
         record === undefined || record.status !== "running" || deps.shutdown.aborted || closed()
       ) {
         resolve("done");
-      } else if (Date.now() >= until) resolve("follow_limit");
-      else setTimeout(check, Math.min(deps.options.runStreamPollMs, until - Date.now()));
+      } else if (performance.now() >= until) resolve("follow_limit");
+      else setTimeout(check, Math.min(deps.options.runStreamPollMs, until - performance.now()));
     };
     void check();
   });
