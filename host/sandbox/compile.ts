@@ -206,6 +206,8 @@ function variantOf(compiled: CompiledPlugin, spare: boolean): Promise<Uint8Array
     );
   }
   if (origin.variant !== undefined && origin.spare && !spare) {
+    // Needed now: a spare-time job still queued runs next instead of after the pool's quiet period.
+    if (origin.threads) instrumentPool()?.need(compiled.bytes);
     return origin.variant.catch(() => variantOf(compiled, false));
   }
   if (origin.variant !== undefined) return origin.variant;

@@ -202,6 +202,30 @@ describe("the instrumenter's threads", () => {
     }
   });
 
+  it("hold spare-time jobs until the pool is quiet, unless someone comes to need one", async () => {
+    // A quiet period longer than the test: the spare job runs only because `need` asks for it.
+    const pool = new InstrumentPool(entry, { size: 1, spareQuietMs: 600_000 });
+    try {
+      const wasm = hello();
+      const metered = instrument(wasm, options).bytes;
+      await pool.run(wasm, options); // a thread runs now
+      const order: string[] = [];
+      const spare = pool.workerVariant(metered, true).then((bytes) => {
+        order.push("spare");
+        return bytes;
+      });
+      await pool.run(wasm, options).then(() => order.push("needed"));
+      await pool.run(wasm, options).then(() => order.push("needed"));
+      // The thread was free between and after those: the spare job still waits.
+      expect(order).toEqual(["needed", "needed"]);
+      pool.need(metered);
+      expect(await spare).toEqual(workerVariant(metered));
+      expect(order).toEqual(["needed", "needed", "spare"]);
+    } finally {
+      await pool.close();
+    }
+  });
+
   it(
     "start none again once one could not, even after others were ready",
     async () => {
