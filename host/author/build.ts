@@ -15,6 +15,7 @@ import { createKeyFiles, readSigningKey, signPlugin } from "../trust/mod.ts";
 import type { Project } from "./project.ts";
 import { checkoutRoot } from "./sdk-paths.ts";
 import { findClang, findRustc, run } from "./toolchains.ts";
+import ascFlags from "./asc-flags.json" with { type: "json" };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -124,6 +125,7 @@ async function compileAs(project: Project, release: boolean): Promise<string> {
     "--baseDir",
     project.dir,
     ...(release ? ["--optimize"] : []),
+    ...ascFlags.flags,
     ...project.settings.flags,
   ], {
     stdout: sink,
