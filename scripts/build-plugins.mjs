@@ -8,7 +8,7 @@
 // Plugins build in parallel child processes (one per core; `--only NAME` builds one), since
 // the AssemblyScript compiler is single-threaded and a fresh checkout builds them all.
 import { spawn, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -47,8 +47,6 @@ async function compile(name) {
     "abort=sdk/as/abort/plughostAbort",
     "--baseDir",
     root,
-    // The flags every SDK build gets (host build too): host/author/asc-flags.json says why.
-    ...JSON.parse(readFileSync(join(root, "host", "author", "asc-flags.json"), "utf8")).flags,
   ], { stdout: sink, stderr: sink });
   if (error) throw new Error(`AssemblyScript build of plugins/${name} failed:\n${log}`);
   return out;
@@ -113,11 +111,7 @@ const names = existsSync(pluginsDir)
   : [];
 mkdirSync(outDir, { recursive: true });
 ensureDevKey();
-const sdkTime = Math.max(
-  newestMtime(join(root, "sdk", "as")),
-  mtimeOrZero(`${devKey}.key`),
-  mtimeOrZero(join(root, "host", "author", "asc-flags.json")),
-);
+const sdkTime = Math.max(newestMtime(join(root, "sdk", "as")), mtimeOrZero(`${devKey}.key`));
 const stale = names.filter((name) => {
   const inputsTime = Math.max(
     newestMtime(join(pluginsDir, name)),

@@ -15,7 +15,6 @@ import { createKeyFiles, readSigningKey, signPlugin } from "../trust/mod.ts";
 import type { Project } from "./project.ts";
 import { checkoutRoot } from "./sdk-paths.ts";
 import { findClang, findRustc, run } from "./toolchains.ts";
-import ascFlags from "./asc-flags.json" with { type: "json" };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -125,7 +124,6 @@ async function compileAs(project: Project, release: boolean): Promise<string> {
     "--baseDir",
     project.dir,
     ...(release ? ["--optimize"] : []),
-    ...ascFlags.flags,
     ...project.settings.flags,
   ], {
     stdout: sink,

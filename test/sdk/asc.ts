@@ -7,7 +7,6 @@
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import asc from "assemblyscript/asc";
-import ascFlags from "../../host/author/asc-flags.json" with { type: "json" };
 
 /** The repository root (paths given to asc are relative to it). */
 export const root: string = join(
@@ -32,8 +31,6 @@ export async function compileAssemblyScript(
     "abort=sdk/as/abort/plughostAbort",
     "--baseDir",
     root,
-    // As every SDK build (host build, the examples): host/author/asc-flags.json.
-    ...ascFlags.flags,
   ], {
     stdout: sink,
     stderr: sink,
