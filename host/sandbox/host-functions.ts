@@ -102,7 +102,7 @@ export function syncHostFunctions(
       state.called.add(name);
       if (isFinal) state.final = true;
       let output: Uint8Array;
-      const started = performance.now();
+      const started = now();
       try {
         const result = fn(state.call, input);
         if (result instanceof Promise) {
@@ -119,7 +119,7 @@ export function syncHostFunctions(
       } finally {
         // The hold backstop is for work the plugin makes the host do unpriced (Extism's kernel),
         // not for the embedder's own host functions: a slow one must not cut a final call.
-        if (state.holdUntil !== null) state.holdUntil += performance.now() - started;
+        if (state.holdUntil !== null) state.holdUntil += now() - started;
       }
       chargeHost(state, name, HOST_BYTE_FUEL * BigInt(output.byteLength));
       checkTime(state, name);

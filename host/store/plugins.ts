@@ -50,7 +50,6 @@ export class PluginsRepository {
   readonly #db: StoreDb;
   /** Installed ids, read at open, kept by put/remove and read again on a timer (`isInstalled`). */
   #ids: Set<string>;
-  readonly #refreshMs: number;
   /** Reads the set again every `#refreshMs` from `open` until `close`. */
   #timer: ReturnType<typeof setInterval> | undefined;
   #refreshing = false;
@@ -59,21 +58,16 @@ export class PluginsRepository {
   #writes = 0;
 
   /** Used by openStore (through `open`); callers get the instance as `store.plugins`. */
-  constructor(
-    db: StoreDb,
-    installedIds: Iterable<string> = [],
-    refreshMs = INSTALLED_IDS_REFRESH_MS,
-  ) {
+  constructor(db: StoreDb, installedIds: Iterable<string> = []) {
     this.#db = db;
     this.#ids = new Set(installedIds);
-    this.#refreshMs = refreshMs;
   }
 
   /** The repository with its installed ids read once. */
-  static async open(db: StoreDb, refreshMs?: number): Promise<PluginsRepository> {
-    const repo = new PluginsRepository(db, [], refreshMs);
+  static async open(db: StoreDb): Promise<PluginsRepository> {
+    const repo = new PluginsRepository(db);
     for (const p of await repo.list()) repo.#ids.add(p.id);
-    repo.#timer = setInterval(() => void repo.#refresh(), repo.#refreshMs);
+    repo.#timer = setInterval(() => void repo.#refresh(), INSTALLED_IDS_REFRESH_MS);
     (repo.#timer as { unref?: () => void }).unref?.();
     return repo;
   }

@@ -87,7 +87,7 @@ async function load(): Promise<{ binaryen: typeof Binaryen; source: BinaryenSour
 
 const loaded = await load();
 
-/** Where this process's binaryen came from (tests and `host doctor` read it). */
+/** Where this process's binaryen came from (test/sandbox/binaryen-lite.test.ts reads it). */
 export const binaryenSource: BinaryenSource = loaded.source;
 
 const binaryen: typeof Binaryen = loaded.binaryen;
