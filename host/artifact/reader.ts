@@ -17,6 +17,7 @@ export const SectionId = {
   memory: 5,
   global: 6,
   export: 7,
+  start: 8,
   element: 9,
   tag: 13,
 } as const;

@@ -22,7 +22,7 @@ import { instrumentPool, InstrumentThreadsUnavailable } from "./instrument-pool.
 import { messageOf, SandboxAbort } from "./classify.ts";
 import { checkImports, type ProvidedImports } from "./imports.ts";
 import { ENTROPY_GLOBALS } from "./entropy.ts";
-import { RESETTABLE_EXPORT } from "./reset.ts";
+import { FirstState, RESETTABLE_EXPORT } from "./reset.ts";
 
 /** A module ready to instantiate. */
 export interface CompiledPlugin {
@@ -44,6 +44,11 @@ export interface CompiledPlugin {
   pinsEntropy: boolean;
   /** The instrumenter exposed the module's whole mutable state: an instance can be reset (state.ts). */
   resettable: boolean;
+  /**
+   * For a resettable module whose instantiation runs none of its code: the first
+   * state every instance shares (reset.ts); null otherwise.
+   */
+  firstState: FirstState | null;
 }
 
 /** What changes the compiled result, and where instrumented modules may be cached. */
@@ -324,6 +329,7 @@ async function build(
   const exports = described
     .filter((e) => e.kind === "function")
     .map((e) => e.name);
+  const resettable = described.some((e) => e.kind === "global" && e.name === RESETTABLE_EXPORT);
   const compiled: CompiledPlugin = {
     digest,
     module,
@@ -333,7 +339,8 @@ async function build(
     bytes: rewritten.bytes,
     workerBytes: rewritten.workerBytes,
     pinsEntropy: described.some((e) => e.kind === "global" && e.name === ENTROPY_GLOBALS.pinned),
-    resettable: described.some((e) => e.kind === "global" && e.name === RESETTABLE_EXPORT),
+    resettable,
+    firstState: resettable ? FirstState.of(rewritten.bytes, described.map((e) => e.name)) : null,
   };
   origins.set(compiled, {
     cached: rewritten,

@@ -136,7 +136,9 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
     : null;
   // Taken when first needed (a call, or the worker variant's image): until then the instance is
   // as instantiation left it. A host start creates an instance per plugin, most not called soon.
-  const reset = resettable ? new LazySnapshot(() => Snapshot.take(instance.exports), vars) : null;
+  const reset = resettable
+    ? new LazySnapshot(() => Snapshot.take(instance.exports, config.compiled.firstState), vars)
+    : null;
   return new MainInstance(plugin, fuel, memory, config.memoryPages, holder, entropy, reset);
 }
 

@@ -66,6 +66,14 @@ export const suite: BenchSpec[] = [
     timeoutSeconds: 240,
   },
   {
+    name: "strict",
+    file: "test/bench/strict.bench.ts",
+    engine: "node",
+    args: own,
+    runs: () => 1,
+    timeoutSeconds: 120,
+  },
+  {
     name: "metering",
     file: "test/bench/metering.bench.ts",
     engine: "node",
