@@ -30,6 +30,11 @@ export interface LinearMemory {
   memory: WebAssembly.Memory | undefined;
   /** Marks bytes the host writes, for a module with write tracking (instrument/dirty.ts). */
   markWrite?: (at: number, length: number) => void;
+  /**
+   * The size the module's code sees, in bytes, when it keeps its own
+   * (instrument/virtual-memory.ts): a reset instance's memory can be larger.
+   */
+  size?: () => number;
 }
 
 type BulkFunction = (ctx: CallContext, a: bigint, b: bigint) => bigint;
@@ -39,9 +44,10 @@ function misuse(name: string, message: string): never {
   throw new Error(`${name}: ${message}`);
 }
 
-/** Bounds-checked view of linear memory [at, at + n). */
-function range(name: string, memory: WebAssembly.Memory, at: bigint, n: number): Uint8Array {
-  const size = memory.buffer.byteLength;
+/** Bounds-checked view of linear memory [at, at + n), within the size the code sees. */
+function range(name: string, linear: LinearMemory, at: bigint, n: number): Uint8Array {
+  const memory = linear.memory as WebAssembly.Memory;
+  const size = linear.size?.() ?? memory.buffer.byteLength;
   if (at < 0n || at + BigInt(n) > BigInt(size)) {
     misuse(name, `bytes [${at}, ${at + BigInt(n)}) are outside linear memory (${size} bytes)`);
   }
@@ -61,7 +67,7 @@ export function mainBulkIo(linear: LinearMemory): Record<string, BulkFunction> {
       if (block === null) misuse("plughost_block_read", `no Extism block at handle ${handle}`);
       const bytes = block.bytes(); // a view of the block, no copy
       meterCopy(ctx, "plughost_block_read", bytes.length);
-      const target = range("plughost_block_read", memory, dst, bytes.length);
+      const target = range("plughost_block_read", linear, dst, bytes.length);
       // Marked before the write: a reset must put these bytes back like the plugin's own stores.
       linear.markWrite?.(Number(dst), bytes.length);
       target.set(bytes);
@@ -71,11 +77,11 @@ export function mainBulkIo(linear: LinearMemory): Record<string, BulkFunction> {
     plughost_block_write: (ctx, src, len) => {
       const memory = linear.memory;
       if (memory === undefined) return BULK_UNAVAILABLE;
-      if (len < 0n || len > BigInt(memory.buffer.byteLength)) {
+      if (len < 0n || len > BigInt(linear.size?.() ?? memory.buffer.byteLength)) {
         misuse("plughost_block_write", `length ${len} is larger than linear memory`);
       }
       meterCopy(ctx, "plughost_block_write", Number(len));
-      const view = range("plughost_block_write", memory, src, Number(len));
+      const view = range("plughost_block_write", linear, src, Number(len));
       // store() copies a partial view into a new block but would keep a view of the whole
       // buffer as the block itself: linear memory must never become a block, so copy that one.
       return ctx.store(view.byteLength === memory.buffer.byteLength ? view.slice() : view);

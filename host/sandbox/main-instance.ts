@@ -27,7 +27,7 @@ import {
   type RunOutcome,
 } from "./instance.ts";
 import { PAGE_BYTES } from "./limits.ts";
-import { DIRTY_EXPORTS, Snapshot } from "./reset.ts";
+import { DIRTY_EXPORTS, MEMORY_PAGES_EXPORT, Snapshot } from "./reset.ts";
 import { Preempted } from "./slice.ts";
 import type { SandboxLogger } from "./types.ts";
 
@@ -125,6 +125,12 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
     | WebAssembly.Memory
     | undefined;
   linear.memory = memory;
+  // The size the module's code sees, when it keeps its own (instrument/virtual-memory.ts).
+  const sizeGlobal = instance.exports[MEMORY_PAGES_EXPORT];
+  const pagesSeen = sizeGlobal instanceof WebAssembly.Global
+    ? () => sizeGlobal.value as number
+    : null;
+  if (pagesSeen) linear.size = () => pagesSeen() * PAGE_BYTES;
   const mark = instance.exports[DIRTY_EXPORTS.mark];
   if (typeof mark === "function") linear.markWrite = mark as (at: number, length: number) => void;
   const entropy = config.compiled.pinsEntropy
@@ -139,7 +145,16 @@ export async function createMainInstance(config: InstanceConfig): Promise<Instan
   const reset = resettable
     ? new LazySnapshot(() => Snapshot.take(instance.exports, config.compiled.firstState), vars)
     : null;
-  return new MainInstance(plugin, fuel, memory, config.memoryPages, holder, entropy, reset);
+  return new MainInstance(
+    plugin,
+    fuel,
+    memory,
+    pagesSeen,
+    config.memoryPages,
+    holder,
+    entropy,
+    reset,
+  );
 }
 
 /** Extism's log levels by priority, as its call context filters them. */
@@ -412,6 +427,8 @@ class MainInstance implements Instance {
     private readonly plugin: Plugin,
     private readonly fuel: WebAssembly.Global | null,
     private readonly memory: WebAssembly.Memory | undefined,
+    /** The size the module's code sees, in pages, when it keeps its own; else null. */
+    private readonly pagesSeen: (() => number) | null,
     private readonly memoryCap: number,
     private readonly logs: LogHolder,
     /** The pinned WASI entropy's globals, when the module has them (entropy.ts). */
@@ -438,7 +455,9 @@ class MainInstance implements Instance {
     return this.resetTo ? this.resetTo.snapshot().image() : null;
   }
 
+  /** The memory's size in pages as the module's code sees it (a reset instance's can be larger). */
   private pages(): number {
+    if (this.pagesSeen) return this.pagesSeen();
     return this.memory ? this.memory.buffer.byteLength / PAGE_BYTES : 0;
   }
 

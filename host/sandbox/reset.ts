@@ -5,7 +5,9 @@
  * (instrument/state.ts: one exported memory, every mutable global exported,
  * no code that changes a table or drops a segment) and without WASI (whose
  * state lives in the host's WASI object) qualify. A memory that grew cannot
- * shrink back: that instance is not resettable any more and is retired.
+ * shrink back: the first pages are put back and the size the module's code
+ * sees goes back with its global (instrument/virtual-memory.ts); a module
+ * without that global is retired instead.
  * @module
  */
 import { readSections, SectionId } from "../artifact/mod.ts";
@@ -13,6 +15,11 @@ import { PAGE_BYTES } from "./limits.ts";
 
 /** Exported immutable global that marks a module whose state can be reset (see instrument/state.ts). */
 export const RESETTABLE_EXPORT = "plughost_resettable";
+/**
+ * Exported mutable global holding the memory size the module's code sees, in pages
+ * (instrument/virtual-memory.ts); part of the state, so a reset puts it back.
+ */
+export const MEMORY_PAGES_EXPORT = "plughost_memory_pages";
 /** Prefix of the exports the instrumenter adds for mutable globals the module did not export. */
 export const STATE_GLOBAL_PREFIX = "plughost_state_";
 /** The exports of write tracking (instrument/dirty.ts). */
@@ -31,16 +38,20 @@ export class Snapshot {
   readonly #pages: (Uint8Array | null)[];
   readonly #globals: [WebAssembly.Global, unknown][];
   readonly #tracker: WriteTracker | null;
+  /** The module's code reads the memory's size from {@link MEMORY_PAGES_EXPORT}. */
+  readonly #sized: boolean;
 
   private constructor(
     readonly memory: WebAssembly.Memory | undefined,
     pages: (Uint8Array | null)[],
     globals: [WebAssembly.Global, unknown][],
     tracker: WriteTracker | null,
+    sized: boolean,
   ) {
     this.#pages = pages;
     this.#globals = globals;
     this.#tracker = tracker;
+    this.#sized = sized;
   }
 
   /**
@@ -59,13 +70,14 @@ export class Snapshot {
     }
     const size = memory ? memory.buffer.byteLength : 0;
     const tracker = memory ? WriteTracker.of(exports, size) : null;
+    const sized = exports[MEMORY_PAGES_EXPORT] instanceof WebAssembly.Global;
     const known = first?.state(size);
     if (known) {
       const globals = known.globals.map(([name, value]): [WebAssembly.Global, unknown] => [
         exports[name] as WebAssembly.Global,
         value,
       ]);
-      return new Snapshot(memory, known.pages, globals, tracker);
+      return new Snapshot(memory, known.pages, globals, tracker, sized);
     }
     const kept: [string, unknown][] = [];
     const globals: [WebAssembly.Global, unknown][] = [];
@@ -85,7 +97,7 @@ export class Snapshot {
       }
     }
     first?.keep({ size, pages, globals: kept });
-    return new Snapshot(memory, pages, globals, tracker);
+    return new Snapshot(memory, pages, globals, tracker, sized);
   }
 
   /**
@@ -124,15 +136,21 @@ export class Snapshot {
     return image;
   }
 
-  /** Puts the instance back to this state; false when it cannot (its memory grew). */
+  /**
+   * Puts the instance back to this state; false when it cannot: its memory grew
+   * and the module's code does not read its size from {@link MEMORY_PAGES_EXPORT}.
+   * Pages past the first ones are left as they are: out of the code's reach
+   * until a grow hands them out again, zeroed.
+   */
   restore(): boolean {
     if (this.memory) {
       const bytes = new Uint8Array(this.memory.buffer);
-      if (bytes.byteLength !== this.#pages.length * PAGE_BYTES) return false;
+      const size = this.#pages.length * PAGE_BYTES;
+      if (bytes.byteLength !== size && !(this.#sized && bytes.byteLength > size)) return false;
       if (this.#tracker) {
         for (const [from, to] of this.#tracker.written()) this.#restoreRange(bytes, from, to);
       } else {
-        this.#restoreRange(bytes, 0, bytes.byteLength);
+        this.#restoreRange(bytes, 0, size);
       }
     }
     for (const [global, value] of this.#globals) global.value = value;

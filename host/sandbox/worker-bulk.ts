@@ -13,6 +13,7 @@
 import type binaryenModule from "binaryen";
 import { BULK_IO_FUNCTIONS } from "./bulk-io.ts";
 import { USER_NAMESPACE } from "./imports.ts";
+import { MEMORY_PAGES_EXPORT } from "./reset.ts";
 import { BULK_COPY_BYTE_FUEL } from "./instrument/costs.ts";
 
 type Binaryen = typeof binaryenModule;
@@ -47,8 +48,13 @@ export function inlineBulkIo(
   const local = (index: number) => mod.local.get(index, i64);
   const addr = (base: number, offset: number) =>
     mod.i32.wrap(mod.i64.add(local(base), local(offset)));
-  /** Linear memory's size in bytes. */
-  const memoryBytes = () => mod.i64.shl(mod.i64.extend_u(mod.memory.size()), c64(16));
+  /** Linear memory's size in bytes, as the module's code sees it (instrument/virtual-memory.ts). */
+  const sizeExport = mod.getExport(MEMORY_PAGES_EXPORT);
+  const pages = () =>
+    sizeExport !== 0
+      ? mod.global.get(binaryen.getExportInfo(sizeExport).value, i32)
+      : mod.memory.size();
+  const memoryBytes = () => mod.i64.shl(mod.i64.extend_u(pages()), c64(16));
   /** The same charge as the main-thread functions', trapping (fuel_exhausted) below zero. */
   const charge = (bytes: number) =>
     mod.block(null, [

@@ -12,7 +12,9 @@
  * restore and keeps new workers. Added after metering: not metered.
  *
  * Input layout (little-endian u64s): the memory's size in pages (the call
- * traps when it differs: a grown memory cannot shrink), then two words per
+ * traps when it differs: a grown memory cannot shrink; a module that keeps
+ * its own size, instrument/virtual-memory.ts, traps only when the memory is
+ * smaller), then two words per
  * exported mutable global in export order (the value as an integer, then as
  * float64 bits; the function takes the one its type reads), then runs of
  * words: a header (byte offset in the low 32 bits, byte length in the high
@@ -22,7 +24,7 @@
 import type binaryenModule from "binaryen";
 import { KERNEL_NAMESPACE } from "./imports.ts";
 import { PAGE_BYTES } from "./limits.ts";
-import { RESETTABLE_EXPORT } from "./reset.ts";
+import { MEMORY_PAGES_EXPORT, RESETTABLE_EXPORT } from "./reset.ts";
 
 type Binaryen = typeof binaryenModule;
 type Module = binaryenModule.Module;
@@ -74,13 +76,18 @@ export function addRestoreTo(binaryen: Binaryen, mod: Module): boolean {
     return mod.global.set(name, value);
   };
   const body: number[] = [mod.local.set(0, mod.call("plughost_input_length", [], i64))];
+  // A module whose code sees a size of its own (instrument/virtual-memory.ts) can go back to
+  // its first size in a memory that grew: only the image's pages are put back; the rest is
+  // out of its code's reach until a grow hands it out again, zeroed.
+  const sized = mod.getExport(MEMORY_PAGES_EXPORT) !== 0;
+  const imagePages = () => mod.i32.wrap(load(c64(0)));
   if (mod.hasMemory()) {
+    const fits = sized
+      ? mod.i64.gt_u(load(c64(0)), mod.i64.extend_u(mod.memory.size()))
+      : mod.i64.ne(load(c64(0)), mod.i64.extend_u(mod.memory.size()));
     body.push(
       mod.if(
-        mod.i32.or(
-          mod.i64.ne(load(c64(0)), mod.i64.extend_u(mod.memory.size())),
-          mod.i32.ge_u(mod.memory.size(), mod.i32.const(MAX_RESTORE_PAGES)),
-        ),
+        mod.i32.or(fits, mod.i32.ge_u(mod.memory.size(), mod.i32.const(MAX_RESTORE_PAGES))),
         mod.unreachable(),
       ),
     );
@@ -91,7 +98,7 @@ export function addRestoreTo(binaryen: Binaryen, mod: Module): boolean {
       mod.memory.fill(
         mod.i32.const(0),
         mod.i32.const(0),
-        mod.i32.mul(mod.memory.size(), mod.i32.const(PAGE_BYTES)),
+        mod.i32.mul(sized ? imagePages() : mod.memory.size(), mod.i32.const(PAGE_BYTES)),
       ),
       mod.local.set(1, c64(8 + 16 * globals.length)),
       mod.block("runs_done", [

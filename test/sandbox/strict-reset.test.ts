@@ -59,13 +59,30 @@ describe("strict runs on a reset instance", () => {
     expect(plugin.instances).toBe(1);
   });
 
-  it("an instance whose memory grew is replaced, not reset", async () => {
+  it("an instance whose memory grew is reset too: its code sees the first size again", async () => {
     const plugin = await stateful();
     expect(await bump(plugin, "strict", "grow")).toEqual([1, 1, 0]);
     expect(await bump(plugin, "strict")).toEqual([1, 1, 0]);
-    expect(plugin.instances).toBe(2);
-    expect(await bump(plugin, "strict")).toEqual([1, 1, 0]);
-    expect(plugin.instances).toBe(2);
+    expect(await bump(plugin, "strict", "grow")).toEqual([1, 1, 0]);
+    expect(plugin.instances).toBe(1);
+  });
+
+  it("a strict call on a reset grown instance sees the sizes, grow answers and zeroed pages of a new one", async () => {
+    const plugin = await loadPlugin(fixture("grow-probe"));
+    open.push(plugin);
+    const probe = async (determinism: "strict" | "best-effort") => {
+      const result = await plugin.call("probe", new Uint8Array(), { determinism });
+      if (!result.ok) throw new Error(result.error.message);
+      return { out: [...result.output], fuel: result.usage.fuel, pages: result.usage.memoryPages };
+    };
+    const fresh = await probe("strict");
+    expect(fresh.out).toEqual([1, 0, 3]);
+    expect(fresh.pages).toBe(3);
+    // The pages the first call grew (and wrote 0xAB into) are handed out again, zeroed.
+    for (let i = 0; i < 3; i++) expect(await probe("strict")).toEqual(fresh);
+    expect(plugin.instances).toBe(1);
+    // Best-effort keeps what the last call left: the size it grew to.
+    expect((await probe("best-effort")).out).toEqual([3, 0, 5]);
   });
 
   it("a module whose state a reset cannot reach (a data.drop in a call) gets a new instance per strict call", async () => {
@@ -107,11 +124,27 @@ describe("strict runs on a reset worker instance", () => {
     expect(plugin.instances).toBe(1);
   });
 
-  it("a worker whose memory grew is replaced", async () => {
+  it("a worker whose memory grew is reset too, in the same worker", async () => {
     const plugin = await numeric();
     expect(await bump(plugin, "strict", "grow")).toEqual([1, 1, 6, 1, 3, 5]);
     expect(await bump(plugin, "strict")).toEqual([1, 1, 6, 1, 3, 5]);
-    expect(plugin.instances).toBe(2);
+    expect(plugin.instances).toBe(1);
+  });
+
+  it("there too a strict call sees the sizes, grow answers and zeroed pages of a new instance", async () => {
+    const plugin = await loadPlugin(fixture("grow-probe"), { mode: "worker" });
+    open.push(plugin);
+    expect(plugin.mode).toBe("worker");
+    const probe = async () => {
+      const result = await plugin.call("probe", new Uint8Array(), { determinism: "strict" });
+      if (!result.ok) throw new Error(result.error.message);
+      return { out: [...result.output], fuel: result.usage.fuel, pages: result.usage.memoryPages };
+    };
+    const fresh = await probe();
+    expect(fresh.out).toEqual([1, 0, 3]);
+    expect(fresh.pages).toBe(3);
+    for (let i = 0; i < 3; i++) expect(await probe()).toEqual(fresh);
+    expect(plugin.instances).toBe(1);
   });
 
   it("a module with Extism vars (kept in the worker) gets a new worker per strict call", async () => {

@@ -83,6 +83,27 @@ describe("bulk-copy host functions with the AssemblyScript SDK", () => {
     }
   });
 
+  it("copies only within the memory size the module's code sees (a reset grown instance's is smaller)", () => {
+    const memory = new WebAssembly.Memory({ initial: 3 });
+    const linear: LinearMemory = { memory, size: () => 65536 };
+    const bulk = mainBulkIo(linear);
+    const block = new Uint8Array(16).fill(7);
+    const ctx = {
+      hostContext: () => null,
+      read: () => ({ bytes: () => block }),
+      store: (bytes: Uint8Array) => BigInt(bytes.length),
+    } as unknown as CallContext;
+    expect(bulk.plughost_block_read!(ctx, 1n, 65536n - 16n)).toBe(16n);
+    expect(() => bulk.plughost_block_read!(ctx, 1n, 65536n)).toThrow(
+      /plughost_block_read: bytes \[65536, 65552\) are outside linear memory \(65536 bytes\)/,
+    );
+    expect(() => bulk.plughost_block_write!(ctx, 65536n - 8n, 16n)).toThrow(
+      /outside linear memory/,
+    );
+    expect(() => bulk.plughost_block_write!(ctx, 0n, 65537n)).toThrow(/larger than linear memory/);
+    expect(new Uint8Array(memory.buffer)[65536]).toBe(0);
+  });
+
   it("answers 'unavailable' in worker mode without touching memory", () => {
     const worker = workerBulkIo();
     const ctx = {} as CallContext;

@@ -135,18 +135,20 @@ describe.skipIf(!hasConformance)(
           // The fuel, the mutable globals a reset restores (the stack pointer, the meter's
           // counter), the marker that the module's state can be reset (state.ts), and, for a
           // module whose memory starts at 16 pages or more, the write tracking's three
-          // functions (dirty.ts).
-          const tracked = WebAssembly.Module.exports(b).some((e) =>
-            e.name === "plughost_dirty_take"
-          );
-          const tail = tracked
-            ? [
-              "global plughost_resettable",
-              "function plughost_dirty_mark",
-              "function plughost_dirty_take",
-              "function plughost_dirty_init",
-            ]
-            : ["global plughost_resettable"];
+          // functions (dirty.ts), and, for a module whose code reads or grows the memory's size,
+          // the size it sees (virtual-memory.ts).
+          const has = (name: string) => WebAssembly.Module.exports(b).some((e) => e.name === name);
+          const tail = [
+            "global plughost_resettable",
+            ...(has("plughost_dirty_take")
+              ? [
+                "function plughost_dirty_mark",
+                "function plughost_dirty_take",
+                "function plughost_dirty_init",
+              ]
+              : []),
+            ...(has("plughost_memory_pages") ? ["global plughost_memory_pages"] : []),
+          ];
           expect(added[0]).toEqual({ name: "plughost_fuel", kind: "global" });
           expect(added.slice(-tail.length).map((e) => `${e.kind} ${e.name}`)).toEqual(tail);
           expect(added.slice(1, -tail.length).map((e) => `${e.kind} ${e.name}`)).toEqual(

@@ -11,6 +11,7 @@ import { scanModule } from "./scan.ts";
 import { pinWasiEntropy } from "./wasi-entropy.ts";
 import { exposeState } from "./state.ts";
 import { trackWrites } from "./dirty.ts";
+import { virtualizeMemory } from "./virtual-memory.ts";
 import { emit, read, tooDeep, WIDE_FEATURES } from "./binaryen-io.ts";
 import type { InstrumentedModule, InstrumentOptions } from "./types.ts";
 
@@ -127,7 +128,11 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
     meterModule(m, options.startFuel ?? DEFAULT_START_FUEL, scan.importRefs);
     // After metering, so the meter's own globals are part of the state too.
     // Write tracking after both: it charges no fuel and is no state of the plugin's.
-    if (exposeState(m, scan.memories.length)) trackWrites(m);
+    // Then the memory's size as the code sees it, so a reset reaches a grown memory too.
+    if (exposeState(m, scan.memories.length)) {
+      trackWrites(m);
+      virtualizeMemory(m);
+    }
     // A target_features section is written back from the features: keep it as it was.
     if (hasTargetFeatures) m.setFeatures(declared);
     result.bytes = restoreCustomSections(stripped, emit(m));
