@@ -11,7 +11,11 @@
 import { sha256Hex } from "../artifact/mod.ts";
 import { HostError } from "../errors.ts";
 import { baselineSettled, withBaselineWasm } from "../adapter/baseline-wasm.ts";
-import type { InstrumentedModule, InstrumentOptions } from "./instrument/types.ts";
+import {
+  type InstrumentedModule,
+  type InstrumentOptions,
+  RESERVED_EXPORT_PREFIX,
+} from "./instrument/types.ts";
 import {
   type CachedModule,
   type ModuleCacheKey,
@@ -326,8 +330,10 @@ async function build(
     }
   }
   const described = WebAssembly.Module.exports(module);
+  // The sandbox's own exports (the write tracker's, ...) are not the plugin's to offer: a caller
+  // that named plughost_dirty_init could make later strict resets miss writes.
   const exports = described
-    .filter((e) => e.kind === "function")
+    .filter((e) => e.kind === "function" && !e.name.startsWith(RESERVED_EXPORT_PREFIX))
     .map((e) => e.name);
   const resettable = described.some((e) => e.kind === "global" && e.name === RESETTABLE_EXPORT);
   const compiled: CompiledPlugin = {

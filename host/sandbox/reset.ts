@@ -40,6 +40,8 @@ export class Snapshot {
   readonly #tracker: WriteTracker | null;
   /** The module's code reads the memory's size from {@link MEMORY_PAGES_EXPORT}. */
   readonly #sized: boolean;
+  /** The shared copy these pages come from, held so it lives as long as an instance uses it. */
+  readonly #shared: FirstStateCopy | null;
 
   private constructor(
     readonly memory: WebAssembly.Memory | undefined,
@@ -47,11 +49,13 @@ export class Snapshot {
     globals: [WebAssembly.Global, unknown][],
     tracker: WriteTracker | null,
     sized: boolean,
+    shared: FirstStateCopy | null,
   ) {
     this.#pages = pages;
     this.#globals = globals;
     this.#tracker = tracker;
     this.#sized = sized;
+    this.#shared = shared;
   }
 
   /**
@@ -77,7 +81,7 @@ export class Snapshot {
         exports[name] as WebAssembly.Global,
         value,
       ]);
-      return new Snapshot(memory, known.pages, globals, tracker, sized);
+      return new Snapshot(memory, known.pages, globals, tracker, sized, known);
     }
     const kept: [string, unknown][] = [];
     const globals: [WebAssembly.Global, unknown][] = [];
@@ -96,8 +100,9 @@ export class Snapshot {
         );
       }
     }
-    first?.keep({ size, pages, globals: kept });
-    return new Snapshot(memory, pages, globals, tracker, sized);
+    const copy = first ? { size, pages, globals: kept } : null;
+    if (copy) first?.keep(copy);
+    return new Snapshot(memory, pages, globals, tracker, sized, copy);
   }
 
   /**
@@ -196,10 +201,13 @@ interface FirstStateCopy {
  * memory needs a new instance, and a Rust module's allocator grows it on its
  * first allocation, so without this every such call read the new instance's
  * whole memory (17 pages, fresh, so page faults too: ~0.8 ms of a 1.7 ms call).
- * The pages are shared and never written (restores read them).
+ * The pages are shared and never written (restores read them). The copy is
+ * held weakly: the snapshots of live instances hold it, so once the plugin's
+ * instances are gone (the compiled module may stay in the compile cache) a
+ * copy of up to the memory cap is not kept for nothing.
  */
 export class FirstState {
-  #copy: FirstStateCopy | null = null;
+  #copy: WeakRef<FirstStateCopy> | null = null;
   /** How many snapshots this copy served instead of a read of the instance (for tests). */
   served = 0;
 
@@ -214,14 +222,20 @@ export class FirstState {
 
   /** The kept copy when there is one for a memory of `size` bytes. */
   state(size: number): FirstStateCopy | null {
-    if (this.#copy === null || this.#copy.size !== size) return null;
+    const copy = this.#copy?.deref();
+    if (copy === undefined || copy.size !== size) return null;
     this.served++;
-    return this.#copy;
+    return copy;
   }
 
-  /** Keeps the first copy taken. */
+  /** Keeps `copy` when no copy is held any more. */
   keep(copy: FirstStateCopy): void {
-    this.#copy ??= copy;
+    if (this.#copy?.deref() === undefined) this.#copy = new WeakRef(copy);
+  }
+
+  /** Whether a copy is held (for tests). */
+  get held(): boolean {
+    return this.#copy?.deref() !== undefined;
   }
 }
 

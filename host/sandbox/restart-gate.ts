@@ -3,7 +3,8 @@
  * worker up: 5-8 ms on Node, 90-150 ms on Deno (hostile.bench.ts figure
  * "worker start"; see docs/sandbox.md). A plugin whose every call ends its
  * worker (a timeout or a memory_limit terminates it; a strict call that grew
- * the memory retires it) would have the host start workers back to back:
+ * the memory of a module the reset cannot size retires it) would have the
+ * host start workers back to back:
  * with 8 hostile plugins on Deno, 56 restarts in a 10 s attack. This gate
  * lets worker restarts (not a plugin's first workers) through at a bounded
  * rate shared by all plugins. When restarts wait, the next turn goes to the

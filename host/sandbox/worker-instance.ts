@@ -153,7 +153,7 @@ class WorkerInstance implements Instance {
       this.#pristine = true;
       return true;
     } catch {
-      // A memory that grew traps (it cannot shrink back): the instance is retired.
+      // A memory that grew traps unless the code keeps its own size (virtual-memory.ts): retired.
       return false;
     }
   }

@@ -66,7 +66,9 @@ describe("FirstState", () => {
     const bytes = assemble(moduleText(""));
     const first = FirstState.of(bytes, names(bytes))!;
     const [a, b] = instances(bytes, 2) as [WebAssembly.Exports, WebAssembly.Exports];
-    Snapshot.take(a, first);
+    // The copy is held weakly by the module and strongly by the snapshots of live instances.
+    const held = Snapshot.take(a, first);
+    expect(first.held).toBe(true);
     const snapshot = Snapshot.take(b, first);
     expect(first.served).toBe(1);
     memoryOf(b).fill(9, 0, 200_000);
@@ -78,6 +80,8 @@ describe("FirstState", () => {
     expect(memoryOf(b).subarray(21, 131_072).every((byte) => byte === 0)).toBe(true);
     expect(globalOf(b).value).toBe(7);
     expect(globalOf(a).value).toBe(55); // the first instance is not touched
+    expect(held.restore()).toBe(true);
+    expect(globalOf(a).value).toBe(7);
   });
 
   it("is not shared when start code ran: each instance goes back to its own first state", () => {
@@ -97,7 +101,7 @@ describe("FirstState", () => {
     const bytes = assemble(moduleText(""));
     const first = FirstState.of(bytes, names(bytes))!;
     const [a, b] = instances(bytes, 2) as [WebAssembly.Exports, WebAssembly.Exports];
-    Snapshot.take(a, first);
+    const held = Snapshot.take(a, first);
     (b["memory"] as WebAssembly.Memory).grow(1);
     memoryOf(b)[140_000] = 3;
     const snapshot = Snapshot.take(b, first);
@@ -105,5 +109,6 @@ describe("FirstState", () => {
     memoryOf(b)[140_000] = 4;
     expect(snapshot.restore()).toBe(true);
     expect(memoryOf(b)[140_000]).toBe(3);
+    expect(held.restore()).toBe(true);
   });
 });

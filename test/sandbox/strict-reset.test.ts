@@ -7,6 +7,7 @@
  * @module
  */
 import { afterAll, describe, expect, it } from "vitest";
+import wabtInit from "wabt";
 import { loadPlugin, type SandboxedPlugin } from "../../host/sandbox/mod.ts";
 import { fixture } from "./fixtures.ts";
 
@@ -175,5 +176,36 @@ describe("strict runs on a reset worker instance", () => {
     await outOfFuel(worker);
     expect(await bump(worker, "best-effort")).toEqual([1, 1, 6, 1, 3, 5]);
     expect(worker.instances).toBe(1);
+  });
+});
+
+describe("the sandbox's own exports", () => {
+  it("are not offered to callers: naming the write tracker's cannot make later resets miss writes", async () => {
+    const wabt = await wabtInit();
+    // 16 pages: write tracking (instrument/dirty.ts) adds plughost_dirty_init and friends.
+    const parsed = wabt.parseWat(
+      "tracked.wat",
+      `(module
+        (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+        (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+        (import "extism:host/env" "output_set" (func $output_set (param i64 i64)))
+        (memory (export "memory") 16)
+        (func (export "bump") (result i32) (local $out i64)
+          (i32.store (i32.const 500000) (i32.add (i32.load (i32.const 500000)) (i32.const 1)))
+          (local.set $out (call $alloc (i64.const 1)))
+          (call $store_u8 (local.get $out) (i32.load (i32.const 500000)))
+          (call $output_set (local.get $out) (i64.const 1))
+          (i32.const 0)))`,
+    );
+    const bytes = parsed.toBinary({}).buffer;
+    parsed.destroy();
+    const plugin = await loadPlugin(bytes);
+    open.push(plugin);
+    expect(plugin.exports).toEqual(["bump"]);
+    const named = await plugin.call("plughost_dirty_init", new Uint8Array(), {
+      determinism: "strict",
+    });
+    expect(named.ok ? "ok" : named.error.class).toBe("load_error");
+    for (let i = 0; i < 3; i++) expect(await bump(plugin, "strict")).toEqual([1]);
   });
 });

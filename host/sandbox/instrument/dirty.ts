@@ -4,8 +4,9 @@
  * only the chunks a call wrote instead of the whole memory (reset.ts). The
  * memory is cut into 64 chunks of 2^shift bytes; the host picks the shift when
  * it takes the snapshot, so the 64 chunks cover the memory as it is then
- * (any write past them needs a grown memory, and a grown memory is never
- * reset). A store marks the chunk of its first byte: it can spill at most 15
+ * (a write past them lands in pages a grown memory added, which a reset does
+ * not put back: virtual-memory.ts zeroes them when they are handed out again;
+ * its mark wraps to a low chunk, copied back for nothing). A store marks the chunk of its first byte: it can spill at most 15
  * bytes into the next one, which the reset copies back with each chunk.
  * memory.fill, memory.copy and memory.init mark every chunk of their range.
  *

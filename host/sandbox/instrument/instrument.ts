@@ -13,7 +13,11 @@ import { exposeState } from "./state.ts";
 import { trackWrites } from "./dirty.ts";
 import { virtualizeMemory } from "./virtual-memory.ts";
 import { emit, read, tooDeep, WIDE_FEATURES } from "./binaryen-io.ts";
-import type { InstrumentedModule, InstrumentOptions } from "./types.ts";
+import {
+  type InstrumentedModule,
+  type InstrumentOptions,
+  RESERVED_EXPORT_PREFIX,
+} from "./types.ts";
 
 /** Default initial fuel: bounds a start function to well under a second. */
 export const DEFAULT_START_FUEL = 1_000_000_000n;
@@ -64,8 +68,7 @@ function assertValid(wasm: Uint8Array): void {
   );
 }
 
-/** Exports the sandbox adds (and reads back) all start with this; a module may not have its own. */
-export const RESERVED_EXPORT_PREFIX = "plughost_";
+export { RESERVED_EXPORT_PREFIX } from "./types.ts";
 
 /**
  * Rewrites a module before instantiation: caps every memory at

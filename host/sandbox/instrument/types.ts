@@ -1,7 +1,13 @@
 /**
- * Options and result of {@link instrument}.
+ * Options and result of {@link instrument}, and the prefix of the exports it adds.
  * @module
  */
+
+/**
+ * Exports the sandbox adds (and reads back) all start with this; a module may not have its
+ * own, and callers cannot name them (compile.ts leaves them out of a plugin's exports).
+ */
+export const RESERVED_EXPORT_PREFIX = "plughost_";
 
 /** What to do to a module before it is instantiated. */
 export interface InstrumentOptions {

@@ -79,7 +79,8 @@ function usesSize(body: Expr): boolean {
  */
 function addGrow(m: binaryen.Module): void {
   const { i32 } = binaryen;
-  // Params: 0 delta. Locals: 1 old size, 2 new size, 3 the engine's size.
+  // Params: 0 delta. Locals: 1 old size, 2 new size, 3 the engine's size, 4 pages to zero,
+  // 5 half of them.
   const delta = () => m.local.get(0, i32);
   const old = () => m.local.get(1, i32);
   const wanted = () => m.local.get(2, i32);
@@ -105,17 +106,23 @@ function addGrow(m: binaryen.Module): void {
         m.return(m.i32.const(-1)),
       ),
     ),
-    // Pages the engine had before: zero those the new range covers.
+    // Pages the engine had before: zero those the new range covers, in two halves so that no
+    // length reaches 2^32 bytes (65,536 pages would wrap to 0 in i32).
     m.if(
       m.i32.lt_u(old(), engine()),
-      m.memory.fill(
-        bytes(old()),
-        m.i32.const(0),
-        bytes(m.i32.sub(minU(wanted, engine), old())),
-      ),
+      m.block(null, [
+        m.local.set(4, m.i32.sub(minU(wanted, engine), old())),
+        m.local.set(5, m.i32.shr_u(m.local.get(4, i32), m.i32.const(1))),
+        m.memory.fill(bytes(old()), m.i32.const(0), bytes(m.local.get(5, i32))),
+        m.memory.fill(
+          bytes(m.i32.add(old(), m.local.get(5, i32))),
+          m.i32.const(0),
+          bytes(m.i32.sub(m.local.get(4, i32), m.local.get(5, i32))),
+        ),
+      ]),
     ),
     m.global.set(PAGES, wanted()),
     old(),
   ], i32);
-  m.addFunction(GROW, i32, i32, [i32, i32, i32], body);
+  m.addFunction(GROW, i32, i32, [i32, i32, i32, i32, i32], body);
 }
