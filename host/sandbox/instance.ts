@@ -106,3 +106,17 @@ export function extismLogger(
 export function extismLogLevel(config: InstanceConfig): LogLevel {
   return config.logger ? config.logLevel : "silent";
 }
+
+/**
+ * What a call that failed with `errorClass` leaves its instance fit for: a
+ * plugin error keeps it as it is, a trap gets it reset (no restart: a plugin
+ * that runs out of fuel call after call costs none), and a call that hit its
+ * memory cap retires it. A reset could put such an instance back too (its
+ * code keeps its own size, instrument/virtual-memory.ts), but it would keep
+ * the memory the call grew to the cap, and a plugin that fills its memory
+ * call after call would skip the restart gate that paces it (pool.ts).
+ */
+export function afterFailure(errorClass: string): boolean | "reset" {
+  if (errorClass === "plugin_error") return true;
+  return errorClass === "memory_limit" ? false : "reset";
+}

@@ -19,6 +19,7 @@ import { ENTROPY_GLOBALS, entropyFor } from "./entropy.ts";
 import { kernelHttpDenied } from "./http-denied.ts";
 import { KERNEL_NAMESPACE, USER_NAMESPACE } from "./imports.ts";
 import {
+  afterFailure,
   extismLogLevel,
   fuelUsed,
   type Instance,
@@ -529,7 +530,7 @@ class MainInstance implements Instance {
         error,
         fuelUsed: error.class === "fuel_exhausted" ? Number(budget) : used,
         memoryPages,
-        healthy: error.class === "plugin_error" ? true : "reset",
+        healthy: afterFailure(error.class),
         grownPages,
       };
     }

@@ -25,6 +25,7 @@ import { answerOnlyLiveCalls, gateHostCallMessages, type HostCallDebt } from "./
 import { USER_NAMESPACE } from "./imports.ts";
 import { entropyFor } from "./entropy.ts";
 import {
+  afterFailure,
   extismLogger,
   extismLogLevel,
   fuelUsed,
@@ -255,7 +256,7 @@ class WorkerInstance implements Instance {
         error,
         fuelUsed: used,
         memoryPages: report.memoryPages,
-        healthy: alive && (error.class === "plugin_error" ? true : "reset"),
+        healthy: alive && afterFailure(error.class),
       };
     }
     return {

@@ -43,6 +43,12 @@ for (const mode of ["main", "worker"] as const) {
       expect(result.ok ? "ok" : result.error.class).toBe("memory_limit");
       expect(result.usage.memoryPages).toBeLessThanOrEqual(256);
       expect(result.usage.memoryPages).toBeGreaterThan(200);
+      // Its instance is retired, not reset: a reset would keep the memory grown to the cap, and
+      // in workers it would skip the restart gate that paces a plugin failing so call after call.
+      const made = plugin.instances;
+      const again = await plugin.call("run", none);
+      expect(again.ok ? "ok" : again.error.class).toBe("memory_limit");
+      expect(plugin.instances).toBe(made + 1);
     });
 
     it("Extism alloc in a loop ends with memory_limit", async () => {
