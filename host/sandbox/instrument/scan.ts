@@ -200,6 +200,40 @@ function readTable(r: Reader): TableLimits {
   return { refType, ...readLimits(r, "table") };
 }
 
+/** Prefix of the names the instrumenter gives what it adds (functions, globals): binaryen's own names. */
+export const INTERNAL_NAME_PREFIX = "plughost$";
+
+/**
+ * The first function or global name in a name section's payload that uses
+ * {@link INTERNAL_NAME_PREFIX}, or null. binaryen names the module's
+ * functions and globals after this section, and the instrumenter's additions
+ * would clash with such a name (the load failed with "[object Object]"). A
+ * name section that does not parse is ignored, as engines ignore it.
+ */
+function internalNameIn(r: Reader): string | null {
+  try {
+    while (r.pos < r.end) {
+      const id = r.byte();
+      const end = r.u32() + r.pos;
+      if (id === NAME_FUNCTIONS || id === NAME_GLOBALS) {
+        const count = r.u32();
+        for (let i = 0; i < count; i++) {
+          r.u32();
+          const name = r.name();
+          if (name.startsWith(INTERNAL_NAME_PREFIX)) return name;
+        }
+      }
+      r.pos = end;
+    }
+  } catch {
+    return null;
+  }
+  return null;
+}
+/** Subsections of the name section: function names, global names. */
+const NAME_FUNCTIONS = 1;
+const NAME_GLOBALS = 7;
+
 /** Scans a module that already passed `WebAssembly.validate`. Throws `load_error` on refusal. */
 export function scanModule(bytes: Uint8Array): ScanResult {
   const sections = readSections(bytes);
@@ -223,6 +257,16 @@ export function scanModule(bytes: Uint8Array): ScanResult {
     } else if (section.id === SectionId.memory) {
       const count = r.u32();
       for (let i = 0; i < count; i++) memories.push(readLimits(r, "memory"));
+    } else if (section.id === SectionId.custom && section.name === "name") {
+      const name = internalNameIn(new Reader(bytes, section.dataStart, section.end));
+      if (name !== null) {
+        throw new HostError(
+          "load_error",
+          `The module's name section names a function or global "${name}": names starting with ` +
+            `"${INTERNAL_NAME_PREFIX}" are the sandbox's own; rename it, or build without the ` +
+            "name section",
+        );
+      }
     } else if (section.id === SectionId.export) {
       const count = r.u32();
       for (let i = 0; i < count; i++) {
