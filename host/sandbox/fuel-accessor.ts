@@ -13,8 +13,7 @@
  */
 import { ENTROPY_GLOBALS, type EntropyState } from "./entropy.ts";
 import { KERNEL_NAMESPACE } from "./imports.ts";
-import { MEMORY_PAGES_EXPORT } from "./reset.ts";
-import { inlineBulkIo } from "./worker-bulk.ts";
+import { inlineBulkIo, pagesSeen } from "./worker-bulk.ts";
 
 /** The export added for worker mode. */
 export const FUEL_SWAP_EXPORT = "plughost_fuel_swap";
@@ -79,14 +78,7 @@ export function addFuelAccessorTo(
         ]),
       )]
       : [];
-    // The size the module's code sees (instrument/virtual-memory.ts): a reset instance's memory
-    // can be larger.
-    const sizeExport = mod.getExport(MEMORY_PAGES_EXPORT);
-    const pages = !mod.hasMemory() ? mod.i64.const(0n) : mod.i64.extend_u(
-      sizeExport !== 0
-        ? mod.global.get(binaryen.getExportInfo(sizeExport).value, binaryen.i32)
-        : mod.memory.size(),
-    );
+    const pages = mod.hasMemory() ? mod.i64.extend_u(pagesSeen(binaryen, mod)) : mod.i64.const(0n);
     const body = mod.block(null, [
       mod.local.set(0, mod.call("plughost_alloc", [mod.i64.const(16n)], i64)),
       mod.call("plughost_store_u64", [out(), mod.global.get(fuel, i64)], none),

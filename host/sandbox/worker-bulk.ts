@@ -20,6 +20,18 @@ type Binaryen = typeof binaryenModule;
 type Module = binaryenModule.Module;
 
 /**
+ * An expression for the memory's size in pages as the module's code sees it:
+ * its own global when it keeps one (instrument/virtual-memory.ts; a reset
+ * instance's memory can be larger), else `memory.size`.
+ */
+export function pagesSeen(binaryen: Binaryen, mod: Module): number {
+  const sizeExport = mod.getExport(MEMORY_PAGES_EXPORT);
+  return sizeExport !== 0
+    ? mod.global.get(binaryen.getExportInfo(sizeExport).value, binaryen.i32)
+    : mod.memory.size();
+}
+
+/**
  * Replaces the module's bulk-copy imports (when it has them, with the ABI's
  * signature, and a memory) by kernel-copying functions that charge `fuel`.
  * `kernel(name)` gives the internal name of a kernel import.
@@ -48,13 +60,8 @@ export function inlineBulkIo(
   const local = (index: number) => mod.local.get(index, i64);
   const addr = (base: number, offset: number) =>
     mod.i32.wrap(mod.i64.add(local(base), local(offset)));
-  /** Linear memory's size in bytes, as the module's code sees it (instrument/virtual-memory.ts). */
-  const sizeExport = mod.getExport(MEMORY_PAGES_EXPORT);
-  const pages = () =>
-    sizeExport !== 0
-      ? mod.global.get(binaryen.getExportInfo(sizeExport).value, i32)
-      : mod.memory.size();
-  const memoryBytes = () => mod.i64.shl(mod.i64.extend_u(pages()), c64(16));
+  /** Linear memory's size in bytes, as the module's code sees it. */
+  const memoryBytes = () => mod.i64.shl(mod.i64.extend_u(pagesSeen(binaryen, mod)), c64(16));
   /** The same charge as the main-thread functions', trapping (fuel_exhausted) below zero. */
   const charge = (bytes: number) =>
     mod.block(null, [

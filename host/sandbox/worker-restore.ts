@@ -82,12 +82,12 @@ export function addRestoreTo(binaryen: Binaryen, mod: Module): boolean {
   const sized = mod.getExport(MEMORY_PAGES_EXPORT) !== 0;
   const imagePages = () => mod.i32.wrap(load(c64(0)));
   if (mod.hasMemory()) {
-    const fits = sized
+    const mismatch = sized
       ? mod.i64.gt_u(load(c64(0)), mod.i64.extend_u(mod.memory.size()))
       : mod.i64.ne(load(c64(0)), mod.i64.extend_u(mod.memory.size()));
     body.push(
       mod.if(
-        mod.i32.or(fits, mod.i32.ge_u(mod.memory.size(), mod.i32.const(MAX_RESTORE_PAGES))),
+        mod.i32.or(mismatch, mod.i32.ge_u(mod.memory.size(), mod.i32.const(MAX_RESTORE_PAGES))),
         mod.unreachable(),
       ),
     );

@@ -50,7 +50,7 @@ export class PluginsRepository {
   readonly #db: StoreDb;
   /** Installed ids, read at open, kept by put/remove and read again on a timer (`isInstalled`). */
   #ids: Set<string>;
-  /** Reads the set again every `#refreshMs` from `open` until `close`. */
+  /** Reads the set again every INSTALLED_IDS_REFRESH_MS from `open` until `close`. */
   #timer: ReturnType<typeof setInterval> | undefined;
   #refreshing = false;
   #closed = false;

@@ -12,7 +12,7 @@
  */
 import binaryen from "./binaryen.ts";
 import { RESETTABLE_EXPORT, STATE_GLOBAL_PREFIX } from "../reset.ts";
-import { type Expr, walk } from "./walk.ts";
+import { containsKind } from "./walk.ts";
 
 /** Instructions that change state a reset could not put back: tables and dropped segments. */
 const UNRESETTABLE = new Set<number>([
@@ -44,7 +44,7 @@ export function exposeState(m: binaryen.Module, memories: number): boolean {
     // The start function runs before the state is taken: what it changes is the state.
     if (func === start) continue;
     const info = binaryen.getFunctionInfo(func);
-    if (info.body !== 0 && changesUnresettable(info.body)) return false;
+    if (info.body !== 0 && containsKind(info.body, UNRESETTABLE)) return false;
   }
   const globals: string[] = [];
   for (let i = 0; i < m.getNumGlobals(); i++) {
@@ -59,15 +59,4 @@ export function exposeState(m: binaryen.Module, memories: number): boolean {
   m.addGlobal(RESETTABLE_EXPORT, binaryen.i32, false, m.i32.const(1));
   m.addGlobalExport(RESETTABLE_EXPORT, RESETTABLE_EXPORT);
   return true;
-}
-
-function changesUnresettable(body: Expr): boolean {
-  let found = false;
-  walk(body, {
-    enter: (_expr, kind) => {
-      if (UNRESETTABLE.has(kind)) found = true;
-      return !found;
-    },
-  });
-  return found;
 }

@@ -15,7 +15,7 @@
  */
 import binaryen from "./binaryen.ts";
 import { MEMORY_PAGES_EXPORT } from "../reset.ts";
-import { c, type Expr, walk } from "./walk.ts";
+import { c, containsKind, type Expr, walk } from "./walk.ts";
 
 const PAGES = "plughost$memory_pages";
 const GROW = "plughost$memory_grow";
@@ -23,6 +23,9 @@ const PAGE_SHIFT = 16;
 const MAX_PAGES = 65536;
 
 const growGetDelta = c("MemoryGrowGetDelta");
+const functionGetBody = c("FunctionGetBody");
+/** The instructions rewritten: the memory's size read, and grown. */
+const SIZE_KINDS: ReadonlySet<number> = new Set([binaryen.MemorySizeId, binaryen.MemoryGrowId]);
 
 /**
  * Rewrites `memory.size` and `memory.grow` of a module with one 32-bit
@@ -33,19 +36,19 @@ export function virtualizeMemory(m: binaryen.Module): boolean {
   if (!m.hasMemory()) return false;
   const memory = m.getMemoryInfo();
   if (memory.is64) return false;
-  const sites: [number, Expr[]][] = [];
+  const sites: number[] = [];
   for (let i = 0; i < m.getNumFunctions(); i++) {
     const func = m.getFunctionByIndex(i);
-    const body = binaryen.getFunctionInfo(func).body;
-    if (body !== 0 && usesSize(body)) sites.push([func, []]);
+    const body = functionGetBody(func);
+    if (body !== 0 && containsKind(body, SIZE_KINDS)) sites.push(func);
   }
   if (sites.length === 0) return false;
   const { i32 } = binaryen;
   m.addGlobal(PAGES, i32, true, m.i32.const(memory.initial));
   addGrow(m);
   const pages = () => m.global.get(PAGES, i32);
-  for (const [func] of sites) {
-    const body = c("FunctionGetBody")(func);
+  for (const func of sites) {
+    const body = functionGetBody(func);
     const next = walk(body, {
       leave: (expr, kind) => {
         if (kind === binaryen.MemorySizeId) return pages();
@@ -57,17 +60,6 @@ export function virtualizeMemory(m: binaryen.Module): boolean {
   }
   m.addGlobalExport(PAGES, MEMORY_PAGES_EXPORT);
   return true;
-}
-
-function usesSize(body: Expr): boolean {
-  let found = false;
-  walk(body, {
-    enter: (_expr, kind) => {
-      if (kind === binaryen.MemorySizeId || kind === binaryen.MemoryGrowId) found = true;
-      return !found;
-    },
-  });
-  return found;
 }
 
 /**

@@ -207,3 +207,15 @@ export function walk(root: Expr, visitor: Visitor): Expr {
     }
   }
 }
+
+/** Whether the expression tree has an expression of one of `kinds` (the walk stops at the first). */
+export function containsKind(root: Expr, kinds: ReadonlySet<number>): boolean {
+  let found = false;
+  walk(root, {
+    enter: (_expr, kind) => {
+      if (kinds.has(kind)) found = true;
+      return !found;
+    },
+  });
+  return found;
+}
