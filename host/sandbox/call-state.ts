@@ -30,6 +30,8 @@ export interface CallState {
    * budget is gone. Called before the host function runs its effect.
    */
   charge: ((amount: bigint, name: string) => void) | null;
+  /** Worker calls: the budget handed out a slice at a time (worker-refuel.ts). */
+  fuel: { refill(counter: bigint): Promise<bigint> } | null;
   /** Main-thread calls: the fuel of the slice (a smaller budget, after which the call moves). */
   sliceFuel: bigint | null;
   /** Main-thread calls: the end of the slice on the {@link now} clock, checked at host calls. */
@@ -59,6 +61,7 @@ export function newCallState(call: HostCall, limits: Limits): CallState {
     flagged: null,
     hostFuel: 0n,
     charge: null,
+    fuel: null,
     sliceFuel: null,
     sliceUntil: null,
     holdUntil: null,

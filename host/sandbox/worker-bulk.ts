@@ -15,6 +15,8 @@ import { BULK_IO_FUNCTIONS } from "./bulk-io.ts";
 import { USER_NAMESPACE } from "./imports.ts";
 import { MEMORY_PAGES_EXPORT } from "./reset.ts";
 import { BULK_COPY_BYTE_FUEL } from "./instrument/costs.ts";
+import { GLOBAL } from "./instrument/exported-fuel.ts";
+import { OUT_OF_FUEL } from "./instrument/meter.ts";
 
 type Binaryen = typeof binaryenModule;
 type Module = binaryenModule.Module;
@@ -62,6 +64,17 @@ export function inlineBulkIo(
     mod.i32.wrap(mod.i64.add(local(base), local(offset)));
   /** Linear memory's size in bytes, as the module's code sees it. */
   const memoryBytes = () => mod.i64.shl(mod.i64.extend_u(pagesSeen(binaryen, mod)), c64(16));
+  /**
+   * Below zero: the metered code's handler, with the counter it reads (it traps, fuel_exhausted,
+   * once the call's budget is spent; worker-refuel.ts). Here the live counter is the exported
+   * copy (the call site copied it out, and copies it back after).
+   */
+  const outOfFuel = () =>
+    mod.getFunction(OUT_OF_FUEL) === 0 ? mod.unreachable() : mod.block(null, [
+      mod.global.set(GLOBAL, mod.global.get(fuel, i64)),
+      mod.call(OUT_OF_FUEL, [], none),
+      mod.global.set(fuel, mod.global.get(GLOBAL, i64)),
+    ]);
   /** The same charge as the main-thread functions', trapping (fuel_exhausted) below zero. */
   const charge = (bytes: number) =>
     mod.block(null, [
@@ -69,7 +82,7 @@ export function inlineBulkIo(
         fuel,
         mod.i64.sub(mod.global.get(fuel, i64), mod.i64.mul(local(bytes), c64(BULK_COPY_BYTE_FUEL))),
       ),
-      mod.if(mod.i64.lt_s(mod.global.get(fuel, i64), c64(0)), mod.unreachable()),
+      mod.if(mod.i64.lt_s(mod.global.get(fuel, i64), c64(0)), outOfFuel()),
     ]);
   /** A plugin bug (bytes outside linear memory): a trap, as on the main thread. */
   const outside = (at: number, n: number) =>

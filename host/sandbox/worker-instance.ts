@@ -35,6 +35,7 @@ import {
 } from "./instance.ts";
 import { createMainInstance, startFailure } from "./main-instance.ts";
 import { RESTORE_EXPORT } from "./worker-restore.ts";
+import { CallFuel, firstSlice, REFUEL_NAMESPACE, refuelFunctions } from "./worker-refuel.ts";
 import { workerArgs } from "../adapter/worker-args.ts";
 import { lowerThreadsSince, threadsNow } from "../adapter/thread-priority.ts";
 
@@ -67,6 +68,7 @@ export async function createWorkerInstance(
       runInWorker: true,
       functions: {
         [USER_NAMESPACE]: { ...asyncHostFunctions(config.hostFunctions), ...workerBulkIo() },
+        [REFUEL_NAMESPACE]: refuelFunctions(),
       },
       allowedHosts: config.allowedHosts,
       ...(config.fetch ? { fetch: config.fetch } : {}),
@@ -171,11 +173,14 @@ class WorkerInstance implements Instance {
     // The fuel is armed by the previous call's report when its budget was this one (and there is
     // no entropy to set per call): one round trip to the worker less.
     if (entropy !== undefined || this.#armed !== budget) {
-      await plugin.call(FUEL_SWAP_EXPORT, encodeFuel(budget, entropy));
+      await plugin.call(FUEL_SWAP_EXPORT, encodeFuel(firstSlice(budget), entropy));
     }
     this.#armed = null;
     this.state = state;
     this.#latest = state;
+    // The code holds one slice of the budget and asks for the rest (worker-refuel.ts).
+    const fuel = new CallFuel(budget);
+    state.fuel = fuel;
     // Host-function charges: past the budget the call stops here (the module cannot be told).
     state.charge = () => {
       if (state.hostFuel <= budget) return;
@@ -191,13 +196,17 @@ class WorkerInstance implements Instance {
         reject(error);
       };
       this.abort = giveUp;
-      timer = setTimeout(
-        () =>
-          giveUp(
-            new SandboxAbort("timeout", `The call passed its ${state.limits.timeoutMs} ms timeout`),
-          ),
-        Math.max(0, state.deadline - now()),
-      );
+      timer = setTimeout(() => {
+        const error = new SandboxAbort(
+          "timeout",
+          `The call passed its ${state.limits.timeoutMs} ms timeout`,
+        );
+        // Code waiting for fuel traps where it waits, and code that asks within the grace traps
+        // there: the worker is kept (a new one costs the host's thread, 27-80 ms on Deno).
+        state.flagged = { class: error.code, message: error.message };
+        if (fuel.stop()) return;
+        timer = setTimeout(() => giveUp(error), workerTimeouts.stopGraceMs);
+      }, Math.max(0, state.deadline - now()));
     });
     let output: Uint8Array | null = null;
     let thrown: unknown = undefined;
@@ -205,11 +214,14 @@ class WorkerInstance implements Instance {
     try {
       const out = await Promise.race([plugin.call(exportName, input, state), stopped]);
       output = out === null ? new Uint8Array() : out.bytes().slice();
+      // It ended within the grace, past its deadline: a timeout all the same (classify: flagged).
+      if (state.flagged?.class === "timeout") failed = true;
     } catch (error) {
       failed = true;
       thrown = error;
     } finally {
       clearTimeout(timer);
+      fuel.end();
       this.abort = null;
       this.state = null;
       state.charge = null;
@@ -228,8 +240,11 @@ class WorkerInstance implements Instance {
       };
     }
     // The report re-arms the same budget for the next call, in the same round trip.
-    const report = await readReport(plugin, budget);
-    if (report.fuelLeft !== null) this.#armed = budget;
+    const report = await readReport(plugin, firstSlice(budget));
+    if (report.fuelLeft !== null) {
+      this.#armed = budget;
+      report.fuelLeft = fuel.left(report.fuelLeft);
+    }
     const alive = report.fuelLeft !== null && await resetBlocks(plugin);
     if (!alive) await this.close();
     const wasm = fuelUsed(budget, report.fuelLeft);
@@ -274,7 +289,7 @@ class WorkerInstance implements Instance {
     await plugin?.close();
   }
 
-  /** The fuel the instance holds ready for a call (set by the last report), or null if unknown. */
+  /** The budget whose first slice the instance holds ready (set by the last report), or null. */
   #armed: bigint | null = null;
 }
 
@@ -345,6 +360,14 @@ async function answerOr<T, L>(work: Promise<T>, late: L): Promise<T | L> {
     clearTimeout(timer);
   }
 }
+
+/**
+ * `stopGraceMs`: how long past its deadline a worker call may run on to reach
+ * its next request for fuel, where it is stopped with its worker kept; then the
+ * worker is terminated. About one slice of ordinary code (worker-refuel.ts).
+ * An object so that tests can lengthen it and make the stop certain.
+ */
+export const workerTimeouts = { stopGraceMs: 50 };
 
 /** How long a worker may take to report its fuel after a call (it answers in ~1 ms when alive). */
 const REPORT_WAIT_MS = 2_000;

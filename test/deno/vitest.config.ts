@@ -67,7 +67,6 @@ export const knownDifferences: (string | [describe: string, test: string])[] = [
   ["hostile plugin looping denied calls", "http: 200 denials write 10 audit.denied events"],
   // A terminated Extism worker thread keeps running on Deno (EXTISM-FACTS.md).
   ["hostile plugins, worker mode", "Extism alloc in a loop ends with memory_limit"],
-  "a worker call past its timeout ends with timeout, the thread stops, the next call works",
   // The same: the check's own spinning worker_threads thread outlives terminate() on Deno.
   ["spinningThreads", "sees a thread that spins, and not once it has ended"],
   // Deno.serve has no request timeout: a stalled body holds its connection (docs/security.md).

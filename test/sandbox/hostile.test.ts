@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { wat } from "../../host/sandbox/instrument/_testing.ts";
 import { loadPlugin, type SandboxedPlugin } from "../../host/sandbox/mod.ts";
+import { workerTimeouts } from "../../host/sandbox/worker-instance.ts";
 import { fixture, spinningThreads, text, threadIds, utf8 } from "./fixtures.ts";
 
 const open: SandboxedPlugin[] = [];
@@ -174,6 +175,30 @@ describe("long runs and neighbours", () => {
     expect(result.ok ? "ok" : result.error.class).toBe("timeout");
     expect(await spinningThreads(before)).toEqual([]);
     expect((await plugin.call("noop", none)).ok).toBe(true);
+  });
+
+  it("a worker call past its timeout that asks for fuel within the grace keeps its worker", async () => {
+    const grace = workerTimeouts.stopGraceMs;
+    // Long enough that the spin certainly asks for its next slice (a few ms of work) in it.
+    workerTimeouts.stopGraceMs = 30_000;
+    try {
+      const plugin = await load("spin", {
+        mode: "worker",
+        limits: { fuel: 1_000_000_000_000n, timeoutMs: 200 },
+      });
+      for (let i = 0; i < 3; i++) {
+        const result = await plugin.call("run", none);
+        expect(result.ok ? "ok" : [result.error.class, result.error.message]).toEqual([
+          "timeout",
+          "The call passed its 200 ms timeout",
+        ]);
+        expect((await plugin.call("noop", none)).ok).toBe(true);
+      }
+      // Stopped where it asked for fuel, then reset: no worker was started after the first.
+      expect(plugin.instances).toBe(1);
+    } finally {
+      workerTimeouts.stopGraceMs = grace;
+    }
   });
 
   // Extism's host-call handler waited for ever to answer a worker that was gone, holding a

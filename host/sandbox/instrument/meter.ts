@@ -25,6 +25,13 @@ import { c, type Expr, walk } from "./walk.ts";
 
 /** The export name of the fuel global. */
 export const FUEL_EXPORT = "plughost_fuel";
+/**
+ * What every charge calls once the counter is below zero: here it traps (with
+ * the counter stored for the host to read); the worker variant gives it a body
+ * that asks the host for the rest of the budget, a slice at a time
+ * (worker-refuel.ts), so a long call in a worker can be paced.
+ */
+export const OUT_OF_FUEL = "plughost$out_of_fuel";
 const RETURN_LABEL = "plughost$return";
 
 const addVar = c("FunctionAddVar");
@@ -159,23 +166,18 @@ class FunctionMeter {
    */
   private chargeBy(amount: () => Expr, entry: boolean): Expr[] {
     const m = this.m;
+    const outOfFuel = () => m.call(OUT_OF_FUEL, [], binaryen.none);
     if (this.fuel === null) {
       return [
         m.global.set(GLOBAL, m.i64.sub(this.gget(), amount())),
-        m.if(
-          this.below(this.gget()),
-          m.block(null, [m.global.set(EXPORTED, this.gget()), m.unreachable()]),
-        ),
+        m.if(this.below(this.gget()), outOfFuel()),
       ];
     }
     const f = this.fuel;
     const value = m.i64.sub(entry ? this.gget() : m.local.get(f, binaryen.i64), amount());
-    const trap = m.block(null, [
-      m.global.set(GLOBAL, m.local.get(f, binaryen.i64)),
-      m.global.set(EXPORTED, m.local.get(f, binaryen.i64)),
-      m.unreachable(),
-    ]);
-    return [m.if(this.below(m.local.tee(f, value, binaryen.i64)), trap)];
+    // The counter goes to the global for the handler, and comes back when it returns (refuelled).
+    const refuel = m.block(null, [this.sync(), outOfFuel(), this.reload()]);
+    return [m.if(this.below(m.local.tee(f, value, binaryen.i64)), refuel)];
   }
 
   /**
@@ -351,6 +353,14 @@ export function meterModule(m: binaryen.Module, startFuel: bigint, importRefs = 
     const meter = new FunctionMeter(m, func, local, leaves, imported, tableImports);
     functionSetBody(func, meter.meterBody(body, results));
   }
+  // Added after the loop above: the handler itself is not metered.
+  m.addFunction(
+    OUT_OF_FUEL,
+    binaryen.none,
+    binaryen.none,
+    [],
+    m.block(null, [m.global.set(EXPORTED, m.global.get(GLOBAL, binaryen.i64)), m.unreachable()]),
+  );
   enterThroughWrappers(m);
   m.addGlobalExport(EXPORTED, FUEL_EXPORT);
 }

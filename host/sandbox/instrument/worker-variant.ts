@@ -10,6 +10,7 @@ import { HostError } from "../../errors.ts";
 import { readSections, SectionId } from "../../artifact/mod.ts";
 import { addFuelAccessorTo } from "../fuel-accessor.ts";
 import { addRestoreTo } from "../worker-restore.ts";
+import { addRefuelTo } from "../worker-refuel.ts";
 import { emit, read, tooDeep, WIDE_FEATURES } from "./binaryen-io.ts";
 import { restoreCustomSections } from "./memory.ts";
 import { FUEL_EXPORT } from "./meter.ts";
@@ -40,6 +41,8 @@ export function workerVariant(metered: Uint8Array): Uint8Array {
     // As instrument() emits: a target_features section is written back from the features.
     if (!hasTargetFeatures) m.setFeatures(m.getFeatures() | WIDE_FEATURES);
     addFuelAccessorTo(binaryen, m, FUEL_EXPORT);
+    // Fuel a slice at a time, so a long call can be paced (worker-refuel.ts).
+    addRefuelTo(binaryen, m, binaryen.getExportInfo(m.getExport(FUEL_EXPORT)).value);
     addRestoreTo(binaryen, m);
     bytes = restoreCustomSections(metered, emit(m));
   } catch (error) {

@@ -1,0 +1,190 @@
+/**
+ * A call in a worker gets its fuel a slice at a time. Its code cannot be
+ * interrupted from outside the thread, so a plugin that spins for its whole
+ * budget kept a core busy for seconds, and with a few of them every core of
+ * the machine: the host's thread still got its turns (plugin threads are
+ * niced), but a machine whose CPUs never idle answers its own disk later
+ * (the RunRecords' fsync p99 rose 3-7x on this project's 2-vCPU guest).
+ *
+ * The metered code calls `plughost$out_of_fuel` when its counter goes below
+ * zero (instrument/meter.ts). In the worker variant that function asks the
+ * host (import `plughost` `refuel`, on the host's thread as Extism's worker
+ * host calls are) for more: the host answers with the next slice of the
+ * call's budget, or nothing once the budget is spent, and the code traps as
+ * before. The host answers only when {@link pluginCpu} lets it: the time plugin
+ * code ran in workers is spent from one bucket refilled at
+ * {@link WORKER_CPU_CORES} cores, so spinning plugins together use at most
+ * that much of the machine and leave the rest idle. The charges are the same
+ * instruction for instruction: a call uses the same fuel in either mode and
+ * traps at the same point; only when it runs changes.
+ * @module
+ */
+import type binaryenModule from "binaryen";
+import type { CallContext } from "@extism/extism";
+import { availableParallelism } from "node:os";
+import type { CallState } from "./call-state.ts";
+import { HostCallGate } from "./host-call-gate.ts";
+import { GLOBAL } from "./instrument/exported-fuel.ts";
+import { OUT_OF_FUEL } from "./instrument/meter.ts";
+
+type Binaryen = typeof binaryenModule;
+type Module = binaryenModule.Module;
+
+/** The import the worker variant's out-of-fuel handler calls. */
+export const REFUEL_NAMESPACE = "plughost";
+export const REFUEL_FUNCTION = "refuel";
+const REFUEL_IMPORT = "plughost$refuel";
+
+/**
+ * Fuel a worker call gets at a time: ~4 ms of a tight loop, ~20-40 ms of
+ * ordinary code (the main-thread slice's figure). Each refill is a round trip
+ * to the host's thread (~0.05-0.2 ms).
+ */
+export const WORKER_SLICE_FUEL = 20_000_000n;
+
+/**
+ * The cores plugin code in workers may use together, over time: half the
+ * machine's, at least half a core. A call shorter than one slice never
+ * waits; its time is counted when it ends.
+ */
+export const WORKER_CPU_CORES = Math.max(0.5, availableParallelism() / 2);
+
+/** How much worker time the bucket lets run at once after a quiet spell (ms). */
+const WORKER_CPU_BURST_MS = 100;
+
+/** The bucket of plugin-worker milliseconds every worker call spends from. */
+export const pluginCpu: HostCallGate = new HostCallGate(WORKER_CPU_CORES, WORKER_CPU_BURST_MS);
+
+/**
+ * Gives `plughost$out_of_fuel` its worker body: add what the host grants to
+ * the counter, and trap as on the main thread (the counter stored for the
+ * host to read) when that is still not enough. False for a module that has no
+ * handler (not metered by this instrumenter).
+ */
+export function addRefuelTo(binaryen: Binaryen, mod: Module, fuelExport: string): boolean {
+  const handler = mod.getFunction(OUT_OF_FUEL);
+  if (handler === 0 || mod.getGlobal(GLOBAL) === 0) return false;
+  const { i64, none } = binaryen;
+  mod.addFunctionImport(REFUEL_IMPORT, REFUEL_NAMESPACE, REFUEL_FUNCTION, i64, i64);
+  const counter = () => mod.global.get(GLOBAL, i64);
+  mod.removeFunction(OUT_OF_FUEL);
+  mod.addFunction(
+    OUT_OF_FUEL,
+    none,
+    none,
+    [],
+    mod.block(null, [
+      mod.global.set(GLOBAL, mod.i64.add(counter(), mod.call(REFUEL_IMPORT, [counter()], i64))),
+      mod.if(
+        mod.i64.lt_s(counter(), mod.i64.const(0n as unknown as number)),
+        mod.block(null, [mod.global.set(fuelExport, counter()), mod.unreachable()]),
+      ),
+    ]),
+  );
+  return true;
+}
+
+/** The first fuel a worker call of `budget` is armed with. */
+export function firstSlice(budget: bigint): bigint {
+  return budget < WORKER_SLICE_FUEL ? budget : WORKER_SLICE_FUEL;
+}
+
+/**
+ * One worker call's budget, handed out a slice at a time, and the time its
+ * code ran, spent from {@link pluginCpu}.
+ */
+export class CallFuel {
+  /** Fuel given to the code so far (the first slice included). */
+  granted: bigint;
+  #ranFrom: number;
+  #open = true;
+  /** The code is waiting for an answer (its thread blocked, using no CPU). */
+  #parked = false;
+  /** Ends a wait for the bucket when the call is stopped. */
+  #stopped: () => void = () => {};
+  readonly #stop = new Promise<void>((resolve) => (this.#stopped = resolve));
+
+  constructor(
+    readonly budget: bigint,
+    private readonly bucket: HostCallGate = pluginCpu,
+    private readonly now: () => number = () => performance.now(),
+  ) {
+    this.granted = firstSlice(budget);
+    this.#ranFrom = now();
+  }
+
+  /**
+   * The next grant for code whose counter reads `counter` (below zero): what
+   * brings it back to one slice, within the budget; 0 when the budget is
+   * spent. Waits for the bucket first.
+   */
+  async refill(counter: bigint): Promise<bigint> {
+    this.#spend();
+    this.#parked = true;
+    try {
+      const turn = this.bucket.admit();
+      if (turn) await Promise.race([turn, this.#stop]);
+    } finally {
+      this.#parked = false;
+    }
+    this.#ranFrom = this.now();
+    if (!this.#open) return 0n;
+    const left = this.budget - this.granted;
+    const want = WORKER_SLICE_FUEL - (counter < 0n ? counter : 0n);
+    const grant = left < want ? left : want;
+    this.granted += grant;
+    return grant > 0n ? grant : 0n;
+  }
+
+  /** The fuel the code has left, as the whole budget counts it, from what the counter reads. */
+  left(counter: bigint): bigint {
+    return counter + (this.budget - this.granted);
+  }
+
+  /**
+   * Grants nothing more, at once to a refill that waits: the code traps at its
+   * next check. True when the code was waiting (it traps now, on its thread).
+   */
+  stop(): boolean {
+    this.#open = false;
+    this.#stopped();
+    return this.#parked;
+  }
+
+  /** The call is over: its last stretch is spent, and no more is granted. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#spend();
+    this.stop();
+  }
+
+  #ended = false;
+
+  #spend(): void {
+    const t = this.now();
+    this.bucket.spend(t - this.#ranFrom);
+    this.#ranFrom = t;
+  }
+}
+
+/**
+ * The host function behind the import: the call's {@link CallFuel} answers.
+ * Never throws while the call is live (a host function that throws ends
+ * Extism's worker for good); outside a call (start code) it grants nothing.
+ */
+export function refuelFunctions(): Record<
+  string,
+  (ctx: CallContext, counter: bigint) => Promise<bigint>
+> {
+  return {
+    [REFUEL_FUNCTION]: async (ctx, counter) => {
+      const state = ctx.hostContext<CallState | null>();
+      if (!state?.fuel) return 0n;
+      const grant = await state.fuel.refill(BigInt(counter));
+      // Given up on while it waited (timeout): the thread is being ended, as for host functions.
+      if (state.ended) throw new Error("The call ended while it waited for fuel");
+      return grant;
+    },
+  };
+}

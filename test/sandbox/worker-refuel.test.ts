@@ -1,0 +1,153 @@
+/**
+ * Worker calls get their budget a slice at a time (host/sandbox/worker-refuel.ts):
+ * the code asks the host for more each time its counter runs out, and the
+ * host answers when the plugin-CPU bucket lets it. Fuel must stay that of
+ * the main thread to the unit, whichever charge runs out (a region, the
+ * meter's bulk-memory charge, a worker-side bulk copy).
+ * @module
+ */
+import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { loadPlugin, type SandboxedPlugin } from "../../host/sandbox/mod.ts";
+import { HostCallGate } from "../../host/sandbox/host-call-gate.ts";
+import { CallFuel, WORKER_SLICE_FUEL } from "../../host/sandbox/worker-refuel.ts";
+import { fixture } from "./fixtures.ts";
+
+const open: SandboxedPlugin[] = [];
+afterAll(async () => {
+  await Promise.all(open.map((p) => p.close()));
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+async function load(
+  name: string,
+  mode: "main" | "worker",
+  memoryPages = 64,
+): Promise<SandboxedPlugin> {
+  // No main-thread slice: the whole call stays on the main thread, for the figure to compare.
+  const plugin = await loadPlugin(fixture(name), {
+    mode,
+    slice: false,
+    limits: { fuel: 10_000_000_000n, memoryPages },
+  });
+  open.push(plugin);
+  return plugin;
+}
+
+const cases = [
+  { fixture: "cpu-heavy", export: "run", input: new Uint8Array(), what: "regions" },
+  {
+    fixture: "bulk-read-loop",
+    export: "run",
+    input: new Uint8Array(1 << 20).fill(7),
+    what: "worker-side bulk copies",
+  },
+];
+
+describe("worker calls past one slice of fuel", () => {
+  for (const c of cases) {
+    it(`use the main thread's fuel and run out at the same unit (${c.what})`, async () => {
+      const main = await load(c.fixture, "main");
+      const expected = await main.call(c.export, c.input);
+      if (!expected.ok) throw new Error(expected.error.message);
+      const fuel = expected.usage.fuel;
+      expect(fuel).toBeGreaterThan(2 * Number(WORKER_SLICE_FUEL));
+      const worker = await load(c.fixture, "worker");
+      expect(worker.mode).toBe("worker");
+      const refills = vi.spyOn(CallFuel.prototype, "refill");
+      const full = await worker.call(c.export, c.input);
+      expect(full.ok ? full.usage.fuel : full.error.message).toBe(fuel);
+      // The code asked for the rest of its budget, a slice at a time.
+      expect(refills.mock.calls.length).toBeGreaterThanOrEqual(2);
+      for (const plugin of [main, worker]) {
+        const short = await plugin.call(c.export, c.input, {}, { fuel: BigInt(fuel - 1) });
+        expect(short.ok ? "ok" : [short.error.class, short.usage.fuel]).toEqual([
+          "fuel_exhausted",
+          fuel - 1,
+        ]);
+      }
+      // Running out of the budget is a trap like any other: the worker was kept.
+      const again = await worker.call(c.export, c.input);
+      expect(again.ok ? again.usage.fuel : again.error.message).toBe(fuel);
+      expect(worker.instances).toBe(1);
+    });
+  }
+
+  it("charges the meter's bulk-memory charge past a slice as the main thread does", async () => {
+    const budget = { fuel: 3n * WORKER_SLICE_FUEL + 12_345n };
+    const seen = [];
+    for (const mode of ["main", "worker"] as const) {
+      const plugin = await load("bulk-copy", mode, 512);
+      const out = await plugin.call("run", new Uint8Array(), {}, budget);
+      seen.push(out.ok ? "ok" : [out.error.class, out.usage.fuel]);
+    }
+    expect(seen).toEqual([
+      ["fuel_exhausted", Number(budget.fuel)],
+      ["fuel_exhausted", Number(budget.fuel)],
+    ]);
+  });
+});
+
+describe("CallFuel", () => {
+  /** A bucket whose turns the test hands out, and a clock it sets. */
+  function setup(budget: bigint) {
+    let t = 0;
+    const spent: number[] = [];
+    let release: (() => void) | null = null;
+    const bucket = new HostCallGate(1, 100, () => t);
+    vi.spyOn(bucket, "spend").mockImplementation((ms) => {
+      spent.push(ms);
+      return 0;
+    });
+    vi.spyOn(bucket, "admit").mockImplementation(() =>
+      new Promise<void>((resolve) => (release = resolve))
+    );
+    const fuel = new CallFuel(budget, bucket, () => t);
+    return {
+      fuel,
+      spent,
+      tick: (ms: number) => (t += ms),
+      release: () => release?.(),
+    };
+  }
+
+  it("grants what brings the counter back to a slice, within the budget, once the bucket lets it", async () => {
+    const budget = 2n * WORKER_SLICE_FUEL + 500n;
+    const s = setup(budget);
+    expect(s.fuel.granted).toBe(WORKER_SLICE_FUEL);
+    s.tick(7);
+    let answered: bigint | null = null;
+    const first = s.fuel.refill(-300n).then((g) => (answered = g));
+    await Promise.resolve();
+    // The code ran 7 ms; no answer before the bucket's turn.
+    expect(s.spent).toEqual([7]);
+    expect(answered).toBeNull();
+    s.release();
+    await first;
+    expect(answered).toBe(WORKER_SLICE_FUEL + 300n);
+    // The rest of the budget only, then nothing.
+    const second = s.fuel.refill(-10n);
+    s.release();
+    expect(await second).toBe(budget - WORKER_SLICE_FUEL - (WORKER_SLICE_FUEL + 300n));
+    const third = s.fuel.refill(-1n);
+    s.release();
+    expect(await third).toBe(0n);
+    expect(s.fuel.granted).toBe(budget);
+    // What the code reports is read against the whole budget.
+    expect(s.fuel.left(-1n)).toBe(-1n);
+  });
+
+  it("a budget under one slice is armed whole; an ended call is granted nothing and spent once", async () => {
+    const s = setup(1_000n);
+    expect(s.fuel.granted).toBe(1_000n);
+    expect(s.fuel.left(400n)).toBe(400n);
+    s.tick(3);
+    s.fuel.end();
+    s.fuel.end();
+    expect(s.spent).toEqual([3]);
+    const late = s.fuel.refill(-5n);
+    s.release();
+    expect(await late).toBe(0n);
+  });
+});
