@@ -14,6 +14,7 @@ import { type CallState, now } from "./call-state.ts";
 import { bulkCopyFuel, HOST_BYTE_FUEL, HOST_FUNCTION_FUEL } from "./instrument/costs.ts";
 import { Preempted } from "./slice.ts";
 import { hostCallGate } from "./host-call-gate.ts";
+import { STOP_ANSWER } from "./worker-stop.ts";
 import type { HostFunction } from "./types.ts";
 
 type ExtismFunction = (ctx: ExtismCallContext, offset: bigint) => bigint | Promise<bigint>;
@@ -150,10 +151,11 @@ export function asyncHostFunctions(
       if (turn) await turn;
       let busy = 0;
       let output: Uint8Array;
+      let stop = false;
       try {
         const state = stateOf(ctx, name);
         // A call ended (timeout) while this host call waited for its turn must have no effect.
-        if (now() > state.deadline) {
+        if (now() > state.deadline || state.flagged) {
           throw new SandboxAbort("timeout", `The call passed its timeout before '${name}' ran`);
         }
         const input = inputOf(ctx, offset);
@@ -169,8 +171,11 @@ export function asyncHostFunctions(
         }
         chargeHost(state, name, HOST_BYTE_FUEL * BigInt(output.byteLength));
       } catch (error) {
-        // Out of fuel, past the deadline, or no call (start code): the instance is already
-        // stopping the call or the load; the plugin is told which. Anything else is the host's.
+        // Out of fuel or past the deadline: the answer stops the call in the worker (worker-stop.ts).
+        stop = error instanceof SandboxAbort &&
+          (error.code === "timeout" || error.code === "fuel_exhausted");
+        // No call (start code): the load is stopping; the plugin is told why. Anything else is
+        // the host's.
         output = !(error instanceof SandboxAbort)
           ? errorResult("host_error", describe(name, error))
           : error.code === "timeout"
@@ -190,7 +195,7 @@ export function asyncHostFunctions(
       if (ctx.hostContext<CallState | null>()?.ended) {
         throw new Error(`The call ended while host function '${name}' ran; its answer is dropped`);
       }
-      return ctx.store(output);
+      return stop ? STOP_ANSWER : ctx.store(output);
     };
   }
   return wrapped;

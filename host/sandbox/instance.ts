@@ -19,7 +19,7 @@ export type RunOutcome =
      * put back to its first state (a trap left its heap and globals wherever
      * the plugin was; the pool resets it, or retires it when it cannot be reset).
      */
-    healthy: boolean | "reset";
+    healthy: Fitness;
     /** A main-thread call ended at its slice, not at its budget, and by which of its bounds (see slice.ts). */
     preempted?: PreemptReason;
     /** Main-thread instances: pages its memory grew by since it was made (see slice.ts). */
@@ -108,6 +108,15 @@ export function extismLogLevel(config: InstanceConfig): LogLevel {
 }
 
 /**
+ * What an instance is fit for after a call: reuse as it is (true), retirement
+ * (false), a reset first ("reset"), or a reset and then a turn of the
+ * restart gate before its next call ("paced": the call ended the way that
+ * retires an instance, and the plugin is paced as if it had, without the
+ * cost of a new worker; pool.ts).
+ */
+export type Fitness = boolean | "reset" | "paced";
+
+/**
  * What a call that failed with `errorClass` leaves its instance fit for: a
  * plugin error keeps it as it is, a trap gets it reset (no restart: a plugin
  * that runs out of fuel call after call costs none), and a call that hit its
@@ -116,7 +125,7 @@ export function extismLogLevel(config: InstanceConfig): LogLevel {
  * the memory the call grew to the cap, and a plugin that fills its memory
  * call after call would skip the restart gate that paces it (pool.ts).
  */
-export function afterFailure(errorClass: string): boolean | "reset" {
+export function afterFailure(errorClass: string): Fitness {
   if (errorClass === "plugin_error") return true;
   return errorClass === "memory_limit" ? false : "reset";
 }

@@ -8,7 +8,7 @@
  * @module
  */
 import { SandboxAbort } from "./classify.ts";
-import type { Instance } from "./instance.ts";
+import type { Fitness, Instance } from "./instance.ts";
 import type { Gate } from "./restart-gate.ts";
 import { withLongestStall } from "./stall-meter.ts";
 
@@ -53,7 +53,7 @@ export class InstancePool {
    * this one (strict determinism, docs/replay.md).
    */
   async use<T>(
-    fn: (instance: Instance) => Promise<{ value: T; healthy: boolean | "reset" }>,
+    fn: (instance: Instance) => Promise<{ value: T; healthy: Fitness }>,
     fresh = false,
   ): Promise<T> {
     await this.acquireSlot();
@@ -61,12 +61,17 @@ export class InstancePool {
     try {
       if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
       instance = (fresh ? await this.pristine() : this.idle.pop()) ?? await this.make();
+      if (this.owing.delete(instance)) await this.turn();
       const { value, healthy } = await fn(instance);
       // After a trap, a reset (a page copy on the main thread, one round trip to a worker) keeps
       // the instance: a plugin that runs out of fuel call after call costs no restarts, which on
       // Deno hold the host's thread for tens of ms each (docs/sandbox.md, rule 9).
-      const kept = healthy === "reset" ? await this.resets(instance) : healthy;
+      const kept = healthy === "reset" || healthy === "paced"
+        ? await this.resets(instance)
+        : healthy;
       if (kept && instance.calls < this.options.recycleAfter && !this.closed) {
+        // Its next call waits for the restart gate as a replacement's would (sandbox.md, rule 9).
+        if (healthy === "paced" && this.options.restarts) this.owing.add(instance);
         this.idle.push(instance);
       } else {
         this.retire(instance);
@@ -97,6 +102,16 @@ export class InstancePool {
       this.retire(instance);
     }
     return undefined;
+  }
+
+  /** Instances kept by a reset where a retirement would have been paced: they owe a turn. */
+  private readonly owing = new WeakSet<Instance>();
+
+  /** A turn of the restart gate, for an instance that owes one. */
+  private async turn(): Promise<void> {
+    const wait = this.options.restarts?.admit(this);
+    if (wait) await wait;
+    if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
   }
 
   private async make(): Promise<Instance> {

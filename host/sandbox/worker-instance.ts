@@ -182,13 +182,10 @@ class WorkerInstance implements Instance {
     const fuel = new CallFuel(budget);
     state.fuel = fuel;
     // Host-function charges: past the budget the call stops here (the module cannot be told).
-    state.charge = () => {
-      if (state.hostFuel <= budget) return;
-      const error = new SandboxAbort("fuel_exhausted", FUEL_MESSAGE);
-      this.abort?.(error);
-      throw error;
-    };
     let timer: ReturnType<typeof setTimeout> | undefined;
+    let grace: ReturnType<typeof setTimeout> | undefined;
+    /** Stops the call where it next asks for fuel or calls a host function; ends its worker. */
+    let stop: (error: SandboxAbort) => void = () => {};
     const stopped = new Promise<never>((_, reject) => {
       // Given up on at once: a host call answering after this must not answer (ended).
       const giveUp = (error: SandboxAbort) => {
@@ -196,31 +193,44 @@ class WorkerInstance implements Instance {
         reject(error);
       };
       this.abort = giveUp;
-      timer = setTimeout(() => {
-        const error = new SandboxAbort(
-          "timeout",
-          `The call passed its ${state.limits.timeoutMs} ms timeout`,
-        );
-        // Code waiting for fuel traps where it waits, and code that asks within the grace traps
-        // there: the worker is kept (a new one costs the host's thread, 27-80 ms on Deno).
+      // Code waiting for fuel traps where it waits, and code that asks for fuel or calls a host
+      // function within the grace traps there (worker-refuel.ts, worker-stop.ts): the worker is
+      // kept, and reset (a new one costs the host's thread, 27-350 ms on Deno under load).
+      stop = (error) => {
+        if (state.flagged) return;
         state.flagged = { class: error.code, message: error.message };
         if (fuel.stop()) return;
-        timer = setTimeout(() => giveUp(error), workerTimeouts.stopGraceMs);
-      }, Math.max(0, state.deadline - now()));
+        grace = setTimeout(() => giveUp(error), workerTimeouts.stopGraceMs);
+      };
+      timer = setTimeout(
+        () =>
+          stop(
+            new SandboxAbort("timeout", `The call passed its ${state.limits.timeoutMs} ms timeout`),
+          ),
+        Math.max(0, state.deadline - now()),
+      );
     });
+    // Host-function charges past the budget: the host function is not run, and answers the stop.
+    state.charge = () => {
+      if (state.hostFuel <= budget) return;
+      const error = new SandboxAbort("fuel_exhausted", FUEL_MESSAGE);
+      stop(error);
+      throw error;
+    };
     let output: Uint8Array | null = null;
     let thrown: unknown = undefined;
     let failed = false;
     try {
       const out = await Promise.race([plugin.call(exportName, input, state), stopped]);
       output = out === null ? new Uint8Array() : out.bytes().slice();
-      // It ended within the grace, past its deadline: a timeout all the same (classify: flagged).
-      if (state.flagged?.class === "timeout") failed = true;
+      // It ended within the grace, stopped: a timeout (or out of fuel) all the same (classify).
+      if (state.flagged) failed = true;
     } catch (error) {
       failed = true;
       thrown = error;
     } finally {
       clearTimeout(timer);
+      clearTimeout(grace);
       fuel.end();
       this.abort = null;
       this.state = null;
@@ -271,7 +281,9 @@ class WorkerInstance implements Instance {
         error,
         fuelUsed: used,
         memoryPages: report.memoryPages,
-        healthy: alive && afterFailure(error.class),
+        // At the memory cap (its own memory: Extism's blocks end the worker above), the code's
+        // size goes back with a reset; the plugin is paced as a restart would pace it.
+        healthy: alive && (error.class === "memory_limit" ? "paced" : afterFailure(error.class)),
       };
     }
     return {

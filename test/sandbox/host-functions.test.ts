@@ -9,6 +9,7 @@ import { type HostCall, type HostFunction, loadPlugin } from "../../host/sandbox
 import { type CallState, newCallState } from "../../host/sandbox/call-state.ts";
 import { SandboxAbort } from "../../host/sandbox/classify.ts";
 import { asyncHostFunctions } from "../../host/sandbox/host-functions.ts";
+import { STOP_ANSWER } from "../../host/sandbox/worker-stop.ts";
 import { defaultLimits } from "../../host/sandbox/limits.ts";
 import { fixture, text, utf8 } from "./fixtures.ts";
 
@@ -154,15 +155,18 @@ describe("worker-mode wrappers that cannot run the host function", () => {
     expect(got().error.code).toBe("load_error");
   });
 
-  it("out of fuel is fuel_exhausted, and a failing charge the host's own error", async () => {
+  it("out of fuel or past the deadline answers the stop (worker-stop.ts), a failing charge the host's own error", async () => {
     const call = { runId: "r", pluginId: "p", capability: "run", grants: {} };
     const state = newCallState(call, { ...defaultLimits });
     state.charge = () => {
       throw new SandboxAbort("fuel_exhausted", "out of fuel");
     };
     const empty = contextOf(state);
-    await probe(empty.ctx, 0n);
-    expect(empty.answer().error.code).toBe("fuel_exhausted");
+    expect(await probe(empty.ctx, 0n)).toBe(STOP_ANSWER);
+    state.charge = null;
+    state.deadline = performance.now() - 1;
+    expect(await probe(contextOf(state).ctx, 0n)).toBe(STOP_ANSWER);
+    state.deadline = performance.now() + 60_000;
     state.charge = () => {
       throw new TypeError("a bug in the host");
     };

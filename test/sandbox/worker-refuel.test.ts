@@ -10,7 +10,9 @@ import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { loadPlugin, type SandboxedPlugin } from "../../host/sandbox/mod.ts";
 import { HostCallGate } from "../../host/sandbox/host-call-gate.ts";
 import { CallFuel, WORKER_SLICE_FUEL } from "../../host/sandbox/worker-refuel.ts";
-import { fixture } from "./fixtures.ts";
+import { workerTimeouts } from "../../host/sandbox/worker-instance.ts";
+import { HOST_FUNCTION_FUEL } from "../../host/sandbox/mod.ts";
+import { fixture, utf8 } from "./fixtures.ts";
 
 const open: SandboxedPlugin[] = [];
 afterAll(async () => {
@@ -86,6 +88,60 @@ describe("worker calls past one slice of fuel", () => {
       ["fuel_exhausted", Number(budget.fuel)],
       ["fuel_exhausted", Number(budget.fuel)],
     ]);
+  });
+});
+
+describe("a worker call stopped at a host-function call", () => {
+  const answer = utf8('{"ok":true}');
+
+  it("past its timeout: the next host call answers the stop, the call ends timeout, the worker is kept", async () => {
+    const grace = workerTimeouts.stopGraceMs;
+    // Long enough for the loop's next host call (one round trip), far too short for it to reach
+    // its next request for fuel (a slice is ~39,000 of its host calls).
+    workerTimeouts.stopGraceMs = 2_000;
+    let calls = 0;
+    try {
+      const plugin = await loadPlugin(fixture("host-call-loop"), {
+        mode: "worker",
+        limits: { fuel: 1_000_000_000_000n, timeoutMs: 150 },
+        hostFunctions: { probe: () => (calls++, answer) },
+      });
+      open.push(plugin);
+      for (let i = 0; i < 3; i++) {
+        const result = await plugin.call("run", new Uint8Array());
+        expect(result.ok ? "ok" : result.error.class).toBe("timeout");
+        const before = calls;
+        // The instance was reset and serves the next call.
+        const next = await plugin.call("times", new Uint8Array(3));
+        expect(next.ok ? calls - before : next.error.message).toBe(3);
+      }
+      expect(plugin.instances).toBe(1);
+    } finally {
+      workerTimeouts.stopGraceMs = grace;
+    }
+  });
+
+  it("past its budget in host charges: fuel_exhausted, the host function not run, the worker kept", async () => {
+    let calls = 0;
+    // Module fuel of a few host calls, host charges of 20,000 each: the charges pass the budget.
+    const budget = 10n * HOST_FUNCTION_FUEL;
+    const plugin = await loadPlugin(fixture("host-call-loop"), {
+      mode: "worker",
+      limits: { fuel: budget },
+      hostFunctions: { probe: () => (calls++, answer) },
+    });
+    open.push(plugin);
+    for (let i = 0; i < 3; i++) {
+      const before = calls;
+      const result = await plugin.call("run", new Uint8Array());
+      expect(result.ok ? "ok" : [result.error.class, result.usage.fuel]).toEqual([
+        "fuel_exhausted",
+        Number(budget),
+      ]);
+      // Each call ran the host function while its charges fit the budget, and no more.
+      expect(calls - before).toBeLessThan(10);
+    }
+    expect(plugin.instances).toBe(1);
   });
 });
 

@@ -11,6 +11,7 @@ import { readSections, SectionId } from "../../artifact/mod.ts";
 import { addFuelAccessorTo } from "../fuel-accessor.ts";
 import { addRestoreTo } from "../worker-restore.ts";
 import { addRefuelTo } from "../worker-refuel.ts";
+import { addHostCallStopsTo } from "../worker-stop.ts";
 import { emit, read, tooDeep, WIDE_FEATURES } from "./binaryen-io.ts";
 import { restoreCustomSections } from "./memory.ts";
 import { FUEL_EXPORT } from "./meter.ts";
@@ -43,6 +44,8 @@ export function workerVariant(metered: Uint8Array): Uint8Array {
     addFuelAccessorTo(binaryen, m, FUEL_EXPORT);
     // Fuel a slice at a time, so a long call can be paced (worker-refuel.ts).
     addRefuelTo(binaryen, m, binaryen.getExportInfo(m.getExport(FUEL_EXPORT)).value);
+    // A call past its deadline stops at its next host-function call (worker-stop.ts).
+    addHostCallStopsTo(binaryen, m);
     addRestoreTo(binaryen, m);
     bytes = restoreCustomSections(metered, emit(m));
   } catch (error) {
