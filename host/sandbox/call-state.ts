@@ -31,7 +31,7 @@ export interface CallState {
    */
   charge: ((amount: bigint, name: string) => void) | null;
   /** Worker calls: the budget handed out a slice at a time (worker-refuel.ts). */
-  fuel: { refill(counter: bigint): Promise<bigint> } | null;
+  fuel: { refill(counter: bigint): Promise<bigint>; pause(): void; resume(): void } | null;
   /** Main-thread calls: the fuel of the slice (a smaller budget, after which the call moves). */
   sliceFuel: bigint | null;
   /** Main-thread calls: the end of the slice on the {@link now} clock, checked at host calls. */

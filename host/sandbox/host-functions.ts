@@ -154,9 +154,15 @@ export function asyncHostFunctions(
       let stop = false;
       try {
         const state = stateOf(ctx, name);
-        // A call ended (timeout) while this host call waited for its turn must have no effect.
-        if (now() > state.deadline || state.flagged) {
-          throw new SandboxAbort("timeout", `The call passed its timeout before '${name}' ran`);
+        // The worker waits for this answer: not the plugin's CPU (worker-refuel.ts).
+        state.fuel?.pause();
+        // A call past its deadline (or stopped) gets the stop, and the host function is not run.
+        if (state.flagged) throw new SandboxAbort(state.flagged.class, state.flagged.message);
+        if (now() > state.deadline) {
+          const message = `The call passed its ${state.limits.timeoutMs} ms timeout`;
+          // Classified as a timeout whether this stops it or the deadline's timer does.
+          state.flagged = { class: "timeout", message };
+          throw new SandboxAbort("timeout", message);
         }
         const input = inputOf(ctx, offset);
         chargeHost(state, name, entryCost(input.byteLength));
@@ -170,6 +176,9 @@ export function asyncHostFunctions(
           output = errorResult("host_error", describe(name, error));
         }
         chargeHost(state, name, HOST_BYTE_FUEL * BigInt(output.byteLength));
+        // Stopped while it ran (its deadline passed): the answer is dropped and stops the call.
+        const late = (state as CallState).flagged; // set meanwhile, by the instance
+        if (late) throw new SandboxAbort(late.class, late.message);
       } catch (error) {
         // Out of fuel or past the deadline: the answer stops the call in the worker (worker-stop.ts).
         stop = error instanceof SandboxAbort &&
@@ -195,6 +204,7 @@ export function asyncHostFunctions(
       if (ctx.hostContext<CallState | null>()?.ended) {
         throw new Error(`The call ended while host function '${name}' ran; its answer is dropped`);
       }
+      ctx.hostContext<CallState | null>()?.fuel?.resume();
       return stop ? STOP_ANSWER : ctx.store(output);
     };
   }

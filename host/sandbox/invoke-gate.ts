@@ -61,6 +61,7 @@ export function gateHostCallMessages(
   plugin: Plugin,
   debt: HostCallDebt,
   ended: () => boolean,
+  arrived: () => void = () => {},
 ): boolean {
   const source = messageSourceOf(plugin);
   const extism = source?.listeners("message") ?? [];
@@ -95,6 +96,8 @@ export function gateHostCallMessages(
   source.off("message", handle);
   source.on("message", (message) => {
     if (!isHostCall(message)) return handle(message);
+    // The worker is blocked from here until it is answered (its plugin CPU stops counting).
+    arrived();
     const wait = debt.until - performance.now();
     if (wait > 0) setTimeout(() => admit(message), wait);
     else admit(message);
@@ -112,7 +115,11 @@ export function gateHostCallMessages(
  * failure path (as the host functions' wrappers do, host-functions.ts); one
  * still waiting (a fetch that does not answer) gives up when the call ends.
  */
-export function answerOnlyLiveCalls(plugin: Plugin, ended: () => boolean): void {
+export function answerOnlyLiveCalls(
+  plugin: Plugin,
+  ended: () => boolean,
+  answered: () => void = () => {},
+): void {
   const options = (plugin as unknown as { opts?: { functions?: Record<string, unknown> } }).opts;
   const kernel = options?.functions?.[KERNEL_NAMESPACE];
   if (typeof kernel !== "object" || kernel === null) return;
@@ -125,6 +132,7 @@ export function answerOnlyLiveCalls(plugin: Plugin, ended: () => boolean): void 
       const pending = own(...args);
       const answer = pending instanceof Promise ? await untilEnded(pending, ended, name) : pending;
       if (ended()) throw new Error(`The call ended while Extism's '${name}' ran; no answer`);
+      answered();
       return answer;
     };
   }

@@ -93,8 +93,14 @@ export async function createWorkerInstance(
   // Host calls wait for the gate before Extism copies the blocks they bring (invoke-gate.ts).
   let debt = debts.get(config);
   if (!debt) debts.set(config, debt = { until: 0 });
-  gateHostCallMessages(instance.plugin, debt, () => instance.callEnded());
-  answerOnlyLiveCalls(instance.plugin, () => instance.callEnded());
+  gateHostCallMessages(
+    instance.plugin,
+    debt,
+    () => instance.callEnded(),
+    () => instance.hostCalled(),
+  );
+  // Extism's own functions (HTTP, vars) do nothing for a call that is being stopped.
+  answerOnlyLiveCalls(instance.plugin, () => instance.callStopped(), () => instance.hostAnswered());
   return instance;
 }
 
@@ -133,6 +139,21 @@ class WorkerInstance implements Instance {
     return this.plugin === null || (this.#latest?.ended ?? false);
   }
 
+  /** {@link callEnded}, or the latest call is being stopped (past its deadline, or its fuel). */
+  callStopped(): boolean {
+    return this.callEnded() || this.#latest?.flagged != null;
+  }
+
+  /** The latest call's code called the host: its plugin CPU stops counting (worker-refuel.ts). */
+  hostCalled(): void {
+    this.#latest?.fuel?.pause();
+  }
+
+  /** Extism's own host-side function answered the latest call's code. */
+  hostAnswered(): void {
+    this.#latest?.fuel?.resume();
+  }
+
   /**
    * Puts the worker's instance back through `plughost_restore` (its memory
    * and globals), and drops its Extism blocks.
@@ -164,9 +185,25 @@ class WorkerInstance implements Instance {
   async run(exportName: string, input: Uint8Array, state: CallState): Promise<RunOutcome> {
     const plugin = this.plugin;
     if (!plugin) throw new SandboxAbort("host_error", "The worker instance is closed");
+    const budget = state.limits.fuel;
+    // The code holds one slice of the budget and asks for the rest (worker-refuel.ts); it starts
+    // when the plugin-CPU bucket gives it a turn.
+    const fuel = new CallFuel(budget);
+    if (!await fuel.start(state.deadline)) {
+      return {
+        ok: false,
+        error: {
+          class: "timeout",
+          message: `The call passed its ${state.limits.timeoutMs} ms timeout before it started ` +
+            "(plugins' calls in workers were using their share of the machine's CPU)",
+        },
+        fuelUsed: 0,
+        memoryPages: 0,
+        healthy: true,
+      };
+    }
     this.calls++;
     this.#pristine = false;
-    const budget = state.limits.fuel;
     const entropy = this.pinsEntropy
       ? entropyFor(state.call.determinism, state.call.seed)
       : undefined;
@@ -178,10 +215,7 @@ class WorkerInstance implements Instance {
     this.#armed = null;
     this.state = state;
     this.#latest = state;
-    // The code holds one slice of the budget and asks for the rest (worker-refuel.ts).
-    const fuel = new CallFuel(budget);
     state.fuel = fuel;
-    // Host-function charges: past the budget the call stops here (the module cannot be told).
     let timer: ReturnType<typeof setTimeout> | undefined;
     let grace: ReturnType<typeof setTimeout> | undefined;
     /** Stops the call where it next asks for fuel or calls a host function; ends its worker. */
@@ -197,10 +231,10 @@ class WorkerInstance implements Instance {
       // function within the grace traps there (worker-refuel.ts, worker-stop.ts): the worker is
       // kept, and reset (a new one costs the host's thread, 27-350 ms on Deno under load).
       stop = (error) => {
-        if (state.flagged) return;
-        state.flagged = { class: error.code, message: error.message };
+        // A host call may have flagged it first (it saw the deadline before this timer ran).
+        state.flagged ??= { class: error.code, message: error.message };
         if (fuel.stop()) return;
-        grace = setTimeout(() => giveUp(error), workerTimeouts.stopGraceMs);
+        grace ??= setTimeout(() => giveUp(error), workerTimeouts.stopGraceMs);
       };
       timer = setTimeout(
         () =>

@@ -96,7 +96,10 @@ export function firstSlice(budget: bigint): bigint {
 export class CallFuel {
   /** Fuel given to the code so far (the first slice included). */
   granted: bigint;
+  /** When the code last started running (after a grant, a host call, the call's start). */
   #ranFrom: number;
+  /** The code is blocked in a host call: that time is not the plugin's CPU. */
+  #paused = false;
   #open = true;
   /** The code is waiting for an answer (its thread blocked, using no CPU). */
   #parked = false;
@@ -114,26 +117,63 @@ export class CallFuel {
   }
 
   /**
+   * Waits for the bucket before the call starts, in the same arrival order
+   * as refills: every worker call's time is spent from it, so calls that
+   * each fit in one slice must queue too, or they would keep it empty and
+   * a waiting refill would never get a turn. False when `until` (the
+   * call's deadline, on the `now` clock) came first, or the call was stopped.
+   */
+  async start(until: number): Promise<boolean> {
+    const turn = this.bucket.admit();
+    let admitted = turn === undefined;
+    if (turn) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, until - this.now()));
+      });
+      const given = turn.then(() => void (admitted = true));
+      await Promise.race([given, late, this.#stop]).finally(() => clearTimeout(timer));
+    }
+    this.#ranFrom = this.now();
+    return admitted && this.#open;
+  }
+
+  /**
    * The next grant for code whose counter reads `counter` (below zero): what
    * brings it back to one slice, within the budget; 0 when the budget is
-   * spent. Waits for the bucket first.
+   * spent (at once) or the call was stopped. Waits for the bucket first.
    */
   async refill(counter: bigint): Promise<bigint> {
     this.#spend();
-    this.#parked = true;
-    try {
-      const turn = this.bucket.admit();
-      if (turn) await Promise.race([turn, this.#stop]);
-    } finally {
-      this.#parked = false;
+    if (this.#open && this.granted < this.budget) {
+      this.#parked = true;
+      try {
+        const turn = this.bucket.admit();
+        if (turn) await Promise.race([turn, this.#stop]);
+      } finally {
+        this.#parked = false;
+      }
     }
-    this.#ranFrom = this.now();
+    this.resume();
     if (!this.#open) return 0n;
     const left = this.budget - this.granted;
     const want = WORKER_SLICE_FUEL - (counter < 0n ? counter : 0n);
     const grant = left < want ? left : want;
     this.granted += grant;
     return grant > 0n ? grant : 0n;
+  }
+
+  /** The code called the host: its run so far is spent, and the wait is not counted. */
+  pause(): void {
+    if (this.#paused) return;
+    this.#spend();
+    this.#paused = true;
+  }
+
+  /** The host answered: the code runs again. */
+  resume(): void {
+    this.#paused = false;
+    this.#ranFrom = this.now();
   }
 
   /** The fuel the code has left, as the whole budget counts it, from what the counter reads. */
@@ -162,6 +202,7 @@ export class CallFuel {
   #ended = false;
 
   #spend(): void {
+    if (this.#paused) return;
     const t = this.now();
     this.bucket.spend(t - this.#ranFrom);
     this.#ranFrom = t;

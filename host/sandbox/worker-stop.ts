@@ -40,7 +40,8 @@ export function addHostCallStopsTo(binaryen: Binaryen, mod: Module): number {
     imports.push({ name: info.name, base: info.base });
   }
   for (const { name, base } of imports) {
-    const host = `${name}$plughost_host`;
+    // Under the instrumenter's reserved prefix: a module's own names cannot take it (scan.ts).
+    const host = `plughost$host_${name}`;
     mod.removeFunction(name);
     mod.addFunctionImport(host, USER_NAMESPACE, base, i64, i64);
     mod.addFunction(

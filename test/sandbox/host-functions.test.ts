@@ -166,6 +166,9 @@ describe("worker-mode wrappers that cannot run the host function", () => {
     state.charge = null;
     state.deadline = performance.now() - 1;
     expect(await probe(contextOf(state).ctx, 0n)).toBe(STOP_ANSWER);
+    // The deadline seen first by a host call classifies the call (not a plain trap).
+    expect(state.flagged?.class).toBe("timeout");
+    state.flagged = null;
     state.deadline = performance.now() + 60_000;
     state.charge = () => {
       throw new TypeError("a bug in the host");

@@ -12,6 +12,7 @@ import { HostCallGate } from "../../host/sandbox/host-call-gate.ts";
 import { CallFuel, WORKER_SLICE_FUEL } from "../../host/sandbox/worker-refuel.ts";
 import { workerTimeouts } from "../../host/sandbox/worker-instance.ts";
 import { HOST_FUNCTION_FUEL } from "../../host/sandbox/mod.ts";
+import { wat } from "../../host/sandbox/instrument/_testing.ts";
 import { fixture, utf8 } from "./fixtures.ts";
 
 const open: SandboxedPlugin[] = [];
@@ -145,6 +146,75 @@ describe("a worker call stopped at a host-function call", () => {
   });
 });
 
+describe("a worker call stopped while a host function ran", () => {
+  it("drops the late answer, makes no Extism HTTP request after it, and keeps the worker", async () => {
+    const grace = workerTimeouts.stopGraceMs;
+    workerTimeouts.stopGraceMs = 5_000; // the stop certainly comes first
+    const fetches: string[] = [];
+    try {
+      const plugin = await loadPlugin(
+        wat(`(module
+          (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+          (import "extism:host/env" "store_u8" (func $store_u8 (param i64 i32)))
+          (import "extism:host/env" "http_request" (func $http (param i64 i64) (result i64)))
+          (import "extism:host/user" "slow" (func $slow (param i64) (result i64)))
+          (memory (export "memory") 1)
+          (data (i32.const 0) "{\\"url\\":\\"https://example.com/\\"}")
+          (func (export "run") (result i32)
+            (local $req i64) (local $i i32)
+            (local.set $req (call $alloc (i64.const 30)))
+            (block $done (loop $copy
+              (br_if $done (i32.ge_u (local.get $i) (i32.const 30)))
+              (call $store_u8 (i64.add (local.get $req) (i64.extend_i32_u (local.get $i)))
+                (i32.load8_u (local.get $i)))
+              (local.set $i (i32.add (local.get $i) (i32.const 1)))
+              (br $copy)))
+            ;; answers after the deadline; then the request must not go out
+            (drop (call $slow (local.get $req)))
+            (drop (call $http (local.get $req) (i64.const 0)))
+            (i32.const 0)))`),
+        {
+          mode: "worker",
+          allowedHosts: ["example.com"],
+          fetch: ((url: string | URL | Request) => {
+            fetches.push(String(url));
+            return Promise.resolve(new Response("hi"));
+          }) as typeof fetch,
+          limits: { timeoutMs: 100 },
+          hostFunctions: {
+            slow: async () => {
+              await new Promise((resolve) => setTimeout(resolve, 200));
+              return utf8("{}");
+            },
+          },
+        },
+      );
+      open.push(plugin);
+      for (let i = 0; i < 2; i++) {
+        const result = await plugin.call("run", new Uint8Array());
+        expect(result.ok ? "ok" : result.error.class).toBe("timeout");
+      }
+      expect(fetches).toEqual([]);
+      expect(plugin.instances).toBe(1);
+    } finally {
+      workerTimeouts.stopGraceMs = grace;
+    }
+  });
+
+  it("a module may name its own functions as the stop's wrapper once was (name collision)", async () => {
+    const plugin = await loadPlugin(
+      wat(`(module
+        (import "extism:host/user" "probe" (func $probe (param i64) (result i64)))
+        (func $probe$plughost_host (result i32) (i32.const 0))
+        (func (export "run") (result i32) (call $probe$plughost_host)))`),
+      { mode: "worker", hostFunctions: { probe: () => utf8("{}") } },
+    );
+    open.push(plugin);
+    const result = await plugin.call("run", new Uint8Array());
+    expect(result.ok ? "ok" : result.error.message).toBe("ok");
+  });
+});
+
 describe("CallFuel", () => {
   /** A bucket whose turns the test hands out, and a clock it sets. */
   function setup(budget: bigint) {
@@ -192,6 +262,33 @@ describe("CallFuel", () => {
     expect(s.fuel.granted).toBe(budget);
     // What the code reports is read against the whole budget.
     expect(s.fuel.left(-1n)).toBe(-1n);
+  });
+
+  it("every call waits for its turn to start; a deadline first means no start", async () => {
+    const s = setup(5_000n);
+    let started: boolean | null = null;
+    const waiting = s.fuel.start(Number.MAX_SAFE_INTEGER).then((ok) => (started = ok));
+    await Promise.resolve();
+    expect(started).toBeNull();
+    s.release();
+    await waiting;
+    expect(started).toBe(true);
+    const late = setup(5_000n);
+    // Its deadline is now (the test's clock): the turn never came.
+    expect(await late.fuel.start(0)).toBe(false);
+  });
+
+  it("a spent budget is answered at once, without a turn; host-call time is not spent", async () => {
+    const s = setup(WORKER_SLICE_FUEL);
+    const admit = vi.spyOn(HostCallGate.prototype, "admit");
+    s.tick(4);
+    s.fuel.pause();
+    s.tick(500); // blocked in a host call
+    s.fuel.resume();
+    s.tick(2);
+    expect(await s.fuel.refill(-1n)).toBe(0n);
+    expect(admit).not.toHaveBeenCalled();
+    expect(s.spent).toEqual([4, 2]);
   });
 
   it("a budget under one slice is armed whole; an ended call is granted nothing and spent once", async () => {
