@@ -44,6 +44,33 @@ module.exports = {
           "(^|/)node_modules/(@libsql/|libsql/|drizzle-orm/)|^(@libsql/client|libsql|drizzle-orm)",
       },
     },
+    {
+      name: "binaryen-loaded-lazily",
+      comment:
+        "Outside the instrumenter, host code imports statically only its binaryen-free modules: " +
+        "one that loads binaryen costs every process ~325 ms, cached plugin or not " +
+        "(docs/sandbox.md, 'Compiled-module cache and start-up'); load the instrumenter with import().",
+      severity: "error",
+      from: { path: "^host/", pathNot: "^host/sandbox/instrument/|[.]test[.]ts$" },
+      to: {
+        path: "^host/sandbox/instrument/",
+        pathNot: "^host/sandbox/instrument/(costs|fuel-names|types|version|thread-protocol)[.]ts$",
+        dependencyTypesNot: ["type-only", "type-import", "dynamic-import"],
+      },
+    },
+    {
+      name: "binaryen-free-modules-stay-free",
+      comment: "The instrumenter's binaryen-free modules import none of its other modules.",
+      severity: "error",
+      from: {
+        path: "^host/sandbox/instrument/(costs|fuel-names|types|version|thread-protocol)[.]ts$",
+      },
+      to: {
+        path: "^host/sandbox/instrument/|binaryen",
+        pathNot: "^host/sandbox/instrument/(costs|fuel-names|types|version|thread-protocol)[.]ts$",
+        dependencyTypesNot: ["type-only"],
+      },
+    },
   ],
   options: {
     doNotFollow: { path: "node_modules" },

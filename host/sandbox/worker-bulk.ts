@@ -15,8 +15,7 @@ import { BULK_IO_FUNCTIONS } from "./bulk-io.ts";
 import { USER_NAMESPACE } from "./imports.ts";
 import { MEMORY_PAGES_EXPORT } from "./reset.ts";
 import { BULK_COPY_BYTE_FUEL } from "./instrument/costs.ts";
-import { GLOBAL } from "./instrument/exported-fuel.ts";
-import { OUT_OF_FUEL } from "./instrument/meter.ts";
+import { GLOBAL, OUT_OF_FUEL } from "./instrument/fuel-names.ts";
 
 type Binaryen = typeof binaryenModule;
 type Module = binaryenModule.Module;

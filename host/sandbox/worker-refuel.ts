@@ -24,8 +24,7 @@ import type { CallContext } from "@extism/extism";
 import { availableParallelism } from "node:os";
 import type { CallState } from "./call-state.ts";
 import { HostCallGate } from "./host-call-gate.ts";
-import { GLOBAL } from "./instrument/exported-fuel.ts";
-import { OUT_OF_FUEL } from "./instrument/meter.ts";
+import { GLOBAL, OUT_OF_FUEL } from "./instrument/fuel-names.ts";
 
 type Binaryen = typeof binaryenModule;
 type Module = binaryenModule.Module;

@@ -27,6 +27,12 @@ describe("layer check", () => {
     expect(out).toMatch(/runtime-specific-in-adapter: host\/runtime\/core\.ts → (node:)?http/);
     expect(out).toMatch(/database-only-in-store: host\/runtime\/core\.ts → .*@libsql\/client/);
     expect(out).toMatch(/sql-outside-store: host\/runtime\/core\.ts:8/);
+    expect(out).toMatch(
+      /binaryen-loaded-lazily: host\/sandbox\/load\.ts → host\/sandbox\/instrument\/meter\.ts/,
+    );
+    expect(out).toMatch(
+      /binaryen-free-modules-stay-free: host\/sandbox\/instrument\/costs\.ts → host\/sandbox\/instrument\/meter\.ts/,
+    );
   });
 
   it("passes a tree that keeps the rules", () => {

@@ -7,10 +7,8 @@
 import binaryen from "./binaryen.ts";
 import { c, type Expr, walk } from "./walk.ts";
 
-/** The counter the metered code charges. */
-export const GLOBAL = "plughost$fuel";
-/** The exported copy of the counter, in step with GLOBAL whenever the host can look. */
-export const EXPORTED = "plughost$fuel_export";
+import { EXPORTED, GLOBAL } from "./fuel-names.ts";
+export { EXPORTED, GLOBAL };
 
 const addVar = c("FunctionAddVar");
 const typeOf = c("ExpressionGetType");

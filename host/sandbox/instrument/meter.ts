@@ -23,15 +23,8 @@ import {
 import { BULK_BYTES_SHIFT, HOST_CALL_FUEL } from "./costs.ts";
 import { c, type Expr, walk } from "./walk.ts";
 
-/** The export name of the fuel global. */
-export const FUEL_EXPORT = "plughost_fuel";
-/**
- * What every charge calls once the counter is below zero: here it traps (with
- * the counter stored for the host to read); the worker variant gives it a body
- * that asks the host for the rest of the budget, a slice at a time
- * (worker-refuel.ts), so a long call in a worker can be paced.
- */
-export const OUT_OF_FUEL = "plughost$out_of_fuel";
+import { FUEL_EXPORT, OUT_OF_FUEL } from "./fuel-names.ts";
+export { FUEL_EXPORT, OUT_OF_FUEL };
 const RETURN_LABEL = "plughost$return";
 
 const addVar = c("FunctionAddVar");
