@@ -8,7 +8,7 @@ import { dirname, resolve } from "node:path";
 import process from "node:process";
 import { z } from "zod";
 import { resolvePaths } from "../config/paths.ts";
-import { ExitCode, HostError } from "../errors.ts";
+import { ExitCode, HostError, UsageError } from "../errors.ts";
 import { onSignal } from "../adapter/signals.ts";
 import { capabilityProvider, SECRETS_KEY_ENV } from "../capabilities/mod.ts";
 import { createHost } from "../host.ts";
@@ -28,6 +28,7 @@ import {
   evidenceOptions,
 } from "./serve-evidence.ts";
 import { registryOf } from "../registry/mod.ts";
+import { setWorkerCpuCores } from "../sandbox/mod.ts";
 
 const usage = `Usage: host serve [options]
 
@@ -59,11 +60,13 @@ Options:
                        secrets need $PLUGHOST_SECRETS_KEY
   --config FILE        JSON config with any of: host, allowedHosts, allowAnyHost, port, plugins, db, trust, home, policy, env,
                        secretsFile, maxBodyBytes, maxUploadBytes, rateLimit {perSecond, burst},
-                       validateOutput, allowUnsigned, graceMs, privateOpenApi,
+                       validateOutput, allowUnsigned, graceMs, pluginCpu, privateOpenApi,
                        evidence {dir, onRunFailed: [classes] | "*", onSuspended} (flags win)
   --max-body N         Largest JSON body in bytes (default 1048576)
   --rate-limit N       Requests per second per token (default 100; 0: no limit)
   --grace-ms N         Shutdown waits this long for calls in flight (default 10000)
+  --plugin-cpu CORES   Cores plugin code in workers may use together, over time (default: half
+                       the machine's, at least 0.5; docs/sandbox.md rule 11)
   --validate-output    Check capability output against its schema (development)
   --private-openapi    Serve /openapi.json only to tokens with scope read (default: public)
   --allow-unsigned     Dev mode: load unsigned or untrusted plugins (each load is a warn event)
@@ -118,6 +121,7 @@ const ConfigFile = z.strictObject({
   validateOutput: z.boolean().optional(),
   allowUnsigned: z.boolean().optional(),
   graceMs: z.number().int().nonnegative().optional(),
+  pluginCpu: z.number().positive().finite().optional(),
   privateOpenApi: z.boolean().optional(),
   evidence: EvidenceConfig.optional(),
 });
@@ -144,6 +148,7 @@ export const command: Command = {
       "max-body": { type: "string" },
       "rate-limit": { type: "string" },
       "grace-ms": { type: "string" },
+      "plugin-cpu": { type: "string" },
       "validate-output": { type: "boolean" },
       "allow-unsigned": { type: "boolean" },
       "private-openapi": { type: "boolean" },
@@ -151,6 +156,9 @@ export const command: Command = {
       ...evidenceFlagOptions,
     }, 0);
     const config = values.config === undefined ? {} : await readConfig(values.config, io.cwd);
+    // Process-wide, before any plugin runs (host/sandbox/worker-refuel.ts).
+    const pluginCpu = coresFlag(values["plugin-cpu"]) ?? config.pluginCpu;
+    if (pluginCpu !== undefined) setWorkerCpuCores(pluginCpu);
     // Checked before anything opens: a bad trigger is a usage or config error, not a late surprise.
     const evidence = evidenceOptions(values, config.evidence, io.cwd, values.config);
     const allowedHosts = allowedHostsOption(values, config);
@@ -325,4 +333,16 @@ async function readConfig(path: string, cwd: string): Promise<ConfigFile> {
     );
   }
   return parsed.data;
+}
+
+/** `--plugin-cpu`: a positive number of cores (a fraction allowed), or undefined when not given. */
+function coresFlag(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const cores = Number(value);
+  if (!/^\d*\.?\d+$/.test(value) || !Number.isFinite(cores) || cores <= 0) {
+    throw new UsageError(
+      `--plugin-cpu takes a positive number of cores (e.g. 1 or 0.5), got '${value}'`,
+    );
+  }
+  return cores;
 }

@@ -23,6 +23,7 @@ import type binaryenModule from "binaryen";
 import type { CallContext } from "@extism/extism";
 import { availableParallelism } from "node:os";
 import type { CallState } from "./call-state.ts";
+import { HostError } from "../errors.ts";
 import { HostCallGate } from "./host-call-gate.ts";
 import { GLOBAL, OUT_OF_FUEL } from "./instrument/fuel-names.ts";
 
@@ -52,7 +53,31 @@ export const WORKER_CPU_CORES = Math.max(0.5, availableParallelism() / 2);
 const WORKER_CPU_BURST_MS = 100;
 
 /** The bucket of plugin-worker milliseconds every worker call spends from. */
-export const pluginCpu: HostCallGate = new HostCallGate(WORKER_CPU_CORES, WORKER_CPU_BURST_MS);
+export let pluginCpu: HostCallGate = new HostCallGate(WORKER_CPU_CORES, WORKER_CPU_BURST_MS);
+let cores = WORKER_CPU_CORES;
+
+/** The cores plugin code in workers may use together now ({@link setWorkerCpuCores}). */
+export function workerCpuCores(): number {
+  return cores;
+}
+
+/**
+ * Sets the cores plugin code in workers may use together, for the whole
+ * process (`host serve --plugin-cpu`): calls that start after it use a new
+ * bucket. Throws a `usage` HostError for anything but a positive number.
+ */
+export function setWorkerCpuCores(value: number): void {
+  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+    throw new HostError(
+      "usage",
+      `The plugin CPU share must be a positive number of cores (e.g. 1 or 0.5), got ${
+        String(value)
+      }`,
+    );
+  }
+  cores = value;
+  pluginCpu = new HostCallGate(value, WORKER_CPU_BURST_MS);
+}
 
 /**
  * Gives `plughost$out_of_fuel` its worker body: add what the host grants to

@@ -41,7 +41,7 @@ describe("host serve and SIGTERM", () => {
       (await runCli(["tokens", "create", "--scope", "admin", "--json"], { env })).stdout,
     ).token;
     const config = join(home, "serve.json");
-    writeFileSync(config, JSON.stringify({ port: 0 }));
+    writeFileSync(config, JSON.stringify({ port: 0, pluginCpu: 0.5 }));
     const child = spawn(process.execPath, [
       join(repoRoot, "bin", "host.mjs"),
       "serve",

@@ -9,7 +9,14 @@
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
 import { loadPlugin, type SandboxedPlugin } from "../../host/sandbox/mod.ts";
 import { HostCallGate } from "../../host/sandbox/host-call-gate.ts";
-import { CallFuel, WORKER_SLICE_FUEL } from "../../host/sandbox/worker-refuel.ts";
+import {
+  CallFuel,
+  pluginCpu,
+  setWorkerCpuCores,
+  WORKER_CPU_CORES,
+  WORKER_SLICE_FUEL,
+  workerCpuCores,
+} from "../../host/sandbox/worker-refuel.ts";
 import { workerTimeouts } from "../../host/sandbox/worker-instance.ts";
 import { HOST_FUNCTION_FUEL } from "../../host/sandbox/mod.ts";
 import { wat } from "../../host/sandbox/instrument/_testing.ts";
@@ -212,6 +219,26 @@ describe("a worker call stopped while a host function ran", () => {
     open.push(plugin);
     const result = await plugin.call("run", new Uint8Array());
     expect(result.ok ? "ok" : result.error.message).toBe("ok");
+  });
+});
+
+describe("the plugin CPU share (host serve --plugin-cpu)", () => {
+  it("refuses anything but a positive number of cores, and new calls spend from the new bucket", () => {
+    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => setWorkerCpuCores(bad)).toThrow(/positive number of cores/);
+    }
+    expect(workerCpuCores()).toBe(WORKER_CPU_CORES);
+    const before = pluginCpu;
+    try {
+      setWorkerCpuCores(0.25);
+      expect(workerCpuCores()).toBe(0.25);
+      expect(pluginCpu).not.toBe(before);
+      const spend = vi.spyOn(pluginCpu, "spend");
+      new CallFuel(1_000n).end();
+      expect(spend).toHaveBeenCalledTimes(1);
+    } finally {
+      setWorkerCpuCores(WORKER_CPU_CORES);
+    }
   });
 });
 
