@@ -154,7 +154,8 @@ export function asyncHostFunctions(
       let stop = false;
       try {
         const state = stateOf(ctx, name);
-        // The worker waits for this answer: not the plugin's CPU (worker-refuel.ts).
+        // The worker waits for this answer: not the plugin's CPU (worker-refuel.ts). Paused already
+        // when the message arrived where invoke-gate.ts is in place; this covers where it is not.
         state.fuel?.pause();
         // A call past its deadline (or stopped) gets the stop, and the host function is not run.
         if (state.flagged) throw new SandboxAbort(state.flagged.class, state.flagged.message);

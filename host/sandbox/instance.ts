@@ -119,13 +119,15 @@ export type Fitness = boolean | "reset" | "paced";
 /**
  * What a call that failed with `errorClass` leaves its instance fit for: a
  * plugin error keeps it as it is, a trap gets it reset (no restart: a plugin
- * that runs out of fuel call after call costs none), and a call that hit its
- * memory cap retires it. A reset could put such an instance back too (its
- * code keeps its own size, instrument/virtual-memory.ts), but it would keep
- * the memory the call grew to the cap, and a plugin that fills its memory
- * call after call would skip the restart gate that paces it (pool.ts).
+ * that runs out of fuel call after call costs none). A call that hit its
+ * memory cap retires a main-thread instance (the memory is the host's heap;
+ * the plugin moves to workers, slice.ts). A worker instance is reset and
+ * "paced": a plain reset would let a plugin that fills its memory call after
+ * call skip the restart gate that paces it, and a new worker would cost the
+ * host's thread its start (27-80 ms on Deno).
  */
-export function afterFailure(errorClass: string): Fitness {
+export function afterFailure(errorClass: string, inWorker = false): Fitness {
   if (errorClass === "plugin_error") return true;
-  return errorClass === "memory_limit" ? false : "reset";
+  if (errorClass === "memory_limit") return inWorker ? "paced" : false;
+  return "reset";
 }

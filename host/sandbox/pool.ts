@@ -107,7 +107,7 @@ export class InstancePool {
   /** Instances kept by a reset where a retirement would have been paced: they owe a turn. */
   private readonly owing = new WeakSet<Instance>();
 
-  /** A turn of the restart gate, for an instance that owes one. */
+  /** A turn of the restart gate: for a restart, or an instance that owes one. */
   private async turn(): Promise<void> {
     const wait = this.options.restarts?.admit(this);
     if (wait) await wait;
@@ -119,8 +119,7 @@ export class InstancePool {
     const restart = this.unreplaced > 0 && gate !== undefined;
     if (restart) {
       this.unreplaced--;
-      await gate.admit(this);
-      if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
+      await this.turn();
     }
     this.created++;
     if (!restart || !gate.held) return await this.create();

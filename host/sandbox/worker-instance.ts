@@ -315,9 +315,8 @@ class WorkerInstance implements Instance {
         error,
         fuelUsed: used,
         memoryPages: report.memoryPages,
-        // At the memory cap (its own memory: Extism's blocks end the worker above), the code's
-        // size goes back with a reset; the plugin is paced as a restart would pace it.
-        healthy: alive && (error.class === "memory_limit" ? "paced" : afterFailure(error.class)),
+        // At the memory cap here it is its own memory (Extism's blocks end the worker above).
+        healthy: alive && afterFailure(error.class, true),
       };
     }
     return {

@@ -43,9 +43,8 @@ const REFUEL_IMPORT = "plughost$refuel";
 export const WORKER_SLICE_FUEL = 20_000_000n;
 
 /**
- * The cores plugin code in workers may use together, over time: half the
- * machine's, at least half a core. A call shorter than one slice never
- * waits; its time is counted when it ends.
+ * The cores plugin code in workers may use together, over time, by default:
+ * half the machine's, at least half a core ({@link setWorkerCpuCores}).
  */
 export const WORKER_CPU_CORES = Math.max(0.5, availableParallelism() / 2);
 
@@ -82,12 +81,18 @@ export function setWorkerCpuCores(value: number): void {
 /**
  * Gives `plughost$out_of_fuel` its worker body: add what the host grants to
  * the counter, and trap as on the main thread (the counter stored for the
- * host to read) when that is still not enough. False for a module that has no
- * handler (not metered by this instrumenter).
+ * host to read) when that is still not enough. Throws a `load_error` for a
+ * module without the handler: armed with one slice, its calls would run out
+ * at the first.
  */
-export function addRefuelTo(binaryen: Binaryen, mod: Module, fuelExport: string): boolean {
-  const handler = mod.getFunction(OUT_OF_FUEL);
-  if (handler === 0 || mod.getGlobal(GLOBAL) === 0) return false;
+export function addRefuelTo(binaryen: Binaryen, mod: Module, fuelExport: string): void {
+  if (mod.getFunction(OUT_OF_FUEL) === 0 || mod.getGlobal(GLOBAL) === 0) {
+    throw new HostError(
+      "load_error",
+      `Worker mode needs a module metered by this instrumenter (it has no "${OUT_OF_FUEL}"); ` +
+        "a host bug: report it with the plugin",
+    );
+  }
   const { i64, none } = binaryen;
   mod.addFunctionImport(REFUEL_IMPORT, REFUEL_NAMESPACE, REFUEL_FUNCTION, i64, i64);
   const counter = () => mod.global.get(GLOBAL, i64);
@@ -105,7 +110,6 @@ export function addRefuelTo(binaryen: Binaryen, mod: Module, fuelExport: string)
       ),
     ]),
   );
-  return true;
 }
 
 /** The first fuel a worker call of `budget` is armed with. */
@@ -127,9 +131,10 @@ export class CallFuel {
   #open = true;
   /** The code is waiting for an answer (its thread blocked, using no CPU). */
   #parked = false;
-  /** Ends a wait for the bucket when the call is stopped. */
-  #stopped: () => void = () => {};
-  readonly #stop = new Promise<void>((resolve) => (this.#stopped = resolve));
+  /** Settles {@link #stopping}. */
+  #signalStop: () => void = () => {};
+  /** Settles when the call is stopped: a wait for the bucket ends there. */
+  readonly #stopping = new Promise<void>((resolve) => (this.#signalStop = resolve));
 
   constructor(
     readonly budget: bigint,
@@ -156,7 +161,7 @@ export class CallFuel {
         timer = setTimeout(resolve, Math.max(0, until - this.now()));
       });
       const given = turn.then(() => void (admitted = true));
-      await Promise.race([given, late, this.#stop]).finally(() => clearTimeout(timer));
+      await Promise.race([given, late, this.#stopping]).finally(() => clearTimeout(timer));
     }
     this.#ranFrom = this.now();
     return admitted && this.#open;
@@ -173,7 +178,7 @@ export class CallFuel {
       this.#parked = true;
       try {
         const turn = this.bucket.admit();
-        if (turn) await Promise.race([turn, this.#stop]);
+        if (turn) await Promise.race([turn, this.#stopping]);
       } finally {
         this.#parked = false;
       }
@@ -211,7 +216,7 @@ export class CallFuel {
    */
   stop(): boolean {
     this.#open = false;
-    this.#stopped();
+    this.#signalStop();
     return this.#parked;
   }
 

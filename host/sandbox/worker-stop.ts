@@ -29,7 +29,7 @@ export const STOP_ANSWER = 0xffff_ffff_ffff_fffen;
  * a defined function takes its old name, so every call and table entry goes
  * through it.
  */
-export function addHostCallStopsTo(binaryen: Binaryen, mod: Module): number {
+export function addHostCallStopsTo(binaryen: Binaryen, mod: Module): void {
   const { i64 } = binaryen;
   const imports: { name: string; base: string }[] = [];
   for (let i = 0; i < mod.getNumFunctions(); i++) {
@@ -59,5 +59,4 @@ export function addHostCallStopsTo(binaryen: Binaryen, mod: Module): number {
       ], i64),
     );
   }
-  return imports.length;
 }

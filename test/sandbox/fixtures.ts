@@ -9,6 +9,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { conformanceDir } from "../helpers/conformance.ts";
+import { workerTimeouts } from "../../host/sandbox/worker-instance.ts";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 /** Extism's own test plugins (read-only, never copied); see test/helpers/conformance.ts. */
@@ -98,3 +99,17 @@ export const HOST_CALL_TIMES_FUEL = 216_303;
  * 262,144 for its length (1 per 64 bytes). The same on Node and Deno.
  */
 export const BULK_FILL_FUEL = 262_150;
+
+/**
+ * Runs `fn` with the grace a stopped worker call gets (worker-instance.ts) set
+ * to `ms`, then puts it back: a long one makes a test of the stop certain.
+ */
+export async function withStopGrace<T>(ms: number, fn: () => Promise<T>): Promise<T> {
+  const grace = workerTimeouts.stopGraceMs;
+  workerTimeouts.stopGraceMs = ms;
+  try {
+    return await fn();
+  } finally {
+    workerTimeouts.stopGraceMs = grace;
+  }
+}

@@ -5,9 +5,8 @@
 import { afterAll, describe, expect, it, vi } from "vitest";
 import { wat } from "../../host/sandbox/instrument/_testing.ts";
 import { loadPlugin, type SandboxedPlugin } from "../../host/sandbox/mod.ts";
-import { workerTimeouts } from "../../host/sandbox/worker-instance.ts";
 import { restartGate } from "../../host/sandbox/restart-gate.ts";
-import { fixture, spinningThreads, text, threadIds, utf8 } from "./fixtures.ts";
+import { fixture, spinningThreads, text, threadIds, utf8, withStopGrace } from "./fixtures.ts";
 
 const open: SandboxedPlugin[] = [];
 afterAll(async () => {
@@ -188,10 +187,8 @@ describe("long runs and neighbours", () => {
   });
 
   it("a worker call past its timeout that asks for fuel within the grace keeps its worker", async () => {
-    const grace = workerTimeouts.stopGraceMs;
     // Long enough that the spin certainly asks for its next slice (a few ms of work) in it.
-    workerTimeouts.stopGraceMs = 30_000;
-    try {
+    await withStopGrace(30_000, async () => {
       const plugin = await load("spin", {
         mode: "worker",
         limits: { fuel: 1_000_000_000_000n, timeoutMs: 200 },
@@ -206,9 +203,7 @@ describe("long runs and neighbours", () => {
       }
       // Stopped where it asked for fuel, then reset: no worker was started after the first.
       expect(plugin.instances).toBe(1);
-    } finally {
-      workerTimeouts.stopGraceMs = grace;
-    }
+    });
   });
 
   // Extism's host-call handler waited for ever to answer a worker that was gone, holding a

@@ -17,10 +17,9 @@ import {
   WORKER_SLICE_FUEL,
   workerCpuCores,
 } from "../../host/sandbox/worker-refuel.ts";
-import { workerTimeouts } from "../../host/sandbox/worker-instance.ts";
 import { HOST_FUNCTION_FUEL } from "../../host/sandbox/mod.ts";
 import { wat } from "../../host/sandbox/instrument/_testing.ts";
-import { fixture, utf8 } from "./fixtures.ts";
+import { fixture, utf8, withStopGrace } from "./fixtures.ts";
 
 const open: SandboxedPlugin[] = [];
 afterAll(async () => {
@@ -103,12 +102,10 @@ describe("a worker call stopped at a host-function call", () => {
   const answer = utf8('{"ok":true}');
 
   it("past its timeout: the next host call answers the stop, the call ends timeout, the worker is kept", async () => {
-    const grace = workerTimeouts.stopGraceMs;
+    let calls = 0;
     // Long enough for the loop's next host call (one round trip), far too short for it to reach
     // its next request for fuel (a slice is ~39,000 of its host calls).
-    workerTimeouts.stopGraceMs = 2_000;
-    let calls = 0;
-    try {
+    await withStopGrace(2_000, async () => {
       const plugin = await loadPlugin(fixture("host-call-loop"), {
         mode: "worker",
         limits: { fuel: 1_000_000_000_000n, timeoutMs: 150 },
@@ -124,9 +121,7 @@ describe("a worker call stopped at a host-function call", () => {
         expect(next.ok ? calls - before : next.error.message).toBe(3);
       }
       expect(plugin.instances).toBe(1);
-    } finally {
-      workerTimeouts.stopGraceMs = grace;
-    }
+    });
   });
 
   it("past its budget in host charges: fuel_exhausted, the host function not run, the worker kept", async () => {
@@ -155,10 +150,9 @@ describe("a worker call stopped at a host-function call", () => {
 
 describe("a worker call stopped while a host function ran", () => {
   it("drops the late answer, makes no Extism HTTP request after it, and keeps the worker", async () => {
-    const grace = workerTimeouts.stopGraceMs;
-    workerTimeouts.stopGraceMs = 5_000; // the stop certainly comes first
     const fetches: string[] = [];
-    try {
+    // Long enough that the stop certainly comes first.
+    await withStopGrace(5_000, async () => {
       const plugin = await loadPlugin(
         wat(`(module
           (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
@@ -203,9 +197,7 @@ describe("a worker call stopped while a host function ran", () => {
       }
       expect(fetches).toEqual([]);
       expect(plugin.instances).toBe(1);
-    } finally {
-      workerTimeouts.stopGraceMs = grace;
-    }
+    });
   });
 
   it("a module may name its own functions as the stop's wrapper once was (name collision)", async () => {
