@@ -28,7 +28,7 @@ import {
   evidenceOptions,
 } from "./serve-evidence.ts";
 import { registryOf } from "../registry/mod.ts";
-import { setWorkerCpuCores } from "../sandbox/mod.ts";
+import { MIN_WORKER_CPU_CORES, setWorkerCpuCores } from "../sandbox/mod.ts";
 
 const usage = `Usage: host serve [options]
 
@@ -65,8 +65,8 @@ Options:
   --max-body N         Largest JSON body in bytes (default 1048576)
   --rate-limit N       Requests per second per token (default 100; 0: no limit)
   --grace-ms N         Shutdown waits this long for calls in flight (default 10000)
-  --plugin-cpu CORES   Cores plugin code in workers may use together, over time (default: half
-                       the machine's, at least 0.5; docs/sandbox.md rule 11)
+  --plugin-cpu CORES   Cores plugin code in workers may use together, over time, from 0.05
+                       (default: half the machine's, at least 0.5; docs/sandbox.md rule 11)
   --validate-output    Check capability output against its schema (development)
   --private-openapi    Serve /openapi.json only to tokens with scope read (default: public)
   --allow-unsigned     Dev mode: load unsigned or untrusted plugins (each load is a warn event)
@@ -121,7 +121,7 @@ const ConfigFile = z.strictObject({
   validateOutput: z.boolean().optional(),
   allowUnsigned: z.boolean().optional(),
   graceMs: z.number().int().nonnegative().optional(),
-  pluginCpu: z.number().positive().finite().optional(),
+  pluginCpu: z.number().min(MIN_WORKER_CPU_CORES).finite().optional(),
   privateOpenApi: z.boolean().optional(),
   evidence: EvidenceConfig.optional(),
 });
@@ -335,13 +335,13 @@ async function readConfig(path: string, cwd: string): Promise<ConfigFile> {
   return parsed.data;
 }
 
-/** `--plugin-cpu`: a positive number of cores (a fraction allowed), or undefined when not given. */
+/** `--plugin-cpu`: a number of cores (fractions allowed, at least the minimum), or undefined when not given. */
 function coresFlag(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const cores = Number(value);
-  if (!/^\d*\.?\d+$/.test(value) || !Number.isFinite(cores) || cores <= 0) {
+  if (!/^\d*\.?\d+$/.test(value) || !Number.isFinite(cores) || cores < MIN_WORKER_CPU_CORES) {
     throw new UsageError(
-      `--plugin-cpu takes a positive number of cores (e.g. 1 or 0.5), got '${value}'`,
+      `--plugin-cpu takes a number of cores from ${MIN_WORKER_CPU_CORES} (e.g. 1 or 0.5), got '${value}'`,
     );
   }
   return cores;

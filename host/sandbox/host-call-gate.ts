@@ -46,8 +46,12 @@ export class HostCallGate {
     this.refilledAt = t;
   }
 
-  /** Resolves at once (undefined) when the bucket has time left, else a promise of a turn. */
-  admit(): Promise<void> | undefined {
+  /**
+   * Resolves at once (undefined) when the bucket has time left, else a promise of a turn. A
+   * waiter whose `abandon` settles first leaves the queue (its promise never resolves): a turn
+   * handed to a call that gave up would spend the bucket's estimate for nobody.
+   */
+  admit(abandon?: Promise<unknown>): Promise<void> | undefined {
     this.refill();
     if (this.waiting.length === 0 && this.tokens > 0) {
       this.tokens -= ESTIMATE_MS;
@@ -56,6 +60,11 @@ export class HostCallGate {
     return new Promise<void>((resolve) => {
       this.waiting.push(resolve);
       this.schedule();
+      const leave = () => {
+        const at = this.waiting.indexOf(resolve);
+        if (at >= 0) this.waiting.splice(at, 1);
+      };
+      void abandon?.then(leave, leave);
     });
   }
 

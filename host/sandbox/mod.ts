@@ -12,7 +12,12 @@ export { defaultSlice, type Slice, TIME_STRIKE_WINDOW_MS, TIME_STRIKES } from ".
 export { HOST_BYTE_FUEL, HOST_CALL_FUEL, HOST_FUNCTION_FUEL } from "./instrument/costs.ts";
 export { KERNEL_FUNCTIONS } from "./imports.ts";
 export { HTTP_DENIED_LINE } from "./http-denied.ts";
-export { setWorkerCpuCores, WORKER_CPU_CORES, workerCpuCores } from "./worker-refuel.ts";
+export {
+  MIN_WORKER_CPU_CORES,
+  setWorkerCpuCores,
+  WORKER_CPU_CORES,
+  workerCpuCores,
+} from "./worker-refuel.ts";
 export type {
   CallContext,
   CallError,

@@ -48,6 +48,13 @@ export const WORKER_SLICE_FUEL = 20_000_000n;
  */
 export const WORKER_CPU_CORES = Math.max(0.5, availableParallelism() / 2);
 
+/**
+ * The smallest share an operator may set: a slice (~4 ms of a tight loop) every
+ * 80 ms. Below it a typo (0.001 for 0.1) would starve every worker call into
+ * its timeout.
+ */
+export const MIN_WORKER_CPU_CORES = 0.05;
+
 /** How much worker time the bucket lets run at once after a quiet spell (ms). */
 const WORKER_CPU_BURST_MS = 100;
 
@@ -63,13 +70,14 @@ export function workerCpuCores(): number {
 /**
  * Sets the cores plugin code in workers may use together, for the whole
  * process (`host serve --plugin-cpu`): calls that start after it use a new
- * bucket. Throws a `usage` HostError for anything but a positive number.
+ * bucket. Throws a `usage` HostError for anything but a finite number of at
+ * least {@link MIN_WORKER_CPU_CORES}.
  */
 export function setWorkerCpuCores(value: number): void {
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
+  if (typeof value !== "number" || !Number.isFinite(value) || value < MIN_WORKER_CPU_CORES) {
     throw new HostError(
       "usage",
-      `The plugin CPU share must be a positive number of cores (e.g. 1 or 0.5), got ${
+      `The plugin CPU share must be a number of cores from ${MIN_WORKER_CPU_CORES} (e.g. 1 or 0.5), got ${
         String(value)
       }`,
     );
@@ -112,6 +120,9 @@ export function addRefuelTo(binaryen: Binaryen, mod: Module, fuelExport: string)
   );
 }
 
+/** The longest delay a timer takes as given. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** The first fuel a worker call of `budget` is armed with. */
 export function firstSlice(budget: bigint): bigint {
   return budget < WORKER_SLICE_FUEL ? budget : WORKER_SLICE_FUEL;
@@ -153,16 +164,20 @@ export class CallFuel {
    * call's deadline, on the `now` clock) came first, or the call was stopped.
    */
   async start(until: number): Promise<boolean> {
-    const turn = this.bucket.admit();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => {
+      // Clamped: a delay past 2^31-1 ms would fire at once.
+      timer = setTimeout(resolve, Math.min(MAX_TIMER_MS, Math.max(0, until - this.now())));
+    });
+    // Given up (late or stopped) before its turn: the call leaves the queue.
+    const givenUp = Promise.race([late, this.#stopping]);
+    const turn = this.bucket.admit(givenUp);
     let admitted = turn === undefined;
     if (turn) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, Math.max(0, until - this.now()));
-      });
       const given = turn.then(() => void (admitted = true));
-      await Promise.race([given, late, this.#stopping]).finally(() => clearTimeout(timer));
+      await Promise.race([given, givenUp]);
     }
+    clearTimeout(timer);
     this.#ranFrom = this.now();
     return admitted && this.#open;
   }
@@ -177,7 +192,7 @@ export class CallFuel {
     if (this.#open && this.granted < this.budget) {
       this.#parked = true;
       try {
-        const turn = this.bucket.admit();
+        const turn = this.bucket.admit(this.#stopping);
         if (turn) await Promise.race([turn, this.#stopping]);
       } finally {
         this.#parked = false;

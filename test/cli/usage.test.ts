@@ -31,12 +31,12 @@ describe("host CLI usage", () => {
     expect(result.stdout).toBe("");
   });
 
-  it("refuses a plugin CPU share that is not a positive number of cores, before serving", async () => {
-    for (const bad of ["0", "-1", "abc", "1e3x"]) {
+  it("refuses a plugin CPU share that is not a number of cores from 0.05, before serving", async () => {
+    for (const bad of ["0", "-1", "abc", "1e3x", "0.001"]) {
       const result = await runCli(["serve", `--plugin-cpu=${bad}`, "--port", "0"]);
       expect([result.code, result.stderr.trim()]).toEqual([
         64,
-        `host serve: --plugin-cpu takes a positive number of cores (e.g. 1 or 0.5), got '${bad}'\n` +
+        `host serve: --plugin-cpu takes a number of cores from 0.05 (e.g. 1 or 0.5), got '${bad}'\n` +
         "Run 'host serve --help' for its usage.",
       ]);
     }

@@ -215,9 +215,9 @@ describe("a worker call stopped while a host function ran", () => {
 });
 
 describe("the plugin CPU share (host serve --plugin-cpu)", () => {
-  it("refuses anything but a positive number of cores, and new calls spend from the new bucket", () => {
-    for (const bad of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
-      expect(() => setWorkerCpuCores(bad)).toThrow(/positive number of cores/);
+  it("refuses anything but a number of cores from the minimum, and new calls spend from the new bucket", () => {
+    for (const bad of [0, -1, 0.01, Number.NaN, Number.POSITIVE_INFINITY]) {
+      expect(() => setWorkerCpuCores(bad)).toThrow(/number of cores from 0.05/);
     }
     expect(workerCpuCores()).toBe(WORKER_CPU_CORES);
     const before = pluginCpu;
@@ -295,6 +295,21 @@ describe("CallFuel", () => {
     const late = setup(5_000n);
     // Its deadline is now (the test's clock): the turn never came.
     expect(await late.fuel.start(0)).toBe(false);
+  });
+
+  it("a call that gives up waiting (deadline or stop) leaves the bucket's queue", async () => {
+    const t = 0;
+    const bucket = new HostCallGate(1, 100, () => t);
+    bucket.settle(300); // in debt: every call waits
+    const late = new CallFuel(5_000n, bucket, () => t);
+    const stopped = new CallFuel(5_000n, bucket, () => t);
+    const pending = stopped.start(Number.MAX_SAFE_INTEGER);
+    expect(await late.start(0)).toBe(false);
+    expect(bucket.queued).toBe(1);
+    stopped.stop();
+    expect(await pending).toBe(false);
+    await Promise.resolve();
+    expect(bucket.queued).toBe(0);
   });
 
   it("a spent budget is answered at once, without a turn; host-call time is not spent", async () => {
