@@ -15,6 +15,7 @@ import { bulkCopyFuel, HOST_BYTE_FUEL, HOST_FUNCTION_FUEL } from "./instrument/c
 import { Preempted } from "./slice.ts";
 import { hostCallGate } from "./host-call-gate.ts";
 import { STOP_ANSWER } from "./worker-stop.ts";
+import { trimEchoedNulls } from "./block-sync.ts";
 import type { HostFunction } from "./types.ts";
 
 type ExtismFunction = (ctx: ExtismCallContext, offset: bigint) => bigint | Promise<bigint>;
@@ -146,6 +147,8 @@ export function asyncHostFunctions(
       // unless the message that brought this call already waited (invoke-gate.ts) and counts
       // the time up to the host function's first wait.
       const given = hostCallGate.turn;
+      // Through the gate: Extism's answer may leave out what the worker knows (block-sync.ts).
+      if (given) trimEchoedNulls(ctx);
       if (given) given.entered = performance.now();
       const turn = given ? undefined : hostCallGate.admit();
       if (turn) await turn;

@@ -70,37 +70,58 @@ export function gateHostCallMessages(
   const owe = (ms: number) => {
     if (ms > 0) debt.until = Math.max(debt.until, performance.now()) + ms / HOST_CALL_SHARE;
   };
-  const inTurn = (message: unknown) => {
+  /**
+   * Settles when Extism's handling of the host calls handed over so far is over, answers'
+   * handshakes with the worker included. Extism's writer waits (Atomics.waitAsync) for the
+   * worker to take an answer, then reads the shared flag again: when the next answer was
+   * already written by then, and was as long (the flag reads the same), it waited again as a
+   * stale waiter, and the next single-waiter notify woke it instead of the worker: 500 ms
+   * stalls (the wait's timeout), seen as soon as answers came out the same length
+   * (block-sync.ts). So each host call is handed over only after the one before it settled.
+   */
+  let answering: Promise<void> = Promise.resolve();
+  const inTurn = (message: unknown, done: () => void) => {
     // The call ended (its worker is stopped or stopping) while this waited: Extism would answer
     // a thread that never reads it, and wait for ever with a timer and the blocks.
     if (ended()) {
       hostCallGate.settle(0);
+      done();
       return;
     }
     const turn: HostCallTurn = { entered: null, owe };
     const t0 = performance.now();
     hostCallGate.turn = turn;
+    let handled: unknown;
     try {
-      handle(message);
+      handled = handle(message);
+    } catch (error) {
+      done();
+      throw error;
     } finally {
       hostCallGate.turn = null;
     }
+    void Promise.resolve(handled).then(done, done);
     const t1 = performance.now();
     owe(hostCallGate.settle(t1 - t0 + (turn.entered ?? t1) - t0));
   };
-  const admit = (message: unknown) => {
+  const admit = (message: unknown, done: () => void) => {
     const turn = hostCallGate.admit();
-    if (turn) void turn.then(() => inTurn(message));
-    else inTurn(message);
+    if (turn) void turn.then(() => inTurn(message, done));
+    else inTurn(message, done);
   };
   source.off("message", handle);
   source.on("message", (message) => {
     if (!isHostCall(message)) return handle(message);
     // The worker is blocked from here until it is answered (its plugin CPU stops counting).
     arrived();
-    const wait = debt.until - performance.now();
-    if (wait > 0) setTimeout(() => admit(message), wait);
-    else admit(message);
+    const before = answering;
+    let done: () => void = () => {};
+    answering = new Promise<void>((resolve) => (done = resolve));
+    void before.then(() => {
+      const wait = debt.until - performance.now();
+      if (wait > 0) setTimeout(() => admit(message, done), wait);
+      else admit(message, done);
+    });
   });
   return true;
 }

@@ -24,8 +24,9 @@ import type { CallContext } from "@extism/extism";
 import { availableParallelism } from "node:os";
 import type { CallState } from "./call-state.ts";
 import { HostError } from "../errors.ts";
-import { HostCallGate } from "./host-call-gate.ts";
+import { HostCallGate, hostCallGate } from "./host-call-gate.ts";
 import { GLOBAL, OUT_OF_FUEL } from "./instrument/fuel-names.ts";
+import { trimEchoedNulls } from "./block-sync.ts";
 
 type Binaryen = typeof binaryenModule;
 type Module = binaryenModule.Module;
@@ -264,6 +265,7 @@ export function refuelFunctions(): Record<
 > {
   return {
     [REFUEL_FUNCTION]: async (ctx, counter) => {
+      if (hostCallGate.turn) trimEchoedNulls(ctx); // through the gate: see block-sync.ts
       const state = ctx.hostContext<CallState | null>();
       if (!state?.fuel) return 0n;
       const grant = await state.fuel.refill(BigInt(counter));

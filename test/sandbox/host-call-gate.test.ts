@@ -82,29 +82,29 @@ describe("HostCallGate", () => {
     gate.settle(50);
     expect(gate.admit()).toBeInstanceOf(Promise);
   });
-});
 
-it("a waiter that gives up leaves the queue: its turn goes to the next, not to nobody", async () => {
-  vi.useFakeTimers();
-  let now = 0;
-  const gate = new HostCallGate(0.25, 4, () => now);
-  expect(gate.admit()).toBeUndefined();
-  gate.settle(4.2); // the bucket is empty
-  let giveUp: () => void = () => {};
-  const abandoned = gate.admit(new Promise<void>((resolve) => (giveUp = resolve)));
-  const next = gate.admit();
-  const order: string[] = [];
-  void abandoned!.then(() => order.push("abandoned"));
-  void next!.then(() => order.push("next"));
-  expect(gate.queued).toBe(2);
-  giveUp();
-  await vi.advanceTimersByTimeAsync(0);
-  expect(gate.queued).toBe(1);
-  // One refill's worth of time: the turn goes to the one still waiting.
-  now = 1;
-  await vi.advanceTimersByTimeAsync(1);
-  expect(order).toEqual(["next"]);
-  expect(gate.queued).toBe(0);
+  it("a waiter that gives up leaves the queue: its turn goes to the next, not to nobody", async () => {
+    vi.useFakeTimers();
+    let now = 0;
+    const gate = new HostCallGate(0.25, 4, () => now);
+    expect(gate.admit()).toBeUndefined();
+    gate.settle(4.2); // the bucket is empty
+    let giveUp: () => void = () => {};
+    const abandoned = gate.admit(new Promise<void>((resolve) => (giveUp = resolve)));
+    const next = gate.admit();
+    const order: string[] = [];
+    void abandoned!.then(() => order.push("abandoned"));
+    void next!.then(() => order.push("next"));
+    expect(gate.queued).toBe(2);
+    giveUp();
+    await vi.advanceTimersByTimeAsync(0);
+    expect(gate.queued).toBe(1);
+    // One refill's worth of time: the turn goes to the one still waiting.
+    now = 1;
+    await vi.advanceTimersByTimeAsync(1);
+    expect(order).toEqual(["next"]);
+    expect(gate.queued).toBe(0);
+  });
 });
 
 describe("worker host calls wait for the gate before Extism copies their blocks", () => {
