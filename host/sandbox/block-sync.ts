@@ -16,7 +16,10 @@
  * export, and a reset of the table drops it (slot numbers start over). Only
  * contexts whose host calls come through the host-call gate are trimmed: it
  * hands a host call to Extism only after the last answer's handshake is over
- * (invoke-gate.ts), without which answers of equal length stall.
+ * (invoke-gate.ts), without which answers of equal length stall. The record
+ * assumes the same worker on the other side: Extism resets the table when it
+ * replaces its worker, and the sandbox never gives a context a new worker
+ * (a restart is a new plugin, with a new context).
  * @module
  */
 

@@ -100,6 +100,8 @@ export function gateHostCallMessages(
     } finally {
       hostCallGate.turn = null;
     }
+    // A rejection of Extism's handler (its failure path finding no request) settles the turn too;
+    // it used to go unhandled, which ends a Node process.
     void Promise.resolve(handled).then(done, done);
     const t1 = performance.now();
     owe(hostCallGate.settle(t1 - t0 + (turn.entered ?? t1) - t0));
