@@ -121,6 +121,14 @@ describe("Extism's answers leave out the freed slots the worker just listed", ()
   });
 });
 
+/** Resolves once `done()` holds (checked every 5 ms), failing after 5 s. */
+async function until(done: () => boolean): Promise<void> {
+  for (let waited = 0; !done(); waited += 5) {
+    if (waited > 5_000) throw new Error("the condition did not hold within 5 s");
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
 describe("the gate hands Extism a host call only after its last answer's handshake", () => {
   it("the second host call waits until Extism's handling of the first has settled", async () => {
     const worker = new EventEmitter();
@@ -135,10 +143,12 @@ describe("the gate hands Extism a host call only after its last answer's handsha
     expect(gateHostCallMessages(plugin, { until: 0 }, () => false)).toBe(true);
     worker.emit("message", { type: "invoke", n: 1 });
     worker.emit("message", { type: "invoke", n: 2 });
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The host-call gate is shared by the whole process: its turn may take a few ms.
+    await until(() => entered.length >= 1);
+    await new Promise((resolve) => setTimeout(resolve, 30));
     expect(entered).toEqual([1]);
     finish[0]!();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    await until(() => entered.length === 2);
     expect(entered).toEqual([1, 2]);
     finish[1]!();
     // Other messages (a call's return) are not held.
