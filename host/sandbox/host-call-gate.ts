@@ -48,10 +48,11 @@ export class HostCallGate {
 
   /**
    * Resolves at once (undefined) when the bucket has time left, else a promise of a turn. A
-   * waiter whose `abandon` settles first leaves the queue (its promise never resolves): a turn
-   * handed to a call that gave up would spend the bucket's estimate for nobody.
+   * waiter whose `abandon()` settles first leaves the queue (its promise never resolves): a turn
+   * handed to a call that gave up would spend the bucket's estimate for nobody. `abandon` is
+   * called only when the caller has to wait (what it sets up, a timer, costs nothing otherwise).
    */
-  admit(abandon?: Promise<unknown>): Promise<void> | undefined {
+  admit(abandon?: () => Promise<unknown>): Promise<void> | undefined {
     this.refill();
     if (this.waiting.length === 0 && this.tokens > 0) {
       this.tokens -= ESTIMATE_MS;
@@ -64,7 +65,7 @@ export class HostCallGate {
         const at = this.waiting.indexOf(resolve);
         if (at >= 0) this.waiting.splice(at, 1);
       };
-      void abandon?.then(leave, leave);
+      void abandon?.().then(leave, leave);
     });
   }
 

@@ -148,8 +148,10 @@ export function asyncHostFunctions(
       // the time up to the host function's first wait.
       const given = hostCallGate.turn;
       // Through the gate: Extism's answer may leave out what the worker knows (block-sync.ts).
-      if (given) trimEchoedNulls(ctx);
-      if (given) given.entered = performance.now();
+      if (given) {
+        trimEchoedNulls(ctx);
+        given.entered = performance.now();
+      }
       const turn = given ? undefined : hostCallGate.admit();
       if (turn) await turn;
       let busy = 0;

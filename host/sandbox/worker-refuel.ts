@@ -166,17 +166,22 @@ export class CallFuel {
    */
   async start(until: number): Promise<boolean> {
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const late = new Promise<void>((resolve) => {
-      // Clamped: a delay past 2^31-1 ms would fire at once.
-      timer = setTimeout(resolve, Math.min(MAX_TIMER_MS, Math.max(0, until - this.now())));
-    });
-    // Given up (late or stopped) before its turn: the call leaves the queue.
-    const givenUp = Promise.race([late, this.#stopping]);
-    const turn = this.bucket.admit(givenUp);
+    // Given up (late or stopped) before its turn: the call leaves the queue. Made only when the
+    // call has to wait: most start at once, with no timer.
+    let givenUp: Promise<void> | undefined;
+    const giveUp = () =>
+      givenUp ??= Promise.race([
+        new Promise<void>((resolve) => {
+          // Clamped: a delay past 2^31-1 ms would fire at once.
+          timer = setTimeout(resolve, Math.min(MAX_TIMER_MS, Math.max(0, until - this.now())));
+        }),
+        this.#stopping,
+      ]);
+    const turn = this.bucket.admit(giveUp);
     let admitted = turn === undefined;
     if (turn) {
       const given = turn.then(() => void (admitted = true));
-      await Promise.race([given, givenUp]);
+      await Promise.race([given, giveUp()]);
     }
     clearTimeout(timer);
     this.#ranFrom = this.now();
@@ -193,7 +198,7 @@ export class CallFuel {
     if (this.#open && this.granted < this.budget) {
       this.#parked = true;
       try {
-        const turn = this.bucket.admit(this.#stopping);
+        const turn = this.bucket.admit(() => this.#stopping);
         if (turn) await Promise.race([turn, this.#stopping]);
       } finally {
         this.#parked = false;

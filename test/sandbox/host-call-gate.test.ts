@@ -90,7 +90,7 @@ describe("HostCallGate", () => {
     expect(gate.admit()).toBeUndefined();
     gate.settle(4.2); // the bucket is empty
     let giveUp: () => void = () => {};
-    const abandoned = gate.admit(new Promise<void>((resolve) => (giveUp = resolve)));
+    const abandoned = gate.admit(() => new Promise<void>((resolve) => (giveUp = resolve)));
     const next = gate.admit();
     const order: string[] = [];
     void abandoned!.then(() => order.push("abandoned"));
