@@ -17,11 +17,19 @@ import { builtPlugin, repoRoot } from "../helpers/cli.ts";
 
 // @ts-expect-error: a plain .mjs script without type declarations
 const lite = await import("../../scripts/binaryen-lite.mjs");
-const { binaryenDir, liteIsCurrent, LITE_FILES, splitBinaryen, writeBinaryenLite } = lite as {
+const {
+  binaryenDir,
+  denseTableMirror,
+  liteIsCurrent,
+  LITE_FILES,
+  splitBinaryen,
+  writeBinaryenLite,
+} = lite as {
   binaryenDir: () => string;
+  denseTableMirror: (text: string) => { text: string; patched: boolean };
   liteIsCurrent: (dir?: string) => boolean;
   LITE_FILES: { module: string; wasm: string; stamp: string };
-  splitBinaryen: (text: string) => { module: string; wasm: Uint8Array };
+  splitBinaryen: (text: string) => { module: string; wasm: Uint8Array; tableMirror: boolean };
   writeBinaryenLite: (dir: string) => unknown;
 };
 
@@ -33,6 +41,33 @@ describe("binaryen without its embedded module", () => {
     expect(Buffer.from(wasm).equals(readFileSync(join(dir, LITE_FILES.wasm)))).toBe(true);
     expect(readFileSync(join(dir, LITE_FILES.module), "utf8")).toBe(module);
     expect(WebAssembly.validate(wasm as BufferSource)).toBe(true);
+  });
+
+  it("keeps its function-table mirror a dense array, and finds the same functions", () => {
+    const { tableMirror } = splitBinaryen(readFileSync(join(binaryenDir(), "index.js"), "utf8"));
+    expect(tableMirror).toBe(true);
+    // The glue's shape, with its minified names: a mirror, its lookup, the table.
+    const glue = "var M=[],g=i=>{var f=M[i];return f||(M[i]=f=T.get(i)),f};";
+    const { text, patched } = denseTableMirror(glue);
+    expect(patched).toBe(true);
+    const gets: number[] = [];
+    const table = {
+      length: 4,
+      get: (i: number) => {
+        gets.push(i);
+        return () => i * 10;
+      },
+    };
+    const run = new Function("T", `${text} return { g, mirror: () => M };`) as (
+      t: typeof table,
+    ) => { g: (i: number) => () => number; mirror: () => unknown[] };
+    const { g, mirror } = run(table);
+    expect([g(2)(), g(2)(), g(0)(), g(9)()]).toEqual([20, 20, 0, 90]);
+    expect(gets).toEqual([2, 0, 9]); // each looked up in the table once
+    // As long as the table (or the index past it) from the first lookup on: no holes to hash.
+    expect(mirror()).toHaveLength(10);
+    expect(Object.keys(mirror())).toHaveLength(10);
+    expect(denseTableMirror("var M=[];")).toEqual({ text: "var M=[];", patched: false });
   });
 
   it("is what the instrumenter loads", () => {
