@@ -128,13 +128,13 @@ export function instrument(wasm: Uint8Array, options: InstrumentOptions): Instru
     m.setFeatures(declared | WIDE_FEATURES);
     // Before metering: the pinned WASI functions are charged like the plugin's own code.
     pinWasiEntropy(m);
-    meterModule(m, options.startFuel ?? DEFAULT_START_FUEL, scan.importRefs);
+    const kinds = meterModule(m, options.startFuel ?? DEFAULT_START_FUEL, scan.importRefs);
     // After metering, so the meter's own globals are part of the state too.
     // Write tracking after both: it charges no fuel and is no state of the plugin's.
     // Then the memory's size as the code sees it, so a reset reaches a grown memory too.
-    if (exposeState(m, scan.memories.length)) {
+    if (exposeState(m, scan.memories.length, kinds)) {
       trackWrites(m);
-      virtualizeMemory(m);
+      virtualizeMemory(m, kinds);
     }
     // A target_features section is written back from the features: keep it as it was.
     if (hasTargetFeatures) m.setFeatures(declared);

@@ -22,6 +22,7 @@ import {
 } from "./exported-fuel.ts";
 import { BULK_BYTES_SHIFT, HOST_CALL_FUEL } from "./costs.ts";
 import { c, type Expr, walk } from "./walk.ts";
+import { type KindFlags, KindIndex } from "./kind-index.ts";
 
 import { FUEL_EXPORT, OUT_OF_FUEL } from "./fuel-names.ts";
 export { FUEL_EXPORT, OUT_OF_FUEL };
@@ -81,8 +82,16 @@ function reachesHost(
   return kind === binaryen.CallId && imported.has(callApi.getTarget(expr));
 }
 
-/** First pass: does the function loop, and can the local form meter it exactly? */
-function shapeOf(body: Expr, imported: Set<string>, tableImports: boolean): Shape {
+/**
+ * First pass: does the function loop, and can the local form meter it exactly? Notes the kinds
+ * its body holds in `kinds` on the way.
+ */
+function shapeOf(
+  body: Expr,
+  imported: Set<string>,
+  tableImports: boolean,
+  kinds: KindFlags,
+): Shape {
   const shape: Shape = {
     loops: false,
     localSafe: true,
@@ -95,6 +104,7 @@ function shapeOf(body: Expr, imported: Set<string>, tableImports: boolean): Shap
   const isCall = (kind: number) => kind === binaryen.CallId || kind === binaryen.CallIndirectId;
   const enter = (expr: Expr, kind: number): void => {
     shape.nodes++;
+    KindIndex.see(kinds, kind);
     if (reachesHost(expr, kind, imported, tableImports)) shape.hostCost += HOST_CALL_FUEL;
     if (bulkSize.has(kind)) {
       shape.bulk = true;
@@ -312,7 +322,7 @@ const LEAF_MAX_NODES = 200;
  * (scan.ts), so any `call_indirect` may reach the host, whatever binaryen's
  * element segments show.
  */
-export function meterModule(m: binaryen.Module, startFuel: bigint, importRefs = false): void {
+export function meterModule(m: binaryen.Module, startFuel: bigint, importRefs = false): KindIndex {
   m.addGlobal(GLOBAL, binaryen.i64, true, i64(m, startFuel));
   m.addGlobal(EXPORTED, binaryen.i64, true, i64(m, startFuel));
   const definedFuncs: number[] = [];
@@ -325,9 +335,10 @@ export function meterModule(m: binaryen.Module, startFuel: bigint, importRefs = 
     else definedFuncs.push(func);
   }
   const tableImports = importRefs || tablesHoldImports(m, imported);
+  const index = new KindIndex();
   const defined = definedFuncs.map((func) => ({
     func,
-    shape: shapeOf(functionGetBody(func), imported, tableImports),
+    shape: shapeOf(functionGetBody(func), imported, tableImports, index.open(func)),
   }));
   const leaves = new Map<string, Leaf>();
   for (const { func, shape } of defined) {
@@ -356,6 +367,7 @@ export function meterModule(m: binaryen.Module, startFuel: bigint, importRefs = 
   );
   enterThroughWrappers(m);
   m.addGlobalExport(EXPORTED, FUEL_EXPORT);
+  return index;
 }
 
 /** True when an element segment puts an import in a table (so call_indirect may reach the host). */

@@ -12,7 +12,7 @@
  */
 import binaryen from "./binaryen.ts";
 import { RESETTABLE_EXPORT, STATE_GLOBAL_PREFIX } from "../reset.ts";
-import { containsKind } from "./walk.ts";
+import { type KindIndex, WALK_EVERY_BODY } from "./kind-index.ts";
 
 /** Instructions that change state a reset could not put back: tables and dropped segments. */
 const UNRESETTABLE = new Set<number>([
@@ -23,10 +23,14 @@ const UNRESETTABLE = new Set<number>([
 
 /**
  * Exports every defined mutable global and adds the marker when the rest of
- * the state is reachable; `memories` is how many memories the module declares.
- * Returns whether it did.
+ * the state is reachable; `memories` is how many memories the module declares,
+ * `index` what the meter saw of each body. Returns whether it did.
  */
-export function exposeState(m: binaryen.Module, memories: number): boolean {
+export function exposeState(
+  m: binaryen.Module,
+  memories: number,
+  index: Pick<KindIndex, "holds"> = WALK_EVERY_BODY,
+): boolean {
   if (memories > 1) return false;
   const exported = new Set<string>();
   let memoryExported = false;
@@ -44,7 +48,7 @@ export function exposeState(m: binaryen.Module, memories: number): boolean {
     // The start function runs before the state is taken: what it changes is the state.
     if (func === start) continue;
     const info = binaryen.getFunctionInfo(func);
-    if (info.body !== 0 && containsKind(info.body, UNRESETTABLE)) return false;
+    if (info.body !== 0 && index.holds(func, info.body, UNRESETTABLE)) return false;
   }
   const globals: string[] = [];
   for (let i = 0; i < m.getNumGlobals(); i++) {

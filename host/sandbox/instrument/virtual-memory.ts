@@ -15,7 +15,8 @@
  */
 import binaryen from "./binaryen.ts";
 import { MEMORY_PAGES_EXPORT } from "../reset.ts";
-import { c, containsKind, type Expr, walk } from "./walk.ts";
+import { c, type Expr, walk } from "./walk.ts";
+import { type KindIndex, WALK_EVERY_BODY } from "./kind-index.ts";
 
 const PAGES = "plughost$memory_pages";
 const GROW = "plughost$memory_grow";
@@ -29,10 +30,14 @@ const SIZE_KINDS: ReadonlySet<number> = new Set([binaryen.MemorySizeId, binaryen
 
 /**
  * Rewrites `memory.size` and `memory.grow` of a module with one 32-bit
- * memory. Returns false (module unchanged) when it has no memory, a 64-bit
- * one, or no instruction that reads or grows its size.
+ * memory; `index` is what the meter saw of each body. Returns false (module
+ * unchanged) when it has no memory, a 64-bit one, or no instruction that
+ * reads or grows its size.
  */
-export function virtualizeMemory(m: binaryen.Module): boolean {
+export function virtualizeMemory(
+  m: binaryen.Module,
+  index: Pick<KindIndex, "holds"> = WALK_EVERY_BODY,
+): boolean {
   if (!m.hasMemory()) return false;
   const memory = m.getMemoryInfo();
   if (memory.is64) return false;
@@ -40,7 +45,7 @@ export function virtualizeMemory(m: binaryen.Module): boolean {
   for (let i = 0; i < m.getNumFunctions(); i++) {
     const func = m.getFunctionByIndex(i);
     const body = functionGetBody(func);
-    if (body !== 0 && containsKind(body, SIZE_KINDS)) sites.push(func);
+    if (body !== 0 && index.holds(func, body, SIZE_KINDS)) sites.push(func);
   }
   if (sites.length === 0) return false;
   const { i32 } = binaryen;
