@@ -7,13 +7,16 @@
  * with the pinned WASI entropy (entropy.ts) also takes 32 bytes: the fuel,
  * then the three entropy globals (switch, clock, generator state), as i64 LE.
  * The added function is not metered (it is added after instrumentation).
- * The same step replaces the bulk-copy imports by worker-side copies
+ * A call that returned reports its fuel itself (worker-report.ts); the host
+ * swaps after a call without a report, and before a call whose budget the
+ * report did not arm. The same step replaces the bulk-copy imports by worker-side copies
  * (worker-bulk.ts), charged as on the main thread.
  * @module
  */
 import { ENTROPY_GLOBALS, type EntropyState } from "./entropy.ts";
 import { KERNEL_NAMESPACE } from "./imports.ts";
 import { inlineBulkIo, pagesSeen } from "./worker-bulk.ts";
+import { ARM_PENDING } from "./worker-report.ts";
 
 /** The export added for worker mode. */
 export const FUEL_SWAP_EXPORT = "plughost_fuel_swap";
@@ -67,11 +70,18 @@ export function addFuelAccessorTo(
     const inputLength = () => mod.call("plughost_input_length", [], i64);
     const load = (at: bigint) =>
       mod.call("plughost_input_load_u64", [mod.i64.const(at as unknown as number)], i64);
+    // A fuel set here replaces the one the last call's report armed (worker-report.ts).
+    const pending = mod.getGlobal(ARM_PENDING) !== 0;
+    const setFuel = () =>
+      mod.block(null, [
+        mod.global.set(fuel, load(0n)),
+        ...(pending ? [mod.global.set(ARM_PENDING, mod.i32.const(0))] : []),
+      ]);
     const setEntropy = mod.getExport(ENTROPY_GLOBALS.pinned)
       ? [mod.if(
         mod.i64.eq(inputLength(), mod.i64.const(32 as unknown as number)),
         mod.block(null, [
-          mod.global.set(fuel, load(0n)),
+          setFuel(),
           mod.global.set(ENTROPY_GLOBALS.pinned, mod.i32.wrap(load(8n))),
           mod.global.set(ENTROPY_GLOBALS.clock, load(16n)),
           mod.global.set(ENTROPY_GLOBALS.rng, load(24n)),
@@ -85,7 +95,7 @@ export function addFuelAccessorTo(
       mod.call("plughost_store_u64", [mod.i64.add(out(), mod.i64.const(8n)), pages], none),
       mod.if(
         mod.i64.eq(mod.call("plughost_input_length", [], i64), mod.i64.const(8n)),
-        mod.global.set(fuel, load(0n)),
+        setFuel(),
       ),
       ...setEntropy,
       mod.call("plughost_output_set", [out(), mod.i64.const(16n)], none),

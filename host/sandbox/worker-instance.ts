@@ -1,11 +1,12 @@
 /**
  * An instance in Extism's worker thread: for async host functions and Extism
  * HTTP. Costs 0.1-2.5 ms per call and ~35-60 ms to start. The host cannot
- * reach the instance's globals across the thread, so fuel is set and read
- * through the `plughost_fuel_swap` export (see fuel-accessor.ts): the swap
- * that reads a call's fuel also arms the next call's, so a call costs three
- * round trips to the worker (the call, the swap, the block reset) when its
- * budget is the last one's. A call past its timeout, or one that passes the
+ * reach the instance's globals across the thread: a call reports its fuel in
+ * a block that comes back with its return and arms the next call's
+ * (worker-report.ts), so a call costs two round trips to the worker (the call,
+ * the block reset) when its budget's first slice is the one armed; a call
+ * without a report (a trap) reads its fuel through the `plughost_fuel_swap`
+ * export (fuel-accessor.ts), one more. A call past its timeout, or one that passes the
  * memory cap, terminates the worker. Host functions run on the host's
  * thread: their fuel is counted there and added to what the module reports.
  * After every call the instance's Extism blocks are reset on both sides:
@@ -36,6 +37,7 @@ import {
 import { createMainInstance, startFailure } from "./main-instance.ts";
 import { RESTORE_EXPORT } from "./worker-restore.ts";
 import { CallFuel, firstSlice, REFUEL_NAMESPACE, refuelFunctions } from "./worker-refuel.ts";
+import { type CallReport, watchCallReports } from "./worker-report.ts";
 import { workerArgs } from "../adapter/worker-args.ts";
 import { lowerThreadsSince, threadsNow } from "../adapter/thread-priority.ts";
 
@@ -101,6 +103,8 @@ export async function createWorkerInstance(
   );
   // Extism's own functions (HTTP, vars) do nothing for a call that is being stopped.
   answerOnlyLiveCalls(instance.plugin, () => instance.callStopped(), () => instance.hostAnswered());
+  // After the gate (it expects Extism's listener alone): each call's return brings its report.
+  watchCallReports(instance.plugin, (report) => instance.reported(report));
   return instance;
 }
 
@@ -142,6 +146,19 @@ class WorkerInstance implements Instance {
   /** {@link callEnded}, or the latest call is being stopped (past its deadline, or its fuel). */
   callStopped(): boolean {
     return this.callEnded() || this.#latest?.flagged != null;
+  }
+
+  /** The report the worker's latest return carried (worker-report.ts), or null. */
+  reported(report: CallReport | null): void {
+    this.#report = report;
+  }
+
+  #report: CallReport | null = null;
+
+  #takeReport(): CallReport | null {
+    const report = this.#report;
+    this.#report = null;
+    return report;
   }
 
   /** The latest call's code called the host: its plugin CPU stops counting (worker-refuel.ts). */
@@ -207,12 +224,13 @@ class WorkerInstance implements Instance {
     const entropy = this.pinsEntropy
       ? entropyFor(state.call.determinism, state.call.seed)
       : undefined;
-    // The fuel is armed by the previous call's report when its budget was this one (and there is
-    // no entropy to set per call): one round trip to the worker less.
-    if (entropy !== undefined || this.#armed !== budget) {
+    // The fuel is armed by the previous call's report when it is this budget's first slice (and
+    // there is no entropy to set per call): one round trip to the worker less.
+    if (entropy !== undefined || this.#armed !== firstSlice(budget)) {
       await plugin.call(FUEL_SWAP_EXPORT, encodeFuel(firstSlice(budget), entropy));
     }
     this.#armed = null;
+    this.#report = null;
     this.state = state;
     this.#latest = state;
     state.fuel = fuel;
@@ -283,10 +301,13 @@ class WorkerInstance implements Instance {
         healthy: false,
       };
     }
-    // The report re-arms the same budget for the next call, in the same round trip.
-    const report = await readReport(plugin, firstSlice(budget));
+    // The call's own report (worker-report.ts), else the swap, which re-arms this budget's first
+    // slice in the same round trip.
+    const carried = this.#takeReport();
+    const report: { fuelLeft: bigint | null; memoryPages: number } = carried ??
+      await readReport(plugin, firstSlice(budget));
     if (report.fuelLeft !== null) {
-      this.#armed = budget;
+      this.#armed = carried ? carried.armed : firstSlice(budget);
       report.fuelLeft = fuel.left(report.fuelLeft);
     }
     const alive = report.fuelLeft !== null && await resetBlocks(plugin);
@@ -334,7 +355,7 @@ class WorkerInstance implements Instance {
     await plugin?.close();
   }
 
-  /** The budget whose first slice the instance holds ready (set by the last report), or null. */
+  /** The fuel the instance holds ready for its next call (set by the last report), or null. */
   #armed: bigint | null = null;
 }
 
