@@ -172,8 +172,12 @@ export class CallFuel {
     const giveUp = () =>
       givenUp ??= Promise.race([
         new Promise<void>((resolve) => {
-          // Clamped: a delay past 2^31-1 ms would fire at once.
-          timer = setTimeout(resolve, Math.min(MAX_TIMER_MS, Math.max(0, until - this.now())));
+          // Clamped: a delay past 2^31-1 ms would fire at once. Whole milliseconds, so that the
+          // calls waiting share Node's timer list for a delay (worker-instance.ts).
+          timer = setTimeout(
+            resolve,
+            Math.min(MAX_TIMER_MS, Math.max(0, Math.ceil(until - this.now()))),
+          );
         }),
         this.#stopping,
       ]);

@@ -2,11 +2,11 @@
  * A worker call brings its fuel report back with its return
  * (host/sandbox/worker-report.ts): no fuel swap after it, figures those of the
  * main thread, and a plugin cannot pass a report of its own making for the
- * host's.
+ * host's. And its deadline timer takes whole milliseconds.
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { loadPlugin, type SandboxedPlugin } from "../../host/sandbox/mod.ts";
 import { FUEL_SWAP_EXPORT } from "../../host/sandbox/fuel-accessor.ts";
 import { REPORT_BYTES, REPORT_MAGIC, reportOf } from "../../host/sandbox/worker-report.ts";
@@ -123,5 +123,22 @@ describe("worker calls report their fuel with their return", () => {
     expect(reportOf(ret([[new ArrayBuffer(REPORT_BYTES + 8), 4]]))).toBeNull();
     expect(reportOf(ret([[report(), 4]], { message: "trap" }))).toBeNull();
     expect(reportOf({ type: "invoke", results: [] })).toBeNull();
+  });
+});
+
+describe("a worker call's deadline timer", () => {
+  it("is set in whole milliseconds (Node keeps a timer list per distinct delay)", async () => {
+    const worker = await load(fixture("echo"), "worker");
+    await worker.call("run", utf8("x"));
+    const delays: number[] = [];
+    const spy = vi.spyOn(globalThis, "setTimeout");
+    try {
+      for (let i = 0; i < 5; i++) await worker.call("run", utf8("x"));
+      for (const call of spy.mock.calls) if (typeof call[1] === "number") delays.push(call[1]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(delays.length).toBeGreaterThanOrEqual(5);
+    expect(delays.filter((ms) => !Number.isInteger(ms))).toEqual([]);
   });
 });
