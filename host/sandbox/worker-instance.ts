@@ -36,8 +36,14 @@ import {
 } from "./instance.ts";
 import { createMainInstance, startFailure } from "./main-instance.ts";
 import { RESTORE_EXPORT } from "./worker-restore.ts";
-import { CallFuel, firstSlice, REFUEL_NAMESPACE, refuelFunctions } from "./worker-refuel.ts";
-import { type CallReport, watchCallReports } from "./worker-report.ts";
+import {
+  CallFuel,
+  firstSlice,
+  REFUEL_NAMESPACE,
+  refuelFunctions,
+  WORKER_SLICE_FUEL,
+} from "./worker-refuel.ts";
+import { type CallReport, reportingExports, watchCallReports } from "./worker-report.ts";
 import { workerArgs } from "../adapter/worker-args.ts";
 import { lowerThreadsSince, threadsNow } from "../adapter/thread-priority.ts";
 
@@ -61,7 +67,12 @@ export async function createWorkerInstance(
       ? first.restoreImage?.() ?? null
       : null;
   await first.close();
-  const instance = new WorkerInstance(config.memoryPages, config.compiled.pinsEntropy, image);
+  const instance = new WorkerInstance(
+    config.memoryPages,
+    config.compiled.pinsEntropy,
+    image,
+    reportingExports(module),
+  );
   const nodeWorkerArgs = workerArgs();
   const threadsBefore = threadsNow();
   try {
@@ -120,6 +131,8 @@ class WorkerInstance implements Instance {
     private readonly pinsEntropy: boolean,
     /** `plughost_restore`'s input: the instance's state right after instantiation (worker-restore.ts). */
     private readonly image: Uint8Array | null,
+    /** The exports whose calls bring their fuel report back (worker-report.ts). */
+    private readonly reporting: ReadonlySet<string>,
   ) {}
 
   /** Extism logged that its blocks passed the cap: flag the call and stop the worker. */
@@ -224,6 +237,10 @@ class WorkerInstance implements Instance {
     const entropy = this.pinsEntropy
       ? entropyFor(state.call.determinism, state.call.seed)
       : undefined;
+    // An export without the report's wrapper neither reports nor takes the armed fuel: its call
+    // starts from a swap and is read with one (a report it ended with would be its own making).
+    const reports = this.reporting.has(exportName);
+    if (!reports) this.#armed = null;
     // The fuel is armed by the previous call's report when it is this budget's first slice (and
     // there is no entropy to set per call): one round trip to the worker less.
     if (entropy !== undefined || this.#armed !== firstSlice(budget)) {
@@ -305,18 +322,18 @@ class WorkerInstance implements Instance {
     }
     // The call's own report (worker-report.ts), else the swap, which re-arms this budget's first
     // slice in the same round trip.
-    const carried = this.#takeReport();
+    const carried = trusted(this.#takeReport(), reports, this.memoryCap);
     const report: { fuelLeft: bigint | null; memoryPages: number } = carried ??
       await readReport(plugin, firstSlice(budget));
     if (report.fuelLeft !== null) {
-      this.#armed = carried ? carried.armed : firstSlice(budget);
+      this.#armed = carried ? WORKER_SLICE_FUEL : firstSlice(budget);
       report.fuelLeft = fuel.left(report.fuelLeft);
     }
-    const alive = report.fuelLeft !== null && await resetBlocks(plugin);
-    if (!alive) await this.close();
     const wasm = fuelUsed(budget, report.fuelLeft);
     const total = BigInt(wasm) + state.hostFuel;
     const used = total > budget ? Number(budget) : Number(total);
+    const alive = report.fuelLeft !== null && await resetBlocks(plugin);
+    if (!alive) await this.close();
     if (!failed && total > budget) {
       return {
         ok: false,
@@ -359,6 +376,23 @@ class WorkerInstance implements Instance {
 
   /** The fuel the instance holds ready for its next call (set by the last report), or null. */
   #armed: bigint | null = null;
+}
+
+/**
+ * The report of a call of a wrapped export, as only the wrapper writes one: at most a slice
+ * left, the slice armed, pages within the cap. Anything else (a variant of another slice size)
+ * is read with the swap instead.
+ */
+function trusted(
+  report: CallReport | null,
+  wrapped: boolean,
+  memoryCap: number,
+): CallReport | null {
+  if (report === null || !wrapped) return null;
+  const { fuelLeft, memoryPages, armed } = report;
+  const fits = fuelLeft >= 0n && fuelLeft <= WORKER_SLICE_FUEL && armed === WORKER_SLICE_FUEL &&
+    memoryPages <= memoryCap;
+  return fits ? report : null;
 }
 
 /**

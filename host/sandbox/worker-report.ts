@@ -16,7 +16,8 @@
  * still reads the fuel that call left (a swap that sets the fuel cancels the
  * pending one: fuel-accessor.ts).
  *
- * Why it can be trusted: Extism numbers blocks in the order they are made
+ * Why it can be trusted: it is read only for a call of a wrapped export
+ * ({@link REPORTS_PREFIX}), and Extism numbers blocks in the order they are made
  * and never reuses a number within a call, and the wrapper's block is the
  * last thing the call makes, after all of the plugin's code. So the report is
  * read only from the highest-numbered block of the return, and only when it
@@ -47,6 +48,16 @@ export interface CallReport {
   /** The fuel the instance holds for its next call. */
   armed: bigint;
 }
+
+/**
+ * Each wrapped export is exported a second time under this prefix: the host
+ * reads a report only for a call of such an export. The names are the
+ * sandbox's (a module exporting `plughost_...` itself is refused, types.ts),
+ * so a plugin cannot claim an export of its own reports: an export that is not
+ * wrapped (one with parameters or several results, or a start-up export
+ * called as a call) could otherwise end with a forged report of its making.
+ */
+export const REPORTS_PREFIX = "plughost_reports:";
 
 /** Set when a report armed the next call's fuel; that call's entry sets it (i32, not exported). */
 export const ARM_PENDING = "plughost$arm_pending";
@@ -141,8 +152,20 @@ export function addCallReportsTo(
     }
     mod.removeExport(e.name);
     mod.addFunctionExport(wrapper, e.name);
+    mod.addFunctionExport(wrapper, `${REPORTS_PREFIX}${e.name}`);
   }
   return exports.length;
+}
+
+/** The exports of a worker variant whose calls report (see {@link REPORTS_PREFIX}). */
+export function reportingExports(module: WebAssembly.Module): Set<string> {
+  const names = new Set<string>();
+  for (const { name, kind } of WebAssembly.Module.exports(module)) {
+    if (kind === "function" && name.startsWith(REPORTS_PREFIX)) {
+      names.add(name.slice(REPORTS_PREFIX.length));
+    }
+  }
+  return names;
 }
 
 /**

@@ -97,6 +97,79 @@ describe("worker calls report their fuel with their return", () => {
     });
   }
 
+  // Exports the wrapper leaves alone (parameters, several results, a start-up export called as a
+  // call) must not have their forged report read: each ends with one saying it used nothing.
+  const unwrapped: [string, string, string, string][] = [
+    ["a parameter", "run", "(param i32) (result i32)", "(i32.const 0)"],
+    ["an f64 parameter, no result", "run", "(param f64)", ""],
+    ["two results", "run", "(result i32 i32)", "(i32.const 0) (i32.const 0)"],
+    ["_initialize called as a call", "_initialize", "", ""],
+  ];
+  for (const [label, name, signature, tail] of unwrapped) {
+    it(`takes no forged report from an export it does not wrap (${label})`, async () => {
+      const bytes = wat(`(module
+        (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+        (import "extism:host/env" "store_u64" (func $store (param i64 i64)))
+        (memory (export "memory") 1)
+        (func (export "${name}") ${signature} (local $b i64) (local $i i32)
+          (block $done (loop $spin
+            (br_if $done (i32.ge_u (local.get $i) (i32.const 20000)))
+            (local.set $i (i32.add (local.get $i) (i32.const 1)))
+            (br $spin)))
+          (local.set $b (call $alloc (i64.const ${REPORT_BYTES})))
+          (call $store (local.get $b) (i64.const ${BigInt.asIntN(64, REPORT_MAGIC)}))
+          (call $store (i64.add (local.get $b) (i64.const 8)) (i64.const 20000000))
+          (call $store (i64.add (local.get $b) (i64.const 16)) (i64.const 0))
+          (call $store (i64.add (local.get $b) (i64.const 24)) (i64.const 20000000))
+          ${tail}))`);
+      const main = await load(bytes, "main");
+      const worker = await load(bytes, "worker");
+      const expected = await main.call(name, new Uint8Array());
+      expect(expected.usage.fuel).toBeGreaterThan(20_000);
+      for (let i = 0; i < 3; i++) {
+        const out = await worker.call(name, new Uint8Array());
+        expect([out.ok, out.usage.fuel]).toEqual([expected.ok, expected.usage.fuel]);
+      }
+    });
+  }
+
+  it("an export it does not wrap neither starts from nor leaves the armed fuel", async () => {
+    // "burn" is wrapped and spends most of a slice; "work" (a parameter: not wrapped) must get its
+    // own budget, and must not arm a small one for "burn" with a report of its making.
+    const spin = (n: string) =>
+      `(local.set $i (i32.const 0))
+      (block $done (loop $spin
+        (br_if $done (i32.ge_u (local.get $i) ${n}))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $spin)))`;
+    const bytes = wat(`(module
+      (import "extism:host/env" "input_length" (func $len (result i64)))
+      (import "extism:host/env" "alloc" (func $alloc (param i64) (result i64)))
+      (import "extism:host/env" "store_u64" (func $store (param i64 i64)))
+      (memory (export "memory") 1)
+      (func (export "burn") (result i32) (local $i i32)
+        ${spin("(i32.mul (i32.wrap_i64 (call $len)) (i32.const 1000))")}
+        (i32.const 0))
+      (func (export "work") (param i32) (result i32) (local $i i32) (local $b i64)
+        ${spin("(i32.const 100000)")}
+        (local.set $b (call $alloc (i64.const ${REPORT_BYTES})))
+        (call $store (local.get $b) (i64.const ${BigInt.asIntN(64, REPORT_MAGIC)}))
+        (call $store (i64.add (local.get $b) (i64.const 8)) (i64.const 20000000))
+        (call $store (i64.add (local.get $b) (i64.const 16)) (i64.const 1))
+        (call $store (i64.add (local.get $b) (i64.const 24)) (i64.const 1000000))
+        (i32.const 0)))`);
+    const outcomes: Record<string, unknown[]> = { main: [], worker: [] };
+    for (const mode of ["main", "worker"] as const) {
+      const plugin = await load(bytes, mode);
+      for (const budget of [1_000_000_000n, 20_000_000n, 1_000_000n]) {
+        const burn = await plugin.call("burn", new Uint8Array(1950), {}, { fuel: budget });
+        const work = await plugin.call("work", new Uint8Array(), {}, { fuel: budget });
+        outcomes[mode]!.push([burn.ok, burn.usage.fuel, work.ok, work.usage.fuel]);
+      }
+    }
+    expect(outcomes.worker).toEqual(outcomes.main);
+  });
+
   it("reads a report only from the last block of a call that returned", () => {
     const report = (magic = REPORT_MAGIC) => {
       const bytes = new ArrayBuffer(REPORT_BYTES);
