@@ -20,6 +20,12 @@ export type RunOutcome =
      * the plugin was; the pool resets it, or retires it when it cannot be reset).
      */
     healthy: Fitness;
+    /**
+     * Work the instance still does after its answer (a worker's drop of its
+     * Extism blocks, one round trip): the pool gives it no other call until
+     * this settles, and retires it when it settles false.
+     */
+    settling?: Promise<boolean>;
     /** A main-thread call ended at its slice, not at its budget, and by which of its bounds (see slice.ts). */
     preempted?: PreemptReason;
     /** Main-thread instances: pages its memory grew by since it was made (see slice.ts). */

@@ -317,7 +317,7 @@ class Sandboxed implements SandboxedPlugin {
       state.deadline = now() + state.limits.timeoutMs;
       prepare(state);
       const outcome = await instance.run(run.exportName, run.input, state);
-      return { value: outcome, healthy: outcome.healthy };
+      return { value: outcome, healthy: outcome.healthy, settling: outcome.settling };
     }, state.call.determinism === "strict");
   }
 

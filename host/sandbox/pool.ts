@@ -53,16 +53,34 @@ export class InstancePool {
    * this one (strict determinism, docs/replay.md).
    */
   async use<T>(
-    fn: (instance: Instance) => Promise<{ value: T; healthy: Fitness }>,
+    fn: (
+      instance: Instance,
+    ) => Promise<{ value: T; healthy: Fitness; settling?: Promise<boolean> | undefined }>,
     fresh = false,
   ): Promise<T> {
     await this.acquireSlot();
     let instance: Instance | undefined;
+    let handedOver = false;
     try {
       if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
-      instance = (fresh ? await this.pristine() : this.idle.pop()) ?? await this.make();
+      const take = () => fresh ? this.pristine() : this.idle.pop();
+      instance = await take();
+      // One finishing its work after its answer is back in ~0.1 ms; a new worker takes 35-60 ms.
+      while (instance === undefined && this.settling.size > 0) {
+        await Promise.race(this.settling);
+        instance = await take();
+      }
+      instance ??= await this.make();
       if (this.owing.delete(instance)) await this.turn();
-      const { value, healthy } = await fn(instance);
+      const { value, healthy, settling } = await fn(instance);
+      if (settling !== undefined) {
+        // The caller has its value now; the instance and its slot come back once it is done.
+        handedOver = true;
+        const back = this.afterSettling(instance, settling);
+        this.settling.add(back);
+        void back.finally(() => this.settling.delete(back));
+        return value;
+      }
       // After a trap, a reset (a page copy on the main thread, one round trip to a worker) keeps
       // the instance: a plugin that runs out of fuel call after call costs no restarts, which on
       // Deno hold the host's thread for tens of ms each (docs/sandbox.md, rule 9).
@@ -80,6 +98,23 @@ export class InstancePool {
     } catch (error) {
       if (instance) this.retire(instance);
       throw error;
+    } finally {
+      if (!handedOver) this.releaseSlot();
+    }
+  }
+
+  /** Instances still at work after their answer (see `afterSettling`), until they are back. */
+  private readonly settling = new Set<Promise<void>>();
+
+  /** Takes `instance` back (or retires it) and frees its slot once its `settling` work is over. */
+  private async afterSettling(instance: Instance, settling: Promise<boolean>): Promise<void> {
+    try {
+      const fit = await settling.catch(() => false);
+      if (fit && instance.calls < this.options.recycleAfter && !this.closed) {
+        this.idle.push(instance);
+      } else {
+        this.retire(instance);
+      }
     } finally {
       this.releaseSlot();
     }

@@ -332,6 +332,18 @@ class WorkerInstance implements Instance {
     const wasm = fuelUsed(budget, report.fuelLeft);
     const total = BigInt(wasm) + state.hostFuel;
     const used = total > budget ? Number(budget) : Number(total);
+    if (!failed && total <= budget && report.fuelLeft !== null) {
+      // Answered before the blocks are dropped: the reset's round trip is the instance's own
+      // work, and the pool gives it no other call until it is over (pool.ts).
+      return {
+        ok: true,
+        output: output ?? new Uint8Array(),
+        fuelUsed: used,
+        memoryPages: report.memoryPages,
+        healthy: true,
+        settling: this.#dropBlocks(plugin),
+      };
+    }
     const alive = report.fuelLeft !== null && await resetBlocks(plugin);
     if (!alive) await this.close();
     if (!failed && total > budget) {
@@ -372,6 +384,13 @@ class WorkerInstance implements Instance {
     const plugin = this.plugin;
     this.plugin = null;
     await plugin?.close();
+  }
+
+  /** Drops the instance's Extism blocks; when the worker does not answer, closes it. */
+  async #dropBlocks(plugin: Plugin): Promise<boolean> {
+    const alive = await resetBlocks(plugin);
+    if (!alive) await this.close();
+    return alive;
   }
 
   /** The fuel the instance holds ready for its next call (set by the last report), or null. */

@@ -1,0 +1,94 @@
+/**
+ * An instance that still works after its answer (a worker dropping its
+ * Extism blocks, host/sandbox/pool.ts `settling`): the caller has its value
+ * at once, the instance serves no other call until the work is over, a call
+ * that comes meanwhile waits for it rather than starting another, and one
+ * whose work fails is retired.
+ * @module
+ */
+import { describe, expect, it } from "vitest";
+import type { Instance, RunOutcome } from "../../host/sandbox/instance.ts";
+import { InstancePool } from "../../host/sandbox/pool.ts";
+
+function instance(): Instance & { closed: boolean } {
+  return {
+    calls: 0,
+    closed: false,
+    run: () => Promise.resolve({} as RunOutcome),
+    reset: () => true,
+    close() {
+      this.closed = true;
+      return Promise.resolve();
+    },
+  };
+}
+
+/** A promise and the function that settles it. */
+function later(): { promise: Promise<boolean>; settle: (fit: boolean) => void } {
+  let settle: (fit: boolean) => void = () => {};
+  const promise = new Promise<boolean>((resolve) => (settle = resolve));
+  return { promise, settle };
+}
+
+describe("an instance settling after its answer", () => {
+  it("answers at once, then serves the next call itself once settled", async () => {
+    let made = 0;
+    const pool = new InstancePool(
+      () => (made++, Promise.resolve(instance())),
+      { concurrency: 2, queue: 8, recycleAfter: 1000 },
+    );
+    const work = later();
+    const used: Instance[] = [];
+    const first = await pool.use((i) => {
+      used.push(i);
+      return Promise.resolve({ value: "one", healthy: true, settling: work.promise });
+    });
+    expect(first).toBe("one"); // before the work settled
+    let secondDone = false;
+    const second = pool.use((i) => {
+      used.push(i);
+      return Promise.resolve({ value: "two", healthy: true });
+    }).then((v) => (secondDone = true, v));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(secondDone).toBe(false); // waits for the settling instance, not a new one
+    work.settle(true);
+    expect(await second).toBe("two");
+    expect(made).toBe(1);
+    expect(used[1]).toBe(used[0]);
+  });
+
+  it("retires an instance whose work failed; the next call gets a new one", async () => {
+    const made: (Instance & { closed: boolean })[] = [];
+    const pool = new InstancePool(
+      () => {
+        const i = instance();
+        made.push(i);
+        return Promise.resolve(i);
+      },
+      { concurrency: 1, queue: 8, recycleAfter: 1000 },
+    );
+    const work = later();
+    await pool.use(() => Promise.resolve({ value: 1, healthy: true, settling: work.promise }));
+    const next = pool.use(() => Promise.resolve({ value: 2, healthy: true }));
+    work.settle(false);
+    expect(await next).toBe(2);
+    expect(made.length).toBe(2);
+    expect(made[0]!.closed).toBe(true);
+  });
+
+  it("holds its slot until settled: a pool of one queues the next call behind it", async () => {
+    const pool = new InstancePool(
+      () => Promise.resolve(instance()),
+      { concurrency: 1, queue: 0, recycleAfter: 1000 },
+    );
+    const work = later();
+    await pool.use(() => Promise.resolve({ value: 1, healthy: true, settling: work.promise }));
+    // No queue: a call while the only slot is still held is refused as busy.
+    await expect(pool.use(() => Promise.resolve({ value: 2, healthy: true }))).rejects.toThrow(
+      /busy/,
+    );
+    work.settle(true);
+    await new Promise((r) => setTimeout(r, 0));
+    expect(await pool.use(() => Promise.resolve({ value: 3, healthy: true }))).toBe(3);
+  });
+});
