@@ -60,7 +60,6 @@ export class InstancePool {
   ): Promise<T> {
     await this.acquireSlot();
     let instance: Instance | undefined;
-    let handedOver = false;
     try {
       if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
       const take = () => fresh ? this.pristine() : this.idle.pop();
@@ -68,14 +67,16 @@ export class InstancePool {
       // One finishing its work after its answer is back in ~0.1 ms; a new worker takes 35-60 ms.
       while (instance === undefined && this.settling.size > 0) {
         await Promise.race(this.settling);
+        if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
         instance = await take();
       }
       instance ??= await this.make();
       if (this.owing.delete(instance)) await this.turn();
       const { value, healthy, settling } = await fn(instance);
       if (settling !== undefined) {
-        // The caller has its value now; the instance and its slot come back once it is done.
-        handedOver = true;
+        // The caller has its value now, and the slot is free (a caller that calls again at once
+        // is no queued call); the instance comes back once its work is done, and meanwhile a
+        // call that finds none idle waits for it rather than making another (above).
         const back = this.afterSettling(instance, settling);
         this.settling.add(back);
         void back.finally(() => this.settling.delete(back));
@@ -99,24 +100,23 @@ export class InstancePool {
       if (instance) this.retire(instance);
       throw error;
     } finally {
-      if (!handedOver) this.releaseSlot();
+      this.releaseSlot();
     }
   }
 
   /** Instances still at work after their answer (see `afterSettling`), until they are back. */
   private readonly settling = new Set<Promise<void>>();
 
-  /** Takes `instance` back (or retires it) and frees its slot once its `settling` work is over. */
+  /** Takes `instance` back (or retires it) once its `settling` work is over. */
   private async afterSettling(instance: Instance, settling: Promise<boolean>): Promise<void> {
-    try {
-      const fit = await settling.catch(() => false);
-      if (fit && instance.calls < this.options.recycleAfter && !this.closed) {
-        this.idle.push(instance);
-      } else {
-        this.retire(instance);
-      }
-    } finally {
-      this.releaseSlot();
+    const fit = await settling.catch(() => false);
+    if (this.closed) {
+      // close() waits for this: its caller is told the instance is gone only once it is.
+      await instance.close().catch(() => {});
+    } else if (fit && instance.calls < this.options.recycleAfter) {
+      this.idle.push(instance);
+    } else {
+      this.retire(instance);
     }
   }
 
@@ -174,11 +174,14 @@ export class InstancePool {
     return this.active + this.waiters.length;
   }
 
-  /** Closes idle instances now; busy ones are closed when their call ends. */
+  /**
+   * Closes idle instances now, and those still at work after their answer once
+   * that work is over (it resolves then); busy ones are closed when their call ends.
+   */
   async close(): Promise<void> {
     this.closed = true;
     const idle = this.idle.splice(0);
-    await Promise.all(idle.map((i) => i.close().catch(() => {})));
+    await Promise.all([...idle.map((i) => i.close().catch(() => {})), ...this.settling]);
   }
 
   private acquireSlot(): Promise<void> {

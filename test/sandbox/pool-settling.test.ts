@@ -1,9 +1,9 @@
 /**
  * An instance that still works after its answer (a worker dropping its
  * Extism blocks, host/sandbox/pool.ts `settling`): the caller has its value
- * at once, the instance serves no other call until the work is over, a call
- * that comes meanwhile waits for it rather than starting another, and one
- * whose work fails is retired.
+ * at once and its slot is free, the instance serves no other call until the
+ * work is over, a call that comes meanwhile waits for it rather than starting
+ * another, one whose work fails is retired, and close() waits for it.
  * @module
  */
 import { describe, expect, it } from "vitest";
@@ -76,19 +76,42 @@ describe("an instance settling after its answer", () => {
     expect(made[0]!.closed).toBe(true);
   });
 
-  it("holds its slot until settled: a pool of one queues the next call behind it", async () => {
+  it("frees its slot at the answer: a caller that calls again at once is not refused as busy", async () => {
+    let made = 0;
     const pool = new InstancePool(
-      () => Promise.resolve(instance()),
+      () => (made++, Promise.resolve(instance())),
       { concurrency: 1, queue: 0, recycleAfter: 1000 },
     );
     const work = later();
     await pool.use(() => Promise.resolve({ value: 1, healthy: true, settling: work.promise }));
-    // No queue: a call while the only slot is still held is refused as busy.
-    await expect(pool.use(() => Promise.resolve({ value: 2, healthy: true }))).rejects.toThrow(
-      /busy/,
-    );
+    // No queue, one slot: the slot is free again, and the call waits for the instance.
+    const next = pool.use(() => Promise.resolve({ value: 2, healthy: true }));
     work.settle(true);
-    await new Promise((r) => setTimeout(r, 0));
-    expect(await pool.use(() => Promise.resolve({ value: 3, healthy: true }))).toBe(3);
+    expect(await next).toBe(2);
+    expect(made).toBe(1);
+  });
+
+  it("close() resolves once a settling instance is closed, and a call waiting for it fails", async () => {
+    const made: (Instance & { closed: boolean })[] = [];
+    const pool = new InstancePool(
+      () => {
+        const i = instance();
+        made.push(i);
+        return Promise.resolve(i);
+      },
+      { concurrency: 2, queue: 8, recycleAfter: 1000 },
+    );
+    const work = later();
+    await pool.use(() => Promise.resolve({ value: 1, healthy: true, settling: work.promise }));
+    const waiting = pool.use(() => Promise.resolve({ value: 2, healthy: true }));
+    await new Promise((r) => setTimeout(r, 5)); // it waits for the settling instance
+    let closed = false;
+    const closing = pool.close().then(() => (closed = true));
+    await new Promise((r) => setTimeout(r, 10));
+    expect(closed).toBe(false);
+    work.settle(true);
+    await closing;
+    expect(made.map((i) => i.closed)).toEqual([true]);
+    await expect(waiting).rejects.toThrow(/closed/);
   });
 });
