@@ -4,12 +4,12 @@
  * reach the instance's globals across the thread: a call reports its fuel in
  * a block that comes back with its return and arms the next call's
  * (worker-report.ts), so a call costs two round trips to the worker (the call,
- * the block reset) when its budget's first slice is the one armed; a call
- * without a report (a trap) reads its fuel through the `plughost_fuel_swap`
- * export (fuel-accessor.ts), one more. A call past its timeout, or one that passes the
- * memory cap, terminates the worker. Host functions run on the host's
- * thread: their fuel is counted there and added to what the module reports.
- * After every call the instance's Extism blocks are reset on both sides:
+ * the block reset, which the answer does not wait for) when its budget's first
+ * slice is the one armed; a call without a report (a trap) reads its fuel
+ * through the `plughost_fuel_swap` export (fuel-accessor.ts), one more. A call
+ * past its timeout, or one that passes the memory cap, terminates the worker.
+ * Host functions run on the host's thread: their fuel is counted there and
+ * added to what the module reports. After every call the instance's Extism blocks are reset on both sides:
  * Extism keeps them for the instance's life otherwise (a plugin that leaks
  * a block a call would reach its memory cap), and each host call copies the
  * whole block table across the thread, so host calls got slower with every

@@ -79,7 +79,7 @@ export function addCallReportsTo(
   fuel: string,
   pages: () => number,
   armed: bigint,
-): number {
+): void {
   const { i32, i64, none } = binaryen;
   const c64 = (value: bigint) => mod.i64.const(value as unknown as number);
   mod.addGlobal(ARM_PENDING, i32, true, mod.i32.const(0));
@@ -108,7 +108,7 @@ export function addCallReportsTo(
     let wrapper = wrappers.get(e.value);
     if (wrapper === undefined) {
       // Under the instrumenter's reserved prefix: a module's own names cannot take it (scan.ts).
-      wrapper = `plughost$report_${e.value}`;
+      wrapper = `plughost$reporting_${e.value}`;
       const at = () => mod.local.get(results.length, i64);
       const store = (offset: bigint, value: number) =>
         mod.call("plughost$report_store_u64", [mod.i64.add(at(), c64(offset)), value], none);
@@ -154,7 +154,6 @@ export function addCallReportsTo(
     mod.addFunctionExport(wrapper, e.name);
     mod.addFunctionExport(wrapper, `${REPORTS_PREFIX}${e.name}`);
   }
-  return exports.length;
 }
 
 /** The exports of a worker variant whose calls report (see {@link REPORTS_PREFIX}). */
