@@ -14,8 +14,7 @@
  * @module
  */
 import { ENTROPY_GLOBALS, type EntropyState } from "./entropy.ts";
-import { KERNEL_NAMESPACE } from "./imports.ts";
-import { inlineBulkIo, pagesSeen } from "./worker-bulk.ts";
+import { inlineBulkIo, kernelImport, pagesSeen } from "./worker-bulk.ts";
 import { ARM_PENDING } from "./worker-report.ts";
 
 /** The export added for worker mode. */
@@ -39,37 +38,19 @@ export function addFuelAccessorTo(
     mod.setFeatures(declared | binaryen.Features.All);
     const fuel = binaryen.getExportInfo(mod.getExport(fuelExport)).value;
     const { i64, none } = binaryen;
-    const imp = (name: string, params: number[], result: number) =>
-      mod.addFunctionImport(
-        `plughost_${name}`,
-        KERNEL_NAMESPACE,
-        name,
-        binaryen.createType(params),
-        result,
-      );
-    imp("alloc", [i64], i64);
-    imp("store_u64", [i64, i64], none);
-    imp("input_length", [], i64);
-    imp("input_load_u64", [i64], i64);
-    imp("output_set", [i64, i64], none);
+    const kernel = (name: string, params: number[], result: number) =>
+      kernelImport(binaryen, mod, name, params, result);
+    const alloc = kernel("alloc", [i64], i64);
+    const storeU64 = kernel("store_u64", [i64, i64], none);
+    const inputLengthOf = kernel("input_length", [], i64);
+    const inputLoadU64 = kernel("input_load_u64", [i64], i64);
+    const outputSet = kernel("output_set", [i64, i64], none);
     // The bulk-copy imports become kernel copies that run in the worker (worker-bulk.ts).
-    inlineBulkIo(binaryen, mod, fuel, (name, params, result) => {
-      const internal = `plughost_bulk_${name}`;
-      if (!mod.getFunction(internal)) {
-        mod.addFunctionImport(
-          internal,
-          KERNEL_NAMESPACE,
-          name,
-          binaryen.createType(params),
-          result,
-        );
-      }
-      return internal;
-    });
+    inlineBulkIo(binaryen, mod, fuel);
     const out = () => mod.local.get(0, i64);
-    const inputLength = () => mod.call("plughost_input_length", [], i64);
+    const inputLength = () => mod.call(inputLengthOf, [], i64);
     const load = (at: bigint) =>
-      mod.call("plughost_input_load_u64", [mod.i64.const(at as unknown as number)], i64);
+      mod.call(inputLoadU64, [mod.i64.const(at as unknown as number)], i64);
     // A fuel set here replaces the one the last call's report armed (worker-report.ts).
     const pending = mod.getGlobal(ARM_PENDING) !== 0;
     const setFuel = () =>
@@ -90,15 +71,15 @@ export function addFuelAccessorTo(
       : [];
     const pages = mod.hasMemory() ? mod.i64.extend_u(pagesSeen(binaryen, mod)) : mod.i64.const(0n);
     const body = mod.block(null, [
-      mod.local.set(0, mod.call("plughost_alloc", [mod.i64.const(16n)], i64)),
-      mod.call("plughost_store_u64", [out(), mod.global.get(fuel, i64)], none),
-      mod.call("plughost_store_u64", [mod.i64.add(out(), mod.i64.const(8n)), pages], none),
+      mod.local.set(0, mod.call(alloc, [mod.i64.const(16n)], i64)),
+      mod.call(storeU64, [out(), mod.global.get(fuel, i64)], none),
+      mod.call(storeU64, [mod.i64.add(out(), mod.i64.const(8n)), pages], none),
       mod.if(
-        mod.i64.eq(mod.call("plughost_input_length", [], i64), mod.i64.const(8n)),
+        mod.i64.eq(inputLength(), mod.i64.const(8n)),
         setFuel(),
       ),
       ...setEntropy,
-      mod.call("plughost_output_set", [out(), mod.i64.const(16n)], none),
+      mod.call(outputSet, [out(), mod.i64.const(16n)], none),
       mod.i32.const(0),
     ]);
     mod.addFunction(FUEL_SWAP_EXPORT, none, binaryen.i32, [i64], body);

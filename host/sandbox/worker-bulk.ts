@@ -12,7 +12,7 @@
  */
 import type binaryenModule from "binaryen";
 import { BULK_IO_FUNCTIONS } from "./bulk-io.ts";
-import { USER_NAMESPACE } from "./imports.ts";
+import { KERNEL_NAMESPACE, USER_NAMESPACE } from "./imports.ts";
 import { MEMORY_PAGES_EXPORT } from "./reset.ts";
 import { BULK_COPY_BYTE_FUEL } from "./instrument/costs.ts";
 import { GLOBAL, OUT_OF_FUEL } from "./instrument/fuel-names.ts";
@@ -33,16 +33,34 @@ export function pagesSeen(binaryen: Binaryen, mod: Module): number {
 }
 
 /**
- * Replaces the module's bulk-copy imports (when it has them, with the ABI's
- * signature, and a memory) by kernel-copying functions that charge `fuel`.
- * `kernel(name)` gives the internal name of a kernel import.
+ * The internal name of the Extism kernel function `name` (`extism:host/env`)
+ * in `mod`, imported the first time it is asked for. What the worker variant
+ * adds (fuel-accessor.ts, worker-bulk.ts, worker-report.ts, worker-restore.ts)
+ * shares these imports. The names are under the instrumenter's reserved
+ * prefix: a module's own function cannot carry one (scan.ts), so none is
+ * taken for the kernel's.
  */
-export function inlineBulkIo(
+export function kernelImport(
   binaryen: Binaryen,
   mod: Module,
-  fuel: string,
-  kernel: (name: string, params: number[], result: number) => string,
-): void {
+  name: string,
+  params: number[],
+  result: number,
+): string {
+  const internal = `plughost$kernel_${name}`;
+  if (mod.getFunction(internal) === 0) {
+    mod.addFunctionImport(internal, KERNEL_NAMESPACE, name, binaryen.createType(params), result);
+  }
+  return internal;
+}
+
+/**
+ * Replaces the module's bulk-copy imports (when it has them, with the ABI's
+ * signature, and a memory) by kernel-copying functions that charge `fuel`.
+ */
+export function inlineBulkIo(binaryen: Binaryen, mod: Module, fuel: string): void {
+  const kernel = (name: string, params: number[], result: number) =>
+    kernelImport(binaryen, mod, name, params, result);
   if (!mod.hasMemory()) return;
   const { i32, i64, none } = binaryen;
   const found = new Map<string, string>();

@@ -30,7 +30,7 @@
  */
 import type binaryenModule from "binaryen";
 import type { Plugin } from "@extism/extism";
-import { KERNEL_NAMESPACE } from "./imports.ts";
+import { kernelImport } from "./worker-bulk.ts";
 
 type Binaryen = typeof binaryenModule;
 type Module = binaryenModule.Module;
@@ -83,16 +83,8 @@ export function addCallReportsTo(
   const { i32, i64, none } = binaryen;
   const c64 = (value: bigint) => mod.i64.const(value as unknown as number);
   mod.addGlobal(ARM_PENDING, i32, true, mod.i32.const(0));
-  const kernel = (name: string, params: number[], result: number) =>
-    mod.addFunctionImport(
-      `plughost$report_${name}`,
-      KERNEL_NAMESPACE,
-      name,
-      binaryen.createType(params),
-      result,
-    );
-  kernel("alloc", [i64], i64);
-  kernel("store_u64", [i64, i64], none);
+  const alloc = kernelImport(binaryen, mod, "alloc", [i64], i64);
+  const storeU64 = kernelImport(binaryen, mod, "store_u64", [i64, i64], none);
   const exports = Array.from(
     { length: mod.getNumExports() },
     (_, i) => binaryen.getExportInfo(mod.getExportByIndex(i)),
@@ -111,11 +103,11 @@ export function addCallReportsTo(
       wrapper = `plughost$reporting_${e.value}`;
       const at = () => mod.local.get(results.length, i64);
       const store = (offset: bigint, value: number) =>
-        mod.call("plughost$report_store_u64", [mod.i64.add(at(), c64(offset)), value], none);
+        mod.call(storeU64, [mod.i64.add(at(), c64(offset)), value], none);
       const report = [
         mod.local.set(
           results.length,
-          mod.call("plughost$report_alloc", [c64(BigInt(REPORT_BYTES))], i64),
+          mod.call(alloc, [c64(BigInt(REPORT_BYTES))], i64),
         ),
         // Address 0 is Extism's refusal (its block cap): no report, the host asks with the swap.
         mod.if(

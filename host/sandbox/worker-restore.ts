@@ -23,6 +23,7 @@
  */
 import type binaryenModule from "binaryen";
 import { KERNEL_NAMESPACE } from "./imports.ts";
+import { kernelImport } from "./worker-bulk.ts";
 import { PAGE_BYTES } from "./limits.ts";
 import { MEMORY_PAGES_EXPORT, RESETTABLE_EXPORT } from "./reset.ts";
 
@@ -37,8 +38,7 @@ const MAX_RESTORE_PAGES = 32_768;
 
 /**
  * Adds `plughost_restore` when the module is resettable, has no `var_set`
- * import and only numeric mutable globals. Uses the kernel imports the fuel
- * accessor added (`plughost_input_length`, `plughost_input_load_u64`).
+ * import and only numeric mutable globals.
  */
 export function addRestoreTo(binaryen: Binaryen, mod: Module): boolean {
   if (!mod.getExport(RESETTABLE_EXPORT)) return false;
@@ -59,8 +59,10 @@ export function addRestoreTo(binaryen: Binaryen, mod: Module): boolean {
   const declared = mod.getFeatures();
   mod.setFeatures(declared | binaryen.Features.BulkMemory);
   const c64 = (n: number | bigint) => mod.i64.const(BigInt(n) as unknown as number);
+  const inputLength = kernelImport(binaryen, mod, "input_length", [], i64);
+  const inputLoadU64 = kernelImport(binaryen, mod, "input_load_u64", [i64], i64);
   /** input_load_u64 at the position `at` (an i64 expression). */
-  const load = (at: number) => mod.call("plughost_input_load_u64", [at], i64);
+  const load = (at: number) => mod.call(inputLoadU64, [at], i64);
   const local64 = (index: number) => mod.local.get(index, i64);
   // Locals: 0 input length, 1 read position, 2 run end (i64), 3 write address (i32).
   const setGlobal = ({ name, type }: { name: string; type: number }, at: number) => {
@@ -75,7 +77,7 @@ export function addRestoreTo(binaryen: Binaryen, mod: Module): boolean {
       : mod.f32.demote(mod.f64.reinterpret(bits));
     return mod.global.set(name, value);
   };
-  const body: number[] = [mod.local.set(0, mod.call("plughost_input_length", [], i64))];
+  const body: number[] = [mod.local.set(0, mod.call(inputLength, [], i64))];
   // A module whose code sees a size of its own (instrument/virtual-memory.ts) can go back to
   // its first size in a memory that grew: only the image's pages are put back; the rest is
   // out of its code's reach until a grow hands it out again, zeroed.

@@ -212,6 +212,30 @@ describe("a worker call stopped while a host function ran", () => {
     const result = await plugin.call("run", new Uint8Array());
     expect(result.ok ? "ok" : result.error.message).toBe("ok");
   });
+
+  it("a module may name its own functions as the worker variant's kernel imports once were", async () => {
+    // The variant's own kernel imports are under the reserved plughost$ prefix: these are the
+    // module's functions, not taken for the kernel's, and the call runs as on the main thread.
+    const bytes = wat(`(module
+      (memory (export "memory") 1)
+      (func $plughost_alloc (param i64) (result i64) (i64.const 7))
+      (func $plughost_store_u64 (param i64 i64))
+      (func $plughost_input_length (result i64) (i64.const 3))
+      (func $plughost_bulk_alloc (param i64) (result i64) (i64.const 5))
+      (func (export "run") (result i32)
+        (call $plughost_store_u64 (i64.const 0) (i64.const 0))
+        (i32.wrap_i64 (i64.add (call $plughost_alloc (i64.const 1))
+          (i64.add (call $plughost_input_length) (call $plughost_bulk_alloc (i64.const 1)))))))`);
+    const outcomes: unknown[] = [];
+    for (const mode of ["main", "worker"] as const) {
+      const plugin = await loadPlugin(bytes, { mode, slice: false });
+      open.push(plugin);
+      const result = await plugin.call("run", new Uint8Array());
+      outcomes.push([result.ok ? "ok" : result.error.message, result.usage.fuel]);
+    }
+    expect(outcomes[1]).toEqual(outcomes[0]);
+    expect((outcomes[0] as unknown[])[0]).toBe("ok");
+  });
 });
 
 describe("the plugin CPU share (host serve --plugin-cpu)", () => {

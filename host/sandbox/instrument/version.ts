@@ -7,4 +7,4 @@
  */
 
 /** Bump on any change to what `instrument` emits. */
-export const INSTRUMENTER_VERSION = "plughost-instrument/16 binaryen/132.0.0";
+export const INSTRUMENTER_VERSION = "plughost-instrument/17 binaryen/132.0.0";
