@@ -332,21 +332,25 @@ class WorkerInstance implements Instance {
     const wasm = fuelUsed(budget, report.fuelLeft);
     const total = BigInt(wasm) + state.hostFuel;
     const used = total > budget ? Number(budget) : Number(total);
-    if (!failed && total <= budget && report.fuelLeft !== null) {
+    if (!failed && total <= budget) {
       // Answered before the blocks are dropped: the reset's round trip is the instance's own
-      // work, and the pool gives it no other call until it is over (pool.ts).
+      // work, and the pool gives it no other call until it is over (pool.ts). Without a report
+      // the worker did not answer: it is closed.
+      const readable = report.fuelLeft !== null;
+      if (!readable) await this.close();
       return {
         ok: true,
         output: output ?? new Uint8Array(),
         fuelUsed: used,
         memoryPages: report.memoryPages,
-        healthy: true,
-        settling: this.#dropBlocks(plugin),
+        healthy: readable,
+        ...(readable ? { settling: this.#dropBlocks(plugin) } : {}),
       };
     }
     const alive = report.fuelLeft !== null && await resetBlocks(plugin);
     if (!alive) await this.close();
-    if (!failed && total > budget) {
+    // Not failed here: it used more than its budget.
+    if (!failed) {
       return {
         ok: false,
         error: { class: "fuel_exhausted", message: FUEL_MESSAGE },
@@ -355,28 +359,19 @@ class WorkerInstance implements Instance {
         healthy: alive,
       };
     }
-    if (failed) {
-      const error = classify(thrown, {
-        fuelLeft: report.fuelLeft,
-        memoryPages: report.memoryPages,
-        memoryCap: this.memoryCap,
-        flagged: state.flagged,
-      });
-      return {
-        ok: false,
-        error,
-        fuelUsed: used,
-        memoryPages: report.memoryPages,
-        // At the memory cap here it is its own memory (Extism's blocks end the worker above).
-        healthy: alive && afterFailure(error.class, true),
-      };
-    }
+    const error = classify(thrown, {
+      fuelLeft: report.fuelLeft,
+      memoryPages: report.memoryPages,
+      memoryCap: this.memoryCap,
+      flagged: state.flagged,
+    });
     return {
-      ok: true,
-      output: output ?? new Uint8Array(),
+      ok: false,
+      error,
       fuelUsed: used,
       memoryPages: report.memoryPages,
-      healthy: alive,
+      // At the memory cap here it is its own memory (Extism's blocks end the worker above).
+      healthy: alive && afterFailure(error.class, true),
     };
   }
 

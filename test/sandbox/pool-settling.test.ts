@@ -23,6 +23,20 @@ function instance(): Instance & { closed: boolean } {
   };
 }
 
+/** A pool of fake instances and the instances it made, in order. */
+function poolOf(options: { concurrency: number; queue: number }): {
+  pool: InstancePool;
+  made: (Instance & { closed: boolean })[];
+} {
+  const made: (Instance & { closed: boolean })[] = [];
+  const pool = new InstancePool(() => {
+    const i = instance();
+    made.push(i);
+    return Promise.resolve(i);
+  }, { ...options, recycleAfter: 1000 });
+  return { pool, made };
+}
+
 /** A promise and the function that settles it. */
 function later(): { promise: Promise<boolean>; settle: (fit: boolean) => void } {
   let settle: (fit: boolean) => void = () => {};
@@ -32,11 +46,7 @@ function later(): { promise: Promise<boolean>; settle: (fit: boolean) => void } 
 
 describe("an instance settling after its answer", () => {
   it("answers at once, then serves the next call itself once settled", async () => {
-    let made = 0;
-    const pool = new InstancePool(
-      () => (made++, Promise.resolve(instance())),
-      { concurrency: 2, queue: 8, recycleAfter: 1000 },
-    );
+    const { pool, made } = poolOf({ concurrency: 2, queue: 8 });
     const work = later();
     const used: Instance[] = [];
     const first = await pool.use((i) => {
@@ -53,20 +63,12 @@ describe("an instance settling after its answer", () => {
     expect(secondDone).toBe(false); // waits for the settling instance, not a new one
     work.settle(true);
     expect(await second).toBe("two");
-    expect(made).toBe(1);
+    expect(made.length).toBe(1);
     expect(used[1]).toBe(used[0]);
   });
 
   it("retires an instance whose work failed; the next call gets a new one", async () => {
-    const made: (Instance & { closed: boolean })[] = [];
-    const pool = new InstancePool(
-      () => {
-        const i = instance();
-        made.push(i);
-        return Promise.resolve(i);
-      },
-      { concurrency: 1, queue: 8, recycleAfter: 1000 },
-    );
+    const { pool, made } = poolOf({ concurrency: 1, queue: 8 });
     const work = later();
     await pool.use(() => Promise.resolve({ value: 1, healthy: true, settling: work.promise }));
     const next = pool.use(() => Promise.resolve({ value: 2, healthy: true }));
@@ -77,30 +79,18 @@ describe("an instance settling after its answer", () => {
   });
 
   it("frees its slot at the answer: a caller that calls again at once is not refused as busy", async () => {
-    let made = 0;
-    const pool = new InstancePool(
-      () => (made++, Promise.resolve(instance())),
-      { concurrency: 1, queue: 0, recycleAfter: 1000 },
-    );
+    const { pool, made } = poolOf({ concurrency: 1, queue: 0 });
     const work = later();
     await pool.use(() => Promise.resolve({ value: 1, healthy: true, settling: work.promise }));
     // No queue, one slot: the slot is free again, and the call waits for the instance.
     const next = pool.use(() => Promise.resolve({ value: 2, healthy: true }));
     work.settle(true);
     expect(await next).toBe(2);
-    expect(made).toBe(1);
+    expect(made.length).toBe(1);
   });
 
   it("close() resolves once a settling instance is closed, and a call waiting for it fails", async () => {
-    const made: (Instance & { closed: boolean })[] = [];
-    const pool = new InstancePool(
-      () => {
-        const i = instance();
-        made.push(i);
-        return Promise.resolve(i);
-      },
-      { concurrency: 2, queue: 8, recycleAfter: 1000 },
-    );
+    const { pool, made } = poolOf({ concurrency: 2, queue: 8 });
     const work = later();
     await pool.use(() => Promise.resolve({ value: 1, healthy: true, settling: work.promise }));
     const waiting = pool.use(() => Promise.resolve({ value: 2, healthy: true }));

@@ -43,6 +43,17 @@ async function swapsDuring(work: () => Promise<void>): Promise<number> {
 }
 
 /**
+ * WAT that makes a block shaped like a report (into local `$b`, with the
+ * `$alloc` and `$store` kernel imports): fuel left, pages, armed.
+ */
+const forgedReport = (fuelLeft: bigint, pages: bigint, armed: bigint) => `
+  (local.set $b (call $alloc (i64.const ${REPORT_BYTES})))
+  (call $store (local.get $b) (i64.const ${BigInt.asIntN(64, REPORT_MAGIC)}))
+  (call $store (i64.add (local.get $b) (i64.const 8)) (i64.const ${fuelLeft}))
+  (call $store (i64.add (local.get $b) (i64.const 16)) (i64.const ${pages}))
+  (call $store (i64.add (local.get $b) (i64.const 24)) (i64.const ${armed}))`;
+
+/**
  * A plugin that, as its last act, makes a block shaped like a report saying
  * it used no fuel, then returns (or traps, with `trap`).
  */
@@ -56,11 +67,7 @@ const forger = (trap: boolean) =>
         (br_if $done (i32.ge_u (local.get $i) (i32.const 1000)))
         (local.set $i (i32.add (local.get $i) (i32.const 1)))
         (br $spin)))
-      (local.set $b (call $alloc (i64.const ${REPORT_BYTES})))
-      (call $store (local.get $b) (i64.const ${BigInt.asIntN(64, REPORT_MAGIC)}))
-      (call $store (i64.add (local.get $b) (i64.const 8)) (i64.const 4611686018427387904))
-      (call $store (i64.add (local.get $b) (i64.const 16)) (i64.const 1))
-      (call $store (i64.add (local.get $b) (i64.const 24)) (i64.const 4611686018427387904))
+      ${forgedReport(1n << 62n, 1n, 1n << 62n)}
       ${trap ? "unreachable" : "(i32.const 0)"}))`);
 
 describe("worker calls report their fuel with their return", () => {
@@ -116,11 +123,7 @@ describe("worker calls report their fuel with their return", () => {
             (br_if $done (i32.ge_u (local.get $i) (i32.const 20000)))
             (local.set $i (i32.add (local.get $i) (i32.const 1)))
             (br $spin)))
-          (local.set $b (call $alloc (i64.const ${REPORT_BYTES})))
-          (call $store (local.get $b) (i64.const ${BigInt.asIntN(64, REPORT_MAGIC)}))
-          (call $store (i64.add (local.get $b) (i64.const 8)) (i64.const 20000000))
-          (call $store (i64.add (local.get $b) (i64.const 16)) (i64.const 0))
-          (call $store (i64.add (local.get $b) (i64.const 24)) (i64.const 20000000))
+          ${forgedReport(20_000_000n, 0n, 20_000_000n)}
           ${tail}))`);
       const main = await load(bytes, "main");
       const worker = await load(bytes, "worker");
@@ -152,11 +155,7 @@ describe("worker calls report their fuel with their return", () => {
         (i32.const 0))
       (func (export "work") (param i32) (result i32) (local $i i32) (local $b i64)
         ${spin("(i32.const 100000)")}
-        (local.set $b (call $alloc (i64.const ${REPORT_BYTES})))
-        (call $store (local.get $b) (i64.const ${BigInt.asIntN(64, REPORT_MAGIC)}))
-        (call $store (i64.add (local.get $b) (i64.const 8)) (i64.const 20000000))
-        (call $store (i64.add (local.get $b) (i64.const 16)) (i64.const 1))
-        (call $store (i64.add (local.get $b) (i64.const 24)) (i64.const 1000000))
+        ${forgedReport(20_000_000n, 1n, 1_000_000n)}
         (i32.const 0)))`);
     const outcomes: Record<string, unknown[]> = { main: [], worker: [] };
     for (const mode of ["main", "worker"] as const) {
