@@ -6,6 +6,10 @@
  * (setpriority on a thread id), so the threads a plugin worker brings (those
  * that appear while it starts) are niced and the host's keep their priority: the kernel then gives the event
  * loop the CPU whenever it is runnable, and plugin workers share the rest.
+ * On Deno, V8's platform threads (shared by every isolate of the process) are
+ * lowered too once a plugin worker starts: they run the worker isolates'
+ * garbage collections, and at the host's priority those took the cores the
+ * event loop waited for.
  * Elsewhere (no /proc/self/task) this does nothing; docs/sandbox.md says so.
  * @module
  */
@@ -65,11 +69,54 @@ export function lowerThreadsSince(before: Set<number> | null): number {
   return lowered;
 }
 
-function isHostPool(tid: number): boolean {
+/**
+ * V8's platform threads as Deno names them ("V8 DefaultWorker", cut to 15
+ * characters by the kernel). Node's carry the process's name, like its
+ * main thread and libuv's pool, so they cannot be told apart and stay.
+ */
+const PLATFORM_THREAD_NAMES = ["V8 DefaultWorke"];
+
+let platformLowered = false;
+
+/**
+ * Lowers V8's platform threads to the plugin threads' priority, once per
+ * process (they all exist from the start). They do background work for every
+ * isolate: plugin workers' garbage collections, a plugin that churns its
+ * Extism blocks ran hundreds a second, and the host's own. The host's main
+ * thread does what its collections need itself when the helpers wait, and
+ * the helpers still run whenever a core is free. Returns how many it lowered.
+ */
+export function lowerPlatformThreads(): number {
+  if (platformLowered) return 0;
+  platformLowered = true;
+  const now = threadsNow();
+  if (!now) return 0;
+  let lowered = 0;
+  for (const tid of now) {
+    if (tid === process.pid || niced.has(tid) || !named(tid, PLATFORM_THREAD_NAMES, false)) {
+      continue;
+    }
+    try {
+      setPriority(tid, PLUGIN_THREAD_NICE);
+      niced.add(tid);
+      lowered++;
+    } catch {
+      // The platform refused: the threads keep the host's priority.
+    }
+  }
+  return lowered;
+}
+
+/** Whether thread `tid`'s name starts with one of `prefixes`; `unreadable` when it is gone. */
+function named(tid: number, prefixes: string[], unreadable: boolean): boolean {
   try {
     const name = readFileSync(`${TASKS}/${tid}/comm`, "utf8");
-    return HOST_POOL_NAMES.some((prefix) => name.startsWith(prefix));
+    return prefixes.some((prefix) => name.startsWith(prefix));
   } catch {
-    return true; // Gone, or unreadable: leave it alone.
+    return unreadable;
   }
+}
+
+function isHostPool(tid: number): boolean {
+  return named(tid, HOST_POOL_NAMES, true); // Gone, or unreadable: leave it alone.
 }

@@ -45,7 +45,7 @@ import {
 } from "./worker-refuel.ts";
 import { type CallReport, reportingExports, watchCallReports } from "./worker-report.ts";
 import { workerArgs } from "../adapter/worker-args.ts";
-import { lowerThreadsSince, threadsNow } from "../adapter/thread-priority.ts";
+import { lowerPlatformThreads, lowerThreadsSince, threadsNow } from "../adapter/thread-priority.ts";
 
 /** Per plugin (its instances share one config): what its workers owe the host-call gate. */
 const debts = new WeakMap<InstanceConfig, HostCallDebt>();
@@ -101,8 +101,10 @@ export async function createWorkerInstance(
   } catch (error) {
     throw startFailure(error, config);
   }
-  // The worker's threads yield the CPU to the event loop (thread-priority.ts).
+  // The worker's threads, and on Deno V8's platform threads, yield the CPU to the event loop
+  // (thread-priority.ts).
   lowerThreadsSince(threadsBefore);
+  lowerPlatformThreads();
   // Host calls wait for the gate before Extism copies the blocks they bring (invoke-gate.ts).
   let debt = debts.get(config);
   if (!debt) debts.set(config, debt = { until: 0 });

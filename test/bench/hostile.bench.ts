@@ -186,7 +186,11 @@ try {
         quantile(idle, 0.99).toFixed(2).padStart(7)
       } ms (${idle.length})   under attack p50 ${quantile(busy, 0.5).toFixed(2).padStart(7)} p99 ${
         quantile(busy, 0.99).toFixed(2).padStart(8)
-      } ms (${busy.length})\n`,
+      } ms (${busy.length}) p90 ${quantile(busy, 0.9).toFixed(2)} p999 ${
+        quantile(busy, 0.999).toFixed(2)
+      } max ${Math.max(...busy).toFixed(2)}; idle p90 ${quantile(idle, 0.9).toFixed(2)} max ${
+        Math.max(...idle).toFixed(2)
+      }\n`,
     );
   row("/healthz", idleHealth.ms, busyHealth.ms);
   row("hello greet (well-behaved)", idleHello.ms, busyHello.ms);

@@ -226,7 +226,7 @@ for (const mode of ["main", "worker"] as const) {
 }
 
 Deno.test(
-  "plugin worker threads are lowered, libSQL's runtime threads started meanwhile are not",
+  "plugin worker threads and V8's platform threads are lowered, libSQL's runtime threads are not",
   { ...opts, ignore: !threadIds().size },
   async () => {
     const { mkdtempSync, readFileSync, readdirSync, rmSync } = await import("node:fs");
@@ -260,6 +260,12 @@ Deno.test(
         added.some((t) => niceOf(t) === PLUGIN_THREAD_NICE),
         "no plugin thread was lowered",
       );
+      // V8's platform threads (they run the worker isolates' collections) are lowered too.
+      const platform = readdirSync("/proc/self/task").filter((t) =>
+        readFileSync(`/proc/self/task/${t}/comm`, "utf8").startsWith("V8 DefaultWorke")
+      );
+      assert.ok(platform.length > 0, "Deno names its V8 platform threads 'V8 DefaultWorker'");
+      for (const tid of platform) assert.equal(niceOf(tid), PLUGIN_THREAD_NICE);
     } finally {
       db.close();
       await Promise.all([first.close(), second.close()]);
