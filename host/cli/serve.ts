@@ -66,7 +66,7 @@ Options:
   --rate-limit N       Requests per second per token (default 100; 0: no limit)
   --grace-ms N         Shutdown waits this long for calls in flight (default 10000)
   --plugin-cpu CORES   Cores plugin code in workers may use together, over time, from 0.05
-                       (default: half the machine's, at least 0.5; docs/sandbox.md rule 11)
+                       (default: the machine's less 1.5, at least 0.25; docs/sandbox.md rule 11)
   --validate-output    Check capability output against its schema (development)
   --private-openapi    Serve /openapi.json only to tokens with scope read (default: public)
   --allow-unsigned     Dev mode: load unsigned or untrusted plugins (each load is a warn event)

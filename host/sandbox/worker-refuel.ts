@@ -44,10 +44,25 @@ const REFUEL_IMPORT = "plughost$refuel";
 export const WORKER_SLICE_FUEL = 20_000_000n;
 
 /**
- * The cores plugin code in workers may use together, over time, by default:
- * half the machine's, at least half a core ({@link setWorkerCpuCores}).
+ * The cores the host keeps for itself by default: its event loop (HTTP, the
+ * scheduler, main-thread plugins), and the commits, collections and disk I/O
+ * that answer it. With the cores all busy, the durable commit's fsync waits
+ * (on a 2-core VM its p99 rose 3-7x) and so does every response; with plugin
+ * code at one core of two the well-behaved call's p99 under attack read
+ * 2.1-2.5x idle on Deno, at half a core 1.6-1.9x (performance.md).
  */
-export const WORKER_CPU_CORES = Math.max(0.5, availableParallelism() / 2);
+export const HOST_RESERVED_CORES = 1.5;
+
+/** The default share of `machineCores` cores plugin code in workers may use: at least a quarter core. */
+export function defaultWorkerCpuCores(machineCores: number): number {
+  return Math.max(0.25, machineCores - HOST_RESERVED_CORES);
+}
+
+/**
+ * The cores plugin code in workers may use together, over time, by default:
+ * the machine's less {@link HOST_RESERVED_CORES} ({@link setWorkerCpuCores}).
+ */
+export const WORKER_CPU_CORES = defaultWorkerCpuCores(availableParallelism());
 
 /**
  * The smallest share an operator may set: a slice (~4 ms of a tight loop) every

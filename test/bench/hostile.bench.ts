@@ -14,6 +14,7 @@
  * and the loop held by a worker plugin that makes an 8 MiB block before each host call.
  * Run: node scripts/run-ts.mjs test/bench/hostile.bench.ts [--quick]
  * (ONLY=spin runs only the hostile plugins whose id contains "spin": to see which attack costs what;
+ * PLUGIN_CPU=CORES sets the plugin CPU share as `host serve --plugin-cpu` does;
  * HOSTILE_CPU_PROFILE=FILE writes a CPU profile of the attack window, on Node and on Deno alike,
  * where Deno has no --cpu-prof: the inspector session of node:inspector works on both)
  * @module
@@ -30,7 +31,7 @@ import { monitorEventLoopDelay } from "node:perf_hooks";
 import { benchHostOptions } from "./_hello-app.ts";
 import { createHost } from "../../host/host.ts";
 import { lifecycleSettings } from "../../host/policy/mod.ts";
-import { loadPlugin } from "../../host/sandbox/mod.ts";
+import { loadPlugin, setWorkerCpuCores } from "../../host/sandbox/mod.ts";
 import { startServer } from "../../host/server/start.ts";
 import { signPlugin } from "../../host/trust/mod.ts";
 import { fixture } from "../sandbox/fixtures.ts";
@@ -38,6 +39,7 @@ import { repoRoot } from "../helpers/cli.ts";
 import { newKey, signedFirstParty } from "../helpers/signing.ts";
 import { quick, Reporter } from "./_stats.ts";
 
+if (process.env.PLUGIN_CPU) setWorkerCpuCores(Number(process.env.PLUGIN_CPU));
 const seconds = quick ? 4 : 10;
 const report = new Reporter("hostile");
 const dir = mkdtempSync(join(tmpdir(), "plughost-hostile-bench-"));

@@ -7,10 +7,12 @@
  * @module
  */
 import { afterAll, afterEach, describe, expect, it, vi } from "vitest";
+import { availableParallelism } from "node:os";
 import { loadPlugin, type SandboxedPlugin } from "../../host/sandbox/mod.ts";
 import { HostCallGate } from "../../host/sandbox/host-call-gate.ts";
 import {
   CallFuel,
+  defaultWorkerCpuCores,
   pluginCpu,
   setWorkerCpuCores,
   WORKER_CPU_CORES,
@@ -255,6 +257,11 @@ describe("the plugin CPU share (host serve --plugin-cpu)", () => {
     } finally {
       setWorkerCpuCores(WORKER_CPU_CORES);
     }
+  });
+
+  it("by default leaves the host 1.5 cores, and plugins at least a quarter core", () => {
+    expect([1, 2, 4, 8, 16].map(defaultWorkerCpuCores)).toEqual([0.25, 0.5, 2.5, 6.5, 14.5]);
+    expect(WORKER_CPU_CORES).toBe(defaultWorkerCpuCores(availableParallelism()));
   });
 });
 
