@@ -5,6 +5,7 @@
  */
 import type { ExtismPluginOptions } from "@extism/extism";
 import type { CallState } from "./call-state.ts";
+import type { SandboxAbort } from "./classify.ts";
 import type { CompiledPlugin } from "./compile.ts";
 import type { PreemptReason } from "./slice.ts";
 import type { CallError, HostFunction, LogLevel, SandboxLogger } from "./types.ts";
@@ -46,6 +47,12 @@ export interface Instance {
   reset(): boolean | Promise<boolean>;
   /** Its state right after instantiation as `plughost_restore`'s input, when it can be reset. */
   restoreImage?(): Uint8Array | null;
+  /**
+   * Ends the call in flight, if any, as `reason` (its `run` then answers that failure and closes
+   * what it ran on). Only instances whose calls wait for another thread have one: a main-thread
+   * call holds the host's thread until it returns.
+   */
+  interrupt?(reason: SandboxAbort): void;
   close(): Promise<void>;
 }
 

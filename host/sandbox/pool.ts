@@ -72,6 +72,7 @@ export class InstancePool {
       }
       instance ??= await this.make();
       if (this.owing.delete(instance)) await this.turn();
+      this.busy.add(instance);
       const { value, healthy, settling } = await fn(instance);
       if (settling !== undefined) {
         // The caller has its value now, and the slot is free (a caller that calls again at once
@@ -100,8 +101,20 @@ export class InstancePool {
       if (instance) this.retire(instance);
       throw error;
     } finally {
+      if (instance) this.#ended(instance);
       this.releaseSlot();
     }
+  }
+
+  /** Instances whose call is running (between `make` or `idle` and `fn`'s answer). */
+  private readonly busy = new Set<Instance>();
+  /** Calls close() interrupted: each resolves once its call has answered. */
+  private readonly interrupted = new Map<Instance, () => void>();
+
+  #ended(instance: Instance): void {
+    this.busy.delete(instance);
+    this.interrupted.get(instance)?.();
+    this.interrupted.delete(instance);
   }
 
   /** Instances still at work after their answer (see `afterSettling`), until they are back. */
@@ -176,12 +189,24 @@ export class InstancePool {
 
   /**
    * Closes idle instances now, and those still at work after their answer once
-   * that work is over (it resolves then); busy ones are closed when their call ends.
+   * that work is over; interrupts the calls running on instances that can be
+   * interrupted (workers) and waits for them to answer. It resolves then. A
+   * main-thread call cannot be running: it holds the thread until it returns.
    */
   async close(): Promise<void> {
     this.closed = true;
     const idle = this.idle.splice(0);
-    await Promise.all([...idle.map((i) => i.close().catch(() => {})), ...this.settling]);
+    // A call still running in a worker is ended, not left to run to its timeout: on Deno a
+    // spinning one went on for tens of seconds after the host had closed.
+    const ending: Promise<void>[] = [];
+    for (const instance of this.busy) {
+      if (!instance.interrupt || this.interrupted.has(instance)) continue;
+      ending.push(new Promise((resolve) => this.interrupted.set(instance, resolve)));
+      instance.interrupt(
+        new SandboxAbort("not_ready", "The host closed while this call ran; try the call again"),
+      );
+    }
+    await Promise.all([...idle.map((i) => i.close().catch(() => {})), ...this.settling, ...ending]);
   }
 
   private acquireSlot(): Promise<void> {

@@ -137,6 +137,14 @@ class WorkerInstance implements Instance {
     private readonly reporting: ReadonlySet<string>,
   ) {}
 
+  /** Set by `interrupt`: a call that starts or is starting ends at once with it. */
+  #interrupted: SandboxAbort | null = null;
+
+  interrupt(reason: SandboxAbort): void {
+    this.#interrupted = reason;
+    this.abort?.(reason);
+  }
+
   /** Extism logged that its blocks passed the cap: flag the call and stop the worker. */
   memoryLimit(message: string): void {
     const error = new SandboxAbort(
@@ -217,6 +225,7 @@ class WorkerInstance implements Instance {
   async run(exportName: string, input: Uint8Array, state: CallState): Promise<RunOutcome> {
     const plugin = this.plugin;
     if (!plugin) throw new SandboxAbort("host_error", "The worker instance is closed");
+    if (this.#interrupted) throw this.#interrupted;
     const budget = state.limits.fuel;
     // The code holds one slice of the budget and asks for the rest (worker-refuel.ts); it starts
     // when the plugin-CPU bucket gives it a turn.
@@ -264,6 +273,8 @@ class WorkerInstance implements Instance {
         reject(error);
       };
       this.abort = giveUp;
+      // Interrupted while it was on its way (its turn of the CPU bucket, the fuel swap).
+      if (this.#interrupted) giveUp(this.#interrupted);
       // Code waiting for fuel traps where it waits, and code that asks for fuel or calls a host
       // function within the grace traps there (worker-refuel.ts, worker-stop.ts): the worker is
       // kept, and reset (a new one costs the host's thread, 27-350 ms on Deno under load).

@@ -186,6 +186,23 @@ describe("long runs and neighbours", () => {
     expect((await plugin.call("noop", none)).ok).toBe(true);
   });
 
+  it("close() ends a worker call still running, as not_ready, and resolves once it answered", async () => {
+    // Before, close() left it to run to its own end: here a minute, past the test's timeout.
+    const before = threadIds();
+    const plugin = await load("spin", {
+      mode: "worker",
+      limits: { fuel: 1_000_000_000_000n, timeoutMs: 60_000 },
+    });
+    let answered = false;
+    const call = plugin.call("run", none).finally(() => (answered = true));
+    await new Promise((resolve) => setTimeout(resolve, 300)); // it spins in its worker now
+    await plugin.close();
+    expect(answered).toBe(true);
+    const result = await call;
+    expect(result.ok ? "ok" : result.error.class).toBe("not_ready");
+    expect(await spinningThreads(before)).toEqual([]);
+  });
+
   it("a worker call past its timeout that asks for fuel within the grace keeps its worker", async () => {
     // Long enough that the spin certainly asks for its next slice (a few ms of work) in it.
     await withStopGrace(30_000, async () => {
