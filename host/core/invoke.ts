@@ -188,7 +188,9 @@ export async function invokeLoaded(
       ...(request.hook ? { hook: request.hook } : {}),
       usage,
     };
-    const event = deps.store.events.append({
+    // A shutdown marked it interrupted (with its event) before ending its call: that is its end.
+    const interrupted = !result.ok && deps.store.runs.wasInterrupted(runId);
+    const event = interrupted ? Promise.resolve(null) : deps.store.events.append({
       type: result.ok ? "run.finished" : "run.failed",
       level: result.ok ? "info" : "warn",
       source: "host",
@@ -211,14 +213,16 @@ export async function invokeLoaded(
     const written = Promise.all([started, finished, event, replayable]);
     if (request.durable) await written;
     else replayable.catch((error) => reportLost(deps, info.id, runId, error));
-    deps.ended?.({
-      runId,
-      pluginId: info.id,
-      trigger: request.trigger,
-      ok: result.ok,
-      errorClass: result.ok ? null : result.error.class,
-      written: written.catch(() => undefined),
-    });
+    if (!interrupted) {
+      deps.ended?.({
+        runId,
+        pluginId: info.id,
+        trigger: request.trigger,
+        ok: result.ok,
+        errorClass: result.ok ? null : result.error.class,
+        written: written.catch(() => undefined),
+      });
+    }
     return result.ok
       ? { runId, ok: true, output: result.output, usage: result.usage }
       : { runId, ok: false, error: result.error, usage: result.usage };

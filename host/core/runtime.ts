@@ -382,7 +382,8 @@ export class PluginRuntime {
     this.#closed = true;
     const plugins = [...this.#plugins.values()];
     this.#plugins.clear();
-    await Promise.allSettled(plugins.map((p) => p.sandbox.close()));
+    // Calls still running in workers end now (not_ready), not at their own timeout.
+    await Promise.allSettled(plugins.map((p) => p.sandbox.close({ interrupt: true })));
     // Worker variants still being made would otherwise land in the cache folder after close.
     if (this.#options.cacheDir) await releaseCacheDir(this.#options.cacheDir);
     await this.store.flush();

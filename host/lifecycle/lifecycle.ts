@@ -81,7 +81,7 @@ export interface Ticket {
 }
 
 /** Run error classes that say nothing about the plugin's health: not counted. */
-const NOT_COUNTED = new Set(["busy", "rate_limited", "invoke_refused"]);
+const NOT_COUNTED = new Set(["busy", "rate_limited", "invoke_refused", "not_ready"]);
 
 interface Entry {
   state: PluginState;

@@ -369,7 +369,7 @@ class Sandboxed implements SandboxedPlugin {
     return workers;
   }
 
-  async close(options: { drain?: boolean } = {}): Promise<void> {
+  async close(options: { drain?: boolean; interrupt?: boolean } = {}): Promise<void> {
     this.closed = true;
     if (this.#standbyTimer !== null) clearTimeout(this.#standbyTimer);
     // Draining: calls already inside (running, queued, or moving to a worker) end on these
@@ -377,6 +377,10 @@ class Sandboxed implements SandboxedPlugin {
     if (options.drain && this.inflight > 0) {
       await new Promise<void>((resolve) => this.drained.push(resolve));
     }
-    await Promise.all([this.pools.main?.close(), this.pools.workers?.close()]);
+    const interrupt = options.interrupt === true;
+    await Promise.all([
+      this.pools.main?.close({ interrupt }),
+      this.pools.workers?.close({ interrupt }),
+    ]);
   }
 }

@@ -60,6 +60,10 @@ export class InstancePool {
   ): Promise<T> {
     await this.acquireSlot();
     let instance: Instance | undefined;
+    // Until the call has its instance (busy) or failed: an interrupting close() waits for it.
+    let acquired = () => {};
+    const acquiring = new Promise<void>((resolve) => (acquired = resolve));
+    this.acquiring.add(acquiring);
     try {
       if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
       // No await on the common path (an idle instance, no reset): every in-process call runs here.
@@ -72,7 +76,10 @@ export class InstancePool {
       }
       instance ??= await this.make();
       if (this.owing.delete(instance)) await this.turn();
+      // The host closed while this call was being given an instance (made, reset): not started.
+      if (this.#interrupting) throw this.#interruptReason;
       this.busy.add(instance);
+      this.#acquired(acquiring, acquired);
       const { value, healthy, settling } = await fn(instance);
       if (settling !== undefined) {
         // The caller has its value now, and the slot is free (a caller that calls again at once
@@ -101,21 +108,41 @@ export class InstancePool {
       if (instance) this.retire(instance);
       throw error;
     } finally {
+      this.#acquired(acquiring, acquired);
       if (instance) this.#ended(instance);
       this.releaseSlot();
     }
   }
 
-  /** Instances whose call is running (between `make` or `idle` and `fn`'s answer). */
+  /** Calls between their slot and their instance (see `use`). */
+  private readonly acquiring = new Set<Promise<void>>();
+
+  #acquired(acquiring: Promise<void>, acquired: () => void): void {
+    this.acquiring.delete(acquiring);
+    acquired();
+  }
+
+  /** Instances whose call is running (from when it has its instance to `fn`'s answer). */
   private readonly busy = new Set<Instance>();
-  /** Calls close() interrupted: each resolves once its call has answered. */
-  private readonly interrupted = new Map<Instance, () => void>();
+  /** Calls an interrupting close() ended: each settles once its call has answered. */
+  private readonly interrupted = new Map<Instance, { answered: Promise<void>; resolve(): void }>();
 
   #ended(instance: Instance): void {
     this.busy.delete(instance);
-    this.interrupted.get(instance)?.();
+    this.interrupted.get(instance)?.resolve();
     this.interrupted.delete(instance);
   }
+
+  /** Set by close({ interrupt: true }). */
+  #interrupting = false;
+  readonly #interruptReason = new SandboxAbort(
+    "not_ready",
+    "The host closed while this call ran; try the call again",
+  );
+  /** Settles at an interrupting close(): calls waiting for a restart turn stop waiting. */
+  #closeSignal: { promise: Promise<void>; resolve(): void } | undefined;
+  /** Retired instances still closing. */
+  private readonly retiring = new Set<Promise<void>>();
 
   /** Instances still at work after their answer (see `afterSettling`), until they are back. */
   private readonly settling = new Set<Promise<void>>();
@@ -158,7 +185,16 @@ export class InstancePool {
   /** A turn of the restart gate: for a restart, or an instance that owes one. */
   private async turn(): Promise<void> {
     const wait = this.options.restarts?.admit(this);
-    if (wait) await wait;
+    if (wait) {
+      this.#closeSignal ??= (() => {
+        let resolve = () => {};
+        const promise = new Promise<void>((r) => (resolve = r));
+        return { promise, resolve };
+      })();
+      // An interrupting close() does not wait for the gate (the turn, when it comes, is unused).
+      await Promise.race([wait, this.#closeSignal.promise]);
+    }
+    if (this.#interrupting) throw this.#interruptReason;
     if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
   }
 
@@ -179,7 +215,9 @@ export class InstancePool {
 
   private retire(instance: Instance): void {
     this.unreplaced++;
-    instance.close().catch(() => {});
+    const closing = instance.close().catch(() => {});
+    this.retiring.add(closing);
+    void closing.finally(() => this.retiring.delete(closing));
   }
 
   /** Calls running plus calls waiting. */
@@ -189,24 +227,38 @@ export class InstancePool {
 
   /**
    * Closes idle instances now, and those still at work after their answer once
-   * that work is over; interrupts the calls running on instances that can be
-   * interrupted (workers) and waits for them to answer. It resolves then. A
-   * main-thread call cannot be running: it holds the thread until it returns.
+   * that work is over (it resolves then); busy ones are closed when their call
+   * ends. With `interrupt` (the host is closing), calls running on instances
+   * that can be interrupted (workers) end at once as `not_ready`, calls still
+   * being given an instance fail so, and it resolves once all of them have
+   * answered and their instances are closed. Without it (an upgrade, an unload)
+   * calls in flight run to their own end, as before.
    */
-  async close(): Promise<void> {
+  async close(options: { interrupt?: boolean } = {}): Promise<void> {
     this.closed = true;
     const idle = this.idle.splice(0);
-    // A call still running in a worker is ended, not left to run to its timeout: on Deno a
-    // spinning one went on for tens of seconds after the host had closed.
-    const ending: Promise<void>[] = [];
-    for (const instance of this.busy) {
-      if (!instance.interrupt || this.interrupted.has(instance)) continue;
-      ending.push(new Promise((resolve) => this.interrupted.set(instance, resolve)));
-      instance.interrupt(
-        new SandboxAbort("not_ready", "The host closed while this call ran; try the call again"),
-      );
+    const waits: Promise<unknown>[] = [
+      ...idle.map((i) => i.close().catch(() => {})),
+      ...this.settling,
+    ];
+    if (options.interrupt) {
+      // A call still running in a worker is ended, not left to run to its timeout: on Deno a
+      // spinning one went on for tens of seconds after the host had closed.
+      this.#interrupting = true;
+      this.#closeSignal?.resolve();
+      await Promise.all(this.acquiring);
+      for (const instance of this.busy) {
+        if (!instance.interrupt || this.interrupted.has(instance)) continue;
+        let resolve = () => {};
+        const answered = new Promise<void>((r) => (resolve = r));
+        this.interrupted.set(instance, { answered, resolve });
+        instance.interrupt(this.#interruptReason);
+      }
+      // A second close() waits for the same calls as the first.
+      waits.push(...[...this.interrupted.values()].map((i) => i.answered));
     }
-    await Promise.all([...idle.map((i) => i.close().catch(() => {})), ...this.settling, ...ending]);
+    await Promise.all(waits);
+    if (options.interrupt) await Promise.all(this.retiring);
   }
 
   private acquireSlot(): Promise<void> {

@@ -168,6 +168,9 @@ export interface SandboxedPlugin {
    * Ends every instance; later calls fail with `host_error`. `drain`: calls
    * already started finish on their instances first (the returned promise
    * waits for them); without it a call waiting for an instance fails.
+   * `interrupt` (the host is closing): calls running in workers end at once
+   * as `not_ready`, and the promise waits for their answers and their workers;
+   * without it they run to their own end.
    */
-  close(options?: { drain?: boolean }): Promise<void>;
+  close(options?: { drain?: boolean; interrupt?: boolean }): Promise<void>;
 }

@@ -53,6 +53,21 @@ export class RunsRepository {
   readonly #inputMaxBytes: number;
   /** Canonical config text -> its fingerprint (bounded; cleared when full). */
   readonly #fingerprints = new Map<string, string>();
+  /** Runs this store marked interrupted (a shutdown's calls in flight; bounded by them). */
+  readonly #interrupted = new Set<string>();
+
+  /** Notes runs this store marked interrupted (store.interruptRuns). */
+  noteInterrupted(ids: readonly string[]): void {
+    for (const id of ids) this.#interrupted.add(id);
+  }
+
+  /**
+   * Whether this store marked the run interrupted: its call, ended by the
+   * shutdown afterwards, adds no `run.failed` to the `run.interrupted` event.
+   */
+  wasInterrupted(id: string): boolean {
+    return this.#interrupted.size > 0 && this.#interrupted.has(id);
+  }
 
   /** Used by openStore; callers get the instance as `store.runs`. */
   constructor(db: StoreDb, writer: BatchWriter<WriteOp>, owner: Owner, inputMaxBytes: number) {

@@ -203,7 +203,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
         // Their `running` rows may still sit in the writer's queue.
         await writer.flush();
         try {
-          return await interruptRuns(client, runIds, SHUTDOWN_MESSAGE);
+          const interrupted = await interruptRuns(client, runIds, SHUTDOWN_MESSAGE);
+          store.runs.noteInterrupted(interrupted);
+          return interrupted;
         } catch (error) {
           throw storageError("Cannot mark interrupted runs", error);
         }

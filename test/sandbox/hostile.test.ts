@@ -186,20 +186,23 @@ describe("long runs and neighbours", () => {
     expect((await plugin.call("noop", none)).ok).toBe(true);
   });
 
-  it("close() ends a worker call still running, as not_ready, and resolves once it answered", async () => {
-    // Before, close() left it to run to its own end: here a minute, past the test's timeout.
+  it("close({ interrupt }) ends worker calls still running or starting, as not_ready, and resolves once they answered", async () => {
+    // Before, close() left them to run to their own end: here a minute, past the test's timeout.
+    // Two at once: the pool has one worker, so the second call's worker is still starting.
     const before = threadIds();
     const plugin = await load("spin", {
       mode: "worker",
+      concurrency: 2,
       limits: { fuel: 1_000_000_000_000n, timeoutMs: 60_000 },
     });
-    let answered = false;
-    const call = plugin.call("run", none).finally(() => (answered = true));
-    await new Promise((resolve) => setTimeout(resolve, 300)); // it spins in its worker now
-    await plugin.close();
-    expect(answered).toBe(true);
-    const result = await call;
-    expect(result.ok ? "ok" : result.error.class).toBe("not_ready");
+    const answered: string[] = [];
+    const calls = [0, 1].map((n) =>
+      plugin.call("run", none).then((r) => answered.push(`${n}: ${r.ok ? "ok" : r.error.class}`))
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await plugin.close({ interrupt: true });
+    expect(answered.sort()).toEqual(["0: not_ready", "1: not_ready"]);
+    await Promise.all(calls);
     expect(await spinningThreads(before)).toEqual([]);
   });
 
