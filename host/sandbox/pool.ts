@@ -60,10 +60,10 @@ export class InstancePool {
   ): Promise<T> {
     await this.acquireSlot();
     let instance: Instance | undefined;
-    // Until the call has its instance (busy) or failed: an interrupting close() waits for it.
-    let acquired = () => {};
-    const acquiring = new Promise<void>((resolve) => (acquired = resolve));
-    this.acquiring.add(acquiring);
+    // Until the call has its instance (busy) or failed, an interrupting close() waits for it (a
+    // count, not a promise: nothing is made per call on the common path).
+    let acquiring = true;
+    this.#acquiring++;
     try {
       if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
       // No await on the common path (an idle instance, no reset): every in-process call runs here.
@@ -79,7 +79,8 @@ export class InstancePool {
       // The host closed while this call was being given an instance (made, reset): not started.
       if (this.#interrupting) throw this.#interruptReason;
       this.busy.add(instance);
-      this.#acquired(acquiring, acquired);
+      acquiring = false;
+      this.#acquired();
       const { value, healthy, settling } = await fn(instance);
       if (settling !== undefined) {
         // The caller has its value now, and the slot is free (a caller that calls again at once
@@ -108,18 +109,19 @@ export class InstancePool {
       if (instance) this.retire(instance);
       throw error;
     } finally {
-      this.#acquired(acquiring, acquired);
+      if (acquiring) this.#acquired();
       if (instance) this.#ended(instance);
       this.releaseSlot();
     }
   }
 
-  /** Calls between their slot and their instance (see `use`). */
-  private readonly acquiring = new Set<Promise<void>>();
+  /** Calls between their slot and their instance (see `use`), and who waits for there to be none. */
+  #acquiring = 0;
+  #noneAcquiring: Array<() => void> = [];
 
-  #acquired(acquiring: Promise<void>, acquired: () => void): void {
-    this.acquiring.delete(acquiring);
-    acquired();
+  #acquired(): void {
+    if (--this.#acquiring > 0) return;
+    for (const resolve of this.#noneAcquiring.splice(0)) resolve();
   }
 
   /** Instances whose call is running (from when it has its instance to `fn`'s answer). */
@@ -246,7 +248,9 @@ export class InstancePool {
       // spinning one went on for tens of seconds after the host had closed.
       this.#interrupting = true;
       this.#closeSignal?.resolve();
-      await Promise.all(this.acquiring);
+      if (this.#acquiring > 0) {
+        await new Promise<void>((resolve) => this.#noneAcquiring.push(resolve));
+      }
       for (const instance of this.busy) {
         if (!instance.interrupt || this.interrupted.has(instance)) continue;
         let resolve = () => {};
