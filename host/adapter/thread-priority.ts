@@ -55,9 +55,14 @@ export function lowerThreadsSince(before: Set<number> | null): number {
   const now = threadsNow();
   if (!now) return 0;
   for (const tid of niced) if (!now.has(tid)) niced.delete(tid);
+  return lowerWhere(now, (tid) => !before.has(tid) && !isHostPool(tid));
+}
+
+/** Gives the plugin nice value to the threads of `tids` that `pick`s (not this one, not twice). */
+function lowerWhere(tids: Set<number>, pick: (tid: number) => boolean): number {
   let lowered = 0;
-  for (const tid of now) {
-    if (tid === process.pid || before.has(tid) || niced.has(tid) || isHostPool(tid)) continue;
+  for (const tid of tids) {
+    if (tid === process.pid || niced.has(tid) || !pick(tid)) continue;
     try {
       setPriority(tid, PLUGIN_THREAD_NICE);
       niced.add(tid);
@@ -90,21 +95,7 @@ export function lowerPlatformThreads(): number {
   if (platformLowered) return 0;
   platformLowered = true;
   const now = threadsNow();
-  if (!now) return 0;
-  let lowered = 0;
-  for (const tid of now) {
-    if (tid === process.pid || niced.has(tid) || !named(tid, PLATFORM_THREAD_NAMES, false)) {
-      continue;
-    }
-    try {
-      setPriority(tid, PLUGIN_THREAD_NICE);
-      niced.add(tid);
-      lowered++;
-    } catch {
-      // The platform refused: the threads keep the host's priority.
-    }
-  }
-  return lowered;
+  return now ? lowerWhere(now, (tid) => named(tid, PLATFORM_THREAD_NAMES, false)) : 0;
 }
 
 /** Whether thread `tid`'s name starts with one of `prefixes`; `unreadable` when it is gone. */

@@ -47,6 +47,15 @@ function fake(answerAfter = 0): Fake {
   };
 }
 
+/** A pool of one slot holding `first`, making fakes after it. */
+function poolWith(first: Fake): InstancePool {
+  return new InstancePool(() => Promise.resolve(fake()), {
+    concurrency: 1,
+    queue: 0,
+    recycleAfter: 1000,
+  }, first);
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A call through the pool: what it answered (an outcome's class, or a thrown error's code). */
@@ -68,11 +77,7 @@ function call(
 describe("InstancePool.close({ interrupt: true })", () => {
   it("ends a running call at once and resolves once it answered", async () => {
     const first = fake(50);
-    const pool = new InstancePool(() => Promise.resolve(fake()), {
-      concurrency: 1,
-      queue: 0,
-      recycleAfter: 1000,
-    }, first);
+    const pool = poolWith(first);
     const c = call(pool);
     await sleep(5);
     await pool.close({ interrupt: true });
@@ -100,11 +105,7 @@ describe("InstancePool.close({ interrupt: true })", () => {
   it("waits for a strict call whose instance is being reset; that call does not run", async () => {
     const first = fake();
     first.calls = 1;
-    const pool = new InstancePool(() => Promise.resolve(fake()), {
-      concurrency: 1,
-      queue: 0,
-      recycleAfter: 1000,
-    }, first);
+    const pool = poolWith(first);
     const c = call(pool, true);
     await sleep(5); // its reset (30 ms) is under way
     await pool.close({ interrupt: true });
@@ -114,11 +115,7 @@ describe("InstancePool.close({ interrupt: true })", () => {
   });
 
   it("a second close() also resolves only once the interrupted call answered", async () => {
-    const pool = new InstancePool(() => Promise.resolve(fake()), {
-      concurrency: 1,
-      queue: 0,
-      recycleAfter: 1000,
-    }, fake(100));
+    const pool = poolWith(fake(100));
     const c = call(pool);
     await sleep(5);
     const first = pool.close({ interrupt: true });
@@ -129,11 +126,7 @@ describe("InstancePool.close({ interrupt: true })", () => {
 
   it("without interrupt (an upgrade, an unload) a running call goes on to its own end", async () => {
     const first = fake();
-    const pool = new InstancePool(() => Promise.resolve(fake()), {
-      concurrency: 1,
-      queue: 0,
-      recycleAfter: 1000,
-    }, first);
+    const pool = poolWith(first);
     const c = call(pool);
     await sleep(5);
     await pool.close();
