@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { ulid, ulidTime } from "../../host/store/ulid.ts";
+import { discardRandomPool, ulid, ulidTime } from "../../host/store/ulid.ts";
 
 const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 
@@ -16,6 +16,7 @@ function reference(ms: number, bytes: readonly number[]): string {
 
 /** Makes the next getRandomValues fill these bytes. */
 function seed(bytes: readonly number[]): void {
+  discardRandomPool();
   vi.spyOn(crypto, "getRandomValues").mockImplementationOnce(<T extends ArrayBufferView | null>(
     array: T,
   ): T => {
@@ -32,6 +33,18 @@ describe("ulid", () => {
     const ids = Array.from({ length: 5000 }, () => ulid());
     for (let i = 1; i < ids.length; i++) expect(ids[i]! > ids[i - 1]!).toBe(true);
     for (const id of ids) expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{26}$/);
+  });
+
+  it("takes each id's random bits from fresh bytes, across refills of the pool", () => {
+    const fills = vi.spyOn(crypto, "getRandomValues");
+    const ms = 3_000_000_000_000;
+    // 1,000 new milliseconds use 10,000 random bytes: more than one fill of the pool.
+    const ids = Array.from({ length: 1000 }, (_, i) => ulid(ms + i));
+    expect(fills.mock.calls.length).toBeGreaterThan(1);
+    expect(fills.mock.calls.length).toBeLessThan(10);
+    const randoms = new Set(ids.map((id) => id.slice(10)));
+    expect(randoms.size).toBe(ids.length);
+    ids.forEach((id, i) => expect(ulidTime(id)).toBe(ms + i));
   });
 
   it("encodes time and randomness as the spec does, and counts up within a millisecond", () => {
