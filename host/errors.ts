@@ -152,6 +152,22 @@ export class HostError extends Error {
     this.#status = options?.status;
   }
 
+  /**
+   * A HostError without a stack trace, for refusing a caller's request (its
+   * input, its target): answered, never logged with a stack. Capturing one
+   * cost more than the rest of the refusal (Node: 17-25 us against 2-3), and
+   * a client can send refusals as fast as it likes.
+   */
+  static refusal(code: ErrorCode, message: string, options?: HostErrorOptions): HostError {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    try {
+      return new HostError(code, message, options);
+    } finally {
+      Error.stackTraceLimit = limit;
+    }
+  }
+
   get exitCode(): ExitCode {
     return exitCodeFor(this.code);
   }

@@ -270,7 +270,7 @@ function resolveTarget(loaded: LoadedPlugin, request: InvokeRequest): Target {
   if (request.hook !== undefined) {
     const exported = hookExport(loaded.info.manifest, request.hook);
     if (exported === undefined) {
-      throw new HostError(
+      throw HostError.refusal(
         "not_found",
         `Plugin '${loaded.info.id}' declares no ${request.hook} hook (manifest hooks.${request.hook})`,
       );
@@ -308,7 +308,7 @@ function resolveTarget(loaded: LoadedPlugin, request: InvokeRequest): Target {
     };
   }
   const known = Object.keys(capabilities).join(", ") || "none";
-  throw new HostError(
+  throw HostError.refusal(
     "not_found",
     `Plugin '${loaded.info.id}' has no capability '${request.capability}' (it has: ${known})`,
   );
@@ -335,7 +335,7 @@ function checkInput(
   // drop, or a key given twice (the parser keeps the last), would have the schema check a
   // value other than the plugin's.
   if (input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) {
-    throw new HostError(
+    throw HostError.refusal(
       "invalid_json",
       "The input starts with a byte order mark (EF BB BF): send JSON without it",
     );
@@ -346,14 +346,14 @@ function checkInput(
     text = decoder.decode(input);
     value = JSON.parse(text);
   } catch (error) {
-    throw new HostError("invalid_json", `The input is not valid JSON: ${messageOf(error)}`);
+    throw HostError.refusal("invalid_json", `The input is not valid JSON: ${messageOf(error)}`);
   }
   const problem = jsonShapeProblem(text, value);
-  if (problem !== undefined) throw new HostError("invalid_json", `The input ${problem}`);
+  if (problem !== undefined) throw HostError.refusal("invalid_json", `The input ${problem}`);
   if (!constrains) return;
   const issues = compileJsonSchema(schema)(value);
   if (issues.length > 0) {
-    throw new HostError(
+    throw HostError.refusal(
       "schema_mismatch",
       `The input does not match the input schema of ${pluginId}/${capability}: ${describe(issues)}`,
       { extensions: { errors: issues } },

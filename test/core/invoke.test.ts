@@ -119,6 +119,9 @@ describe("invoke, the one path of every run", () => {
       trigger: "schedule",
     }).catch((e) => e);
     expect(bad).toMatchObject({ code: "invalid_json", exitCode: 65, httpStatus: 400 });
+    // Refusals of a caller's input carry no stack: a client can send them as fast as it likes.
+    for (const refused of [off, bad]) expect(refused.stack).not.toMatch(/\n\s+at /);
+    expect(Error.stackTraceLimit).toBeGreaterThan(0);
     expect((await t.host.store.runs.list({ limit: 1000 })).runs.length).toBe(before);
 
     // An output schema the plugin's answer does not meet: the run fails with output_invalid.
