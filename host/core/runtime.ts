@@ -20,6 +20,7 @@ import { lifecycleSettings } from "../policy/mod.ts";
 import {
   cacheEpoch,
   defaultPolicy,
+  type Interruption,
   type Limits,
   loadPlugin,
   releaseCacheDir,
@@ -39,6 +40,13 @@ import type {
   PluginInfo,
   RuntimeOptions,
 } from "./types.ts";
+
+/** How a call in flight ends when its plugin's signer stops being trusted (`unload`). */
+const UNTRUSTED: Interruption = {
+  code: "verification_failed",
+  message: "The plugin's signer is no longer trusted (its key was revoked or has expired): " +
+    "the host stopped this call; ask the plugin's publisher for a release signed by a trusted key",
+};
 
 /** Options of `PluginRuntime.load`. */
 export interface LoadOptions {
@@ -228,9 +236,11 @@ export class PluginRuntime {
   }
 
   /**
-   * Unloads a plugin: it stops (its onShutdown runs), then its instances end.
-   * `trusted: false` (its signer was revoked or expired) stops it without
-   * running any more of its code.
+   * Unloads a plugin: it stops (its onShutdown runs), then its instances end
+   * once their calls in flight have. `trusted: false` (its signer was revoked
+   * or expired) stops it without running any more of its code: its calls in
+   * workers end at once as `verification_failed` (a call on the host's thread
+   * ends within its slice; sandbox.md).
    */
   async unload(id: string, options: { trusted?: boolean } = {}): Promise<void> {
     const loaded = this.#require(id);
@@ -240,7 +250,7 @@ export class PluginRuntime {
     });
     this.#plugins.delete(id);
     this.lifecycle.forget(id);
-    await loaded.sandbox.close();
+    await loaded.sandbox.close(trusted ? {} : { interrupt: UNTRUSTED });
   }
 
   /**

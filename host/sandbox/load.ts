@@ -16,7 +16,14 @@ import { createMainInstance } from "./main-instance.ts";
 import { InstancePool } from "./pool.ts";
 import { restartGate } from "./restart-gate.ts";
 import { defaultSlice, holdMs, outgrewMainMemory, type Slice, SliceStrikes } from "./slice.ts";
-import type { CallContext, CallResult, SandboxedPlugin, SandboxOptions, Usage } from "./types.ts";
+import type {
+  CallContext,
+  CallResult,
+  Interruption,
+  SandboxedPlugin,
+  SandboxOptions,
+  Usage,
+} from "./types.ts";
 import { createWorkerInstance } from "./worker-instance.ts";
 
 const workerModules = new WeakMap<CompiledPlugin, Promise<WebAssembly.Module>>();
@@ -369,7 +376,9 @@ class Sandboxed implements SandboxedPlugin {
     return workers;
   }
 
-  async close(options: { drain?: boolean; interrupt?: boolean } = {}): Promise<void> {
+  async close(
+    options: { drain?: boolean; interrupt?: boolean | Interruption } = {},
+  ): Promise<void> {
     this.closed = true;
     if (this.#standbyTimer !== null) clearTimeout(this.#standbyTimer);
     // Draining: calls already inside (running, queued, or moving to a worker) end on these
@@ -377,7 +386,7 @@ class Sandboxed implements SandboxedPlugin {
     if (options.drain && this.inflight > 0) {
       await new Promise<void>((resolve) => this.drained.push(resolve));
     }
-    const interrupt = options.interrupt === true;
+    const interrupt = options.interrupt ?? false;
     await Promise.all([
       this.pools.main?.close({ interrupt }),
       this.pools.workers?.close({ interrupt }),

@@ -24,6 +24,7 @@ export type {
   CallResult,
   HostCall,
   HostFunction,
+  Interruption,
   LogLevel,
   Rerun,
   SandboxedPlugin,

@@ -11,6 +11,7 @@ import { SandboxAbort } from "./classify.ts";
 import type { Fitness, Instance } from "./instance.ts";
 import type { Gate } from "./restart-gate.ts";
 import { withLongestStall } from "./stall-meter.ts";
+import type { Interruption } from "./types.ts";
 
 /** Pool sizing. */
 export interface PoolOptions {
@@ -135,9 +136,10 @@ export class InstancePool {
     this.interrupted.delete(instance);
   }
 
-  /** Set by close({ interrupt: true }). */
+  /** Set by an interrupting close(). */
   #interrupting = false;
-  readonly #interruptReason = new SandboxAbort(
+  /** What the calls an interrupting close() ends fail with (its `Interruption`, or the host closing). */
+  #interruptReason = new SandboxAbort(
     "not_ready",
     "The host closed while this call ran; try the call again",
   );
@@ -230,13 +232,15 @@ export class InstancePool {
   /**
    * Closes idle instances now, and those still at work after their answer once
    * that work is over (it resolves then); busy ones are closed when their call
-   * ends. With `interrupt` (the host is closing), calls running on instances
-   * that can be interrupted (workers) end at once as `not_ready`, calls still
-   * being given an instance fail so, and it resolves once all of them have
-   * answered and their instances are closed. Without it (an upgrade, an unload)
-   * calls in flight run to their own end, as before.
+   * ends. With `interrupt`, calls running on instances that can be
+   * interrupted (workers) end at once, calls still being given an instance
+   * fail the same way, and it resolves once all of them have answered and
+   * their instances are closed: as `not_ready` for `true` (the host is
+   * closing), or with the code and message of an {@link Interruption} (a
+   * revoked signer). Without it (an upgrade, an unload) calls in flight run to
+   * their own end, as before.
    */
-  async close(options: { interrupt?: boolean } = {}): Promise<void> {
+  async close(options: { interrupt?: boolean | Interruption } = {}): Promise<void> {
     this.closed = true;
     const idle = this.idle.splice(0);
     const waits: Promise<unknown>[] = [
@@ -246,6 +250,9 @@ export class InstancePool {
     if (options.interrupt) {
       // A call still running in a worker is ended, not left to run to its timeout: on Deno a
       // spinning one went on for tens of seconds after the host had closed.
+      if (typeof options.interrupt === "object" && !this.#interrupting) {
+        this.#interruptReason = new SandboxAbort(options.interrupt.code, options.interrupt.message);
+      }
       this.#interrupting = true;
       this.#closeSignal?.resolve();
       if (this.#acquiring > 0) {

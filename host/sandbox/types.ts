@@ -168,9 +168,16 @@ export interface SandboxedPlugin {
    * Ends every instance; later calls fail with `host_error`. `drain`: calls
    * already started finish on their instances first (the returned promise
    * waits for them); without it a call waiting for an instance fails.
-   * `interrupt` (the host is closing): calls running in workers end at once
-   * as `not_ready`, and the promise waits for their answers and their workers;
-   * without it they run to their own end.
+   * `interrupt`: calls running in workers end at once, and the promise waits
+   * for their answers and their workers; without it they run to their own
+   * end. `true` (the host is closing) ends them as `not_ready`; an
+   * {@link Interruption} says why instead (a revoked signer).
    */
-  close(options?: { drain?: boolean; interrupt?: boolean }): Promise<void>;
+  close(options?: { drain?: boolean; interrupt?: boolean | Interruption }): Promise<void>;
+}
+
+/** Why an interrupting close ends the calls in flight: their error's code and message. */
+export interface Interruption {
+  code: ErrorCode;
+  message: string;
 }
