@@ -145,6 +145,48 @@ describe("dependencies at install and activation", () => {
     }
   });
 
+  it("asks consent for an injected secret and for a public route an update adds", async () => {
+    const host = await open();
+    try {
+      const http = { allowedHosts: ["api.example.com"] };
+      await host.installSet([{
+        wasm: await helloAs(setup, "d.inj", "1.0.0", undefined, (m) => {
+          m.permissions = { http };
+        }),
+        source: "test",
+      }]);
+      // The host sends the secret to that host on every request: like a secret the plugin reads.
+      const inject = await helloAs(setup, "d.inj", "1.0.1", undefined, (m) => {
+        m.permissions = {
+          http: {
+            ...http,
+            inject: { "api.example.com": { header: "X-Key", secret: "DB_PASSWORD" } },
+          },
+        };
+      });
+      const publicRoute = await helloAs(setup, "d.inj", "1.0.2", undefined, (m) => {
+        m.permissions = { http };
+        m.routes = [{ method: "POST", path: "/hook", capability: "greet", auth: "public" }];
+      });
+      for (
+        const [wasm, added] of [
+          [inject, "http.inject:api.example.com:x-key=secret:DB_PASSWORD"],
+          [publicRoute, "route.public:POST /hook"],
+        ] as const
+      ) {
+        const refused = await host.installSet([{ wasm, source: "test" }], { requireConsent: true })
+          .catch((e) => e);
+        expect(refused).toMatchObject({
+          code: "consent_required",
+          details: { changes: [{ id: "d.inj", permissions: { added: [added] } }] },
+        });
+        expect(host.get("d.inj")?.version).toBe("1.0.0");
+      }
+    } finally {
+      await host.close();
+    }
+  });
+
   it("installs a set as one change: diamond in any order, lockfile, consent, rollback", async () => {
     const host = await open();
     try {
