@@ -21,6 +21,12 @@ export interface CapabilityPolicy {
    * audit event; past it `secret_get` answers `rate_limited`, so no read goes unaudited.
    */
   secretReadsPerRun: number;
+  /**
+   * `secret.injected` events per run (default 100): past it the host still
+   * injects the secret into the plugin's requests, and one
+   * `secret.injected_dropped` event at the run's end counts those not written.
+   */
+  injectedPerRun: number;
   /** Longest invoke chain, the first caller included (default 8). */
   maxInvokeDepth: number;
   /** HTTP: largest response body in bytes (default 4 MiB). */
@@ -38,6 +44,7 @@ export const defaultCapabilityPolicy: CapabilityPolicy = {
   logLinesPerRun: 200,
   deniedPerRun: 100,
   secretReadsPerRun: 100,
+  injectedPerRun: 100,
   maxInvokeDepth: 8,
   httpMaxBytes: 4 * 1024 * 1024,
   httpTimeoutMs: 10_000,

@@ -23,7 +23,7 @@ import { KvView } from "./kv-view.ts";
 import { runLogger } from "./logger.ts";
 import { type CapabilityPolicy, defaultCapabilityPolicy } from "./policy.ts";
 import { knownSecrets, redactBytes, redactText } from "./redact.ts";
-import { RunRegistry } from "./runs.ts";
+import { type ActiveRun, RunRegistry } from "./runs.ts";
 import { taped, tapedFetch, tapeOf } from "./tape.ts";
 import { secretFunctions } from "./secret-get.ts";
 import { databaseSecrets, SECRETS_KEY_ENV } from "./secret-vault.ts";
@@ -203,6 +203,9 @@ function pluginSet(
               secret: (name: string) => findSecret(ctx.secrets, name, manifest.id),
               onInjected(url: URL, name: string, provider: string) {
                 const run = ctx.runs.soleRunOf(manifest.id);
+                // Capped per run like denials: a run making thousands of requests does not write
+                // thousands of events (the header still goes; the run's end counts the rest).
+                if (!injectionAudited(ctx, manifest.id, run)) return;
                 void ctx.store.events.append({
                   type: "secret.injected",
                   level: "info",
@@ -255,6 +258,30 @@ async function loadView(ctx: CapabilityContext, call: HostCall): Promise<void> {
 }
 
 /**
+ * Counts one secret injection against its run's budget (`injectedPerRun`), or
+ * against each run of the plugin when the request cannot be tied to one (as
+ * denials are, audit.ts); true when its `secret.injected` event is written.
+ */
+function injectionAudited(
+  ctx: CapabilityContext,
+  pluginId: string,
+  run: ActiveRun | undefined,
+): boolean {
+  const runs = run ? [run] : ctx.runs.runsOf(pluginId);
+  if (runs.length === 0) return true;
+  let write = false;
+  for (const r of runs) {
+    if (r.injectedAudited < ctx.policy.injectedPerRun) {
+      r.injectedAudited++;
+      write = true;
+    } else {
+      r.injectedDropped++;
+    }
+  }
+  return write;
+}
+
+/**
  * Commits a successful call's KV writes, drops a failed one's, reports dropped
  * log lines, and redacts the plugin's known secret values from the output or
  * the error message (both reach callers; the message is kept in the RunRecord).
@@ -288,6 +315,16 @@ async function afterCall(
       pluginId: call.pluginId,
       runId: call.runId,
       payload: { dropped: run.logDropped, limit: ctx.policy.logLinesPerRun },
+    }).catch(() => {});
+  }
+  if (run && run.injectedDropped > 0) {
+    void ctx.store.events.append({
+      type: "secret.injected_dropped",
+      level: "info",
+      source: "host",
+      pluginId: call.pluginId,
+      runId: call.runId,
+      payload: { dropped: run.injectedDropped, limit: ctx.policy.injectedPerRun },
     }).catch(() => {});
   }
   if (run && run.deniedDropped > 0) {

@@ -22,6 +22,9 @@ export interface ActiveRun {
   /** `audit.denied` events written for this run, and denials past the budget (only counted). */
   deniedAudited: number;
   deniedDropped: number;
+  /** `secret.injected` events written for this run, and injections past the budget (only counted). */
+  injectedAudited: number;
+  injectedDropped: number;
   /**
    * Denials accounted for (audited or counted), by what was denied, over all of the run's
    * attempts, and those met in the current attempt: a call re-run after its main-thread slice
@@ -74,6 +77,8 @@ export class RunRegistry {
       logDropped: 0,
       deniedAudited: 0,
       deniedDropped: 0,
+      injectedAudited: 0,
+      injectedDropped: 0,
       denialsAccounted: new Map(),
       denialsThisAttempt: new Map(),
     };

@@ -133,6 +133,55 @@ describe("egress injection", () => {
   });
 });
 
+describe("secret.injected events per run", () => {
+  let t: TestHost;
+  let server: Server;
+  let port = 0;
+  let headers: (string | undefined)[] = [];
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      headers.push(req.headers.authorization);
+      res.end("ok");
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    port = (server.address() as AddressInfo).port;
+    await probeWasm();
+    t = await testHost({
+      secrets: envSecrets("T_", { T_API_TOKEN: TOKEN }),
+      egress: { allowNetworks: ["127.0.0.0/8"] },
+      policy: { injectedPerRun: 3 },
+    });
+    await t.host.runtime.load(
+      await signedProbe(t.key, "t.many", {
+        http: {
+          allowedHosts: [`127.0.0.1:${port}`],
+          inject: { [`127.0.0.1:${port}`]: { header: "authorization", secret: "API_TOKEN" } },
+        },
+      }),
+      "test",
+    );
+  }, 120_000);
+  afterAll(async () => {
+    await t?.close();
+    server?.closeAllConnections();
+    server?.close();
+  });
+
+  it("writes at most the budget, counts the rest in one event, and still injects", async () => {
+    headers = [];
+    const url = `http://127.0.0.1:${port}/ok`;
+    const result = await t.call("t.many", "run", {
+      ops: Array.from({ length: 8 }, () => ({ http: url })),
+    });
+    expect(outputOf(result)).toHaveLength(8);
+    expect(headers).toEqual(Array(8).fill(TOKEN));
+    const written = await t.events({ type: "secret.injected", runId: result.runId });
+    expect(written).toHaveLength(3);
+    const dropped = await t.events({ type: "secret.injected_dropped", runId: result.runId });
+    expect(dropped.map((e) => [e.source, e.payload])).toEqual([["host", { dropped: 5, limit: 3 }]]);
+  });
+});
+
 describe("injection in the manifest and the operator's policy", () => {
   const manifest = (http: Record<string, unknown>) => ({
     schemaVersion: 1,
