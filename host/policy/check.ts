@@ -4,7 +4,6 @@
  * installers, `host policy check` and the capability provider call them.
  * @module
  */
-import { Cron } from "croner";
 import type { Manifest } from "../manifest/mod.ts";
 import { defaultLimits, type Limits } from "../sandbox/limits.ts";
 import { DEFAULT_KV_MAX_KEYS } from "../store/kv-limits.ts";
@@ -12,6 +11,7 @@ import { hostsCover } from "./host-pattern.ts";
 import { covers } from "./match.ts";
 import { lifecycleExcesses } from "./lifecycle.ts";
 import { capsFor } from "./resolve.ts";
+import { scheduleGaps, type ScheduleSpec } from "./schedule-gaps.ts";
 import type { EffectiveCaps, Policy } from "./schema.ts";
 
 /** One thing a manifest (or a call) asks for beyond the policy. */
@@ -150,17 +150,7 @@ export function checkManifest(policy: Policy, manifest: Manifest): PolicyReport 
       });
     }
   }
-  (manifest.schedules ?? []).forEach((s, i) => {
-    const seconds = shortestInterval(s.cron, s.timezone);
-    if (seconds < caps.minScheduleIntervalSeconds) {
-      excesses.push({
-        field: `schedules[${i}].cron`,
-        requested: `${s.cron} (every ${seconds} s)`,
-        allowed: `at least ${caps.minScheduleIntervalSeconds} s apart`,
-        clamp: "refused",
-      });
-    }
-  });
+  excesses.push(...scheduleExcesses(manifest.schedules ?? [], caps.minScheduleIntervalSeconds));
   const fits = excesses.length === 0;
   const admitted = fits || (caps.mode === "clamp" && excesses.every((e) => e.clamp !== "refused"));
   return { pluginId: manifest.id, mode: caps.mode, fits, admitted, excesses, caps };
@@ -227,18 +217,38 @@ export function clampPermissions(
   };
 }
 
-/** The shortest gap in seconds between occurrences of `cron` (from a fixed start, 50 runs). */
-export function shortestInterval(cron: string, timezone?: string): number {
-  const job = new Cron(cron, {
-    paused: true,
-    mode: "5-or-6-parts",
-    ...(timezone ? { timezone } : {}),
+/**
+ * The schedules that fire closer together than `min` seconds: each alone,
+ * then (when each alone is far enough apart) the closest two of different
+ * schedules (schedule-gaps.ts). Nothing to check without a minimum (the
+ * built-in policy).
+ */
+function scheduleExcesses(schedules: readonly ScheduleSpec[], min: number): Excess[] {
+  if (schedules.length === 0 || min <= 0) return [];
+  const allowed = `at least ${min} s apart`;
+  const { own, together } = scheduleGaps(schedules);
+  const excesses: Excess[] = [];
+  own.forEach((gap, i) => {
+    if (gap !== null && gap.seconds < min) {
+      excesses.push({
+        field: `schedules[${i}].cron`,
+        requested: `${schedules[i]!.cron} (every ${gap.seconds} s)`,
+        allowed,
+        clamp: "refused",
+      });
+    }
   });
-  const runs = job.nextRuns(50, new Date(Date.UTC(2026, 0, 1)));
-  let shortest = Number.POSITIVE_INFINITY;
-  for (let i = 1; i < runs.length; i++) {
-    const gap = ((runs[i] as Date).getTime() - (runs[i - 1] as Date).getTime()) / 1000;
-    shortest = Math.min(shortest, gap);
+  if (excesses.length === 0 && together !== null && together.seconds < min) {
+    const [a, b] = [schedules[together.first]!, schedules[together.second]!];
+    const when = together.at.toISOString();
+    excesses.push({
+      field: "schedules",
+      requested: together.seconds === 0
+        ? `'${a.name}' and '${b.name}' together: both due at ${when}`
+        : `'${a.name}' and '${b.name}' together: ${together.seconds} s apart (at ${when})`,
+      allowed: `${allowed}, all schedules together`,
+      clamp: "refused",
+    });
   }
-  return shortest;
+  return excesses;
 }

@@ -20,7 +20,8 @@ export const builtinCaps: Readonly<EffectiveCaps> = Object.freeze({
   secrets: null,
   // The manifest schema's own maximum: without a policy, permissions.kv.maxKeys applies as asked.
   kvMaxKeys: 100_000,
-  minScheduleIntervalSeconds: 1,
+  // No minimum: a cron's own resolution is a second, and schedules due together are allowed.
+  minScheduleIntervalSeconds: 0,
   hookTimeoutMs: 30_000,
   breaker: Object.freeze({
     failures: 5,

@@ -20,8 +20,8 @@ export {
   describeExcesses,
   type Excess,
   type PolicyReport,
-  shortestInterval,
 } from "./check.ts";
+export { type ScheduleGap, scheduleGaps, type ScheduleSpec } from "./schedule-gaps.ts";
 export { policyJsonSchemaText } from "./json-schema.ts";
 export { admitter } from "./admit.ts";
 export { lifecycleExcesses, lifecycleSettings, settingsFor } from "./lifecycle.ts";

@@ -57,7 +57,8 @@ export const CapsSchema = z.strictObject({
       "Most KV keys the plugin may hold: caps permissions.kv.maxKeys, and the 10,000 default of a manifest that sets none",
   }),
   minScheduleIntervalSeconds: z.int().positive().optional().meta({
-    description: "Shortest interval between two runs of one of the plugin's schedules",
+    description:
+      "Shortest interval between two runs the plugin's schedules start, each alone and all together (two due at the same instant are 0 s apart)",
   }),
   hookTimeoutMs: z.int().positive().optional().meta({
     description: "Longest onLoad/onShutdown hook run, in ms (caps manifest hooks.timeoutMs)",

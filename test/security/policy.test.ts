@@ -158,6 +158,50 @@ describe("checking a manifest", () => {
   });
 });
 
+describe("the shortest schedule interval, each schedule alone and all together", () => {
+  const withSchedules = (schedules: { name: string; cron: string }[]) => {
+    const manifest = greedy();
+    delete manifest.limits;
+    delete manifest.permissions;
+    manifest.schedules = schedules.map((s) => ({ ...s, capability: "run" }));
+    return manifest;
+  };
+  const every = (minScheduleIntervalSeconds: number): Policy => ({
+    schemaVersion: 1,
+    defaults: { minScheduleIntervalSeconds },
+  });
+  const excesses = (policy: Policy, schedules: { name: string; cron: string }[]) =>
+    checkManifest(policy, withSchedules(schedules)).excesses.map((e) => [e.field, e.requested]);
+
+  it("refuses sixty hourly schedules a minute apart: together they run the plugin every minute", () => {
+    const sixty = Array.from({ length: 60 }, (_, m) => ({ name: `m${m}`, cron: `${m} * * * *` }));
+    expect(excesses(every(3600), sixty)).toEqual([
+      ["schedules", "'m0' and 'm1' together: 60 s apart (at 2026-01-01T00:01:00.000Z)"],
+    ]);
+  });
+
+  it("refuses two schedules due at the same instant under a minimum, and allows them without one", () => {
+    const twice = [{ name: "a", cron: "0 * * * *" }, { name: "b", cron: "0 * * * *" }];
+    expect(excesses(every(3600), twice)).toEqual([
+      ["schedules", "'a' and 'b' together: both due at 2026-01-01T00:00:00.000Z"],
+    ]);
+    // The built-in policy has no minimum.
+    expect(excesses({ schemaVersion: 1 }, twice)).toEqual([]);
+    // Two daily schedules at different hours are far enough apart for an hourly minimum.
+    expect(
+      excesses(every(3600), [{ name: "a", cron: "0 2 * * *" }, { name: "b", cron: "0 4 * * *" }]),
+    )
+      .toEqual([]);
+  });
+
+  it("sees a short gap that comes months in (past the 50 occurrences it used to sample)", () => {
+    // 00:00 and 23:00 on Fridays and on the 13th: Fri 12 June 2026 23:00, then Sat 13 June 00:00.
+    expect(excesses(every(43_200), [{ name: "f", cron: "0 0,23 13 * 5" }])).toEqual([
+      ["schedules[0].cron", "0 0,23 13 * 5 (every 3600 s)"],
+    ]);
+  });
+});
+
 describe("HTTP destination patterns with ports", () => {
   const asking = (allowedHosts: string[]) => {
     const manifest = greedy();
