@@ -110,6 +110,8 @@ const special: [AddressKind, Network][] = ([
   ["reserved", "2001:2::/48"],
   ["reserved", "2001:20::/28"],
   ["reserved", "3fff::/20"],
+  // Segment Routing (SRv6) SIDs, RFC 9602: not globally reachable, routed inside an operator's domain.
+  ["reserved", "5f00::/16"],
   ["reserved", "2002::/16"],
   ["private", "fc00::/7"],
   ["link-local", "fe80::/10"],

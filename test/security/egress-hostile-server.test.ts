@@ -202,10 +202,13 @@ describe("address classification, the ranges added after review", () => {
   it("refuses Azure's WireServer as metadata and the newer reserved ranges", () => {
     const kind = (text: string) => addressKind(parseAddress(text)!);
     expect(kind("168.63.129.16")).toBe("metadata");
-    for (const text of ["192.88.99.1", "2001:2::1", "2001:20::1", "2001:2f::1", "3fff::1"]) {
+    for (
+      const text of ["192.88.99.1", "2001:2::1", "2001:20::1", "2001:2f::1", "3fff::1", "5f00::1"]
+    ) {
       expect(kind(text), text).toBe("reserved");
     }
     expect(kind("168.63.129.17")).toBeUndefined();
     expect(kind("2001:30::1")).toBeUndefined();
+    expect(kind("5f01::1")).toBeUndefined();
   });
 });
