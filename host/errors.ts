@@ -155,8 +155,8 @@ export class HostError extends Error {
   /**
    * A HostError without a stack trace, for refusing a caller's request (its
    * input, its target): answered, never logged with a stack. Capturing one
-   * cost more than the rest of the refusal (Node: 17-25 us against 2-3), and
-   * a client can send refusals as fast as it likes.
+   * costs Node ~6 us at 25 frames deep, ten times the error without it, and a
+   * client can send refusals as fast as it likes.
    */
   static refusal(code: ErrorCode, message: string, options?: HostErrorOptions): HostError {
     const limit = Error.stackTraceLimit;
