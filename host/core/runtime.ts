@@ -24,6 +24,7 @@ import {
   type Limits,
   loadPlugin,
   releaseCacheDir,
+  type SandboxedPlugin,
 } from "../sandbox/mod.ts";
 import type { Store } from "../store/mod.ts";
 import { type VerifiedPlugin, verifyPlugin } from "../trust/mod.ts";
@@ -47,6 +48,12 @@ const UNTRUSTED: Interruption = {
   message: "The plugin's signer is no longer trusted (its key was revoked or has expired): " +
     "the host stopped this call; ask the plugin's publisher for a release signed by a trusted key",
 };
+
+/** A retired sandbox and the plugin it was loaded as (`PluginRuntime.#retiring`). */
+interface Retiring {
+  info: PluginInfo;
+  sandbox: SandboxedPlugin;
+}
 
 /** Options of `PluginRuntime.load`. */
 export interface LoadOptions {
@@ -77,6 +84,13 @@ export class PluginRuntime {
   readonly #policy: Readonly<Limits>;
   readonly #settings: (manifest: Manifest) => LifecycleSettings;
   readonly #plugins = new Map<string, LoadedPlugin>();
+  /**
+   * Sandboxes no longer serving new calls (an upgrade's old version, a config
+   * or recovery restart's old pool, a trusted unload) whose calls in flight
+   * still run to their own end: a revocation of their signer, or the host's
+   * close, must still reach those calls.
+   */
+  readonly #retiring = new Set<Retiring>();
   #closed = false;
   /** Closing: `close()` has begun (no run starts but the onShutdown hooks). */
   #closing = false;
@@ -190,7 +204,7 @@ export class PluginRuntime {
       );
     }
     this.#plugins.set(manifest.id, loaded);
-    if (previous) await previous.sandbox.close();
+    if (previous) await this.#retire(previous.info, previous.sandbox);
     this.lifecycle.register(manifest.id, manifest, this.#settings(manifest));
     void this.store.events.append({
       type: "plugin.loaded",
@@ -250,7 +264,49 @@ export class PluginRuntime {
     });
     this.#plugins.delete(id);
     this.lifecycle.forget(id);
-    await loaded.sandbox.close(trusted ? {} : { interrupt: UNTRUSTED });
+    if (trusted) return await this.#retire(loaded.info, loaded.sandbox);
+    // Older sandboxes of it (before a restart, or an upgrade signed by the same keys) may still
+    // hold calls; other signers' are the trust watcher's to judge (endRetiring).
+    const keys = new Set(loaded.info.signers.map((s) => s.keyId));
+    await Promise.all([
+      loaded.sandbox.close({ interrupt: UNTRUSTED }),
+      this.endRetiring((signers) => signers.every((s) => keys.has(s.keyId)), id),
+    ]);
+  }
+
+  /**
+   * Ends the calls still running in retired sandboxes (see `#retiring`) of
+   * plugin `id` (every plugin when omitted) whose signers `untrusted` says are
+   * no longer trusted, as `verification_failed`; the trust watcher calls it
+   * for plugins unloaded or replaced before their signer was revoked. Plugins
+   * loaded without a trusted signer (dev mode) are left alone, as at unload.
+   */
+  async endRetiring(
+    untrusted: (signers: PluginInfo["signers"]) => boolean,
+    id?: string,
+  ): Promise<void> {
+    const ending = [...this.#retiring].filter((r) =>
+      (id === undefined || r.info.id === id) && !r.info.unsigned && r.info.signers.length > 0 &&
+      untrusted(r.info.signers)
+    );
+    await Promise.allSettled(ending.map((r) => r.sandbox.close({ interrupt: UNTRUSTED })));
+  }
+
+  /**
+   * Closes a sandbox that serves no new calls, its calls in flight running to
+   * their end; it stays in `#retiring` until they have (close() itself may
+   * resolve first: it waits for idle instances, not busy ones).
+   */
+  #retire(
+    info: PluginInfo,
+    sandbox: SandboxedPlugin,
+    options: { drain?: boolean } = {},
+  ): Promise<void> {
+    const entry: Retiring = { info, sandbox };
+    this.#retiring.add(entry);
+    const closing = sandbox.close(options);
+    void Promise.allSettled([closing, sandbox.idle()]).then(() => this.#retiring.delete(entry));
+    return closing;
   }
 
   /**
@@ -390,10 +446,11 @@ export class PluginRuntime {
       );
     }
     this.#closed = true;
-    const plugins = [...this.#plugins.values()];
+    const sandboxes = [...this.#plugins.values(), ...this.#retiring].map((p) => p.sandbox);
     this.#plugins.clear();
-    // Calls still running in workers end now (not_ready), not at their own timeout.
-    await Promise.allSettled(plugins.map((p) => p.sandbox.close({ interrupt: true })));
+    // Calls still running in workers end now (not_ready), not at their own timeout: retired
+    // sandboxes' too.
+    await Promise.allSettled(sandboxes.map((sandbox) => sandbox.close({ interrupt: true })));
     // Worker variants still being made would otherwise land in the cache folder after close.
     if (this.#options.cacheDir) await releaseCacheDir(this.#options.cacheDir);
     await this.store.flush();
@@ -459,7 +516,7 @@ export class PluginRuntime {
     }
     const old = loaded.sandbox;
     loaded.sandbox = await loaded.reload();
-    await old.close();
+    await this.#retire(loaded.info, old);
   }
 
   /**
@@ -478,7 +535,7 @@ export class PluginRuntime {
     }
     const old = loaded.sandbox;
     loaded.sandbox = fresh;
-    void old.close({ drain: true }).catch(() => {});
+    void this.#retire(loaded.info, old, { drain: true }).catch(() => {});
   }
 
   #require(id: string): LoadedPlugin {

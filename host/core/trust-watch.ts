@@ -124,6 +124,9 @@ export async function stopUntrusted(
       },
     }).catch(() => {});
   }
+  // Calls still running in sandboxes replaced or unloaded before the change (an upgrade's old
+  // version, a config restart's old pool) end too: their code must not run on either.
+  await runtime.endRetiring((signers) => !signers.some((s) => trust.trusts(s.keyId)));
   if (stopped.length > 0) await stopDependents(runtime, stopped.map((s) => s.id));
   return stopped;
 }

@@ -155,6 +155,8 @@ class Sandboxed implements SandboxedPlugin {
   readonly digest: string;
   readonly exports: string[];
   private closed = false;
+  /** Why an interrupting close ended this plugin's calls, when it said why. */
+  #interruption: Interruption | undefined;
   /** Calls inside `call` now, and who waits for them to end (a draining close). */
   private inflight = 0;
   private readonly drained: Array<() => void> = [];
@@ -212,7 +214,13 @@ class Sandboxed implements SandboxedPlugin {
         durationMs: performance.now() - started,
       },
     });
-    if (this.closed) return failure("host_error", "The plugin was closed; load it again");
+    if (this.closed) {
+      // Closed with a reason (a revoked signer): a call that still comes says so.
+      const why = this.#interruption;
+      return why
+        ? failure(why.code, why.message)
+        : failure("host_error", "The plugin was closed; load it again");
+    }
     if (!this.exports.includes(exportName)) {
       return failure(
         "load_error",
@@ -376,16 +384,21 @@ class Sandboxed implements SandboxedPlugin {
     return workers;
   }
 
+  /** Settles once no call is inside this plugin (running, queued, or moving to a worker). */
+  idle(): Promise<void> {
+    if (this.inflight === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.drained.push(resolve));
+  }
+
   async close(
     options: { drain?: boolean; interrupt?: boolean | Interruption } = {},
   ): Promise<void> {
     this.closed = true;
+    if (typeof options.interrupt === "object") this.#interruption ??= options.interrupt;
     if (this.#standbyTimer !== null) clearTimeout(this.#standbyTimer);
     // Draining: calls already inside (running, queued, or moving to a worker) end on these
     // instances; only then do the pools close.
-    if (options.drain && this.inflight > 0) {
-      await new Promise<void>((resolve) => this.drained.push(resolve));
-    }
+    if (options.drain) await this.idle();
     const interrupt = options.interrupt ?? false;
     await Promise.all([
       this.pools.main?.close({ interrupt }),

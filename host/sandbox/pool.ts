@@ -66,13 +66,13 @@ export class InstancePool {
     let acquiring = true;
     this.#acquiring++;
     try {
-      if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
+      if (this.closed) throw this.#closedError();
       // No await on the common path (an idle instance, no reset): every in-process call runs here.
       instance = fresh ? await this.pristine() : this.idle.pop();
       // One finishing its work after its answer is back in ~0.1 ms; a new worker takes 35-60 ms.
       while (instance === undefined && this.settling.size > 0) {
         await Promise.race(this.settling);
-        if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
+        if (this.closed) throw this.#closedError();
         instance = fresh ? await this.pristine() : this.idle.pop();
       }
       instance ??= await this.make();
@@ -143,6 +143,13 @@ export class InstancePool {
     "not_ready",
     "The host closed while this call ran; try the call again",
   );
+  /** What a call that finds the pool closed fails with: the interruption's reason, if any. */
+  #closedError(): SandboxAbort {
+    return this.#interrupting
+      ? this.#interruptReason
+      : new SandboxAbort("host_error", "The plugin was closed");
+  }
+
   /** Settles at an interrupting close(): calls waiting for a restart turn stop waiting. */
   #closeSignal: { promise: Promise<void>; resolve(): void } | undefined;
   /** Retired instances still closing. */
@@ -199,7 +206,7 @@ export class InstancePool {
       await Promise.race([wait, this.#closeSignal.promise]);
     }
     if (this.#interrupting) throw this.#interruptReason;
-    if (this.closed) throw new SandboxAbort("host_error", "The plugin was closed");
+    if (this.closed) throw this.#closedError();
   }
 
   private async make(): Promise<Instance> {

@@ -174,6 +174,8 @@ export interface SandboxedPlugin {
    * {@link Interruption} says why instead (a revoked signer).
    */
   close(options?: { drain?: boolean; interrupt?: boolean | Interruption }): Promise<void>;
+  /** Settles once no call is inside the plugin (running, queued, or moving to a worker). */
+  idle(): Promise<void>;
 }
 
 /** Why an interrupting close ends the calls in flight: their error's code and message. */
