@@ -250,7 +250,9 @@ export const ManifestSchema = z.strictObject({
       description: "Longest onLoad/onShutdown run, in ms (default 5000, capped by the policy)",
     }),
   }).optional(),
-  schedules: z.array(schedule).optional(),
+  // Bounded: the policy's schedule check follows every pair of them (host/policy/schedule-gaps.ts).
+  schedules: z.array(schedule).max(64, "at most 64 schedules a plugin; merge some into one cron")
+    .optional(),
   config: z.strictObject({
     schema: jsonSchema.optional().meta({
       description:

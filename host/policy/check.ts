@@ -226,7 +226,7 @@ export function clampPermissions(
 function scheduleExcesses(schedules: readonly ScheduleSpec[], min: number): Excess[] {
   if (schedules.length === 0 || min <= 0) return [];
   const allowed = `at least ${min} s apart`;
-  const { own, together } = scheduleGaps(schedules);
+  const { own, together } = scheduleGaps(schedules, min);
   const excesses: Excess[] = [];
   own.forEach((gap, i) => {
     if (gap !== null && gap.seconds < min) {

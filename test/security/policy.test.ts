@@ -176,14 +176,14 @@ describe("the shortest schedule interval, each schedule alone and all together",
   it("refuses sixty hourly schedules a minute apart: together they run the plugin every minute", () => {
     const sixty = Array.from({ length: 60 }, (_, m) => ({ name: `m${m}`, cron: `${m} * * * *` }));
     expect(excesses(every(3600), sixty)).toEqual([
-      ["schedules", "'m0' and 'm1' together: 60 s apart (at 2026-01-01T00:01:00.000Z)"],
+      ["schedules", "'m0' and 'm1' together: 60 s apart (at 2028-01-01T00:01:00.000Z)"],
     ]);
   });
 
   it("refuses two schedules due at the same instant under a minimum, and allows them without one", () => {
     const twice = [{ name: "a", cron: "0 * * * *" }, { name: "b", cron: "0 * * * *" }];
     expect(excesses(every(3600), twice)).toEqual([
-      ["schedules", "'a' and 'b' together: both due at 2026-01-01T00:00:00.000Z"],
+      ["schedules", "'a' and 'b' together: both due at 2028-01-01T00:00:00.000Z"],
     ]);
     // The built-in policy has no minimum.
     expect(excesses({ schemaVersion: 1 }, twice)).toEqual([]);
@@ -192,6 +192,53 @@ describe("the shortest schedule interval, each schedule alone and all together",
       excesses(every(3600), [{ name: "a", cron: "0 2 * * *" }, { name: "b", cron: "0 4 * * *" }]),
     )
       .toEqual([]);
+  });
+
+  it("judges a schedule without a time zone in UTC, as the scheduler runs it, whatever TZ says", () => {
+    const saved = process.env.TZ;
+    process.env.TZ = "America/New_York";
+    try {
+      expect(new Date(2026, 0, 1).getTimezoneOffset()).toBe(300); // the zone took effect
+      // Daily at 01:30: in New York a DST change makes one gap 23 h; in UTC every gap is 24 h.
+      expect(excesses(every(86_400), [{ name: "d", cron: "30 1 * * *" }])).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.TZ;
+      else process.env.TZ = saved;
+    }
+  });
+
+  it("meets schedules that start later in the year, however frequent the others", () => {
+    // Every minute at :00, and from February every minute at :30: 30 s apart all February.
+    expect(
+      excesses(every(60), [{ name: "a", cron: "0 * * * * *" }, {
+        name: "b",
+        cron: "30 * * * 2 *",
+      }]),
+    ).toEqual([["schedules", expect.stringMatching(/^'[ab]' and '[ab]' together: 30 s apart/)]]);
+    // Each minute's second 0, and 59 schedules for its seconds 1-59 from February to December:
+    // the plugin runs every second for eleven months.
+    const many = [
+      { name: "m", cron: "0 * * * * *" },
+      ...Array.from({ length: 59 }, (_, k) => ({ name: `s${k}`, cron: `${k + 1} * * * 2-12 *` })),
+    ];
+    expect(excesses(every(60), many)).toEqual([
+      ["schedules", expect.stringMatching(/^'\w+' and '\w+' together: 1 s apart/)],
+    ]);
+    // Two due together only on 29 February.
+    const leap = [{ name: "a", cron: "0 12 29 2 *" }, { name: "b", cron: "0 12 29 2 *" }];
+    expect(excesses(every(3600), leap)).toEqual([
+      ["schedules", "'a' and 'b' together: both due at 2028-02-29T12:00:00.000Z"],
+    ]);
+  });
+
+  it("refuses more than 64 schedules in a manifest, saying what to do", () => {
+    const schedules = Array.from({ length: 65 }, (_, i) => ({
+      name: `s${i}`,
+      cron: `${i % 60} 3 * * *`,
+      capability: "run",
+    }));
+    const text = JSON.stringify({ ...JSON.parse(JSON.stringify(greedy())), schedules });
+    expect(() => parseManifest(new TextEncoder().encode(text))).toThrow(/at most 64 schedules/);
   });
 
   it("sees a short gap that comes months in (past the 50 occurrences it used to sample)", () => {
