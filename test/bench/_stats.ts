@@ -58,6 +58,9 @@ export const runtimeName = "Deno" in globalThis
   ? `deno ${(globalThis as unknown as { Deno: { version: { deno: string } } }).Deno.version.deno}`
   : `node ${process.version}`;
 
+/** The runtime's short name, for goal labels judged on each: `node` or `deno`. */
+export const engine = runtimeName.split(" ")[0] as "node" | "deno";
+
 /** Median, min and max of samples (NaN for none). */
 export function stat(samples: number[]): Stat {
   const s = [...samples].sort((a, b) => a - b);

@@ -37,7 +37,7 @@ import { signPlugin } from "../../host/trust/mod.ts";
 import { fixture } from "../sandbox/fixtures.ts";
 import { repoRoot } from "../helpers/cli.ts";
 import { newKey, signedFirstParty } from "../helpers/signing.ts";
-import { quick, Reporter } from "./_stats.ts";
+import { engine, quick, Reporter } from "./_stats.ts";
 
 if (process.env.PLUGIN_CPU) setWorkerCpuCores(Number(process.env.PLUGIN_CPU));
 const seconds = quick ? 4 : 10;
@@ -213,14 +213,14 @@ try {
   report.figure("hostile.call.p99.ratio", "hello call p99, under attack / idle", "x", [ratio]);
   report.goal({
     id: "hostile.healthz",
-    label: "/healthz p99 < 50 ms while 8 hostile plugins run",
+    label: `/healthz p99 < 50 ms while 8 hostile plugins run (${engine})`,
     figure: "hostile.healthz.p99",
     target: 50,
     kind: "max",
   });
   report.goal({
     id: "hostile.call",
-    label: "a well-behaved call's p99 within 2x idle while 8 hostile plugins run",
+    label: `a well-behaved call's p99 within 2x idle while 8 hostile plugins run (${engine})`,
     figure: "hostile.call.p99.ratio",
     target: 2,
     kind: "max",

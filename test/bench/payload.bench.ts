@@ -24,7 +24,7 @@ import {
   recordOnly,
   usPer,
 } from "./_sides.ts";
-import { interleave, quick, ratios, Reporter } from "./_stats.ts";
+import { engine, interleave, quick, ratios, Reporter } from "./_stats.ts";
 
 const rounds = quick ? 3 : 7;
 const sampleMs = quick ? 60 : 100;
@@ -246,14 +246,15 @@ try {
   }
   report.goal({
     id: "goal.payload",
-    label: "issue 10: host payload path at least as fast as bare Extism JS (64 KiB echo)",
+    label:
+      `issue 10: host payload path at least as fast as bare Extism JS (64 KiB echo, ${engine})`,
     figure: "payload.64k.host_vs_main",
     target: 1,
     kind: "min",
   });
   report.goal({
     id: "goal.payload.bulk",
-    label: "3. 64 KiB echo through the host >= 300 MiB/s (SDK, bulk ABI)",
+    label: `3. 64 KiB echo through the host >= 300 MiB/s (SDK, bulk ABI, ${engine})`,
     figure: "payload.64k.host_bulk",
     target: 300,
     kind: "min",
