@@ -9,10 +9,12 @@
  * On Deno, V8's platform threads (shared by every isolate of the process) are
  * lowered too once a plugin worker starts: they run the worker isolates'
  * garbage collections, and at the host's priority those took the cores the
- * event loop waited for.
+ * event loop waited for. Lowered threads also go to the SCHED_IDLE class
+ * where `chrt` exists (see idleScheduled).
  * Elsewhere (no /proc/self/task) this does nothing; docs/sandbox.md says so.
  * @module
  */
+import { execFile } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { setPriority } from "node:os";
 import process from "node:process";
@@ -60,18 +62,40 @@ export function lowerThreadsSince(before: Set<number> | null): number {
 
 /** Gives the plugin nice value to the threads of `tids` that `pick`s (not this one, not twice). */
 function lowerWhere(tids: Set<number>, pick: (tid: number) => boolean): number {
-  let lowered = 0;
+  const lowered: number[] = [];
   for (const tid of tids) {
     if (tid === process.pid || niced.has(tid) || !pick(tid)) continue;
     try {
       setPriority(tid, PLUGIN_THREAD_NICE);
       niced.add(tid);
-      lowered++;
+      lowered.push(tid);
     } catch {
       // The thread ended meanwhile, or the platform refused: nothing to lower.
     }
   }
-  return lowered;
+  idleScheduled(lowered);
+  return lowered.length;
+}
+
+/** `chrt` could not be run here (not installed, not Linux): not tried again. */
+let chrtMissing = false;
+
+/**
+ * Puts `tids` in the SCHED_IDLE class too (util-linux `chrt -i`; JavaScript
+ * has no call for it), without waiting. Nice 15 alone was not enough on Linux
+ * 6.x: its scheduler (EEVDF) lets a running thread finish its slice (a few
+ * ms) before a waking one of higher priority gets the core, so the event
+ * loop waited 4-8 ms at a time behind plugin threads on a busy 2-core
+ * machine; a SCHED_IDLE thread gives way at once. Threads that end first, or
+ * a refusal, leave them niced, as before.
+ */
+function idleScheduled(tids: number[]): void {
+  if (chrtMissing || tids.length === 0) return;
+  const script = 'command -v chrt >/dev/null || exit 3; for t; do chrt -i -p 0 "$t"; done; exit 0';
+  execFile("sh", ["-c", script, "sh", ...tids.map(String)], (error) => {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code === "ENOENT" || code === 3) chrtMissing = true;
+  });
 }
 
 /**

@@ -4,6 +4,7 @@
  * (host/adapter/thread-priority.ts). The gate runs on a fake clock and fake
  * timers; the priority is read back from /proc, not timed.
  */
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -191,6 +192,16 @@ function niceOf(tid: string): number | null {
   }
 }
 
+/** The scheduling policy of thread `tid` (field 41 of its stat: 0 normal, 5 SCHED_IDLE). */
+function policyOf(tid: string): number | null {
+  try {
+    const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[38]);
+  } catch {
+    return null;
+  }
+}
+
 describe.skipIf(!linux)("plugin worker threads yield the CPU (Linux: /proc/self/task)", () => {
   it("a worker plugin's threads run at the plugin nice value; the host's thread keeps its own", async () => {
     const before = new Set(readdirSync("/proc/self/task"));
@@ -207,6 +218,13 @@ describe.skipIf(!linux)("plugin worker threads yield the CPU (Linux: /proc/self/
       const niced = added.filter((t) => niceOf(t) === PLUGIN_THREAD_NICE);
       expect(niced.length).toBeGreaterThan(0);
       expect(niceOf(String(process.pid))).toBe(mainNice);
+      // Where util-linux's chrt exists they also go to SCHED_IDLE (policy 5), asynchronously.
+      if (spawnSync("sh", ["-c", "command -v chrt"]).status === 0) {
+        await vi.waitFor(() =>
+          expect(niced.filter((t) => policyOf(t) === 5).length).toBeGreaterThan(0)
+        );
+      }
+      expect(policyOf(String(process.pid))).toBe(0);
     } finally {
       await plugin.close();
     }
