@@ -11,7 +11,7 @@ import type { HostCall } from "../sandbox/mod.ts";
 import { errorResult } from "./abi.ts";
 import type { CapabilityContext } from "./context.ts";
 import { knownSecrets, redactText } from "./redact.ts";
-import type { ActiveRun } from "./runs.ts";
+import { type ActiveRun, spendBudget } from "./runs.ts";
 
 /** What a denied call asked for: a key, topic, secret name, invoke target or URL; never a value. */
 export type Asked = Record<string, string>;
@@ -117,16 +117,7 @@ function withinBudget(
     if (outside.dropped++ === 0) droppedOutside(ctx, who.pluginId, limit);
     return false;
   }
-  let write = false;
-  for (const run of runs) {
-    if (run.deniedAudited < limit) {
-      run.deniedAudited++;
-      write = true;
-    } else {
-      run.deniedDropped++;
-    }
-  }
-  return write;
+  return spendBudget(runs, "denied", limit);
 }
 
 /**

@@ -23,7 +23,7 @@ import { KvView } from "./kv-view.ts";
 import { runLogger } from "./logger.ts";
 import { type CapabilityPolicy, defaultCapabilityPolicy } from "./policy.ts";
 import { knownSecrets, redactBytes, redactText } from "./redact.ts";
-import { type ActiveRun, RunRegistry } from "./runs.ts";
+import { type ActiveRun, RunRegistry, spendBudget } from "./runs.ts";
 import { taped, tapedFetch, tapeOf } from "./tape.ts";
 import { secretFunctions } from "./secret-get.ts";
 import { databaseSecrets, SECRETS_KEY_ENV } from "./secret-vault.ts";
@@ -268,17 +268,27 @@ function injectionAudited(
   run: ActiveRun | undefined,
 ): boolean {
   const runs = run ? [run] : ctx.runs.runsOf(pluginId);
-  if (runs.length === 0) return true;
-  let write = false;
-  for (const r of runs) {
-    if (r.injectedAudited < ctx.policy.injectedPerRun) {
-      r.injectedAudited++;
-      write = true;
-    } else {
-      r.injectedDropped++;
-    }
-  }
-  return write;
+  return runs.length === 0 || spendBudget(runs, "injected", ctx.policy.injectedPerRun);
+}
+
+/** At a run's end, one event counting what its budget of `type`'s events left unwritten. */
+function reportDropped(
+  ctx: CapabilityContext,
+  call: HostCall,
+  type: string,
+  level: "info" | "warn",
+  dropped: number,
+  limit: number,
+): void {
+  if (dropped === 0) return;
+  void ctx.store.events.append({
+    type,
+    level,
+    source: "host",
+    pluginId: call.pluginId,
+    runId: call.runId,
+    payload: { dropped, limit },
+  }).catch(() => {});
 }
 
 /**
@@ -307,36 +317,32 @@ async function afterCall(
       replaced = true;
     }
   }
-  if (run && run.logDropped > 0) {
-    void ctx.store.events.append({
-      type: "plugin.log_dropped",
-      level: "warn",
-      source: "host",
-      pluginId: call.pluginId,
-      runId: call.runId,
-      payload: { dropped: run.logDropped, limit: ctx.policy.logLinesPerRun },
-    }).catch(() => {});
-  }
-  if (run && run.injectedDropped > 0) {
-    void ctx.store.events.append({
-      type: "secret.injected_dropped",
-      level: "info",
-      source: "host",
-      pluginId: call.pluginId,
-      runId: call.runId,
-      payload: { dropped: run.injectedDropped, limit: ctx.policy.injectedPerRun },
-    }).catch(() => {});
-  }
-  if (run && run.deniedDropped > 0) {
-    // The denials past the run's budget: answered permission_denied but not written one by one.
-    void ctx.store.events.append({
-      type: "audit.denied_dropped",
-      level: "warn",
-      source: "host",
-      pluginId: call.pluginId,
-      runId: call.runId,
-      payload: { dropped: run.deniedDropped, limit: ctx.policy.deniedPerRun },
-    }).catch(() => {});
+  if (run) {
+    reportDropped(
+      ctx,
+      call,
+      "plugin.log_dropped",
+      "warn",
+      run.logDropped,
+      ctx.policy.logLinesPerRun,
+    );
+    reportDropped(
+      ctx,
+      call,
+      "secret.injected_dropped",
+      "info",
+      run.injectedDropped,
+      ctx.policy.injectedPerRun,
+    );
+    // Denials past the run's budget: answered permission_denied but not written one by one.
+    reportDropped(
+      ctx,
+      call,
+      "audit.denied_dropped",
+      "warn",
+      run.deniedDropped,
+      ctx.policy.deniedPerRun,
+    );
   }
   const secrets = knownSecrets(ctx, call.pluginId, run ? [run] : []);
   if (error) {

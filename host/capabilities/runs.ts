@@ -37,6 +37,28 @@ export interface ActiveRun {
   tape?: Tape | undefined;
 }
 
+/**
+ * Counts one audited act against each of `runs`' budget of `limit` events of
+ * its kind (`denied` or `injected`): true when its event is to be written
+ * (some run still had room), the others counting it as dropped.
+ */
+export function spendBudget(
+  runs: readonly ActiveRun[],
+  kind: "denied" | "injected",
+  limit: number,
+): boolean {
+  let write = false;
+  for (const run of runs) {
+    if (run[`${kind}Audited`] < limit) {
+      run[`${kind}Audited`]++;
+      write = true;
+    } else {
+      run[`${kind}Dropped`]++;
+    }
+  }
+  return write;
+}
+
 /** Denials of a plugin outside any run: events written, and how many were past the budget. */
 export interface OutsideDenials {
   audited: number;
