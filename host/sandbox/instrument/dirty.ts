@@ -42,6 +42,10 @@ const laneGetPtr = c("SIMDLoadStoreLaneGetPtr");
 const laneSetPtr = c("SIMDLoadStoreLaneSetPtr");
 const laneGetOffset = c("SIMDLoadStoreLaneGetOffset");
 
+/** Read once: binaryen's module object is a ~2,000-property dictionary, and these run per IR node. */
+const STORE = binaryen.StoreId;
+const LANE = binaryen.SIMDLoadStoreLaneId;
+
 /** The operands of each bulk memory kind in evaluation order: [get, set] each, destination first. */
 const bulkOperands = new Map<number, [Raw, Raw][]>(
   ([
@@ -135,10 +139,10 @@ class FunctionTracker {
   leave(expr: Expr, kind: number): Expr {
     const bulk = bulkOperands.get(kind);
     if (bulk !== undefined) this.depth--;
+    const store = kind === STORE || (kind === LANE && laneIsStore(expr) !== 0);
+    if (!store && bulk === undefined) return expr;
     // A write whose operands never finish never writes.
     if (typeOf(expr) === binaryen.unreachable) return expr;
-    const store = kind === binaryen.StoreId ||
-      (kind === binaryen.SIMDLoadStoreLaneId && laneIsStore(expr) !== 0);
     if (store) return this.trackStore(expr, kind);
     if (bulk !== undefined) return this.trackBulk(expr, bulk, this.depth);
     return expr;
@@ -147,7 +151,7 @@ class FunctionTracker {
   /** `(local.set $t ptr) (mark ($t + offset)) (store (local.get $t) value)`: the order stays ptr, value. */
   private trackStore(expr: Expr, kind: number): Expr {
     const m = this.m;
-    const lane = kind === binaryen.SIMDLoadStoreLaneId;
+    const lane = kind === LANE;
     const ptr = (lane ? laneGetPtr : storeGetPtr)(expr);
     const offset = (lane ? laneGetOffset : storeGetOffset)(expr);
     const t = this.pointer();

@@ -89,6 +89,10 @@ function addEntryWrapper(m: binaryen.Module, target: string, name: string): void
   );
 }
 
+/** Read once: binaryen's module object is a ~2,000-property dictionary, and this runs per IR node. */
+const CALL = binaryen.CallId;
+const CALL_INDIRECT = binaryen.CallIndirectId;
+
 /**
  * A call that may reach the host (an import, or call_indirect, whose table may
  * hold imports) with the exported counter brought up to date just before it
@@ -105,8 +109,8 @@ export function hostCall(
   imported: Set<string>,
   temp: (type: number) => number,
 ): Expr | undefined {
-  const host = kind === binaryen.CallIndirectId ||
-    (kind === binaryen.CallId && imported.has(callApi.getTarget(expr)));
+  const host = kind === CALL_INDIRECT ||
+    (kind === CALL && imported.has(callApi.getTarget(expr)));
   if (!host) return undefined;
   const type = typeOf(expr);
   const out = m.global.set(EXPORTED, m.global.get(GLOBAL, binaryen.i64));
@@ -137,7 +141,7 @@ export function hostCall(
 
 /** The operand of a call evaluated last (call_indirect's target), as get/set; null when none. */
 function lastOperand(expr: Expr, kind: number): { get(): Expr; set(e: Expr): void } | null {
-  if (kind === binaryen.CallIndirectId) {
+  if (kind === CALL_INDIRECT) {
     return { get: () => indirectTarget(expr), set: (e) => void setIndirectTarget(expr, e) };
   }
   const n = callOperands(expr);

@@ -47,6 +47,13 @@ const bulkSize = new Map<number, [(e: Expr) => Expr, (e: Expr, size: Expr) => vo
   ]),
 );
 
+// Kind ids read once: binaryen's module object has ~2,000 properties (a dictionary, ~5 ns a
+// read), and the meter's walks compare each of a module's IR nodes against these several times.
+const LOOP = binaryen.LoopId;
+const CALL = binaryen.CallId;
+const CALL_INDIRECT = binaryen.CallIndirectId;
+const RETURN = binaryen.ReturnId;
+
 const isTuple = (type: number) => binaryen.expandType(type).length > 1;
 const i64 = (m: binaryen.Module, value: bigint) => m.i64.const(value as unknown as number);
 
@@ -78,8 +85,8 @@ function reachesHost(
   imported: Set<string>,
   tableImports: boolean,
 ): boolean {
-  if (kind === binaryen.CallIndirectId) return tableImports;
-  return kind === binaryen.CallId && imported.has(callApi.getTarget(expr));
+  if (kind === CALL_INDIRECT) return tableImports;
+  return kind === CALL && imported.has(callApi.getTarget(expr));
 }
 
 /**
@@ -101,7 +108,7 @@ function shapeOf(
     bulk: false,
   };
   let callDepth = 0;
-  const isCall = (kind: number) => kind === binaryen.CallId || kind === binaryen.CallIndirectId;
+  const isCall = (kind: number) => kind === CALL || kind === CALL_INDIRECT;
   const enter = (expr: Expr, kind: number): void => {
     shape.nodes++;
     KindIndex.see(kinds, kind);
@@ -111,14 +118,14 @@ function shapeOf(
       // Its run-time charge in a call's operands would land after the counter's sync.
       if (callDepth > 0) shape.localSafe = false;
     }
-    if (kind === binaryen.LoopId) {
+    if (kind === LOOP) {
       shape.loops = true;
       if (callDepth > 0) shape.localSafe = false;
     } else if (isCall(kind)) {
-      const tail = kind === binaryen.CallId ? callIsReturn(expr) : callIndirectIsReturn(expr);
+      const tail = kind === CALL ? callIsReturn(expr) : callIndirectIsReturn(expr);
       if (tail !== 0 || isTuple(typeOf(expr))) shape.localSafe = false;
       // Host functions charge no fuel: a function that only calls imports is still a leaf.
-      if (kind !== binaryen.CallId || !imported.has(callApi.getTarget(expr))) shape.calls = true;
+      if (kind !== CALL || !imported.has(callApi.getTarget(expr))) shape.calls = true;
       callDepth++;
     }
   };
@@ -234,7 +241,7 @@ class FunctionMeter {
   /** Counts an expression into the current region; a loop opens a region of its own. */
   enter(_expr: Expr, kind: number): void {
     this.cost++;
-    if (kind === binaryen.LoopId) {
+    if (kind === LOOP) {
       this.outer.push(this.cost);
       this.cost = 0;
     }
@@ -242,7 +249,7 @@ class FunctionMeter {
 
   /** Rewrites an expression once its children are rewritten; a loop's body gets its region's charge. */
   leave(expr: Expr, kind: number): Expr {
-    if (kind === binaryen.LoopId) {
+    if (kind === LOOP) {
       const inner = this.cost;
       this.cost = this.outer.pop() as number;
       const body = loopGetBody(expr);
@@ -251,7 +258,7 @@ class FunctionMeter {
     }
     this.chargeSize(expr, kind);
     if (reachesHost(expr, kind, this.imported, this.tableImports)) this.cost += HOST_CALL_FUEL;
-    if (kind === binaryen.CallId && callIsReturn(expr) === 0) {
+    if (kind === CALL && callIsReturn(expr) === 0) {
       // A call to a small leaf: charge its cost here and call its fuel-free copy.
       const leaf = this.leaves.get(callApi.getTarget(expr));
       if (leaf !== undefined) {
@@ -264,11 +271,11 @@ class FunctionMeter {
     if (this.fuel === null) {
       return hostCall(this.m, expr, kind, this.imported, temp) ?? expr;
     }
-    if (kind === binaryen.ReturnId) {
+    if (kind === RETURN) {
       const value = returnGetValue(expr);
       return this.m.br(RETURN_LABEL, 0, value === 0 ? undefined : value);
     }
-    if (kind === binaryen.CallId || kind === binaryen.CallIndirectId) {
+    if (kind === CALL || kind === CALL_INDIRECT) {
       const type = typeOf(expr);
       const m = this.m;
       if (type === binaryen.unreachable) return expr;

@@ -26,7 +26,9 @@ const MAX_PAGES = 65536;
 const growGetDelta = c("MemoryGrowGetDelta");
 const functionGetBody = c("FunctionGetBody");
 /** The instructions rewritten: the memory's size read, and grown. */
-const SIZE_KINDS: ReadonlySet<number> = new Set([binaryen.MemorySizeId, binaryen.MemoryGrowId]);
+const SIZE = binaryen.MemorySizeId;
+const GROW_ID = binaryen.MemoryGrowId;
+const SIZE_KINDS: ReadonlySet<number> = new Set([SIZE, GROW_ID]);
 
 /**
  * Rewrites `memory.size` and `memory.grow` of a module with one 32-bit
@@ -56,8 +58,8 @@ export function virtualizeMemory(
     const body = functionGetBody(func);
     const next = walk(body, {
       leave: (expr, kind) => {
-        if (kind === binaryen.MemorySizeId) return pages();
-        if (kind === binaryen.MemoryGrowId) return m.call(GROW, [growGetDelta(expr)], i32);
+        if (kind === SIZE) return pages();
+        if (kind === GROW_ID) return m.call(GROW, [growGetDelta(expr)], i32);
         return expr;
       },
     });

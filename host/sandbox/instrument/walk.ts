@@ -23,28 +23,31 @@ export function c(name: string): Raw {
 }
 
 interface Kind {
-  /** Fixed child slots, in evaluation order: [get, set]. */
-  slots: [Raw, Raw][];
-  /** Operand list (after the fixed slots): [count, getAt, setAt]. */
-  list: [Raw, Raw, Raw] | null;
+  /** Fixed child slots, in evaluation order: their getters and setters. */
+  getters: Raw[];
+  setters: Raw[];
+  /** The operand list (after the fixed slots): [count, getAt, setAt], or null. */
+  count: Raw | null;
+  listGet: Raw | null;
+  listSet: Raw | null;
   /** Returns true when this node is an atomic access (refused). */
   atomic: Raw | null;
 }
 
-const kinds = new Map<number, Kind>();
+/** By kind id (an array: the walk looks one up per node). */
+const kinds: (Kind | undefined)[] = [];
 const id = (kind: string) => (binaryen as unknown as Record<string, number>)[`${kind}Id`] as number;
 const cap = (s: string) => `${s[0]?.toUpperCase()}${s.slice(1)}`;
 
 function def(kind: string, fields: string[], list: "Child" | "Operand" | null = null): void {
-  kinds.set(id(kind), {
-    slots: fields.map((f) => [c(`${kind}Get${cap(f)}`), c(`${kind}Set${cap(f)}`)]),
-    list: list === null ? null : [
-      c(`${kind}GetNum${list === "Child" ? "Children" : "Operands"}`),
-      c(`${kind}Get${list}At`),
-      c(`${kind}Set${list}At`),
-    ],
+  kinds[id(kind)] = {
+    getters: fields.map((f) => c(`${kind}Get${cap(f)}`)),
+    setters: fields.map((f) => c(`${kind}Set${cap(f)}`)),
+    count: list === null ? null : c(`${kind}GetNum${list === "Child" ? "Children" : "Operands"}`),
+    listGet: list === null ? null : c(`${kind}Get${list}At`),
+    listSet: list === null ? null : c(`${kind}Set${list}At`),
     atomic: kind === "Load" || kind === "Store" ? c(`${kind}IsAtomic`) : null,
-  });
+  };
 }
 
 def("Block", [], "Child");
@@ -93,7 +96,7 @@ for (
     "RefFunc",
     "TableSize",
   ]
-) kinds.set(id(kind), { slots: [], list: null, atomic: null });
+) def(kind, []);
 
 const kindNames = new Map<number, string>();
 for (const [key, value] of Object.entries(binaryen)) {
@@ -105,7 +108,7 @@ const getId = c("ExpressionGetId");
 /** The kind id of an expression; throws `load_error` for kinds the meter does not handle. */
 export function inspect(expr: Expr): number {
   const kindId = getId(expr);
-  const kind = kinds.get(kindId);
+  const kind = kinds[kindId];
   if (kind === undefined) {
     throw new HostError(
       "load_error",
@@ -133,15 +136,16 @@ export interface Visitor {
 }
 
 function childAt(kind: Kind, expr: Expr, index: number): Expr {
-  const slots = kind.slots.length;
-  if (index < slots) return (kind.slots[index] as [Raw, Raw])[0](expr);
-  return (kind.list as [Raw, Raw, Raw])[1](expr, index - slots);
+  const slots = kind.getters.length;
+  return index < slots
+    ? (kind.getters[index] as Raw)(expr)
+    : (kind.listGet as Raw)(expr, index - slots);
 }
 
 function setChildAt(kind: Kind, expr: Expr, index: number, child: Expr): void {
-  const slots = kind.slots.length;
-  if (index < slots) (kind.slots[index] as [Raw, Raw])[1](expr, child);
-  else (kind.list as [Raw, Raw, Raw])[2](expr, index - slots, child);
+  const slots = kind.setters.length;
+  if (index < slots) (kind.setters[index] as Raw)(expr, child);
+  else (kind.listSet as Raw)(expr, index - slots, child);
 }
 
 /**
@@ -149,40 +153,45 @@ function setChildAt(kind: Kind, expr: Expr, index: number, child: Expr): void {
  * replacement. It keeps its own stack instead of recursing: compilers nest
  * blocks thousands deep (GHC's output does), which overflowed the JavaScript
  * stack, and did so only sometimes, since frame sizes change as V8 tiers the
- * walker up.
+ * walker up. The stack's arrays are indexed by depth and never shrink, so a
+ * walk allocates only while it reaches a new depth (one per function body: the
+ * instrumenter's hottest loop).
  */
 export function walk(root: Expr, visitor: Visitor): Expr {
-  // The open expressions, innermost last, in parallel arrays.
+  const enter = visitor.enter;
+  const leave = visitor.leave;
+  // The open expressions, innermost at `top`, in parallel arrays.
   const exprs: Expr[] = [];
   const kindIds: number[] = [];
-  const shapes: Kind[] = [];
   /** How many child positions (fixed slots, then the list) each has. */
   const ends: number[] = [];
   /** The position of the next child to visit. */
   const nextChild: number[] = [];
+  let top = -1;
   /** Opens an expression; returns its replacement when it is done at once (skipped or a leaf), else null. */
   const open = (expr: Expr): Expr | null => {
     const kindId = inspect(expr);
-    if (visitor.enter?.(expr, kindId) === false) return expr;
-    const shape = kinds.get(kindId) as Kind;
-    const end = shape.slots.length + (shape.list === null ? 0 : shape.list[0](expr));
-    if (end === 0) return visitor.leave?.(expr, kindId) ?? expr;
-    exprs.push(expr);
-    kindIds.push(kindId);
-    shapes.push(shape);
-    ends.push(end);
-    nextChild.push(0);
+    if (enter !== undefined && enter.call(visitor, expr, kindId) === false) return expr;
+    const shape = kinds[kindId] as Kind;
+    const end = shape.getters.length + (shape.count === null ? 0 : shape.count(expr));
+    if (end === 0) {
+      return (leave === undefined ? undefined : leave.call(visitor, expr, kindId)) ?? expr;
+    }
+    top++;
+    exprs[top] = expr;
+    kindIds[top] = kindId;
+    ends[top] = end;
+    nextChild[top] = 0;
     return null;
   };
   const done = open(root);
   if (done !== null) return done;
   for (;;) {
-    const top = exprs.length - 1;
     const expr = exprs[top] as Expr;
-    const shape = shapes[top] as Kind;
     const index = nextChild[top] as number;
     if (index < (ends[top] as number)) {
       nextChild[top] = index + 1;
+      const shape = kinds[kindIds[top] as number] as Kind;
       const child = childAt(shape, expr, index);
       if (child === 0) continue; // an empty slot (an if without else, a return without value)
       const replaced = open(child);
@@ -190,18 +199,15 @@ export function walk(root: Expr, visitor: Visitor): Expr {
       continue;
     }
     const kindId = kindIds[top] as number;
-    exprs.pop();
-    kindIds.pop();
-    shapes.pop();
-    ends.pop();
-    nextChild.pop();
-    const replacement = visitor.leave?.(expr, kindId) ?? expr;
-    if (top === 0) return replacement;
+    top--;
+    const replacement = (leave === undefined ? undefined : leave.call(visitor, expr, kindId)) ??
+      expr;
+    if (top < 0) return replacement;
     if (replacement !== expr) {
       setChildAt(
-        shapes[top - 1] as Kind,
-        exprs[top - 1] as Expr,
-        (nextChild[top - 1] as number) - 1,
+        kinds[kindIds[top] as number] as Kind,
+        exprs[top] as Expr,
+        (nextChild[top] as number) - 1,
         replacement,
       );
     }
