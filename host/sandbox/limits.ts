@@ -19,8 +19,7 @@ export interface Limits {
   maxInputBytes: number;
 }
 
-/** Bytes in one WebAssembly page. */
-export const PAGE_BYTES = 65_536;
+export { PAGE_BYTES } from "./page.ts";
 
 /**
  * Defaults: generous for real plugins (every Extism conformance plugin runs

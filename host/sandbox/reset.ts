@@ -11,7 +11,7 @@
  * @module
  */
 import { readSections, SectionId } from "../artifact/mod.ts";
-import { PAGE_BYTES } from "./limits.ts";
+import { PAGE_BYTES } from "./page.ts";
 
 /** Exported immutable global that marks a module whose state can be reset (see instrument/state.ts). */
 export const RESETTABLE_EXPORT = "plughost_resettable";

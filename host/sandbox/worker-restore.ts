@@ -24,7 +24,7 @@
 import type binaryenModule from "binaryen";
 import { KERNEL_NAMESPACE } from "./imports.ts";
 import { kernelImport } from "./worker-bulk.ts";
-import { PAGE_BYTES } from "./limits.ts";
+import { PAGE_BYTES } from "./page.ts";
 import { MEMORY_PAGES_EXPORT, RESETTABLE_EXPORT } from "./reset.ts";
 
 type Binaryen = typeof binaryenModule;
