@@ -14,8 +14,36 @@
  * only; elsewhere it just loads.
  * @module
  */
+import process from "node:process";
 import { setFlagsFromString } from "node:v8";
 import { isDeno } from "./worker-args.ts";
+
+/** The V8 flags this process was started with (command line and NODE_OPTIONS). */
+const startFlags = ` ${process.execArgv.join(" ")} ${process.env["NODE_OPTIONS"] ?? ""} `;
+
+/** Whether the process was started with `--FLAG` (V8 reads `-` and `_` alike). */
+function startedWith(flag: string): boolean {
+  const name = flag.replace(/[-_]/g, "[-_]");
+  return new RegExp(`\\s--${name}(?=[\\s=])`).test(startFlags);
+}
+
+/**
+ * Baseline-only for the whole process (started so, or `baselineProcess`): a window would change
+ * nothing, and closing one would undo the flag.
+ */
+let baselineAlready = startedWith("liftoff-only");
+
+/**
+ * What closing a window sets: `--liftoff-only` also turns tier-up off (V8's
+ * flag implications), and turning it off does not turn tier-up back on, so
+ * without these every module compiled afterwards, each plugin and Extism's
+ * kernel, would stay in baseline code for the life of the process. Each is
+ * put back only where the process was not started without it.
+ */
+const closeFlags = ["--no-liftoff-only"].concat(
+  ["wasm-tier-up", "wasm-dynamic-tiering"].filter((flag) => !startedWith(`no-${flag}`))
+    .map((flag) => `--${flag}`),
+);
 
 /** Loads under way with the flag set; the flag goes back when the last one settles. */
 let open = 0;
@@ -24,7 +52,7 @@ let settled: { promise: Promise<void>; resolve: () => void } | null = null;
 
 /** `load()` with V8 compiling WebAssembly by its baseline compiler only until it settles. */
 export function withBaselineWasm<T>(load: () => Promise<T>): Promise<T> {
-  if (isDeno) return load();
+  if (isDeno || baselineAlready) return load();
   if (open++ === 0) {
     setFlagsFromString("--liftoff-only");
     let resolve!: () => void;
@@ -35,7 +63,7 @@ export function withBaselineWasm<T>(load: () => Promise<T>): Promise<T> {
       return await load();
     } finally {
       if (--open === 0) {
-        setFlagsFromString("--no-liftoff-only");
+        if (!baselineAlready) { for (const flag of closeFlags) setFlagsFromString(flag); }
         settled?.resolve();
         settled = null;
       }
@@ -46,4 +74,19 @@ export function withBaselineWasm<T>(load: () => Promise<T>): Promise<T> {
 /** A promise to wait for before compiling plugin code, or undefined when none is needed. */
 export function baselineSettled(): Promise<void> | undefined {
   return settled?.promise;
+}
+
+/**
+ * Keeps this whole process on V8's baseline compiler for WebAssembly (Node;
+ * nothing on Deno, whose flags are fixed at start): for a command that loads
+ * one plugin and calls it once (`host call`, `host run`). binaryen is then
+ * never tiered up while it instruments the one module (`host call` of hello
+ * with an empty cache: ~360 ms, against ~630 ms when tier-up comes back after
+ * binaryen is loaded); the plugin and Extism's kernel run baseline code too,
+ * which one call does not feel. A host that serves calls never does this.
+ */
+export function baselineProcess(): void {
+  if (isDeno || baselineAlready) return;
+  setFlagsFromString("--liftoff-only");
+  baselineAlready = true;
 }

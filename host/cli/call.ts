@@ -17,6 +17,7 @@ import type { CallLimits, PluginInfo } from "../core/mod.ts";
 import { type CallResult, defaultPolicy } from "../sandbox/mod.ts";
 import { type CliIo, type Command, commonOptions, intFlag, parseFlags } from "./command.ts";
 import { readFileArg } from "./files.ts";
+import { baselineProcess } from "../adapter/baseline-wasm.ts";
 
 const usage = `Usage: host call <file.wasm> <capability|export> [options]
 
@@ -104,6 +105,8 @@ export const command: Command = {
     // Without a database the call still gets a real store (KV, events) in a
     // scratch file that is removed afterwards: nothing is kept.
     const scratch = recorded ? undefined : await mkdtemp(join(tmpdir(), "plughost-call-"));
+    // One module instrumented and one call: no tier-up (baseline-wasm.ts).
+    baselineProcess();
     const host = await createHost({
       home: paths.home,
       paths: { trust: paths.trust, db: scratch ? `file:${join(scratch, "host.db")}` : paths.db },

@@ -22,6 +22,7 @@ import { readFileArg } from "./files.ts";
 import { followLocal } from "./run-follow.ts";
 import { runRemote } from "./run-remote.ts";
 import { capabilityHelp, inputFromFlags } from "./schema-flags.ts";
+import { baselineProcess } from "../adapter/baseline-wasm.ts";
 
 const usage = `Usage: host run <plugin> <capability> [--field value ...] [options]
 
@@ -133,6 +134,8 @@ export const command: Command = {
         `No data directory at ${paths.home}: install the plugin first (host install FILE.wasm), or give a .wasm file`,
       );
     }
+    // One module instrumented and one call: no tier-up (baseline-wasm.ts).
+    baselineProcess();
     const host = await createHost({
       home: paths.home,
       paths: { trust: paths.trust, db: paths.db },

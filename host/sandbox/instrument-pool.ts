@@ -21,7 +21,6 @@ import { availableParallelism } from "node:os";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
-import { withBaselineWasm } from "../adapter/baseline-wasm.ts";
 import { isDeno, workerArgs } from "../adapter/worker-args.ts";
 import { HostError, isErrorCode } from "../errors.ts";
 import { messageOf } from "./classify.ts";
@@ -62,15 +61,6 @@ const START_TIMEOUT_MS = 60_000;
  */
 export const INSTRUMENT_JOB_TIMEOUT_MS = 60_000;
 
-/**
- * The longest a thread's start keeps V8 compiling WebAssembly by its baseline
- * compiler only: binaryen's module is compiled within the first ~100-200 ms of
- * a thread, and plugin code compiled or instantiated meanwhile waits for the
- * window to close (host/adapter/baseline-wasm.ts), so a thread slow to start
- * must not hold it for its whole start timeout.
- */
-export const BASELINE_WINDOW_MAX_MS = 2_000;
-
 /** Thrown by `run` when no thread could start: the caller instruments on its own thread. */
 export class InstrumentThreadsUnavailable extends Error {
   override readonly name = "InstrumentThreadsUnavailable";
@@ -92,8 +82,6 @@ interface Thread {
   busy: Pending | null;
   /** Until it is ready: its start timeout; then its job's time limit, or, idle, when it ends. */
   timer: ReturnType<typeof setTimeout> | undefined;
-  /** Closes the baseline-compiler window its start opened (see `#start`); a no-op after. */
-  started: () => void;
 }
 
 /** Threads that instrument modules, started on demand. */
@@ -110,7 +98,6 @@ export class InstrumentPool {
   #unavailable: string | null = null;
   #closed = false;
   readonly #spareQuietMs: number;
-  readonly #baselineWindowMs: number;
   /** `performance.now()` when a job someone waits for was last submitted or answered. */
   #lastNeeded = -Infinity;
   /** Pumps the spare jobs once the quiet period has passed (see SPARE_QUIET_MS). */
@@ -119,20 +106,13 @@ export class InstrumentPool {
   /** `entry`: the thread's module (worker-main.ts, or its bundle). */
   constructor(
     entry: URL,
-    options: {
-      size?: number;
-      idleMs?: number;
-      jobTimeoutMs?: number;
-      spareQuietMs?: number;
-      baselineWindowMs?: number;
-    } = {},
+    options: { size?: number; idleMs?: number; jobTimeoutMs?: number; spareQuietMs?: number } = {},
   ) {
     this.#entry = entry;
     this.#size = Math.max(1, options.size ?? Math.min(4, availableParallelism()));
     this.#idleMs = options.idleMs ?? INSTRUMENT_IDLE_MS;
     this.#jobTimeoutMs = options.jobTimeoutMs ?? INSTRUMENT_JOB_TIMEOUT_MS;
     this.#spareQuietMs = options.spareQuietMs ?? SPARE_QUIET_MS;
-    this.#baselineWindowMs = options.baselineWindowMs ?? BASELINE_WINDOW_MAX_MS;
   }
 
   /** Threads running now (started or starting). */
@@ -265,28 +245,10 @@ export class InstrumentPool {
       // Refused at once (no thread to be had, an entry Node cannot load): as a failed start.
       return this.#cannotStart(messageOf(error));
     }
-    const thread: Thread = {
-      worker,
-      ready: false,
-      busy: null,
-      timer: undefined,
-      started: () => {},
-    };
-    // binaryen's module is compiled by V8's baseline compiler only (Node; baseline-wasm.ts): with
-    // the usual tiering its hot functions were recompiled on background threads while the first
-    // modules were instrumented, which on 2 cores cost more than it saved (a thread's first 10
-    // instrumentations 420 -> 230 ms, 100 plugins cold 1.55 -> 1.43 s; docs/performance.md). The
-    // flag is process-wide, so the window is open only until the thread is ready, at most
-    // BASELINE_WINDOW_MAX_MS; plugin code compiled or instantiated meanwhile waits for it.
-    void withBaselineWasm(() =>
-      new Promise<void>((resolve) => {
-        const cap = unrefTimer(resolve, this.#baselineWindowMs);
-        thread.started = () => {
-          clearTimeout(cap);
-          resolve();
-        };
-      })
-    );
+    // No --liftoff-only while binaryen loads here (baseline-wasm.ts): the flag is process-wide and
+    // would hold every plugin instantiation for each thread's start; a thread instruments many
+    // modules, for which V8's tiering costs nothing (docs/sandbox.md).
+    const thread: Thread = { worker, ready: false, busy: null, timer: undefined };
     this.#threads.add(thread);
     thread.timer = unrefTimer(
       () => this.#startFailed(thread, `it did not load within ${START_TIMEOUT_MS / 1000} s`),
@@ -300,7 +262,6 @@ export class InstrumentPool {
   #reply(thread: Thread, reply: InstrumentReply): void {
     if (!this.#threads.has(thread)) return;
     if (reply.kind === "ready") {
-      thread.started();
       clearTimeout(thread.timer);
       thread.ready = true;
       this.#next(thread);
@@ -372,7 +333,6 @@ export class InstrumentPool {
   }
 
   #startFailed(thread: Thread, why: string): void {
-    thread.started();
     if (!this.#threads.delete(thread)) return;
     this.#dropSpare();
     clearTimeout(thread.timer);
@@ -395,7 +355,6 @@ export class InstrumentPool {
   }
 
   async #end(thread: Thread, error: Error | null): Promise<void> {
-    thread.started();
     if (!this.#threads.delete(thread)) return;
     this.#dropSpare();
     clearTimeout(thread.timer);

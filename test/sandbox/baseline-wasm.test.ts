@@ -4,6 +4,9 @@
  * for it to close, so no plugin module is compiled baseline-only for its life.
  * @module
  */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { baselineSettled, withBaselineWasm } from "../../host/adapter/baseline-wasm.ts";
 import { loadPlugin } from "../../host/sandbox/mod.ts";
@@ -57,4 +60,73 @@ describe("the baseline-compiler window", () => {
       await plugin.close();
     }
   });
+
+  it("leaves V8's tier-up on for what is compiled after it closes (Node)", async () => {
+    if ("Deno" in globalThis) return; // no window on Deno
+    // --liftoff-only also turns tier-up off, and clearing it does not turn tier-up back on: the
+    // window must, or every plugin compiled later would run baseline code for good.
+    const root = join(import.meta.dirname, "..", "..");
+    mkdirSync(join(root, "build"), { recursive: true });
+    const dir = mkdtempSync(join(root, "build", ".baseline-tier-"));
+    try {
+      writeFileSync(join(dir, "child.ts"), TIER_CHILD(join(root, "host/adapter/baseline-wasm.ts")));
+      const esbuild = await import("esbuild");
+      await esbuild.build({
+        entryPoints: [join(dir, "child.ts")],
+        outfile: join(dir, "child.mjs"),
+        bundle: true,
+        packages: "external",
+        platform: "node",
+        format: "esm",
+        target: "node20",
+        logLevel: "error",
+      });
+      const out = execFileSync(
+        process.execPath,
+        ["--allow-natives-syntax", join(dir, "child.mjs")],
+        {
+          encoding: "utf8",
+          timeout: 60_000,
+        },
+      );
+      expect(JSON.parse(out.trim().split("\n").at(-1)!)).toEqual({
+        before: "turbofan",
+        inside: "liftoff",
+        after: "turbofan",
+      });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 90_000);
 });
+
+/**
+ * A process that runs a module with one hot function before, inside and after a window, and
+ * prints the tier each reached (V8's natives: --allow-natives-syntax).
+ */
+const TIER_CHILD = (baselineWasm: string) => `
+import { withBaselineWasm } from ${JSON.stringify(baselineWasm)};
+function leb(n: number) { const o: number[] = []; do { let b = n & 0x7f; n >>>= 7; if (n) b |= 0x80; o.push(b); } while (n); return o; }
+const sec = (id: number, c: number[]) => [id, ...leb(c.length), ...c];
+// (func (param i32) (result i32) a loop of adds and xors by k, a two-byte LEB: k >= 0x80);
+// distinct k: V8 shares the code of identical bytes.
+const code = (k: number) => [0x01, 0x01, 0x7f, 0x03, 0x40, 0x20, 0x01, 0x20, 0x00, 0x6a, 0x41, k, 0x00, 0x73,
+  0x21, 0x01, 0x20, 0x00, 0x41, 0x01, 0x6b, 0x22, 0x00, 0x0d, 0x00, 0x0b, 0x20, 0x01, 0x0b];
+const bytes = (k: number) => new Uint8Array([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
+  ...sec(0x01, [0x01, 0x60, 0x01, 0x7f, 0x01, 0x7f]), ...sec(0x03, [0x01, 0x00]),
+  ...sec(0x07, [0x01, 0x01, 0x66, 0x00, 0x00]), ...sec(0x0a, [0x01, code(k).length, ...code(k)])]);
+const isTurboFan = new Function("f", "return %IsTurboFanFunction(f)") as (f: unknown) => boolean;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function hotTier(module: WebAssembly.Module) {
+  const f = (await WebAssembly.instantiate(module)).exports.f as (n: number) => number;
+  for (let i = 0; i < 300 && !isTurboFan(f); i++) {
+    f(1_000_000);
+    if (i % 20 === 0) await sleep(5); // tier-up compiles in the background
+  }
+  return isTurboFan(f) ? "turbofan" : "liftoff";
+}
+const before = await hotTier(await WebAssembly.compile(bytes(0xd1)));
+const inside = await withBaselineWasm(async () => hotTier(await WebAssembly.compile(bytes(0xd2))));
+const after = await hotTier(await WebAssembly.compile(bytes(0xd3)));
+console.log(JSON.stringify({ before, inside, after }));
+`;

@@ -5,7 +5,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { baselineSettled } from "../../host/adapter/baseline-wasm.ts";
 import { isDeno } from "../../host/adapter/worker-args.ts";
 import { HostError } from "../../host/errors.ts";
 import { compilePlugin } from "../../host/sandbox/compile.ts";
@@ -173,51 +172,6 @@ describe("the instrumenter's threads", () => {
       expect(pool.unavailable).toBeNull();
     } finally {
       await pool.close();
-    }
-  });
-
-  it("compile binaryen by the baseline compiler while a thread starts, and only until it is ready (Node)", async () => {
-    expect(baselineSettled()).toBeUndefined();
-    const pool = new InstrumentPool(entry, { size: 1 });
-    try {
-      const first = pool.run(hello(), options);
-      // Node: the window opened with the thread's start; Deno sets no flag, so none opens.
-      if (isDeno) expect(baselineSettled()).toBeUndefined();
-      else expect(baselineSettled()).toBeInstanceOf(Promise);
-      await first;
-      expect(baselineSettled()).toBeUndefined(); // closed once the thread said it was ready
-      await pool.run(hello(), options); // a thread already running opens none
-      expect(baselineSettled()).toBeUndefined();
-    } finally {
-      await pool.close();
-    }
-  });
-
-  it("close the baseline window of a thread that never gets ready, or that fails to start", async () => {
-    if (isDeno) return; // no window on Deno (above)
-    const silent = join(dir, "silent.mjs");
-    writeFileSync(silent, "setInterval(() => {}, 1000);\n"); // starts, never says it is ready
-    const pool = new InstrumentPool(pathToFileURL(silent), { size: 1, baselineWindowMs: 100 });
-    try {
-      void pool.run(hello(), options).catch(() => {});
-      const window = baselineSettled();
-      expect(window).toBeInstanceOf(Promise);
-      await window; // closed by the cap, while the thread is still starting
-      expect(pool.threads).toBe(1);
-      expect(baselineSettled()).toBeUndefined();
-    } finally {
-      await pool.close();
-    }
-    const warned = vi.spyOn(process, "emitWarning").mockImplementation(() => {});
-    const missing = new InstrumentPool(pathToFileURL(join(dir, "missing.mjs")), { size: 1 });
-    try {
-      await expect(missing.run(hello(), options)).rejects.toBeInstanceOf(
-        InstrumentThreadsUnavailable,
-      );
-      expect(baselineSettled()).toBeUndefined();
-    } finally {
-      warned.mockRestore();
-      await missing.close();
     }
   });
 
