@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { baselineSettled, withBaselineWasm } from "../../host/adapter/baseline-wasm.ts";
 import { loadPlugin } from "../../host/sandbox/mod.ts";
+import { bundleForNode } from "../helpers/bundle.ts";
 import { fixture, text, utf8 } from "./fixtures.ts";
 
 describe("the baseline-compiler window", () => {
@@ -70,17 +71,7 @@ describe("the baseline-compiler window", () => {
     const dir = mkdtempSync(join(root, "build", ".baseline-tier-"));
     try {
       writeFileSync(join(dir, "child.ts"), TIER_CHILD(join(root, "host/adapter/baseline-wasm.ts")));
-      const esbuild = await import("esbuild");
-      await esbuild.build({
-        entryPoints: [join(dir, "child.ts")],
-        outfile: join(dir, "child.mjs"),
-        bundle: true,
-        packages: "external",
-        platform: "node",
-        format: "esm",
-        target: "node20",
-        logLevel: "error",
-      });
+      await bundleForNode(join(dir, "child.ts"), join(dir, "child.mjs"));
       const out = execFileSync(
         process.execPath,
         ["--allow-natives-syntax", join(dir, "child.mjs")],

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { isDeno } from "../../host/adapter/worker-args.ts";
+import { bundleForNode, NODE_BUNDLE } from "../helpers/bundle.ts";
 import { HostError } from "../../host/errors.ts";
 import { compilePlugin } from "../../host/sandbox/compile.ts";
 import {
@@ -30,17 +31,10 @@ beforeAll(async () => {
     return;
   }
   // Node threads cannot load TypeScript: the thread's entry bundled, as the builds do.
-  const esbuild = await import("esbuild");
-  await esbuild.build({
-    entryPoints: [join(root, "host", "sandbox", "instrument", "worker-main.ts")],
-    outfile: join(dir, "instrument-worker.mjs"),
-    bundle: true,
-    packages: "external",
-    platform: "node",
-    format: "esm",
-    target: "node20",
-    logLevel: "error",
-  });
+  await bundleForNode(
+    join(root, "host", "sandbox", "instrument", "worker-main.ts"),
+    join(dir, "instrument-worker.mjs"),
+  );
   entry = pathToFileURL(join(dir, "instrument-worker.mjs"));
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -179,14 +173,10 @@ describe("the instrumenter's threads", () => {
     if (isDeno) return; // the same source; the bundle is what Node's threads load
     const esbuild = await import("esbuild");
     const built = await esbuild.build({
+      ...NODE_BUNDLE,
       entryPoints: [join(root, "host", "sandbox", "instrument", "worker-main.ts")],
-      bundle: true,
-      packages: "external",
-      platform: "node",
-      format: "esm",
       write: false,
       metafile: true,
-      logLevel: "error",
     });
     const imports = Object.values(built.metafile.outputs).flatMap((o) => o.imports)
       .map((i) => i.path);
