@@ -47,6 +47,8 @@ const closeFlags = ["--no-liftoff-only"].concat(
 
 /** Loads under way with the flag set; the flag goes back when the last one settles. */
 let open = 0;
+/** Counts each window's opening and closing: see `baselineEpoch`. */
+let epoch = 0;
 /** Settles when the flag goes back; null while it is not set. */
 let settled: { promise: Promise<void>; resolve: () => void } | null = null;
 
@@ -54,6 +56,7 @@ let settled: { promise: Promise<void>; resolve: () => void } | null = null;
 export function withBaselineWasm<T>(load: () => Promise<T>): Promise<T> {
   if (isDeno || baselineAlready) return load();
   if (open++ === 0) {
+    epoch++;
     setFlagsFromString("--liftoff-only");
     let resolve!: () => void;
     settled = { promise: new Promise<void>((r) => (resolve = r)), resolve };
@@ -64,6 +67,7 @@ export function withBaselineWasm<T>(load: () => Promise<T>): Promise<T> {
     } finally {
       if (--open === 0) {
         if (!baselineAlready) { for (const flag of closeFlags) setFlagsFromString(flag); }
+        epoch++;
         settled?.resolve();
         settled = null;
       }
@@ -74,6 +78,15 @@ export function withBaselineWasm<T>(load: () => Promise<T>): Promise<T> {
 /** A promise to wait for before compiling plugin code, or undefined when none is needed. */
 export function baselineSettled(): Promise<void> | undefined {
   return settled?.promise;
+}
+
+/**
+ * Changes whenever a window opens or closes (odd while one is open). Plugin
+ * code compiled on another thread from one reading to an equal, even one was
+ * compiled with no window open: V8's flags are process-wide.
+ */
+export function baselineEpoch(): number {
+  return epoch;
 }
 
 /**

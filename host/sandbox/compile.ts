@@ -10,12 +10,8 @@
  */
 import { sha256Hex } from "../artifact/mod.ts";
 import { HostError } from "../errors.ts";
-import { baselineSettled, withBaselineWasm } from "../adapter/baseline-wasm.ts";
-import {
-  type InstrumentedModule,
-  type InstrumentOptions,
-  RESERVED_EXPORT_PREFIX,
-} from "./instrument/types.ts";
+import { baselineEpoch, baselineSettled, withBaselineWasm } from "../adapter/baseline-wasm.ts";
+import { type InstrumentOptions, RESERVED_EXPORT_PREFIX } from "./instrument/types.ts";
 import {
   type CachedModule,
   type ModuleCacheKey,
@@ -23,6 +19,7 @@ import {
   writeCachedModule,
 } from "./module-cache.ts";
 import { instrumentPool, InstrumentThreadsUnavailable } from "./instrument-pool.ts";
+import type { ThreadInstrumented } from "./instrument/thread-protocol.ts";
 import { messageOf, SandboxAbort } from "./classify.ts";
 import { checkImports, type ProvidedImports } from "./imports.ts";
 import { ENTROPY_GLOBALS } from "./entropy.ts";
@@ -74,7 +71,7 @@ export interface CompileKey {
  * Instruments a module (a cache miss), or throws a `load_error` SandboxAbort. The
  * instrumenter validates it first, on its thread where it has one.
  */
-async function instrumentChecked(wasm: Uint8Array, key: CompileKey): Promise<InstrumentedModule> {
+async function instrumentChecked(wasm: Uint8Array, key: CompileKey): Promise<ThreadInstrumented> {
   try {
     return await instrumentLazily(wasm, {
       memoryMaxPages: key.memoryPages,
@@ -121,7 +118,7 @@ function instrumentLazily(
   wasm: Uint8Array,
   options: InstrumentOptions,
   threads: boolean,
-): Promise<InstrumentedModule> {
+): Promise<ThreadInstrumented> {
   return onInstrumenter(
     threads,
     false,
@@ -316,7 +313,11 @@ async function build(
     }
   }
   if (rewritten === undefined) {
-    rewritten = { ...await instrumentChecked(wasm, key), workerBytes: null };
+    const epoch = baselineEpoch();
+    const { module: compiledThere, ...instrumented } = await instrumentChecked(wasm, key);
+    rewritten = { ...instrumented, workerBytes: null };
+    // The instrumenter's thread compiled it too, unless a baseline window opened meanwhile.
+    if (epoch % 2 === 0 && baselineEpoch() === epoch) module = compiledThere;
     if (key.cacheDir !== undefined && !releasedSince(key.cacheDir, since)) {
       await writeEntry(key.cacheDir, cacheKey, rewritten);
     }

@@ -29,8 +29,9 @@ import type {
   InstrumentOutput,
   InstrumentReply,
   InstrumentTask,
+  ThreadInstrumented,
 } from "./instrument/thread-protocol.ts";
-import type { InstrumentedModule, InstrumentOptions } from "./instrument/types.ts";
+import type { InstrumentOptions } from "./instrument/types.ts";
 
 /**
  * How long an idle thread is kept: long enough for the loads of one start-up
@@ -126,10 +127,11 @@ export class InstrumentPool {
   }
 
   /**
-   * Instruments `wasm` on a thread. Rejects as `instrument` would (HostError),
-   * or with InstrumentThreadsUnavailable when no thread can start.
+   * Instruments `wasm` on a thread, which compiles the result too. Rejects as
+   * `instrument` would (HostError), or with InstrumentThreadsUnavailable when
+   * no thread can start.
    */
-  async run(wasm: Uint8Array, options: InstrumentOptions): Promise<InstrumentedModule> {
+  async run(wasm: Uint8Array, options: InstrumentOptions): Promise<ThreadInstrumented> {
     const result = await this.#submit(wasm, { kind: "instrument", options });
     if (result instanceof Uint8Array) throw new Error("the thread answered with the wrong kind");
     return result;

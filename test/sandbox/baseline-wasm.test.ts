@@ -8,7 +8,11 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { baselineSettled, withBaselineWasm } from "../../host/adapter/baseline-wasm.ts";
+import {
+  baselineEpoch,
+  baselineSettled,
+  withBaselineWasm,
+} from "../../host/adapter/baseline-wasm.ts";
 import { loadPlugin } from "../../host/sandbox/mod.ts";
 import { bundleForNode } from "../helpers/bundle.ts";
 import { fixture, text, utf8 } from "./fixtures.ts";
@@ -27,6 +31,19 @@ describe("the baseline-compiler window", () => {
       "no module",
     );
     expect(baselineSettled()).toBeUndefined();
+  });
+
+  it("counts its openings and closings, so a module compiled on another thread meanwhile is known", async () => {
+    // compile.ts takes an instrumenter thread's compiled module only when the epoch was even
+    // (no window open) and the same before and after the job.
+    const before = baselineEpoch();
+    expect(before % 2).toBe(0);
+    const inside = await withBaselineWasm(() => Promise.resolve(baselineEpoch()));
+    if ("Deno" in globalThis) {
+      expect([inside, baselineEpoch()]).toEqual([before, before]); // no window on Deno
+    } else {
+      expect([inside, baselineEpoch()]).toEqual([before + 1, before + 2]);
+    }
   });
 
   it("holds a plugin's load back until it closes (Node; on Deno no flag is set, so no window opens)", async () => {

@@ -46,10 +46,16 @@ describe("the instrumenter's threads", () => {
     const pool = new InstrumentPool(entry, { size: 1 });
     try {
       const wasm = hello();
-      const there = await pool.run(wasm, options);
+      const { module, ...there } = await pool.run(wasm, options);
       const here = instrument(wasm, options);
       expect(there.bytes).toEqual(here.bytes);
       expect({ ...there, bytes: null }).toEqual({ ...here, bytes: null });
+      // Compiled there too, from those bytes: the host's thread need not compile them.
+      expect(module).toBeInstanceOf(WebAssembly.Module);
+      const compiledHere = new WebAssembly.Module(here.bytes as BufferSource);
+      for (const describe of [WebAssembly.Module.exports, WebAssembly.Module.imports] as const) {
+        expect(describe(module!)).toEqual(describe(compiledHere));
+      }
       // The worker-mode form too, made there from the metered bytes.
       expect(await pool.workerVariant(here.bytes)).toEqual(workerVariant(here.bytes));
     } finally {
@@ -320,5 +326,26 @@ describe("the instrumenter's threads", () => {
     expect(there.exports).toEqual(["there"]);
     // Deno runs the thread's TypeScript source; Node, running these sources, has no thread.
     expect(instrumentPool()?.threads ?? 0).toBe(isDeno ? 1 : 0);
+  });
+
+  it("compile what they instrument, so the host's thread compiles nothing", async () => {
+    const tiny = new Uint8Array([
+      ...[0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 4, 1, 0x60, 0, 0, 3, 2, 1, 0],
+      ...[7, 8, 1, 4, ...new TextEncoder().encode("once"), 0, 0],
+      ...[0x0a, 4, 1, 2, 0, 0x0b],
+    ]);
+    const key = { memoryPages: 1, startFuel: 1001n };
+    const none = { wasi: false, hostFunctions: new Set<string>() };
+    const compile = vi.spyOn(WebAssembly, "compile");
+    try {
+      const compiled = await compilePlugin(tiny, key, none);
+      expect(compiled.exports).toEqual(["once"]);
+      // Deno runs the thread from these sources; Node, running these sources, has none, and
+      // compiles on its own thread as before.
+      expect(compile).toHaveBeenCalledTimes(isDeno ? 0 : 1);
+      expect(new WebAssembly.Instance(compiled.module, {}).exports).toHaveProperty("once");
+    } finally {
+      compile.mockRestore();
+    }
   });
 });

@@ -12,8 +12,19 @@ export type InstrumentTask =
   /** workerVariant(wasm) of bytes instrument() metered: answered with the variant's bytes. */
   | { kind: "worker-variant" };
 
+/**
+ * instrument's answer from a thread, with the module compiled there: the
+ * host's thread then compiles nothing. An asynchronous compile there waited
+ * 100-250 ms behind V8's optimizing compiles of binaryen in a new process
+ * (one compile queue serves every thread); the thread's compile costs it
+ * under a millisecond for a small plugin (docs/performance.md).
+ */
+export interface ThreadInstrumented extends InstrumentedModule {
+  module?: WebAssembly.Module;
+}
+
 /** What a task gives back. */
-export type InstrumentOutput = InstrumentedModule | Uint8Array;
+export type InstrumentOutput = ThreadInstrumented | Uint8Array;
 
 /** A module and its task; `id` pairs it with its reply. */
 export interface InstrumentJob {

@@ -10,7 +10,8 @@ import { HostError } from "../../errors.ts";
 import { messageOf } from "../classify.ts";
 import { instrument } from "./instrument.ts";
 import { workerVariant } from "./worker-variant.ts";
-import type { InstrumentJob, InstrumentReply } from "./thread-protocol.ts";
+import type { InstrumentJob, InstrumentReply, ThreadInstrumented } from "./thread-protocol.ts";
+import type { InstrumentedModule } from "./types.ts";
 
 const port = parentPort;
 if (port === null) {
@@ -22,7 +23,7 @@ port.on("message", (job: InstrumentJob) => {
   const transfer = new Set<ArrayBuffer>();
   try {
     const result = job.task.kind === "instrument"
-      ? instrument(job.wasm, job.task.options)
+      ? compiled(instrument(job.wasm, job.task.options))
       : workerVariant(job.wasm);
     reply = { kind: "done", id: job.id, result };
     // Moved, not copied: the thread keeps nothing of a module it has answered.
@@ -53,3 +54,17 @@ port.on("message", (job: InstrumentJob) => {
   }
 });
 port.postMessage({ kind: "ready" } satisfies InstrumentReply);
+
+/**
+ * The instrumented module compiled here as well (V8 shares a compiled module
+ * between threads): without it the host's thread compiled it again, waiting
+ * in V8's one compile queue behind the optimizing compiles of this thread's
+ * binaryen. A compile that fails leaves it to the host, which says why.
+ */
+function compiled(result: InstrumentedModule): ThreadInstrumented {
+  try {
+    return { ...result, module: new WebAssembly.Module(result.bytes as BufferSource) };
+  } catch {
+    return result;
+  }
+}
