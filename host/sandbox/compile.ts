@@ -19,7 +19,7 @@ import {
   writeCachedModule,
 } from "./module-cache.ts";
 import { instrumentPool, InstrumentThreadsUnavailable } from "./instrument-pool.ts";
-import type { ThreadInstrumented } from "./instrument/thread-protocol.ts";
+import type { ThreadInstrumented, ThreadVariant } from "./instrument/thread-protocol.ts";
 import { messageOf, SandboxAbort } from "./classify.ts";
 import { checkImports, type ProvidedImports } from "./imports.ts";
 import { ENTROPY_GLOBALS } from "./entropy.ts";
@@ -136,6 +136,8 @@ interface Origin {
   variant?: Promise<Uint8Array>;
   /** `variant` is a spare-time attempt: one who needs it now tries again if it fails. */
   spare?: boolean;
+  /** The variant's module as the instrumenter's thread compiled it, until a load takes it. */
+  variantModule?: WebAssembly.Module;
   /** `cacheEpoch()` when its load began: a release of `cacheDir` after it stops writing there. */
   epoch: number;
 }
@@ -221,7 +223,11 @@ function variantOf(compiled: CompiledPlugin, spare: boolean): Promise<Uint8Array
   origin.variant = (async () => {
     let bytes: Uint8Array;
     try {
-      bytes = await variantLazily(compiled.bytes, origin.threads, spare);
+      const epoch = baselineEpoch();
+      const made = await variantLazily(compiled.bytes, origin.threads, spare);
+      bytes = made.bytes;
+      // As for the module itself (build): not one compiled while a baseline window was open.
+      if (epoch % 2 === 0 && baselineEpoch() === epoch) origin.variantModule = made.module;
     } catch (error) {
       // A spare-time attempt is tried again when needed; a failure on need is kept, so a module
       // the instrumenter cannot rewrite costs one attempt, not one per worker start.
@@ -242,13 +248,25 @@ function variantLazily(
   metered: Uint8Array,
   threads: boolean,
   spare: boolean,
-): Promise<Uint8Array> {
+): Promise<ThreadVariant> {
   return onInstrumenter(
     threads,
     spare,
     (pool) => pool.workerVariant(metered, spare),
-    ({ workerVariant }) => workerVariant(metered),
+    ({ workerVariant }) => ({ bytes: workerVariant(metered) }),
   );
+}
+
+/**
+ * The worker variant's module if the instrumenter's thread compiled it when
+ * it made it (once: the caller keeps it), else undefined and the caller
+ * compiles `workerBytesOf(compiled)`.
+ */
+export function takeWorkerModule(compiled: CompiledPlugin): WebAssembly.Module | undefined {
+  const origin = origins.get(compiled);
+  const module = origin?.variantModule;
+  if (origin !== undefined) origin.variantModule = undefined;
+  return module;
 }
 
 const MAX_CACHED = 32;

@@ -30,6 +30,7 @@ import type {
   InstrumentReply,
   InstrumentTask,
   ThreadInstrumented,
+  ThreadVariant,
 } from "./instrument/thread-protocol.ts";
 import type { InstrumentOptions } from "./instrument/types.ts";
 
@@ -133,19 +134,22 @@ export class InstrumentPool {
    */
   async run(wasm: Uint8Array, options: InstrumentOptions): Promise<ThreadInstrumented> {
     const result = await this.#submit(wasm, { kind: "instrument", options });
-    if (result instanceof Uint8Array) throw new Error("the thread answered with the wrong kind");
+    if (!("fuelGlobal" in result)) throw new Error("the thread answered with the wrong kind");
     return result;
   }
 
   /**
    * Makes the worker-mode form of bytes `instrument` metered on a thread (as
-   * `workerVariant` would); rejects like `run`. With `spare`, only in spare
-   * time: after every other job, on a thread already running (it rejects with
-   * InstrumentThreadsUnavailable when none is, or once the last one ends).
+   * `workerVariant` would), compiled there too unless `spare`; rejects like
+   * `run`. With `spare`, only in spare time: after every other job, on a
+   * thread already running (it rejects with InstrumentThreadsUnavailable when
+   * none is, or once the last one ends). A spare variant is not compiled
+   * unless `need` asks for it before it runs: most are never used, and a
+   * compiled module holds memory.
    */
-  async workerVariant(metered: Uint8Array, spare = false): Promise<Uint8Array> {
-    const result = await this.#submit(metered, { kind: "worker-variant" }, spare);
-    if (!(result instanceof Uint8Array)) throw new Error("the thread answered with the wrong kind");
+  async workerVariant(metered: Uint8Array, spare = false): Promise<ThreadVariant> {
+    const result = await this.#submit(metered, { kind: "worker-variant", compile: !spare }, spare);
+    if ("fuelGlobal" in result) throw new Error("the thread answered with the wrong kind");
     return result;
   }
 
@@ -185,6 +189,10 @@ export class InstrumentPool {
     if (index < 0) return;
     const [pending] = this.#spare.splice(index, 1);
     pending!.spare = false;
+    // Not yet posted to a thread: a worker variant someone waits for is compiled there too.
+    if (pending!.job.task.kind === "worker-variant") {
+      pending!.job.task = { kind: "worker-variant", compile: true };
+    }
     this.#queue.push(pending!);
     this.#lastNeeded = performance.now();
     this.#pump();

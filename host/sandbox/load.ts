@@ -6,7 +6,7 @@
 import { BULK_IO_FUNCTIONS } from "./bulk-io.ts";
 import { messageOf, SandboxAbort } from "./classify.ts";
 import { newCallState, now } from "./call-state.ts";
-import { type CompiledPlugin, compilePlugin, workerBytesOf } from "./compile.ts";
+import { type CompiledPlugin, compilePlugin, takeWorkerModule, workerBytesOf } from "./compile.ts";
 import { FUEL_SWAP_EXPORT } from "./fuel-accessor.ts";
 import type { CallState } from "./call-state.ts";
 import type { Instance, InstanceConfig, RunOutcome } from "./instance.ts";
@@ -126,7 +126,9 @@ async function workerModule(compiled: CompiledPlugin): Promise<WebAssembly.Modul
   if (!entry) {
     entry = (async () => {
       const bytes = await workerBytesOf(compiled);
+      const compiledThere = takeWorkerModule(compiled);
       await baselineSettled();
+      if (compiledThere !== undefined) return compiledThere;
       try {
         // Compiled off the host's thread by the engine.
         return await WebAssembly.compile(bytes as Uint8Array<ArrayBuffer>);

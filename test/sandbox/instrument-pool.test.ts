@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { isDeno } from "../../host/adapter/worker-args.ts";
 import { bundleForNode, NODE_BUNDLE } from "../helpers/bundle.ts";
 import { HostError } from "../../host/errors.ts";
-import { compilePlugin } from "../../host/sandbox/compile.ts";
+import { compilePlugin, takeWorkerModule, workerBytesOf } from "../../host/sandbox/compile.ts";
 import {
   InstrumentPool,
   instrumentPool,
@@ -56,8 +56,12 @@ describe("the instrumenter's threads", () => {
       for (const describe of [WebAssembly.Module.exports, WebAssembly.Module.imports] as const) {
         expect(describe(module!)).toEqual(describe(compiledHere));
       }
-      // The worker-mode form too, made there from the metered bytes.
-      expect(await pool.workerVariant(here.bytes)).toEqual(workerVariant(here.bytes));
+      // The worker-mode form too, made there from the metered bytes, and compiled there.
+      const variant = await pool.workerVariant(here.bytes);
+      expect(variant.bytes).toEqual(workerVariant(here.bytes));
+      expect(WebAssembly.Module.exports(variant.module!)).toEqual(
+        WebAssembly.Module.exports(new WebAssembly.Module(variant.bytes as BufferSource)),
+      );
     } finally {
       await pool.close();
     }
@@ -208,7 +212,8 @@ describe("the instrumenter's threads", () => {
         return bytes;
       });
       const third = pool.run(wasm, options).then(() => order.push("third"));
-      expect(await spare).toEqual(workerVariant(metered));
+      // Spare work is not compiled: most variants made in spare time are never used.
+      expect(await spare).toEqual({ bytes: workerVariant(metered) });
       await Promise.all([second, third]);
       // Queued behind the second, yet after the third, queued later.
       expect(order).toEqual(["first", "second", "third", "spare"]);
@@ -234,7 +239,10 @@ describe("the instrumenter's threads", () => {
       // The thread was free between and after those: the spare job still waits.
       expect(order).toEqual(["needed", "needed"]);
       pool.need(metered);
-      expect(await spare).toEqual(workerVariant(metered));
+      // Needed before it ran: compiled there too, as one asked for at once.
+      const { bytes, module } = await spare;
+      expect(bytes).toEqual(workerVariant(metered));
+      expect(module).toBeInstanceOf(WebAssembly.Module);
       expect(order).toEqual(["needed", "needed", "spare"]);
     } finally {
       await pool.close();
@@ -344,6 +352,15 @@ describe("the instrumenter's threads", () => {
       // compiles on its own thread as before.
       expect(compile).toHaveBeenCalledTimes(isDeno ? 0 : 1);
       expect(new WebAssembly.Instance(compiled.module, {}).exports).toHaveProperty("once");
+      // The worker variant, made when a load needs it, comes compiled from there too, once.
+      const variant = await workerBytesOf(compiled);
+      const module = takeWorkerModule(compiled);
+      if (isDeno) {
+        expect(WebAssembly.Module.exports(module!)).toEqual(
+          WebAssembly.Module.exports(new WebAssembly.Module(variant as BufferSource)),
+        );
+      } else expect(module).toBeUndefined();
+      expect(takeWorkerModule(compiled)).toBeUndefined();
     } finally {
       compile.mockRestore();
     }

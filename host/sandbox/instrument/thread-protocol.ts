@@ -9,8 +9,11 @@ import type { InstrumentedModule, InstrumentOptions } from "./types.ts";
 export type InstrumentTask =
   /** instrument(wasm, options): answered with an InstrumentedModule. */
   | { kind: "instrument"; options: InstrumentOptions }
-  /** workerVariant(wasm) of bytes instrument() metered: answered with the variant's bytes. */
-  | { kind: "worker-variant" };
+  /**
+   * workerVariant(wasm) of bytes instrument() metered: answered with the
+   * variant's bytes, and with `compile` (a load waits for it) its module.
+   */
+  | { kind: "worker-variant"; compile: boolean };
 
 /**
  * instrument's answer from a thread, with the module compiled there: the
@@ -23,8 +26,14 @@ export interface ThreadInstrumented extends InstrumentedModule {
   module?: WebAssembly.Module;
 }
 
+/** workerVariant's answer from a thread, with its module when the task asked to compile it. */
+export interface ThreadVariant {
+  bytes: Uint8Array;
+  module?: WebAssembly.Module;
+}
+
 /** What a task gives back. */
-export type InstrumentOutput = ThreadInstrumented | Uint8Array;
+export type InstrumentOutput = ThreadInstrumented | ThreadVariant;
 
 /** A module and its task; `id` pairs it with its reply. */
 export interface InstrumentJob {

@@ -10,8 +10,7 @@ import { HostError } from "../../errors.ts";
 import { messageOf } from "../classify.ts";
 import { instrument } from "./instrument.ts";
 import { workerVariant } from "./worker-variant.ts";
-import type { InstrumentJob, InstrumentReply, ThreadInstrumented } from "./thread-protocol.ts";
-import type { InstrumentedModule } from "./types.ts";
+import type { InstrumentJob, InstrumentReply } from "./thread-protocol.ts";
 
 const port = parentPort;
 if (port === null) {
@@ -22,13 +21,15 @@ port.on("message", (job: InstrumentJob) => {
   let reply: InstrumentReply;
   const transfer = new Set<ArrayBuffer>();
   try {
-    const result = job.task.kind === "instrument"
-      ? compiled(instrument(job.wasm, job.task.options))
-      : workerVariant(job.wasm);
+    const task = job.task;
+    const result = task.kind === "instrument"
+      ? compiled(instrument(job.wasm, task.options))
+      : task.compile
+      ? compiled({ bytes: workerVariant(job.wasm) })
+      : { bytes: workerVariant(job.wasm) };
     reply = { kind: "done", id: job.id, result };
     // Moved, not copied: the thread keeps nothing of a module it has answered.
-    const bytes = result instanceof Uint8Array ? result : result.bytes;
-    if (bytes.buffer instanceof ArrayBuffer) transfer.add(bytes.buffer);
+    if (result.bytes.buffer instanceof ArrayBuffer) transfer.add(result.bytes.buffer);
   } catch (error) {
     reply = error instanceof HostError
       ? {
@@ -61,7 +62,9 @@ port.postMessage({ kind: "ready" } satisfies InstrumentReply);
  * in V8's one compile queue behind the optimizing compiles of this thread's
  * binaryen. A compile that fails leaves it to the host, which says why.
  */
-function compiled(result: InstrumentedModule): ThreadInstrumented {
+function compiled<T extends { bytes: Uint8Array }>(
+  result: T,
+): T & { module?: WebAssembly.Module } {
   try {
     return { ...result, module: new WebAssembly.Module(result.bytes as BufferSource) };
   } catch {
