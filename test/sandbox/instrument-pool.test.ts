@@ -67,6 +67,34 @@ describe("the instrumenter's threads", () => {
     }
   });
 
+  it("send the bytes alone where a compiled module cannot be posted", async () => {
+    // A thread whose runtime refuses to post a WebAssembly.Module (none known does): the
+    // load still gets its bytes, and its caller compiles them.
+    const refusing = join(dir, "refusing.mjs");
+    writeFileSync(
+      refusing,
+      'import { parentPort } from "node:worker_threads";\n' +
+        "const post = parentPort.postMessage.bind(parentPort);\n" +
+        "parentPort.postMessage = (message, transfer) => {\n" +
+        "  if (message?.result?.module) {\n" +
+        '    throw new DOMException("a module cannot be posted here", "DataCloneError");\n' +
+        "  }\n" +
+        "  return post(message, transfer);\n" +
+        "};\n" +
+        `await import(${JSON.stringify(entry.href)});\n`,
+    );
+    const pool = new InstrumentPool(pathToFileURL(refusing), { size: 1 });
+    try {
+      const wasm = hello();
+      const { module, ...there } = await pool.run(wasm, options);
+      expect(module).toBeUndefined();
+      expect(there.bytes).toEqual(instrument(wasm, options).bytes);
+      expect(pool.threads).toBe(1); // the thread lives on
+    } finally {
+      await pool.close();
+    }
+  });
+
   it("leave the event loop turning while a module is instrumented", async () => {
     const pool = new InstrumentPool(entry, { size: 1 });
     try {

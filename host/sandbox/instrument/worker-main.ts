@@ -49,6 +49,14 @@ port.on("message", (job: InstrumentJob) => {
   try {
     port.postMessage(reply, [...transfer]);
   } catch (error) {
+    // A runtime that cannot send a compiled module (none known): the bytes go alone, and the
+    // host compiles them, as it does for a thread that did not compile. A failed post moved no
+    // buffer, so the bytes are still here.
+    if (reply.kind === "done" && reply.result.module !== undefined) {
+      const { module: _, ...bytesOnly } = reply.result;
+      port.postMessage({ ...reply, result: bytesOnly }, [...transfer]);
+      return;
+    }
     // Details that cannot be cloned: the code and message still reach the host.
     if (reply.kind !== "failed") throw error;
     port.postMessage({ ...reply, details: undefined });
