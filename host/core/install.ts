@@ -183,6 +183,7 @@ export async function loadInstalled(
   const loaded: PluginInfo[] = [];
   const failed: { id: string; error: string }[] = [];
   const records = new Map((await runtime.store.plugins.list()).map((r) => [r.id, r]));
+  if (records.size > 0) runtime.expectLoads();
   const files = new Map<string, Uint8Array | Error>();
   // A bounded number of reads at once: every one holds a file descriptor while it runs, and a
   // host with thousands of plugins would otherwise pass a default limit of 1,024 (EMFILE).

@@ -89,7 +89,9 @@ export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
       failed.push(...result.failed.map((f) => ({ source: `installed:${f.id}`, error: f.error })));
     }
     for (const dir of options.pluginDirs ?? []) {
-      for (const file of await wasmFiles(dir)) {
+      const files = await wasmFiles(dir);
+      if (files.length > 0) runtime.expectLoads();
+      for (const file of files) {
         try {
           // A file served from a folder obeys the id's signer pin like an upload: it must not
           // shadow an installed (or uninstalled) plugin's KV and grants under another signer's key.

@@ -20,6 +20,7 @@ import { lifecycleSettings } from "../policy/mod.ts";
 import {
   cacheEpoch,
   defaultPolicy,
+  expectInstrumenting,
   type Interruption,
   type Limits,
   loadPlugin,
@@ -109,6 +110,16 @@ export class PluginRuntime {
       restart: (pluginId) => this.#restart(pluginId),
     });
     this.configs = new PluginConfigs(options.store, options.config);
+  }
+
+  /**
+   * Says a batch of loads is coming (a host's start): where none of them can
+   * come from the module cache, an instrumenter thread starts now instead of
+   * at the first load's miss (host/sandbox/compile.ts, `expectInstrumenting`).
+   */
+  expectLoads(): void {
+    if (this.#closing) return;
+    expectInstrumenting(this.#options.cacheDir, this.#options.instrumentThreads !== false);
   }
 
   /**

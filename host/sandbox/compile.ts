@@ -14,6 +14,7 @@ import { baselineEpoch, baselineSettled, withBaselineWasm } from "../adapter/bas
 import { type InstrumentOptions, RESERVED_EXPORT_PREFIX } from "./instrument/types.ts";
 import {
   type CachedModule,
+  moduleCacheEmpty,
   type ModuleCacheKey,
   readCachedModule,
   writeCachedModule,
@@ -188,6 +189,19 @@ async function writeEntry(dir: string, key: ModuleCacheKey, module: CachedModule
     pending.delete(write);
     if (pending.size === 0) writing.delete(dir);
   }
+}
+
+/**
+ * Called before a host loads a batch of plugins (its start): where none can
+ * come from the module cache (no cache, or one with no entry: a new data
+ * directory), every load instruments, so an instrumenter thread starts now,
+ * its start and binaryen's load overlapping the loads' reading and verifying
+ * (one plugin cold in a new process: ~13-15% sooner, docs/performance.md). A
+ * cache with entries (a restart) starts none: most loads hit it.
+ */
+export function expectInstrumenting(cacheDir: string | undefined, threads: boolean): void {
+  if (!threads || (cacheDir !== undefined && !moduleCacheEmpty(cacheDir))) return;
+  instrumentPool()?.prestart();
 }
 
 /**

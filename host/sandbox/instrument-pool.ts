@@ -198,6 +198,16 @@ export class InstrumentPool {
     this.#pump();
   }
 
+  /**
+   * Starts a thread now, before any job (none if one runs, or none can): for
+   * a host about to load plugins that must all be instrumented, so that the
+   * thread's start and binaryen's load overlap the loads' reading and
+   * verifying. Unused, it ends after the idle time like any other.
+   */
+  prestart(): void {
+    if (this.#threads.size === 0 && this.#unavailable === null && !this.#closed) this.#start();
+  }
+
   /** Ends every thread; queued and running jobs reject with InstrumentThreadsUnavailable. */
   async close(): Promise<void> {
     this.#closed = true;

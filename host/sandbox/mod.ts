@@ -5,7 +5,7 @@
  * @module
  */
 export { loadPlugin } from "./load.ts";
-export { cacheEpoch, releaseCacheDir } from "./compile.ts";
+export { cacheEpoch, expectInstrumenting, releaseCacheDir } from "./compile.ts";
 export { applyPolicy, defaultLimits, defaultPolicy, type Limits, PAGE_BYTES } from "./limits.ts";
 export { MALFORMED_HTTP_REQUEST, SandboxAbort } from "./classify.ts";
 export { defaultSlice, type Slice, TIME_STRIKE_WINDOW_MS, TIME_STRIKES } from "./slice.ts";

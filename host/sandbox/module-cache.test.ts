@@ -6,7 +6,12 @@ import { cacheEpoch, compilePlugin, releaseCacheDir, sha256Hex, workerBytesOf } 
 import { instrument, workerVariant } from "./instrument/mod.ts";
 import { wat } from "./instrument/_testing.ts";
 import { loadPlugin } from "./load.ts";
-import { type ModuleCacheKey, readCachedModule, writeCachedModule } from "./module-cache.ts";
+import {
+  moduleCacheEmpty,
+  type ModuleCacheKey,
+  readCachedModule,
+  writeCachedModule,
+} from "./module-cache.ts";
 
 const provided = { wasi: false, hostFunctions: new Set<string>() };
 const source = wat(`(module
@@ -33,6 +38,20 @@ function entries(): string[] {
 }
 
 describe("compiled-module cache on disk", () => {
+  it("says whether it holds no entry at all (a host's start then starts a thread early)", async () => {
+    expect(moduleCacheEmpty(join(dir, "never-made"))).toBe(true);
+    expect(moduleCacheEmpty(dir)).toBe(true);
+    const key = await keyFor(5);
+    await writeCachedModule(dir, key, {
+      ...instrument(source, { memoryMaxPages: 5 }),
+      workerBytes: null,
+    });
+    expect(moduleCacheEmpty(dir)).toBe(false);
+    for (const name of readdirSync(join(dir, "modules"))) rmSync(join(dir, "modules", name));
+    writeFileSync(join(dir, "modules", "left-over.tmp"), ""); // not an entry
+    expect(moduleCacheEmpty(dir)).toBe(true);
+  });
+
   it("stores the instrumented bytes of a load, exactly what instrument() makes", async () => {
     // On this thread: with instrumenter threads the variant is made in their spare time after.
     const key = { memoryPages: 3, startFuel: 1_000_000n, cacheDir: dir, instrumentThreads: false };

@@ -8,6 +8,7 @@
  * cache is an optimisation only: a failure to read or write it never fails a load.
  * @module
  */
+import { readdirSync } from "node:fs";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { z } from "zod";
@@ -83,6 +84,15 @@ export async function writeCachedModule(
 
 function entryPath(dir: string, name: string): string {
   return join(dir, "modules", `${name}.wasmc`);
+}
+
+/** Whether the cache in `dir` holds no entry at all (a new data directory, say). */
+export function moduleCacheEmpty(dir: string): boolean {
+  try {
+    return !readdirSync(join(dir, "modules")).some((name) => name.endsWith(".wasmc"));
+  } catch {
+    return true; // no folder yet (or none readable): nothing can come from it
+  }
 }
 
 // Layout: "PHMC", SHA-256 of the rest, u32 LE header length, header JSON, module bytes, worker variant.

@@ -8,7 +8,13 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { isDeno } from "../../host/adapter/worker-args.ts";
 import { bundleForNode, NODE_BUNDLE } from "../helpers/bundle.ts";
 import { HostError } from "../../host/errors.ts";
-import { compilePlugin, takeWorkerModule, workerBytesOf } from "../../host/sandbox/compile.ts";
+import {
+  compilePlugin,
+  expectInstrumenting,
+  takeWorkerModule,
+  workerBytesOf,
+} from "../../host/sandbox/compile.ts";
+import { writeCachedModule } from "../../host/sandbox/module-cache.ts";
 import {
   InstrumentPool,
   instrumentPool,
@@ -93,6 +99,22 @@ describe("the instrumenter's threads", () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it("start one thread before any job when asked, which then takes the first job", async () => {
+    const pool = new InstrumentPool(entry, { size: 2, idleMs: 50 });
+    try {
+      pool.prestart();
+      pool.prestart();
+      expect(pool.threads).toBe(1); // one, however often asked
+      expect((await pool.run(hello(), options)).fuelGlobal).toBe("plughost_fuel");
+      expect(pool.threads).toBe(1); // the job went to it: no second thread started
+      await vi.waitFor(() => expect(pool.threads).toBe(0), { timeout: 10_000 }); // idle, it ends
+    } finally {
+      await pool.close();
+    }
+    pool.prestart(); // closed: starts none
+    expect(pool.threads).toBe(0);
   });
 
   it("leave the event loop turning while a module is instrumented", async () => {
@@ -393,4 +415,24 @@ describe("the instrumenter's threads", () => {
       compile.mockRestore();
     }
   });
+
+  // Node runs these sources with no thread to start (see above); Deno runs the thread's source.
+  it.skipIf(!isDeno)(
+    "start one at a host's start only where nothing can come from its module cache (Deno)",
+    async () => {
+      const pool = instrumentPool()!;
+      await vi.waitFor(() => expect(pool.threads).toBe(0), { timeout: 10_000 }); // earlier tests'
+      const cache = join(dir, "expect-cache");
+      const key = { digest: "0".repeat(64), memoryPages: 1, startFuel: 1n };
+      await writeCachedModule(cache, key, { ...instrument(hello(), options), workerBytes: null });
+      expectInstrumenting(cache, true); // a restart: most loads hit the cache
+      expectInstrumenting(undefined, false); // instrumentThreads: false
+      expect(pool.threads).toBe(0);
+      expectInstrumenting(join(dir, "new-data-dir-cache"), true); // nothing cached yet
+      expect(pool.threads).toBe(1);
+      await vi.waitFor(() => expect(pool.threads).toBe(0), { timeout: 10_000 });
+      expectInstrumenting(undefined, true); // no cache at all: every load instruments
+      expect(pool.threads).toBe(1);
+    },
+  );
 });
