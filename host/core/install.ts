@@ -8,8 +8,6 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import semver from "semver";
 import { HostError } from "../errors.ts";
-import { dependenciesOf } from "../deps/mod.ts";
-import type { Manifest } from "../manifest/schema.ts";
 import type { PluginInfo } from "./types.ts";
 import type { PluginRuntime } from "./runtime.ts";
 import { liveTrustOf } from "./trust-watch.ts";
@@ -21,6 +19,7 @@ import {
   requireDependents,
 } from "./dependencies.ts";
 import { writeLockfile } from "./lockfile.ts";
+import { dependencyLevels, eachLimited } from "./load-batch.ts";
 import { nestedPinConflict } from "./namespace-pins.ts";
 
 /** Where installed modules live, by digest. */
@@ -245,45 +244,6 @@ export async function loadInstalled(
 
 /** Installed files read at once at most (see loadInstalled). */
 const READ_CONCURRENCY = 16;
-
-/** Runs `fn` on every item, at most `limit` at a time; settles when all have. */
-async function eachLimited<T>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<void>,
-): Promise<void> {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(limit, items.length) }, async () => {
-      while (next < items.length) await fn(items[next++]!);
-    }),
-  );
-}
-
-/**
- * `order` cut into levels: a plugin's level is one past the highest of its
- * dependencies that come before it in `order` (a dependency after it is one a
- * cycle set aside: it cannot be waited for). Each level loads after the one
- * before has settled.
- */
-function dependencyLevels(
-  order: readonly string[],
-  manifests: ReadonlyMap<string, Manifest | undefined>,
-): string[][] {
-  const levelOf = new Map<string, number>();
-  const levels: string[][] = [];
-  for (const id of order) {
-    const manifest = manifests.get(id);
-    let level = 0;
-    for (const dep of manifest ? dependenciesOf(manifest) : []) {
-      const before = levelOf.get(dep.id);
-      if (before !== undefined) level = Math.max(level, before + 1);
-    }
-    levelOf.set(id, level);
-    (levels[level] ??= []).push(id);
-  }
-  return levels;
-}
 
 /** Sets an installed (or loaded) plugin's state in the store and the runtime. */
 export async function setPluginState(

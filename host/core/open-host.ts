@@ -5,13 +5,14 @@
  * public Host on it; tests use it directly.
  * @module
  */
-import { readdir, readFile } from "node:fs/promises";
+import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { capabilityProvider } from "../capabilities/mod.ts";
 import type { HostPaths } from "../config/paths.ts";
 import type { Limits } from "../sandbox/mod.ts";
 import { openStore, type Store } from "../store/mod.ts";
 import { loadTrustStore, type TrustStore } from "../trust/mod.ts";
+import { loadFolder } from "./folder-load.ts";
 import { loadInstalled, pinConflict } from "./install.ts";
 import { nestedPinConflict } from "./namespace-pins.ts";
 import { createRuntime, type PluginRuntime } from "./runtime.ts";
@@ -89,39 +90,36 @@ export async function openHost(options: OpenHostOptions): Promise<OpenHost> {
       failed.push(...result.failed.map((f) => ({ source: `installed:${f.id}`, error: f.error })));
     }
     for (const dir of options.pluginDirs ?? []) {
-      const files = await wasmFiles(dir);
-      if (files.length > 0) runtime.expectLoads();
-      for (const file of files) {
-        try {
-          // A file served from a folder obeys the id's signer pin like an upload: it must not
-          // shadow an installed (or uninstalled) plugin's KV and grants under another signer's key.
-          loaded.push(
-            await runtime.load(new Uint8Array(await readFile(file)), file, {
-              accept: async (candidate, signers) => {
-                const pinned = await store.plugins.pin(candidate.id) ?? [];
-                const keyIds = signers.map((s) => s.keyId);
-                if (pinned.length > 0 && !keyIds.some((k) => pinned.includes(k))) {
-                  throw pinConflict(candidate.id, pinned, keyIds);
-                }
-                // Nor write into, or hold, another signer's event namespace (namespace-pins.ts).
-                const nested = await nestedPinConflict(
-                  store.plugins,
-                  candidate.id,
-                  pinned.length > 0 ? pinned : keyIds,
-                );
-                if (nested) throw nested;
-              },
-            }),
+      // A file served from a folder obeys the id's signer pin like an upload: it must not
+      // shadow an installed (or uninstalled) plugin's KV and grants under another signer's key.
+      const outcomes = await loadFolder(runtime, await wasmFiles(dir), {
+        accept: async (candidate, signers) => {
+          const pinned = await store.plugins.pin(candidate.id) ?? [];
+          const keyIds = signers.map((s) => s.keyId);
+          if (pinned.length > 0 && !keyIds.some((k) => pinned.includes(k))) {
+            throw pinConflict(candidate.id, pinned, keyIds);
+          }
+          // Nor write into, or hold, another signer's event namespace (namespace-pins.ts).
+          const nested = await nestedPinConflict(
+            store.plugins,
+            candidate.id,
+            pinned.length > 0 ? pinned : keyIds,
           );
-        } catch (error) {
-          const message = error instanceof Error ? error.message : String(error);
-          failed.push({ source: file, error: message });
-          void store.events.append({
-            type: "plugin.load_failed",
-            level: "error",
-            payload: { source: file, error: message },
-          });
+          if (nested) throw nested;
+        },
+      });
+      for (const outcome of outcomes) {
+        if ("info" in outcome) {
+          loaded.push(outcome.info);
+          continue;
         }
+        const message = outcome.error.message;
+        failed.push({ source: outcome.file, error: message });
+        void store.events.append({
+          type: "plugin.load_failed",
+          level: "error",
+          payload: { source: outcome.file, error: message },
+        });
       }
     }
     return {
