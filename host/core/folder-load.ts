@@ -12,7 +12,7 @@ import { readFile } from "node:fs/promises";
 import type { Manifest } from "../manifest/schema.ts";
 import { embeddedManifest, loadOrder } from "./dependencies.ts";
 import { LOAD_CONCURRENCY } from "./install.ts";
-import { dependencyLevels, eachLimited } from "./load-batch.ts";
+import { dependencyLevels, eachLimited, READ_CONCURRENCY } from "./load-batch.ts";
 import type { LoadOptions, PluginRuntime } from "./runtime.ts";
 import type { PluginInfo } from "./types.ts";
 
@@ -25,14 +25,16 @@ export async function loadFolder(
   files: readonly string[],
   options: LoadOptions,
 ): Promise<FolderOutcome[]> {
-  const bytes = await Promise.all(files.map((file) =>
-    readFile(file).then(
-      (b) => new Uint8Array(b),
-      (e: unknown) => asError(e),
-    )
-  ));
-  // Grouped by the id the (not yet verified) manifest names, only to order the loads; a file
-  // with no readable manifest is a group of its own, and fails in its load as before.
+  if (files.length > 0) runtime.expectLoads();
+  const bytes: (Uint8Array | Error)[] = new Array(files.length);
+  // A bounded number of reads at once, as for the installed plugins (EMFILE, load-batch.ts).
+  await eachLimited([...files.keys()], READ_CONCURRENCY, async (i) => {
+    bytes[i] = await readFile(files[i]!).then((b) => new Uint8Array(b), asError);
+  });
+  // Grouped by the id the (not yet verified) manifest names, only to order the loads: a file
+  // that verifies names the same id (checkPlugin reads the same section). A file with no
+  // readable manifest is a group of its own, and fails in its load as before. A group waits
+  // for the dependencies of every file in it, since each of them loads in turn.
   const groups = new Map<string, number[]>();
   const manifests = new Map<string, Manifest | undefined>();
   files.forEach((file, i) => {
@@ -40,7 +42,14 @@ export async function loadFolder(
     const manifest = wasm instanceof Error ? undefined : embeddedManifest(wasm);
     const key = manifest?.id ?? `\0${file}`; // no plugin id starts with NUL
     (groups.get(key) ?? groups.set(key, []).get(key)!).push(i);
-    manifests.set(key, manifest);
+    const before = manifests.get(key);
+    manifests.set(
+      key,
+      before === undefined || manifest === undefined ? manifest ?? before : {
+        ...manifest,
+        dependencies: { ...before.dependencies, ...manifest.dependencies },
+      },
+    );
   });
   const outcomes: FolderOutcome[] = new Array(files.length);
   const loadGroup = async (key: string): Promise<void> => {
@@ -55,7 +64,6 @@ export async function loadFolder(
       }
     }
   };
-  if (files.length > 0) runtime.expectLoads();
   for (const level of dependencyLevels(loadOrder(manifests), manifests)) {
     await eachLimited(level, LOAD_CONCURRENCY, loadGroup);
   }

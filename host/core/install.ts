@@ -19,7 +19,7 @@ import {
   requireDependents,
 } from "./dependencies.ts";
 import { writeLockfile } from "./lockfile.ts";
-import { dependencyLevels, eachLimited } from "./load-batch.ts";
+import { dependencyLevels, eachLimited, READ_CONCURRENCY } from "./load-batch.ts";
 import { nestedPinConflict } from "./namespace-pins.ts";
 
 /** Where installed modules live, by digest. */
@@ -184,8 +184,7 @@ export async function loadInstalled(
   const records = new Map((await runtime.store.plugins.list()).map((r) => [r.id, r]));
   if (records.size > 0) runtime.expectLoads();
   const files = new Map<string, Uint8Array | Error>();
-  // A bounded number of reads at once: every one holds a file descriptor while it runs, and a
-  // host with thousands of plugins would otherwise pass a default limit of 1,024 (EMFILE).
+  // A bounded number of reads at once (EMFILE, load-batch.ts).
   await eachLimited([...records.values()], READ_CONCURRENCY, async (record) => {
     files.set(
       record.id,
@@ -241,9 +240,6 @@ export async function loadInstalled(
   failed.sort((a, b) => byOrder(a.id, b.id));
   return { loaded, failed };
 }
-
-/** Installed files read at once at most (see loadInstalled). */
-const READ_CONCURRENCY = 16;
 
 /** Sets an installed (or loaded) plugin's state in the store and the runtime. */
 export async function setPluginState(

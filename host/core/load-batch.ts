@@ -6,6 +6,13 @@
 import { dependenciesOf } from "../deps/mod.ts";
 import type { Manifest } from "../manifest/schema.ts";
 
+/**
+ * Plugin files read at once at most: every read holds a file descriptor while
+ * it runs, and a host with thousands of plugins would otherwise pass a default
+ * limit of 1,024 (EMFILE).
+ */
+export const READ_CONCURRENCY = 16;
+
 /** Runs `fn` on every item, at most `limit` at a time; settles when all have. */
 export async function eachLimited<T>(
   items: readonly T[],

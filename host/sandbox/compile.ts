@@ -196,7 +196,7 @@ async function writeEntry(dir: string, key: ModuleCacheKey, module: CachedModule
  * come from the module cache (no cache, or one with no entry: a new data
  * directory), every load instruments, so an instrumenter thread starts now,
  * its start and binaryen's load overlapping the loads' reading and verifying
- * (one plugin cold in a new process: ~13-15% sooner, docs/performance.md). A
+ * (one plugin cold in a new process: ~5-10% sooner, docs/performance.md). A
  * cache with entries (a restart) starts none: most loads hit it.
  */
 export function expectInstrumenting(cacheDir: string | undefined, threads: boolean): void {

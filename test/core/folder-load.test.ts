@@ -58,6 +58,24 @@ describe("a plugin folder at a host's start", () => {
     }
   });
 
+  it("holds a plugin id back until the dependencies of every one of its files have loaded", async () => {
+    // f.wasm (a.same 1.0.0) needs z.dep; h.wasm (a.same 2.0.0, the one that stays) does not.
+    await writeFile(
+      join(folder, "f.wasm"),
+      await helloAs(setup, "a.same", "1.0.0", { "z.dep": "^1.0.0" }),
+    );
+    await writeFile(join(folder, "h.wasm"), await helloAs(setup, "a.same", "2.0.0"));
+    await writeFile(join(folder, "z.wasm"), await helloAs(setup, "z.dep", "1.0.0"));
+    const host = await createHost({ home, paths: { trust: setup.trustDir }, pluginDirs: [folder] });
+    try {
+      const loadedEvents = await host.events.query({ type: "plugin.loaded" });
+      expect(loadedEvents.events.map((e) => e.pluginId)).toEqual(["z.dep", "a.same", "a.same"]);
+      expect(host.get("a.same")?.version).toBe("2.0.0");
+    } finally {
+      await host.close();
+    }
+  });
+
   it("loads the files of one id in file order, the last replacing the others, and reports each", async () => {
     await writeFile(join(folder, "1.wasm"), await helloAs(setup, "f.same", "1.0.0"));
     await writeFile(join(folder, "2.wasm"), new TextEncoder().encode("not a module"));
