@@ -89,6 +89,11 @@ export function baselineEpoch(): number {
   return epoch;
 }
 
+/** Whether no window was open at any time since `baselineEpoch()` read `since`. */
+export function noBaselineWindowSince(since: number): boolean {
+  return since % 2 === 0 && epoch === since;
+}
+
 /**
  * Keeps this whole process on V8's baseline compiler for WebAssembly (Node;
  * nothing on Deno, whose flags are fixed at start): for a command that loads

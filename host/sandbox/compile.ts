@@ -10,7 +10,12 @@
  */
 import { sha256Hex } from "../artifact/mod.ts";
 import { HostError } from "../errors.ts";
-import { baselineEpoch, baselineSettled, withBaselineWasm } from "../adapter/baseline-wasm.ts";
+import {
+  baselineEpoch,
+  baselineSettled,
+  noBaselineWindowSince,
+  withBaselineWasm,
+} from "../adapter/baseline-wasm.ts";
 import { type InstrumentOptions, RESERVED_EXPORT_PREFIX } from "./instrument/types.ts";
 import {
   type CachedModule,
@@ -241,7 +246,7 @@ function variantOf(compiled: CompiledPlugin, spare: boolean): Promise<Uint8Array
       const made = await variantLazily(compiled.bytes, origin.threads, spare);
       bytes = made.bytes;
       // As for the module itself (build): not one compiled while a baseline window was open.
-      if (epoch % 2 === 0 && baselineEpoch() === epoch) origin.variantModule = made.module;
+      if (noBaselineWindowSince(epoch)) origin.variantModule = made.module;
     } catch (error) {
       // A spare-time attempt is tried again when needed; a failure on need is kept, so a module
       // the instrumenter cannot rewrite costs one attempt, not one per worker start.
@@ -349,7 +354,7 @@ async function build(
     const { module: compiledThere, ...instrumented } = await instrumentChecked(wasm, key);
     rewritten = { ...instrumented, workerBytes: null };
     // The instrumenter's thread compiled it too, unless a baseline window opened meanwhile.
-    if (epoch % 2 === 0 && baselineEpoch() === epoch) module = compiledThere;
+    if (noBaselineWindowSince(epoch)) module = compiledThere;
     if (key.cacheDir !== undefined && !releasedSince(key.cacheDir, since)) {
       await writeEntry(key.cacheDir, cacheKey, rewritten);
     }
